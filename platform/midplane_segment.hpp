@@ -1,0 +1,52 @@
+#pragma once
+// The midplane: a small memory window both SPs map. On a real chassis it is a window across
+// the midplane; on one host a Boost.Interprocess shared-memory object (/dev/shm/<name>);
+// under QEMU an ivshmem device. Each SP writes its own slot and reads its peer's.
+//
+// Layout (little-endian, fixed; the harness pokes the cut words from Python):
+//   0   u64  magic "DSPMIDPL"          8  u32 layout version (1)
+//   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
+//   64  slot A (64 bytes)   128 slot B (64 bytes)
+// A cut side neither writes nor reads, like a connector pulled out.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "platform/sp_types.hpp"
+
+namespace dualsp::platform {
+
+struct MidplaneBeat {
+  uint64_t beat_seq = 0;  // increases with every beat; a changed value is a heartbeat
+  uint64_t epoch = 0;
+  Role role = Role::Starting;
+  Health health = Health::Ok;
+};
+
+class MidplaneSegment {
+ public:
+  static constexpr size_t kSize = 4096;
+  static constexpr size_t kCutOffset = 16;
+
+  // Opens or creates the named segment. Throws std::runtime_error on failure.
+  MidplaneSegment(const std::string& name, SpId self);
+  ~MidplaneSegment();
+  MidplaneSegment(const MidplaneSegment&) = delete;
+  MidplaneSegment& operator=(const MidplaneSegment&) = delete;
+
+  // False when this side is cut (nothing written).
+  bool write(const MidplaneBeat& beat);
+  // The peer's slot; nullopt when this side or the peer's side is cut, or torn.
+  std::optional<MidplaneBeat> readPeer() const;
+  bool cut(SpId side) const;
+
+ private:
+  struct Impl;
+  SpId self_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dualsp::platform

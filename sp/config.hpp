@@ -1,0 +1,94 @@
+#pragma once
+// The one file that configures an SP (JSON). Every key is checked at start-up; a bad file
+// fails with a message naming the key, so spd never starts half-configured.
+// The format is documented in docs/CONFIG.md.
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "platform/sp_types.hpp"
+
+namespace dualsp::sp {
+
+using Millis = std::chrono::milliseconds;
+
+struct PathConfig {
+  bool enabled = true;
+  Millis interval{10};
+  Millis dead{50};
+};
+
+struct Config {
+  SpId sp = SpId::A;
+  std::string array_id = "dualsp";
+  std::string state_dir;
+
+  struct Platform {
+    std::string backend = "sim";  // "sim" (the harness is the chassis) or "linux"
+    std::string power_controller;  // sim: unix socket of the harness's power controller
+    std::string fence_gpio;        // linux: sysfs value file of the peer's reset line
+  } platform;
+
+  struct Management {
+    std::string interface;  // empty on loopback
+    std::string address;    // this SP's own management address, no prefix
+  } management;
+
+  struct Peer {
+    std::string management_address;
+    std::string link_address;
+  } peer;
+
+  struct PeerLink {
+    std::string interface;
+    std::string address;
+  } peer_link;
+
+  struct Floating {
+    std::string mode = "netlink";  // "netlink" (an address on an interface) or "loopback"
+    std::string address;           // no prefix
+    int prefix_length = 24;
+    std::string interface;         // netlink: where to add it
+    int port = 0;                  // loopback: port of the floating listener
+    int garp_count = 5;            // gratuitous ARPs after a takeover
+    Millis garp_interval{20};
+  } floating;
+
+  struct Heartbeat {
+    int port = 7400;
+    PathConfig peer{true, Millis{10}, Millis{50}};
+    PathConfig mgmt{true, Millis{10}, Millis{50}};
+    PathConfig midplane{true, Millis{5}, Millis{50}};
+    std::string midplane_segment;  // shared-memory name; default dualsp-<array_id>-midplane
+    Millis startup_wait{300};
+    std::optional<Millis> fence_delay;  // default: SP-A 0 ms, SP-B 200 ms
+    Millis fence_timeout{2000};
+    Millis fence_retry{1000};
+    int realtime_priority = 50;  // 0 = normal scheduling
+  } heartbeat;
+
+  struct Web {
+    std::string spweb;  // path of the spweb binary; default: beside spd, then PATH
+    std::string listen = "0.0.0.0";
+    int port = 80;
+  } web;
+
+  std::string log_level = "info";
+
+  Millis fenceDelay() const {
+    return heartbeat.fence_delay.value_or(sp == SpId::A ? Millis{0} : Millis{200});
+  }
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses and checks; throws ConfigError naming the file and the bad key.
+Config loadConfig(const std::string& path);
+Config parseConfig(const std::string& text, const std::string& origin = "config");
+
+}  // namespace dualsp::sp
