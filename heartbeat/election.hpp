@@ -1,0 +1,150 @@
+#pragma once
+// The election: which SP is active. A pure state machine (DESIGN.md "Election and the
+// floating IP"): events in, actions out, time passed in by the caller. No sockets, no
+// clocks, no sleeps, so every transition is tested table-driven (tests/unit/heartbeat).
+//
+// Rules, each with the design decision it comes from:
+//  - The peer is dead only when every configured path has been silent for its dead
+//    interval. Silence on some paths only is a partition: alert, keep roles.
+//  - A passive SP whose peer is dead fences it, then increments and persists the epoch,
+//    adds the floating IP and becomes active. A failed fence means no takeover: retry and
+//    raise a critical alert.
+//  - Simultaneous fencing (both SPs see the other dead while neither is active, e.g. at
+//    start with every path cut) is resolved by a per-SP fence delay: the SP with the
+//    shorter delay fences first and the other is powered off before its delay ends.
+//  - Both alive and neither active: the SP with the better priority (healthy first, then
+//    higher epoch, then SP-A) takes the role once the other has declared itself passive,
+//    so the two never take the address at once. No fence is needed: the peer is alive.
+//  - An active SP that turns unhealthy while its peer is alive, passive and healthy hands
+//    over: it releases the address first, then declares itself passive.
+//  - Both unhealthy: the active one stays active, so the management address answers.
+//  - No preemption: an SP that finds an active peer becomes passive whatever its health.
+//  - Epochs: a beat with a higher epoch is adopted (an active SP that sees an active peer
+//    with a higher epoch steps down). A beat with a lower epoch still proves the peer is
+//    alive, but its claim to any role is refused and counted.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/sp_types.hpp"
+
+namespace dualsp::heartbeat {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Millis = std::chrono::milliseconds;
+
+enum class Path : uint8_t { Peer = 0, Mgmt = 1, Midplane = 2 };
+constexpr size_t kPathCount = 3;
+std::string_view pathName(Path p);
+
+struct PathTiming {
+  bool enabled = true;
+  Millis dead{50};
+};
+
+struct ElectionConfig {
+  SpId self = SpId::A;
+  std::array<PathTiming, kPathCount> paths{};
+  Millis startup_wait{300};  // listen this long at start before deciding alone
+  Millis fence_delay{0};     // wait before fencing a peer that was not active
+  Millis fence_retry{1000};  // after a failed fence
+};
+
+// What the peer said in a heartbeat, on any path.
+struct Beat {
+  SpId sp = SpId::B;
+  Role role = Role::Starting;
+  Health health = Health::Ok;
+  uint64_t epoch = 0;
+};
+
+enum class Alert : uint8_t {
+  PeerFound,          // the peer is heard again after being lost (or for the first time)
+  PeerLost,           // every path silent for its dead interval
+  PartitionDetected,  // some paths silent, others alive
+  PartitionHealed,
+  FenceFailed,        // critical: no takeover until a fence succeeds
+  StaleEpochRefused,  // a beat from a lower epoch claimed a role; the claim was ignored
+  SteppedDown,        // an active SP saw a peer with a better claim and released
+  HandedOver,         // an unhealthy active SP released the role to a healthy peer
+  TookOver,           // became active
+};
+std::string_view alertName(Alert a);
+
+struct Action {
+  enum class Kind : uint8_t {
+    SetRole,        // publish the new role (heartbeats carry it from now on)
+    PersistEpoch,   // write `epoch` durably before anything that depends on it
+    AddAddress,     // add the floating IP and announce it (gratuitous ARP)
+    RemoveAddress,  // release the floating IP
+    FencePeer,      // power the peer off; answer with onFenceResult
+    RaiseAlert,     // log and, later, an event
+  };
+  Kind kind;
+  Role role = Role::Starting;
+  uint64_t epoch = 0;
+  Alert alert = Alert::PeerFound;
+  std::string detail;
+
+  bool operator==(const Action&) const = default;
+};
+std::string describe(const Action& a);
+
+using Actions = std::vector<Action>;
+
+class Election {
+ public:
+  Election(const ElectionConfig& config, uint64_t persisted_epoch, Health health, TimePoint now);
+
+  Actions onBeat(Path path, const Beat& beat, TimePoint now);
+  Actions onTick(TimePoint now);
+  Actions onHealth(Health health, TimePoint now);
+  Actions onFenceResult(bool ok, const std::string& detail, TimePoint now);
+
+  Role role() const { return role_; }
+  uint64_t epoch() const { return epoch_; }
+  Health health() const { return health_; }
+  // What this SP says in its heartbeats.
+  Beat ownBeat() const { return Beat{config_.self, role_, health_, epoch_}; }
+
+  bool peerAlive(TimePoint now) const;
+  bool pathAlive(Path p, TimePoint now) const;
+  bool pathConfigured(Path p) const { return config_.paths[index(p)].enabled; }
+  std::optional<Beat> lastPeerBeat() const { return peer_; }
+  std::optional<TimePoint> lastHeard() const;
+  uint64_t refusedBeats() const { return refused_beats_; }
+  bool fenceInFlight() const { return fence_in_flight_; }
+
+ private:
+  static size_t index(Path p) { return static_cast<size_t>(p); }
+  // Re-evaluates the role after any event; appends to `out`.
+  void decide(TimePoint now, Actions& out);
+  void trackPaths(TimePoint now, Actions& out);
+  bool iWin() const;  // both alive, neither active: do I take the role?
+  void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
+  void becomePassive(Actions& out);
+  void adoptEpoch(uint64_t epoch, Actions& out);
+  void setRole(Role r, Actions& out);
+
+  ElectionConfig config_;
+  Role role_ = Role::Starting;
+  Health health_;
+  uint64_t epoch_;
+  TimePoint started_;
+  std::array<std::optional<TimePoint>, kPathCount> heard_{};
+  std::optional<Beat> peer_;  // last accepted beat (role claim refused → role Starting)
+  bool ever_heard_ = false;
+  TimePoint found_at_{};  // when the peer was last found
+  bool peer_lost_reported_ = false;
+  bool partition_reported_ = false;
+  std::optional<TimePoint> fence_not_before_;  // fence delay or retry pending
+  bool fence_in_flight_ = false;
+  uint64_t refused_beats_ = 0;
+};
+
+}  // namespace dualsp::heartbeat
