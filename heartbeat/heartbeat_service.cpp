@@ -1,1 +1,282 @@
-// placeholder: being written
+#include "heartbeat/heartbeat_service.hpp"
+
+#include <sys/time.h>
+
+#include "platform/log.hpp"
+
+namespace dualsp::heartbeat {
+namespace {
+
+constexpr Millis kTick{2};  // election re-evaluation: well under the shortest dead interval
+constexpr Millis kPublish{100};
+
+int64_t wallMillis() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
+}
+
+proto::SpId toProto(SpId sp) {
+  return sp == SpId::A ? proto::SP_A : proto::SP_B;
+}
+
+std::optional<SpId> fromProto(proto::SpId sp) {
+  if (sp == proto::SP_A) return SpId::A;
+  if (sp == proto::SP_B) return SpId::B;
+  return std::nullopt;
+}
+
+log::Level levelOf(Alert a) {
+  switch (a) {
+    case Alert::FenceFailed:
+      return log::Level::Critical;
+    case Alert::PeerLost:
+    case Alert::PartitionDetected:
+    case Alert::StaleEpochRefused:
+    case Alert::SteppedDown:
+      return log::Level::Warning;
+    default:
+      return log::Level::Notice;
+  }
+}
+
+}  // namespace
+
+HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies deps)
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      election_(options_.election, options_.persisted_epoch, options_.initial_health, Clock::now()),
+      peer_timer_(io_),
+      mgmt_timer_(io_),
+      midplane_timer_(io_),
+      tick_timer_(io_),
+      reconcile_timer_(io_),
+      publish_timer_(io_),
+      garp_timer_(io_) {
+  auto on_udp = [this](Path p, const proto::Heartbeat& f) { onUdpBeat(p, f); };
+  if (options_.peer.enabled)
+    peer_path_ = std::make_unique<UdpPath>(io_, Path::Peer, options_.peer, on_udp);
+  if (options_.mgmt.enabled)
+    mgmt_path_ = std::make_unique<UdpPath>(io_, Path::Mgmt, options_.mgmt, on_udp);
+  if (options_.midplane.enabled) {
+    segment_ = std::make_unique<platform::MidplaneSegment>(options_.midplane.segment,
+                                                           options_.election.self);
+    midplane_path_ = std::make_unique<MidplanePath>(*segment_);
+  }
+}
+
+HeartbeatService::~HeartbeatService() {
+  stop();
+}
+
+void HeartbeatService::start() {
+  work_.emplace(io_.get_executor());
+  thread_ = std::thread([this] { run(); });
+}
+
+void HeartbeatService::stop() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  io_.stop();
+  thread_.join();
+  if (fence_thread_.joinable()) fence_thread_.join();
+}
+
+void HeartbeatService::setHealth(Health health) {
+  asio::post(io_, [this, health] {
+    if (health == election_.health()) return;
+    LOG_NOTICE << "health is now " << healthName(health);
+    execute(election_.onHealth(health, Clock::now()));
+  });
+}
+
+void HeartbeatService::every(asio::steady_timer& timer, Millis period, std::function<void()> work) {
+  work();
+  timer.expires_after(period);
+  timer.async_wait([this, &timer, period, work](const asio::error_code& ec) {
+    if (!ec) every(timer, period, work);
+  });
+}
+
+void HeartbeatService::run() {
+  auto rt = platform::makeRealtime(options_.realtime_priority);
+  if (!rt.ok)
+    LOG_WARNING << "heartbeat thread runs at normal priority: " << rt.error;
+  else if (options_.realtime_priority > 0)
+    LOG_INFO << "heartbeat thread at SCHED_FIFO priority " << options_.realtime_priority;
+
+  if (peer_path_) {
+    peer_path_->start();
+    every(peer_timer_, options_.peer.interval, [this] { peer_path_->send(frame()); });
+  }
+  if (mgmt_path_) {
+    mgmt_path_->start();
+    every(mgmt_timer_, options_.mgmt.interval, [this] { mgmt_path_->send(frame()); });
+  }
+  if (midplane_path_) {
+    LOG_INFO << "heartbeat midplane: segment " << options_.midplane.segment << " every "
+             << options_.midplane.interval.count() << " ms";
+    every(midplane_timer_, options_.midplane.interval, [this] {
+      midplane_path_->write(election_.ownBeat());
+      if (auto b = midplane_path_->poll(peerOf(options_.election.self))) onBeat(Path::Midplane, *b);
+    });
+  }
+  every(tick_timer_, kTick, [this] { execute(election_.onTick(Clock::now())); });
+  every(reconcile_timer_, options_.reconcile_interval, [this] {
+    // The address follows the role, whatever happened behind our back (DESIGN.md: a
+    // returning SP that finds the address on itself while passive removes it).
+    bool held = deps_.floating.held();
+    if (held != holds_) publish();
+    holds_ = held;
+    Role r = election_.role();
+    if (r == Role::Active && !held) {
+      LOG_WARNING << "active but the floating address is missing; adding it again";
+      addAddress();
+    } else if (r != Role::Active && held) {
+      LOG_WARNING << "found the floating address on this SP while " << roleName(r)
+                  << "; removing it";
+      auto s = deps_.floating.remove();
+      if (!s.ok) LOG_ERROR << "cannot remove the floating address: " << s.error;
+      holds_ = deps_.floating.held();
+    }
+  });
+  every(publish_timer_, kPublish, [this] { publish(); });
+  io_.run();
+}
+
+std::string HeartbeatService::frame() {
+  proto::Heartbeat f;
+  Beat own = election_.ownBeat();
+  f.set_version(1);
+  f.set_array_id(options_.array_id);
+  f.set_sp(toProto(own.sp));
+  f.set_role(static_cast<proto::Role>(own.role));
+  f.set_health(static_cast<proto::Health>(own.health));
+  f.set_epoch(own.epoch);
+  f.set_seq(++seq_);
+  f.set_boot_id(options_.boot_id);
+  return f.SerializeAsString();
+}
+
+void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
+  auto sp = fromProto(f.sp());
+  if (f.array_id() != options_.array_id || !sp || *sp == options_.election.self) return;
+  if (f.role() > proto::ROLE_ACTIVE || f.health() > proto::HEALTH_CRITICAL) return;
+  peer_boot_id_ = f.boot_id();
+  onBeat(path, Beat{*sp, static_cast<Role>(f.role()), static_cast<Health>(f.health()), f.epoch()});
+}
+
+void HeartbeatService::onBeat(Path path, const Beat& beat) {
+  last_peer_ = beat;
+  execute(election_.onBeat(path, beat, Clock::now()));
+}
+
+void HeartbeatService::execute(const Actions& actions) {
+  if (actions.empty()) return;
+  for (const Action& a : actions) {
+    switch (a.kind) {
+      case Action::Kind::SetRole:
+        LOG_NOTICE << "role " << roleName(role_.load()) << " -> " << roleName(a.role) << " (epoch "
+                   << election_.epoch() << ")";
+        role_ = a.role;
+        break;
+      case Action::Kind::PersistEpoch: {
+        auto s = deps_.persist_epoch(a.epoch);
+        if (!s.ok)
+          LOG_CRITICAL << "cannot persist epoch " << a.epoch << ": " << s.error;
+        else
+          LOG_INFO << "epoch " << a.epoch << " persisted";
+        break;
+      }
+      case Action::Kind::AddAddress:
+        addAddress();
+        break;
+      case Action::Kind::RemoveAddress: {
+        auto s = deps_.floating.remove();
+        if (!s.ok)
+          LOG_ERROR << "cannot release the floating address " << deps_.floating.describe() << ": "
+                    << s.error;
+        else
+          LOG_NOTICE << "released the floating address " << deps_.floating.describe();
+        holds_ = false;
+        garp_timer_.cancel();
+        break;
+      }
+      case Action::Kind::FencePeer:
+        fence();
+        break;
+      case Action::Kind::RaiseAlert:
+        log::write(levelOf(a.alert), "alert " + std::string(alertName(a.alert)) + ": " + a.detail);
+        break;
+    }
+  }
+  publish();
+}
+
+void HeartbeatService::addAddress() {
+  auto s = deps_.floating.add();
+  if (!s.ok) {
+    LOG_ERROR << "cannot add the floating address " << deps_.floating.describe() << ": " << s.error
+              << " (retrying)";
+    return;
+  }
+  holds_ = true;
+  LOG_NOTICE << "holding the floating address " << deps_.floating.describe();
+  announce(options_.garp_count);
+}
+
+void HeartbeatService::announce(int remaining) {
+  if (remaining <= 0 || election_.role() != Role::Active) return;
+  auto s = deps_.floating.announce();
+  if (!s.ok) LOG_WARNING << "gratuitous ARP failed: " << s.error;
+  garp_timer_.expires_after(options_.garp_interval);
+  garp_timer_.async_wait([this, remaining](const asio::error_code& ec) {
+    if (!ec) announce(remaining - 1);
+  });
+}
+
+void HeartbeatService::fence() {
+  if (fence_thread_.joinable()) fence_thread_.join();
+  LOG_WARNING << "fencing " << spName(peerOf(options_.election.self)) << " through "
+              << deps_.fencer.describe();
+  // Fencing blocks on the chassis; heartbeats must keep flowing meanwhile.
+  fence_thread_ = std::thread([this] {
+    auto started = Clock::now();
+    auto s = deps_.fencer.fencePeer(options_.fence_timeout);
+    auto took = std::chrono::duration_cast<Millis>(Clock::now() - started).count();
+    asio::post(io_, [this, s, took] {
+      if (s.ok)
+        LOG_NOTICE << "fenced " << spName(peerOf(options_.election.self)) << " in " << took
+                   << " ms";
+      execute(election_.onFenceResult(s.ok, s.ok ? "powered off" : s.error, Clock::now()));
+    });
+  });
+}
+
+void HeartbeatService::publish() {
+  ipc::StatusSnapshot s = deps_.board_template;
+  auto now = Clock::now();
+  int64_t wall = wallMillis();
+  s.role = election_.role();
+  s.health = election_.health();
+  s.epoch = election_.epoch();
+  s.holds_floating = holds_;
+  s.updated_ms = wall;
+  s.peer_alive = election_.peerAlive(now);
+  if (auto b = election_.lastPeerBeat()) {
+    s.peer_role = last_peer_ ? last_peer_->role : b->role;
+    s.peer_health = b->health;
+    s.peer_epoch = last_peer_ ? last_peer_->epoch : b->epoch;
+  }
+  if (auto heard = election_.lastHeard())
+    s.peer_last_heard_ms = wall - std::chrono::duration_cast<Millis>(now - *heard).count();
+  for (size_t i = 0; i < kPathCount; ++i) {
+    Path p = static_cast<Path>(i);
+    if (election_.pathConfigured(p)) s.paths_configured |= 1u << i;
+    if (election_.pathAlive(p, now)) s.paths_alive |= 1u << i;
+  }
+  ipc::copyField(s.peer_boot_id, peer_boot_id_);
+  deps_.board.publish(s);
+}
+
+}  // namespace dualsp::heartbeat

@@ -1,1 +1,24 @@
-// placeholder: being written
+#include "heartbeat/midplane_path.hpp"
+
+namespace dualsp::heartbeat {
+
+void MidplanePath::write(const Beat& beat) {
+  platform::MidplaneBeat b;
+  b.beat_seq = ++my_seq_;
+  b.epoch = beat.epoch;
+  b.role = beat.role;
+  b.health = beat.health;
+  segment_.write(b);
+}
+
+std::optional<Beat> MidplanePath::poll(SpId peer) {
+  auto b = segment_.readPeer();
+  if (!b || b->beat_seq == last_peer_seq_) return std::nullopt;
+  bool first = !primed_;
+  primed_ = true;
+  last_peer_seq_ = b->beat_seq;
+  if (first) return std::nullopt;  // a slot left by a dead peer is not a heartbeat
+  return Beat{peer, b->role, b->health, b->epoch};
+}
+
+}  // namespace dualsp::heartbeat

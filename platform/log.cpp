@@ -54,8 +54,7 @@ std::string_view levelName(Level level) {
   return "info";
 }
 
-bool init(std::string_view program, std::string_view sp, const std::string& file,
-          Level minimum) {
+bool init(std::string_view program, std::string_view sp, const std::string& file, Level minimum) {
   State& s = state();
   s.prefix = std::string(sp) + " " + std::string(program) + "[" + std::to_string(getpid()) + "]";
   s.minimum = minimum;
@@ -72,7 +71,9 @@ bool init(std::string_view program, std::string_view sp, const std::string& file
   return true;
 }
 
-bool enabled(Level level) { return level >= state().minimum; }
+bool enabled(Level level) {
+  return level >= state().minimum;
+}
 
 void write(Level level, std::string_view message) {
   const State& s = state();

@@ -21,25 +21,25 @@ std::string_view levelName(Level level);
 
 class Line {
  public:
-  explicit Line(Level level) : level_(level) {}
-  ~Line() { write(level_, out_.str()); }
+  explicit Line(Level level) : level_(level), enabled_(enabled(level)) {}
+  ~Line() {
+    if (enabled_) write(level_, out_.str());
+  }
   template <typename T>
   Line& operator<<(const T& v) {
-    out_ << v;
+    if (enabled_) out_ << v;
     return *this;
   }
 
  private:
   Level level_;
+  bool enabled_;
   std::ostringstream out_;
 };
 
 }  // namespace dualsp::log
 
-#define DUALSP_LOG(level) \
-  if (!::dualsp::log::enabled(level)) { \
-  } else \
-    ::dualsp::log::Line(level)
+#define DUALSP_LOG(level) ::dualsp::log::Line(level)
 #define LOG_DEBUG DUALSP_LOG(::dualsp::log::Level::Debug)
 #define LOG_INFO DUALSP_LOG(::dualsp::log::Level::Info)
 #define LOG_NOTICE DUALSP_LOG(::dualsp::log::Level::Notice)

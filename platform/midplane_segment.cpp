@@ -35,7 +35,9 @@ static_assert(offsetof(Layout, cut) == MidplaneSegment::kCutOffset);
 static_assert(offsetof(Layout, slots) == 64);
 static_assert(sizeof(Layout) <= MidplaneSegment::kSize);
 
-int index(SpId sp) { return sp == SpId::A ? 0 : 1; }
+int index(SpId sp) {
+  return sp == SpId::A ? 0 : 1;
+}
 
 }  // namespace
 
@@ -97,7 +99,8 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     uint32_t health = s.health.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.sequence.load(std::memory_order_relaxed) != before) continue;
-    if (role > static_cast<uint32_t>(Role::Active) || health > static_cast<uint32_t>(Health::Critical))
+    if (role > static_cast<uint32_t>(Role::Active) ||
+        health > static_cast<uint32_t>(Health::Critical))
       return std::nullopt;
     beat.role = static_cast<Role>(role);
     beat.health = static_cast<Health>(health);

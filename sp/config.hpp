@@ -26,7 +26,7 @@ struct Config {
   std::string state_dir;
 
   struct Platform {
-    std::string backend = "sim";  // "sim" (the harness is the chassis) or "linux"
+    std::string backend = "sim";   // "sim" (the harness is the chassis) or "linux"
     std::string power_controller;  // sim: unix socket of the harness's power controller
     std::string fence_gpio;        // linux: sysfs value file of the peer's reset line
   } platform;
@@ -50,9 +50,9 @@ struct Config {
     std::string mode = "netlink";  // "netlink" (an address on an interface) or "loopback"
     std::string address;           // no prefix
     int prefix_length = 24;
-    std::string interface;         // netlink: where to add it
-    int port = 0;                  // loopback: port of the floating listener
-    int garp_count = 5;            // gratuitous ARPs after a takeover
+    std::string interface;  // netlink: where to add it
+    int port = 0;           // loopback: port of the floating listener
+    int garp_count = 5;     // gratuitous ARPs after a takeover
     Millis garp_interval{20};
   } floating;
 

@@ -1,0 +1,104 @@
+#pragma once
+// Runs the election for real: one thread (real-time priority where allowed) with the
+// heartbeat paths, the timers, and the executor of the election's actions (floating IP,
+// fencing, epoch persistence, alerts). It publishes the SP's state on the status board.
+
+#include <asio.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "heartbeat/election.hpp"
+#include "heartbeat/midplane_path.hpp"
+#include "heartbeat/udp_path.hpp"
+#include "ipc/status_board.hpp"
+#include "platform/midplane_segment.hpp"
+#include "platform/platform.hpp"
+
+namespace dualsp::heartbeat {
+
+struct MidplaneOptions {
+  bool enabled = true;
+  std::string segment;
+  Millis interval{5};
+};
+
+struct ServiceOptions {
+  std::string array_id;
+  std::string boot_id;
+  ElectionConfig election;
+  UdpPathOptions peer;
+  UdpPathOptions mgmt;
+  MidplaneOptions midplane;
+  uint64_t persisted_epoch = 0;
+  Health initial_health = Health::Ok;
+  int realtime_priority = 0;
+  int garp_count = 5;
+  Millis garp_interval{20};
+  Millis fence_timeout{2000};
+  Millis reconcile_interval{200};  // check that the address is where the role says
+};
+
+struct ServiceDependencies {
+  platform::FloatingAddress& floating;
+  platform::Fencer& fencer;
+  std::function<platform::Status(uint64_t)> persist_epoch;
+  ipc::StatusBoardWriter& board;
+  ipc::StatusSnapshot board_template;  // the static fields (ids, addresses, versions)
+};
+
+class HeartbeatService {
+ public:
+  HeartbeatService(ServiceOptions options, ServiceDependencies deps);
+  ~HeartbeatService();
+  HeartbeatService(const HeartbeatService&) = delete;
+  HeartbeatService& operator=(const HeartbeatService&) = delete;
+
+  void start();
+  // Stops the thread; the caller releases the address afterwards if it wants to.
+  void stop();
+  void setHealth(Health health);
+  Role role() const { return role_.load(); }
+
+ private:
+  void run();
+  void onBeat(Path path, const Beat& beat);
+  void onUdpBeat(Path path, const proto::Heartbeat& frame);
+  void execute(const Actions& actions);
+  void addAddress();
+  void announce(int remaining);
+  void fence();
+  void publish();
+  std::string frame();
+  void every(asio::steady_timer& timer, Millis period, std::function<void()> work);
+
+  ServiceOptions options_;
+  ServiceDependencies deps_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  Election election_;
+  std::unique_ptr<UdpPath> peer_path_;
+  std::unique_ptr<UdpPath> mgmt_path_;
+  std::unique_ptr<platform::MidplaneSegment> segment_;
+  std::unique_ptr<MidplanePath> midplane_path_;
+  asio::steady_timer peer_timer_;
+  asio::steady_timer mgmt_timer_;
+  asio::steady_timer midplane_timer_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer reconcile_timer_;
+  asio::steady_timer publish_timer_;
+  asio::steady_timer garp_timer_;
+  std::thread thread_;
+  std::thread fence_thread_;
+  std::atomic<Role> role_{Role::Starting};
+  uint64_t seq_ = 0;
+  bool holds_ = false;
+  std::optional<Beat> last_peer_;
+  std::string peer_boot_id_;
+};
+
+}  // namespace dualsp::heartbeat

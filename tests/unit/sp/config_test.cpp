@@ -1,0 +1,124 @@
+// The SP configuration file: every bad key is named, nothing starts half-configured.
+#include <CppUTest/TestHarness.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sp/config.hpp"
+
+using dualsp::SpId;
+using dualsp::sp::ConfigError;
+using dualsp::sp::parseConfig;
+using json = nlohmann::json;
+
+namespace {
+
+json validConfig() {
+  return json::parse(R"({
+    "sp": "B", "array_id": "sp-pair", "state_dir": "/tmp/spb",
+    "platform": {"backend": "sim", "power_controller": "/tmp/power.sock"},
+    "management": {"interface": "mgmt0", "address": "198.18.0.12"},
+    "peer": {"management_address": "198.18.0.11", "link_address": "198.18.1.11"},
+    "peer_link": {"interface": "peer0", "address": "198.18.1.12"},
+    "floating": {"address": "198.18.0.10", "prefix_length": 24, "interface": "mgmt0"},
+    "heartbeat": {"midplane": {"interval_ms": 2, "dead_ms": 30}},
+    "web": {"port": 80}
+  })");
+}
+
+// The error text for a config, or "" when it parses.
+std::string errorOf(const json& j) {
+  try {
+    parseConfig(j.dump(), "sp.json");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void checkNames(const json& j, const char* expected) {
+  std::string err = errorOf(j);
+  std::string msg = "error was: '" + err + "'";
+  CHECK_TEXT(err.find(expected) != std::string::npos, msg.c_str());
+}
+
+}  // namespace
+
+TEST_GROUP(Config){};
+
+TEST(Config, ValidFileParsesWithDefaults) {
+  auto c = parseConfig(validConfig().dump());
+  CHECK(c.sp == SpId::B);
+  STRCMP_EQUAL("198.18.0.10", c.floating.address.c_str());
+  LONGS_EQUAL(2, c.heartbeat.midplane.interval.count());
+  LONGS_EQUAL(30, c.heartbeat.midplane.dead.count());
+  LONGS_EQUAL(50, c.heartbeat.peer.dead.count());
+  STRCMP_EQUAL("dualsp-sp-pair-midplane", c.heartbeat.midplane_segment.c_str());
+  LONGS_EQUAL(200, c.fenceDelay().count());  // SP-B waits before fencing by default
+}
+
+TEST(Config, UnknownKeyIsNamed) {
+  json j = validConfig();
+  j["heartbeat"]["peer"] = {{"intreval_ms", 5}};
+  checkNames(j, "heartbeat.peer.intreval_ms: unknown key");
+}
+
+TEST(Config, WrongTypeIsNamed) {
+  json j = validConfig();
+  j["heartbeat"]["port"] = "7400";
+  checkNames(j, "heartbeat.port: must be an integer");
+}
+
+TEST(Config, MissingSpIsNamed) {
+  json j = validConfig();
+  j.erase("sp");
+  checkNames(j, "sp: is required");
+}
+
+TEST(Config, BadSpValueIsNamed) {
+  json j = validConfig();
+  j["sp"] = "C";
+  checkNames(j, "sp: must be \"A\" or \"B\"");
+}
+
+TEST(Config, BadAddressIsNamed) {
+  json j = validConfig();
+  j["floating"]["address"] = "198.18.0.300";
+  checkNames(j, "floating.address: '198.18.0.300' is not an IPv4 address");
+}
+
+TEST(Config, DeadIntervalMustExceedInterval) {
+  json j = validConfig();
+  j["heartbeat"]["mgmt"] = {{"interval_ms", 50}, {"dead_ms", 50}};
+  checkNames(j, "heartbeat.mgmt.dead_ms: must be longer than interval_ms");
+}
+
+TEST(Config, OutOfRangeIsNamed) {
+  json j = validConfig();
+  j["floating"]["prefix_length"] = 33;
+  checkNames(j, "floating.prefix_length: must be between 1 and 32");
+}
+
+TEST(Config, SimBackendNeedsThePowerController) {
+  json j = validConfig();
+  j["platform"].erase("power_controller");
+  checkNames(j, "platform.power_controller: is required");
+}
+
+TEST(Config, NotJsonIsReported) {
+  try {
+    parseConfig("{\"sp\": \"A\",", "broken.json");
+    FAIL("parsed broken JSON");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("broken.json: not valid JSON") != std::string::npos);
+  }
+}
+
+TEST(Config, MissingFileIsReported) {
+  try {
+    dualsp::sp::loadConfig("/nonexistent/dualsp.json");
+    FAIL("loaded a missing file");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("cannot read") != std::string::npos);
+  }
+}
