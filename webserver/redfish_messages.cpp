@@ -1,1 +1,104 @@
-// placeholder: being written
+#include "webserver/redfish_messages.hpp"
+
+#include <array>
+#include <stdexcept>
+
+namespace dualsp::web::messages {
+namespace {
+
+// Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
+// Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
+constexpr std::array<RegistryEntry, 4> kBaseMessages{{
+    {BaseMessage::ResourceNotFound, "ResourceNotFound",
+     "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
+     "Provide a valid resource identifier and resubmit the request."},
+    {BaseMessage::OperationNotAllowed, "OperationNotAllowed",
+     "The HTTP method is not allowed on this resource.", 0, HealthState::Critical, "None."},
+    {BaseMessage::InternalError, "InternalError",
+     "The request failed due to an internal service error.  The service is still operational.", 0,
+     HealthState::Critical,
+     "Resubmit the request.  If the problem persists, consider resetting the service."},
+    {BaseMessage::ServiceTemporarilyUnavailable, "ServiceTemporarilyUnavailable",
+     "The service is temporarily unavailable.  Retry in %1 seconds.", 1, HealthState::Critical,
+     "Wait for the indicated retry duration and retry the operation."},
+}};
+
+// Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
+std::string substitute(std::string_view text, const std::vector<std::string>& args) {
+  std::string out;
+  out.reserve(text.size() + 32);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 1 < text.size() && text[i + 1] >= '1' && text[i + 1] <= '9') {
+      size_t n = static_cast<size_t>(text[i + 1] - '1');
+      if (n < args.size()) out += args[n];
+      ++i;
+      continue;
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+void setError(Response& res, int status, BaseMessage message,
+              const std::vector<std::string>& args) {
+  res.status = status;
+  res.body = errorBody(message, args);
+}
+
+}  // namespace
+
+std::span<const RegistryEntry> baseRegistry() {
+  return kBaseMessages;
+}
+
+const RegistryEntry& entry(BaseMessage message) {
+  for (const RegistryEntry& e : kBaseMessages)
+    if (e.message == message) return e;
+  throw std::logic_error("message missing from the Base registry table");
+}
+
+std::string messageId(BaseMessage message) {
+  return std::string(kBaseRegistry) + "." + std::string(entry(message).key);
+}
+
+Json messageObject(BaseMessage message, const std::vector<std::string>& args) {
+  const RegistryEntry& e = entry(message);
+  if (static_cast<int>(args.size()) != e.number_of_args)
+    throw std::logic_error("wrong number of arguments for " + std::string(e.key));
+  return {
+      {"@odata.type", "#Message.v1_1_1.Message"},
+      {"MessageId", messageId(message)},
+      {"Message", substitute(e.text, args)},
+      {"MessageArgs", args},
+      {"MessageSeverity", e.severity},
+      {"Resolution", e.resolution},
+  };
+}
+
+Json errorBody(BaseMessage message, const std::vector<std::string>& args) {
+  Json info = messageObject(message, args);
+  Json error = {{"code", info["MessageId"]}, {"message", info["Message"]}};
+  error["@Message.ExtendedInfo"] = Json::array({std::move(info)});
+  return {{"error", std::move(error)}};
+}
+
+void resourceNotFound(Response& res, std::string_view type, std::string_view id) {
+  setError(res, 404, BaseMessage::ResourceNotFound, {std::string(type), std::string(id)});
+}
+
+void operationNotAllowed(Response& res, const MethodSet& allowed) {
+  setError(res, 405, BaseMessage::OperationNotAllowed, {});
+  res.addHeader("Allow", allowed.toString());  // RFC 9110 15.5.6: a 405 must carry Allow
+}
+
+void internalError(Response& res) {
+  setError(res, 500, BaseMessage::InternalError, {});
+}
+
+void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds) {
+  std::string seconds = std::to_string(retry_after_seconds);
+  setError(res, 503, BaseMessage::ServiceTemporarilyUnavailable, {seconds});
+  res.addHeader("Retry-After", seconds);
+}
+
+}  // namespace dualsp::web::messages

@@ -1,1 +1,56 @@
-// placeholder: being written
+// /redfish and /redfish/v1: the entry points every Redfish client starts from.
+
+#include "ipc/status_board.hpp"
+#include "webserver/redfish_format.hpp"
+#include "webserver/routes/routes.hpp"
+
+namespace dualsp::web {
+namespace {
+
+// ServiceRoot.v1_15_0 added Links.ManagerProvidingService; v1_17_0 is Redfish 2024.1.
+constexpr std::string_view kServiceRootType = "#ServiceRoot.v1_17_0.ServiceRoot";
+constexpr std::string_view kRedfishVersion = "1.17.0";
+
+// DSP0266 "Protocol version": GET /redfish lists the versions served (redfishtool starts here).
+void handleRedfishVersionsGet(const RequestContext& ctx, Response& res) {
+  res.body = {{"v1", "/redfish/v1/"}};
+}
+
+void handleServiceRootGet(const RequestContext& ctx, Response& res) {
+  const SpId sp = ctx.config.sp;
+  res.body = {
+      {"@odata.id", "/redfish/v1"},
+      {"@odata.type", kServiceRootType},
+      {"Id", "RootService"},
+      {"Name", "DualSP Root Service"},
+      {"RedfishVersion", kRedfishVersion},
+      {"UUID", serviceRootUuid(ctx.config.array_id)},
+      {"Vendor", "DualSP"},
+      {"Managers", odataLink("/redfish/v1/Managers")},
+      {"Links", {{"ManagerProvidingService", odataLink(managerPath(sp))}}},
+      {"Oem",
+       {{"DualSP",
+         {
+             {"ServingSp", std::string(1, spLetter(sp))},
+             {"Role", roleName(ctx.status.role)},
+             {"Mode", modeName(ctx.config.mode)},
+         }}}},
+  };
+}
+
+}  // namespace
+
+void requestRoutesServiceRoot(RouteTable& routes) {
+  routes.add({.pattern = "/redfish",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::NoAuth,
+              .degraded = DegradedService::Yes,
+              .handler = handleRedfishVersionsGet});
+  routes.add({.pattern = "/redfish/v1",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::NoAuth,
+              .degraded = DegradedService::Yes,
+              .handler = handleServiceRootGet});
+}
+
+}  // namespace dualsp::web

@@ -1,0 +1,97 @@
+#include <CppUTest/TestHarness.h>
+
+#include <string>
+#include <vector>
+
+#include "webserver/options.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+
+namespace {
+
+CommandLine parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "spweb");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return parseCommandLine(static_cast<int>(args.size()), argv.data());
+}
+
+std::vector<std::string> fullLine() {
+  return {"--mode",  "degraded", "--sp",        "B",      "--array-id",
+          "sp-pair", "--listen", "198.18.0.12", "--port", "8080"};
+}
+
+void checkError(std::vector<std::string> args, const char* expected) {
+  CommandLine cl = parse(std::move(args));
+  CHECK(cl.action == CliAction::Error);
+  STRCMP_CONTAINS(expected, cl.error.c_str());
+}
+
+}  // namespace
+
+TEST_GROUP(Options){};
+
+TEST(Options, ParsesSpdsCommandLine) {
+  CommandLine cl = parse(fullLine());
+  CHECK(cl.action == CliAction::Run);
+  CHECK(cl.options.service.mode == ServeMode::Degraded);
+  CHECK(cl.options.service.sp == SpId::B);
+  STRCMP_EQUAL("sp-pair", cl.options.service.array_id.c_str());
+  STRCMP_EQUAL("198.18.0.12", cl.options.listen_address.c_str());
+  LONGS_EQUAL(8080, cl.options.port);
+  STRCMP_EQUAL("", cl.options.log_file.c_str());
+  STRCMP_EQUAL("dualsp-sp-pair-spb-status", cl.options.status_board.c_str());
+}
+
+TEST(Options, OptionalArguments) {
+  auto args = fullLine();
+  args.insert(args.end(),
+              {"--log-file", "/run/x/spweb.log", "--status-board", "board-x", "--port=0"});
+  CommandLine cl = parse(args);
+  CHECK(cl.action == CliAction::Run);
+  STRCMP_EQUAL("/run/x/spweb.log", cl.options.log_file.c_str());
+  STRCMP_EQUAL("board-x", cl.options.status_board.c_str());
+  LONGS_EQUAL(0, cl.options.port);
+}
+
+TEST(Options, InformationalActionsNeedNothingElse) {
+  CHECK(parse({"--help"}).action == CliAction::Help);
+  CHECK(parse({"-h"}).action == CliAction::Help);
+  CHECK(parse({"--version"}).action == CliAction::Version);
+  CHECK(parse({"--routes"}).action == CliAction::Routes);
+  CHECK(parse({"--routes", "--help"}).action == CliAction::Help);
+  STRCMP_CONTAINS("--status-board", usageText().c_str());
+}
+
+TEST(Options, RefusesBadArgumentsWithAClearMessage) {
+  checkError({}, "missing --mode --sp --array-id --listen --port");
+  checkError({"--mode", "full", "--sp", "A"}, "missing --array-id --listen --port");
+  auto with = [](std::string option, std::string value) {
+    auto args = fullLine();
+    args.insert(args.end(), {std::move(option), std::move(value)});
+    return args;
+  };
+  checkError(with("--mode", "rescue"), "--mode must be full or degraded");
+  checkError(with("--sp", "C"), "--sp must be A or B");
+  checkError(with("--port", "65536"), "--port must be a number from 0 to 65535");
+  checkError(with("--port", "80x"), "--port must be a number");
+  checkError(with("--port", "-1"), "--port must be a number");
+  checkError(with("--listen", "::1"), "--listen must be an IPv4 address");
+  checkError(with("--listen", "localhost"), "--listen must be an IPv4 address");
+  checkError(with("--array-id", "a/b"), "--array-id must be");
+  checkError(with("--array-id", std::string(32, 'x')), "--array-id must be");
+  checkError(with("--log-file", ""), "--log-file must not be empty");
+  checkError({"--bogus"}, "unknown option '--bogus'");
+  checkError({"-x"}, "unknown option '-x'");
+  checkError({"--port"}, "--port needs a value");
+  auto extra = fullLine();
+  extra.push_back("stray");
+  checkError(extra, "unexpected argument 'stray'");
+}
+
+TEST(Options, ParsesAgainAfterAnError) {
+  checkError({"--bogus"}, "unknown option");
+  CHECK(parse(fullLine()).action == CliAction::Run);
+}

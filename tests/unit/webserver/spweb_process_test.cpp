@@ -1,0 +1,165 @@
+// The spweb executable as spd runs it: exit codes, --version/--routes output, the start-up
+// log line, SIGTERM, and a port already taken.
+
+#include <CppUTest/TestHarness.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_test_client.hpp"
+#include "test_status_board.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+
+namespace {
+
+std::string tempPath(const std::string& what) {
+  return "/tmp/ut-spweb-" + std::to_string(getpid()) + "-" + what;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Starts spweb with stdout and stderr in files.
+pid_t spawnSpweb(const std::vector<std::string>& args, const std::string& out,
+                 const std::string& err) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char*> argv{const_cast<char*>(SPWEB_BINARY)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(SPWEB_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The exit code, or -1 if it did not exit within 5 s (then it is killed).
+int waitExit(pid_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct Finished {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Finished runSpweb(const std::vector<std::string>& args) {
+  const std::string out = tempPath("out"), err = tempPath("err");
+  int code = waitExit(spawnSpweb(args, out, err));
+  Finished f{code, readFile(out), readFile(err)};
+  unlink(out.c_str());
+  unlink(err.c_str());
+  return f;
+}
+
+}  // namespace
+
+TEST_GROUP(SpwebProcess){};
+
+TEST(SpwebProcess, InformationalOptionsExitZero) {
+  Finished version = runSpweb({"--version"});
+  LONGS_EQUAL(0, version.code);
+  STRCMP_EQUAL("spweb " DUALSP_FIRMWARE_VERSION "\n", version.out.c_str());
+  Finished routes = runSpweb({"--routes"});
+  LONGS_EQUAL(0, routes.code);
+  STRCMP_CONTAINS("/redfish/v1/Managers/{ManagerId}", routes.out.c_str());
+  STRCMP_CONTAINS("DEGRADED", routes.out.c_str());
+  Finished help = runSpweb({"--help"});
+  LONGS_EQUAL(0, help.code);
+  STRCMP_CONTAINS("--array-id", help.out.c_str());
+}
+
+TEST(SpwebProcess, BadArgumentsExitTwoWithAMessage) {
+  Finished bad = runSpweb({"--mode", "sideways"});
+  LONGS_EQUAL(2, bad.code);
+  STRCMP_CONTAINS("--mode must be full or degraded", bad.err.c_str());
+  STRCMP_EQUAL("", bad.out.c_str());
+  LONGS_EQUAL(2, runSpweb({"--mode", "full"}).code);
+}
+
+TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
+  const std::string array_id = test::uniqueArrayId();
+  test::TestStatusBoard board(array_id, SpId::B);  // the default board name for SP-B
+  board.publish(test::snapshot(array_id, SpId::B, Role::Passive));
+  const std::string log = tempPath("log"), out = tempPath("run-out"), err = tempPath("run-err");
+  pid_t pid = spawnSpweb({"--mode", "degraded", "--sp", "B", "--array-id", array_id, "--listen",
+                          "127.0.0.1", "--port", "0", "--log-file", log},
+                         out, err);
+
+  const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::smatch m;
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!std::regex_search(text = readFile(log), m, started) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
+  STRCMP_CONTAINS("SP-B spweb[", text.c_str());
+  STRCMP_CONTAINS("mode degraded", text.c_str());
+
+  {
+    test::HttpTestClient client(std::stoi(m[1].str()));
+    test::HttpReply reply = client.request("GET", "/redfish/v1");
+    LONGS_EQUAL(200, reply.status);
+    STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
+    LONGS_EQUAL(503, client.request("GET", "/redfish/v1/Managers/SPA").status);
+  }
+  kill(pid, SIGTERM);
+  LONGS_EQUAL(0, waitExit(pid));
+  STRCMP_CONTAINS("stopping on SIGTERM", readFile(log).c_str());
+  unlink(log.c_str());
+  unlink(out.c_str());
+  unlink(err.c_str());
+}
+
+TEST(SpwebProcess, APortInUseExitsOneWithTheReason) {
+  int taken = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  CHECK(bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  CHECK(listen(taken, 1) == 0);
+  getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+
+  Finished f = runSpweb({"--mode", "full", "--sp", "A", "--array-id", test::uniqueArrayId(),
+                         "--listen", "127.0.0.1", "--port", port});
+  close(taken);
+  LONGS_EQUAL(1, f.code);
+  STRCMP_CONTAINS(("cannot serve on 127.0.0.1:" + port).c_str(), f.err.c_str());
+  STRCMP_CONTAINS("Address already in use", f.err.c_str());
+}

@@ -1,0 +1,161 @@
+// spweb's HTTP side: the Dispatcher behind CivetWeb on 127.0.0.1, port 0, asked over a raw
+// socket.
+
+#include <CppUTest/TestHarness.h>
+
+#include <chrono>
+#include <memory>
+
+#include "http_test_client.hpp"
+#include "test_status_board.hpp"
+#include "webserver/dispatcher.hpp"
+#include "webserver/routes/routes.hpp"
+#include "webserver/status_board_source.hpp"
+#include "webserver/web_server.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+using dualsp::web::test::HttpReply;
+using dualsp::web::test::HttpTestClient;
+
+namespace {
+
+struct RunningServer {
+  std::string array_id = test::uniqueArrayId();
+  std::unique_ptr<test::TestStatusBoard> board;
+  std::unique_ptr<StatusBoardSource> source;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<WebServer> server;
+
+  RunningServer(SpId sp, ServeMode mode, bool publish = true) {
+    board = std::make_unique<test::TestStatusBoard>(array_id, sp);
+    if (publish) board->publish(test::snapshot(array_id, sp, Role::Active));
+    source = std::make_unique<StatusBoardSource>(board->name());
+    dispatcher = std::make_unique<Dispatcher>(buildRouteTable(), ServiceConfig{sp, mode, array_id},
+                                              [this] { return source->read(); });
+    server = std::make_unique<WebServer>(*dispatcher);
+    std::string error;
+    if (!server->start({.address = "127.0.0.1", .port = 0}, error)) FAIL(error.c_str());
+  }
+  ~RunningServer() { server->stop(); }  // before the dispatcher and board go
+};
+
+Json bodyOf(const HttpReply& reply) {
+  return Json::parse(reply.body);
+}
+
+}  // namespace
+
+TEST_GROUP(WebServer){};
+
+TEST(WebServer, ServesTheServiceRootWithItsHeaders) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  CHECK(s.server->port() > 0);
+  HttpTestClient client(s.server->port());
+  HttpReply reply = client.request("GET", "/redfish/v1/");
+  LONGS_EQUAL(200, reply.status);
+  STRCMP_EQUAL("A", reply.header("x-dualsp-sp").value_or("").c_str());
+  STRCMP_EQUAL("application/json; charset=utf-8",
+               reply.header("content-type").value_or("").c_str());
+  STRCMP_EQUAL("4.0", reply.header("odata-version").value_or("").c_str());
+  STRCMP_EQUAL("no-store", reply.header("cache-control").value_or("").c_str());
+  Json body = bodyOf(reply);
+  STRCMP_EQUAL("RootService", body["Id"].get<std::string>().c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPA",
+               body["Links"]["ManagerProvidingService"]["@odata.id"].get<std::string>().c_str());
+}
+
+TEST(WebServer, KeepsTheConnectionAlive) {
+  RunningServer s(SpId::B, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  for (const char* path : {"/redfish/v1", "/redfish/v1/Managers", "/redfish/v1/Managers/SPB",
+                           "/redfish/v1/Managers/SPX"}) {
+    HttpReply reply = client.request("GET", path);
+    CHECK(reply.status == 200 || reply.status == 404);
+    STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
+    STRCMP_EQUAL("keep-alive", reply.header("connection").value_or("").c_str());
+    CHECK(bodyOf(reply).is_object());
+  }
+  CHECK_FALSE(client.closedByServer(50));
+}
+
+TEST(WebServer, HeadHasTheLengthButNoBody) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  HttpReply head = client.request("HEAD", "/redfish/v1");
+  LONGS_EQUAL(200, head.status);
+  CHECK(std::stoul(head.header("content-length").value_or("0")) > 0);
+  HttpReply get = client.request("GET", "/redfish/v1");  // parses cleanly: HEAD sent no body
+  LONGS_EQUAL(200, get.status);
+  STRCMP_EQUAL(head.header("content-length")->c_str(), std::to_string(get.body.size()).c_str());
+}
+
+TEST(WebServer, ErrorsAreRedfishBodies) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  HttpReply missing = client.request("GET", "/redfish/v1/Managers/SPC");
+  LONGS_EQUAL(404, missing.status);
+  STRCMP_EQUAL("Base.1.22.1.ResourceNotFound",
+               bodyOf(missing)["error"]["code"].get<std::string>().c_str());
+  HttpReply post = client.request("POST", "/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(405, post.status);
+  STRCMP_EQUAL("GET, HEAD", post.header("allow").value_or("").c_str());
+  STRCMP_EQUAL("Base.1.22.1.OperationNotAllowed",
+               bodyOf(post)["error"]["code"].get<std::string>().c_str());
+}
+
+TEST(WebServer, DegradedModeAnswers503OutsideTheRescueSubset) {
+  RunningServer s(SpId::A, ServeMode::Degraded);
+  HttpTestClient client(s.server->port());
+  LONGS_EQUAL(200, client.request("GET", "/redfish/v1").status);
+  LONGS_EQUAL(200, client.request("GET", "/redfish/v1/Managers/SPA").status);
+  HttpReply peer = client.request("GET", "/redfish/v1/Managers/SPB");
+  LONGS_EQUAL(503, peer.status);
+  STRCMP_EQUAL(std::to_string(kRetryAfterDegradedSeconds).c_str(),
+               peer.header("retry-after").value_or("").c_str());
+  STRCMP_EQUAL("Base.1.22.1.ServiceTemporarilyUnavailable",
+               bodyOf(peer)["error"]["code"].get<std::string>().c_str());
+}
+
+TEST(WebServer, NoStatusBoardAnswers503) {
+  RunningServer s(SpId::A, ServeMode::Full, /*publish=*/false);
+  HttpTestClient client(s.server->port());
+  HttpReply reply = client.request("GET", "/redfish/v1");
+  LONGS_EQUAL(503, reply.status);
+  STRCMP_EQUAL("1", reply.header("retry-after").value_or("").c_str());
+  STRCMP_EQUAL("A", reply.header("x-dualsp-sp").value_or("").c_str());
+}
+
+TEST(WebServer, MalformedRequestStillSaysWhichSpAnswered) {
+  RunningServer s(SpId::B, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  client.sendRaw("GARBAGE\r\n\r\n");
+  HttpReply reply = client.readReply();
+  CHECK(reply.status >= 400 && reply.status < 500);
+  STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
+}
+
+TEST(WebServer, APortInUseIsAClearStartError) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  WebServer second(*s.dispatcher);
+  std::string error;
+  CHECK_FALSE(second.start({.address = "127.0.0.1", .port = s.server->port()}, error));
+  STRCMP_CONTAINS("Address already in use", error.c_str());
+  LONGS_EQUAL(-1, second.port());
+}
+
+// spd restarts spweb to switch modes; the port must come free at once, not after CivetWeb's
+// 2 s poll quantum.
+TEST(WebServer, StopsPromptlyEvenWithAnIdleKeepAliveConnection) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  LONGS_EQUAL(200, client.request("GET", "/redfish/v1").status);
+  const int port = s.server->port();
+  auto start = std::chrono::steady_clock::now();
+  s.server->stop();
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK_TEXT(took < std::chrono::milliseconds(1000), "mg_stop took a second or more");
+  WebServer again(*s.dispatcher);
+  std::string error;
+  CHECK_TEXT(again.start({.address = "127.0.0.1", .port = port}, error), error.c_str());
+}

@@ -1,0 +1,90 @@
+#include "webserver/dispatcher.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "platform/log.hpp"
+#include "webserver/redfish_messages.hpp"
+
+namespace dualsp::web {
+
+int64_t systemWallClockMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Dispatcher::Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
+                       WallClockMs now_ms)
+    : routes_(std::move(routes)),
+      config_(std::move(config)),
+      read_status_(std::move(read_status)),
+      now_ms_(std::move(now_ms)) {}
+
+Response Dispatcher::handle(const Request& request) const {
+  Response res;
+  try {
+    route(request, res);
+  } catch (const std::exception& e) {
+    LOG_ERROR << methodName(request.method) << " " << request.path << ": " << e.what();
+    res = Response{};
+    messages::internalError(res);
+  }
+  addCommonHeaders(res);
+  return res;
+}
+
+void Dispatcher::route(const Request& request, Response& res) const {
+  std::optional<RouteMatch> match = routes_.match(request.path);
+  if (!match) {
+    messages::resourceNotFound(res, "Resource", request.path);
+    return;
+  }
+  const Route& route = *match->route;
+  if (!route.methods.contains(request.method)) {
+    messages::operationNotAllowed(res, route.methods);
+    return;
+  }
+  if (!servedInMode(*match, config_.mode, config_.sp)) {
+    messages::serviceTemporarilyUnavailable(res, kRetryAfterDegradedSeconds);
+    return;
+  }
+  std::optional<ipc::StatusSnapshot> status = readStatus();
+  if (!status) {
+    messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
+    return;
+  }
+  RequestContext ctx{request, match->params, config_, *status, now_ms_()};
+  route.handler(ctx, res);
+}
+
+std::optional<ipc::StatusSnapshot> Dispatcher::readStatus() const {
+  std::optional<ipc::StatusSnapshot> status = read_status_();
+  const char* problem = nullptr;
+  if (!status) {
+    problem = "not published yet";
+  } else if (status->layout_version != ipc::StatusSnapshot::kLayoutVersion) {
+    problem = "written with another layout version";
+    status.reset();
+  } else if (status->sp != config_.sp) {
+    // The board of the other SP: answering from it would make this SP speak as its peer.
+    problem = "belongs to the other SP";
+    status.reset();
+  }
+  BoardState now = status ? BoardState::Readable : BoardState::Unreadable;
+  BoardState before = board_state_.exchange(now);
+  if (now != before && problem) {
+    LOG_WARNING << "status board " << problem << ": answering 503";
+  } else if (now != before && before == BoardState::Unreadable) {
+    LOG_NOTICE << "status board readable again";
+  }
+  return status;
+}
+
+void Dispatcher::addCommonHeaders(Response& res) const {
+  res.addHeader("X-DualSP-SP", std::string(1, spLetter(config_.sp)));
+  res.addHeader("OData-Version", "4.0");
+  res.addHeader("Cache-Control", "no-store");
+  if (!res.body.is_null()) res.addHeader("Content-Type", "application/json; charset=utf-8");
+}
+
+}  // namespace dualsp::web

@@ -1,0 +1,53 @@
+#pragma once
+// From a request to a response, without sockets: route lookup, method check, degraded mode,
+// the status board read, the handler, and the headers every response carries. CivetWeb
+// (web_server.hpp) only moves bytes; the tests call this directly as well.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "ipc/status_board.hpp"
+#include "webserver/http_types.hpp"
+#include "webserver/route_table.hpp"
+#include "webserver/service_context.hpp"
+
+namespace dualsp::web {
+
+// spd publishes its first snapshot within a heartbeat interval of starting spweb.
+inline constexpr int kRetryAfterNoStatusSeconds = 1;
+// A degraded SP either recovers (spd restarts spweb in full mode) or hands the floating
+// address to its healthy peer within a second; a client retrying soon reaches a full server.
+inline constexpr int kRetryAfterDegradedSeconds = 2;
+
+using StatusReader = std::function<std::optional<ipc::StatusSnapshot>()>;
+using WallClockMs = std::function<int64_t()>;
+
+int64_t systemWallClockMs();
+
+class Dispatcher {
+ public:
+  Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
+             WallClockMs now_ms = systemWallClockMs);
+
+  Response handle(const Request& request) const;
+
+  const RouteTable& routes() const { return routes_; }
+  const ServiceConfig& config() const { return config_; }
+
+ private:
+  void route(const Request& request, Response& res) const;
+  std::optional<ipc::StatusSnapshot> readStatus() const;
+  void addCommonHeaders(Response& res) const;
+
+  RouteTable routes_;
+  ServiceConfig config_;
+  StatusReader read_status_;
+  WallClockMs now_ms_;
+  // Board readability last logged, so a missing board is one log line, not one per request.
+  enum class BoardState : int { Unknown, Readable, Unreadable };
+  mutable std::atomic<BoardState> board_state_{BoardState::Unknown};
+};
+
+}  // namespace dualsp::web

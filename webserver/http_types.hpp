@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP request and response as handlers see them: plain data, no CivetWeb types, so the
+// route logic can be tested without a socket (DESIGN.md "webserver/").
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "webserver/json.hpp"
+
+namespace dualsp::web {
+
+// Other: a method spweb does not know; no route accepts it (405).
+enum class HttpMethod : uint8_t { Get, Head, Post, Put, Patch, Delete, Options, Other };
+
+std::string_view methodName(HttpMethod method);
+std::optional<HttpMethod> parseMethod(std::string_view name);
+
+// A set of methods, as a route declares them.
+class MethodSet {
+ public:
+  constexpr MethodSet() = default;
+  constexpr MethodSet(std::initializer_list<HttpMethod> methods) {
+    for (HttpMethod m : methods) bits_ |= bit(m);
+  }
+  constexpr bool contains(HttpMethod m) const { return (bits_ & bit(m)) != 0; }
+  // "GET, HEAD": the form of an Allow header.
+  std::string toString() const;
+
+ private:
+  static constexpr uint16_t bit(HttpMethod m) { return uint16_t(1u << static_cast<unsigned>(m)); }
+  uint16_t bits_ = 0;
+};
+
+struct Request {
+  HttpMethod method = HttpMethod::Get;
+  std::string path;  // decoded, without the query string
+};
+
+struct Response {
+  int status = 200;
+  Json body;  // null: no body
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  void addHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  // The first header of that name (case-insensitive), or nullopt.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+}  // namespace dualsp::web

@@ -1,0 +1,171 @@
+#include "webserver/options.hpp"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+
+#include <charconv>
+
+#include "ipc/status_board.hpp"
+
+namespace dualsp::web {
+namespace {
+
+enum OptionKey : int {
+  kMode = 1000,
+  kSp,
+  kArrayId,
+  kListen,
+  kPort,
+  kLogFile,
+  kStatusBoard,
+  kVersion,
+  kRoutes,
+};
+
+const option kLongOptions[] = {
+    {"mode", required_argument, nullptr, kMode},
+    {"sp", required_argument, nullptr, kSp},
+    {"array-id", required_argument, nullptr, kArrayId},
+    {"listen", required_argument, nullptr, kListen},
+    {"port", required_argument, nullptr, kPort},
+    {"log-file", required_argument, nullptr, kLogFile},
+    {"status-board", required_argument, nullptr, kStatusBoard},
+    {"help", no_argument, nullptr, 'h'},
+    {"version", no_argument, nullptr, kVersion},
+    {"routes", no_argument, nullptr, kRoutes},
+    {nullptr, 0, nullptr, 0},
+};
+
+// The array id names shared-memory segments and fits StatusSnapshot::array_id.
+bool validArrayId(std::string_view id) {
+  if (id.empty() || id.size() >= sizeof(ipc::StatusSnapshot::array_id)) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+CommandLine failure(std::string message) {
+  CommandLine out;
+  out.action = CliAction::Error;
+  out.error = std::move(message);
+  return out;
+}
+
+}  // namespace
+
+std::string usageText() {
+  return "Usage: spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N\n"
+         "             [--log-file PATH] [--status-board NAME]\n"
+         "       spweb --help | --version | --routes\n"
+         "\n"
+         "The DualSP web server (Redfish). spd starts it and restarts it; it reads this SP's\n"
+         "state from spd's status board.\n"
+         "\n"
+         "  --mode full|degraded   full: every route; degraded: the rescue subset only, the\n"
+         "                         others answer 503 (see --routes)\n"
+         "  --sp A|B               the SP this server runs on\n"
+         "  --array-id ID          the array's id ([A-Za-z0-9._-], at most 31 characters)\n"
+         "  --listen ADDR          IPv4 address to listen on (0.0.0.0: every address)\n"
+         "  --port N               TCP port, 0..65535 (0: any free port, logged at start)\n"
+         "  --log-file PATH        also log to PATH (default: stderr only)\n"
+         "  --status-board NAME    shared-memory segment to read\n"
+         "                         (default: dualsp-<ID>-sp<a|b>-status)\n"
+         "  --routes               print the route table and exit\n"
+         "  --version              print the firmware version and exit\n"
+         "  --help                 print this text and exit\n"
+         "\n"
+         "Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot serve (address in use),\n"
+         "2 on bad arguments.\n";
+}
+
+CommandLine parseCommandLine(int argc, char* argv[]) {
+  CommandLine out;
+  out.action = CliAction::Run;
+  Options& o = out.options;
+  bool have_mode = false, have_sp = false;
+  optind = 0;  // GNU: full reinitialisation, so the parser can run more than once
+  opterr = 0;  // our messages, not getopt's
+  for (;;) {
+    int index = 0;
+    int c = getopt_long(argc, argv, ":h", kLongOptions, &index);
+    if (c == -1) break;
+    const std::string_view arg = optarg ? optarg : "";
+    switch (c) {
+      case 'h':
+        out.action = CliAction::Help;
+        break;
+      case kVersion:
+        if (out.action == CliAction::Run) out.action = CliAction::Version;
+        break;
+      case kRoutes:
+        if (out.action == CliAction::Run) out.action = CliAction::Routes;
+        break;
+      case kMode: {
+        auto mode = parseMode(arg);
+        if (!mode)
+          return failure("--mode must be full or degraded, not '" + std::string(arg) + "'");
+        o.service.mode = *mode;
+        have_mode = true;
+        break;
+      }
+      case kSp:
+        if (arg != "A" && arg != "B")
+          return failure("--sp must be A or B, not '" + std::string(arg) + "'");
+        o.service.sp = arg == "A" ? SpId::A : SpId::B;
+        have_sp = true;
+        break;
+      case kArrayId:
+        if (!validArrayId(arg))
+          return failure("--array-id must be 1 to 31 characters of [A-Za-z0-9._-], not '" +
+                         std::string(arg) + "'");
+        o.service.array_id = arg;
+        break;
+      case kListen: {
+        in_addr addr{};
+        if (inet_pton(AF_INET, std::string(arg).c_str(), &addr) != 1)
+          return failure("--listen must be an IPv4 address, not '" + std::string(arg) + "'");
+        o.listen_address = arg;
+        break;
+      }
+      case kPort: {
+        int port = -1;
+        auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), port);
+        if (ec != std::errc() || end != arg.data() + arg.size() || port < 0 || port > 65535)
+          return failure("--port must be a number from 0 to 65535, not '" + std::string(arg) + "'");
+        o.port = port;
+        break;
+      }
+      case kLogFile:
+        if (arg.empty()) return failure("--log-file must not be empty");
+        o.log_file = arg;
+        break;
+      case kStatusBoard:
+        if (arg.empty()) return failure("--status-board must not be empty");
+        o.status_board = arg;
+        break;
+      case ':':
+        return failure(std::string(argv[optind - 1]) + " needs a value");
+      default:
+        if (optopt != 0) return failure("unknown option '-" + std::string(1, char(optopt)) + "'");
+        return failure("unknown option '" + std::string(argv[optind - 1]) + "'");
+    }
+  }
+  if (optind < argc) return failure("unexpected argument '" + std::string(argv[optind]) + "'");
+  if (out.action != CliAction::Run) return out;
+
+  std::string missing;
+  if (!have_mode) missing += " --mode";
+  if (!have_sp) missing += " --sp";
+  if (o.service.array_id.empty()) missing += " --array-id";
+  if (o.listen_address.empty()) missing += " --listen";
+  if (o.port < 0) missing += " --port";
+  if (!missing.empty()) return failure("missing" + missing);
+  if (o.status_board.empty())
+    o.status_board = ipc::statusBoardName(o.service.array_id, o.service.sp);
+  return out;
+}
+
+}  // namespace dualsp::web

@@ -1,0 +1,37 @@
+#pragma once
+// spweb's command line, as spd's supervisor writes it:
+//   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
+//         [--log-file PATH] [--status-board NAME]
+//   spweb --help | --version | --routes
+
+#include <string>
+#include <string_view>
+
+#include "webserver/service_context.hpp"
+
+namespace dualsp::web {
+
+inline constexpr int kExitBadArguments = 2;
+inline constexpr int kExitCannotServe = 1;  // cannot bind, cannot start CivetWeb
+
+enum class CliAction { Run, Help, Version, Routes, Error };
+
+struct Options {
+  ServiceConfig service;
+  std::string listen_address;  // IPv4: Debian's CivetWeb is built without IPv6
+  int port = -1;
+  std::string log_file;      // empty: stderr only
+  std::string status_board;  // default statusBoardName(array_id, sp)
+};
+
+struct CommandLine {
+  CliAction action = CliAction::Error;
+  Options options;
+  std::string error;  // set when action == Error
+};
+
+// getopt_long underneath; may be called more than once (it resets getopt's state).
+CommandLine parseCommandLine(int argc, char* argv[]);
+std::string usageText();
+
+}  // namespace dualsp::web

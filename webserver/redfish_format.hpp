@@ -1,0 +1,34 @@
+#pragma once
+// Small formatting helpers shared by the route files: stable UUIDs, Redfish date-times,
+// resource paths and links.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "webserver/json.hpp"
+
+#include "platform/sp_types.hpp"
+
+namespace dualsp::web {
+
+// A UUID computed from `name` alone (FNV-1a 128 of the name, with the RFC 9562 version 8
+// "custom" and variant bits set): the same name gives the same UUID on every SP and boot.
+std::string nameBasedUuid(std::string_view name);
+
+// ServiceRoot.UUID (the ServiceEntryPointUUID): one per array, so both SPs, and the floating
+// address whichever SP holds it, present one service to clients.
+std::string serviceRootUuid(std::string_view array_id);
+// Manager.UUID of an SP: stable across reboots and the same from either SP.
+std::string managerUuid(std::string_view array_id, SpId sp);
+
+// Edm.DateTimeOffset in UTC: "2026-11-22T02:38:38+00:00".
+std::string dateTimeString(int64_t ms_since_epoch);
+
+// "/redfish/v1/Managers/SPA"
+std::string managerPath(SpId sp);
+
+// {"@odata.id": path}
+Json odataLink(std::string path);
+
+}  // namespace dualsp::web

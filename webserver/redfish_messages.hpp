@@ -1,0 +1,60 @@
+#pragma once
+// The one place spweb's errors come from (STYLE.md, "Errors come from one message registry"):
+// each function sets the HTTP status, the headers the status calls for and a Redfish error
+// body built from the DMTF Base message registry. Handlers never write error JSON themselves.
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "webserver/json.hpp"
+
+#include "webserver/http_types.hpp"
+#include "webserver/redfish_enums.hpp"
+
+namespace dualsp::web::messages {
+
+// The registry the table is copied from: shared/redfish/registries/Base.1.22.1.json.
+inline constexpr std::string_view kBaseRegistry = "Base.1.22.1";
+
+enum class BaseMessage {
+  ResourceNotFound,
+  OperationNotAllowed,
+  InternalError,
+  ServiceTemporarilyUnavailable
+};
+
+// One registry entry, verbatim from the registry file.
+struct RegistryEntry {
+  BaseMessage message;
+  std::string_view key;   // "ResourceNotFound"
+  std::string_view text;  // with %1..%N placeholders
+  int number_of_args;
+  HealthState severity;
+  std::string_view resolution;
+};
+
+std::span<const RegistryEntry> baseRegistry();
+const RegistryEntry& entry(BaseMessage message);
+
+// "Base.1.22.1.ResourceNotFound"
+std::string messageId(BaseMessage message);
+
+// One @Message.ExtendedInfo object (#Message.v1_1_1.Message). Throws std::logic_error when
+// args does not match the registry's NumberOfArgs: a bug in spweb, not a client error.
+Json messageObject(BaseMessage message, const std::vector<std::string>& args);
+
+// {"error":{"code":..., "message":..., "@Message.ExtendedInfo":[...]}}
+Json errorBody(BaseMessage message, const std::vector<std::string>& args);
+
+// 404: "The requested resource of type <type> named '<id>' was not found."
+void resourceNotFound(Response& res, std::string_view type, std::string_view id);
+// 405 with an Allow header listing what the resource does accept.
+void operationNotAllowed(Response& res, const MethodSet& allowed);
+// 500.
+void internalError(Response& res);
+// 503 with Retry-After.
+void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds);
+
+}  // namespace dualsp::web::messages

@@ -1,0 +1,74 @@
+#pragma once
+// The route table: every URL spweb serves, with its methods, the Redfish privilege it needs
+// and whether degraded mode serves it. It is data (STYLE.md, from bmcweb): `spweb --routes`
+// prints it and the tests read it, rather than `if`s scattered in handlers.
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "webserver/http_types.hpp"
+#include "webserver/service_context.hpp"
+
+namespace dualsp::web {
+
+// Redfish_1.8.0_PrivilegeRegistry.json "PrivilegesUsed", plus NoAuth for the service root.
+// Declared now, enforced once sessions exist.
+enum class Privilege : uint8_t {
+  NoAuth,
+  Login,
+  ConfigureManager,
+  ConfigureUsers,
+  ConfigureComponents,
+  ConfigureSelf,
+};
+std::string_view privilegeName(Privilege privilege);
+
+// Which requests on a route --mode degraded serves; the others get 503.
+enum class DegradedService : uint8_t {
+  No,
+  Yes,
+  // The first path parameter is a Manager id: served unless it names the peer SP, so a sick
+  // SP still describes itself (and answers 404 for unknown ids) but does not speak for its peer.
+  ThisSpOnly,
+};
+std::string_view degradedServiceName(DegradedService degraded);
+
+// A named function (STYLE.md: named handlers, not long lambdas).
+using Handler = void (*)(const RequestContext& ctx, Response& res);
+
+struct Route {
+  std::string pattern;  // "/redfish/v1/Managers/{ManagerId}": {Name} matches one segment
+  MethodSet methods;
+  Privilege privilege = Privilege::Login;
+  DegradedService degraded = DegradedService::No;
+  Handler handler = nullptr;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::vector<std::string> params;
+};
+
+class RouteTable {
+ public:
+  // Throws std::logic_error on a malformed or duplicate pattern: a bug, found at start-up.
+  void add(Route route);
+  // A trailing slash is ignored ("/redfish/v1/" is "/redfish/v1"). Where several patterns
+  // match, the one with the fewest parameters wins.
+  std::optional<RouteMatch> match(std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+  // One line per route: path, methods, privilege, degraded service.
+  void print(std::ostream& out) const;
+
+ private:
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // per route, the pattern split on '/'
+};
+
+// Does `mode` serve this matched request on SP `sp`?
+bool servedInMode(const RouteMatch& match, ServeMode mode, SpId sp);
+
+}  // namespace dualsp::web

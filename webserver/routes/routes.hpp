@@ -1,0 +1,15 @@
+#pragma once
+// Every resource area adds its routes here, in one place (bmcweb's requestRoutes* pattern):
+// a reader finds /redfish/v1/Managers in managers.cpp without searching.
+
+#include "webserver/route_table.hpp"
+
+namespace dualsp::web {
+
+void requestRoutesServiceRoot(RouteTable& routes);  // routes/service_root.cpp
+void requestRoutesManagers(RouteTable& routes);     // routes/managers.cpp
+
+// The whole table spweb serves.
+RouteTable buildRouteTable();
+
+}  // namespace dualsp::web

@@ -1,0 +1,45 @@
+#pragma once
+// What a route handler knows: who is answering (this SP, its mode, the array), the request,
+// and one consistent snapshot of the status board read for this request.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipc/status_board.hpp"
+#include "platform/sp_types.hpp"
+#include "webserver/http_types.hpp"
+
+namespace dualsp::web {
+
+// spd starts spweb in full mode on a healthy SP, in degraded mode (the rescue subset) on an
+// unhealthy one (DESIGN.md "Processes on one SP").
+enum class ServeMode : uint8_t { Full, Degraded };
+
+constexpr std::string_view modeName(ServeMode mode) {
+  return mode == ServeMode::Full ? "full" : "degraded";
+}
+
+inline std::optional<ServeMode> parseMode(std::string_view s) {
+  if (s == "full") return ServeMode::Full;
+  if (s == "degraded") return ServeMode::Degraded;
+  return std::nullopt;
+}
+
+struct ServiceConfig {
+  SpId sp = SpId::A;
+  ServeMode mode = ServeMode::Full;
+  std::string array_id;
+};
+
+struct RequestContext {
+  const Request& request;
+  const std::vector<std::string>& params;  // path parameters, in the pattern's order
+  const ServiceConfig& config;
+  const ipc::StatusSnapshot& status;  // this SP's board, read once for this request
+  int64_t now_ms;                     // wall clock, ms since 1970
+};
+
+}  // namespace dualsp::web

@@ -1,0 +1,157 @@
+#include "webserver/web_server.hpp"
+
+#include <civetweb.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "platform/log.hpp"
+
+namespace dualsp::web {
+namespace {
+
+HttpMethod methodOf(const char* name) {
+  std::optional<HttpMethod> m = parseMethod(name ? name : "");
+  return m ? *m : HttpMethod::Other;
+}
+
+void writeResponse(mg_connection* conn, const Response& res, bool head) {
+  std::string body;
+  if (!res.body.is_null()) body = res.body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  mg_response_header_start(conn, res.status);
+  for (const auto& [name, value] : res.headers)
+    mg_response_header_add(conn, name.c_str(), value.c_str(), static_cast<int>(value.size()));
+  std::string length = std::to_string(body.size());
+  mg_response_header_add(conn, "Content-Length", length.c_str(), static_cast<int>(length.size()));
+  mg_response_header_send(conn);
+  if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
+}
+
+const Dispatcher& dispatcherOf(const mg_connection* conn) {
+  return *static_cast<const Dispatcher*>(mg_get_user_data(mg_get_context(conn)));
+}
+
+// begin_request, not a registered handler: it sees every request, including any that
+// arrives between mg_start and a handler registration.
+int handleRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  Request request;
+  request.method = methodOf(info->request_method);
+  request.path = info->local_uri ? info->local_uri : "";
+  Response res = dispatcherOf(conn).handle(request);
+  writeResponse(conn, res, request.method == HttpMethod::Head);
+  return res.status;
+}
+
+// Errors CivetWeb raises itself (a malformed request, a timeout): plain text, but with the
+// header that says which SP answered, like every other response.
+int handleHttpError(mg_connection* conn, int status, const char* message) {
+  std::string body = std::string(message ? message : "") + "\n";
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nX-DualSP-SP: %c\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Cache-Control: no-store\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+            status, mg_get_response_code_text(conn, status),
+            spLetter(dispatcherOf(conn).config().sp), body.size());
+  mg_write(conn, body.data(), body.size());
+  return 0;
+}
+
+// While WebServer::start runs, CivetWeb's complaints (the bind error) go into the start error
+// so a failed start is one log line that says why; later ones are logged as they come.
+thread_local std::string* start_messages = nullptr;
+
+int logCivetwebMessage(const mg_connection* conn, const char* message) {
+  if (start_messages) {
+    if (!start_messages->empty()) *start_messages += "; ";
+    *start_messages += message;
+  } else {
+    LOG_WARNING << "civetweb: " << message;
+  }
+  return 1;  // handled: CivetWeb prints nothing itself
+}
+
+// Opens and closes one TCP connection to the listener, to wake CivetWeb's accept loop.
+void pokeListener(const std::string& address, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
+  connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // non-blocking: SYN is enough
+  close(fd);
+}
+
+}  // namespace
+
+bool WebServer::start(const ListenConfig& config, std::string& error) {
+  static std::once_flag library_ready;
+  std::call_once(library_ready, [] { mg_init_library(0); });
+  stop();
+  wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
+
+  const std::string ports = config.address + ":" + std::to_string(config.port);
+  const std::string threads = std::to_string(config.threads);
+  const std::string timeout = std::to_string(config.request_timeout_ms);
+  const char* options[] = {
+      "listening_ports", ports.c_str(),       "num_threads", threads.c_str(), "request_timeout_ms",
+      timeout.c_str(),   "enable_keep_alive", "yes",         nullptr,
+  };
+  mg_callbacks callbacks{};
+  callbacks.begin_request = handleRequest;
+  callbacks.http_error = handleHttpError;
+  callbacks.log_message = logCivetwebMessage;
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = const_cast<Dispatcher*>(&dispatcher_);
+  init.configuration_options = options;
+  char text[256] = {};
+  unsigned code = 0;
+  mg_error_data failure{&code, text, sizeof text};
+
+  std::string messages;
+  start_messages = &messages;
+  context_ = mg_start2(&init, &failure);
+  start_messages = nullptr;
+  if (!context_) {
+    error = !messages.empty() ? messages : text[0] ? text : "CivetWeb did not start";
+    return false;
+  }
+  return true;
+}
+
+void WebServer::stop() {
+  if (!context_) return;
+  // CivetWeb's accept loop sees the stop flag only when its poll() returns, which without
+  // traffic is up to 2 s later (SOCKET_TIMEOUT_QUANTUM). spd restarts spweb to change its mode
+  // and must not wait that long for the port, so connections to our own listener wake it.
+  const int bound = port();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    mg_stop(context_);
+    stopped = true;
+  });
+  while (!stopped.load()) {
+    if (bound > 0) pokeListener(wake_address_, bound);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stopper.join();
+  context_ = nullptr;
+}
+
+int WebServer::port() const {
+  if (!context_) return -1;
+  mg_server_port ports[4] = {};
+  int n = mg_get_server_ports(context_, 4, ports);
+  return n > 0 ? ports[0].port : -1;
+}
+
+}  // namespace dualsp::web
