@@ -252,7 +252,9 @@ void Election::decide(TimePoint now, Actions& out) {
     if (alive) {
       if (claimsRole(peer_->role) || !iWin()) {
         becomePassive(out);  // no preemption; or let the winner take the role
-      } else if (peer_->role == Role::Passive) {
+      } else if (peer_->role == Role::Passive && now - started_ >= config_.startup_wait) {
+        // Not before the startup wait: beats the peer queued while our link was down (its
+        // ARP queue) arrive first and may be older than its current role.
         becomeActive(now, out, Alert::TookOver,
                      std::string(spName(peer_->sp)) + " is alive and passive");
       }

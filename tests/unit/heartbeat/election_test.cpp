@@ -130,9 +130,14 @@ const std::vector<Transition> kTransitions = {
    {}, beat(10, Role::Starting), "", "PeerFound", Role::Starting, 1},
   {"start: both starting, SP-B loses and declares passive", SpId::B, Millis{0}, 1,
    {}, beat(10, Role::Starting), "SetRole(passive)", "PeerFound", Role::Passive, 1},
+  {"start: the winner waits out the startup wait (old queued beats)", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting)}, beat(20, Role::Passive), "", "", Role::Starting, 1},
   {"start: winner takes the role once the peer is passive, no fence", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting)}, beat(20, Role::Passive),
+   {beat(260, Role::Starting), beat(270, Role::Passive)}, beat(300, Role::Passive),
    "PersistEpoch(2) AddAddress SetRole(active)", "TookOver", Role::Active, 2},
+  {"start: a fresh active beat after queued passive ones -> passive", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Passive, 1), beat(11, Role::Passive, 1)}, beat(30, Role::Active, 2),
+   "PersistEpoch(2) SetRole(passive)", "", Role::Passive, 2},
   {"start: an unhealthy SP-A loses to a healthy SP-B", SpId::A, Millis{0}, 1,
    {health(0, Health::Critical)}, beat(10, Role::Starting), "SetRole(passive)", "PeerFound",
    Role::Passive, 1},
@@ -185,28 +190,28 @@ const std::vector<Transition> kTransitions = {
 
   // --- active SP ---
   {"active: a dead passive peer is only an alert", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, tick(71), "", "PeerLost", Role::Active, 2},
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, tick(371), "", "PeerLost", Role::Active, 2},
   {"active: a lower-epoch active claim is refused", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, beat(30, Role::Active, 1), "",
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Active, 1), "",
    "StaleEpochRefused", Role::Active, 2},
   {"active: a higher-epoch active peer -> step down", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, beat(30, Role::Active, 7),
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Active, 7),
    "RemoveAddress SetRole(passive) PersistEpoch(7)", "SteppedDown", Role::Passive, 7},
   {"active: SP-B active at the same epoch as SP-A steps down", SpId::B, Millis{0}, 1,
    {beat(10, Role::Active, 1), tick(61), fenceOk(70)}, beat(80, Role::Active, 2),
    "RemoveAddress SetRole(passive)", "PeerFound SteppedDown", Role::Passive, 2},
   {"active: SP-A keeps the role against SP-B at the same epoch", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, beat(30, Role::Active, 2), "", "", Role::Active, 2},
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Active, 2), "", "", Role::Active, 2},
   {"active: unhealthy with a healthy passive peer -> release then hand over", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, health(30, Health::Critical),
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, health(330, Health::Critical),
    "RemoveAddress SetRole(passive)", "HandedOver", Role::Passive, 2},
   {"active: warning is still healthy, no hand-over", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive)}, health(30, Health::Warning), "", "", Role::Active, 2},
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, health(330, Health::Warning), "", "", Role::Active, 2},
   {"active: both unhealthy -> stays active", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive, 1, Health::Critical)}, health(30, Health::Critical),
+   {beat(10, Role::Starting), beat(300, Role::Passive, 1, Health::Critical)}, health(330, Health::Critical),
    "", "", Role::Active, 2},
   {"active: unhealthy and the peer is dead -> stays active", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(20, Role::Passive), tick(100)}, health(110, Health::Critical), "", "",
+   {beat(10, Role::Starting), beat(300, Role::Passive), tick(400)}, health(410, Health::Critical), "", "",
    Role::Active, 2},
 
   // --- passive SP, both alive and nobody active ---
@@ -319,7 +324,7 @@ TEST_GROUP(ElectionPair){};
 
 TEST(ElectionPair, SimultaneousStartGivesExactlyOneActive) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
-  p.advance(0, 100);
+  p.advance(0, 400);
   CHECK_EQUAL(1, p.actives());
   CHECK(p.a.role() == Role::Active);
   CHECK(p.b.role() == Role::Passive);
@@ -329,7 +334,7 @@ TEST(ElectionPair, SimultaneousStartGivesExactlyOneActive) {
 
 TEST(ElectionPair, UnhealthySpAAtStartLeavesTheRoleToSpB) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay), Health::Critical, Health::Ok);
-  p.advance(0, 100);
+  p.advance(0, 400);
   CHECK(p.b.role() == Role::Active);
   CHECK(p.a.role() == Role::Passive);
 }
@@ -347,24 +352,24 @@ TEST(ElectionPair, SimultaneousFencingLeavesOneSurvivor) {
 
 TEST(ElectionPair, ActiveUnhealthyHandsOverToTheHealthyPeer) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
-  p.advance(0, 100);
-  p.run(p.a, p.a.onHealth(Health::Critical, at(101)), at(101));
-  p.advance(105, 200);
+  p.advance(0, 400);
+  p.run(p.a, p.a.onHealth(Health::Critical, at(401)), at(401));
+  p.advance(405, 500);
   CHECK(p.b.role() == Role::Active);
   CHECK(p.a.role() == Role::Passive);
   CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
   // No preemption when A recovers.
-  p.run(p.a, p.a.onHealth(Health::Ok, at(201)), at(201));
-  p.advance(205, 400);
+  p.run(p.a, p.a.onHealth(Health::Ok, at(501)), at(501));
+  p.advance(505, 700);
   CHECK(p.b.role() == Role::Active);
   CHECK(p.a.role() == Role::Passive);
 }
 
 TEST(ElectionPair, NeverTwoActivesThroughAHandOver) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
-  p.advance(0, 100);
-  p.run(p.a, p.a.onHealth(Health::Critical, at(101)), at(101));
-  for (int t = 105; t <= 300; t += 5) {
+  p.advance(0, 400);
+  p.run(p.a, p.a.onHealth(Health::Critical, at(401)), at(401));
+  for (int t = 405; t <= 600; t += 5) {
     p.advance(t, t);
     CHECK(p.actives() <= 1);
   }
@@ -372,29 +377,29 @@ TEST(ElectionPair, NeverTwoActivesThroughAHandOver) {
 
 TEST(ElectionPair, KillOfTheActiveFailsOverWithinTheDeadInterval) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
-  p.advance(0, 100);
+  p.advance(0, 400);
   p.a_powered = false;  // power loss
   int took_over_at = -1;
-  for (int t = 105; t <= 400 && took_over_at < 0; t += 5) {
+  for (int t = 405; t <= 700 && took_over_at < 0; t += 5) {
     p.advance(t, t);
     if (p.b.role() == Role::Active) took_over_at = t;
   }
   CHECK(took_over_at > 0);
-  CHECK(took_over_at - 100 <= kDead.count() + 10);
+  CHECK(took_over_at - 400 <= kDead.count() + 10);
   CHECK_EQUAL(1, p.fences_by_b);
   CHECK_EQUAL(p.a.epoch() + 1, p.b.epoch());
 }
 
 TEST(ElectionPair, ReturningSpStaysPassive) {
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
-  p.advance(0, 100);
+  p.advance(0, 400);
   p.a_powered = false;
-  p.advance(105, 400);
+  p.advance(405, 700);
   CHECK(p.b.role() == Role::Active);
   // A boots again with its old persisted epoch.
-  p.a = Election(configFor(SpId::A), p.a.epoch(), Health::Ok, at(400));
+  p.a = Election(configFor(SpId::A), p.a.epoch(), Health::Ok, at(700));
   p.a_powered = true;
-  p.advance(405, 1000);
+  p.advance(705, 1300);
   CHECK(p.b.role() == Role::Active);
   CHECK(p.a.role() == Role::Passive);
   CHECK_EQUAL(p.b.epoch(), p.a.epoch());
