@@ -1,0 +1,298 @@
+"""System tests: both SPs as real processes in network namespaces, driven through
+tools/sp-pair (see docs/HARNESS.md).
+
+Run:  /usr/bin/python3 -m pytest -q tests/system          (as root)
+Binaries come from $DUALSP_BUILD_DIR (default <repo>/build): sp/spd and webserver/spweb.
+The pair's state (configs, logs, power.log) lives in $DUALSP_PAIR_STATE, default
+/run/dualsp-pair-systest, and is kept after the test for post-mortems.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / "tools"
+SP_PAIR = TOOLS / "sp-pair"
+PROBE = TOOLS / "probe"
+HOLDER_WATCH = TOOLS / "holder-watch"
+PYTHON = "/usr/bin/python3"
+BUILD = Path(os.environ.get("DUALSP_BUILD_DIR") or REPO / "build")
+SPD = BUILD / "sp" / "spd"
+SPWEB = BUILD / "webserver" / "spweb"
+STATE = Path(os.environ.get("DUALSP_PAIR_STATE") or "/run/dualsp-pair-systest")
+FLOATING = "198.18.0.10"
+MGMT = {"A": "198.18.0.11", "B": "198.18.0.12"}
+NS = {"A": "dualsp-spa", "B": "dualsp-spb", "cli": "dualsp-cli"}
+
+sys.path.insert(0, str(TOOLS))
+sys.dont_write_bytecode = True
+
+
+def other(sp):
+    return "B" if sp == "A" else "A"
+
+
+def wait_for(pred, timeout, interval=0.02, what="condition"):
+    """Polls pred() until it returns a truthy value (returned) or the deadline passes
+    (AssertionError with the last value; `what` may be a callable, evaluated then)."""
+    end = time.monotonic() + timeout
+    last = None
+    for _ in range(int(timeout / max(interval, 0.001)) + 2):
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() > end:
+            break
+        time.sleep(interval)
+    if callable(what):
+        what = what()
+    raise AssertionError("timed out after %.1f s waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def tail_text(path, n=40):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 32768))
+            lines = f.read().decode("utf-8", "replace").splitlines()[-n:]
+        return "\n".join(lines)
+    except OSError:
+        return "(no %s)" % path
+
+
+def logs_tail(state=STATE, n=40):
+    parts = []
+    for sp in ("a", "b"):
+        for name in ("log/spd.log", "log/spweb.log", "console.log"):
+            p = state / ("sp" + sp) / name
+            parts.append("----- SP-%s %s (last %d lines)\n%s" % (sp.upper(), name, n, tail_text(p, n)))
+    parts.append("----- power.log\n%s" % tail_text(state / "power.log", n))
+    return "\n".join(parts)
+
+
+class Background:
+    """A harness tool running in the background, writing JSON lines to a file; stopped via a
+    stop file (then SIGTERM, then SIGKILL, by pid)."""
+
+    def __init__(self, name, cmd, state):
+        self.name = name
+        self.out_path = state / ("%s.%d.jsonl" % (name, os.getpid()))
+        self.stop_file = state / ("%s.%d.stop" % (name, os.getpid()))
+        for p in (self.out_path, self.stop_file):
+            if p.exists():
+                p.unlink()
+        self.out = open(self.out_path, "w")
+        self.proc = subprocess.Popen(cmd + ["--stop-file", str(self.stop_file)], stdout=self.out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.rc = None
+
+    def records(self):
+        out = []
+        try:
+            with open(self.out_path) as f:
+                for line in f:
+                    if line.endswith("\n"):
+                        try:
+                            out.append(json.loads(line))
+                        except ValueError:
+                            out.append({"unparsed": line})
+        except OSError:
+            pass
+        return out
+
+    def stop(self, timeout=5):
+        if self.rc is not None:
+            return self.rc
+        self.stop_file.touch()
+        try:
+            self.rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.rc = self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.rc = self.proc.wait(2)
+        self.out.close()
+        return self.rc
+
+
+class Pair:
+    """tools/sp-pair, driven from a test."""
+
+    def __init__(self, state=STATE):
+        self.state = state
+        self.env = dict(os.environ, DUALSP_BUILD_DIR=str(BUILD), PYTHONDONTWRITEBYTECODE="1")
+        self.background = []
+        self.up_done = None
+
+    def run(self, *args, timeout=30, check=True):
+        cmd = [PYTHON, str(SP_PAIR), "--state", str(self.state)] + [str(a) for a in args]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout, env=self.env)
+        if check and p.returncode != 0:
+            raise AssertionError("sp-pair %s: exit %d\nstdout:\n%s\nstderr:\n%s" % (
+                " ".join(map(str, args)), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def up(self, *extra):
+        self.run("up", *extra, timeout=60)
+        self.up_done = time.monotonic()
+
+    def down(self):
+        for b in self.background:
+            b.stop()
+        self.run("down", timeout=60, check=False)
+
+    def status(self):
+        return json.loads(self.run("status").stdout)
+
+    def roles(self):
+        """{A: role, B: role} straight from each SP's own Manager resource (None = no
+        answer within 0.3 s); both asked at once, so a poll costs one round trip."""
+        from sp_pair import redfish
+        out = {}
+
+        def ask(sp):
+            doc = redfish.manager(MGMT[sp], 80, sp, timeout=0.3)
+            out[sp] = redfish.role_of(doc)[0]
+        threads = [threading.Thread(target=ask, args=(sp,)) for sp in ("A", "B")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(2)
+        return {sp: out.get(sp) for sp in ("A", "B")}
+
+    def active(self):
+        """The one active SP, or None when not exactly one SP says active."""
+        r = self.roles()
+        act = [sp for sp in ("A", "B") if r[sp] == "active"]
+        return act[0] if len(act) == 1 else None
+
+    def wait_active(self, sp=None, timeout=5):
+        if sp is None:
+            return wait_for(self.active, timeout, 0.05, "exactly one active SP")
+        wait_for(lambda: self.roles()[sp] == "active", timeout, 0.02, "SP-%s active" % sp)
+        return sp
+
+    def wait_role(self, sp, role, timeout=10):
+        return wait_for(lambda: self.roles()[sp] == role, timeout, 0.05,
+                        "SP-%s role %s" % (sp, role))
+
+    def kill(self, sp):
+        """Power loss; returns the monotonic time at which the power-off began."""
+        p = self.run("kill", sp, "--json")
+        return json.loads(p.stdout)["t"]
+
+    def start(self, sp):
+        self.run("start", sp)
+
+    def hang(self, sp):
+        self.run("hang", sp)
+
+    def cut(self, sp, path):
+        self.run("cut", sp, "--path", path)
+
+    def heal(self):
+        self.run("heal")
+
+    def log_path(self, sp, name="spd.log"):
+        return self.state / ("sp" + sp.lower()) / "log" / name
+
+    def log_text(self, sp, name="spd.log"):
+        try:
+            return self.log_path(sp, name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def power_log(self):
+        try:
+            return (self.state / "power.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def grep(self, pattern, sps=("A", "B")):
+        rx = re.compile(pattern, re.I)
+        return [(sp, l) for sp in sps for l in self.log_text(sp).splitlines() if rx.search(l)]
+
+    def client_get(self, path="/redfish/v1", host=FLOATING, timeout=1.0):
+        """One GET from the client namespace (dualsp-cli): the probe record, with "body"."""
+        cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, str(PROBE), "--url",
+               "http://%s%s" % (host, path), "--count", "1", "--timeout", str(timeout),
+               "--duration", "5", "--body"]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15)
+        lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        assert lines, "probe printed nothing: %s" % p.stderr
+        return json.loads(lines[-1])
+
+    def probe(self, duration=60, interval=0.01, timeout=0.05, url="http://%s/redfish/v1" % FLOATING):
+        cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, str(PROBE), "--url", url,
+               "--interval", str(interval), "--timeout", str(timeout), "--duration", str(duration)]
+        b = Background("probe", cmd, self.state)
+        self.background.append(b)
+        return b
+
+    def holder_watch(self, duration=120):
+        cmd = [PYTHON, str(HOLDER_WATCH), "--floating", FLOATING, "--duration", str(duration)]
+        b = Background("holder-watch", cmd, self.state)
+        self.background.append(b)
+        # wait for its first readings, so it covers the whole test
+        wait_for(lambda: any("holds" in r for r in b.records()) or b.proc.poll() is not None,
+                 5, 0.02, "holder-watch running")
+        assert b.proc.poll() is None, "holder-watch exited: %s" % b.records()
+        return b
+
+    def mac(self, sp):
+        p = subprocess.run(["ip", "-n", NS[sp], "-j", "link", "show", "dev", "mgmt0"],
+                           stdout=subprocess.PIPE, text=True, timeout=5)
+        return json.loads(p.stdout)[0]["address"]
+
+    def client_neigh(self, addr=FLOATING):
+        p = subprocess.run(["ip", "-n", NS["cli"], "-j", "neigh", "show", addr],
+                           stdout=subprocess.PIPE, text=True, timeout=5)
+        try:
+            entries = json.loads(p.stdout or "[]")
+        except ValueError:
+            return None
+        return entries[0] if entries else None
+
+
+def require_root():
+    if os.geteuid() != 0:
+        pytest.skip("system tests need root (network namespaces)")
+
+
+def require_binaries():
+    for b in (SPD, SPWEB):
+        if not os.access(b, os.X_OK):
+            pytest.fail("missing %s (build it: cmake --build %s, or set DUALSP_BUILD_DIR)" % (b, BUILD))
+
+
+@pytest.fixture
+def pair():
+    """A fresh pair: `sp-pair up` (netns), `sp-pair down` afterwards whatever happens."""
+    require_root()
+    require_binaries()
+    p = Pair()
+    try:
+        p.up()
+        yield p
+    finally:
+        p.down()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and rep.when in ("setup", "call") and "pair" in item.fixturenames:
+        rep.sections.append(("SP logs (%s)" % STATE, logs_tail()))

@@ -1,0 +1,128 @@
+"""Unit tests of the harness's own logic (no root, no spd): holder decision, sandwich rule,
+netlink parsing, the midplane cut flags and the probe's HTTP head parser."""
+
+import importlib.machinery
+import importlib.util
+import socket
+import struct
+
+from conftest import TOOLS
+from sp_pair import midplane, netlink
+from sp_pair.common import Layout
+
+
+def nlmsg(mtype, payload):
+    return struct.pack("=IHHII", 16 + len(payload), mtype, 2, 1, 0) + payload + b"\0" * ((-len(payload)) % 4)
+
+
+def rtattr(atype, data):
+    return struct.pack("=HH", 4 + len(data), atype) + data + b"\0" * ((-len(data)) % 4)
+
+
+def test_holder_needs_the_address_on_an_up_interface():
+    links = {1: netlink.IFF_UP, 2: netlink.IFF_UP, 3: 0}
+    assert netlink.holds_floating(links, [(2, "198.18.0.11"), (2, "198.18.0.10")], "198.18.0.10")
+    assert not netlink.holds_floating(links, [(2, "198.18.0.11")], "198.18.0.10")
+    assert not netlink.holds_floating(links, [(3, "198.18.0.10")], "198.18.0.10"), "down link"
+    assert not netlink.holds_floating(links, [(9, "198.18.0.10")], "198.18.0.10"), "unknown link"
+
+
+def test_sandwich_rule():
+    v = netlink.sandwich_violation
+    assert v(("A", True), ("B", True), ("A", True))
+    assert v(("B", True), ("A", True), ("B", True))
+    assert not v(("A", True), ("B", True), ("A", False)), "A released before B was seen"
+    assert not v(("A", False), ("B", True), ("A", True))
+    assert not v(("A", True), ("B", False), ("A", True))
+    assert not v(("A", True), ("A", True), ("A", True)), "not alternating"
+
+
+def test_parse_netlink_dump():
+    link = struct.pack("=BxHiII", socket.AF_UNSPEC, 1, 7, netlink.IFF_UP | 0x40, 0)
+    addr = struct.pack("=BBBBi", socket.AF_INET, 24, 0, 0, 7) + \
+        rtattr(netlink.IFA_ADDRESS, socket.inet_aton("198.18.0.10")) + \
+        rtattr(netlink.IFA_LOCAL, socket.inet_aton("198.18.0.10"))
+    data = nlmsg(netlink.RTM_NEWLINK, link) + nlmsg(netlink.RTM_NEWADDR, addr) + \
+        nlmsg(netlink.NLMSG_DONE, struct.pack("=i", 0))
+    msgs = list(netlink.messages(data))
+    assert [t for t, _ in msgs] == [netlink.RTM_NEWLINK, netlink.RTM_NEWADDR, netlink.NLMSG_DONE]
+    assert netlink.parse_link(msgs[0][1]) == (7, netlink.IFF_UP | 0x40)
+    assert netlink.parse_addr(msgs[1][1]) == (7, "198.18.0.10")
+
+
+def test_live_netlink_dump_of_this_namespace():
+    s = netlink.RouteSocket.here()
+    try:
+        links = s.links()
+        addrs = s.addrs()
+    finally:
+        s.close()
+    assert any(a == "127.0.0.1" for _, a in addrs)
+    assert netlink.holds_floating(links, addrs, "127.0.0.1")
+
+
+def test_midplane_cut_flags(tmp_path):
+    path = str(tmp_path / "midplane")
+    midplane.set_cut(path, "B", True)
+    data = open(path, "rb").read()
+    assert len(data) == 4096
+    assert struct.unpack_from("<II", data, 16) == (0, 1)
+    assert midplane.get_cut(path, "B") and not midplane.get_cut(path, "A")
+    midplane.set_cut(path, "B", False)
+    assert struct.unpack_from("<II", open(path, "rb").read(), 16) == (0, 0)
+
+
+def test_configs_follow_docs_config(tmp_path):
+    lay = Layout("netns", str(tmp_path), "/b")
+    a = lay.config("A")
+    assert a["floating"]["address"] == "198.18.0.10" and a["floating"]["interface"] == "mgmt0"
+    assert a["peer"]["management_address"] == "198.18.0.12"
+    assert a["web"]["spweb"] == "/b/webserver/spweb" and a["web"]["port"] == 80
+    lo = Layout("loopback", str(tmp_path), "/b").config("B")
+    assert lo["floating"] == dict(lo["floating"], mode="loopback", address="127.0.0.10", port=8080)
+    assert lo["management"] == {"interface": "", "address": "127.0.0.12"}
+    assert lo["web"]["listen"] == "127.0.0.12"
+
+
+def test_probe_head_parser():
+    loader = importlib.machinery.SourceFileLoader("probe", str(TOOLS / "probe"))
+    spec = importlib.util.spec_from_loader("probe", loader)
+    probe = importlib.util.module_from_spec(spec)
+    loader.exec_module(probe)
+    h = probe.parse_head(b"HTTP/1.1 200 OK\r\nX-DualSP-SP: B\r\nContent-Length: 12")
+    assert h[":status"] == 200 and h["x-dualsp-sp"] == "B" and h["content-length"] == "12"
+    ok, sp, status, err, _ = probe.attempt("127.0.0.1", 1, "/", 0.2)
+    assert not ok and err in ("ECONNREFUSED", "timeout")
+
+
+def test_power_controller_protocol(tmp_path):
+    """The power controller answers on its socket within ~200 ms: ping, power-off of an SP
+    that is already off ("ok"), a malformed request ("error ...")."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+    from conftest import SP_PAIR, PYTHON, wait_for
+    from sp_pair import power
+    state = tmp_path / "pc"
+    state.mkdir()
+    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "array_id": "pc-unit",
+                                                 "A": {}, "B": {}}))
+    sock = str(state / "power.sock")
+    p = subprocess.Popen([PYTHON, str(SP_PAIR), "--state", str(state), "_power-controller"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: os.path.exists(sock), 5, 0.02, "power.sock")
+        assert power.request(sock, "ping") == "ok pong"
+        t0 = time.monotonic()
+        assert power.request(sock, "power-off B") == "ok powered off B"
+        assert time.monotonic() - t0 < 0.2
+        assert power.request(sock, "power-off C").startswith("error ")
+        assert power.request(sock, "reboot A").startswith("error ")
+        log = (state / "power.log").read_text()
+        assert "'power-off B' -> ok powered off B" in log
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(5)
+    assert not os.path.exists(sock)

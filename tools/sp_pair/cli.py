@@ -1,0 +1,433 @@
+"""sp-pair: the two-SP harness. See docs/HARNESS.md."""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from . import control, midplane, netns, power, procs, redfish
+from .common import (NS_CLI, NS_LAN, NS_SP, DEFAULT_NETNS_STATE, HarnessError, Layout,
+                     default_build, default_loopback_state, eprint, layout_from_pair_json,
+                     read_pair_json, set_deep, utc_stamp, write_pair_json)
+
+SELF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sp-pair")
+READY_TIMEOUT = 15.0
+NETNS_OWNER = "/run/dualsp-pair.owner"   # state dir of the pair that owns the namespaces
+
+
+def sp_arg(value):
+    v = value.upper().replace("SP-", "").replace("SP", "")
+    if v not in ("A", "B"):
+        raise argparse.ArgumentTypeError("SP must be A or B, not %r" % value)
+    return v
+
+
+def resolve_state(args, for_up_mode=None):
+    if args.state:
+        return os.path.abspath(args.state)
+    if os.environ.get("DUALSP_PAIR_STATE"):
+        return os.path.abspath(os.environ["DUALSP_PAIR_STATE"])
+    if for_up_mode:
+        return DEFAULT_NETNS_STATE if for_up_mode == "netns" else default_loopback_state()
+    candidates = ([DEFAULT_NETNS_STATE] if os.geteuid() == 0 else []) + [default_loopback_state()]
+    for c in candidates:
+        if read_pair_json(c):
+            return c
+    return candidates[0]
+
+
+def load(args):
+    state = resolve_state(args)
+    lay, info = layout_from_pair_json(state, os.environ.get("DUALSP_BUILD_DIR"))
+    if lay is None:
+        raise HarnessError("no pair in %s (run `sp-pair up` first, or pass --state)" % state)
+    return lay, info
+
+
+# ---------------------------------------------------------------- down
+
+def do_down(state, quiet=False, mode=None):
+    """Stops and removes everything a previous `up` may have left. The mode is the recorded
+    one; without a record, netns as root (the fixed namespaces), else loopback."""
+    info = read_pair_json(state) or {}
+    lay, _ = layout_from_pair_json(state)
+    if mode is None:
+        mode = lay.mode if lay else ("netns" if os.geteuid() == 0 else "loopback")
+    pc = info.get("power_controller_pid")
+    if pc and any(b"_power-controller" in a for a in procs.cmdline(pc)):
+        procs.signal_pids([pc], signal.SIGKILL)
+        procs.wait_gone([pc], 2)
+    if lay is not None and lay.mode == "loopback":
+        for sp in ("A", "B"):
+            left = procs.kill_until_gone(lambda: control.sp_pids(lay, sp, info), timeout=3)
+            if left:
+                eprint("sp-pair down: SP-%s processes survived SIGKILL: %s" % (sp, left))
+        for path in lay.shm_files():
+            midplane.remove(path)
+    if mode == "netns" and os.geteuid() == 0:
+        # The namespaces are one per host: also stop the power controller of a pair that
+        # another state directory brought up.
+        try:
+            with open(NETNS_OWNER) as f:
+                owner = f.read().strip()
+        except OSError:
+            owner = None
+        if owner and os.path.abspath(owner) != os.path.abspath(state):
+            opc = (read_pair_json(owner) or {}).get("power_controller_pid")
+            if opc and any(b"_power-controller" in a for a in procs.cmdline(opc)):
+                procs.signal_pids([opc], signal.SIGKILL)
+            try:
+                os.unlink(os.path.join(owner, "pair.json"))
+            except OSError:
+                pass
+        try:
+            os.unlink(NETNS_OWNER)
+        except OSError:
+            pass
+        for ns in (NS_SP["A"], NS_SP["B"], NS_CLI, NS_LAN):
+            left = procs.kill_until_gone(lambda: procs.pids_in_netns(ns), timeout=3)
+            if left:
+                eprint("sp-pair down: processes in %s survived SIGKILL: %s" % (ns, left))
+        netns.destroy()
+        for path in Layout("netns", state, default_build()).shm_files():
+            midplane.remove(path)
+    for name in ("power.sock", "pair.json"):
+        try:
+            os.unlink(os.path.join(state, name))
+        except OSError:
+            pass
+    if not quiet:
+        print("sp-pair: down (%s)" % state)
+
+
+def cmd_down(args):
+    do_down(resolve_state(args))
+    return 0
+
+
+# ---------------------------------------------------------------- up
+
+def cmd_up(args):
+    mode = "loopback" if args.loopback else "netns"
+    if mode == "netns" and os.geteuid() != 0:
+        raise HarnessError("the netns topology needs root; use `sp-pair up --loopback`")
+    state = resolve_state(args, for_up_mode=mode)
+    lay = Layout(mode, state, default_build())
+    do_down(state, quiet=True, mode=mode)
+    if os.path.exists(lay.midplane_file):
+        midplane.remove(lay.midplane_file)
+
+    # fresh state: logs, epochs and sockets of the previous run go away
+    os.makedirs(state, exist_ok=True)
+    for sp in ("A", "B"):
+        shutil.rmtree(lay.sp_dir(sp), ignore_errors=True)
+        os.makedirs(lay.log_dir(sp))
+    for name in ("power.log", "power-controller.log", "config-a.json", "config-b.json"):
+        try:
+            os.unlink(os.path.join(state, name))
+        except OSError:
+            pass
+
+    overrides = []
+    for item in args.set or []:
+        key, _, raw = item.partition("=")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        overrides.append((key, value))
+    for sp in ("A", "B"):
+        cfg = lay.config(sp)
+        for key, value in overrides:
+            set_deep(cfg, key, value)
+        with open(lay.config_path(sp), "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+
+    if mode == "netns":
+        netns.create(lay)
+        with open(NETNS_OWNER, "w") as f:
+            f.write(state + "\n")
+    info = {"mode": mode, "state": state, "build": lay.build, "array_id": lay.array_id,
+            "floating_ip": lay.floating, "created": utc_stamp(), "A": {}, "B": {}}
+    write_pair_json(state, info)
+
+    # the power controller, detached, in the root namespace
+    with open(os.path.join(state, "power-controller.log"), "ab") as out:
+        pc = subprocess.Popen([sys.executable, SELF, "--state", state, "_power-controller"],
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              start_new_session=True, close_fds=True)
+    info["power_controller_pid"] = pc.pid
+    write_pair_json(state, info)
+    end = time.monotonic() + 5
+    for _ in range(500):
+        if os.path.exists(lay.power_sock) or time.monotonic() > end or pc.poll() is not None:
+            break
+        time.sleep(0.01)
+    if not os.path.exists(lay.power_sock):
+        raise HarnessError("power controller did not start (see %s/power-controller.log)" % state)
+
+    for sp in ("A", "B"):
+        control.start_sp(lay, sp)
+    return wait_ready(lay, args.timeout)
+
+
+def wait_ready(lay, timeout):
+    t0 = time.monotonic()
+    end = t0 + timeout
+    st = None
+    for _ in range(100000):
+        st = control.pair_status(lay)
+        answering = {sp: st[sp]["role"] is not None for sp in ("A", "B")}
+        actives = [sp for sp in ("A", "B") if st[sp]["role"] == "active"]
+        dead = [sp for sp in ("A", "B") if st[sp]["state"] == "off"]
+        if dead and time.monotonic() - t0 > 1.0:
+            eprint("sp-pair up: spd of SP-%s exited" % " and SP-".join(dead))
+            break
+        if all(answering.values()) and len(actives) == 1:
+            print("sp-pair: up (%s) in %.2f s: SP-%s active, SP-%s %s" % (
+                lay.mode, time.monotonic() - t0, actives[0], "B" if actives[0] == "A" else "A",
+                st["B" if actives[0] == "A" else "A"]["role"]))
+            print("Management URL: %s" % lay.url())
+            return 0
+        if time.monotonic() > end:
+            break
+        time.sleep(0.1)
+    eprint("sp-pair up: not ready after %.0f s:" % timeout)
+    for sp in ("A", "B"):
+        s = st[sp]
+        missing = []
+        if s["state"] != "running":
+            missing.append("no process running (state %s)" % s["state"])
+        elif s["role"] is None:
+            missing.append("no HTTP answer at %s" % lay.url(lay.mgmt[sp], "/redfish/v1/Managers/SP" + sp))
+        else:
+            missing.append("role %s" % s["role"])
+        eprint("  SP-%s: %s" % (sp, "; ".join(missing)))
+        eprint("    last lines of %s:" % lay.console_path(sp))
+        for line in tail(lay.console_path(sp), 8):
+            eprint("      " + line)
+    eprint("  exactly one active required; got %s" % (
+        [sp for sp in ("A", "B") if st[sp]["role"] == "active"]))
+    return 1
+
+
+def tail(path, n):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 16384))
+            return f.read().decode("utf-8", "replace").splitlines()[-n:]
+    except OSError:
+        return ["(no %s)" % path]
+
+
+# ---------------------------------------------------------------- per-SP verbs
+
+def cmd_status(args):
+    lay, info = load(args)
+    print(json.dumps(control.pair_status(lay, info), indent=2))
+    return 0
+
+
+def cmd_kill(args):
+    lay, info = load(args)
+    t0 = time.monotonic()
+    ok, msg = control.power_off(lay, args.sp, info)
+    ms = (time.monotonic() - t0) * 1000
+    control.log_power(lay, "sp-pair kill %s (cli pid %d) -> %s (%.1f ms)" % (args.sp, os.getpid(), msg, ms))
+    if args.json:
+        print(json.dumps({"sp": args.sp, "ok": ok, "message": msg, "t": t0, "ms": round(ms, 2)}))
+    else:
+        print("%s (%.1f ms)" % (msg, ms))
+    return 0 if ok else 1
+
+
+def cmd_hang(args):
+    lay, _ = load(args)
+    pids = control.signal_sp(lay, args.sp, signal.SIGSTOP)
+    print("SIGSTOP SP-%s pids %s" % (args.sp, pids))
+    return 0 if pids else 1
+
+
+def cmd_resume(args):
+    lay, _ = load(args)
+    pids = control.signal_sp(lay, args.sp, signal.SIGCONT)
+    print("SIGCONT SP-%s pids %s" % (args.sp, pids))
+    return 0 if pids else 1
+
+
+def cmd_start(args):
+    lay, _ = load(args)
+    pid = control.start_sp(lay, args.sp)
+    print("SP-%s started: spd pid %d" % (args.sp, pid))
+    return 0
+
+
+def cmd_cut(args):
+    lay, _ = load(args)
+    paths = ["peer", "mgmt", "midplane"] if args.path == "all" else [args.path]
+    if lay.mode == "loopback" and paths != ["midplane"]:
+        raise HarnessError("in loopback mode only `cut %s --path midplane` is possible: the peer "
+                           "and mgmt paths share the host's loopback (use `sp-pair up --netns`)" % args.sp)
+    for p in paths:
+        if p == "peer":
+            netns.cut_peer(args.sp)
+        elif p == "mgmt":
+            netns.cut_mgmt(args.sp)
+        else:
+            midplane.set_cut(lay.midplane_file, args.sp, True)
+    print("SP-%s cut: %s" % (args.sp, ", ".join(paths)))
+    return 0
+
+
+def cmd_heal(args):
+    lay, _ = load(args)
+    for sp in ("A", "B"):
+        if lay.mode == "netns":
+            netns.heal_iptables(sp)
+        midplane.set_cut(lay.midplane_file, sp, False)
+    print("healed: all paths of both SPs")
+    return 0
+
+
+# ---------------------------------------------------------------- logs
+
+LOG_FILES = (("A", "spd.log"), ("A", "spweb.log"), ("B", "spd.log"), ("B", "spweb.log"))
+
+
+def cmd_logs(args):
+    state = resolve_state(args)
+    lay, _ = layout_from_pair_json(state)
+    if lay is None:
+        lay = Layout("netns", state, default_build())
+    paths = [(sp, os.path.join(lay.log_dir(sp), name)) for sp, name in LOG_FILES]
+    if not args.follow:
+        lines = []
+        for sp, path in paths:
+            try:
+                with open(path, errors="replace") as f:
+                    lines += [(l[:24], i, "%s| %s" % (sp, l.rstrip("\n"))) for i, l in enumerate(f)]
+            except OSError:
+                pass
+        for _, _, l in sorted(lines, key=lambda x: x[0]):
+            print(l)
+        return 0
+    return follow(paths, args.max_seconds)
+
+
+def follow(paths, max_seconds):
+    files = {}
+    end = time.monotonic() + max_seconds
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for _ in range(int(max_seconds / 0.1) + 1):
+            for sp, path in paths:
+                f = files.get(path)
+                try:
+                    ino = os.stat(path).st_ino
+                except OSError:
+                    ino = None
+                if f is not None and (ino is None or os.fstat(f.fileno()).st_ino != ino):
+                    f.close()
+                    files.pop(path)
+                    f = None
+                if f is None and ino is not None:
+                    try:
+                        f = files[path] = open(path, errors="replace")
+                    except OSError:
+                        continue
+                if f is None:
+                    continue
+                for _ in range(10000):
+                    line = f.readline()
+                    if not line:
+                        break
+                    sys.stdout.write("%s| %s" % (sp, line if line.endswith("\n") else line + "\n"))
+            sys.stdout.flush()
+            if time.monotonic() > end:
+                break
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+def cmd_power_controller(args):
+    return power.Controller(resolve_state(args)).serve(os.path.join(resolve_state(args), "power.sock"))
+
+
+def main(argv=None):
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state", default=argparse.SUPPRESS,
+                        help="state directory (default %s as root, /tmp/dualsp-pair-<uid> in "
+                             "loopback mode; env DUALSP_PAIR_STATE)" % DEFAULT_NETNS_STATE)
+    ap = argparse.ArgumentParser(prog="sp-pair", parents=[common],
+                                 description="Two DualSP service processors on one host: "
+                                             "topology, power, faults. See docs/HARNESS.md.")
+    sub = ap.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("up", parents=[common], help="build the topology and start both SPs")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--netns", action="store_true", help="network namespaces (default, root)")
+    g.add_argument("--loopback", action="store_true", help="no namespaces, 127.0.0.x (no root)")
+    p.add_argument("--timeout", type=float, default=READY_TIMEOUT,
+                   help="seconds to wait for both SPs and one active (default 15)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key in both SPs, e.g. heartbeat.fence_delay_ms=100")
+    p.set_defaults(func=cmd_up)
+
+    sub.add_parser("down", parents=[common], help="stop everything, delete the topology"
+                   ).set_defaults(func=cmd_down)
+    sub.add_parser("status", parents=[common], help="JSON status of both SPs").set_defaults(func=cmd_status)
+
+    p = sub.add_parser("kill", parents=[common], help="power loss of an SP")
+    p.add_argument("sp", type=sp_arg)
+    p.add_argument("--json", action="store_true", help="print the result and its monotonic time as JSON")
+    p.set_defaults(func=cmd_kill)
+    for name, func, text in (("hang", cmd_hang, "SIGSTOP every process of the SP"),
+                             ("resume", cmd_resume, "SIGCONT every process of the SP"),
+                             ("start", cmd_start, "power an SP on (it must be off)")):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("sp", type=sp_arg)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("cut", parents=[common], help="cut heartbeat paths of an SP")
+    p.add_argument("sp", type=sp_arg)
+    p.add_argument("--path", choices=("peer", "mgmt", "midplane", "all"), default="all")
+    p.set_defaults(func=cmd_cut)
+    sub.add_parser("heal", parents=[common], help="undo every cut").set_defaults(func=cmd_heal)
+
+    p = sub.add_parser("logs", parents=[common], help="both SPs' logs, prefixed A| / B|")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("--max-seconds", type=float, default=7 * 24 * 3600, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("_power-controller", parents=[common])
+    p.set_defaults(func=cmd_power_controller)
+
+    args = ap.parse_args(argv)
+    if not hasattr(args, "state"):
+        args.state = None
+    try:
+        return args.func(args)
+    except HarnessError as e:
+        eprint("sp-pair %s: %s" % (args.verb, e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:        # `sp-pair logs | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0

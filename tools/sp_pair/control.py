@@ -1,0 +1,167 @@
+"""Per-SP operations: find its processes, power it off/on, pause it, read its status."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from . import midplane, netns, procs, redfish
+from .common import NS_SP, HarnessError, read_pair_json, utc_stamp, write_pair_json
+
+
+def env_marker(lay, sp):
+    return ("%s:%s" % (lay.state, sp)).encode()
+
+
+def sp_pids(lay, sp, info=None):
+    """Every live process of the SP."""
+    if lay.mode == "netns":
+        return procs.pids_in_netns(NS_SP[sp])
+    if info is None:
+        info = read_pair_json(lay.state) or {}
+    leader = (info.get(sp) or {}).get("pid")
+    return procs.pids_of_session(leader, b"DUALSP_PAIR_SP=" + env_marker(lay, sp))
+
+
+def sp_state(pids):
+    if not pids:
+        return "off"
+    states = [procs.state_of(p) for p in pids]
+    states = [s for s in states if s]
+    if states and all(s in ("T", "t") for s in states):
+        return "stopped"
+    return "running" if states else "off"
+
+
+def power_off(lay, sp, info=None):
+    """A power loss: links down, SIGKILL every process, the floating address gone.
+    Returns (ok, message)."""
+    t0 = time.monotonic()
+    if lay.mode == "netns":
+        if not netns.ns_exists(NS_SP[sp]):
+            return True, "ok powered off %s (no namespace)" % sp
+        netns.links_down(sp)
+    if info is None:
+        info = read_pair_json(lay.state) or {}
+    left = procs.kill_until_gone(lambda: sp_pids(lay, sp, info), timeout=2.0)
+    if lay.mode == "netns":
+        netns.flush_floating(NS_SP[sp], lay.floating)
+    if not left:
+        # its RAM is gone too: the status board spd shared with spweb
+        for path in lay.shm_files(sp):
+            midplane.remove(path)
+    if left:
+        return False, "error %s still has processes %s" % (sp, left)
+    return True, "ok powered off %s" % sp
+
+
+def log_power(lay, line):
+    try:
+        with open(lay.power_log, "a") as f:
+            f.write("%s %s\n" % (utc_stamp(), line))
+    except OSError:
+        pass
+
+
+def start_sp(lay, sp):
+    """Power on: boot addresses, links up, midplane side connected, spd started."""
+    info = read_pair_json(lay.state) or {}
+    left = sp_pids(lay, sp, info)
+    if left:
+        raise HarnessError("SP-%s still has processes %s; `sp-pair kill %s` first" % (sp, left, sp))
+    if not os.access(lay.spd, os.X_OK):
+        raise HarnessError("no spd binary at %s (set DUALSP_BUILD_DIR or build it)" % lay.spd)
+    if lay.mode == "netns":
+        if not netns.ns_exists(NS_SP[sp]):
+            raise HarnessError("namespace %s does not exist; run `sp-pair up`" % NS_SP[sp])
+        netns.boot_addresses(lay, sp)
+    midplane.set_cut(lay.midplane_file, sp, False)
+    os.makedirs(lay.log_dir(sp), exist_ok=True)
+    cmd = [lay.spd, "--config", lay.config_path(sp)]
+    if lay.mode == "netns":
+        cmd = ["ip", "netns", "exec", NS_SP[sp]] + cmd
+    env = dict(os.environ)
+    env["DUALSP_PAIR_SP"] = env_marker(lay, sp).decode()
+    with open(lay.console_path(sp), "ab") as console:
+        console.write(("--- %s sp-pair start %s: %s\n" % (utc_stamp(), sp, " ".join(cmd))).encode())
+        console.flush()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                             start_new_session=True, close_fds=True, env=env, cwd=lay.sp_dir(sp))
+    info = read_pair_json(lay.state) or {}
+    info.setdefault(sp, {})
+    info[sp].update({"pid": p.pid, "started": utc_stamp(), "config": lay.config_path(sp)})
+    write_pair_json(lay.state, info)
+    return p.pid
+
+
+def signal_sp(lay, sp, sig):
+    pids = sp_pids(lay, sp)
+    return procs.signal_pids(pids, sig)
+
+
+def sp_status(lay, sp, info=None):
+    pids = sp_pids(lay, sp, info)
+    st = sp_state(pids)
+    role = health = epoch = boot_id = None
+    if st == "running":
+        doc = redfish.manager(lay.mgmt[sp], lay.web_port, sp, timeout=0.5)
+        role, health, epoch, boot_id = redfish.role_of(doc)
+    return {"pids": pids, "state": st, "role": role, "health": health, "epoch": epoch,
+            "boot_id": boot_id, "holds_floating_ip": holds_floating(lay, sp, pids)}
+
+
+def holds_floating(lay, sp, pids=None):
+    if lay.mode == "netns":
+        return netns.ns_exists(NS_SP[sp]) and netns.holds(NS_SP[sp], lay.floating)
+    # Loopback: does one of the SP's processes own a listening socket on floating:port?
+    if pids is None:
+        pids = sp_pids(lay, sp)
+    inodes = _listen_inodes(lay.floating, lay.web_port)
+    if not inodes:
+        return False
+    for pid in pids:
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _listen_inodes(addr, port):
+    """Inodes of TCP sockets in LISTEN on addr:port (from /proc/net/tcp)."""
+    a = [int(x) for x in addr.split(".")]
+    want = "%02X%02X%02X%02X:%04X" % (a[3], a[2], a[1], a[0], port)
+    want_any = "00000000:%04X" % port
+    out = set()
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f, None)
+            for line in f:
+                parts = line.split()
+                if len(parts) > 9 and parts[3] == "0A" and parts[1] in (want, want_any):
+                    out.add(parts[9])
+    except OSError:
+        pass
+    return out
+
+
+def pair_status(lay, info=None):
+    if info is None:
+        info = read_pair_json(lay.state) or {}
+    result = {}
+    threads = [threading.Thread(target=lambda s=s: result.__setitem__(s, sp_status(lay, s, info)))
+               for s in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return {"mode": lay.mode, "floating_ip": lay.floating, "url": lay.url(),
+            "A": result.get("A"), "B": result.get("B")}

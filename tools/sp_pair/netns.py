@@ -1,0 +1,197 @@
+"""The namespace topology, link and address operations, and the iptables cuts.
+
+    dualsp-spa  mgmt0 198.18.0.11 --+                 +-- cli0 198.18.0.100  dualsp-cli
+                peer0 198.18.1.11   |   dualsp-lan    |
+                  |                 +---- br0 --------+
+                peer0 198.18.1.12   |                 |
+    dualsp-spb  mgmt0 198.18.0.12 --+                 +-- dualsp-host 198.18.0.1 (root ns)
+"""
+
+import json
+import os
+import time
+
+from .common import (CLI_ADDR, HEARTBEAT_PORT, HOST_ADDR, HOST_IF, MAC, MGMT_IF, NS_CLI,
+                     NS_LAN, NS_SP, PEER_IF, HarnessError, run)
+
+ALL_NS = (NS_SP["A"], NS_SP["B"], NS_CLI, NS_LAN)
+LAN_PORT = {"A": "spa-mgmt", "B": "spb-mgmt", "cli": "cli", "host": "host"}
+CUT_IN, CUT_OUT = "DUALSP-CUT-IN", "DUALSP-CUT-OUT"
+
+
+def ns_exists(name):
+    return os.path.exists("/run/netns/" + name)
+
+
+def ip(args, ns=None, check=True, timeout=10):
+    cmd = ["ip"] + (["-n", ns] if ns else []) + list(args)
+    return run(cmd, check=check, timeout=timeout)
+
+
+def ip_batch(lines, ns=None, check=True):
+    """Several ip commands in one process (-force: carry on after an error)."""
+    cmd = ["ip"] + (["-n", ns] if ns else []) + ["-force", "-batch", "-"]
+    return run(cmd, check=check, input="\n".join(lines) + "\n")
+
+
+def sysctl(ns, *assignments):
+    run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w"] + list(assignments))
+
+
+def link_exists(name, ns=None):
+    return ip(["link", "show", "dev", name], ns=ns, check=False).returncode == 0
+
+
+def create(lay):
+    """Builds the whole topology. Expects nothing of it to exist (call destroy first)."""
+    for ns in (NS_LAN, NS_SP["A"], NS_SP["B"], NS_CLI):
+        ip(["netns", "add", ns])
+        # No IPv6 in the test LAN: no router solicitations or DAD noise in captures.
+        sysctl(ns, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        ip(["link", "set", "lo", "up"], ns=ns)
+    ip_batch(["link add br0 type bridge stp_state 0", "link set br0 up"], ns=NS_LAN, check=True)
+    for sp in ("A", "B"):
+        ns = NS_SP[sp]
+        ip(["link", "add", MGMT_IF, "address", MAC[sp], "type", "veth",
+            "peer", "name", LAN_PORT[sp], "netns", NS_LAN], ns=ns)
+    ip(["link", "add", PEER_IF, "type", "veth", "peer", "name", PEER_IF, "netns", NS_SP["B"]],
+       ns=NS_SP["A"])
+    ip(["link", "add", "cli0", "address", MAC["cli"], "type", "veth",
+        "peer", "name", LAN_PORT["cli"], "netns", NS_LAN], ns=NS_CLI)
+    ip_batch(["addr add %s/24 dev cli0" % CLI_ADDR, "link set cli0 up"], ns=NS_CLI)
+    ip(["link", "add", HOST_IF, "address", MAC["host"], "type", "veth",
+        "peer", "name", LAN_PORT["host"], "netns", NS_LAN])
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % HOST_IF, "w") as f:
+            f.write("1")
+    except OSError:
+        pass
+    ip_batch(["addr add %s/24 dev %s" % (HOST_ADDR, HOST_IF), "link set %s up" % HOST_IF])
+    ip_batch(["link set %s master br0 up" % p for p in LAN_PORT.values()], ns=NS_LAN)
+    for sp in ("A", "B"):
+        boot_addresses(lay, sp)
+
+
+def boot_addresses(lay, sp):
+    """The SP's interfaces as at power-on: only its own static addresses, links up."""
+    ns = NS_SP[sp]
+    ip_batch(["addr flush dev %s" % MGMT_IF,
+              "addr flush dev %s" % PEER_IF,
+              "addr add %s/24 dev %s" % (lay.mgmt[sp], MGMT_IF),
+              "addr add %s/24 dev %s" % (lay.link[sp], PEER_IF),
+              "link set %s up" % MGMT_IF,
+              "link set %s up" % PEER_IF], ns=ns)
+
+
+def links_down(sp):
+    ns = NS_SP[sp]
+    if not ns_exists(ns):
+        return
+    ip_batch(["link set %s down" % MGMT_IF, "link set %s down" % PEER_IF], ns=ns, check=False)
+
+
+def addresses(ns):
+    """[(ifname, is_up, [ipv4 addresses])] from `ip -j addr`."""
+    p = ip(["-j", "-4", "addr", "show"], ns=ns, check=False)
+    if p.returncode != 0:
+        return []
+    try:
+        data = json.loads(p.stdout or "[]")
+    except ValueError:
+        return []
+    out = []
+    for link in data:
+        addrs = [a.get("local") for a in link.get("addr_info", []) if a.get("family") == "inet"]
+        out.append((link.get("ifname"), "UP" in link.get("flags", []), addrs))
+    return out
+
+
+def holds(ns, floating):
+    """True when the floating address is on an interface that is UP in that namespace."""
+    return any(up and floating in addrs for _, up, addrs in addresses(ns))
+
+
+def flush_floating(ns, floating, prefix=24):
+    """Removes the floating address from every interface of the namespace."""
+    cmds = ["addr del %s/%d dev %s" % (floating, prefix, name)
+            for name, _, addrs in addresses(ns) if floating in addrs]
+    if cmds:
+        ip_batch(cmds, ns=ns, check=False)
+
+
+def mac_of(ns, ifname):
+    p = ip(["-j", "link", "show", "dev", ifname], ns=ns, check=False)
+    try:
+        return json.loads(p.stdout)[0]["address"]
+    except (ValueError, IndexError, KeyError):
+        return None
+
+
+def destroy():
+    """Deletes the namespaces and the host veth. Safe when nothing exists."""
+    if link_exists(HOST_IF):
+        ip(["link", "del", HOST_IF], check=False)
+    for ns in ALL_NS:
+        if ns_exists(ns):
+            ip(["netns", "del", ns], check=False)
+    # Namespace teardown is asynchronous; the host veth name must be free for the next `up`.
+    end = time.monotonic() + 3
+    for _ in range(300):
+        if not link_exists(HOST_IF) or time.monotonic() > end:
+            break
+        time.sleep(0.01)
+
+
+# --- cuts (iptables in the SP's namespace) ---
+
+def _ipt(ns, args, check=True):
+    return run(["ip", "netns", "exec", ns, "iptables", "-w", "5"] + args, check=check)
+
+
+def _ensure_chains(ns):
+    for chain, hook in ((CUT_IN, "INPUT"), (CUT_OUT, "OUTPUT")):
+        if _ipt(ns, ["-n", "-L", chain], check=False).returncode != 0:
+            _ipt(ns, ["-N", chain])
+        if _ipt(ns, ["-C", hook, "-j", chain], check=False).returncode != 0:
+            _ipt(ns, ["-I", hook, "1", "-j", chain])
+
+
+def _add_rule(ns, chain, rule):
+    if _ipt(ns, ["-C", chain] + rule, check=False).returncode != 0:
+        _ipt(ns, ["-A", chain] + rule)
+
+
+def cut_peer(sp):
+    """Drops everything in and out of peer0 in the SP's namespace."""
+    ns = NS_SP[sp]
+    _ensure_chains(ns)
+    _add_rule(ns, CUT_IN, ["-i", PEER_IF, "-j", "DROP"])
+    _add_rule(ns, CUT_OUT, ["-o", PEER_IF, "-j", "DROP"])
+
+
+def cut_mgmt(sp, port=HEARTBEAT_PORT):
+    """Drops the UDP heartbeat (port 7400, either direction) on mgmt0; HTTP still passes."""
+    ns = NS_SP[sp]
+    _ensure_chains(ns)
+    for opt in ("--dport", "--sport"):
+        _add_rule(ns, CUT_IN, ["-i", MGMT_IF, "-p", "udp", opt, str(port), "-j", "DROP"])
+        _add_rule(ns, CUT_OUT, ["-o", MGMT_IF, "-p", "udp", opt, str(port), "-j", "DROP"])
+
+
+def heal_iptables(sp):
+    ns = NS_SP[sp]
+    if not ns_exists(ns):
+        return
+    for chain in (CUT_IN, CUT_OUT):
+        _ipt(ns, ["-F", chain], check=False)
+
+
+def cut_rules(sp):
+    ns = NS_SP[sp]
+    if not ns_exists(ns):
+        return []
+    out = []
+    for chain in (CUT_IN, CUT_OUT):
+        p = _ipt(ns, ["-S", chain], check=False)
+        out += [l for l in p.stdout.splitlines() if l.startswith("-A ")]
+    return out

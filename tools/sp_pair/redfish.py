@@ -1,0 +1,44 @@
+"""Tiny HTTP/Redfish client (http.client: no proxies from the environment)."""
+
+import http.client
+import json
+
+
+def get(host, port, path, timeout=0.5):
+    """(status, headers{lower: value}, body bytes). Raises OSError/HTTPException."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+    finally:
+        conn.close()
+
+
+def manager(host, port, sp, timeout=0.5):
+    """The SP's own Manager resource as a dict, or None when it does not answer."""
+    try:
+        status, _, body = get(host, port, "/redfish/v1/Managers/SP" + sp, timeout)
+        if status != 200:
+            return None
+        return json.loads(body)
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+
+
+def role_of(doc):
+    """(role, health, epoch, boot_id) from a Manager resource (None values when absent)."""
+    if not isinstance(doc, dict):
+        return None, None, None, None
+    oem = (doc.get("Oem") or {}).get("DualSP") or {}
+    status = doc.get("Status") or {}
+    return oem.get("Role"), status.get("Health"), oem.get("Epoch"), oem.get("BootId")
+
+
+def answers(host, port, timeout=0.5):
+    try:
+        status, _, _ = get(host, port, "/redfish/v1", timeout)
+        return status == 200
+    except (OSError, http.client.HTTPException):
+        return False
