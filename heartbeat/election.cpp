@@ -137,10 +137,24 @@ void Election::becomePassive(Actions& out) {
   setRole(Role::Passive, out);
 }
 
+uint64_t bootNonce(std::string_view boot_id) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : boot_id) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
 Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   Actions out;
   if (beat.sp == config_.self || !config_.paths[index(path)].enabled) return out;
   heard_[index(path)] = now;
+
+  bool outdated =
+      peer_ && beat.sent_us != 0 && beat.boot == peer_->boot && beat.sent_us < peer_->sent_us;
+  if (outdated) {
+    ++outdated_beats_;  // alive, but says nothing about its role now
+    decide(now, out);
+    return out;
+  }
 
   Beat accepted = beat;
   if (beat.epoch < epoch_ && claimsRole(beat.role)) {

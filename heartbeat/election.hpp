@@ -61,7 +61,15 @@ struct Beat {
   Role role = Role::Starting;
   Health health = Health::Ok;
   uint64_t epoch = 0;
+  // Freshness: the sender's boot (a nonce) and its monotonic clock when it sent the beat.
+  // A beat older than one already taken from the same boot, on any path, only proves the
+  // peer alive (e.g. beats the peer's kernel queued while our link was down). 0 = unknown.
+  uint64_t boot = 0;
+  uint64_t sent_us = 0;
 };
+
+// A stable 64-bit nonce of a boot id (FNV-1a), the same on every SP and firmware build.
+uint64_t bootNonce(std::string_view boot_id);
 
 enum class Alert : uint8_t {
   PeerFound,          // the peer is heard again after being lost (or for the first time)
@@ -85,6 +93,7 @@ struct Action {
     FencePeer,      // power the peer off; answer with onFenceResult
     RaiseAlert,     // log and, later, an event
   };
+  explicit Action(Kind k) : kind(k) {}
   Kind kind;
   Role role = Role::Starting;
   uint64_t epoch = 0;
@@ -118,6 +127,7 @@ class Election {
   std::optional<Beat> lastPeerBeat() const { return peer_; }
   std::optional<TimePoint> lastHeard() const;
   uint64_t refusedBeats() const { return refused_beats_; }
+  uint64_t outdatedBeats() const { return outdated_beats_; }
   bool fenceInFlight() const { return fence_in_flight_; }
 
  private:
@@ -145,6 +155,7 @@ class Election {
   std::optional<TimePoint> fence_not_before_;  // fence delay or retry pending
   bool fence_in_flight_ = false;
   uint64_t refused_beats_ = 0;
+  uint64_t outdated_beats_ = 0;
 };
 
 }  // namespace dualsp::heartbeat

@@ -10,6 +10,12 @@ namespace {
 constexpr Millis kTick{2};  // election re-evaluation: well under the shortest dead interval
 constexpr Millis kPublish{100};
 
+uint64_t monotonicMicros() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
 int64_t wallMillis() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
@@ -46,6 +52,7 @@ HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies d
     : options_(std::move(options)),
       deps_(std::move(deps)),
       election_(options_.election, options_.persisted_epoch, options_.initial_health, Clock::now()),
+      boot_nonce_(bootNonce(options_.boot_id)),
       peer_timer_(io_),
       mgmt_timer_(io_),
       midplane_timer_(io_),
@@ -117,7 +124,7 @@ void HeartbeatService::run() {
     LOG_INFO << "heartbeat midplane: segment " << options_.midplane.segment << " every "
              << options_.midplane.interval.count() << " ms";
     every(midplane_timer_, options_.midplane.interval, [this] {
-      midplane_path_->write(election_.ownBeat());
+      midplane_path_->write(stamped(election_.ownBeat()));
       if (auto b = midplane_path_->poll(peerOf(options_.election.self))) onBeat(Path::Midplane, *b);
     });
   }
@@ -146,7 +153,7 @@ void HeartbeatService::run() {
 
 std::string HeartbeatService::frame() {
   proto::Heartbeat f;
-  Beat own = election_.ownBeat();
+  Beat own = stamped(election_.ownBeat());
   f.set_version(1);
   f.set_array_id(options_.array_id);
   f.set_sp(toProto(own.sp));
@@ -155,7 +162,14 @@ std::string HeartbeatService::frame() {
   f.set_epoch(own.epoch);
   f.set_seq(++seq_);
   f.set_boot_id(options_.boot_id);
+  f.set_sent_us(own.sent_us);
   return f.SerializeAsString();
+}
+
+Beat HeartbeatService::stamped(Beat beat) const {
+  beat.boot = boot_nonce_;
+  beat.sent_us = monotonicMicros();
+  return beat;
 }
 
 void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
@@ -163,7 +177,8 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   if (f.array_id() != options_.array_id || !sp || *sp == options_.election.self) return;
   if (f.role() > proto::ROLE_ACTIVE || f.health() > proto::HEALTH_CRITICAL) return;
   peer_boot_id_ = f.boot_id();
-  onBeat(path, Beat{*sp, static_cast<Role>(f.role()), static_cast<Health>(f.health()), f.epoch()});
+  onBeat(path, Beat{*sp, static_cast<Role>(f.role()), static_cast<Health>(f.health()), f.epoch(),
+                    bootNonce(f.boot_id()), f.sent_us()});
 }
 
 void HeartbeatService::onBeat(Path path, const Beat& beat) {

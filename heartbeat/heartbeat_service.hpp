@@ -74,6 +74,7 @@ class HeartbeatService {
   void fence();
   void publish();
   std::string frame();
+  Beat stamped(Beat beat) const;
   void every(asio::steady_timer& timer, Millis period, std::function<void()> work);
 
   ServiceOptions options_;
@@ -81,6 +82,7 @@ class HeartbeatService {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   Election election_;
+  uint64_t boot_nonce_;
   std::unique_ptr<UdpPath> peer_path_;
   std::unique_ptr<UdpPath> mgmt_path_;
   std::unique_ptr<platform::MidplaneSegment> segment_;

@@ -8,6 +8,8 @@ void MidplanePath::write(const Beat& beat) {
   b.epoch = beat.epoch;
   b.role = beat.role;
   b.health = beat.health;
+  b.boot = beat.boot;
+  b.sent_us = beat.sent_us;
   segment_.write(b);
 }
 
@@ -18,7 +20,7 @@ std::optional<Beat> MidplanePath::poll(SpId peer) {
   primed_ = true;
   last_peer_seq_ = b->beat_seq;
   if (first) return std::nullopt;  // a slot left by a dead peer is not a heartbeat
-  return Beat{peer, b->role, b->health, b->epoch};
+  return Beat{peer, b->role, b->health, b->epoch, b->boot, b->sent_us};
 }
 
 }  // namespace dualsp::heartbeat

@@ -50,7 +50,12 @@ StatusBoardWriter::StatusBoardWriter(std::string name) : name_(std::move(name)) 
   impl_->segment->magic = kMagic;
 }
 
-StatusBoardWriter::~StatusBoardWriter() = default;  // the segment stays for readers
+StatusBoardWriter::~StatusBoardWriter() {
+  // A clean stop leaves nothing behind; after a crash the next spd reuses the segment.
+  // Readers still mapping the old one see the magic gone and reopen.
+  impl_->segment->magic = 0;
+  bip::shared_memory_object::remove(name_.c_str());
+}
 
 void StatusBoardWriter::publish(const StatusSnapshot& snapshot) {
   Segment* s = impl_->segment;
@@ -89,7 +94,10 @@ std::optional<StatusSnapshot> StatusBoardReader::read() {
       }
     }
     const Segment* s = impl_->segment;
-    if (s->magic != kMagic) return std::nullopt;
+    if (s->magic != kMagic) {
+      impl_->segment = nullptr;  // spd stopped: look for a new segment
+      continue;
+    }
     for (int spin = 0; spin < 1000; ++spin) {
       uint64_t before = s->sequence.load(std::memory_order_acquire);
       if (before & 1) continue;

@@ -46,7 +46,8 @@ std::string statusBoardName(const std::string& array_id, SpId sp);
 
 class StatusBoardWriter {
  public:
-  // Creates (or takes over a stale) segment. Throws std::runtime_error on failure.
+  // Creates (or takes over a stale) segment, removed again by the destructor.
+  // Throws std::runtime_error on failure.
   explicit StatusBoardWriter(std::string name);
   ~StatusBoardWriter();
   StatusBoardWriter(const StatusBoardWriter&) = delete;

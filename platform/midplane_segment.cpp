@@ -19,7 +19,9 @@ struct Slot {
   std::atomic<uint64_t> epoch;
   std::atomic<uint32_t> role;
   std::atomic<uint32_t> health;
-  uint8_t pad[32];
+  std::atomic<uint64_t> boot;
+  std::atomic<uint64_t> sent_us;
+  uint8_t pad[16];
 };
 static_assert(sizeof(Slot) == 64);
 
@@ -81,6 +83,8 @@ bool MidplaneSegment::write(const MidplaneBeat& beat) {
   s.epoch.store(beat.epoch, std::memory_order_relaxed);
   s.role.store(static_cast<uint32_t>(beat.role), std::memory_order_relaxed);
   s.health.store(static_cast<uint32_t>(beat.health), std::memory_order_relaxed);
+  s.boot.store(beat.boot, std::memory_order_relaxed);
+  s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
   s.sequence.store(seq + 2, std::memory_order_release);
   return true;
 }
@@ -97,6 +101,8 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     beat.epoch = s.epoch.load(std::memory_order_relaxed);
     uint32_t role = s.role.load(std::memory_order_relaxed);
     uint32_t health = s.health.load(std::memory_order_relaxed);
+    beat.boot = s.boot.load(std::memory_order_relaxed);
+    beat.sent_us = s.sent_us.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.sequence.load(std::memory_order_relaxed) != before) continue;
     if (role > static_cast<uint32_t>(Role::Active) ||

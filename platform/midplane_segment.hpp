@@ -7,6 +7,7 @@
 //   0   u64  magic "DSPMIDPL"          8  u32 layout version (1)
 //   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
 //   64  slot A (64 bytes)   128 slot B (64 bytes)
+//   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us
 // A cut side neither writes nor reads, like a connector pulled out.
 
 #include <atomic>
@@ -24,6 +25,8 @@ struct MidplaneBeat {
   uint64_t epoch = 0;
   Role role = Role::Starting;
   Health health = Health::Ok;
+  uint64_t boot = 0;     // the writer's boot nonce
+  uint64_t sent_us = 0;  // the writer's monotonic clock
 };
 
 class MidplaneSegment {

@@ -404,3 +404,33 @@ TEST(ElectionPair, ReturningSpStaysPassive) {
   CHECK(p.a.role() == Role::Passive);
   CHECK_EQUAL(p.b.epoch(), p.a.epoch());
 }
+
+TEST_GROUP(ElectionFreshness){};
+
+// Beats the peer's kernel queued while our link was down arrive after newer ones from
+// another path: they prove the peer alive but must not roll its role back.
+TEST(ElectionFreshness, AnOutdatedBeatOfTheSameBootChangesNothing) {
+  Election e(configFor(SpId::A), 1, Health::Ok, at(0));
+  e.onBeat(Path::Midplane, Beat{SpId::B, Role::Active, Health::Ok, 2, 77, 5000}, at(10));
+  CHECK(e.role() == Role::Passive);
+  Actions a = e.onBeat(Path::Peer, Beat{SpId::B, Role::Passive, Health::Ok, 1, 77, 4000}, at(11));
+  STRCMP_EQUAL("", effects(a).c_str());
+  CHECK(e.lastPeerBeat()->role == Role::Active);
+  CHECK_EQUAL(1u, e.outdatedBeats());
+  CHECK_TRUE(e.pathAlive(Path::Peer, at(11)));  // still proof of life on that path
+}
+
+TEST(ElectionFreshness, ANewBootIsTakenWhateverItsClock) {
+  Election e(configFor(SpId::A), 1, Health::Ok, at(0));
+  e.onBeat(Path::Peer, Beat{SpId::B, Role::Active, Health::Ok, 2, 77, 5000}, at(10));
+  e.onBeat(Path::Peer, Beat{SpId::B, Role::Starting, Health::Ok, 2, 78, 100}, at(20));
+  CHECK(e.lastPeerBeat()->role == Role::Starting);
+  CHECK_EQUAL(0u, e.outdatedBeats());
+}
+
+TEST(ElectionFreshness, BootNonceIsStable) {
+  CHECK_EQUAL(bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"),
+              bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"));
+  CHECK(bootNonce("a") != bootNonce("b"));
+  CHECK_EQUAL(1469598103934665603ULL, bootNonce(""));  // FNV-1a offset basis
+}

@@ -1,0 +1,67 @@
+// The midplane window: each SP writes its slot, reads the peer's; a cut side is silent.
+#include <unistd.h>
+
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cstdio>
+#include <string>
+
+#include "platform/midplane_segment.hpp"
+
+#include <CppUTest/TestHarness.h>
+
+using namespace dualsp;
+using namespace dualsp::platform;
+
+TEST_GROUP(MidplaneSegment) {
+  std::string name;
+  void setup() override {
+    name = "dualsp-ut-midplane-" + std::to_string(getpid());
+  }
+  void teardown() override {
+    boost::interprocess::shared_memory_object::remove(name.c_str());
+  }
+
+  // What the harness does: poke the cut word of one side in the file.
+  void setCut(SpId side, uint32_t value) {
+    FILE* f = fopen(("/dev/shm/" + name).c_str(), "r+b");
+    CHECK(f != nullptr);
+    fseek(f, MidplaneSegment::kCutOffset + (side == SpId::A ? 0 : 4), SEEK_SET);
+    fwrite(&value, sizeof value, 1, f);
+    fclose(f);
+  }
+};
+
+TEST(MidplaneSegment, EachSideReadsTheOthersBeat) {
+  MidplaneSegment a(name, SpId::A);
+  MidplaneSegment b(name, SpId::B);
+  CHECK_TRUE(a.write(MidplaneBeat{7, 3, Role::Active, Health::Warning, 11, 1234}));
+  auto seen = b.readPeer();
+  CHECK_TRUE(seen.has_value());
+  CHECK_EQUAL(7u, seen->beat_seq);
+  CHECK_EQUAL(3u, seen->epoch);
+  CHECK(seen->role == Role::Active);
+  CHECK(seen->health == Health::Warning);
+  CHECK_EQUAL(11u, seen->boot);
+  CHECK_EQUAL(1234u, seen->sent_us);
+  CHECK_EQUAL(0u, a.readPeer()->beat_seq);  // B wrote nothing yet
+}
+
+TEST(MidplaneSegment, ACutSideNeitherWritesNorReads) {
+  MidplaneSegment a(name, SpId::A);
+  MidplaneSegment b(name, SpId::B);
+  a.write(MidplaneBeat{1, 1, Role::Active, Health::Ok, 1, 1});
+  setCut(SpId::A, 1);
+  CHECK_TRUE(a.cut(SpId::A));
+  CHECK_FALSE(a.write(MidplaneBeat{2, 1, Role::Active, Health::Ok, 1, 2}));
+  CHECK_FALSE(b.readPeer().has_value());  // the peer's side is cut
+  CHECK_FALSE(a.readPeer().has_value());  // and A reads nothing either
+  setCut(SpId::A, 0);
+  CHECK_EQUAL(1u, b.readPeer()->beat_seq);  // the cut write never landed
+}
+
+TEST(MidplaneSegment, GarbageInTheSlotIsRefused) {
+  MidplaneSegment a(name, SpId::A);
+  MidplaneSegment b(name, SpId::B);
+  a.write(MidplaneBeat{1, 1, static_cast<Role>(9), Health::Ok, 1, 1});
+  CHECK_FALSE(b.readPeer().has_value());
+}
