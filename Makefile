@@ -1,5 +1,6 @@
 # Thin wrapper: every target installs missing Debian packages (tools/install-deps, the list
 # is tools/debian-packages.txt), configures and builds into build/, then does its job.
+MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
