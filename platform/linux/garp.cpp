@@ -14,23 +14,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/unique_fd.hpp"
+
 namespace dualsp::platform {
 namespace {
 
-// Closes the socket on every return path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 // Ethernet header + ARP payload, padded to the 60-byte Ethernet minimum (ETH_ZLEN).
 struct __attribute__((packed)) ArpFrame {

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
 #include <string_view>
+#include "platform/unique_fd.hpp"
 
 namespace dualsp::platform {
 namespace {
@@ -18,19 +20,7 @@ using Clock = std::chrono::steady_clock;
 // A reply longer than this is not from the power controller.
 constexpr size_t kMaxReply = 4096;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 // Waits for `events` on fd until the deadline; false on timeout.
 bool waitFor(int fd, short events, Clock::time_point deadline) {
