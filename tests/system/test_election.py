@@ -41,6 +41,7 @@ def test_partition_of_one_path_changes_no_role(pair, path):
     pas = other(act)
     wait_for(lambda: pair.roles()[pas] == "passive", 5, 0.05, "SP-%s passive" % pas)
     before = len(pair.grep("partition"))
+    watch = pair.holder_watch(duration=60)
 
     pair.cut(act, path)
     t_cut = time.monotonic()
@@ -69,6 +70,7 @@ def test_partition_of_one_path_changes_no_role(pair, path):
             break
         time.sleep(0.05)
     assert pair.client_get()["sp"] == act
+    assert watch.stop() == 0, "two holders of the floating IP: %r" % watch.records()[-5:]
 
 
 def test_isolation_on_every_path_leaves_one_holder(pair):

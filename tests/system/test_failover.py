@@ -110,6 +110,10 @@ def test_hang_of_the_active_sp(pair):
     st = pair.status()
     assert st[old]["state"] == "off", "the hung SP was not powered off: %r" % st[old]
     assert st[new]["holds_floating_ip"] and not st[old]["holds_floating_ip"], st
+    mac = pair.mac(new)
+    wait_for(lambda: (pair.client_neigh() or {}).get("lladdr") == mac, 2, 0.05,
+             "client ARP entry of the floating IP = SP-%s mgmt0 %s (now %r)" % (
+                 new, mac, pair.client_neigh()))
 
     pair.start(old)
     pair.wait_role(old, "passive", 15)
