@@ -142,7 +142,8 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     r.string("backend", c.platform.backend);
     r.string("power_controller", c.platform.power_controller);
     r.string("fence_gpio", c.platform.fence_gpio);
-    r.finish({"backend", "power_controller", "fence_gpio"});
+    r.string("hardware", c.platform.hardware);
+    r.finish({"backend", "power_controller", "fence_gpio", "hardware"});
     if (c.platform.backend == "sim") {
       if (c.platform.power_controller.empty())
         r.fail(r.keyPath("power_controller"), "is required with the sim back end");
@@ -172,8 +173,12 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     Reader r = top.child("peer_link");
     r.string("interface", c.peer_link.interface);
     r.string("address", c.peer_link.address);
-    r.finish({"interface", "address"});
+    r.integer("port", c.peer_link.port, 1, 65535);
+    r.string("key_file", c.peer_link.key_file);
+    r.millis("request_timeout_ms", c.peer_link.request_timeout, 10, 60000);
+    r.finish({"interface", "address", "port", "key_file", "request_timeout_ms"});
     requireIpv4(r, "address", c.peer_link.address, false);
+    if (c.peer_link.key_file.empty()) c.peer_link.key_file = c.state_dir + "/pair.key";
   }
   {
     Reader r = top.child("floating");

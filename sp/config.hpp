@@ -29,6 +29,7 @@ struct Config {
     std::string backend = "sim";   // "sim" (the harness is the chassis) or "linux"
     std::string power_controller;  // sim: unix socket of the harness's power controller
     std::string fence_gpio;        // linux: sysfs value file of the peer's reset line
+    std::string hardware;          // sim: the SP's hardware description (JSON); linux: unused
   } platform;
 
   struct Management {
@@ -44,6 +45,9 @@ struct Config {
   struct PeerLink {
     std::string interface;
     std::string address;
+    int port = 7500;           // TCP; SP-A dials, SP-B listens
+    std::string key_file;      // the array's pair key; default <state_dir>/pair.key
+    Millis request_timeout{500};  // default deadline of a forwarded command
   } peer_link;
 
   struct Floating {
