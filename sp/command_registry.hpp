@@ -1,0 +1,45 @@
+#pragma once
+// Every operation is a command (DESIGN.md "The command path"). The registry is data: each
+// command declares its handler, whether the degraded web server may call it, the
+// privilege it needs and whether it changes anything — printable and testable.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proto/command.pb.h"
+
+namespace dualsp::sp {
+
+// Redfish privileges (Redfish_1.8.0_PrivilegeRegistry.json); enforced with sessions later.
+enum class Privilege { Login, ConfigureManager, ConfigureComponents, ConfigureUsers };
+std::string_view privilegeName(Privilege p);
+
+using Reply = std::function<void(proto::CommandResult)>;
+using Handler = std::function<void(const proto::Command&, Reply)>;
+
+struct CommandSpec {
+  std::string name;
+  Handler handler;
+  bool degraded = false;  // served by the degraded web server
+  Privilege privilege = Privilege::Login;
+  bool mutating = false;  // never answered from a stale copy, never coalesced
+};
+
+class CommandRegistry {
+ public:
+  void add(CommandSpec spec);
+  const CommandSpec* find(const std::string& name) const;
+  std::vector<const CommandSpec*> all() const;
+  // "GetSpStatus  degraded  Login  read" lines, for spd --commands.
+  std::string describe() const;
+
+ private:
+  std::map<std::string, CommandSpec> specs_;
+};
+
+// A result with just a status and a text.
+proto::CommandResult errorResult(proto::CommandResult::Status status, const std::string& text);
+
+}  // namespace dualsp::sp

@@ -1,0 +1,205 @@
+#include "sp/command_router.hpp"
+
+#include <algorithm>
+
+#include "platform/log.hpp"
+
+namespace dualsp::sp {
+
+using Status = proto::CommandResult::Status;
+
+std::string_view routeName(Route r) {
+  switch (r) {
+    case Route::Local:
+      return "local";
+    case Route::Forward:
+      return "forward";
+    case Route::RefuseLoop:
+      return "refuse-loop";
+    case Route::Unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+proto::SpId toProto(SpId sp) {
+  return sp == SpId::A ? proto::SP_A : proto::SP_B;
+}
+
+std::optional<SpId> fromProto(proto::SpId sp) {
+  if (sp == proto::SP_A) return SpId::A;
+  if (sp == proto::SP_B) return SpId::B;
+  return std::nullopt;
+}
+
+Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId self) {
+  if (!spec) return Route::Unknown;
+  auto target = fromProto(command.target());
+  if (!target || *target == self) return Route::Local;
+  return command.forwarded() ? Route::RefuseLoop : Route::Forward;
+}
+
+std::string commandKey(const proto::Command& command) {
+  std::vector<std::pair<std::string, std::string>> args(command.args().begin(),
+                                                        command.args().end());
+  std::sort(args.begin(), args.end());
+  std::string key = command.name() + "|" + std::to_string(command.target());
+  for (const auto& [k, v] : args) key += "|" + k + "=" + v;
+  return key;
+}
+
+CommandRouter::CommandRouter(SpId self, const CommandRegistry& registry, PeerTransport& peer,
+                             std::chrono::milliseconds default_deadline, PeerFallback fallback,
+                             std::function<Clock::time_point()> now)
+    : self_(self),
+      registry_(registry),
+      peer_(peer),
+      default_deadline_(default_deadline),
+      fallback_(std::move(fallback)),
+      now_(std::move(now)) {}
+
+CommandRouter::Stats CommandRouter::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void CommandRouter::finish(proto::CommandResult& result) {
+  result.set_served_by(toProto(self_));
+  if (result.answered_by() == proto::SP_UNKNOWN) result.set_answered_by(toProto(self_));
+}
+
+void CommandRouter::dispatch(proto::Command command, Reply reply) {
+  const CommandSpec* spec = registry_.find(command.name());
+  switch (decideRoute(command, spec, self_)) {
+    case Route::Unknown: {
+      auto r = errorResult(proto::CommandResult::NOT_FOUND, "unknown command " + command.name());
+      finish(r);
+      reply(std::move(r));
+      return;
+    }
+    case Route::RefuseLoop: {
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.refused_loops;
+      }
+      LOG_WARNING << "refused " << command.name() << " about " << spName(peerOf(self_))
+                  << ": it was already forwarded once (" << command.caller().origin() << ")";
+      auto r = errorResult(proto::CommandResult::BAD_REQUEST,
+                           "a forwarded command is never forwarded again");
+      finish(r);
+      reply(std::move(r));
+      return;
+    }
+    case Route::Local: {
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.local;
+      }
+      spec->handler(command, [this, reply](proto::CommandResult r) {
+        finish(r);
+        reply(std::move(r));
+      });
+      return;
+    }
+    case Route::Forward:
+      forward(std::move(command), *spec, std::move(reply));
+      return;
+  }
+}
+
+void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Reply reply) {
+  std::string key = commandKey(command);
+  if (!spec.mutating) {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(key);
+    if (it != in_flight_.end()) {
+      ++stats_.coalesced;
+      it->second.push_back(std::move(reply));  // rides on the round trip already in flight
+      return;
+    }
+    in_flight_[key].push_back(reply);
+    ++stats_.forwarded;
+  } else {
+    std::lock_guard lock(mu_);
+    ++stats_.forwarded;
+  }
+  auto deadline =
+      command.deadline_ms() ? std::chrono::milliseconds(command.deadline_ms()) : default_deadline_;
+  command.set_forwarded(true);
+  command.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
+  bool mutating = spec.mutating;
+  proto::Command sent = command;
+  peer_.send(sent, deadline,
+             [this, key, mutating, command = std::move(command),
+              reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
+               if (mutating) {
+                 proto::CommandResult r = answer.result
+                                              ? *answer.result
+                                              : errorResult(answer.error == "timeout"
+                                                                ? proto::CommandResult::TIMEOUT
+                                                                : proto::CommandResult::UNAVAILABLE,
+                                                            std::string(spName(peerOf(self_))) +
+                                                                " did not answer: " + answer.error);
+                 finish(r);
+                 reply(std::move(r));
+                 return;
+               }
+               finishForward(key, mutating, command, std::move(answer));
+             });
+}
+
+proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,
+                                                       const proto::Command& command,
+                                                       const std::string& why) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = last_good_.find(key);
+    if (it != last_good_.end()) {
+      ++stats_.stale;
+      proto::CommandResult r = it->second.result;
+      auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now_() - it->second.at);
+      r.set_stale(true);
+      r.set_age_ms(r.age_ms() + static_cast<uint64_t>(age.count()));
+      return r;
+    }
+  }
+  if (fallback_) {
+    if (auto r = fallback_(command)) {
+      std::lock_guard lock(mu_);
+      ++stats_.stale;
+      r->set_stale(true);
+      return *r;
+    }
+  }
+  return errorResult(proto::CommandResult::UNAVAILABLE, std::string(spName(peerOf(self_))) +
+                                                            " did not answer (" + why +
+                                                            ") and nothing is known of it yet");
+}
+
+void CommandRouter::finishForward(const std::string& key, bool mutating,
+                                  const proto::Command& command, PeerTransport::Answer answer) {
+  proto::CommandResult r;
+  if (answer.result && answer.result->status() == proto::CommandResult::OK) {
+    r = std::move(*answer.result);
+    std::lock_guard lock(mu_);
+    last_good_[key] = Cached{r, now_()};
+  } else if (answer.result && answer.result->status() != proto::CommandResult::UNAVAILABLE &&
+             answer.result->status() != proto::CommandResult::TIMEOUT) {
+    r = std::move(*answer.result);  // the peer's own answer (not found, bad request, ...)
+  } else {
+    r = staleOrUnavailable(key, command, answer.result ? answer.result->error() : answer.error);
+  }
+  finish(r);
+  std::vector<Reply> waiting;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(key);
+    if (it != in_flight_.end()) {
+      waiting = std::move(it->second);
+      in_flight_.erase(it);
+    }
+  }
+  for (auto& w : waiting) w(r);
+}
+
+}  // namespace dualsp::sp

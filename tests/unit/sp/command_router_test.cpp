@@ -1,0 +1,233 @@
+// The command router: where each command runs, stale answers, no thundering herd.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sp/command_router.hpp"
+
+#include <CppUTest/TestHarness.h>
+
+using namespace dualsp;
+using namespace dualsp::sp;
+using Status = proto::CommandResult::Status;
+using std::chrono::milliseconds;
+
+namespace {
+
+proto::Command command(const char* name, proto::SpId target, bool forwarded = false) {
+  proto::Command c;
+  c.set_name(name);
+  c.set_target(target);
+  c.set_forwarded(forwarded);
+  return c;
+}
+
+struct DecisionRow {
+  const char* name;
+  const char* command;  // "" = not registered
+  proto::SpId target;
+  bool forwarded;
+  Route expected;
+};
+
+// SP-A's point of view.
+const std::vector<DecisionRow> kDecisions = {
+    {"about this SP runs here", "GetSpStatus", proto::SP_A, false, Route::Local},
+    {"no target means this SP", "GetSpStatus", proto::SP_UNKNOWN, false, Route::Local},
+    {"about the peer is forwarded", "GetSpStatus", proto::SP_B, false, Route::Forward},
+    {"forwarded to us about us runs here", "GetSpStatus", proto::SP_A, true, Route::Local},
+    {"forwarded to us about the peer is refused", "GetSpStatus", proto::SP_B, true,
+     Route::RefuseLoop},
+    {"an action about the peer is forwarded", "ResetSp", proto::SP_B, false, Route::Forward},
+    {"an unknown command is unknown", "", proto::SP_B, false, Route::Unknown},
+};
+
+// A peer link whose answers the test delivers by hand.
+class FakePeer : public PeerTransport {
+ public:
+  void send(const proto::Command& c, milliseconds deadline,
+            std::function<void(Answer)> done) override {
+    sent.push_back(c);
+    deadlines.push_back(deadline);
+    pending.push_back(std::move(done));
+  }
+  void answer(size_t i, std::optional<proto::CommandResult> r, std::string error = "") {
+    pending.at(i)(Answer{std::move(r), std::move(error)});
+  }
+  std::vector<proto::Command> sent;
+  std::vector<milliseconds> deadlines;
+  std::vector<std::function<void(Answer)>> pending;
+};
+
+proto::CommandResult statusOf(proto::SpId sp, const char* boot_id) {
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_answered_by(sp);
+  r.mutable_sp_status()->set_boot_id(boot_id);
+  return r;
+}
+
+}  // namespace
+
+TEST_GROUP(RouterDecisions){};
+
+TEST(RouterDecisions, EveryRowOfTheTable) {
+  CommandSpec spec{"GetSpStatus", [](const proto::Command&, Reply) {}};
+  for (const auto& row : kDecisions) {
+    const CommandSpec* s = *row.command ? &spec : nullptr;
+    Route got = decideRoute(command(row.command, row.target, row.forwarded), s, SpId::A);
+    STRCMP_EQUAL_TEXT(std::string(routeName(row.expected)).c_str(),
+                      std::string(routeName(got)).c_str(), row.name);
+  }
+}
+
+TEST(RouterDecisions, CommandKeyIgnoresArgumentOrder) {
+  proto::Command a = command("GetLog", proto::SP_B);
+  (*a.mutable_args())["lines"] = "10";
+  (*a.mutable_args())["x"] = "1";
+  proto::Command b = command("GetLog", proto::SP_B);
+  (*b.mutable_args())["x"] = "1";
+  (*b.mutable_args())["lines"] = "10";
+  STRCMP_EQUAL(commandKey(a).c_str(), commandKey(b).c_str());
+  (*b.mutable_args())["lines"] = "11";
+  CHECK(commandKey(a) != commandKey(b));
+}
+
+TEST_GROUP(Router) {
+  CommandRegistry registry;
+  FakePeer peer;
+  std::chrono::steady_clock::time_point now =
+      std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  std::optional<proto::CommandResult> fallback;
+  int local_calls = 0;
+  std::optional<CommandRouter> router;
+  std::vector<proto::CommandResult> replies;
+
+  void setup() override {
+    registry.add({"GetSpStatus", [this](const proto::Command&, Reply reply) {
+                    ++local_calls;
+                    reply(statusOf(proto::SP_UNKNOWN, "local-boot"));
+                  }});
+    registry.add({"ResetSp",
+                  [](const proto::Command&, Reply reply) {
+                    reply(errorResult(proto::CommandResult::ACCEPTED, ""));
+                  },
+                  true, Privilege::ConfigureManager, true});
+    router.emplace(
+        SpId::A, registry, peer, milliseconds(500),
+        [this](const proto::Command&) { return fallback; }, [this] { return now; });
+  }
+  void dispatch(proto::Command c) {
+    router->dispatch(std::move(c), [this](proto::CommandResult r) { replies.push_back(r); });
+  }
+};
+
+TEST(Router, LocalCommandRunsHereAndNamesThisSp) {
+  dispatch(command("GetSpStatus", proto::SP_A));
+  CHECK_EQUAL(1, local_calls);
+  CHECK_EQUAL(0u, peer.sent.size());
+  CHECK_EQUAL(1u, replies.size());
+  CHECK_EQUAL(proto::SP_A, replies[0].answered_by());
+  CHECK_EQUAL(proto::SP_A, replies[0].served_by());
+  CHECK_FALSE(replies[0].stale());
+}
+
+TEST(Router, PeerQueryIsForwardedOnceMarkedAndAnsweredFresh) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  CHECK_EQUAL(1u, peer.sent.size());
+  CHECK_TRUE(peer.sent[0].forwarded());
+  CHECK_EQUAL(500, peer.deadlines[0].count());
+  CHECK_EQUAL(0u, replies.size());  // waits for the peer
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  CHECK_EQUAL(1u, replies.size());
+  STRCMP_EQUAL("peer-boot", replies[0].sp_status().boot_id().c_str());
+  CHECK_EQUAL(proto::SP_B, replies[0].answered_by());
+  CHECK_EQUAL(proto::SP_A, replies[0].served_by());
+  CHECK_FALSE(replies[0].stale());
+  CHECK_EQUAL(0, local_calls);
+}
+
+TEST(Router, IdenticalQueriesInFlightShareOneRoundTrip) {
+  for (int i = 0; i < 5; ++i) dispatch(command("GetSpStatus", proto::SP_B));
+  CHECK_EQUAL(1u, peer.sent.size());
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  CHECK_EQUAL(5u, replies.size());
+  for (const auto& r : replies) STRCMP_EQUAL("peer-boot", r.sp_status().boot_id().c_str());
+  CHECK_EQUAL(4u, router->stats().coalesced);
+  dispatch(command("GetSpStatus", proto::SP_B));  // after the answer: a new round trip
+  CHECK_EQUAL(2u, peer.sent.size());
+}
+
+TEST(Router, TimeoutAnswersTheLastKnownStateWithItsAge) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  now += milliseconds(1200);
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(1, std::nullopt, "timeout");
+  CHECK_EQUAL(2u, replies.size());
+  CHECK_TRUE(replies[1].stale());
+  CHECK_EQUAL(1200u, replies[1].age_ms());
+  STRCMP_EQUAL("peer-boot", replies[1].sp_status().boot_id().c_str());
+  CHECK_EQUAL(proto::SP_B, replies[1].answered_by());
+  CHECK_EQUAL(proto::SP_A, replies[1].served_by());
+}
+
+TEST(Router, NoCopyYetFallsBackOnWhatHeartbeatsTold) {
+  proto::CommandResult hb = statusOf(proto::SP_B, "from-heartbeats");
+  hb.set_age_ms(30);
+  fallback = hb;
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, std::nullopt, "not connected");
+  CHECK_TRUE(replies[0].stale());
+  CHECK_EQUAL(30u, replies[0].age_ms());
+  STRCMP_EQUAL("from-heartbeats", replies[0].sp_status().boot_id().c_str());
+}
+
+TEST(Router, NothingKnownIsUnavailable) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, std::nullopt, "not connected");
+  CHECK_EQUAL(Status::CommandResult_Status_UNAVAILABLE, replies[0].status());
+  CHECK(replies[0].error().find("SP-B did not answer") != std::string::npos);
+}
+
+TEST(Router, ThePeersOwnErrorIsPassedOnNotReplacedByStaleData) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(1, errorResult(proto::CommandResult::BAD_REQUEST, "bad argument"));
+  CHECK_EQUAL(Status::CommandResult_Status_BAD_REQUEST, replies[1].status());
+  CHECK_FALSE(replies[1].stale());
+}
+
+TEST(Router, ActionsAreNeitherCoalescedNorAnsweredStale) {
+  dispatch(command("ResetSp", proto::SP_B));
+  dispatch(command("ResetSp", proto::SP_B));
+  CHECK_EQUAL(2u, peer.sent.size());
+  peer.answer(0, std::nullopt, "timeout");
+  peer.answer(1, errorResult(proto::CommandResult::ACCEPTED, ""));
+  CHECK_EQUAL(Status::CommandResult_Status_TIMEOUT, replies[0].status());
+  CHECK_FALSE(replies[0].stale());
+  CHECK_EQUAL(Status::CommandResult_Status_ACCEPTED, replies[1].status());
+}
+
+TEST(Router, ForwardedQueryAboutThePeerIsRefused) {
+  dispatch(command("GetSpStatus", proto::SP_B, true));
+  CHECK_EQUAL(0u, peer.sent.size());
+  CHECK_EQUAL(Status::CommandResult_Status_BAD_REQUEST, replies[0].status());
+  CHECK_EQUAL(1u, router->stats().refused_loops);
+}
+
+TEST(Router, UnknownCommandIsNotFound) {
+  dispatch(command("FormatAllDisks", proto::SP_A));
+  CHECK_EQUAL(Status::CommandResult_Status_NOT_FOUND, replies[0].status());
+}
+
+TEST(Router, CallerDeadlineIsPassedOn) {
+  proto::Command c = command("GetSpStatus", proto::SP_B);
+  c.set_deadline_ms(120);
+  dispatch(c);
+  CHECK_EQUAL(120, peer.deadlines[0].count());
+  CHECK_EQUAL(120u, peer.sent[0].deadline_ms());
+}
