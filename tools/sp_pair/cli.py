@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from . import control, midplane, netns, power, procs, redfish
+from . import control, hardware, midplane, netns, power, procs, redfish
 from .common import (NS_CLI, NS_LAN, NS_SP, DEFAULT_NETNS_STATE, HarnessError, Layout,
                      default_build, default_loopback_state, eprint, layout_from_pair_json,
                      read_pair_json, set_deep, utc_stamp, write_pair_json)
@@ -140,6 +140,10 @@ def cmd_up(args):
         except ValueError:
             value = raw
         overrides.append((key, value))
+    # what the configs point at: each SP's hardware description and the array's pair key
+    for sp in ("A", "B"):
+        hardware.write_description(lay.hardware_path(sp), sp)
+    hardware.write_pair_key(lay.pair_key)
     for sp in ("A", "B"):
         cfg = lay.config(sp)
         for key, value in overrides:

@@ -18,6 +18,7 @@ HOST_IF = "dualsp-host"
 HOST_ADDR = "198.18.0.1"
 CLI_ADDR = "198.18.0.100"
 HEARTBEAT_PORT = 7400
+PEER_LINK_PORT = 7500
 MGMT_IF = "mgmt0"
 PEER_IF = "peer0"
 # Locally administered MACs, so ARP tables read well.
@@ -69,6 +70,13 @@ class Layout:
     def config_path(self, sp):
         return os.path.join(self.state, "config-%s.json" % sp.lower())
 
+    def hardware_path(self, sp):
+        return os.path.join(self.state, "hw-%s.json" % sp.lower())
+
+    @property
+    def pair_key(self):
+        return os.path.join(self.state, "pair.key")
+
     def console_path(self, sp):
         return os.path.join(self.sp_dir(sp), "console.log")
 
@@ -108,10 +116,12 @@ class Layout:
             "array_id": self.array_id,
             "state_dir": self.sp_dir(sp),
             "log_level": "info",
-            "platform": {"backend": "sim", "power_controller": self.power_sock, "fence_gpio": ""},
+            "platform": {"backend": "sim", "power_controller": self.power_sock, "fence_gpio": "",
+                         "hardware": self.hardware_path(sp)},
             "management": {"interface": self.mgmt_if, "address": self.mgmt[sp]},
             "peer": {"management_address": self.mgmt[peer], "link_address": self.link[peer]},
-            "peer_link": {"interface": self.peer_if, "address": self.link[sp]},
+            "peer_link": {"interface": self.peer_if, "address": self.link[sp],
+                          "port": PEER_LINK_PORT, "key_file": self.pair_key},
             "floating": {
                 "mode": "netlink" if self.mode == "netns" else "loopback",
                 "address": self.floating, "prefix_length": 24,

@@ -1,0 +1,45 @@
+#pragma once
+// The SP's health sensors and its field-replaceable parts, as the health monitor and the
+// Redfish Chassis resources see them. linux/ reads a real board (hwmon, DMI); sim/ reads a
+// JSON hardware description the two-SP harness writes, so tests change a reading by editing
+// a file instead of calling a backdoor.
+
+#include <string>
+#include <vector>
+
+namespace dualsp::platform {
+
+struct SensorReading {
+  std::string id;    // stable within one SP: "CPU0Temp", "hwmon2_temp1"
+  std::string name;  // for people: "CPU 0 temperature"
+  std::string kind;  // Temperature, Rotational, Power, Voltage (Redfish ReadingType)
+  double reading = 0;
+  std::string units;          // Cel, RPM, W, V (Redfish ReadingUnits, UCUM)
+  double upper_critical = 0;  // 0 = none
+  bool critical = false;      // reading >= upper_critical, or the sensor reports failure
+};
+
+struct InventoryItem {
+  std::string id;
+  std::string kind;  // Board, Processor, Memory, Fan, PowerSupply, BootMedia
+  std::string name;
+  std::string manufacturer;
+  std::string model;
+  std::string serial_number;
+  std::string part_number;
+};
+
+// Thread-safe. Reading the source never throws: a source that cannot be read leaves the
+// last good content (sim) or skips what is missing (linux), and says so in lastError().
+class Hardware {
+ public:
+  virtual ~Hardware() = default;
+  virtual std::vector<SensorReading> sensors() = 0;
+  virtual std::vector<InventoryItem> inventory() = 0;
+  virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
+  // The problem met by the last sensors()/inventory() call reading the source; empty when
+  // it was read fine.
+  virtual std::string lastError() const = 0;
+};
+
+}  // namespace dualsp::platform

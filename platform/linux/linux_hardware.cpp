@@ -1,0 +1,260 @@
+#include "platform/linux/linux_hardware.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "platform/unique_fd.hpp"
+
+namespace dualsp::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+// lastError() names at most this many problems of one call, then counts the rest.
+constexpr size_t kMaxProblemsNamed = 4;
+// A sysfs attribute is one short line; more than this is not an attribute.
+constexpr size_t kMaxAttributeBytes = 4096;
+
+// One hwmon channel type (Documentation/hwmon/sysfs-interface.rst): its file prefix, its
+// Redfish ReadingType and ReadingUnits, and the factor from the sysfs unit to that unit.
+struct ChannelType {
+  std::string_view prefix;
+  const char* kind;
+  const char* units;
+  double scale;
+};
+constexpr ChannelType kChannelTypes[] = {
+    {"temp", "Temperature", "Cel", 1e-3},  // millidegree Celsius
+    {"fan", "Rotational", "RPM", 1},       // RPM
+    {"power", "Power", "W", 1e-6},         // microwatt
+    {"in", "Voltage", "V", 1e-3},          // millivolt
+};
+
+// Problems met while reading, for lastError().
+class Problems {
+ public:
+  void add(std::string what) {
+    if (all_.size() < kMaxProblemsNamed) named_.push_back(what);
+    all_.push_back(std::move(what));
+  }
+  std::string text() const {
+    std::string out;
+    for (const auto& p : named_) out += (out.empty() ? "" : "; ") + p;
+    if (all_.size() > named_.size()) {
+      out += "; and " + std::to_string(all_.size() - named_.size()) + " more";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> named_;
+  std::vector<std::string> all_;
+};
+
+// The trimmed content of a sysfs attribute; nullopt when it is absent (skipped silently) or
+// cannot be read (noted in `problems`). `denied_is_absent`: root-only attributes such as
+// board_serial are simply not there for an unprivileged reader.
+std::optional<std::string> readAttribute(const std::string& path, Problems& problems,
+                                         bool denied_is_absent = false) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    if (denied_is_absent && (errno == EACCES || errno == EPERM)) return std::nullopt;
+    problems.add(path + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string text(kMaxAttributeBytes, '\0');
+  ssize_t n;
+  do {
+    n = ::read(fd.get(), text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {  // a driver says the value is unavailable: EIO, ENODATA, ENXIO, ...
+    problems.add(path + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  text.resize(static_cast<size_t>(n));
+  const auto first = text.find_first_not_of(" \t\n");
+  if (first == std::string::npos) return std::string();
+  return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
+}
+
+std::optional<long long> readInteger(const std::string& path, Problems& problems) {
+  auto text = readAttribute(path, problems);
+  if (!text) return std::nullopt;
+  const std::string_view digits = *text;
+  long long value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size()) {
+    problems.add(path + ": not an integer: '" + *text + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Whether an alarm or fault attribute reads 1; absent = no.
+bool flagRaised(const std::string& path, Problems& problems) {
+  auto v = readInteger(path, problems);
+  return v && *v != 0;
+}
+
+// The number after `prefix` in `name` when name is prefix<digits><suffix>.
+std::optional<unsigned> indexedName(std::string_view name, std::string_view prefix,
+                                    std::string_view suffix) {
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+// Entries of `dir` (names only); empty when it is absent.
+std::vector<std::string> listDir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  return names;
+}
+
+// One channel of one hwmon device: temp1, fan2, power1, in0.
+struct Channel {
+  size_t type;  // index in kChannelTypes
+  unsigned index;
+  std::string value_file;  // "temp1_input"; power may only have "power1_average"
+
+  auto key() const { return std::tie(type, index); }
+};
+
+std::vector<Channel> channelsOf(const std::vector<std::string>& files) {
+  std::vector<Channel> channels;
+  for (const auto& file : files) {
+    for (size_t t = 0; t < std::size(kChannelTypes); ++t) {
+      const auto prefix = kChannelTypes[t].prefix;
+      if (auto n = indexedName(file, prefix, "_input")) {
+        channels.push_back({t, *n, file});
+      } else if (prefix == "power") {
+        if (auto m = indexedName(file, prefix, "_average")) channels.push_back({t, *m, file});
+      }
+    }
+  }
+  // Channel order; for power, *_input before *_average, so unique() below keeps *_input.
+  std::sort(channels.begin(), channels.end(), [](const Channel& a, const Channel& b) {
+    return std::make_tuple(a.type, a.index, !a.value_file.ends_with("_input")) <
+           std::make_tuple(b.type, b.index, !b.value_file.ends_with("_input"));
+  });
+  channels.erase(std::unique(channels.begin(), channels.end(),
+                             [](const Channel& a, const Channel& b) { return a.key() == b.key(); }),
+                 channels.end());
+  return channels;
+}
+
+void readHwmon(const std::string& dir, unsigned hwmon, std::vector<SensorReading>& out,
+               Problems& problems) {
+  const std::string chip = readAttribute(dir + "/name", problems).value_or("");
+  for (const Channel& c : channelsOf(listDir(dir))) {
+    const ChannelType& type = kChannelTypes[c.type];
+    const std::string channel = std::string(type.prefix) + std::to_string(c.index);
+    const std::string base = dir + "/" + channel;
+    auto raw = readInteger(dir + "/" + c.value_file, problems);
+    if (!raw) continue;  // a sensor the driver cannot read now is not reported
+    SensorReading r;
+    r.id = "hwmon" + std::to_string(hwmon) + "_" + channel;
+    r.name = readAttribute(base + "_label", problems)
+                 .value_or((chip.empty() ? "hwmon" + std::to_string(hwmon) : chip) + " " + channel);
+    r.kind = type.kind;
+    r.units = type.units;
+    r.reading = static_cast<double>(*raw) * type.scale;
+    if (auto crit = readInteger(base + "_crit", problems)) {
+      r.upper_critical = static_cast<double>(*crit) * type.scale;
+    }
+    r.critical = (r.upper_critical != 0 && r.reading >= r.upper_critical) ||
+                 flagRaised(base + "_fault", problems) ||
+                 flagRaised(base + "_crit_alarm", problems) ||
+                 flagRaised(base + "_lcrit_alarm", problems);
+    out.push_back(std::move(r));
+  }
+}
+
+class LinuxHardware final : public Hardware {
+ public:
+  explicit LinuxHardware(std::string root) : root_(std::move(root)) {}
+
+  std::vector<SensorReading> sensors() override {
+    const std::string hwmon_dir = root_ + "/class/hwmon";
+    std::vector<std::pair<unsigned, std::string>> devices;  // hwmon2 before hwmon10
+    for (const auto& name : listDir(hwmon_dir)) {
+      if (auto n = indexedName(name, "hwmon", "")) devices.emplace_back(*n, name);
+    }
+    std::sort(devices.begin(), devices.end());
+    std::vector<SensorReading> out;
+    Problems problems;
+    for (const auto& [n, name] : devices) readHwmon(hwmon_dir + "/" + name, n, out, problems);
+    std::lock_guard lock(mutex_);
+    sensors_error_ = problems.text();
+    return out;
+  }
+
+  std::vector<InventoryItem> inventory() override {
+    const std::string dmi = root_ + "/class/dmi/id/";
+    Problems problems;
+    auto vendor = readAttribute(dmi + "board_vendor", problems);
+    auto board = readAttribute(dmi + "board_name", problems);
+    auto serial = readAttribute(dmi + "board_serial", problems, true);
+    auto product = readAttribute(dmi + "product_name", problems);
+    std::vector<InventoryItem> out;
+    if (vendor || board || serial || product) {
+      InventoryItem item;
+      item.id = "Board";
+      item.kind = "Board";
+      item.name = product.value_or(board.value_or("Board"));
+      item.manufacturer = vendor.value_or("");
+      item.model = board.value_or("");
+      item.serial_number = serial.value_or("");
+      out.push_back(std::move(item));
+    }
+    std::lock_guard lock(mutex_);
+    inventory_error_ = problems.text();
+    return out;
+  }
+
+  std::string describe() const override { return "linux hardware " + root_; }
+
+  std::string lastError() const override {
+    std::lock_guard lock(mutex_);
+    if (sensors_error_.empty() || inventory_error_.empty()) {
+      return sensors_error_ + inventory_error_;
+    }
+    return sensors_error_ + "; " + inventory_error_;
+  }
+
+ private:
+  const std::string root_;
+  mutable std::mutex mutex_;
+  std::string sensors_error_;  // of the last sensors() call
+  std::string inventory_error_;
+};
+
+}  // namespace
+
+std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root) {
+  return std::make_unique<LinuxHardware>(std::move(sysfs_root));
+}
+
+}  // namespace dualsp::platform

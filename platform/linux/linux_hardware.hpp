@@ -1,0 +1,23 @@
+#pragma once
+// The hardware of a real board, read from sysfs on every call (cheap: small virtual files).
+
+#include <memory>
+#include <string>
+
+#include "platform/hardware.hpp"
+
+namespace dualsp::platform {
+
+// Sensors from <sysfs_root>/class/hwmon/hwmon*/:
+//   temp*_input (millidegree Celsius; temp*_crit is the upper critical),
+//   fan*_input (RPM), power*_input or power*_average (microwatt; power*_crit),
+//   in*_input (millivolt; in*_crit);
+// names from *_label, else "<hwmon name file> temp1"; ids "hwmon<N>_<attribute>"; critical
+// also when *_fault, *_crit_alarm or *_lcrit_alarm reads 1.
+// Inventory: the board, from <sysfs_root>/class/dmi/id/{board_vendor,board_name,
+// board_serial,product_name}, when any of them is present.
+// Missing files are skipped, never an error; a present file that cannot be read or parsed
+// is skipped and named in lastError().
+std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys");
+
+}  // namespace dualsp::platform

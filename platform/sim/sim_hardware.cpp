@@ -1,0 +1,288 @@
+#include "platform/sim/sim_hardware.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "platform/unique_fd.hpp"
+
+namespace dualsp::platform {
+namespace {
+
+using Json = nlohmann::json;
+
+// A description larger than this is not one the harness wrote.
+constexpr off_t kMaxDescriptionBytes = 4 * 1024 * 1024;
+
+struct Description {
+  std::vector<SensorReading> sensors;
+  std::vector<InventoryItem> inventory;
+};
+
+// What is wrong with the description, naming the key: "sensors[2].reading: not a number".
+struct DescriptionError {
+  std::string what;
+};
+
+// The unit of each sensor kind (Redfish ReadingType -> ReadingUnits).
+constexpr std::pair<std::string_view, std::string_view> kSensorKinds[] = {
+    {"Temperature", "Cel"}, {"Rotational", "RPM"}, {"Power", "W"}, {"Voltage", "V"}};
+constexpr std::string_view kInventoryKinds[] = {"Board", "Processor",   "Memory",
+                                                "Fan",   "PowerSupply", "BootMedia"};
+
+const Json* member(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+std::string stringField(const Json& object, const char* key, const std::string& where,
+                        bool required, std::string fallback = {}) {
+  const Json* v = member(object, key);
+  if (v == nullptr) {
+    if (required) throw DescriptionError{where + "." + key + ": missing"};
+    return fallback;
+  }
+  if (!v->is_string()) throw DescriptionError{where + "." + key + ": not a string"};
+  return v->get<std::string>();
+}
+
+double numberField(const Json& object, const char* key, const std::string& where, bool required) {
+  const Json* v = member(object, key);
+  if (v == nullptr) {
+    if (required) throw DescriptionError{where + "." + key + ": missing"};
+    return 0;
+  }
+  if (!v->is_number()) throw DescriptionError{where + "." + key + ": not a number"};
+  return v->get<double>();
+}
+
+bool boolField(const Json& object, const char* key, const std::string& where) {
+  const Json* v = member(object, key);
+  if (v == nullptr) return false;
+  if (!v->is_boolean()) throw DescriptionError{where + "." + key + ": not true or false"};
+  return v->get<bool>();
+}
+
+// The list under `key`, absent = empty.
+const Json* listField(const Json& doc, const char* key) {
+  const Json* v = member(doc, key);
+  if (v == nullptr) return nullptr;
+  if (!v->is_array()) throw DescriptionError{std::string(key) + ": not a list"};
+  return v;
+}
+
+void checkUniqueId(std::set<std::string>& ids, const std::string& id, const std::string& where) {
+  if (id.empty()) throw DescriptionError{where + ".id: empty"};
+  if (!ids.insert(id).second) throw DescriptionError{where + ".id: duplicate '" + id + "'"};
+}
+
+SensorReading parseSensor(const Json& s, const std::string& where) {
+  if (!s.is_object()) throw DescriptionError{where + ": not an object"};
+  SensorReading r;
+  r.id = stringField(s, "id", where, true);
+  r.name = stringField(s, "name", where, false, r.id);
+  r.kind = stringField(s, "kind", where, true);
+  std::string_view unit;
+  for (auto [kind, kind_unit] : kSensorKinds) {
+    if (r.kind == kind) unit = kind_unit;
+  }
+  if (unit.empty()) {
+    throw DescriptionError{where + ".kind: '" + r.kind +
+                           "' is not Temperature, Rotational, Power or Voltage"};
+  }
+  r.units = stringField(s, "units", where, false, std::string(unit));
+  if (r.units != unit) {
+    throw DescriptionError{where + ".units: '" + r.units + "' is not the unit of a " + r.kind +
+                           " sensor ('" + std::string(unit) + "')"};
+  }
+  r.reading = numberField(s, "reading", where, true);
+  r.upper_critical = numberField(s, "upper_critical", where, false);
+  const bool failed = boolField(s, "failed", where);
+  r.critical = failed || (r.upper_critical != 0 && r.reading >= r.upper_critical);
+  return r;
+}
+
+InventoryItem parseItem(const Json& i, const std::string& where) {
+  if (!i.is_object()) throw DescriptionError{where + ": not an object"};
+  InventoryItem item;
+  item.id = stringField(i, "id", where, true);
+  item.kind = stringField(i, "kind", where, true);
+  bool known = false;
+  for (std::string_view kind : kInventoryKinds) known = known || item.kind == kind;
+  if (!known) {
+    throw DescriptionError{where + ".kind: '" + item.kind +
+                           "' is not Board, Processor, Memory, Fan, PowerSupply or BootMedia"};
+  }
+  item.name = stringField(i, "name", where, false, item.id);
+  item.manufacturer = stringField(i, "manufacturer", where, false);
+  item.model = stringField(i, "model", where, false);
+  item.serial_number = stringField(i, "serial_number", where, false);
+  item.part_number = stringField(i, "part_number", where, false);
+  return item;
+}
+
+// Throws DescriptionError, or nlohmann's parse_error for text that is not JSON.
+Description parseDescription(const std::string& text) {
+  const Json doc = Json::parse(text);
+  if (!doc.is_object()) throw DescriptionError{"not a JSON object"};
+  Description d;
+  std::set<std::string> ids;
+  if (const Json* list = listField(doc, "sensors")) {
+    for (size_t n = 0; n < list->size(); ++n) {
+      const std::string where = "sensors[" + std::to_string(n) + "]";
+      d.sensors.push_back(parseSensor((*list)[n], where));
+      checkUniqueId(ids, d.sensors.back().id, where);
+    }
+  }
+  ids.clear();
+  if (const Json* list = listField(doc, "inventory")) {
+    for (size_t n = 0; n < list->size(); ++n) {
+      const std::string where = "inventory[" + std::to_string(n) + "]";
+      d.inventory.push_back(parseItem((*list)[n], where));
+      checkUniqueId(ids, d.inventory.back().id, where);
+    }
+  }
+  return d;
+}
+
+// What identifies one version of the file without reading it.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  timespec ctime{};
+
+  static FileStamp of(const struct stat& st) {
+    return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  }
+  bool operator==(const FileStamp& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec &&
+           ctime.tv_nsec == o.ctime.tv_nsec;
+  }
+};
+
+class SimHardware final : public Hardware {
+ public:
+  explicit SimHardware(std::string path) : path_(std::move(path)) {
+    std::lock_guard lock(mutex_);
+    refresh();
+  }
+
+  std::vector<SensorReading> sensors() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.sensors;
+  }
+
+  std::vector<InventoryItem> inventory() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.inventory;
+  }
+
+  std::string describe() const override { return "sim hardware " + path_; }
+
+  std::string lastError() const override {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+ private:
+  // Re-reads the file when its stamp changed since the last read (good or bad).
+  void refresh() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+      seen_.reset();  // whatever appears there next is read
+      return fail(std::string("cannot read: ") + std::strerror(errno));
+    }
+    if (seen_ && *seen_ == FileStamp::of(st)) return;
+    try {
+      std::string text;
+      if (!readFile(text)) return;
+      current_ = parseDescription(text);
+      loaded_ = true;
+      error_.clear();
+    } catch (const DescriptionError& e) {
+      fail(e.what);
+    } catch (const Json::exception& e) {
+      // "[json.exception.parse_error.101] parse error at line 3, ..." without the tag
+      std::string what = e.what();
+      if (auto end = what.find("] "); what.starts_with("[json.") && end != std::string::npos) {
+        what.erase(0, end + 2);
+      }
+      fail("not valid JSON: " + what);
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+  }
+
+  // Reads the whole file and records the stamp of what was read; false after fail().
+  bool readFile(std::string& text) {
+    UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
+      seen_.reset();
+      fail(std::string("cannot read: ") + std::strerror(errno));
+      return false;
+    }
+    seen_ = FileStamp::of(st);
+    if (!S_ISREG(st.st_mode)) {
+      fail("not a regular file");
+      return false;
+    }
+    if (st.st_size > kMaxDescriptionBytes) {
+      fail("larger than " + std::to_string(kMaxDescriptionBytes) + " bytes");
+      return false;
+    }
+    text.clear();
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        fail(std::string("cannot read: ") + std::strerror(errno));
+        return false;
+      }
+      if (n == 0) return true;
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() > static_cast<size_t>(kMaxDescriptionBytes)) {
+        fail("larger than " + std::to_string(kMaxDescriptionBytes) + " bytes");
+        return false;
+      }
+    }
+  }
+
+  void fail(const std::string& problem) {
+    error_ = "hardware description " + path_ + ": " + problem +
+             (loaded_ ? "; keeping the last good description" : "; no description loaded yet");
+  }
+
+  const std::string path_;
+  mutable std::mutex mutex_;
+  std::optional<FileStamp> seen_;  // the version last read, good or bad
+  Description current_;            // the last good description
+  bool loaded_ = false;            // current_ came from the file at least once
+  std::string error_;
+};
+
+}  // namespace
+
+std::unique_ptr<Hardware> makeSimHardware(std::string description_path) {
+  return std::make_unique<SimHardware>(std::move(description_path));
+}
+
+}  // namespace dualsp::platform

@@ -1,0 +1,398 @@
+// The hardware sources: the sim back end's JSON description (edited while in use, broken,
+// missing), the linux back end on a fake sysfs tree, and the system metrics on a fake and the
+// real /proc.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "platform/linux/linux_hardware.hpp"
+#include "platform/sim/sim_hardware.hpp"
+#include "platform/system_metrics.hpp"
+
+// CppUTest last: its leak-detector macros redefine new.
+#include <CppUTest/TestHarness.h>
+
+namespace dualsp::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kDescription = R"({
+  "sensors": [
+    {"id": "CPU0Temp", "name": "CPU 0 temperature", "kind": "Temperature", "reading": 47.5,
+     "units": "Cel", "upper_critical": 95},
+    {"id": "Fan0", "name": "Fan 0", "kind": "Rotational", "reading": 7200, "units": "RPM",
+     "failed": false},
+    {"id": "PSU0Power", "kind": "Power", "reading": 182.5}
+  ],
+  "inventory": [
+    {"id": "Board", "kind": "Board", "name": "SP board", "manufacturer": "DualSP Sim",
+     "model": "SIM-SP-1", "serial_number": "SIMA0001", "part_number": "SP-1-00"},
+    {"id": "CPU0", "kind": "Processor", "name": "CPU 0"}
+  ],
+  "faults": {"later": "features"}
+})";
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+// Moves the file's mtime by `seconds`, so a rewrite within one timestamp tick is still seen.
+void bumpMtime(const std::string& path, int seconds) {
+  struct stat st {};
+  CHECK_EQUAL(0, ::stat(path.c_str(), &st));
+  timespec times[2] = {st.st_atim, st.st_mtim};
+  times[1].tv_sec += seconds;
+  CHECK_EQUAL(0, ::utimensat(AT_FDCWD, path.c_str(), times, 0));
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  return text;
+}
+
+const SensorReading* findSensor(const std::vector<SensorReading>& list, const std::string& id) {
+  for (const auto& s : list) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+std::string makeTempDir() {
+  char tmpl[] = "/tmp/dualsp-ut-hw-XXXXXX";
+  CHECK_TRUE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+}  // namespace
+
+TEST_GROUP(SimHardware) {
+  std::string dir;
+  std::string path;
+
+  void setup() override {
+    dir = makeTempDir();
+    path = dir + "/hw-a.json";
+  }
+  void teardown() override {
+    fs::remove_all(dir);
+  }
+};
+
+TEST(SimHardware, ReadsSensorsAndInventory) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  STRCMP_CONTAINS(path.c_str(), hw->describe().c_str());
+
+  auto sensors = hw->sensors();
+  LONGS_EQUAL(3, sensors.size());
+  const SensorReading& cpu = sensors[0];
+  STRCMP_EQUAL("CPU0Temp", cpu.id.c_str());
+  STRCMP_EQUAL("CPU 0 temperature", cpu.name.c_str());
+  STRCMP_EQUAL("Temperature", cpu.kind.c_str());
+  DOUBLES_EQUAL(47.5, cpu.reading, 1e-9);
+  STRCMP_EQUAL("Cel", cpu.units.c_str());
+  DOUBLES_EQUAL(95, cpu.upper_critical, 1e-9);
+  CHECK_FALSE(cpu.critical);
+  STRCMP_EQUAL("RPM", sensors[1].units.c_str());
+  DOUBLES_EQUAL(0, sensors[1].upper_critical, 1e-9);
+  // name and units default to the id and the kind's unit
+  STRCMP_EQUAL("PSU0Power", sensors[2].name.c_str());
+  STRCMP_EQUAL("W", sensors[2].units.c_str());
+
+  auto inventory = hw->inventory();
+  LONGS_EQUAL(2, inventory.size());
+  const InventoryItem& board = inventory[0];
+  STRCMP_EQUAL("Board", board.id.c_str());
+  STRCMP_EQUAL("Board", board.kind.c_str());
+  STRCMP_EQUAL("SP board", board.name.c_str());
+  STRCMP_EQUAL("DualSP Sim", board.manufacturer.c_str());
+  STRCMP_EQUAL("SIM-SP-1", board.model.c_str());
+  STRCMP_EQUAL("SIMA0001", board.serial_number.c_str());
+  STRCMP_EQUAL("SP-1-00", board.part_number.c_str());
+  STRCMP_EQUAL("Processor", inventory[1].kind.c_str());
+  STRCMP_EQUAL("", inventory[1].serial_number.c_str());
+}
+
+TEST(SimHardware, CriticalFromUpperCriticalAndFailed) {
+  writeFile(path, R"({"sensors": [
+    {"id": "Below", "kind": "Temperature", "reading": 94.9, "upper_critical": 95},
+    {"id": "AtLimit", "kind": "Temperature", "reading": 95, "upper_critical": 95},
+    {"id": "Above", "kind": "Temperature", "reading": 120, "upper_critical": 95},
+    {"id": "NoLimit", "kind": "Temperature", "reading": 500},
+    {"id": "FanFailed", "kind": "Rotational", "reading": 0, "failed": true},
+    {"id": "FanFine", "kind": "Rotational", "reading": 7000, "failed": false}]})");
+  auto sensors = makeSimHardware(path)->sensors();
+  CHECK_FALSE(findSensor(sensors, "Below")->critical);
+  CHECK_TRUE(findSensor(sensors, "AtLimit")->critical);
+  CHECK_TRUE(findSensor(sensors, "Above")->critical);
+  CHECK_FALSE(findSensor(sensors, "NoLimit")->critical);
+  CHECK_TRUE(findSensor(sensors, "FanFailed")->critical);
+  CHECK_FALSE(findSensor(sensors, "FanFine")->critical);
+}
+
+TEST(SimHardware, SeesTheFileEditedInPlace) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  DOUBLES_EQUAL(47.5, hw->sensors()[0].reading, 1e-9);
+  // same size, same inode: only the mtime tells the versions apart
+  writeFile(path, replaced(kDescription, "\"reading\": 47.5", "\"reading\": 99.5"));
+  bumpMtime(path, 10);
+  auto sensors = hw->sensors();
+  DOUBLES_EQUAL(99.5, sensors[0].reading, 1e-9);
+  CHECK_TRUE(sensors[0].critical);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, SeesTheFileReplacedByRename) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(2, hw->inventory().size());
+  writeFile(path + ".tmp", replaced(kDescription, "SIMA0001", "SIMA0002"));
+  fs::rename(path + ".tmp", path);
+  STRCMP_EQUAL("SIMA0002", hw->inventory()[0].serial_number.c_str());
+}
+
+TEST(SimHardware, MalformedFileKeepsTheLastGoodContent) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(3, hw->sensors().size());
+
+  writeFile(path, "{\"sensors\": [ {\"id\": ");  // a half-written file
+  bumpMtime(path, 10);
+  auto sensors = hw->sensors();
+  LONGS_EQUAL(3, sensors.size());
+  DOUBLES_EQUAL(47.5, sensors[0].reading, 1e-9);
+  LONGS_EQUAL(2, hw->inventory().size());
+  STRCMP_CONTAINS(path.c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS("not valid JSON", hw->lastError().c_str());
+  STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+
+  // mended: read again, error gone
+  writeFile(path, replaced(kDescription, "47.5", "50.0"));
+  bumpMtime(path, 20);
+  DOUBLES_EQUAL(50.0, hw->sensors()[0].reading, 1e-9);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, WrongTypeIsMalformedAndNamesTheKey) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  writeFile(path, replaced(kDescription, "\"reading\": 7200", "\"reading\": \"fast\""));
+  bumpMtime(path, 10);
+  LONGS_EQUAL(3, hw->sensors().size());
+  DOUBLES_EQUAL(7200, hw->sensors()[1].reading, 1e-9);
+  STRCMP_CONTAINS(path.c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS("sensors[1].reading: not a number", hw->lastError().c_str());
+}
+
+TEST(SimHardware, UnknownKindOrDuplicateIdIsMalformed) {
+  writeFile(path, R"({"sensors": [{"id": "X", "kind": "Humidity", "reading": 40}]})");
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->sensors().size());
+  STRCMP_CONTAINS("sensors[0].kind: 'Humidity'", hw->lastError().c_str());
+  STRCMP_CONTAINS("no description loaded yet", hw->lastError().c_str());
+
+  writeFile(path,
+            R"({"inventory": [{"id": "Fan0", "kind": "Fan"}, {"id": "Fan0", "kind": "Fan"}]})");
+  bumpMtime(path, 10);
+  LONGS_EQUAL(0, hw->inventory().size());
+  STRCMP_CONTAINS("inventory[1].id: duplicate 'Fan0'", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MissingFileFromTheStart) {
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->sensors().size());
+  LONGS_EQUAL(0, hw->inventory().size());
+  STRCMP_CONTAINS(path.c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS("No such file or directory", hw->lastError().c_str());
+
+  writeFile(path, kDescription);  // the harness writes it late: picked up on the next call
+  LONGS_EQUAL(3, hw->sensors().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, RemovedFileKeepsTheLastGoodContent) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(3, hw->sensors().size());
+  fs::remove(path);
+  LONGS_EQUAL(3, hw->sensors().size());
+  STRCMP_CONTAINS(path.c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+}
+
+TEST_GROUP(LinuxHardware) {
+  std::string root;
+
+  void setup() override {
+    root = makeTempDir();
+  }
+  void teardown() override {
+    fs::remove_all(root);
+  }
+
+  void attr(const std::string& rel, const std::string& value) {
+    fs::create_directories(fs::path(root + "/" + rel).parent_path());
+    writeFile(root + "/" + rel, value + "\n");
+  }
+
+  // Two chips, as on a real board: a CPU sensor with labels and an SP controller chip.
+  void makeBoard() {
+    attr("class/hwmon/hwmon10/name", "nct6779");
+    attr("class/hwmon/hwmon10/temp1_input", "38000");  // no label: "<name> temp1"
+    attr("class/hwmon/hwmon10/fan1_input", "7200");
+    attr("class/hwmon/hwmon10/fan1_label", "Fan 0");
+    attr("class/hwmon/hwmon10/fan2_input", "0");
+    attr("class/hwmon/hwmon10/fan2_fault", "1");
+    attr("class/hwmon/hwmon10/power1_input", "182500000");
+    attr("class/hwmon/hwmon10/power1_label", "PSU 0");
+    attr("class/hwmon/hwmon10/power2_average", "95250000");  // no *_input on some chips
+    attr("class/hwmon/hwmon10/in0_input", "12096");
+    attr("class/hwmon/hwmon10/intrusion0_alarm", "0");  // not a sensor channel
+    attr("class/hwmon/hwmon2/name", "coretemp");
+    attr("class/hwmon/hwmon2/temp1_input", "47500");
+    attr("class/hwmon/hwmon2/temp1_label", "Package id 0");
+    attr("class/hwmon/hwmon2/temp1_crit", "100000");
+    attr("class/hwmon/hwmon2/temp2_input", "101000");
+    attr("class/hwmon/hwmon2/temp2_label", "Core 0");
+    attr("class/hwmon/hwmon2/temp2_crit", "100000");
+  }
+};
+
+TEST(LinuxHardware, TemperaturesWithLabelsAndCritical) {
+  makeBoard();
+  auto hw = makeLinuxHardware(root);
+  auto sensors = hw->sensors();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  STRCMP_EQUAL("hwmon2_temp1", sensors[0].id.c_str());  // hwmon2 before hwmon10
+  const SensorReading* pkg = findSensor(sensors, "hwmon2_temp1");
+  STRCMP_EQUAL("Package id 0", pkg->name.c_str());
+  STRCMP_EQUAL("Temperature", pkg->kind.c_str());
+  STRCMP_EQUAL("Cel", pkg->units.c_str());
+  DOUBLES_EQUAL(47.5, pkg->reading, 1e-9);
+  DOUBLES_EQUAL(100, pkg->upper_critical, 1e-9);
+  CHECK_FALSE(pkg->critical);
+  CHECK_TRUE(findSensor(sensors, "hwmon2_temp2")->critical);  // 101 >= 100
+
+  const SensorReading* board = findSensor(sensors, "hwmon10_temp1");
+  STRCMP_EQUAL("nct6779 temp1", board->name.c_str());
+  DOUBLES_EQUAL(38, board->reading, 1e-9);
+  DOUBLES_EQUAL(0, board->upper_critical, 1e-9);
+  CHECK_FALSE(board->critical);
+}
+
+TEST(LinuxHardware, FansPowerAndVoltage) {
+  makeBoard();
+  auto sensors = makeLinuxHardware(root)->sensors();
+  LONGS_EQUAL(8, sensors.size());
+  const SensorReading* fan = findSensor(sensors, "hwmon10_fan1");
+  STRCMP_EQUAL("Fan 0", fan->name.c_str());
+  STRCMP_EQUAL("Rotational", fan->kind.c_str());
+  STRCMP_EQUAL("RPM", fan->units.c_str());
+  DOUBLES_EQUAL(7200, fan->reading, 1e-9);
+  CHECK_FALSE(fan->critical);
+  CHECK_TRUE(findSensor(sensors, "hwmon10_fan2")->critical);  // fan2_fault
+
+  const SensorReading* psu = findSensor(sensors, "hwmon10_power1");
+  STRCMP_EQUAL("PSU 0", psu->name.c_str());
+  STRCMP_EQUAL("Power", psu->kind.c_str());
+  STRCMP_EQUAL("W", psu->units.c_str());
+  DOUBLES_EQUAL(182.5, psu->reading, 1e-9);
+  DOUBLES_EQUAL(95.25, findSensor(sensors, "hwmon10_power2")->reading, 1e-9);
+
+  const SensorReading* rail = findSensor(sensors, "hwmon10_in0");
+  STRCMP_EQUAL("Voltage", rail->kind.c_str());
+  STRCMP_EQUAL("V", rail->units.c_str());
+  DOUBLES_EQUAL(12.096, rail->reading, 1e-9);
+}
+
+TEST(LinuxHardware, BoardFromDmi) {
+  attr("class/dmi/id/board_vendor", "Supermicro");
+  attr("class/dmi/id/board_name", "X11SPH-nCTF");
+  attr("class/dmi/id/board_serial", "ZM17AS001234");
+  attr("class/dmi/id/product_name", "DualSP Controller");
+  auto hw = makeLinuxHardware(root);
+  auto inventory = hw->inventory();
+  LONGS_EQUAL(1, inventory.size());
+  STRCMP_EQUAL("Board", inventory[0].id.c_str());
+  STRCMP_EQUAL("Board", inventory[0].kind.c_str());
+  STRCMP_EQUAL("DualSP Controller", inventory[0].name.c_str());
+  STRCMP_EQUAL("Supermicro", inventory[0].manufacturer.c_str());
+  STRCMP_EQUAL("X11SPH-nCTF", inventory[0].model.c_str());
+  STRCMP_EQUAL("ZM17AS001234", inventory[0].serial_number.c_str());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, MissingFilesAreSkippedNotErrors) {
+  auto hw = makeLinuxHardware(root + "/nothing-here");
+  LONGS_EQUAL(0, hw->sensors().size());
+  LONGS_EQUAL(0, hw->inventory().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+
+  attr("class/hwmon/hwmon0/temp1_input", "40000");  // no name, no label, no crit
+  attr("class/dmi/id/board_name", "X11");           // the only DMI attribute
+  auto partial = makeLinuxHardware(root);
+  auto sensors = partial->sensors();
+  LONGS_EQUAL(1, sensors.size());
+  STRCMP_EQUAL("hwmon0 temp1", sensors[0].name.c_str());
+  STRCMP_EQUAL("X11", partial->inventory()[0].name.c_str());
+  STRCMP_EQUAL("", partial->lastError().c_str());
+}
+
+TEST(LinuxHardware, UnparsableValueIsSkippedAndNamed) {
+  attr("class/hwmon/hwmon0/temp1_input", "garbage");
+  attr("class/hwmon/hwmon0/temp2_input", "41000");
+  auto hw = makeLinuxHardware(root);
+  auto sensors = hw->sensors();
+  LONGS_EQUAL(1, sensors.size());
+  STRCMP_EQUAL("hwmon0_temp2", sensors[0].id.c_str());
+  STRCMP_CONTAINS((root + "/class/hwmon/hwmon0/temp1_input").c_str(), hw->lastError().c_str());
+}
+
+TEST_GROUP(SystemMetrics) {
+  std::string proc;
+
+  void setup() override {
+    proc = makeTempDir();
+  }
+  void teardown() override {
+    fs::remove_all(proc);
+  }
+};
+
+TEST(SystemMetrics, FromAFakeProc) {
+  writeFile(proc + "/loadavg", "1.25 0.58 0.59 1/389 12345\n");
+  writeFile(proc + "/meminfo",
+            "MemTotal:       16318000 kB\nMemFree:         1000000 kB\n"
+            "MemAvailable:   12000000 kB\nBuffers:          200000 kB\n");
+  SystemMetrics m = readSystemMetrics(proc);
+  DOUBLES_EQUAL(1.25, m.cpu_load_1m, 1e-9);
+  LONGS_EQUAL(16318000, m.memory_total_kb);
+  LONGS_EQUAL(12000000, m.memory_available_kb);
+}
+
+TEST(SystemMetrics, MissingFilesReadAsZero) {
+  SystemMetrics m = readSystemMetrics(proc + "/absent");
+  DOUBLES_EQUAL(0, m.cpu_load_1m, 1e-9);
+  LONGS_EQUAL(0, m.memory_total_kb);
+  LONGS_EQUAL(0, m.memory_available_kb);
+}
+
+TEST(SystemMetrics, FromTheRealProc) {
+  SystemMetrics m = readSystemMetrics();
+  CHECK_TRUE(m.memory_total_kb > 0);
+  CHECK_TRUE(m.memory_available_kb > 0);
+  CHECK_TRUE(m.memory_available_kb <= m.memory_total_kb);
+  CHECK_TRUE(m.cpu_load_1m >= 0);  // an idle host may well show 0.00
+}
+
+}  // namespace dualsp::platform

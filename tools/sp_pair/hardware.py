@@ -1,0 +1,76 @@
+"""What `up` provisions beside the configs: each SP's hardware description (the sim back end's
+sensors and inventory, docs/HARDWARE-SIM.md) and the array's pair key (peer-link auth)."""
+
+import json
+import os
+
+PAIR_KEY_BYTES = 32
+
+
+def _serial(sp, n):
+    return "SIM%s%04d" % (sp, n)
+
+
+def description(sp):
+    """The simulated hardware of SP `sp`: every part an SP board carries, serial numbers that
+    differ per SP, readings a healthy board shows (SP-B runs a little warmer)."""
+    warm = 0.0 if sp == "A" else 1.5
+    sensors = [
+        {"id": "CPU0Temp", "name": "CPU 0 temperature", "kind": "Temperature",
+         "reading": 47.5 + warm, "units": "Cel", "upper_critical": 95},
+        {"id": "BoardTemp", "name": "SP board temperature", "kind": "Temperature",
+         "reading": 38.0 + warm, "units": "Cel", "upper_critical": 80},
+        {"id": "InletTemp", "name": "Inlet air temperature", "kind": "Temperature",
+         "reading": 24.0, "units": "Cel", "upper_critical": 45},
+        {"id": "Fan0", "name": "Fan 0", "kind": "Rotational", "reading": 7200, "units": "RPM",
+         "failed": False},
+        {"id": "Fan1", "name": "Fan 1", "kind": "Rotational", "reading": 7150, "units": "RPM",
+         "failed": False},
+        {"id": "PSU0Power", "name": "PSU 0 output power", "kind": "Power", "reading": 182.5,
+         "units": "W", "upper_critical": 550, "failed": False},
+        {"id": "PSU1Power", "name": "PSU 1 output power", "kind": "Power", "reading": 176.0,
+         "units": "W", "upper_critical": 550, "failed": False},
+        {"id": "Board12V", "name": "SP board 12 V rail", "kind": "Voltage", "reading": 12.06,
+         "units": "V", "upper_critical": 13.2},
+    ]
+    parts = [
+        ("Board", "Board", "SP board", "SIM-SP-1", "SP-1-00"),
+        ("CPU0", "Processor", "CPU 0", "SIM-CPU-8C", "CPU-8C-01"),
+        ("DIMM0", "Memory", "DIMM 0", "SIM-DDR4-16G", "MEM-16G-01"),
+        ("DIMM1", "Memory", "DIMM 1", "SIM-DDR4-16G", "MEM-16G-01"),
+        ("Fan0", "Fan", "Fan 0", "SIM-FAN-40", "FAN-40-02"),
+        ("Fan1", "Fan", "Fan 1", "SIM-FAN-40", "FAN-40-02"),
+        ("PSU0", "PowerSupply", "PSU 0", "SIM-PSU-550", "PSU-550-01"),
+        ("PSU1", "PowerSupply", "PSU 1", "SIM-PSU-550", "PSU-550-01"),
+        ("BootMedia", "BootMedia", "Boot flash", "SIM-EMMC-32G", "BOOT-32G-01"),
+    ]
+    inventory = [{"id": pid, "kind": kind, "name": name, "manufacturer": "DualSP Sim",
+                  "model": model, "serial_number": _serial(sp, n + 1), "part_number": pn}
+                 for n, (pid, kind, name, model, pn) in enumerate(parts)]
+    return {"sensors": sensors, "inventory": inventory}
+
+
+def write_description(path, sp):
+    """Atomically (rename), so a running spd never reads half a file."""
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(description(sp), f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_pair_key(path):
+    """A fresh array key: 32 random bytes, hex, newline; mode 0600 from creation on."""
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    try:
+        os.unlink(tmp)  # left by a crashed run with the same pid
+    except OSError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (os.urandom(PAIR_KEY_BYTES).hex() + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
