@@ -77,6 +77,7 @@ HeartbeatService::~HeartbeatService() {
 }
 
 void HeartbeatService::start() {
+  epoch_ = election_.epoch();
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] { run(); });
 }
@@ -188,6 +189,7 @@ void HeartbeatService::onBeat(Path path, const Beat& beat) {
 
 void HeartbeatService::execute(const Actions& actions) {
   if (actions.empty()) return;
+  epoch_ = election_.epoch();
   for (const Action& a : actions) {
     switch (a.kind) {
       case Action::Kind::SetRole:

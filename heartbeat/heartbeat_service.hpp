@@ -63,6 +63,7 @@ class HeartbeatService {
   void stop();
   void setHealth(Health health);
   Role role() const { return role_.load(); }
+  uint64_t epoch() const { return epoch_.load(); }
 
  private:
   void run();
@@ -97,6 +98,7 @@ class HeartbeatService {
   std::thread thread_;
   std::thread fence_thread_;
   std::atomic<Role> role_{Role::Starting};
+  std::atomic<uint64_t> epoch_{0};
   uint64_t seq_ = 0;
   bool holds_ = false;
   std::optional<Beat> last_peer_;

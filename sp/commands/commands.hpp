@@ -1,0 +1,42 @@
+#pragma once
+// The commands spd serves, one file per family. Each registers itself in the registry.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "ipc/status_board.hpp"
+#include "platform/hardware.hpp"
+#include "sp/command_registry.hpp"
+
+namespace dualsp::sp {
+
+struct CommandContext {
+  SpId self = SpId::A;
+  std::string log_file;  // this SP's spd.log
+  platform::Hardware* hardware = nullptr;
+  std::function<std::optional<ipc::StatusSnapshot>()> status;  // this SP's status board
+  std::function<void(const std::string& why)> restart;         // re-executes spd
+};
+
+void registerStatusCommands(CommandRegistry& registry, const CommandContext& context);
+void registerHardwareCommands(CommandRegistry& registry, const CommandContext& context);
+void registerLogCommands(CommandRegistry& registry, const CommandContext& context);
+void registerResetCommands(CommandRegistry& registry, const CommandContext& context);
+
+inline void registerAllCommands(CommandRegistry& registry, const CommandContext& context) {
+  registerStatusCommands(registry, context);
+  registerHardwareCommands(registry, context);
+  registerLogCommands(registry, context);
+  registerResetCommands(registry, context);
+}
+
+// What the heartbeats told this SP about its peer, as a stale GetSpStatus answer (the
+// router's last resort when the peer does not answer and no fresher copy exists).
+std::optional<proto::CommandResult> peerStatusFromHeartbeats(const ipc::StatusSnapshot& board);
+
+// The last `max_lines` lines of a text file, at most `max_bytes` of them.
+std::vector<std::string> tailLines(const std::string& path, size_t max_lines, size_t max_bytes,
+                                   uint64_t* total_lines = nullptr);
+
+}  // namespace dualsp::sp
