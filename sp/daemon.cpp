@@ -4,16 +4,26 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "heartbeat/heartbeat_service.hpp"
+#include "ipc/local_bus.hpp"
+#include "ipc/peer_link.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/linux/gpio_fencer.hpp"
+#include "platform/linux/linux_hardware.hpp"
 #include "platform/linux/netlink_address.hpp"
 #include "platform/log.hpp"
 #include "platform/loopback/loopback_address.hpp"
 #include "platform/sim/power_controller_fencer.hpp"
+#include "platform/sim/sim_hardware.hpp"
+#include "sp/command_router.hpp"
+#include "sp/commands/commands.hpp"
 #include "sp/epoch_store.hpp"
 #include "sp/supervisor.hpp"
 
@@ -56,6 +66,56 @@ std::string findSpweb(const Config& c, const std::string& self_exe) {
     if (access(p.c_str(), X_OK) == 0) return fs::weakly_canonical(p).string();
   return "spweb";
 }
+
+std::unique_ptr<platform::Hardware> makeHardware(const Config& c) {
+  if (c.platform.backend == "linux") return platform::makeLinuxHardware();
+  if (c.platform.hardware.empty()) return nullptr;
+  return platform::makeSimHardware(c.platform.hardware);
+}
+
+// The pair key: hex text (at least 32 bytes of key) in a file only root reads.
+std::string readPairKey(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot read the pair key " + path + " (peer_link.key_file)";
+    return {};
+  }
+  std::string hex;
+  in >> hex;
+  if (hex.size() < 64 || hex.size() % 2 != 0 ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    error = "the pair key " + path + " must hold at least 64 hex digits";
+    return {};
+  }
+  std::string key;
+  for (size_t i = 0; i < hex.size(); i += 2)
+    key.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return key;
+}
+
+// The router's view of the peer link: commands out, results back, on the link's thread.
+class PeerLinkTransport : public PeerTransport {
+ public:
+  PeerLinkTransport(asio::io_context& io, ipc::PeerLink& link) : io_(io), link_(link) {}
+  void send(const proto::Command& command, std::chrono::milliseconds deadline,
+            std::function<void(Answer)> done) override {
+    asio::post(io_, [this, payload = command.SerializeAsString(), deadline,
+                     done = std::move(done)]() mutable {
+      link_.request(std::move(payload), deadline,
+                    [done = std::move(done)](ipc::PeerLink::Result r) {
+                      if (!r.ok) return done(Answer{std::nullopt, r.error});
+                      proto::CommandResult result;
+                      if (!result.ParseFromString(r.payload))
+                        return done(Answer{std::nullopt, "unreadable answer"});
+                      done(Answer{std::move(result), ""});
+                    });
+    });
+  }
+
+ private:
+  asio::io_context& io_;
+  ipc::PeerLink& link_;
+};
 
 heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
                                          uint64_t epoch) {
@@ -148,6 +208,85 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   }
   service->start();
 
+  // Commands: the registry, the peer link and the router between them.
+  auto hardware = makeHardware(c);
+  ipc::StatusBoardReader own_board(ipc::statusBoardName(c.array_id, c.sp));
+  std::mutex board_mu;  // the reader keeps state between reads
+  auto read_board = [&own_board, &board_mu] {
+    std::lock_guard lock(board_mu);
+    return own_board.read();
+  };
+  std::atomic<bool> restart_requested{false};
+  std::string restart_reason;
+  std::mutex restart_mu;
+  CommandContext ctx;
+  ctx.self = c.sp;
+  ctx.log_file = c.state_dir + "/log/spd.log";
+  ctx.hardware = hardware.get();
+  ctx.status = read_board;
+  ctx.restart = [&](const std::string& why) {
+    std::lock_guard lock(restart_mu);
+    restart_reason = why;
+    restart_requested = true;
+  };
+  CommandRegistry registry;
+  registerAllCommands(registry, ctx);
+
+  asio::io_context peer_io;
+  auto peer_work = asio::make_work_guard(peer_io);
+  std::unique_ptr<ipc::PeerLink> link;
+  std::unique_ptr<PeerLinkTransport> transport;
+  std::unique_ptr<CommandRouter> router;
+  std::string key_error;
+  std::string key = readPairKey(c.peer_link.key_file, key_error);
+  if (key.empty()) {
+    LOG_CRITICAL << key_error << "; the peer link stays down and queries about "
+                 << spName(peerOf(c.sp)) << " are answered from heartbeats only";
+  }
+  ipc::PeerLinkOptions link_options;
+  link_options.self = c.sp;
+  link_options.local_address = c.peer_link.address;
+  link_options.peer_address = c.peer.link_address;
+  link_options.port = c.peer_link.port;
+  link_options.key = key;
+  link = std::make_unique<ipc::PeerLink>(
+      peer_io, link_options,
+      [&router, &peer_io](const proto::Envelope& request, ipc::PeerLink::Respond respond) {
+        proto::Command command;
+        if (!command.ParseFromString(request.payload())) {
+          respond(errorResult(proto::CommandResult::BAD_REQUEST, "unreadable command")
+                      .SerializeAsString());
+          return;
+        }
+        router->dispatch(std::move(command), [&peer_io, respond](proto::CommandResult r) {
+          asio::post(peer_io, [respond, payload = r.SerializeAsString()] { respond(payload); });
+        });
+      });
+  link->epoch = [&service] { return service->epoch(); };
+  transport = std::make_unique<PeerLinkTransport>(peer_io, *link);
+  router = std::make_unique<CommandRouter>(
+      c.sp, registry, *transport, c.peer_link.request_timeout,
+      [read_board](const proto::Command& command) -> std::optional<proto::CommandResult> {
+        auto board = read_board();
+        if (!board || command.name() != "GetSpStatus") return std::nullopt;
+        return peerStatusFromHeartbeats(*board);
+      });
+  if (!key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty())
+    asio::post(peer_io, [&link] { link->start(); });
+  std::thread peer_thread([&peer_io] { peer_io.run(); });
+
+  std::unique_ptr<ipc::LocalBusServer> bus;
+  try {
+    bus = std::make_unique<ipc::LocalBusServer>(
+        ipc::busRequestQueueName(c.array_id, c.sp),
+        [&router](const proto::Command& command, ipc::LocalBusServer::Reply reply) {
+          router->dispatch(command, std::move(reply));
+        });
+    bus->start();
+  } catch (const std::exception& e) {
+    LOG_CRITICAL << "cannot start the local bus: " << e.what();
+  }
+
   std::string listen = c.web.listen;
   Supervisor web(findSpweb(c, self_exe),
                  {"--mode", "full", "--sp", std::string(1, spLetter(c.sp)), "--array-id",
@@ -164,8 +303,18 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       break;
     }
     web.poll();
+    if (restart_requested) {
+      std::lock_guard lock(restart_mu);
+      LOG_NOTICE << "restarting the SP firmware: " << restart_reason;
+      break;
+    }
   }
 
+  if (bus) bus->stop();
+  asio::post(peer_io, [&link] { link->stop(); });
+  peer_work.reset();
+  peer_io.stop();
+  peer_thread.join();
   service->stop();
   if (floating->held()) {
     auto s = floating->remove();
@@ -175,6 +324,22 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       LOG_ERROR << "cannot release the floating address on shutdown: " << s.error;
   }
   web.stop(std::chrono::milliseconds{2000});
+  if (restart_requested) {
+    // Every socket and segment must be closed before the new image binds them again.
+    bus.reset();
+    link.reset();
+    service.reset();
+    board.reset();
+    LOG_NOTICE << "spd re-executing " << self_exe;
+    // The new image starts like a freshly booted board: new boot id, election from scratch.
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    execl(self_exe.c_str(), self_exe.c_str(), "--config", config_path.c_str(),
+          static_cast<char*>(nullptr));
+    LOG_CRITICAL << "cannot re-execute " << self_exe << ": " << strerror(errno);
+    return 1;
+  }
   LOG_NOTICE << "spd stopped";
   return exit_code;
 }

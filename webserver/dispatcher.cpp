@@ -14,10 +14,11 @@ int64_t systemWallClockMs() {
 }
 
 Dispatcher::Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
-                       WallClockMs now_ms)
+                       ipc::CommandClient& bus, WallClockMs now_ms)
     : routes_(std::move(routes)),
       config_(std::move(config)),
       read_status_(std::move(read_status)),
+      bus_(bus),
       now_ms_(std::move(now_ms)) {}
 
 Response Dispatcher::handle(const Request& request) const {
@@ -48,12 +49,19 @@ void Dispatcher::route(const Request& request, Response& res) const {
     messages::serviceTemporarilyUnavailable(res, kRetryAfterDegradedSeconds);
     return;
   }
-  std::optional<ipc::StatusSnapshot> status = readStatus();
-  if (!status) {
-    messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
+  if (request.body_too_large) {
+    messages::payloadTooLarge(res);
     return;
   }
-  RequestContext ctx{request, match->params, config_, *status, now_ms_()};
+  std::optional<ipc::StatusSnapshot> status;
+  if (route.source == DataSource::StatusBoard) {
+    status = readStatus();
+    if (!status) {
+      messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
+      return;
+    }
+  }
+  RequestContext ctx{request, match->params, config_, status ? &*status : nullptr, bus_, now_ms_()};
   route.handler(ctx, res);
 }
 

@@ -1,13 +1,14 @@
 #pragma once
 // From a request to a response, without sockets: route lookup, method check, degraded mode,
-// the status board read, the handler, and the headers every response carries. CivetWeb
-// (web_server.hpp) only moves bytes; the tests call this directly as well.
+// the status board read (for routes that use it), the handler, and the headers every response
+// carries. CivetWeb (web_server.hpp) only moves bytes; the tests call this directly as well.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
 
+#include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
 #include "webserver/http_types.hpp"
 #include "webserver/route_table.hpp"
@@ -28,8 +29,9 @@ int64_t systemWallClockMs();
 
 class Dispatcher {
  public:
+  // `bus` carries the commands of LocalBus routes; it must outlive the dispatcher.
   Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
-             WallClockMs now_ms = systemWallClockMs);
+             ipc::CommandClient& bus, WallClockMs now_ms = systemWallClockMs);
 
   Response handle(const Request& request) const;
 
@@ -44,6 +46,7 @@ class Dispatcher {
   RouteTable routes_;
   ServiceConfig config_;
   StatusReader read_status_;
+  ipc::CommandClient& bus_;
   WallClockMs now_ms_;
   // Board readability last logged, so a missing board is one log line, not one per request.
   enum class BoardState : int { Unknown, Readable, Unreadable };

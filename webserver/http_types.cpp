@@ -17,7 +17,46 @@ constexpr std::array<std::pair<HttpMethod, std::string_view>, 7> kMethodNames{{
     {HttpMethod::Options, "OPTIONS"},
 }};
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding (RFC 3986 percent-encoding, '+' for space): a
+// client may send "%24top" for "$top".
+std::string urlDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
+               hexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> Request::queryParameter(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (urlDecode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : urlDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
 
 std::string_view methodName(HttpMethod method) {
   for (const auto& [m, name] : kMethodNames)

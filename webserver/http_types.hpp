@@ -2,6 +2,7 @@
 // The HTTP request and response as handlers see them: plain data, no CivetWeb types, so the
 // route logic can be tested without a socket (DESIGN.md "webserver/").
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -36,9 +37,19 @@ class MethodSet {
   uint16_t bits_ = 0;
 };
 
+// The most spweb reads of a request body: actions take a few parameters, never a file.
+inline constexpr size_t kMaxRequestBodyBytes = 16 * 1024;
+
 struct Request {
   HttpMethod method = HttpMethod::Get;
-  std::string path;  // decoded, without the query string
+  std::string path;             // decoded, without the query string
+  std::string query;            // as sent, without '?': "$top=50"
+  std::string body;             // at most kMaxRequestBodyBytes
+  bool body_too_large = false;  // the client sent more than kMaxRequestBodyBytes (413)
+  std::string remote_address;   // the client's IP address: "198.18.0.100"
+
+  // The decoded value of the first query parameter `name` ("$top"), or nullopt.
+  std::optional<std::string> queryParameter(std::string_view name) const;
 };
 
 struct Response {

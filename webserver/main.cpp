@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
+#include "ipc/local_bus.hpp"
 #include "platform/log.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/options.hpp"
@@ -34,7 +36,15 @@ int run(const Options& options) {
   sigset_t stop_signals = blockStopSignals();
 
   StatusBoardSource board(options.status_board);
-  Dispatcher dispatcher(buildRouteTable(), service, [&board] { return board.read(); });
+  std::unique_ptr<ipc::LocalBusClient> bus;
+  try {
+    bus = std::make_unique<ipc::LocalBusClient>(options.bus);
+  } catch (const std::exception& e) {
+    LOG_CRITICAL << "cannot reach spd: " << e.what();
+    return kExitCannotServe;
+  }
+  Dispatcher dispatcher(
+      buildRouteTable(), service, [&board] { return board.read(); }, *bus);
   WebServer server(dispatcher);
   std::string error;
   if (!server.start({.address = options.listen_address, .port = options.port}, error)) {
@@ -44,7 +54,8 @@ int run(const Options& options) {
   }
   LOG_INFO << "serving, mode " << modeName(service.mode) << ", listening on "
            << options.listen_address << ":" << server.port() << ", array " << service.array_id
-           << ", status board " << options.status_board << ", firmware " << DUALSP_FIRMWARE_VERSION;
+           << ", status board " << options.status_board << ", bus " << options.bus << ", firmware "
+           << DUALSP_FIRMWARE_VERSION;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

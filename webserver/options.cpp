@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
 
 namespace dualsp::web {
@@ -18,6 +19,7 @@ enum OptionKey : int {
   kPort,
   kLogFile,
   kStatusBoard,
+  kBus,
   kVersion,
   kRoutes,
 };
@@ -30,6 +32,7 @@ const option kLongOptions[] = {
     {"port", required_argument, nullptr, kPort},
     {"log-file", required_argument, nullptr, kLogFile},
     {"status-board", required_argument, nullptr, kStatusBoard},
+    {"bus", required_argument, nullptr, kBus},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
     {"routes", no_argument, nullptr, kRoutes},
@@ -58,11 +61,12 @@ CommandLine failure(std::string message) {
 
 std::string usageText() {
   return "Usage: spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N\n"
-         "             [--log-file PATH] [--status-board NAME]\n"
+         "             [--log-file PATH] [--status-board NAME] [--bus NAME]\n"
          "       spweb --help | --version | --routes\n"
          "\n"
          "The DualSP web server (Redfish). spd starts it and restarts it; it reads this SP's\n"
-         "state from spd's status board.\n"
+         "state from spd's status board and sends every other command to spd over the local\n"
+         "bus.\n"
          "\n"
          "  --mode full|degraded   full: every route; degraded: the rescue subset only, the\n"
          "                         others answer 503 (see --routes)\n"
@@ -73,6 +77,8 @@ std::string usageText() {
          "  --log-file PATH        also log to PATH (default: stderr only)\n"
          "  --status-board NAME    shared-memory segment to read\n"
          "                         (default: dualsp-<ID>-sp<a|b>-status)\n"
+         "  --bus NAME             spd's local bus request queue\n"
+         "                         (default: dualsp-<ID>-sp<a|b>-bus)\n"
          "  --routes               print the route table and exit\n"
          "  --version              print the firmware version and exit\n"
          "  --help                 print this text and exit\n"
@@ -146,6 +152,10 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
         if (arg.empty()) return failure("--status-board must not be empty");
         o.status_board = arg;
         break;
+      case kBus:
+        if (arg.empty()) return failure("--bus must not be empty");
+        o.bus = arg;
+        break;
       case ':':
         return failure(std::string(argv[optind - 1]) + " needs a value");
       default:
@@ -165,6 +175,7 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
   if (!missing.empty()) return failure("missing" + missing);
   if (o.status_board.empty())
     o.status_board = ipc::statusBoardName(o.service.array_id, o.service.sp);
+  if (o.bus.empty()) o.bus = ipc::busRequestQueueName(o.service.array_id, o.service.sp);
   return out;
 }
 

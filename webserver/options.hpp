@@ -1,7 +1,7 @@
 #pragma once
 // spweb's command line, as spd's supervisor writes it:
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
-//         [--log-file PATH] [--status-board NAME]
+//         [--log-file PATH] [--status-board NAME] [--bus NAME]
 //   spweb --help | --version | --routes
 
 #include <string>
@@ -22,6 +22,7 @@ struct Options {
   int port = -1;
   std::string log_file;      // empty: stderr only
   std::string status_board;  // default statusBoardName(array_id, sp)
+  std::string bus;           // spd's request queue, default busRequestQueueName(array_id, sp)
 };
 
 struct CommandLine {

@@ -2,6 +2,9 @@
 // Redfish schema enums used by spweb, as C++ enums (STYLE.md): a value is spelled once, here,
 // and Json converts it. Values are copied from the DMTF CSDL named beside each enum.
 
+#include <optional>
+#include <string_view>
+
 #include "webserver/json.hpp"
 
 namespace dualsp::web {
@@ -37,5 +40,34 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ManagerType,
                              {
                                  {ManagerType::ManagementController, "ManagementController"},
                              })
+
+// Resource_v1.xml, Resource.ResetType: the values Manager.Reset accepts on an SP.
+// GracefulRestart lets spd stop spweb and hand the floating address over first;
+// ForceRestart resets the SP at once.
+enum class ResetType { GracefulRestart, ForceRestart };
+NLOHMANN_JSON_SERIALIZE_ENUM(ResetType, {
+                                            {ResetType::GracefulRestart, "GracefulRestart"},
+                                            {ResetType::ForceRestart, "ForceRestart"},
+                                        })
+inline constexpr ResetType kAllowedResetTypes[] = {ResetType::GracefulRestart,
+                                                   ResetType::ForceRestart};
+// Exact match, unlike Json's conversion, which maps an unknown string to the first value.
+inline std::optional<ResetType> parseResetType(std::string_view s) {
+  if (s == "GracefulRestart") return ResetType::GracefulRestart;
+  if (s == "ForceRestart") return ResetType::ForceRestart;
+  return std::nullopt;
+}
+
+// LogService_v1.xml, LogService.OverWritePolicy (the subset DualSP reports).
+enum class OverWritePolicy { WrapsWhenFull };
+NLOHMANN_JSON_SERIALIZE_ENUM(OverWritePolicy, {
+                                                  {OverWritePolicy::WrapsWhenFull, "WrapsWhenFull"},
+                                              })
+
+// LogEntry_v1.xml, LogEntry.LogEntryType (the subset DualSP reports).
+enum class LogEntryType { Oem };
+NLOHMANN_JSON_SERIALIZE_ENUM(LogEntryType, {
+                                               {LogEntryType::Oem, "Oem"},
+                                           })
 
 }  // namespace dualsp::web

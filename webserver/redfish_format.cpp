@@ -60,6 +60,12 @@ std::string managerPath(SpId sp) {
   return "/redfish/v1/Managers/" + std::string(managerId(sp));
 }
 
+std::optional<SpId> spOfManagerId(std::string_view id) {
+  for (SpId sp : {SpId::A, SpId::B})
+    if (id == managerId(sp)) return sp;
+  return std::nullopt;
+}
+
 Json odataLink(std::string path) {
   return {{"@odata.id", std::move(path)}};
 }

@@ -3,6 +3,7 @@
 // resource paths and links.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ std::string dateTimeString(int64_t ms_since_epoch);
 
 // "/redfish/v1/Managers/SPA"
 std::string managerPath(SpId sp);
+
+// The SP a Manager id names ("SPA", "SPB"), or nullopt.
+std::optional<SpId> spOfManagerId(std::string_view id);
 
 // {"@odata.id": path}
 Json odataLink(std::string path);

@@ -8,7 +8,7 @@ namespace {
 
 // Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
 // Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
-constexpr std::array<RegistryEntry, 4> kBaseMessages{{
+constexpr std::array<RegistryEntry, 11> kBaseMessages{{
     {BaseMessage::ResourceNotFound, "ResourceNotFound",
      "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
      "Provide a valid resource identifier and resubmit the request."},
@@ -21,6 +21,40 @@ constexpr std::array<RegistryEntry, 4> kBaseMessages{{
     {BaseMessage::ServiceTemporarilyUnavailable, "ServiceTemporarilyUnavailable",
      "The service is temporarily unavailable.  Retry in %1 seconds.", 1, HealthState::Critical,
      "Wait for the indicated retry duration and retry the operation."},
+    {BaseMessage::MalformedJSON, "MalformedJSON",
+     "The request body submitted was malformed JSON and could not be parsed by the receiving "
+     "service.",
+     0, HealthState::Critical,
+     "Ensure that the request body is valid JSON and resubmit the request."},
+    {BaseMessage::ActionParameterValueNotInList, "ActionParameterValueNotInList",
+     "The value '%1' for the parameter %2 in the action %3 is not in the list of acceptable "
+     "values.",
+     3, HealthState::Warning,
+     "Choose a value from the enumeration list that the implementation can support and resubmit "
+     "the request if the operation failed."},
+    {BaseMessage::ActionParameterNotSupported, "ActionParameterNotSupported",
+     "The parameter %1 for the action %2 is not supported on the target resource.", 2,
+     HealthState::Warning,
+     "Remove the parameter supplied and resubmit the request if the operation failed."},
+    {BaseMessage::QueryParameterValueTypeError, "QueryParameterValueTypeError",
+     "The value '%1' for the query parameter %2 is not a type that the parameter can accept.", 2,
+     HealthState::Warning,
+     "Correct the value for the query parameter in the request and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::InsufficientPrivilege, "InsufficientPrivilege",
+     "There are insufficient privileges for the account or credentials associated with the current "
+     "session to perform the requested operation.",
+     0, HealthState::Critical,
+     "Either abandon the operation or change the associated access rights and resubmit the request "
+     "if the operation failed."},
+    {BaseMessage::GeneralError, "GeneralError",
+     "A general error has occurred.  See Resolution for information on how to resolve the error, "
+     "or @Message.ExtendedInfo if Resolution is not provided.",
+     0, HealthState::Critical, "None."},
+    {BaseMessage::PayloadTooLarge, "PayloadTooLarge",
+     "The supplied payload exceeds the maximum size supported by the service.", 0,
+     HealthState::Critical,
+     "Check that the supplied payload is correct and supported by this service."},
 }};
 
 // Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
@@ -99,6 +133,40 @@ void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds) {
   std::string seconds = std::to_string(retry_after_seconds);
   setError(res, 503, BaseMessage::ServiceTemporarilyUnavailable, {seconds});
   res.addHeader("Retry-After", seconds);
+}
+
+void malformedJson(Response& res) {
+  setError(res, 400, BaseMessage::MalformedJSON, {});
+}
+
+void actionParameterValueNotInList(Response& res, std::string_view value,
+                                   std::string_view parameter, std::string_view action) {
+  setError(res, 400, BaseMessage::ActionParameterValueNotInList,
+           {std::string(value), std::string(parameter), std::string(action)});
+}
+
+void actionParameterNotSupported(Response& res, std::string_view parameter,
+                                 std::string_view action) {
+  setError(res, 400, BaseMessage::ActionParameterNotSupported,
+           {std::string(parameter), std::string(action)});
+}
+
+void queryParameterValueTypeError(Response& res, std::string_view value,
+                                  std::string_view parameter) {
+  setError(res, 400, BaseMessage::QueryParameterValueTypeError,
+           {std::string(value), std::string(parameter)});
+}
+
+void insufficientPrivilege(Response& res) {
+  setError(res, 403, BaseMessage::InsufficientPrivilege, {});
+}
+
+void generalError(Response& res) {
+  setError(res, 400, BaseMessage::GeneralError, {});
+}
+
+void payloadTooLarge(Response& res) {
+  setError(res, 413, BaseMessage::PayloadTooLarge, {});
 }
 
 }  // namespace dualsp::web::messages

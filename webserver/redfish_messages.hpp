@@ -22,7 +22,14 @@ enum class BaseMessage {
   ResourceNotFound,
   OperationNotAllowed,
   InternalError,
-  ServiceTemporarilyUnavailable
+  ServiceTemporarilyUnavailable,
+  MalformedJSON,
+  ActionParameterValueNotInList,
+  ActionParameterNotSupported,
+  QueryParameterValueTypeError,
+  InsufficientPrivilege,
+  GeneralError,
+  PayloadTooLarge,
 };
 
 // One registry entry, verbatim from the registry file.
@@ -56,5 +63,23 @@ void operationNotAllowed(Response& res, const MethodSet& allowed);
 void internalError(Response& res);
 // 503 with Retry-After.
 void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds);
+// 400: the body is not a JSON object.
+void malformedJson(Response& res);
+// 400: "The value '<value>' for the parameter <parameter> in the action <action> is not in
+// the list of acceptable values."
+void actionParameterValueNotInList(Response& res, std::string_view value,
+                                   std::string_view parameter, std::string_view action);
+// 400: a parameter the action does not take.
+void actionParameterNotSupported(Response& res, std::string_view parameter,
+                                 std::string_view action);
+// 400: "$top=abc".
+void queryParameterValueTypeError(Response& res, std::string_view value,
+                                  std::string_view parameter);
+// 403.
+void insufficientPrivilege(Response& res);
+// 400: spd refused the command's arguments (CommandResult BAD_REQUEST).
+void generalError(Response& res);
+// 413: a request body above kMaxRequestBodyBytes.
+void payloadTooLarge(Response& res);
 
 }  // namespace dualsp::web::messages

@@ -58,6 +58,18 @@ std::string_view degradedServiceName(DegradedService degraded) {
   return "?";
 }
 
+std::string_view dataSourceName(DataSource source) {
+  switch (source) {
+    case DataSource::None:
+      return "-";
+    case DataSource::StatusBoard:
+      return "board";
+    case DataSource::LocalBus:
+      return "bus";
+  }
+  return "?";
+}
+
 void RouteTable::add(Route route) {
   if (route.pattern.empty() || route.pattern.front() != '/' ||
       (route.pattern.size() > 1 && route.pattern.back() == '/'))
@@ -99,12 +111,12 @@ void RouteTable::print(std::ostream& out) const {
   size_t width = 4;
   for (const Route& r : routes_) width = std::max(width, r.pattern.size());
   out << std::left << std::setw(static_cast<int>(width + 2)) << "PATH" << std::setw(16) << "METHODS"
-      << std::setw(20) << "PRIVILEGE"
-      << "DEGRADED\n";
+      << std::setw(20) << "PRIVILEGE" << std::setw(15) << "DEGRADED"
+      << "DATA\n";
   for (const Route& r : routes_) {
     out << std::setw(static_cast<int>(width + 2)) << r.pattern << std::setw(16)
-        << r.methods.toString() << std::setw(20) << privilegeName(r.privilege)
-        << degradedServiceName(r.degraded) << "\n";
+        << r.methods.toString() << std::setw(20) << privilegeName(r.privilege) << std::setw(15)
+        << degradedServiceName(r.degraded) << dataSourceName(r.source) << "\n";
   }
 }
 

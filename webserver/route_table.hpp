@@ -36,6 +36,15 @@ enum class DegradedService : uint8_t {
 };
 std::string_view degradedServiceName(DegradedService degraded);
 
+// Where a route's data comes from. The dispatcher reads the status board only for routes
+// that use it (and answers 503 while it is unreadable); the others do not depend on it.
+enum class DataSource : uint8_t {
+  None,         // nothing but the request and the configuration
+  StatusBoard,  // this SP's status board (shared memory), RequestContext::status
+  LocalBus,     // commands to spd over the local bus, RequestContext::bus
+};
+std::string_view dataSourceName(DataSource source);
+
 // A named function (STYLE.md: named handlers, not long lambdas).
 using Handler = void (*)(const RequestContext& ctx, Response& res);
 
@@ -44,6 +53,7 @@ struct Route {
   MethodSet methods;
   Privilege privilege = Privilege::Login;
   DegradedService degraded = DegradedService::No;
+  DataSource source = DataSource::StatusBoard;
   Handler handler = nullptr;
 };
 
@@ -60,7 +70,7 @@ class RouteTable {
   // match, the one with the fewest parameters wins.
   std::optional<RouteMatch> match(std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
-  // One line per route: path, methods, privilege, degraded service.
+  // One line per route: path, methods, privilege, degraded service, data source.
   void print(std::ostream& out) const;
 
  private:

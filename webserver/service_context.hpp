@@ -1,6 +1,7 @@
 #pragma once
 // What a route handler knows: who is answering (this SP, its mode, the array), the request,
-// and one consistent snapshot of the status board read for this request.
+// one consistent snapshot of the status board read for this request (on routes that use the
+// board) and the local bus to spd, over which every other command goes.
 
 #include <cstdint>
 #include <optional>
@@ -8,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/sp_types.hpp"
 #include "webserver/http_types.hpp"
@@ -38,8 +40,11 @@ struct RequestContext {
   const Request& request;
   const std::vector<std::string>& params;  // path parameters, in the pattern's order
   const ServiceConfig& config;
-  const ipc::StatusSnapshot& status;  // this SP's board, read once for this request
-  int64_t now_ms;                     // wall clock, ms since 1970
+  // This SP's board, read once for this request; null unless the route's data source is
+  // DataSource::StatusBoard (route_table.hpp).
+  const ipc::StatusSnapshot* status;
+  ipc::CommandClient& bus;  // commands to spd (webserver/bus_command.hpp)
+  int64_t now_ms;           // wall clock, ms since 1970
 };
 
 }  // namespace dualsp::web

@@ -35,6 +35,21 @@ void writeResponse(mg_connection* conn, const Response& res, bool head) {
   if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
 }
 
+// The request body, up to kMaxRequestBodyBytes (CivetWeb undoes chunked encoding).
+void readBody(mg_connection* conn, Request& request) {
+  char chunk[4096];
+  for (;;) {
+    int n = mg_read(conn, chunk, sizeof chunk);
+    if (n <= 0) return;
+    if (request.body.size() + static_cast<size_t>(n) > kMaxRequestBodyBytes) {
+      request.body_too_large = true;
+      request.body.clear();
+      return;
+    }
+    request.body.append(chunk, static_cast<size_t>(n));
+  }
+}
+
 const Dispatcher& dispatcherOf(const mg_connection* conn) {
   return *static_cast<const Dispatcher*>(mg_get_user_data(mg_get_context(conn)));
 }
@@ -46,6 +61,9 @@ int handleRequest(mg_connection* conn) {
   Request request;
   request.method = methodOf(info->request_method);
   request.path = info->local_uri ? info->local_uri : "";
+  request.query = info->query_string ? info->query_string : "";
+  request.remote_address = info->remote_addr;
+  readBody(conn, request);
   Response res = dispatcherOf(conn).handle(request);
   writeResponse(conn, res, request.method == HttpMethod::Head);
   return res.status;

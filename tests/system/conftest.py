@@ -234,6 +234,22 @@ class Pair:
         assert lines, "probe printed nothing: %s" % p.stderr
         return json.loads(lines[-1])
 
+    def client_post(self, path, body, host=FLOATING, timeout=3.0):
+        """One POST of a JSON body from the client namespace: {"status", "body", "headers"}."""
+        script = (
+            "import http.client, json, sys\n"
+            "c = http.client.HTTPConnection(sys.argv[1], 80, timeout=float(sys.argv[3]))\n"
+            "c.request('POST', sys.argv[2], body=sys.stdin.read(),"
+            " headers={'Content-Type': 'application/json'})\n"
+            "r = c.getresponse()\n"
+            "print(json.dumps({'status': r.status, 'body': r.read().decode('utf-8', 'replace'),"
+            " 'headers': dict(r.getheaders())}))\n")
+        cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, "-c", script, host, path, str(timeout)]
+        p = subprocess.run(cmd, input=json.dumps(body), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout + 10)
+        assert p.returncode == 0 and p.stdout.strip(), "POST %s failed: %s" % (path, p.stderr)
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
     def probe(self, duration=60, interval=0.01, timeout=0.05, url="http://%s/redfish/v1" % FLOATING):
         cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, str(PROBE), "--url", url,
                "--interval", str(interval), "--timeout", str(timeout), "--duration", str(duration)]

@@ -6,6 +6,7 @@ RouteTable buildRouteTable() {
   RouteTable routes;
   requestRoutesServiceRoot(routes);
   requestRoutesManagers(routes);
+  requestRoutesLogServices(routes);
   return routes;
 }
 

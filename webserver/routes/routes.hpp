@@ -8,6 +8,7 @@ namespace dualsp::web {
 
 void requestRoutesServiceRoot(RouteTable& routes);  // routes/service_root.cpp
 void requestRoutesManagers(RouteTable& routes);     // routes/managers.cpp
+void requestRoutesLogServices(RouteTable& routes);  // routes/log_services.cpp
 
 // The whole table spweb serves.
 RouteTable buildRouteTable();

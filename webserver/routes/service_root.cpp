@@ -32,7 +32,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
        {{"DualSP",
          {
              {"ServingSp", std::string(1, spLetter(sp))},
-             {"Role", roleName(ctx.status.role)},
+             {"Role", roleName(ctx.status->role)},
              {"Mode", modeName(ctx.config.mode)},
          }}}},
   };
@@ -45,11 +45,13 @@ void requestRoutesServiceRoot(RouteTable& routes) {
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::NoAuth,
               .degraded = DegradedService::Yes,
+              .source = DataSource::None,
               .handler = handleRedfishVersionsGet});
   routes.add({.pattern = "/redfish/v1",
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::NoAuth,
               .degraded = DegradedService::Yes,
+              .source = DataSource::StatusBoard,
               .handler = handleServiceRootGet});
 }
 

@@ -52,6 +52,15 @@ class HttpTestClient {
     return readReply(method == "HEAD");
   }
 
+  // A request with a JSON body.
+  HttpReply request(const std::string& method, const std::string& path, const std::string& body) {
+    sendRaw(method + " " + path +
+            " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body);
+    return readReply(false);
+  }
+
   void sendRaw(const std::string& bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {

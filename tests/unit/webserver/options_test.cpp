@@ -43,16 +43,18 @@ TEST(Options, ParsesSpdsCommandLine) {
   LONGS_EQUAL(8080, cl.options.port);
   STRCMP_EQUAL("", cl.options.log_file.c_str());
   STRCMP_EQUAL("dualsp-sp-pair-spb-status", cl.options.status_board.c_str());
+  STRCMP_EQUAL("dualsp-sp-pair-spb-bus", cl.options.bus.c_str());
 }
 
 TEST(Options, OptionalArguments) {
   auto args = fullLine();
-  args.insert(args.end(),
-              {"--log-file", "/run/x/spweb.log", "--status-board", "board-x", "--port=0"});
+  args.insert(args.end(), {"--log-file", "/run/x/spweb.log", "--status-board", "board-x",
+                           "--port=0", "--bus", "bus-x"});
   CommandLine cl = parse(args);
   CHECK(cl.action == CliAction::Run);
   STRCMP_EQUAL("/run/x/spweb.log", cl.options.log_file.c_str());
   STRCMP_EQUAL("board-x", cl.options.status_board.c_str());
+  STRCMP_EQUAL("bus-x", cl.options.bus.c_str());
   LONGS_EQUAL(0, cl.options.port);
 }
 
@@ -63,6 +65,7 @@ TEST(Options, InformationalActionsNeedNothingElse) {
   CHECK(parse({"--routes"}).action == CliAction::Routes);
   CHECK(parse({"--routes", "--help"}).action == CliAction::Help);
   STRCMP_CONTAINS("--status-board", usageText().c_str());
+  STRCMP_CONTAINS("--bus", usageText().c_str());
 }
 
 TEST(Options, RefusesBadArgumentsWithAClearMessage) {
@@ -83,6 +86,7 @@ TEST(Options, RefusesBadArgumentsWithAClearMessage) {
   checkError(with("--array-id", "a/b"), "--array-id must be");
   checkError(with("--array-id", std::string(32, 'x')), "--array-id must be");
   checkError(with("--log-file", ""), "--log-file must not be empty");
+  checkError(with("--bus", ""), "--bus must not be empty");
   checkError({"--bogus"}, "unknown option '--bogus'");
   checkError({"-x"}, "unknown option '-x'");
   checkError({"--port"}, "--port needs a value");

@@ -82,26 +82,52 @@ TEST(RouteTable, DegradedModeServesOnlyFlaggedRoutes) {
   CHECK(servedInMode(*table.match("/m/XYZ"), ServeMode::Degraded, SpId::A));  // answers 404
 }
 
-// The rescue subset is data: this test is where a change to it shows up in review.
+// The rescue subset, the privileges and the data sources are data: this test is where a
+// change to them shows up in review.
 TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   RouteTable table = buildRouteTable();
   std::ostringstream printed;
   table.print(printed);
   const std::string text = printed.str();
   STRCMP_CONTAINS("PATH", text.c_str());
-  for (const Route& r : table.routes()) {
-    STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
-    CHECK(r.methods.contains(HttpMethod::Get));
-    CHECK_FALSE(r.methods.contains(HttpMethod::Post));
+  STRCMP_CONTAINS("DATA", text.c_str());
+  for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
+  LONGS_EQUAL(8, table.routes().size());
+
+  struct Expected {
+    const char* path;
+    Privilege privilege;
+    DegradedService degraded;
+    DataSource source;
+    bool post;
+  };
+  const Expected expected[] = {
+      {"/redfish", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
+      {"/redfish/v1", Privilege::NoAuth, DegradedService::Yes, DataSource::StatusBoard, false},
+      {"/redfish/v1/Managers", Privilege::Login, DegradedService::Yes, DataSource::StatusBoard,
+       false},
+      {"/redfish/v1/Managers/SPA", Privilege::Login, DegradedService::ThisSpOnly,
+       DataSource::LocalBus, false},
+      {"/redfish/v1/Managers/SPA/Actions/Manager.Reset", Privilege::ConfigureManager,
+       DegradedService::ThisSpOnly, DataSource::LocalBus, true},
+      {"/redfish/v1/Managers/SPA/LogServices", Privilege::Login, DegradedService::ThisSpOnly,
+       DataSource::None, false},
+      {"/redfish/v1/Managers/SPA/LogServices/Log", Privilege::Login, DegradedService::ThisSpOnly,
+       DataSource::None, false},
+      {"/redfish/v1/Managers/SPA/LogServices/Log/Entries", Privilege::Login,
+       DegradedService::ThisSpOnly, DataSource::LocalBus, false},
+  };
+  for (const Expected& e : expected) {
+    auto match = table.match(e.path);
+    CHECK_TEXT(match.has_value(), e.path);
+    CHECK_TEXT(match->route->privilege == e.privilege, e.path);
+    CHECK_TEXT(match->route->degraded == e.degraded, e.path);
+    CHECK_TEXT(match->route->source == e.source, e.path);
+    CHECK_TEXT(match->route->methods.contains(HttpMethod::Post) == e.post, e.path);
+    CHECK_TEXT(match->route->methods.contains(HttpMethod::Get) == !e.post, e.path);
   }
-  LONGS_EQUAL(4, table.routes().size());
-  CHECK(table.match("/redfish")->route->degraded == DegradedService::Yes);
-  CHECK(table.match("/redfish/v1")->route->degraded == DegradedService::Yes);
-  CHECK(table.match("/redfish/v1")->route->privilege == Privilege::NoAuth);
-  CHECK(table.match("/redfish/v1/Managers")->route->degraded == DegradedService::Yes);
-  CHECK(table.match("/redfish/v1/Managers/SPA")->route->degraded == DegradedService::ThisSpOnly);
-  CHECK(table.match("/redfish/v1/Managers/SPA")->route->privilege == Privilege::Login);
   STRCMP_CONTAINS("this SP only", text.c_str());
+  STRCMP_CONTAINS("ConfigureManager", text.c_str());
 }
 
 TEST(RouteTable, MethodSetPrintsAsAnAllowHeader) {

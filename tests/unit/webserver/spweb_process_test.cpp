@@ -18,8 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/interprocess/ipc/message_queue.hpp>
+
 #include "http_test_client.hpp"
+#include "ipc/local_bus.hpp"
 #include "test_status_board.hpp"
+#include "webserver/json.hpp"
 
 using namespace dualsp;
 using namespace dualsp::web;
@@ -114,9 +118,20 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
   const std::string array_id = test::uniqueArrayId();
   test::TestStatusBoard board(array_id, SpId::B);  // the default board name for SP-B
   board.publish(test::snapshot(array_id, SpId::B, Role::Passive));
+  // spd's local bus under a name of our own (--bus), answering GetSpStatus.
+  const std::string bus = "dualsp-ut-spweb-bus-" + std::to_string(getpid());
+  ipc::LocalBusServer spd(bus, [](const proto::Command& c, ipc::LocalBusServer::Reply reply) {
+    proto::CommandResult r;
+    r.set_answered_by(c.target());
+    r.set_served_by(proto::SP_B);
+    r.mutable_sp_status()->set_role(proto::ROLE_PASSIVE);
+    r.mutable_sp_status()->set_boot_id(c.caller().origin());
+    reply(r);
+  });
+  spd.start();
   const std::string log = tempPath("log"), out = tempPath("run-out"), err = tempPath("run-err");
   pid_t pid = spawnSpweb({"--mode", "degraded", "--sp", "B", "--array-id", array_id, "--listen",
-                          "127.0.0.1", "--port", "0", "--log-file", log},
+                          "127.0.0.1", "--port", "0", "--log-file", log, "--bus", bus},
                          out, err);
 
   const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
@@ -129,6 +144,7 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
   CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
   STRCMP_CONTAINS("SP-B spweb[", text.c_str());
   STRCMP_CONTAINS("mode degraded", text.c_str());
+  STRCMP_CONTAINS(("bus " + bus).c_str(), text.c_str());
 
   {
     test::HttpTestClient client(std::stoi(m[1].str()));
@@ -136,9 +152,19 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
     LONGS_EQUAL(200, reply.status);
     STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
     LONGS_EQUAL(503, client.request("GET", "/redfish/v1/Managers/SPA").status);
+    test::HttpReply own = client.request("GET", "/redfish/v1/Managers/SPB");
+    LONGS_EQUAL(200, own.status);
+    Json body = Json::parse(own.body);
+    STRCMP_EQUAL("StandbySpare", body["Status"]["State"].get<std::string>().c_str());
+    STRCMP_EQUAL("web 127.0.0.1", body["Oem"]["DualSP"]["BootId"].get<std::string>().c_str());
   }
   kill(pid, SIGTERM);
   LONGS_EQUAL(0, waitExit(pid));
+  // spweb removed its reply queue on the way out.
+  const std::string reply_queue = bus + "-reply-" + std::to_string(pid);
+  CHECK_THROWS(
+      boost::interprocess::interprocess_exception,
+      boost::interprocess::message_queue(boost::interprocess::open_only, reply_queue.c_str()));
   STRCMP_CONTAINS("stopping on SIGTERM", readFile(log).c_str());
   unlink(log.c_str());
   unlink(out.c_str());

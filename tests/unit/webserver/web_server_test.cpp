@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 
+#include "fake_command_client.hpp"
 #include "http_test_client.hpp"
+#include "ipc/local_bus.hpp"
 #include "test_status_board.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/routes/routes.hpp"
@@ -21,18 +24,23 @@ using dualsp::web::test::HttpTestClient;
 namespace {
 
 struct RunningServer {
-  std::string array_id = test::uniqueArrayId();
+  std::string array_id;
   std::unique_ptr<test::TestStatusBoard> board;
   std::unique_ptr<StatusBoardSource> source;
+  test::FakeCommandClient fake_bus;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<WebServer> server;
 
-  RunningServer(SpId sp, ServeMode mode, bool publish = true) {
+  // With `bus` null, commands go to fake_bus.
+  RunningServer(SpId sp, ServeMode mode, bool publish = true, ipc::CommandClient* bus = nullptr,
+                std::string array = test::uniqueArrayId())
+      : array_id(std::move(array)) {
     board = std::make_unique<test::TestStatusBoard>(array_id, sp);
     if (publish) board->publish(test::snapshot(array_id, sp, Role::Active));
     source = std::make_unique<StatusBoardSource>(board->name());
-    dispatcher = std::make_unique<Dispatcher>(buildRouteTable(), ServiceConfig{sp, mode, array_id},
-                                              [this] { return source->read(); });
+    dispatcher = std::make_unique<Dispatcher>(
+        buildRouteTable(), ServiceConfig{sp, mode, array_id}, [this] { return source->read(); },
+        bus ? *bus : fake_bus);
     server = std::make_unique<WebServer>(*dispatcher);
     std::string error;
     if (!server->start({.address = "127.0.0.1", .port = 0}, error)) FAIL(error.c_str());
@@ -68,6 +76,9 @@ TEST(WebServer, ServesTheServiceRootWithItsHeaders) {
 TEST(WebServer, KeepsTheConnectionAlive) {
   RunningServer s(SpId::B, ServeMode::Full);
   HttpTestClient client(s.server->port());
+  proto::CommandResult own;
+  own.mutable_sp_status()->set_role(proto::ROLE_ACTIVE);
+  s.fake_bus.answer(own);
   for (const char* path : {"/redfish/v1", "/redfish/v1/Managers", "/redfish/v1/Managers/SPB",
                            "/redfish/v1/Managers/SPX"}) {
     HttpReply reply = client.request("GET", path);
@@ -108,7 +119,7 @@ TEST(WebServer, DegradedModeAnswers503OutsideTheRescueSubset) {
   RunningServer s(SpId::A, ServeMode::Degraded);
   HttpTestClient client(s.server->port());
   LONGS_EQUAL(200, client.request("GET", "/redfish/v1").status);
-  LONGS_EQUAL(200, client.request("GET", "/redfish/v1/Managers/SPA").status);
+  LONGS_EQUAL(200, client.request("GET", "/redfish/v1/Managers/SPA/LogServices").status);
   HttpReply peer = client.request("GET", "/redfish/v1/Managers/SPB");
   LONGS_EQUAL(503, peer.status);
   STRCMP_EQUAL(std::to_string(kRetryAfterDegradedSeconds).c_str(),
@@ -158,4 +169,107 @@ TEST(WebServer, StopsPromptlyEvenWithAnIdleKeepAliveConnection) {
   WebServer again(*s.dispatcher);
   std::string error;
   CHECK_TEXT(again.start({.address = "127.0.0.1", .port = port}, error), error.c_str());
+}
+
+TEST(WebServer, ABodyAboveTheLimitIsPayloadTooLarge) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  HttpReply reply = client.request("POST", "/redfish/v1/Managers/SPA/Actions/Manager.Reset",
+                                   std::string(kMaxRequestBodyBytes + 1, ' '));
+  LONGS_EQUAL(413, reply.status);
+  STRCMP_EQUAL("Base.1.22.1.PayloadTooLarge",
+               bodyOf(reply)["error"]["code"].get<std::string>().c_str());
+  LONGS_EQUAL(0, s.fake_bus.calls());
+}
+
+namespace {
+
+// A stand-in for spd on the real local bus: answers GetSpStatus and ResetSp, and keeps the
+// commands it was sent.
+struct FakeSpd {
+  std::mutex mutex;
+  std::vector<proto::Command> commands;
+  std::unique_ptr<ipc::LocalBusServer> server;
+
+  explicit FakeSpd(const std::string& name) {
+    server = std::make_unique<ipc::LocalBusServer>(
+        name, [this](const proto::Command& c, ipc::LocalBusServer::Reply reply) {
+          handle(c, std::move(reply));
+        });
+    server->start();
+  }
+  void handle(const proto::Command& c, const ipc::LocalBusServer::Reply& reply) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      commands.push_back(c);
+    }
+    proto::CommandResult r;
+    r.set_answered_by(c.target());
+    r.set_served_by(proto::SP_A);
+    if (c.name() == "GetSpStatus") {
+      r.mutable_sp_status()->set_sp(c.target());
+      r.mutable_sp_status()->set_role(c.target() == proto::SP_A ? proto::ROLE_ACTIVE
+                                                                : proto::ROLE_PASSIVE);
+      r.mutable_sp_status()->set_epoch(12);
+      r.mutable_sp_status()->set_firmware_version("0.1.0+bus");
+    } else if (c.name() == "ResetSp") {
+      r.set_status(proto::CommandResult::ACCEPTED);
+    } else {
+      r.set_status(proto::CommandResult::NOT_FOUND);
+    }
+    reply(r);
+  }
+  proto::Command last() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return commands.back();
+  }
+};
+
+}  // namespace
+
+// The whole path in one process: HTTP on 127.0.0.1, the dispatcher, LocalBusClient, the
+// message queues and a LocalBusServer standing in for spd.
+TEST(WebServer, ManagerThroughTheRealLocalBus) {
+  const std::string array_id = test::uniqueArrayId();
+  const std::string bus_name = ipc::busRequestQueueName(array_id, SpId::A);
+  auto spd = std::make_unique<FakeSpd>(bus_name);
+  ipc::LocalBusClient bus(bus_name);
+  RunningServer s(SpId::A, ServeMode::Full, true, &bus, array_id);
+  HttpTestClient client(s.server->port());
+
+  HttpReply reply = client.request("GET", "/redfish/v1/Managers/SPB");
+  LONGS_EQUAL(200, reply.status);
+  Json body = bodyOf(reply);
+  STRCMP_EQUAL("StandbySpare", body["Status"]["State"].get<std::string>().c_str());
+  STRCMP_EQUAL("0.1.0+bus", body["FirmwareVersion"].get<std::string>().c_str());
+  STRCMP_EQUAL("B", body["Oem"]["DualSP"]["AnsweredBy"].get<std::string>().c_str());
+  STRCMP_EQUAL("A", body["Oem"]["DualSP"]["ServedBy"].get<std::string>().c_str());
+  STRCMP_EQUAL("GetSpStatus", spd->last().name().c_str());
+  LONGS_EQUAL(proto::SP_B, spd->last().target());
+  STRCMP_EQUAL("web 127.0.0.1", spd->last().caller().origin().c_str());
+
+  reply = client.request("POST", "/redfish/v1/Managers/SPA/Actions/Manager.Reset",
+                         R"({"ResetType": "ForceRestart"})");
+  LONGS_EQUAL(204, reply.status);
+  STRCMP_EQUAL("", reply.body.c_str());
+  STRCMP_EQUAL("ResetSp", spd->last().name().c_str());
+  STRCMP_EQUAL("ForceRestart", spd->last().args().at("type").c_str());
+
+  reply = client.request("POST", "/redfish/v1/Managers/SPA/Actions/Manager.Reset",
+                         R"({"ResetType": "Off"})");
+  LONGS_EQUAL(400, reply.status);
+
+  // spd gone: an answer at once, not after the bus timeout.
+  spd.reset();
+  auto start = std::chrono::steady_clock::now();
+  reply = client.request("GET", "/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(503, reply.status);
+  CHECK(reply.header("retry-after").has_value());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+
+  // spd back: served again.
+  spd = std::make_unique<FakeSpd>(bus_name);
+  reply = client.request("GET", "/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(200, reply.status);
+  STRCMP_EQUAL("Enabled", bodyOf(reply)["Status"]["State"].get<std::string>().c_str());
 }

@@ -1,0 +1,444 @@
+#include "ipc/local_bus.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/date_time/posix_time/posix_time_types.hpp>
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "platform/log.hpp"
+
+namespace bip = boost::interprocess;
+
+namespace dualsp::ipc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a receive thread waits before looking at its stop flag: stop() is this prompt.
+constexpr std::chrono::milliseconds kReceivePoll{50};
+// spd waits at most this long for room in a reply queue: a client that stopped draining its
+// queue must not hold spd's threads up (DESIGN.md: spd keeps running whatever else misbehaves).
+constexpr std::chrono::milliseconds kReplySendTimeout{10};
+// Reply queues spd keeps open: a few spweb processes (restarts) at most.
+constexpr size_t kMaxCachedReplyQueues = 8;
+
+using Queue = bip::message_queue;
+using QueuePtr = std::shared_ptr<Queue>;
+
+boost::posix_time::ptime absoluteTime(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+  if (left.count() < 0) left = std::chrono::microseconds(0);
+  return boost::posix_time::microsec_clock::universal_time() +
+         boost::posix_time::microseconds(left.count());
+}
+
+// Which shared-memory object a queue name currently denotes. A queue removed and created
+// anew (spd restarted) is another object under the same name: a handle opened on the old one
+// would send into a queue nobody reads any more.
+struct QueueIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const QueueIdentity&) const = default;
+};
+
+// Boost.Interprocess keeps a queue in POSIX shared memory named "/<name>" (shm_open).
+std::optional<QueueIdentity> queueIdentity(const std::string& name) {
+  int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  int rc = fstat(fd, &st);
+  close(fd);
+  if (rc != 0) return std::nullopt;
+  return QueueIdentity{st.st_dev, st.st_ino};
+}
+
+// Removes a queue a crashed process may have left behind, then creates it.
+QueuePtr createQueue(const std::string& name, size_t messages, size_t message_bytes) {
+  Queue::remove(name.c_str());
+  try {
+    return std::make_shared<Queue>(bip::create_only, name.c_str(), messages, message_bytes);
+  } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error("local bus queue " + name + ": " + e.what());
+  }
+}
+
+// The queue `name` denotes now, with its identity; nullopt when there is none.
+std::optional<std::pair<QueuePtr, QueueIdentity>> openQueue(const std::string& name) {
+  std::optional<QueueIdentity> before = queueIdentity(name);
+  if (!before) return std::nullopt;
+  try {
+    auto queue = std::make_shared<Queue>(bip::open_only, name.c_str());
+    if (queueIdentity(name) != before) return std::nullopt;  // replaced meanwhile: next time
+    return std::make_pair(std::move(queue), *before);
+  } catch (const bip::interprocess_exception&) {
+    return std::nullopt;
+  }
+}
+
+proto::CommandResult internalErrorResult(const proto::CommandResult& original, std::string text) {
+  proto::CommandResult out;
+  out.set_status(proto::CommandResult::INTERNAL);
+  out.set_error(std::move(text));
+  out.set_answered_by(original.answered_by());
+  out.set_served_by(original.served_by());
+  return out;
+}
+
+// Sends results to requesters' reply queues. Shared by every Reply, so a handler may reply
+// after the server is gone.
+class ReplySender {
+ public:
+  void send(const std::string& reply_queue, uint64_t id, const proto::CommandResult& result) {
+    QueuePtr queue = replyQueue(reply_queue);
+    if (!queue) return;
+    proto::BusResponse response;
+    response.set_id(id);
+    *response.mutable_result() = result;
+    std::string bytes = response.SerializeAsString();
+    const size_t limit = queue->get_max_msg_size();
+    if (bytes.size() > limit) {
+      LOG_ERROR << "local bus: result of " << result.ByteSizeLong() << " bytes for " << reply_queue
+                << " exceeds its message size " << limit << ": answering INTERNAL";
+      *response.mutable_result() = internalErrorResult(
+          result, "result too large for the local bus (" + std::to_string(bytes.size()) +
+                      " bytes, at most " + std::to_string(limit) + ")");
+      bytes = response.SerializeAsString();
+      if (bytes.size() > limit) return;
+    }
+    bool sent = false;
+    try {
+      sent = queue->timed_send(bytes.data(), bytes.size(), 0,
+                               absoluteTime(Clock::now() + kReplySendTimeout));
+    } catch (const bip::interprocess_exception& e) {
+      forget(reply_queue);
+      warnOnce(reply_queue, std::string("cannot be written (") + e.what() + ")");
+      return;
+    }
+    if (!sent) {
+      warnOnce(reply_queue, "is full");
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    warned_.erase(reply_queue);
+  }
+
+ private:
+  struct Cached {
+    QueuePtr queue;
+    QueueIdentity identity;
+  };
+
+  QueuePtr replyQueue(const std::string& name) {
+    std::optional<QueueIdentity> now = queueIdentity(name);
+    if (!now) {
+      forget(name);
+      warnOnce(name, "does not exist");
+      return nullptr;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = cache_.find(name);
+      if (it != cache_.end() && it->second.identity == *now) return it->second.queue;
+    }
+    auto opened = openQueue(name);
+    if (!opened) {
+      warnOnce(name, "cannot be opened");
+      return nullptr;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cache_.size() >= kMaxCachedReplyQueues && !cache_.count(name)) cache_.erase(cache_.begin());
+    cache_[name] = Cached{opened->first, opened->second};
+    return opened->first;
+  }
+
+  void forget(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cache_.erase(name);
+  }
+
+  // One log line per reply queue while it stays broken, not one per reply.
+  void warnOnce(const std::string& name, const std::string& problem) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (warned_.size() >= 64) warned_.clear();
+      if (!warned_.insert(name).second) return;
+    }
+    LOG_WARNING << "local bus: reply queue " << name << " " << problem << ": dropping replies";
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, Cached> cache_;
+  std::set<std::string> warned_;
+};
+
+}  // namespace
+
+std::string busRequestQueueName(const std::string& array_id, SpId sp) {
+  return "dualsp-" + array_id + "-sp" + std::string(1, spLetter(sp) + ('a' - 'A')) + "-bus";
+}
+
+// ---------------------------------------------------------------------------------------
+// LocalBusServer
+
+struct LocalBusServer::Impl {
+  std::string name;
+  Handler handler;
+  QueuePtr queue;
+  std::shared_ptr<ReplySender> sender = std::make_shared<ReplySender>();
+  std::atomic<bool> running{false};
+  std::thread thread;
+
+  void receiveLoop();
+  void dispatch(proto::BusRequest& request);
+};
+
+void LocalBusServer::Impl::receiveLoop() {
+  std::vector<char> buffer(queue->get_max_msg_size());
+  while (running.load()) {
+    size_t received = 0;
+    unsigned int priority = 0;
+    bool got = false;
+    try {
+      got = queue->timed_receive(buffer.data(), buffer.size(), received, priority,
+                                 absoluteTime(Clock::now() + kReceivePoll));
+    } catch (const bip::interprocess_exception& e) {
+      LOG_ERROR << "local bus: receive on " << name << " failed: " << e.what();
+      std::this_thread::sleep_for(kReceivePoll);
+      continue;
+    }
+    if (!got) continue;
+    proto::BusRequest request;
+    if (!request.ParseFromArray(buffer.data(), static_cast<int>(received)) ||
+        request.reply_queue().empty()) {
+      LOG_WARNING << "local bus: dropping an unreadable request of " << received << " bytes";
+      continue;
+    }
+    dispatch(request);
+  }
+}
+
+void LocalBusServer::Impl::dispatch(proto::BusRequest& request) {
+  auto replied = std::make_shared<std::atomic<bool>>(false);
+  Reply reply = [sender = sender, queue = request.reply_queue(), id = request.id(), replied,
+                 command = request.command().name()](const proto::CommandResult& result) {
+    if (replied->exchange(true)) {
+      LOG_ERROR << "local bus: second reply to " << command << " request " << id << " ignored";
+      return;
+    }
+    sender->send(queue, id, result);
+  };
+  try {
+    handler(request.command(), reply);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "local bus: handler of " << request.command().name() << " threw: " << e.what();
+    if (!replied->load()) {
+      proto::CommandResult failed;
+      reply(internalErrorResult(failed, std::string("handler failed: ") + e.what()));
+    }
+  }
+}
+
+LocalBusServer::LocalBusServer(std::string request_queue_name, Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->name = std::move(request_queue_name);
+  impl_->handler = std::move(handler);
+  impl_->queue = createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes);
+}
+
+LocalBusServer::~LocalBusServer() {
+  stop();
+  impl_->queue.reset();
+  Queue::remove(impl_->name.c_str());
+}
+
+void LocalBusServer::start() {
+  if (impl_->running.exchange(true)) return;
+  impl_->thread = std::thread([impl = impl_.get()] { impl->receiveLoop(); });
+}
+
+void LocalBusServer::stop() {
+  impl_->running = false;
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const std::string& LocalBusServer::name() const {
+  return impl_->name;
+}
+
+// ---------------------------------------------------------------------------------------
+// LocalBusClient
+
+struct LocalBusClient::Impl {
+  struct Pending {
+    std::condition_variable answered;
+    std::optional<proto::CommandResult> result;
+  };
+
+  std::string request_name;
+  std::string reply_name;
+  QueuePtr reply_queue;
+  std::atomic<bool> running{true};
+  std::thread receiver;
+  std::atomic<uint64_t> next_id{1};
+
+  std::mutex pending_mutex;
+  std::map<uint64_t, std::shared_ptr<Pending>> pending;
+
+  std::mutex queue_mutex;
+  QueuePtr request_queue;  // spd's queue as last opened; null until needed
+  QueueIdentity request_identity;
+
+  // Whether spd answered the last call: logged when it changes, not per call.
+  std::atomic<int> answering{-1};
+
+  void receiveLoop();
+  QueuePtr requestQueue();
+  void forgetRequestQueue(const QueuePtr& queue);
+  void noteAnswering(bool now, const char* why);
+};
+
+void LocalBusClient::Impl::receiveLoop() {
+  std::vector<char> buffer(reply_queue->get_max_msg_size());
+  while (running.load()) {
+    size_t received = 0;
+    unsigned int priority = 0;
+    bool got = false;
+    try {
+      got = reply_queue->timed_receive(buffer.data(), buffer.size(), received, priority,
+                                       absoluteTime(Clock::now() + kReceivePoll));
+    } catch (const bip::interprocess_exception& e) {
+      LOG_ERROR << "local bus: receive on " << reply_name << " failed: " << e.what();
+      std::this_thread::sleep_for(kReceivePoll);
+      continue;
+    }
+    if (!got) continue;
+    proto::BusResponse response;
+    if (!response.ParseFromArray(buffer.data(), static_cast<int>(received))) {
+      LOG_WARNING << "local bus: dropping an unreadable response of " << received << " bytes";
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(pending_mutex);
+    auto it = pending.find(response.id());
+    if (it == pending.end()) continue;  // its caller gave up already
+    it->second->result = std::move(*response.mutable_result());
+    it->second->answered.notify_one();
+  }
+}
+
+QueuePtr LocalBusClient::Impl::requestQueue() {
+  std::optional<QueueIdentity> now = queueIdentity(request_name);
+  std::lock_guard<std::mutex> lock(queue_mutex);
+  if (!now) {
+    request_queue.reset();
+    return nullptr;
+  }
+  if (request_queue && request_identity == *now) return request_queue;
+  auto opened = openQueue(request_name);
+  if (!opened) {
+    request_queue.reset();
+    return nullptr;
+  }
+  request_queue = opened->first;
+  request_identity = opened->second;
+  return request_queue;
+}
+
+void LocalBusClient::Impl::forgetRequestQueue(const QueuePtr& queue) {
+  std::lock_guard<std::mutex> lock(queue_mutex);
+  if (request_queue == queue) request_queue.reset();
+}
+
+void LocalBusClient::Impl::noteAnswering(bool now, const char* why) {
+  int before = answering.exchange(now ? 1 : 0);
+  if (before == (now ? 1 : 0)) return;
+  if (now && before == 0)
+    LOG_NOTICE << "local bus: spd answers again on " << request_name;
+  else if (!now)
+    LOG_WARNING << "local bus: " << request_name << " " << why;
+}
+
+LocalBusClient::LocalBusClient(std::string request_queue_name) : impl_(std::make_unique<Impl>()) {
+  impl_->request_name = std::move(request_queue_name);
+  impl_->reply_name = impl_->request_name + "-reply-" + std::to_string(getpid());
+  impl_->reply_queue =
+      createQueue(impl_->reply_name, kBusReplyQueueMessages, kBusReplyMessageBytes);
+  impl_->receiver = std::thread([impl = impl_.get()] { impl->receiveLoop(); });
+}
+
+LocalBusClient::~LocalBusClient() {
+  impl_->running = false;
+  if (impl_->receiver.joinable()) impl_->receiver.join();
+  impl_->reply_queue.reset();
+  Queue::remove(impl_->reply_name.c_str());
+}
+
+std::optional<proto::CommandResult> LocalBusClient::call(const proto::Command& command,
+                                                         std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  QueuePtr queue = d.requestQueue();
+  if (!queue) {
+    d.noteAnswering(false, "does not exist: spd is not running");
+    return std::nullopt;
+  }
+  const uint64_t id = d.next_id.fetch_add(1);
+  proto::BusRequest request;
+  request.set_id(id);
+  request.set_reply_queue(d.reply_name);
+  *request.mutable_command() = command;
+  const std::string bytes = request.SerializeAsString();
+  if (bytes.size() > queue->get_max_msg_size()) {
+    LOG_ERROR << "local bus: command " << command.name() << " of " << bytes.size()
+              << " bytes exceeds the message size " << queue->get_max_msg_size();
+    return std::nullopt;
+  }
+
+  auto pending = std::make_shared<Impl::Pending>();
+  {
+    std::lock_guard<std::mutex> lock(d.pending_mutex);
+    d.pending[id] = pending;
+  }
+  bool sent = false;
+  try {
+    sent = queue->timed_send(bytes.data(), bytes.size(), 0, absoluteTime(deadline));
+  } catch (const bip::interprocess_exception& e) {
+    LOG_ERROR << "local bus: send on " << d.request_name << " failed: " << e.what();
+  }
+  std::optional<proto::CommandResult> result;
+  {
+    std::unique_lock<std::mutex> lock(d.pending_mutex);
+    if (sent)
+      pending->answered.wait_until(lock, deadline, [&] { return pending->result.has_value(); });
+    result = std::move(pending->result);
+    d.pending.erase(id);
+  }
+  if (!result) {
+    // spd may be gone or restarted: look the queue up afresh next time.
+    d.forgetRequestQueue(queue);
+    d.noteAnswering(false, sent ? "did not answer in time" : "is full");
+    return std::nullopt;
+  }
+  d.noteAnswering(true, "");
+  return result;
+}
+
+const std::string& LocalBusClient::requestQueueName() const {
+  return impl_->request_name;
+}
+
+const std::string& LocalBusClient::replyQueueName() const {
+  return impl_->reply_name;
+}
+
+}  // namespace dualsp::ipc

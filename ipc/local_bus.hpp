@@ -1,0 +1,94 @@
+#pragma once
+// The local bus between spweb and spd (DESIGN.md "Processes on one SP", "The command path"):
+// Boost.Interprocess message queues carrying proto::BusRequest / proto::BusResponse.
+//
+//   spweb (LocalBusClient) --BusRequest--> "dualsp-<array>-sp<a|b>-bus"        --> spd
+//   spweb                 <--BusResponse-- "dualsp-<array>-sp<a|b>-bus-reply-<pid>" <-- spd
+//
+// Either side may die and restart at any time: each side removes a stale queue of its own
+// name before creating it, the client reopens spd's queue when it was recreated, and spd
+// never blocks for more than a few ms on a reply queue nobody drains.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "platform/sp_types.hpp"
+#include "proto/bus.pb.h"
+#include "proto/command.pb.h"
+
+namespace dualsp::ipc {
+
+// spd's request queue: small commands, a few in flight per CivetWeb worker.
+inline constexpr size_t kBusRequestQueueMessages = 16;
+inline constexpr size_t kBusRequestMessageBytes = 64 * 1024;
+// A client's reply queue: room for GetLog's 1000 lines (the most spweb asks for). Only the
+// pages a message touches become resident, so the size costs memory only when used.
+inline constexpr size_t kBusReplyQueueMessages = 16;
+inline constexpr size_t kBusReplyMessageBytes = 256 * 1024;
+
+// "dualsp-<array>-sp<a|b>-bus": the request queue of spd on SP `sp`.
+std::string busRequestQueueName(const std::string& array_id, SpId sp);
+
+// Something that runs commands: the local bus in spweb, a fake in tests.
+class CommandClient {
+ public:
+  virtual ~CommandClient() = default;
+  // The command's result, or nullopt when nobody answered within `timeout`.
+  virtual std::optional<proto::CommandResult> call(const proto::Command& command,
+                                                   std::chrono::milliseconds timeout) = 0;
+};
+
+// spd's end: receives requests on its queue, hands each to the handler, sends the result to
+// the requester's reply queue.
+class LocalBusServer {
+ public:
+  // Call exactly once, from any thread, now or later (a later call is ignored and logged).
+  using Reply = std::function<void(const proto::CommandResult&)>;
+  using Handler = std::function<void(const proto::Command&, Reply)>;
+
+  // Removes a stale queue of that name and creates it. Throws std::runtime_error on failure.
+  LocalBusServer(std::string request_queue_name, Handler handler);
+  // Stops and removes the queue.
+  ~LocalBusServer();
+  LocalBusServer(const LocalBusServer&) = delete;
+  LocalBusServer& operator=(const LocalBusServer&) = delete;
+
+  // Starts the receive thread; the handler runs on it.
+  void start();
+  // Stops receiving within a few tens of ms. Replies still pending may be sent later.
+  void stop();
+  const std::string& name() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// spweb's end: thread-safe, called concurrently from CivetWeb's worker threads.
+class LocalBusClient final : public CommandClient {
+ public:
+  // Creates the reply queue "<request_queue_name>-reply-<pid>" (removing a stale one) and
+  // its receiver thread, so one client per request queue and process. spd's queue is opened
+  // lazily. Throws std::runtime_error on failure.
+  explicit LocalBusClient(std::string request_queue_name);
+  // Removes the reply queue.
+  ~LocalBusClient() override;
+  LocalBusClient(const LocalBusClient&) = delete;
+  LocalBusClient& operator=(const LocalBusClient&) = delete;
+
+  // nullopt on timeout, or at once when spd's queue does not exist.
+  std::optional<proto::CommandResult> call(const proto::Command& command,
+                                           std::chrono::milliseconds timeout) override;
+  const std::string& requestQueueName() const;
+  const std::string& replyQueueName() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dualsp::ipc

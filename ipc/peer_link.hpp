@@ -1,0 +1,154 @@
+#pragma once
+// The peer link (DESIGN.md "The command path"): one long-lived TCP connection between the
+// spd of SP-A and the spd of SP-B, over which each forwards commands to the other and gets
+// the answers. SP-A dials (with backoff), SP-B listens; a new accepted connection replaces
+// the old one. Both sides start with a HELLO carrying a fresh nonce; every frame is
+// authenticated with the array's pair key (ipc/frame_codec.hpp), and the first bad frame
+// drops the connection. Many requests share the connection, matched by correlation id, and
+// each one ends exactly once: answer, "timeout", "not connected", "disconnected", "stopped"
+// or "too large".
+//
+// Single-threaded: every member, callbacks included, runs on the io_context's one thread.
+
+#include <array>
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ipc/frame_codec.hpp"
+#include "platform/sp_types.hpp"
+#include "proto/peer.pb.h"
+
+namespace dualsp::ipc {
+
+using Millis = std::chrono::milliseconds;
+
+// Wire version carried in every envelope.
+constexpr uint32_t kPeerLinkVersion = 1;
+
+struct PeerLinkOptions {
+  SpId self = SpId::A;
+  std::string local_address;  // SP-B listens here, SP-A dials from here; empty: any
+  std::string peer_address;   // SP-A dials it; SP-B accepts only from it (empty: anyone)
+  int port = 7500;            // SP-B may pass 0 for a free port, see listeningPort()
+  std::string key;            // the array's pair key; empty: start() refuses
+  size_t max_frame = kDefaultMaxFrame;
+  Millis reconnect_min{50};
+  Millis reconnect_max{2000};
+};
+
+// Why a frame from the peer was refused (and its connection dropped).
+enum class RefuseReason : uint8_t {
+  BadMac,
+  BadSequence,  // replayed, dropped or reordered
+  Oversized,
+  Malformed,
+  Truncated,    // the peer closed in the middle of a frame
+  UnknownType,  // an envelope type this firmware does not know
+  WrongSender,  // not the peer SP: our own frames reflected back, or a misconfigured pair
+  Unexpected,   // a REQUEST/RESPONSE before HELLO, or a second HELLO
+};
+constexpr size_t kRefuseReasonCount = 8;
+std::string_view refuseReasonName(RefuseReason r);
+
+class PeerLink {
+ public:
+  struct Result {
+    bool ok = false;
+    std::string payload;
+    std::string error;  // "timeout", "not connected", "disconnected", "stopped", "too large"
+  };
+  // Sends the response; call it at most once, from the io thread, now or later. When the
+  // connection dropped meanwhile the response is discarded.
+  using Respond = std::function<void(std::string payload)>;
+  using RequestHandler = std::function<void(const proto::Envelope& request, Respond respond)>;
+  using Done = std::function<void(Result)>;
+
+  struct Stats {
+    uint64_t frames_in = 0;            // accepted frames
+    uint64_t frames_out = 0;           // frames written to the socket
+    uint64_t connections = 0;          // HELLO received on a connection
+    uint64_t reconnects = 0;           // connections after the first
+    uint64_t late_responses = 0;       // answers to requests that already ended
+    uint64_t discarded_responses = 0;  // our answers whose connection was gone
+    std::array<uint64_t, kRefuseReasonCount> refused{};
+    uint64_t refusedFor(RefuseReason r) const { return refused[static_cast<size_t>(r)]; }
+    uint64_t refusedTotal() const;
+  };
+
+  PeerLink(asio::io_context& io, PeerLinkOptions options, RequestHandler handler);
+  ~PeerLink();
+  PeerLink(const PeerLink&) = delete;
+  PeerLink& operator=(const PeerLink&) = delete;
+
+  void start();
+  // Closes the connection and the listener and ends every pending request with "stopped".
+  void stop();
+  // `done` is called exactly once, at the latest when `deadline` has passed; never from
+  // inside request() itself.
+  void request(std::string payload, Millis deadline, Done done);
+
+  // The TCP connection is up and the peer's HELLO has been received.
+  bool connected() const;
+  Stats stats() const { return stats_; }
+  // SP-B: the port it listens on (useful with port 0); 0 when not listening.
+  uint16_t listeningPort() const;
+
+  // The election epoch put into every envelope (not enforced by the receiver yet); empty: 0.
+  std::function<uint64_t()> epoch;
+
+ private:
+  struct Connection;
+  using ConnectionPtr = std::shared_ptr<Connection>;
+  struct Pending {
+    Done done;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void listen();
+  void accept();
+  void connect();
+  void scheduleReconnect();
+  void adopt(ConnectionPtr conn);
+  void read(ConnectionPtr conn);
+  void onBytes(const ConnectionPtr& conn, size_t n);
+  void handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope);
+  void handleHello(const ConnectionPtr& conn, const proto::Envelope& envelope);
+  void handleRequest(const ConnectionPtr& conn, const proto::Envelope& envelope);
+  void respond(const std::weak_ptr<Connection>& weak, uint64_t correlation_id, std::string payload);
+  bool send(const ConnectionPtr& conn, proto::Envelope envelope);
+  void writeNext(ConnectionPtr conn);
+  // By value: callers pass conn_, which these reset.
+  void refuse(ConnectionPtr conn, RefuseReason reason, const std::string& text);
+  // `logged`: the caller has already said why (a refused frame).
+  void drop(ConnectionPtr conn, const std::string& why, bool logged = false);
+  void close(ConnectionPtr conn, const std::string& why);
+  void armHandshake(const ConnectionPtr& conn);
+  bool finishRequest(uint64_t id, Result result);
+  void failPending(const std::string& error);
+  void failSoon(Done done, std::string error);
+
+  asio::io_context& io_;
+  PeerLinkOptions options_;
+  RequestHandler handler_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;  // SP-A: next dial; SP-B: next bind attempt
+  ConnectionPtr conn_;
+  std::map<uint64_t, Pending> pending_;  // ordered: failed in the order they were made
+  uint64_t next_message_id_ = 1;
+  Millis backoff_;
+  bool running_ = false;
+  uint64_t handshake_failures_ = 0;  // in a row, before any HELLO: only the first is logged
+  uint64_t bind_failures_ = 0;
+  uint64_t foreign_connections_ = 0;
+  Stats stats_;
+  // Handlers still queued in the io_context check it, so none touches a destroyed link.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace dualsp::ipc

@@ -1,0 +1,256 @@
+// The local bus between spweb and spd: round trips, concurrent callers, a silent or absent
+// spd, spd restarted, queues left behind by a crashed process, results too large.
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipc/local_bus.hpp"
+
+#include <CppUTest/TestHarness.h>
+
+using namespace dualsp;
+using namespace dualsp::ipc;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace bip = boost::interprocess;
+
+namespace {
+
+std::string uniqueQueueName() {
+  static std::atomic<int> counter{0};
+  return "dualsp-ut-bus-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+proto::Command command(const std::string& name, const std::string& n = "") {
+  proto::Command c;
+  c.set_name(name);
+  c.set_target(proto::SP_B);
+  if (!n.empty()) (*c.mutable_args())["n"] = n;
+  c.mutable_caller()->set_origin("web 198.18.0.100");
+  return c;
+}
+
+// Answers every command at once: error = "<name>/<arg n>/<tag>", with an SpStatus body.
+LocalBusServer::Handler echo(std::string tag) {
+  return [tag](const proto::Command& c, LocalBusServer::Reply reply) {
+    proto::CommandResult r;
+    r.set_status(proto::CommandResult::OK);
+    auto n = c.args().find("n");
+    r.set_error(c.name() + "/" + (n == c.args().end() ? "" : n->second) + "/" + tag);
+    r.set_answered_by(c.target());
+    r.set_served_by(proto::SP_A);
+    r.mutable_sp_status()->set_epoch(12);
+    r.mutable_sp_status()->set_boot_id(c.caller().origin());
+    reply(r);
+  };
+}
+
+long msSince(Clock::time_point start) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+}
+
+}  // namespace
+
+TEST_GROUP(LocalBus) {
+  std::string name;
+  void setup() override {
+    name = uniqueQueueName();
+  }
+  void teardown() override {
+    bip::message_queue::remove(name.c_str());
+    bip::message_queue::remove((name + "-reply-" + std::to_string(getpid())).c_str());
+  }
+};
+
+TEST(LocalBus, QueueNameNamesArrayAndSp) {
+  STRCMP_EQUAL("dualsp-sp-pair-spa-bus", busRequestQueueName("sp-pair", SpId::A).c_str());
+  STRCMP_EQUAL("dualsp-x-spb-bus", busRequestQueueName("x", SpId::B).c_str());
+}
+
+TEST(LocalBus, RoundTrip) {
+  LocalBusServer server(name, echo("s1"));
+  server.start();
+  LocalBusClient client(name);
+  STRCMP_EQUAL((name + "-reply-" + std::to_string(getpid())).c_str(),
+               client.replyQueueName().c_str());
+  auto result = client.call(command("GetSpStatus", "7"), 1000ms);
+  CHECK(result.has_value());
+  LONGS_EQUAL(proto::CommandResult::OK, result->status());
+  STRCMP_EQUAL("GetSpStatus/7/s1", result->error().c_str());
+  LONGS_EQUAL(proto::SP_B, result->answered_by());
+  LONGS_EQUAL(proto::SP_A, result->served_by());
+  CHECK(result->has_sp_status());
+  LONGS_EQUAL(12, result->sp_status().epoch());
+  STRCMP_EQUAL("web 198.18.0.100", result->sp_status().boot_id().c_str());
+}
+
+TEST(LocalBus, ConcurrentCallersEachGetTheirOwnAnswer) {
+  // Replies come from other threads, in another order than the requests.
+  std::mutex mutex;
+  std::vector<std::thread> repliers;
+  LocalBusServer server(name, [&](const proto::Command& c, LocalBusServer::Reply reply) {
+    std::lock_guard<std::mutex> lock(mutex);
+    const int n = std::stoi(c.args().at("n"));
+    repliers.emplace_back([n, reply, name = c.name()] {
+      std::this_thread::sleep_for(std::chrono::milliseconds((19 - n) % 7));
+      proto::CommandResult r;
+      r.set_error(name + "/" + std::to_string(n));
+      reply(r);
+    });
+  });
+  server.start();
+  LocalBusClient client(name);
+  constexpr int kCallers = 20;
+  std::vector<std::string> answers(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      auto r = client.call(command("GetLog", std::to_string(i)), 3000ms);
+      answers[static_cast<size_t>(i)] = r ? r->error() : "none";
+    });
+  }
+  for (auto& t : callers) t.join();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& t : repliers) t.join();
+  }
+  for (int i = 0; i < kCallers; ++i)
+    STRCMP_EQUAL(("GetLog/" + std::to_string(i)).c_str(), answers[static_cast<size_t>(i)].c_str());
+}
+
+TEST(LocalBus, ServerThatNeverRepliesTimesOut) {
+  std::atomic<int> seen{0};
+  LocalBusServer server(name, [&](const proto::Command&, LocalBusServer::Reply) { ++seen; });
+  server.start();
+  LocalBusClient client(name);
+  auto start = Clock::now();
+  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  const long took = msSince(start);
+  CHECK_TEXT(took >= 195 && took < 450, ("took " + std::to_string(took) + " ms").c_str());
+  LONGS_EQUAL(1, seen.load());
+}
+
+TEST(LocalBus, NoServerIsNulloptAtOnce) {
+  LocalBusClient client(name);
+  auto start = Clock::now();
+  CHECK_FALSE(client.call(command("GetSpStatus"), 2000ms).has_value());
+  CHECK(msSince(start) < 100);
+}
+
+TEST(LocalBus, ServerRestartedIsFoundAgain) {
+  LocalBusClient client(name);
+  {
+    LocalBusServer first(name, echo("first"));
+    first.start();
+    STRCMP_EQUAL("Ping//first", client.call(command("Ping"), 1000ms)->error().c_str());
+  }
+  CHECK_FALSE(client.call(command("Ping"), 200ms).has_value());  // spd down
+  LocalBusServer second(name, echo("second"));
+  second.start();
+  auto r = client.call(command("Ping"), 1000ms);
+  CHECK(r.has_value());
+  STRCMP_EQUAL("Ping//second", r->error().c_str());
+}
+
+// spd crashed (its queue left behind, still mapped by nobody who reads it) and started again:
+// the client must send to the new queue, not the old one it had open.
+TEST(LocalBus, ServerRecreatedUnderTheSameNameIsUsedAtOnce) {
+  LocalBusClient client(name);
+  LocalBusServer first(name, echo("first"));
+  first.start();
+  STRCMP_EQUAL("Ping//first", client.call(command("Ping"), 1000ms)->error().c_str());
+  first.stop();  // hung: its queue still exists until the new spd replaces it
+  LocalBusServer second(name, echo("second"));
+  second.start();
+  auto start = Clock::now();
+  auto r = client.call(command("Ping"), 1000ms);
+  CHECK(r.has_value());
+  STRCMP_EQUAL("Ping//second", r->error().c_str());
+  CHECK(msSince(start) < 500);
+}
+
+TEST(LocalBus, StaleQueuesOfACrashedSideAreRecovered) {
+  const std::string reply_name = name + "-reply-" + std::to_string(getpid());
+  {
+    // Left behind by a crash: other sizes, and messages nobody will read.
+    bip::message_queue stale_request(bip::create_only, name.c_str(), 1, 16);
+    bip::message_queue stale_reply(bip::create_only, reply_name.c_str(), 1, 16);
+    stale_request.send("junk", 4, 0);
+    stale_reply.send("junk", 4, 0);
+  }
+  LocalBusServer server(name, echo("fresh"));
+  server.start();
+  LocalBusClient client(name);
+  auto r = client.call(command("GetSpStatus", "1"), 1000ms);  // a reply far above 16 bytes
+  CHECK(r.has_value());
+  STRCMP_EQUAL("GetSpStatus/1/fresh", r->error().c_str());
+}
+
+TEST(LocalBus, ResultTooLargeIsAnInternalErrorNotAHang) {
+  LocalBusServer server(name, [](const proto::Command&, LocalBusServer::Reply reply) {
+    proto::CommandResult r;
+    r.set_answered_by(proto::SP_A);
+    for (int i = 0; i < 3000; ++i) r.mutable_log()->add_lines(std::string(100, 'x'));
+    reply(r);
+  });
+  server.start();
+  LocalBusClient client(name);
+  auto start = Clock::now();
+  auto r = client.call(command("GetLog"), 2000ms);
+  CHECK(msSince(start) < 1000);
+  CHECK(r.has_value());
+  LONGS_EQUAL(proto::CommandResult::INTERNAL, r->status());
+  STRCMP_CONTAINS("too large", r->error().c_str());
+  LONGS_EQUAL(proto::SP_A, r->answered_by());
+  CHECK_FALSE(r->has_log());
+}
+
+TEST(LocalBus, LateReplyFromAnotherThreadAndOnlyOnce) {
+  std::vector<std::thread> later;
+  LocalBusServer server(name, [&](const proto::Command& c, LocalBusServer::Reply reply) {
+    later.emplace_back([reply] {
+      std::this_thread::sleep_for(30ms);
+      proto::CommandResult first;
+      first.set_error("first");
+      reply(first);
+      proto::CommandResult second;
+      second.set_error("second");
+      reply(second);  // ignored
+    });
+  });
+  server.start();
+  LocalBusClient client(name);
+  STRCMP_EQUAL("first", client.call(command("ResetSp"), 1000ms)->error().c_str());
+  STRCMP_EQUAL("first", client.call(command("ResetSp"), 1000ms)->error().c_str());
+  server.stop();
+  for (auto& t : later) t.join();
+}
+
+TEST(LocalBus, AHandlerExceptionIsAnInternalError) {
+  LocalBusServer server(
+      name, [](const proto::Command&, LocalBusServer::Reply) { throw std::runtime_error("boom"); });
+  server.start();
+  LocalBusClient client(name);
+  auto r = client.call(command("GetSpStatus"), 1000ms);
+  CHECK(r.has_value());
+  LONGS_EQUAL(proto::CommandResult::INTERNAL, r->status());
+  STRCMP_CONTAINS("boom", r->error().c_str());
+}
+
+TEST(LocalBus, StopIsPromptAndTheQueueGoesWithTheServer) {
+  auto server = std::make_unique<LocalBusServer>(name, echo("s"));
+  server->start();
+  auto start = Clock::now();
+  server->stop();
+  CHECK(msSince(start) < 300);
+  server.reset();
+  CHECK_THROWS(bip::interprocess_exception, bip::message_queue(bip::open_only, name.c_str()));
+}

@@ -1,0 +1,50 @@
+#pragma once
+// A local bus of the test's own: records the commands spweb sends and answers what the test
+// scripted (nothing at all, by default: the call timed out).
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "ipc/local_bus.hpp"
+
+namespace dualsp::web::test {
+
+class FakeCommandClient : public ipc::CommandClient {
+ public:
+  // What every following call answers; nullopt: no answer within the timeout.
+  void answer(std::optional<proto::CommandResult> result) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    next_ = std::move(result);
+  }
+
+  std::optional<proto::CommandResult> call(const proto::Command& command,
+                                           std::chrono::milliseconds timeout) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commands_.push_back(command);
+    timeouts_.push_back(timeout);
+    return next_;
+  }
+
+  size_t calls() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return commands_.size();
+  }
+  proto::Command last() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return commands_.empty() ? proto::Command() : commands_.back();
+  }
+  std::chrono::milliseconds lastTimeout() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return timeouts_.empty() ? std::chrono::milliseconds(0) : timeouts_.back();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::optional<proto::CommandResult> next_;
+  std::vector<proto::Command> commands_;
+  std::vector<std::chrono::milliseconds> timeouts_;
+};
+
+}  // namespace dualsp::web::test

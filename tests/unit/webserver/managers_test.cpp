@@ -1,0 +1,303 @@
+// /redfish/v1/Managers/{SPA|SPB} and Manager.Reset through the Dispatcher, with a fake local
+// bus: which command spweb sends, and how each CommandResult becomes a Redfish answer.
+
+#include <CppUTest/TestHarness.h>
+
+#include "test_dispatcher.hpp"
+#include "webserver/bus_command.hpp"
+#include "webserver/redfish_format.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+using namespace dualsp::web::test;
+
+namespace {
+
+// spd's answer about SP `about`, as SP-A serves it.
+proto::CommandResult spStatusResult(proto::SpId about, proto::Role role) {
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_answered_by(about);
+  r.set_served_by(proto::SP_A);
+  proto::SpStatus* s = r.mutable_sp_status();
+  s->set_sp(about);
+  s->set_role(role);
+  s->set_health(proto::HEALTH_WARNING);
+  s->set_epoch(12);
+  s->set_uptime_s(90);
+  s->set_boot_id("2b1f0c7e-0000-4000-8000-00000000000b");
+  s->set_firmware_version("0.1.0+peer");
+  s->set_cpu_load_1m(0.25);
+  s->set_memory_total_kb(1024000);
+  s->set_memory_available_kb(512000);
+  proto::Temperature* t = s->add_temperatures();
+  t->set_name("CPU0");
+  t->set_celsius(41.5);
+  proto::Fault* f = s->add_faults();
+  f->set_message_id("Environmental.1.4.0.SensorThresholdWarning");
+  f->set_text("CPU0 is warm");
+  f->set_severity(proto::HEALTH_WARNING);
+  s->set_boot_time_ms(kNowMs - 90'500);
+  s->set_holds_floating(role == proto::ROLE_ACTIVE);
+  s->set_management_address("198.18.0.12");
+  return r;
+}
+
+const char* const kResetPath = "/redfish/v1/Managers/SPB/Actions/Manager.Reset";
+
+}  // namespace
+
+TEST_GROUP(Manager){};
+
+TEST(Manager, AsksSpdForTheSpStatusOfThatSp) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
+  LONGS_EQUAL(200, a.get("/redfish/v1/Managers/SPB").status);
+  LONGS_EQUAL(1, a.bus.calls());
+  proto::Command c = a.bus.last();
+  STRCMP_EQUAL("GetSpStatus", c.name().c_str());
+  LONGS_EQUAL(proto::SP_B, c.target());
+  STRCMP_EQUAL("web 198.18.0.100", c.caller().origin().c_str());
+  CHECK_FALSE(c.forwarded());
+  LONGS_EQUAL(1500, a.bus.lastTimeout().count());
+  CHECK_EQUAL(0u, c.deadline_ms());  // spd applies its own peer-link deadline
+}
+
+TEST(Manager, FreshAnswerIsRenderedWholly) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  LONGS_EQUAL(200, res.status);
+  checkCommonHeaders(res, "A");
+  const Json& b = res.body;
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB", str(b["@odata.id"]).c_str());
+  STRCMP_EQUAL("#Manager.v1_19_0.Manager", str(b["@odata.type"]).c_str());
+  STRCMP_EQUAL("SPB", str(b["Id"]).c_str());
+  STRCMP_EQUAL("ManagementController", str(b["ManagerType"]).c_str());
+  STRCMP_EQUAL(managerUuid(a.array_id, SpId::B).c_str(), str(b["UUID"]).c_str());
+  STRCMP_EQUAL(serviceRootUuid(a.array_id).c_str(), str(b["ServiceEntryPointUUID"]).c_str());
+  STRCMP_EQUAL("0.1.0+peer", str(b["FirmwareVersion"]).c_str());
+  STRCMP_EQUAL("StandbySpare", str(b["Status"]["State"]).c_str());
+  STRCMP_EQUAL("Warning", str(b["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("On", str(b["PowerState"]).c_str());
+  STRCMP_EQUAL(dateTimeString(kNowMs).c_str(), str(b["DateTime"]).c_str());
+  STRCMP_EQUAL(dateTimeString(kNowMs - 90'500).c_str(), str(b["LastResetTime"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices", str(b["LogServices"]["@odata.id"]).c_str());
+  const Json& reset = b["Actions"]["#Manager.Reset"];
+  STRCMP_EQUAL(kResetPath, str(reset["target"]).c_str());
+  CHECK(reset["ResetType@Redfish.AllowableValues"] ==
+        Json::array({"GracefulRestart", "ForceRestart"}));
+
+  const Json& oem = b["Oem"]["DualSP"];
+  STRCMP_EQUAL("passive", str(oem["Role"]).c_str());
+  LONGS_EQUAL(12, oem["Epoch"].get<int>());
+  STRCMP_EQUAL("2b1f0c7e-0000-4000-8000-00000000000b", str(oem["BootId"]).c_str());
+  LONGS_EQUAL(90, oem["UptimeSeconds"].get<int>());
+  CHECK_FALSE(oem["HoldsFloatingIp"].get<bool>());
+  STRCMP_EQUAL("198.18.0.12", str(oem["ManagementAddress"]).c_str());
+  DOUBLES_EQUAL(0.25, oem["CpuLoad1m"].get<double>(), 1e-9);
+  LONGS_EQUAL(1024000, oem["MemoryTotalKiB"].get<long>());
+  LONGS_EQUAL(512000, oem["MemoryAvailableKiB"].get<long>());
+  CHECK(oem["Temperatures"] == Json::parse(R"([{"Name": "CPU0", "ReadingCelsius": 41.5}])"));
+  LONGS_EQUAL(1, oem["Faults"].size());
+  STRCMP_EQUAL("Environmental.1.4.0.SensorThresholdWarning",
+               str(oem["Faults"][0]["MessageId"]).c_str());
+  STRCMP_EQUAL("CPU0 is warm", str(oem["Faults"][0]["Message"]).c_str());
+  STRCMP_EQUAL("Warning", str(oem["Faults"][0]["Severity"]).c_str());
+  CHECK_FALSE(oem["Stale"].get<bool>());
+  LONGS_EQUAL(0, oem["AgeMs"].get<int>());
+  STRCMP_EQUAL("B", str(oem["AnsweredBy"]).c_str());
+  STRCMP_EQUAL("A", str(oem["ServedBy"]).c_str());
+}
+
+TEST(Manager, StateFollowsTheRole) {
+  Served b(SpId::B, Role::Passive);
+  auto result = spStatusResult(proto::SP_B, proto::ROLE_ACTIVE);
+  result.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  b.bus.answer(result);
+  Response res = b.get("/redfish/v1/Managers/SPB");
+  STRCMP_EQUAL("Enabled", str(res.body["Status"]["State"]).c_str());
+  STRCMP_EQUAL("OK", str(res.body["Status"]["Health"]).c_str());
+  CHECK(res.body["Oem"]["DualSP"]["HoldsFloatingIp"].get<bool>());
+  STRCMP_EQUAL("B", res.header("X-DualSP-SP").value_or("").c_str());
+
+  result.mutable_sp_status()->set_role(proto::ROLE_STARTING);
+  result.mutable_sp_status()->set_health(proto::HEALTH_CRITICAL);
+  b.bus.answer(result);
+  res = b.get("/redfish/v1/Managers/SPB/");
+  STRCMP_EQUAL("StandbySpare", str(res.body["Status"]["State"]).c_str());
+  STRCMP_EQUAL("Critical", str(res.body["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("starting", str(res.body["Oem"]["DualSP"]["Role"]).c_str());
+
+  result.mutable_sp_status()->set_role(proto::ROLE_TAKING_OVER);
+  b.bus.answer(result);
+  STRCMP_EQUAL("Starting", str(b.get("/redfish/v1/Managers/SPB").body["Status"]["State"]).c_str());
+}
+
+TEST(Manager, StaleAnswerSaysSoAndHowOld) {
+  Served a(SpId::A, Role::Active);
+  auto result = spStatusResult(proto::SP_B, proto::ROLE_PASSIVE);
+  result.set_stale(true);
+  result.set_age_ms(3200);
+  a.bus.answer(result);
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  LONGS_EQUAL(200, res.status);
+  const Json& oem = res.body["Oem"]["DualSP"];
+  CHECK(oem["Stale"].get<bool>());
+  LONGS_EQUAL(3200, oem["AgeMs"].get<int>());
+  STRCMP_EQUAL("B", str(oem["AnsweredBy"]).c_str());  // B's data, as A last knew it
+  STRCMP_EQUAL("A", str(oem["ServedBy"]).c_str());
+  STRCMP_EQUAL("StandbySpare", str(res.body["Status"]["State"]).c_str());
+  // Its clock and power now are not known from an old answer.
+  CHECK_FALSE(res.body.contains("DateTime"));
+  CHECK_FALSE(res.body.contains("PowerState"));
+  CHECK(res.body.contains("LastResetTime"));
+}
+
+TEST(Manager, PeerWithNoDataAtAllIsUnavailableOffline) {
+  Served a(SpId::A, Role::Active);
+  auto result = resultWithStatus(proto::CommandResult::UNAVAILABLE);
+  a.bus.answer(result);
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  LONGS_EQUAL(200, res.status);
+  STRCMP_EQUAL("SPB", str(res.body["Id"]).c_str());
+  STRCMP_EQUAL("UnavailableOffline", str(res.body["Status"]["State"]).c_str());
+  CHECK(res.body["Status"]["Health"].is_null());
+  const Json& oem = res.body["Oem"]["DualSP"];
+  CHECK(oem["Stale"].get<bool>());
+  CHECK(oem["AgeMs"].is_null());
+  CHECK(oem["Role"].is_null());
+  CHECK(oem["AnsweredBy"].is_null());
+  STRCMP_EQUAL("A", str(oem["ServedBy"]).c_str());
+  STRCMP_EQUAL(kResetPath, str(res.body["Actions"]["#Manager.Reset"]["target"]).c_str());
+
+  // About itself, an SP is never "offline": spd not able to answer is a 503.
+  Response own = a.get("/redfish/v1/Managers/SPA");
+  checkError(own, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+}
+
+TEST(Manager, NoAnswerFromSpdIs503WithRetryAfter) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.get("/redfish/v1/Managers/SPA");  // the fake answers nothing
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  STRCMP_EQUAL(std::to_string(kRetryAfterNoAnswerSeconds).c_str(),
+               res.header("Retry-After").value_or("").c_str());
+  checkCommonHeaders(res, "A");
+
+  a.bus.answer(resultWithStatus(proto::CommandResult::TIMEOUT));
+  res = a.get("/redfish/v1/Managers/SPB");
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  STRCMP_EQUAL(std::to_string(kRetryAfterNoAnswerSeconds).c_str(),
+               res.header("Retry-After").value_or("").c_str());
+}
+
+TEST(Manager, OtherFailuresMapToTheirStatus) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::NOT_FOUND));
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  checkError(res, 404, "Base.1.22.1.ResourceNotFound");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"Manager", "SPB"}));
+  a.bus.answer(resultWithStatus(proto::CommandResult::INTERNAL));
+  checkError(a.get("/redfish/v1/Managers/SPB"), 500, "Base.1.22.1.InternalError");
+  a.bus.answer(resultWithStatus(proto::CommandResult::FORBIDDEN));
+  checkError(a.get("/redfish/v1/Managers/SPB"), 403, "Base.1.22.1.InsufficientPrivilege");
+  a.bus.answer(resultWithStatus(proto::CommandResult::BAD_REQUEST));
+  checkError(a.get("/redfish/v1/Managers/SPB"), 400, "Base.1.22.1.GeneralError");
+  // OK without the SpStatus it promises: spd's bug, not the client's.
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  checkError(a.get("/redfish/v1/Managers/SPB"), 500, "Base.1.22.1.InternalError");
+}
+
+TEST(Manager, UnknownManagerIsResourceNotFoundWithoutAskingSpd) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.get("/redfish/v1/Managers/SPC");
+  checkError(res, 404, "Base.1.22.1.ResourceNotFound");
+  checkCommonHeaders(res, "A");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"Manager", "SPC"}));
+  checkError(a.post("/redfish/v1/Managers/SPC/Actions/Manager.Reset", ""), 404,
+             "Base.1.22.1.ResourceNotFound");
+  checkError(a.get("/redfish/v1/Nothing"), 404, "Base.1.22.1.ResourceNotFound");
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST_GROUP(ManagerReset){};
+
+TEST(ManagerReset, AcceptedIsNoContent) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::ACCEPTED));
+  Response res = a.post(kResetPath, R"({"ResetType": "GracefulRestart"})");
+  LONGS_EQUAL(204, res.status);
+  CHECK(res.body.is_null());
+  STRCMP_EQUAL("A", res.header("X-DualSP-SP").value_or("").c_str());
+  CHECK_FALSE(res.header("Content-Type").has_value());
+  proto::Command c = a.bus.last();
+  STRCMP_EQUAL("ResetSp", c.name().c_str());
+  LONGS_EQUAL(proto::SP_B, c.target());
+  STRCMP_EQUAL("GracefulRestart", c.args().at("type").c_str());
+  STRCMP_EQUAL("web 198.18.0.100", c.caller().origin().c_str());
+
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  LONGS_EQUAL(204, a.post(kResetPath, R"({"ResetType": "ForceRestart"})").status);
+  STRCMP_EQUAL("ForceRestart", a.bus.last().args().at("type").c_str());
+}
+
+TEST(ManagerReset, NoBodyOrNoResetTypeIsAGracefulRestart) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::ACCEPTED));
+  for (const char* body : {"", "  \r\n", "{}"}) {
+    LONGS_EQUAL(204, a.post(kResetPath, body).status);
+    STRCMP_EQUAL("GracefulRestart", a.bus.last().args().at("type").c_str());
+  }
+  LONGS_EQUAL(3, a.bus.calls());
+}
+
+TEST(ManagerReset, AValueNotInTheListIsRefused) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::ACCEPTED));
+  Response res = a.post(kResetPath, R"({"ResetType": "PowerCycle"})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterValueNotInList");
+  checkCommonHeaders(res, "A");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"PowerCycle", "ResetType", "Manager.Reset"}));
+  res = a.post(kResetPath, R"({"ResetType": 42})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterValueNotInList");
+  STRCMP_EQUAL("42", str(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][0]).c_str());
+  checkError(a.post(kResetPath, R"({"ResetType": "gracefulrestart"})"), 400,
+             "Base.1.22.1.ActionParameterValueNotInList");
+  res = a.post(kResetPath, R"({"ResetType": "GracefulRestart", "Delay": 5})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterNotSupported");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"Delay", "Manager.Reset"}));
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(ManagerReset, BadJsonIsMalformedJson) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::ACCEPTED));
+  for (const char* body : {"{", "ResetType=GracefulRestart", R"(["GracefulRestart"])", "null"})
+    checkError(a.post(kResetPath, body), 400, "Base.1.22.1.MalformedJSON");
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(ManagerReset, FailuresAreMappedLikeEveryCommand) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.post(kResetPath, "");
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  CHECK(res.header("Retry-After").has_value());
+  a.bus.answer(resultWithStatus(proto::CommandResult::UNAVAILABLE));  // peer unreachable
+  checkError(a.post(kResetPath, ""), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  a.bus.answer(resultWithStatus(proto::CommandResult::INTERNAL));
+  checkError(a.post(kResetPath, ""), 500, "Base.1.22.1.InternalError");
+}
+
+TEST(ManagerReset, DegradedModeResetsThisSpOnly) {
+  Served b(SpId::B, Role::Active, ServeMode::Degraded);
+  b.bus.answer(resultWithStatus(proto::CommandResult::ACCEPTED));
+  LONGS_EQUAL(204, b.post(kResetPath, "").status);  // SPB is this SP
+  LONGS_EQUAL(proto::SP_B, b.bus.last().target());
+  Response peer = b.post("/redfish/v1/Managers/SPA/Actions/Manager.Reset", "");
+  checkError(peer, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(1, b.bus.calls());
+}

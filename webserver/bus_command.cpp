@@ -1,0 +1,105 @@
+#include "webserver/bus_command.hpp"
+
+#include "platform/log.hpp"
+#include "webserver/redfish_messages.hpp"
+
+namespace dualsp::web {
+
+proto::SpId toProto(SpId sp) {
+  return sp == SpId::A ? proto::SP_A : proto::SP_B;
+}
+
+std::optional<SpId> fromProto(proto::SpId sp) {
+  switch (sp) {
+    case proto::SP_A:
+      return SpId::A;
+    case proto::SP_B:
+      return SpId::B;
+    default:
+      return std::nullopt;
+  }
+}
+
+Role fromProto(proto::Role role) {
+  switch (role) {
+    case proto::ROLE_PASSIVE:
+      return Role::Passive;
+    case proto::ROLE_TAKING_OVER:
+      return Role::TakingOver;
+    case proto::ROLE_ACTIVE:
+      return Role::Active;
+    default:
+      return Role::Starting;
+  }
+}
+
+Health fromProto(proto::Health health) {
+  switch (health) {
+    case proto::HEALTH_OK:
+      return Health::Ok;
+    case proto::HEALTH_WARNING:
+      return Health::Warning;
+    default:
+      return Health::Critical;  // an unknown health is not a healthy one
+  }
+}
+
+Json spLetterOrNull(proto::SpId sp) {
+  std::optional<SpId> known = fromProto(sp);
+  return known ? Json(std::string(1, spLetter(*known))) : Json(nullptr);
+}
+
+Json freshnessOf(const proto::CommandResult& result) {
+  return {
+      {"Stale", result.stale()},
+      {"AgeMs", result.age_ms()},
+      {"AnsweredBy", spLetterOrNull(result.answered_by())},
+      {"ServedBy", spLetterOrNull(result.served_by())},
+  };
+}
+
+proto::Command makeCommand(const RequestContext& ctx, std::string_view name, SpId target) {
+  proto::Command command;
+  command.set_name(std::string(name));
+  command.set_target(toProto(target));
+  command.mutable_caller()->set_origin("web " + ctx.request.remote_address);
+  return command;
+}
+
+std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
+                                               const proto::Command& command) {
+  return ctx.bus.call(command, kBusTimeout);
+}
+
+bool commandSucceeded(const std::optional<proto::CommandResult>& result, Response& res,
+                      std::string_view resource_type, std::string_view resource_id) {
+  if (!result) {
+    messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
+    return false;
+  }
+  switch (result->status()) {
+    case proto::CommandResult::OK:
+    case proto::CommandResult::ACCEPTED:
+      return true;
+    case proto::CommandResult::NOT_FOUND:
+      messages::resourceNotFound(res, resource_type, resource_id);
+      return false;
+    case proto::CommandResult::BAD_REQUEST:
+      messages::generalError(res);
+      return false;
+    case proto::CommandResult::UNAVAILABLE:
+    case proto::CommandResult::TIMEOUT:
+      messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
+      return false;
+    case proto::CommandResult::FORBIDDEN:
+      messages::insufficientPrivilege(res);
+      return false;
+    default:
+      LOG_ERROR << "command about " << resource_type << " " << resource_id
+                << " failed in spd: " << result->error();
+      messages::internalError(res);
+      return false;
+  }
+}
+
+}  // namespace dualsp::web

@@ -1,0 +1,56 @@
+#pragma once
+// Commands from spweb to spd over the local bus (DESIGN.md "The command path"): building a
+// command for a request, sending it, and the one mapping from a CommandResult to HTTP.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ipc/local_bus.hpp"
+#include "platform/sp_types.hpp"
+#include "webserver/http_types.hpp"
+#include "webserver/json.hpp"
+#include "webserver/service_context.hpp"
+
+namespace dualsp::web {
+
+// How long a request waits for spd. spd answers a peer query from its last known state when
+// the peer is silent for its peer-link deadline (peer_link.request_timeout_ms, 500 ms by
+// default; spweb leaves the choice to spd), so a live spd answers well within this.
+inline constexpr std::chrono::milliseconds kBusTimeout{1500};
+// spd restarting, or the peer slow: a client retrying after this usually gets an answer.
+inline constexpr int kRetryAfterNoAnswerSeconds = 2;
+
+// Command names in spd's registry (sp/commands/).
+inline constexpr std::string_view kGetSpStatus = "GetSpStatus";
+inline constexpr std::string_view kGetLog = "GetLog";
+inline constexpr std::string_view kResetSp = "ResetSp";
+
+proto::SpId toProto(SpId sp);
+std::optional<SpId> fromProto(proto::SpId sp);
+Role fromProto(proto::Role role);
+Health fromProto(proto::Health health);
+// "A", "B", or null when the SP is not known (SP_UNKNOWN).
+Json spLetterOrNull(proto::SpId sp);
+
+// The Oem.DualSP members that say how fresh an answer is and who gave it, the same on every
+// resource built from a command: {"Stale", "AgeMs", "AnsweredBy" (whose data), "ServedBy"
+// (the SP that answered the client)}.
+Json freshnessOf(const proto::CommandResult& result);
+
+// A command about SP `target` from this request's client ("web 198.18.0.100").
+proto::Command makeCommand(const RequestContext& ctx, std::string_view name, SpId target);
+
+// Sends it to spd; nullopt when spd did not answer within kBusTimeout.
+std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
+                                               const proto::Command& command);
+
+// The one mapping of a command's outcome to HTTP (docs/WEB.md "Commands"). True when the
+// result is an answer to render (OK, ACCEPTED); otherwise the Redfish error is set on `res`:
+//   no answer, TIMEOUT, UNAVAILABLE -> 503 + Retry-After   NOT_FOUND -> 404 (type, id)
+//   BAD_REQUEST -> 400   FORBIDDEN -> 403   INTERNAL, anything else -> 500
+bool commandSucceeded(const std::optional<proto::CommandResult>& result, Response& res,
+                      std::string_view resource_type, std::string_view resource_id);
+
+}  // namespace dualsp::web

@@ -1,0 +1,190 @@
+// /redfish/v1/Managers/{ManagerId}/LogServices: each SP's log (the syslog-style lines of spd
+// and spweb, platform/log.hpp), read through spd with GetLog. Part of the rescue subset: an
+// unhealthy SP's log is where it says why.
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include "webserver/bus_command.hpp"
+#include "webserver/redfish_enums.hpp"
+#include "webserver/redfish_format.hpp"
+#include "webserver/redfish_messages.hpp"
+#include "webserver/routes/routes.hpp"
+
+namespace dualsp::web {
+namespace {
+
+constexpr std::string_view kLogServiceCollectionType = "#LogServiceCollection.LogServiceCollection";
+constexpr std::string_view kLogServiceType = "#LogService.v1_8_0.LogService";
+constexpr std::string_view kLogEntryCollectionType = "#LogEntryCollection.LogEntryCollection";
+constexpr std::string_view kLogEntryType = "#LogEntry.v1_17_0.LogEntry";
+constexpr std::string_view kLogServiceId = "Log";
+constexpr std::string_view kOemRecordFormat = "DualSP syslog";
+constexpr std::string_view kTopParameter = "$top";
+
+// The newest lines one request returns at most: 1000 log lines fit one bus reply
+// (ipc::kBusReplyMessageBytes). Also what MaxNumberOfRecords reports.
+constexpr uint64_t kMaxLogLines = 1000;
+constexpr uint64_t kDefaultLogLines = 200;
+
+std::string logServicesPath(SpId sp) {
+  return managerPath(sp) + "/LogServices";
+}
+
+std::string logServicePath(SpId sp) {
+  return logServicesPath(sp) + "/" + std::string(kLogServiceId);
+}
+
+// The leading timestamp of a log line, "2026-11-22T02:38:38.123Z ...", as an
+// Edm.DateTimeOffset ("2026-11-22T02:38:38.123+00:00"); nullopt when the line has none.
+std::optional<std::string> createdOf(std::string_view line) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  if (line.size() <= kShape.size()) return std::nullopt;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = std::isdigit(static_cast<unsigned char>(line[i])) != 0;
+    if (kShape[i] == 'd' ? !digit : line[i] != kShape[i]) return std::nullopt;
+  }
+  size_t end = kShape.size();
+  if (line[end] == '.') {
+    const size_t fraction = ++end;
+    while (end < line.size() && std::isdigit(static_cast<unsigned char>(line[end]))) ++end;
+    if (end == fraction) return std::nullopt;
+  }
+  if (end >= line.size() || line[end] != 'Z') return std::nullopt;
+  return std::string(line.substr(0, end)) + "+00:00";
+}
+
+// The line's syslog level ("SP-A spd[12]: <warning> ...") as a LogEntry Severity.
+HealthState severityOf(std::string_view line) {
+  const size_t open = line.find('<');
+  const size_t close = line.find('>', open);
+  if (open == std::string_view::npos || close == std::string_view::npos) return HealthState::OK;
+  const std::string_view level = line.substr(open + 1, close - open - 1);
+  if (level == "warning") return HealthState::Warning;
+  if (level == "crit" || level == "error" || level == "err" || level == "alert" || level == "emerg")
+    return HealthState::Critical;
+  return HealthState::OK;
+}
+
+// How many of the newest lines to ask for: $top, at most kMaxLogLines, else kDefaultLogLines.
+// nullopt, with the error set on `res`, when $top is not a number.
+std::optional<uint64_t> linesWanted(const Request& request, Response& res) {
+  std::optional<std::string> top = request.queryParameter(kTopParameter);
+  if (!top) return kDefaultLogLines;
+  uint64_t n = 0;
+  const char* end = top->data() + top->size();
+  auto [stop, ec] = std::from_chars(top->data(), end, n);
+  if (ec == std::errc::result_out_of_range && stop == end) return kMaxLogLines;
+  if (ec != std::errc() || stop != end || top->empty()) {
+    messages::queryParameterValueTypeError(res, *top, kTopParameter);
+    return std::nullopt;
+  }
+  return std::min(n, kMaxLogLines);
+}
+
+Json logEntry(SpId sp, uint64_t number, const std::string& line) {
+  const std::string id = std::to_string(number);
+  Json entry = {
+      {"@odata.id", logServicePath(sp) + "/Entries/" + id},
+      {"@odata.type", kLogEntryType},
+      {"Id", id},
+      {"Name", "Log entry " + id},
+      {"EntryType", LogEntryType::Oem},
+      {"OemRecordFormat", kOemRecordFormat},
+      {"Severity", severityOf(line)},
+  };
+  if (std::optional<std::string> created = createdOf(line)) entry["Created"] = *created;
+  entry["Message"] = line;
+  return entry;
+}
+
+// The SP a route's {ManagerId} names; nullopt, with 404 set on `res`, for an unknown id.
+std::optional<SpId> managerOf(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<SpId> sp = spOfManagerId(id);
+  if (!sp) messages::resourceNotFound(res, "Manager", id);
+  return sp;
+}
+
+void handleLogServiceCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  res.body = {
+      {"@odata.id", logServicesPath(*sp)},
+      {"@odata.type", kLogServiceCollectionType},
+      {"Name", "Log services of " + std::string(spName(*sp))},
+      {"Members@odata.count", 1},
+      {"Members", {odataLink(logServicePath(*sp))}},
+  };
+}
+
+void handleLogServiceGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  res.body = {
+      {"@odata.id", logServicePath(*sp)},
+      {"@odata.type", kLogServiceType},
+      {"Id", kLogServiceId},
+      {"Name", "Log of " + std::string(spName(*sp))},
+      {"Description", "The lines logged by spd and spweb on this SP, newest last"},
+      {"MaxNumberOfRecords", kMaxLogLines},
+      {"OverWritePolicy", OverWritePolicy::WrapsWhenFull},
+      {"ServiceEnabled", true},
+      {"Entries", odataLink(logServicePath(*sp) + "/Entries")},
+  };
+}
+
+void handleLogEntryCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  std::optional<uint64_t> lines = linesWanted(ctx.request, res);
+  if (!lines) return;
+  proto::Command command = makeCommand(ctx, kGetLog, *sp);
+  (*command.mutable_args())["lines"] = std::to_string(*lines);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, "Manager", ctx.params.at(0))) return;
+
+  const proto::LogLines& log = result->log();  // an empty log may come without a body
+  const uint64_t count = static_cast<uint64_t>(log.lines_size());
+  const uint64_t total = std::max<uint64_t>(log.total(), count);
+  Json members = Json::array();
+  for (uint64_t i = 0; i < count; ++i)
+    members.push_back(logEntry(*sp, total - count + i + 1, log.lines(static_cast<int>(i))));
+  Json oem = freshnessOf(*result);
+  oem["TotalLines"] = total;
+  res.body = {
+      {"@odata.id", logServicePath(*sp) + "/Entries"},
+      {"@odata.type", kLogEntryCollectionType},
+      {"Name", "Log entries of " + std::string(spName(*sp))},
+      {"Members@odata.count", count},
+      {"Members", std::move(members)},
+      {"Oem", {{"DualSP", std::move(oem)}}},
+  };
+}
+
+}  // namespace
+
+void requestRoutesLogServices(RouteTable& routes) {
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::ThisSpOnly,
+              .source = DataSource::None,
+              .handler = handleLogServiceCollectionGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Log",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::ThisSpOnly,
+              .source = DataSource::None,
+              .handler = handleLogServiceGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Log/Entries",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::ThisSpOnly,
+              .source = DataSource::LocalBus,
+              .handler = handleLogEntryCollectionGet});
+}
+
+}  // namespace dualsp::web
