@@ -13,9 +13,17 @@
 
 namespace dualsp::ipc {
 
+// One fault of the SP (health monitor), as spweb shows it.
+struct SnapshotFault {
+  char message_id[64] = {};  // Redfish registry id
+  char text[160] = {};
+  Health severity = Health::Critical;
+};
+
 // Plain data, fixed layout: it lives in shared memory between two processes.
 struct StatusSnapshot {
-  static constexpr uint32_t kLayoutVersion = 1;
+  static constexpr uint32_t kLayoutVersion = 2;
+  static constexpr size_t kMaxFaults = 8;
   uint32_t layout_version = kLayoutVersion;
   uint32_t spd_pid = 0;
   char array_id[32] = {};
@@ -40,6 +48,10 @@ struct StatusSnapshot {
   uint8_t paths_configured = 0;    // bit per heartbeat path (peer, mgmt, midplane)
   uint8_t paths_alive = 0;
   char peer_boot_id[40] = {};
+
+  // The SP's own faults, worst first (health monitor); health is their roll-up.
+  uint8_t fault_count = 0;
+  SnapshotFault faults[kMaxFaults] = {};
 };
 
 std::string statusBoardName(const std::string& array_id, SpId sp);
