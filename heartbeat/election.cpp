@@ -99,10 +99,11 @@ std::optional<TimePoint> Election::lastHeard() const {
 
 bool Election::iWin() const {
   // Healthy first, then the newer epoch, then SP-A: the same answer on both SPs.
-  auto key = [](Health h, uint64_t epoch, SpId sp) {
-    return std::make_tuple(isHealthy(h), epoch, sp == SpId::A);
+  auto key = [](Health h, bool yielding, uint64_t epoch, SpId sp) {
+    return std::make_tuple(isHealthy(h), !yielding, epoch, sp == SpId::A);
   };
-  return key(health_, epoch_, config_.self) > key(peer_->health, peer_->epoch, peer_->sp);
+  return key(health_, yielding_, epoch_, config_.self) >
+         key(peer_->health, peer_->yielding, peer_->epoch, peer_->sp);
 }
 
 void Election::setRole(Role r, Actions& out) {
@@ -179,6 +180,34 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   }
   peer_ = accepted;
   decide(now, out);
+  return out;
+}
+
+std::string Election::forceFailoverRefusal(TimePoint now) const {
+  std::string refusal;
+  std::string peer = std::string(spName(peerOf(config_.self)));
+  if (role_ != Role::Active) {
+    refusal = std::string(spName(config_.self)) + " is not the active SP (" +
+              std::string(roleName(role_)) + ")";
+  } else if (!peerAlive(now) || !peer_) {
+    refusal = peer + " is not reachable";
+  } else if (peer_->role != Role::Passive) {
+    refusal = peer + " is " + std::string(roleName(peer_->role)) + ", not passive";
+  } else if (!isHealthy(peer_->health)) {
+    refusal = peer + " is not healthy";
+  }
+  return refusal;
+}
+
+Actions Election::onForceFailover(TimePoint now, std::string& refusal) {
+  Actions out;
+  std::string peer = std::string(spName(peerOf(config_.self)));
+  refusal = forceFailoverRefusal(now);
+  if (!refusal.empty()) return out;
+  becomePassive(out);  // releases the address before the peer may take it
+  yielding_ = true;
+  yield_until_ = now + kYieldTimeout;
+  out.push_back(alert(Alert::HandedOver, "administrator request; " + peer + " takes the role"));
   return out;
 }
 
@@ -261,6 +290,8 @@ void Election::trackPaths(TimePoint now, Actions& out) {
 void Election::decide(TimePoint now, Actions& out) {
   trackPaths(now, out);
   const bool alive = peerAlive(now) && peer_.has_value();
+  if (yielding_ && (now >= yield_until_ || (alive && peer_->role == Role::Active)))
+    yielding_ = false;  // handed over, or nobody took it: back to the normal rules
 
   if (role_ == Role::Starting) {
     if (alive) {

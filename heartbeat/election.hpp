@@ -47,6 +47,8 @@ struct PathTiming {
   Millis dead{50};
 };
 
+constexpr Millis kYieldTimeout{2000};
+
 struct ElectionConfig {
   SpId self = SpId::A;
   std::array<PathTiming, kPathCount> paths{};
@@ -66,6 +68,9 @@ struct Beat {
   // peer alive (e.g. beats the peer's kernel queued while our link was down). 0 = unknown.
   uint64_t boot = 0;
   uint64_t sent_us = 0;
+  // The sender handed the role over on purpose and must lose the tie-break until the
+  // other SP is active (or kYieldTimeout passes).
+  bool yielding = false;
 };
 
 // A stable 64-bit nonce of a boot id (FNV-1a), the same on every SP and firmware build.
@@ -114,12 +119,21 @@ class Election {
   Actions onTick(TimePoint now);
   Actions onHealth(Health health, TimePoint now);
   Actions onFenceResult(bool ok, const std::string& detail, TimePoint now);
+  // An administrator asks the active SP to hand the role to its peer. Refused (with the
+  // reason in `refusal`) unless this SP is active and the peer alive, passive and healthy.
+  Actions onForceFailover(TimePoint now, std::string& refusal);
+  // Why onForceFailover would refuse now; empty when it would hand over.
+  std::string forceFailoverRefusal(TimePoint now) const;
 
   Role role() const { return role_; }
   uint64_t epoch() const { return epoch_; }
   Health health() const { return health_; }
   // What this SP says in its heartbeats.
-  Beat ownBeat() const { return Beat{config_.self, role_, health_, epoch_}; }
+  Beat ownBeat() const {
+    Beat b{config_.self, role_, health_, epoch_};
+    b.yielding = yielding_;
+    return b;
+  }
 
   bool peerAlive(TimePoint now) const;
   bool pathAlive(Path p, TimePoint now) const;
@@ -156,6 +170,8 @@ class Election {
   bool fence_in_flight_ = false;
   uint64_t refused_beats_ = 0;
   uint64_t outdated_beats_ = 0;
+  bool yielding_ = false;
+  TimePoint yield_until_{};
 };
 
 }  // namespace dualsp::heartbeat

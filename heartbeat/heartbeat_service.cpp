@@ -2,6 +2,9 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
+#include <future>
+
 #include "platform/log.hpp"
 
 namespace dualsp::heartbeat {
@@ -59,7 +62,8 @@ HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies d
       tick_timer_(io_),
       reconcile_timer_(io_),
       publish_timer_(io_),
-      garp_timer_(io_) {
+      garp_timer_(io_),
+      failover_timer_(io_) {
   auto on_udp = [this](Path p, const proto::Heartbeat& f) { onUdpBeat(p, f); };
   if (options_.peer.enabled)
     peer_path_ = std::make_unique<UdpPath>(io_, Path::Peer, options_.peer, on_udp);
@@ -95,6 +99,37 @@ void HeartbeatService::setHealth(Health health) {
     if (health == election_.health()) return;
     LOG_NOTICE << "health is now " << healthName(health);
     execute(election_.onHealth(health, Clock::now()));
+  });
+}
+
+std::string HeartbeatService::forceFailover(Millis drain) {
+  auto refusal = std::make_shared<std::promise<std::string>>();
+  auto answer = refusal->get_future();
+  asio::post(io_, [this, refusal, drain] {
+    std::string why = election_.forceFailoverRefusal(Clock::now());
+    refusal->set_value(why);
+    if (!why.empty()) return;
+    // Requests in flight on the floating address (this one's answer among them) finish
+    // before the address goes.
+    LOG_NOTICE << "ForceFailover: releasing the active role in " << drain.count() << " ms";
+    failover_timer_.expires_after(drain);
+    failover_timer_.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      std::string late;
+      Actions actions = election_.onForceFailover(Clock::now(), late);
+      if (!late.empty()) LOG_WARNING << "ForceFailover abandoned: " << late;
+      execute(actions);
+    });
+  });
+  if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+    return "the heartbeat service did not answer";
+  return answer.get();
+}
+
+void HeartbeatService::setFaults(std::vector<ipc::SnapshotFault> faults) {
+  asio::post(io_, [this, faults = std::move(faults)] {
+    faults_ = faults;
+    publish();
   });
 }
 
@@ -164,6 +199,7 @@ std::string HeartbeatService::frame() {
   f.set_seq(++seq_);
   f.set_boot_id(options_.boot_id);
   f.set_sent_us(own.sent_us);
+  f.set_yielding(own.yielding);
   return f.SerializeAsString();
 }
 
@@ -178,8 +214,10 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   if (f.array_id() != options_.array_id || !sp || *sp == options_.election.self) return;
   if (f.role() > proto::ROLE_ACTIVE || f.health() > proto::HEALTH_CRITICAL) return;
   peer_boot_id_ = f.boot_id();
-  onBeat(path, Beat{*sp, static_cast<Role>(f.role()), static_cast<Health>(f.health()), f.epoch(),
-                    bootNonce(f.boot_id()), f.sent_us()});
+  Beat beat{*sp,       static_cast<Role>(f.role()), static_cast<Health>(f.health()),
+            f.epoch(), bootNonce(f.boot_id()),      f.sent_us()};
+  beat.yielding = f.yielding();
+  onBeat(path, beat);
 }
 
 void HeartbeatService::onBeat(Path path, const Beat& beat) {
@@ -293,6 +331,8 @@ void HeartbeatService::publish() {
     if (election_.pathAlive(p, now)) s.paths_alive |= 1u << i;
   }
   ipc::copyField(s.peer_boot_id, peer_boot_id_);
+  s.fault_count = static_cast<uint8_t>(std::min(faults_.size(), ipc::StatusSnapshot::kMaxFaults));
+  for (size_t i = 0; i < s.fault_count; ++i) s.faults[i] = faults_[i];
   deps_.board.publish(s);
 }
 

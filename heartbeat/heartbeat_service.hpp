@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "heartbeat/election.hpp"
 #include "heartbeat/midplane_path.hpp"
@@ -62,6 +63,11 @@ class HeartbeatService {
   // Stops the thread; the caller releases the address afterwards if it wants to.
   void stop();
   void setHealth(Health health);
+  // The faults behind the health, for the status board (worst first).
+  void setFaults(std::vector<ipc::SnapshotFault> faults);
+  // Hands the active role to the peer after `drain`; empty when accepted, else why it was
+  // refused.
+  std::string forceFailover(Millis drain = Millis{250});
   Role role() const { return role_.load(); }
   uint64_t epoch() const { return epoch_.load(); }
 
@@ -95,6 +101,7 @@ class HeartbeatService {
   asio::steady_timer reconcile_timer_;
   asio::steady_timer publish_timer_;
   asio::steady_timer garp_timer_;
+  asio::steady_timer failover_timer_;
   std::thread thread_;
   std::thread fence_thread_;
   std::atomic<Role> role_{Role::Starting};
@@ -103,6 +110,7 @@ class HeartbeatService {
   bool holds_ = false;
   std::optional<Beat> last_peer_;
   std::string peer_boot_id_;
+  std::vector<ipc::SnapshotFault> faults_;
 };
 
 }  // namespace dualsp::heartbeat

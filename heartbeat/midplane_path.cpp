@@ -10,6 +10,7 @@ void MidplanePath::write(const Beat& beat) {
   b.health = beat.health;
   b.boot = beat.boot;
   b.sent_us = beat.sent_us;
+  b.yielding = beat.yielding;
   segment_.write(b);
 }
 
@@ -20,7 +21,9 @@ std::optional<Beat> MidplanePath::poll(SpId peer) {
   primed_ = true;
   last_peer_seq_ = b->beat_seq;
   if (first) return std::nullopt;  // a slot left by a dead peer is not a heartbeat
-  return Beat{peer, b->role, b->health, b->epoch, b->boot, b->sent_us};
+  Beat beat{peer, b->role, b->health, b->epoch, b->boot, b->sent_us};
+  beat.yielding = b->yielding;
+  return beat;
 }
 
 }  // namespace dualsp::heartbeat

@@ -29,6 +29,16 @@ struct InventoryItem {
   std::string part_number;
 };
 
+// A fault the hardware reports that is not a sensor reading: a memory ECC error, a boot
+// medium that does not answer. The health monitor turns each into one of the SP's faults.
+struct HardwareFault {
+  std::string id;          // what failed, stable across reads: "memory-ecc", "boot-media"
+  std::string component;   // the part: "DIMM0", "mc0", "BootMedia0"
+  std::string message_id;  // Redfish registry id: "Platform.1.3.2.MemoryUncorrectableError"
+  std::string text;        // for people, complete: "Memory device 'DIMM0' detected ..."
+  bool critical = true;    // Critical (the SP is unhealthy) or Warning
+};
+
 // Thread-safe. Reading the source never throws: a source that cannot be read leaves the
 // last good content (sim) or skips what is missing (linux), and says so in lastError().
 class Hardware {
@@ -36,9 +46,11 @@ class Hardware {
   virtual ~Hardware() = default;
   virtual std::vector<SensorReading> sensors() = 0;
   virtual std::vector<InventoryItem> inventory() = 0;
+  // Faults the parts report beside the sensors; empty on a healthy board.
+  virtual std::vector<HardwareFault> faults() = 0;
   virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
-  // The problem met by the last sensors()/inventory() call reading the source; empty when
-  // it was read fine.
+  // The problem met by the last sensors()/inventory()/faults() call reading the source;
+  // empty when it was read fine.
   virtual std::string lastError() const = 0;
 };
 

@@ -21,7 +21,8 @@ struct Slot {
   std::atomic<uint32_t> health;
   std::atomic<uint64_t> boot;
   std::atomic<uint64_t> sent_us;
-  uint8_t pad[16];
+  std::atomic<uint32_t> flags;
+  uint8_t pad[12];
 };
 static_assert(sizeof(Slot) == 64);
 
@@ -85,6 +86,7 @@ bool MidplaneSegment::write(const MidplaneBeat& beat) {
   s.health.store(static_cast<uint32_t>(beat.health), std::memory_order_relaxed);
   s.boot.store(beat.boot, std::memory_order_relaxed);
   s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
+  s.flags.store(beat.yielding ? 1u : 0u, std::memory_order_relaxed);
   s.sequence.store(seq + 2, std::memory_order_release);
   return true;
 }
@@ -103,6 +105,7 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     uint32_t health = s.health.load(std::memory_order_relaxed);
     beat.boot = s.boot.load(std::memory_order_relaxed);
     beat.sent_us = s.sent_us.load(std::memory_order_relaxed);
+    beat.yielding = (s.flags.load(std::memory_order_relaxed) & 1u) != 0;
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.sequence.load(std::memory_order_relaxed) != before) continue;
     if (role > static_cast<uint32_t>(Role::Active) ||

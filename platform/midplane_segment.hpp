@@ -7,7 +7,8 @@
 //   0   u64  magic "DSPMIDPL"          8  u32 layout version (1)
 //   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
 //   64  slot A (64 bytes)   128 slot B (64 bytes)
-//   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us
+//   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us,
+//         u32 flags (bit 0: yielding)
 // A cut side neither writes nor reads, like a connector pulled out.
 
 #include <atomic>
@@ -27,6 +28,7 @@ struct MidplaneBeat {
   Health health = Health::Ok;
   uint64_t boot = 0;     // the writer's boot nonce
   uint64_t sent_us = 0;  // the writer's monotonic clock
+  bool yielding = false;
 };
 
 class MidplaneSegment {

@@ -45,8 +45,8 @@ struct Config {
   struct PeerLink {
     std::string interface;
     std::string address;
-    int port = 7500;           // TCP; SP-A dials, SP-B listens
-    std::string key_file;      // the array's pair key; default <state_dir>/pair.key
+    int port = 7500;              // TCP; SP-A dials, SP-B listens
+    std::string key_file;         // the array's pair key; default <state_dir>/pair.key
     Millis request_timeout{500};  // default deadline of a forwarded command
   } peer_link;
 

@@ -4,6 +4,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "ipc/peer_link.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/linux/gpio_fencer.hpp"
+#include "platform/linux/link_state.hpp"
 #include "platform/linux/linux_hardware.hpp"
 #include "platform/linux/netlink_address.hpp"
 #include "platform/log.hpp"
@@ -25,6 +27,7 @@
 #include "sp/command_router.hpp"
 #include "sp/commands/commands.hpp"
 #include "sp/epoch_store.hpp"
+#include "sp/health_monitor.hpp"
 #include "sp/supervisor.hpp"
 
 namespace dualsp::sp {
@@ -117,6 +120,39 @@ class PeerLinkTransport : public PeerTransport {
   ipc::PeerLink& link_;
 };
 
+std::string modeFor(const HealthReport& r) {
+  return r.health == Health::Critical ? "degraded" : "full";
+}
+
+std::vector<ipc::SnapshotFault> snapshotFaults(const HealthReport& r) {
+  std::vector<ipc::SnapshotFault> out;
+  for (const auto& f : r.faults) {
+    ipc::SnapshotFault s;
+    ipc::copyField(s.message_id, f.message_id);
+    ipc::copyField(s.text, f.text);
+    s.severity = f.severity;
+    out.push_back(s);
+  }
+  return out;
+}
+
+// One line per fault raised or cleared, then the new roll-up.
+void logHealthChange(const HealthReport& before, const HealthReport& after) {
+  auto has = [](const HealthReport& r, const Fault& f) {
+    return std::find(r.faults.begin(), r.faults.end(), f) != r.faults.end();
+  };
+  for (const auto& f : after.faults)
+    if (!has(before, f))
+      log::write(f.severity == Health::Critical ? log::Level::Error : log::Level::Warning,
+                 "fault raised: " + f.message_id + ": " + f.text);
+  for (const auto& f : before.faults)
+    if (!has(after, f)) LOG_NOTICE << "fault cleared: " << f.message_id << ": " << f.text;
+  if (before.health != after.health || before.faults.empty() != after.faults.empty())
+    LOG_NOTICE << "health " << healthName(before.health) << " -> " << healthName(after.health)
+               << " (" << after.faults.size() << " fault" << (after.faults.size() == 1 ? "" : "s")
+               << ")";
+}
+
 heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
                                          uint64_t epoch) {
   heartbeat::ServiceOptions o;
@@ -196,10 +232,19 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   ipc::copyField(tmpl.management_address, c.management.address);
   ipc::copyField(tmpl.floating_address, c.floating.address);
 
+  // Health first: the election and the web server start from the SP's real state.
+  auto hardware = makeHardware(c);
+  HealthMonitor monitor(hardware.get(), c.management.interface,
+                        [](const std::string& i) { return platform::linkHasCarrier(i); });
+  HealthReport health = monitor.evaluate();
+  logHealthChange(HealthReport{}, health);
+
   std::unique_ptr<heartbeat::HeartbeatService> service;
   try {
+    auto options = serviceOptions(c, boot_id, epoch);
+    options.initial_health = health.health;
     service = std::make_unique<heartbeat::HeartbeatService>(
-        serviceOptions(c, boot_id, epoch),
+        options,
         heartbeat::ServiceDependencies{
             *floating, *fencer, [&epochs](uint64_t e) { return epochs.save(e); }, *board, tmpl});
   } catch (const std::exception& e) {
@@ -207,9 +252,9 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     return 1;
   }
   service->start();
+  service->setFaults(snapshotFaults(health));
 
   // Commands: the registry, the peer link and the router between them.
-  auto hardware = makeHardware(c);
   ipc::StatusBoardReader own_board(ipc::statusBoardName(c.array_id, c.sp));
   std::mutex board_mu;  // the reader keeps state between reads
   auto read_board = [&own_board, &board_mu] {
@@ -224,6 +269,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   ctx.log_file = c.state_dir + "/log/spd.log";
   ctx.hardware = hardware.get();
   ctx.status = read_board;
+  ctx.force_failover = [&service] { return service->forceFailover(); };
   ctx.restart = [&](const std::string& why) {
     std::lock_guard lock(restart_mu);
     restart_reason = why;
@@ -289,7 +335,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
 
   std::string listen = c.web.listen;
   Supervisor web(findSpweb(c, self_exe),
-                 {"--mode", "full", "--sp", std::string(1, spLetter(c.sp)), "--array-id",
+                 {"--mode", modeFor(health), "--sp", std::string(1, spLetter(c.sp)), "--array-id",
                   c.array_id, "--listen", listen, "--port", std::to_string(c.web.port),
                   "--log-file", c.state_dir + "/log/spweb.log"});
   web.start();
@@ -303,6 +349,22 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       break;
     }
     web.poll();
+    if (web.crashLooping())
+      monitor.setFirmwareFault(
+          "web-crash-loop",
+          Fault{"firmware:web-crash-loop", "ResourceEvent.1.4.3.ResourceErrorThresholdExceeded",
+                "The full web server crashed " + std::to_string(Supervisor::kCrashLoopCount) +
+                    " times within " + std::to_string(Supervisor::kCrashLoopWindow.count()) +
+                    " s; serving the degraded web server.",
+                Health::Critical});
+    HealthReport now = monitor.evaluate();
+    if (now != health) {
+      logHealthChange(health, now);
+      service->setHealth(now.health);
+      service->setFaults(snapshotFaults(now));
+      health = now;
+      web.setMode(modeFor(health));
+    }
     if (restart_requested) {
       std::lock_guard lock(restart_mu);
       LOG_NOTICE << "restarting the SP firmware: " << restart_reason;

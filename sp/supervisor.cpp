@@ -25,7 +25,26 @@ std::string describeExit(int status) {
 }  // namespace
 
 Supervisor::Supervisor(std::string program, std::vector<std::string> args)
-    : program_(std::move(program)), args_(std::move(args)) {}
+    : program_(std::move(program)), args_(std::move(args)) {
+  for (size_t i = 0; i + 1 < args_.size(); ++i)
+    if (args_[i] == "--mode") mode_ = args_[i + 1];
+}
+
+void Supervisor::setMode(const std::string& mode) {
+  if (mode == mode_) return;
+  LOG_NOTICE << "web server mode " << mode_ << " -> " << mode;
+  mode_ = mode;
+  for (size_t i = 0; i + 1 < args_.size(); ++i)
+    if (args_[i] == "--mode") args_[i + 1] = mode;
+  bool was_running = pid_ > 0 || restart_pending_;
+  stop(std::chrono::milliseconds{1000});
+  if (was_running) spawn();
+}
+
+bool Supervisor::crashLooping() const {
+  if (crashes_.size() < static_cast<size_t>(kCrashLoopCount)) return false;
+  return crashes_.back() - crashes_[crashes_.size() - kCrashLoopCount] <= kCrashLoopWindow;
+}
 
 Supervisor::~Supervisor() {
   stop(std::chrono::milliseconds{2000});
@@ -69,6 +88,8 @@ void Supervisor::poll() {
     if (r == pid_) {
       LOG_ERROR << "spweb (pid " << pid_ << ") " << describeExit(status) << "; restarting";
       pid_ = -1;
+      crashes_.push_back(std::chrono::steady_clock::now());
+      while (crashes_.size() > static_cast<size_t>(kCrashLoopCount)) crashes_.pop_front();
       restart_pending_ = true;
       restart_at_ = std::chrono::steady_clock::now() + kRestartDelay;
     }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,16 @@ class Supervisor {
   // Reaps a dead child and restarts it when due; call often (every ~100 ms).
   void poll();
   void stop(std::chrono::milliseconds grace);
+  // Runs spweb with `--mode <mode>` from now on, restarting it at once if the mode changed.
+  void setMode(const std::string& mode);
+  const std::string& mode() const { return mode_; }
+  // kCrashLoopCount unexpected exits within kCrashLoopWindow (DESIGN: a fault, then degraded).
+  bool crashLooping() const;
   pid_t pid() const { return pid_; }
   int restarts() const { return restarts_; }
+
+  static constexpr int kCrashLoopCount = 5;
+  static constexpr std::chrono::seconds kCrashLoopWindow{60};
 
  private:
   void spawn();
@@ -32,6 +41,8 @@ class Supervisor {
   int restarts_ = 0;
   std::chrono::steady_clock::time_point restart_at_{};
   bool restart_pending_ = false;
+  std::string mode_;
+  std::deque<std::chrono::steady_clock::time_point> crashes_;
 };
 
 }  // namespace dualsp::sp

@@ -192,6 +192,41 @@ void readHwmon(const std::string& dir, unsigned hwmon, std::vector<SensorReading
   }
 }
 
+// "1 uncorrectable error", "3 uncorrectable errors".
+std::string countOf(long long n, const std::string& what) {
+  return std::to_string(n) + " " + what + (n == 1 ? " error" : " errors");
+}
+
+// One fault per memory controller that counted errors (EDAC, Documentation/admin-guide/
+// ras.rst): uncorrectable ones make it critical, correctable ones alone a warning.
+void readEdac(const std::string& dir, std::vector<HardwareFault>& out, Problems& problems) {
+  std::vector<std::pair<unsigned, std::string>> controllers;  // mc2 before mc10
+  for (const auto& name : listDir(dir)) {
+    if (auto n = indexedName(name, "mc", "")) controllers.emplace_back(*n, name);
+  }
+  std::sort(controllers.begin(), controllers.end());
+  for (const auto& [n, name] : controllers) {
+    const long long ue = readInteger(dir + "/" + name + "/ue_count", problems).value_or(0);
+    const long long ce = readInteger(dir + "/" + name + "/ce_count", problems).value_or(0);
+    if (ue <= 0 && ce <= 0) continue;
+    HardwareFault fault;
+    fault.id = "memory-ecc";
+    fault.component = name;
+    if (ue > 0) {
+      fault.message_id = "Platform.1.3.2.MemoryUncorrectableError";
+      fault.text = "Memory controller " + name + " reported " + countOf(ue, "uncorrectable");
+      if (ce > 0) fault.text += " and " + countOf(ce, "correctable");
+      fault.critical = true;
+    } else {
+      // The Platform registry has no correctable-error message; this is its generic kin.
+      fault.message_id = "ResourceEvent.1.4.3.ResourceErrorsDetected";
+      fault.text = "Memory controller " + name + " reported " + countOf(ce, "correctable");
+      fault.critical = false;
+    }
+    out.push_back(std::move(fault));
+  }
+}
+
 class LinuxHardware final : public Hardware {
  public:
   explicit LinuxHardware(std::string root) : root_(std::move(root)) {}
@@ -234,14 +269,24 @@ class LinuxHardware final : public Hardware {
     return out;
   }
 
+  std::vector<HardwareFault> faults() override {
+    std::vector<HardwareFault> out;
+    Problems problems;
+    readEdac(root_ + "/devices/system/edac/mc", out, problems);
+    std::lock_guard lock(mutex_);
+    faults_error_ = problems.text();
+    return out;
+  }
+
   std::string describe() const override { return "linux hardware " + root_; }
 
   std::string lastError() const override {
     std::lock_guard lock(mutex_);
-    if (sensors_error_.empty() || inventory_error_.empty()) {
-      return sensors_error_ + inventory_error_;
+    std::string out;
+    for (const std::string* e : {&sensors_error_, &inventory_error_, &faults_error_}) {
+      if (!e->empty()) out += (out.empty() ? "" : "; ") + *e;
     }
-    return sensors_error_ + "; " + inventory_error_;
+    return out;
   }
 
  private:
@@ -249,6 +294,7 @@ class LinuxHardware final : public Hardware {
   mutable std::mutex mutex_;
   std::string sensors_error_;  // of the last sensors() call
   std::string inventory_error_;
+  std::string faults_error_;
 };
 
 }  // namespace

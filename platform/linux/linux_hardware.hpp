@@ -16,6 +16,10 @@ namespace dualsp::platform {
 // also when *_fault, *_crit_alarm or *_lcrit_alarm reads 1.
 // Inventory: the board, from <sysfs_root>/class/dmi/id/{board_vendor,board_name,
 // board_serial,product_name}, when any of them is present.
+// Faults: memory ECC from EDAC, <sysfs_root>/devices/system/edac/mc/mc*/{ue_count,ce_count}:
+// one "memory-ecc" fault per controller that counted errors, critical when ue_count > 0
+// (Platform.1.3.2.MemoryUncorrectableError), else a warning for ce_count > 0
+// (ResourceEvent.1.4.3.ResourceErrorsDetected); component "mc<N>".
 // Missing files are skipped, never an error; a present file that cannot be read or parsed
 // is skipped and named in lastError().
 std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys");

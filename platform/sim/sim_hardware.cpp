@@ -29,6 +29,7 @@ constexpr off_t kMaxDescriptionBytes = 4 * 1024 * 1024;
 struct Description {
   std::vector<SensorReading> sensors;
   std::vector<InventoryItem> inventory;
+  std::vector<HardwareFault> faults;
 };
 
 // What is wrong with the description, naming the key: "sensors[2].reading: not a number".
@@ -133,6 +134,23 @@ InventoryItem parseItem(const Json& i, const std::string& where) {
   return item;
 }
 
+HardwareFault parseFault(const Json& f, const std::string& where) {
+  if (!f.is_object()) throw DescriptionError{where + ": not an object"};
+  HardwareFault fault;
+  fault.id = stringField(f, "id", where, true);
+  fault.component = stringField(f, "component", where, false);
+  fault.message_id = stringField(f, "message_id", where, true);
+  if (fault.message_id.empty()) throw DescriptionError{where + ".message_id: empty"};
+  fault.text = stringField(f, "text", where, true);
+  if (fault.text.empty()) throw DescriptionError{where + ".text: empty"};
+  const std::string severity = stringField(f, "severity", where, false, "Critical");
+  if (severity != "Critical" && severity != "Warning") {
+    throw DescriptionError{where + ".severity: '" + severity + "' is not Critical or Warning"};
+  }
+  fault.critical = severity == "Critical";
+  return fault;
+}
+
 // Throws DescriptionError, or nlohmann's parse_error for text that is not JSON.
 Description parseDescription(const std::string& text) {
   const Json doc = Json::parse(text);
@@ -152,6 +170,14 @@ Description parseDescription(const std::string& text) {
       const std::string where = "inventory[" + std::to_string(n) + "]";
       d.inventory.push_back(parseItem((*list)[n], where));
       checkUniqueId(ids, d.inventory.back().id, where);
+    }
+  }
+  ids.clear();
+  if (const Json* list = listField(doc, "faults")) {
+    for (size_t n = 0; n < list->size(); ++n) {
+      const std::string where = "faults[" + std::to_string(n) + "]";
+      d.faults.push_back(parseFault((*list)[n], where));
+      checkUniqueId(ids, d.faults.back().id, where);
     }
   }
   return d;
@@ -192,6 +218,12 @@ class SimHardware final : public Hardware {
     std::lock_guard lock(mutex_);
     refresh();
     return current_.inventory;
+  }
+
+  std::vector<HardwareFault> faults() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.faults;
   }
 
   std::string describe() const override { return "sim hardware " + path_; }

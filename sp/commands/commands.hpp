@@ -17,18 +17,21 @@ struct CommandContext {
   platform::Hardware* hardware = nullptr;
   std::function<std::optional<ipc::StatusSnapshot>()> status;  // this SP's status board
   std::function<void(const std::string& why)> restart;         // re-executes spd
+  std::function<std::string()> force_failover;  // empty on success, else the refusal
 };
 
 void registerStatusCommands(CommandRegistry& registry, const CommandContext& context);
 void registerHardwareCommands(CommandRegistry& registry, const CommandContext& context);
 void registerLogCommands(CommandRegistry& registry, const CommandContext& context);
 void registerResetCommands(CommandRegistry& registry, const CommandContext& context);
+void registerFailoverCommands(CommandRegistry& registry, const CommandContext& context);
 
 inline void registerAllCommands(CommandRegistry& registry, const CommandContext& context) {
   registerStatusCommands(registry, context);
   registerHardwareCommands(registry, context);
   registerLogCommands(registry, context);
   registerResetCommands(registry, context);
+  registerFailoverCommands(registry, context);
 }
 
 // What the heartbeats told this SP about its peer, as a stale GetSpStatus answer (the

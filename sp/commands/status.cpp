@@ -35,6 +35,12 @@ void handleGetSpStatus(const CommandContext& ctx, const proto::Command&, Reply r
                   1000);
   s->set_holds_floating(board->holds_floating);
   s->set_management_address(board->management_address);
+  for (size_t i = 0; i < board->fault_count && i < ipc::StatusSnapshot::kMaxFaults; ++i) {
+    auto* f = s->add_faults();
+    f->set_message_id(board->faults[i].message_id);
+    f->set_text(board->faults[i].text);
+    f->set_severity(static_cast<proto::Health>(board->faults[i].severity));
+  }
   auto metrics = platform::readSystemMetrics();
   s->set_cpu_load_1m(metrics.cpu_load_1m);
   s->set_memory_total_kb(metrics.memory_total_kb);

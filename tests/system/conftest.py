@@ -234,6 +234,75 @@ class Pair:
         assert lines, "probe printed nothing: %s" % p.stderr
         return json.loads(lines[-1])
 
+    # --- hardware faults (tools/sp-pair fault/clear, docs/HARNESS.md) ---
+    def fault(self, sp, name):
+        """Injects a hardware fault; returns the monotonic time just before the edit."""
+        t = time.monotonic()
+        self.run("fault", sp, name)
+        return t
+
+    def clear(self, sp, name=None):
+        """Clears one fault, or every fault of the SP (name None); returns the time before."""
+        t = time.monotonic()
+        self.run("clear", sp, *([name] if name else []))
+        return t
+
+    # --- HTTP ---
+    def http(self, path, host=FLOATING, method="GET", body=None, timeout=0.5):
+        """One request from the root namespace (through dualsp-host, so it costs no fork: for
+        polls). {"status", "headers" (lower-case names), "text", "json", "err"}; status None
+        and err set when there was no answer."""
+        return http_request(host, path, method, body, timeout)
+
+    def client_http(self, path, host=FLOATING, method="GET", body=None, timeout=2.0):
+        """One request from the client namespace (dualsp-cli), as http() returns it."""
+        import inspect
+        script = ("import json, sys\n" + inspect.getsource(http_request) +
+                  "print(json.dumps(http_request(*json.loads(sys.stdin.read()))))\n")
+        cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, "-c", script]
+        p = subprocess.run(cmd, input=json.dumps([host, path, method, body, timeout]),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout + 10, env=dict(self.env, PYTHONPATH=""))
+        assert p.returncode == 0 and p.stdout.strip(), "%s %s failed: %s" % (method, path, p.stderr)
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def manager(self, sp, host=FLOATING, timeout=0.5):
+        """GET /redfish/v1/Managers/SP<sp> through `host`: the resource, or None."""
+        r = self.http("/redfish/v1/Managers/SP" + sp, host, timeout=timeout)
+        return r["json"] if r["status"] == 200 and isinstance(r["json"], dict) else None
+
+    # --- processes and addresses of one SP ---
+    def processes(self, sp):
+        """{pid: (ppid, argv)} of every process in the SP's namespace (ip netns pids)."""
+        from sp_pair import procs
+        out = {}
+        for pid in procs.pids_in_netns(NS[sp]):
+            ppid = procs.parent_of(pid)
+            argv = [a.decode(errors="replace") for a in procs.cmdline(pid) if a]
+            if ppid is not None and argv:
+                out[pid] = (ppid, argv)
+        return out
+
+    def spd_pid(self, sp):
+        ps = self.processes(sp)
+        pids = [p for p, (_, argv) in ps.items() if os.path.basename(argv[0]) == "spd"]
+        return pids[0] if len(pids) == 1 else None
+
+    def spweb(self, sp):
+        """(pid, mode) of the spweb that the SP's spd runs (its child), or (None, None)."""
+        ps = self.processes(sp)
+        spd = [p for p, (_, argv) in ps.items() if os.path.basename(argv[0]) == "spd"]
+        for pid, (ppid, argv) in ps.items():
+            if ppid in spd and os.path.basename(argv[0]) == "spweb":
+                mode = argv[argv.index("--mode") + 1] if "--mode" in argv[:-1] else None
+                return pid, mode
+        return None, None
+
+    def holders(self):
+        """The SPs whose namespace has the floating address on an UP interface."""
+        from sp_pair import netns
+        return [sp for sp in ("A", "B") if netns.holds(NS[sp], FLOATING)]
+
     def client_post(self, path, body, host=FLOATING, timeout=3.0):
         """One POST of a JSON body from the client namespace: {"status", "body", "headers"}."""
         script = (
@@ -280,6 +349,34 @@ class Pair:
         except ValueError:
             return None
         return entries[0] if entries else None
+
+
+def http_request(host, path, method="GET", body=None, timeout=0.5):
+    """One HTTP request on a fresh connection (http.client: no proxies). Returns
+    {"status", "headers" (lower-case names), "text", "json" (None when not JSON), "err"}."""
+    import http.client
+    out = {"status": None, "headers": {}, "text": None, "json": None, "err": None}
+    conn = http.client.HTTPConnection(host, 80, timeout=timeout)
+    try:
+        headers = {"Connection": "close", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        out["status"] = resp.status
+        out["headers"] = {k.lower(): v for k, v in resp.getheaders()}
+        out["text"] = resp.read().decode("utf-8", "replace")
+        try:
+            out["json"] = json.loads(out["text"]) if out["text"] else None
+        except ValueError:
+            pass
+    except (OSError, http.client.HTTPException) as e:
+        out["err"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        conn.close()
+    return out
 
 
 def require_root():

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from . import control, hardware, midplane, netns, power, procs, redfish
+from . import control, faults, hardware, midplane, netns, power, procs, redfish
 from .common import (NS_CLI, NS_LAN, NS_SP, DEFAULT_NETNS_STATE, HarnessError, Layout,
                      default_build, default_loopback_state, eprint, layout_from_pair_json,
                      read_pair_json, set_deep, utc_stamp, write_pair_json)
@@ -24,6 +24,13 @@ def sp_arg(value):
     if v not in ("A", "B"):
         raise argparse.ArgumentTypeError("SP must be A or B, not %r" % value)
     return v
+
+
+def fault_arg(value):
+    if value not in faults.NAMES:
+        raise argparse.ArgumentTypeError("unknown fault %r; the faults are: %s" % (
+            value, faults.names_text()))
+    return value
 
 
 def resolve_state(args, for_up_mode=None):
@@ -235,7 +242,23 @@ def tail(path, n):
 
 def cmd_status(args):
     lay, info = load(args)
-    print(json.dumps(control.pair_status(lay, info), indent=2))
+    st = control.pair_status(lay, info)
+    for sp in ("A", "B"):
+        if st.get(sp) is not None:
+            st[sp]["faults"] = faults.injected(lay, sp)
+    print(json.dumps(st, indent=2))
+    return 0
+
+
+def cmd_fault(args):
+    lay, _ = load(args)
+    print(faults.fault(lay, args.sp, args.name))
+    return 0
+
+
+def cmd_clear(args):
+    lay, _ = load(args)
+    print(faults.clear(lay, args.sp, args.name))
     return 0
 
 
@@ -404,6 +427,21 @@ def main(argv=None):
         p = sub.add_parser(name, parents=[common], help=text)
         p.add_argument("sp", type=sp_arg)
         p.set_defaults(func=func)
+
+    fault_help = "; ".join("%s: %s" % kv for kv in faults.NAMES.items())
+    p = sub.add_parser("fault", parents=[common], help="inject a hardware fault into an SP",
+                       description="Injects a fault the way the hardware would show it. "
+                                   "NAME: " + fault_help)
+    p.add_argument("sp", type=sp_arg)
+    p.add_argument("name", type=fault_arg, metavar="NAME", help=faults.names_text())
+    p.set_defaults(func=cmd_fault)
+    p = sub.add_parser("clear", parents=[common], help="clear an injected fault (all without NAME)",
+                       description="Undoes `fault`; without NAME every fault of the SP. "
+                                   "NAME: " + faults.names_text())
+    p.add_argument("sp", type=sp_arg)
+    p.add_argument("name", type=fault_arg, metavar="NAME", nargs="?", default=None,
+                   help=faults.names_text())
+    p.set_defaults(func=cmd_clear)
 
     p = sub.add_parser("cut", parents=[common], help="cut heartbeat paths of an SP")
     p.add_argument("sp", type=sp_arg)

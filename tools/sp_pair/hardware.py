@@ -51,10 +51,16 @@ def description(sp):
 
 
 def write_description(path, sp):
-    """Atomically (rename), so a running spd never reads half a file."""
+    """A healthy board's description, written atomically (see write_json)."""
+    write_json(path, description(sp))
+
+
+def write_json(path, doc):
+    """Atomically (a temporary name, then rename), so a running spd never reads half a file;
+    the rename also gives spd a new inode to notice."""
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w") as f:
-        json.dump(description(sp), f, indent=2)
+        json.dump(doc, f, indent=2)
         f.write("\n")
     os.replace(tmp, path)
 

@@ -20,6 +20,12 @@ def _stat(pid):
         return None
 
 
+def parent_of(pid):
+    """The parent pid of a live process, or None."""
+    st = _stat(pid)
+    return st[1] if st else None
+
+
 def all_pids():
     out = []
     for name in os.listdir("/proc"):

@@ -434,3 +434,44 @@ TEST(ElectionFreshness, BootNonceIsStable) {
   CHECK(bootNonce("a") != bootNonce("b"));
   CHECK_EQUAL(1469598103934665603ULL, bootNonce(""));  // FNV-1a offset basis
 }
+
+TEST_GROUP(ElectionForceFailover){};
+
+TEST(ElectionForceFailover, RefusedUnlessActiveWithAHealthyPassivePeer) {
+  Election e(configFor(SpId::B), 1, Health::Ok, at(0));
+  std::string why;
+  CHECK_TRUE(e.onForceFailover(at(1), why).empty());
+  CHECK(why.find("not the active SP") != std::string::npos);
+  // Active, but the peer is unhealthy.
+  e.onBeat(Path::Peer, Beat{SpId::A, Role::Active, Health::Ok, 1}, at(10));
+  e.onTick(at(61));
+  e.onFenceResult(true, "off", at(62));
+  CHECK(e.role() == Role::Active);
+  for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane})
+    e.onBeat(p, Beat{SpId::A, Role::Passive, Health::Critical, 2}, at(100));
+  why.clear();
+  CHECK_TRUE(e.onForceFailover(at(101), why).empty());
+  CHECK(why.find("not healthy") != std::string::npos);
+  // The peer is dead.
+  why.clear();
+  e.onForceFailover(at(500), why);
+  CHECK(why.find("not reachable") != std::string::npos);
+  CHECK(e.role() == Role::Active);
+}
+
+TEST(ElectionForceFailover, TheRoleMovesWithoutAFenceAndDoesNotComeBack) {
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.advance(0, 400);
+  CHECK(p.a.role() == Role::Active);
+  std::string why;
+  Actions a = p.a.onForceFailover(at(401), why);
+  CHECK_TRUE(why.empty());
+  STRCMP_EQUAL("RemoveAddress SetRole(passive)", effects(a).c_str());
+  for (int t = 405; t <= 3000; t += 5) {
+    p.advance(t, t);
+    CHECK(p.actives() <= 1);
+  }
+  CHECK(p.b.role() == Role::Active);
+  CHECK(p.a.role() == Role::Passive);  // SP-A would win a plain tie-break: yielding held it
+  CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
+}

@@ -37,7 +37,12 @@ const char* const kDescription = R"({
      "model": "SIM-SP-1", "serial_number": "SIMA0001", "part_number": "SP-1-00"},
     {"id": "CPU0", "kind": "Processor", "name": "CPU 0"}
   ],
-  "faults": {"later": "features"}
+  "faults": [
+    {"id": "memory-ecc", "component": "DIMM0",
+     "message_id": "Platform.1.3.2.MemoryUncorrectableError",
+     "text": "Memory device 'DIMM0' detected an uncorrectable error.", "severity": "Critical"}
+  ],
+  "later": {"features": "ignored"}
 })";
 
 void writeFile(const std::string& path, const std::string& text) {
@@ -120,6 +125,73 @@ TEST(SimHardware, ReadsSensorsAndInventory) {
   STRCMP_EQUAL("SP-1-00", board.part_number.c_str());
   STRCMP_EQUAL("Processor", inventory[1].kind.c_str());
   STRCMP_EQUAL("", inventory[1].serial_number.c_str());
+
+  auto faults = hw->faults();
+  LONGS_EQUAL(1, faults.size());
+  STRCMP_EQUAL("memory-ecc", faults[0].id.c_str());
+  STRCMP_EQUAL("DIMM0", faults[0].component.c_str());
+  STRCMP_EQUAL("Platform.1.3.2.MemoryUncorrectableError", faults[0].message_id.c_str());
+  STRCMP_EQUAL("Memory device 'DIMM0' detected an uncorrectable error.", faults[0].text.c_str());
+  CHECK_TRUE(faults[0].critical);
+}
+
+TEST(SimHardware, FaultsSeverityAndDefaults) {
+  writeFile(path, R"({"faults": [
+    {"id": "boot-media", "component": "BootMedia0",
+     "message_id": "Platform.1.3.2.DeviceBootTimeout", "text": "Boot medium not responding"},
+    {"id": "fan-noise", "message_id": "Base.1.22.1.Success", "text": "A fan rattles",
+     "severity": "Warning"}]})");
+  auto hw = makeSimHardware(path);
+  auto faults = hw->faults();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  LONGS_EQUAL(2, faults.size());
+  CHECK_TRUE(faults[0].critical);  // severity defaults to Critical
+  STRCMP_EQUAL("fan-noise", faults[1].id.c_str());
+  STRCMP_EQUAL("", faults[1].component.c_str());  // component defaults to empty
+  CHECK_FALSE(faults[1].critical);
+  LONGS_EQUAL(0, hw->sensors().size());  // a description may hold faults only
+}
+
+TEST(SimHardware, NoFaultsListIsNoFault) {
+  writeFile(path, R"({"sensors": []})");
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->faults().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedFaultsKeepTheLastGoodContent) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(1, hw->faults().size());
+  const char* const broken[][2] = {
+      {R"({"faults": {"id": "x"}})", "faults: not a list"},
+      {R"({"faults": ["memory-ecc"]})", "faults[0]: not an object"},
+      {R"({"faults": [{"id": "x", "message_id": "M", "text": "t", "severity": "Fatal"}]})",
+       "faults[0].severity: 'Fatal' is not Critical or Warning"},
+      {R"({"faults": [{"id": "x", "text": "t"}]})", "faults[0].message_id: missing"},
+      {R"({"faults": [{"id": "x", "message_id": "M"}]})", "faults[0].text: missing"},
+      {R"({"faults": [{"id": "x", "message_id": "M", "text": ""}]})", "faults[0].text: empty"},
+      {R"({"faults": [{"id": "x", "message_id": "M", "text": "t", "component": 0}]})",
+       "faults[0].component: not a string"},
+      {R"({"faults": [{"id": "x", "message_id": "M", "text": "t"},
+                      {"id": "x", "message_id": "M", "text": "u"}]})",
+       "faults[1].id: duplicate 'x'"},
+  };
+  int tick = 0;
+  for (const auto& [text, problem] : broken) {
+    writeFile(path, text);
+    bumpMtime(path, 10 * ++tick);
+    auto faults = hw->faults();
+    LONGS_EQUAL(1, faults.size());
+    STRCMP_EQUAL("memory-ecc", faults[0].id.c_str());
+    STRCMP_CONTAINS(problem, hw->lastError().c_str());
+    STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+  }
+  // the harness clears the fault: the next good version has none
+  writeFile(path, R"({"faults": []})");
+  bumpMtime(path, 10 * ++tick);
+  LONGS_EQUAL(0, hw->faults().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
 TEST(SimHardware, CriticalFromUpperCriticalAndFailed) {
@@ -356,6 +428,65 @@ TEST(LinuxHardware, UnparsableValueIsSkippedAndNamed) {
   LONGS_EQUAL(1, sensors.size());
   STRCMP_EQUAL("hwmon0_temp2", sensors[0].id.c_str());
   STRCMP_CONTAINS((root + "/class/hwmon/hwmon0/temp1_input").c_str(), hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, NoEdacNoFaults) {
+  makeBoard();
+  auto hw = makeLinuxHardware(root);
+  LONGS_EQUAL(0, hw->faults().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, EdacErrorsAreMemoryFaults) {
+  const std::string mc = "devices/system/edac/mc/";
+  attr(mc + "mc0/ue_count", "0");  // a clean controller: no fault
+  attr(mc + "mc0/ce_count", "0");
+  attr(mc + "mc10/ue_count", "2");
+  attr(mc + "mc10/ce_count", "0");
+  attr(mc + "mc2/ue_count", "0");
+  attr(mc + "mc2/ce_count", "1");
+  attr(mc + "mc3/ue_count", "1");
+  attr(mc + "mc3/ce_count", "17");
+  attr(mc + "power/control", "auto");  // not a controller
+  auto hw = makeLinuxHardware(root);
+  auto faults = hw->faults();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  LONGS_EQUAL(3, faults.size());
+
+  // mc2 before mc10
+  STRCMP_EQUAL("memory-ecc", faults[0].id.c_str());
+  STRCMP_EQUAL("mc2", faults[0].component.c_str());
+  STRCMP_EQUAL("ResourceEvent.1.4.3.ResourceErrorsDetected", faults[0].message_id.c_str());
+  STRCMP_EQUAL("Memory controller mc2 reported 1 correctable error", faults[0].text.c_str());
+  CHECK_FALSE(faults[0].critical);
+
+  STRCMP_EQUAL("mc3", faults[1].component.c_str());
+  STRCMP_EQUAL("Platform.1.3.2.MemoryUncorrectableError", faults[1].message_id.c_str());
+  STRCMP_EQUAL("Memory controller mc3 reported 1 uncorrectable error and 17 correctable errors",
+               faults[1].text.c_str());
+  CHECK_TRUE(faults[1].critical);
+
+  STRCMP_EQUAL("memory-ecc", faults[2].id.c_str());
+  STRCMP_EQUAL("mc10", faults[2].component.c_str());
+  STRCMP_EQUAL("Platform.1.3.2.MemoryUncorrectableError", faults[2].message_id.c_str());
+  STRCMP_EQUAL("Memory controller mc10 reported 2 uncorrectable errors", faults[2].text.c_str());
+  CHECK_TRUE(faults[2].critical);
+
+  // the counters are read on every call: a reset of mc10 (echo 0 > reset_counters) clears it
+  attr(mc + "mc10/ue_count", "0");
+  LONGS_EQUAL(2, hw->faults().size());
+}
+
+TEST(LinuxHardware, UnparsableEdacCounterIsSkippedAndNamed) {
+  attr("devices/system/edac/mc/mc0/ue_count", "lots");
+  attr("devices/system/edac/mc/mc0/ce_count", "3");
+  auto hw = makeLinuxHardware(root);
+  auto faults = hw->faults();
+  LONGS_EQUAL(1, faults.size());
+  CHECK_FALSE(faults[0].critical);  // what could be read: 3 correctable
+  STRCMP_CONTAINS((root + "/devices/system/edac/mc/mc0/ue_count").c_str(), hw->lastError().c_str());
+  hw->sensors();  // another call's clean read does not hide the problem
+  STRCMP_CONTAINS("ue_count", hw->lastError().c_str());
 }
 
 TEST_GROUP(SystemMetrics) {
