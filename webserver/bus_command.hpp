@@ -26,6 +26,9 @@ inline constexpr int kRetryAfterNoAnswerSeconds = 2;
 inline constexpr std::string_view kGetSpStatus = "GetSpStatus";
 inline constexpr std::string_view kGetLog = "GetLog";
 inline constexpr std::string_view kResetSp = "ResetSp";
+inline constexpr std::string_view kForceFailover = "ForceFailover";
+inline constexpr std::string_view kGetSensors = "GetSensors";
+inline constexpr std::string_view kGetInventory = "GetInventory";
 
 proto::SpId toProto(SpId sp);
 std::optional<SpId> fromProto(proto::SpId sp);

@@ -1,12 +1,26 @@
 #include "webserver/dispatcher.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 
 #include "platform/log.hpp"
 #include "webserver/redfish_messages.hpp"
 
 namespace dualsp::web {
+
+std::vector<messages::FaultMessage> faultsOnBoard(const ipc::StatusSnapshot& status) {
+  std::vector<messages::FaultMessage> out;
+  const size_t count = std::min<size_t>(status.fault_count, ipc::StatusSnapshot::kMaxFaults);
+  for (size_t i = 0; i < count; ++i) {
+    const ipc::SnapshotFault& f = status.faults[i];
+    // Bounded reads: the board is another process's memory.
+    out.push_back({std::string(f.message_id, strnlen(f.message_id, sizeof f.message_id)),
+                   std::string(f.text, strnlen(f.text, sizeof f.text)), healthState(f.severity)});
+  }
+  return out;
+}
 
 int64_t systemWallClockMs() {
   using namespace std::chrono;
@@ -46,7 +60,7 @@ void Dispatcher::route(const Request& request, Response& res) const {
     return;
   }
   if (!servedInMode(*match, config_.mode, config_.sp)) {
-    messages::serviceTemporarilyUnavailable(res, kRetryAfterDegradedSeconds);
+    answerDegraded(res);
     return;
   }
   if (request.body_too_large) {
@@ -54,15 +68,23 @@ void Dispatcher::route(const Request& request, Response& res) const {
     return;
   }
   std::optional<ipc::StatusSnapshot> status;
-  if (route.source == DataSource::StatusBoard) {
+  if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {
     status = readStatus();
-    if (!status) {
+    if (!status && route.source == DataSource::StatusBoard) {
       messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
       return;
     }
   }
   RequestContext ctx{request, match->params, config_, status ? &*status : nullptr, bus_, now_ms_()};
   route.handler(ctx, res);
+}
+
+void Dispatcher::answerDegraded(Response& res) const {
+  std::optional<ipc::StatusSnapshot> status = readStatus();
+  std::optional<std::vector<messages::FaultMessage>> faults;
+  if (status) faults = faultsOnBoard(*status);
+  messages::serviceDegraded(res, kRetryAfterDegradedSeconds, spName(config_.sp),
+                            faults ? &*faults : nullptr);
 }
 
 std::optional<ipc::StatusSnapshot> Dispatcher::readStatus() const {
@@ -81,7 +103,7 @@ std::optional<ipc::StatusSnapshot> Dispatcher::readStatus() const {
   BoardState now = status ? BoardState::Readable : BoardState::Unreadable;
   BoardState before = board_state_.exchange(now);
   if (now != before && problem) {
-    LOG_WARNING << "status board " << problem << ": answering 503";
+    LOG_WARNING << "status board " << problem << ": its routes answer 503";
   } else if (now != before && before == BoardState::Unreadable) {
     LOG_NOTICE << "status board readable again";
   }

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
 #include "webserver/http_types.hpp"
+#include "webserver/redfish_messages.hpp"
 #include "webserver/route_table.hpp"
 #include "webserver/service_context.hpp"
 
@@ -27,6 +29,9 @@ using WallClockMs = std::function<int64_t()>;
 
 int64_t systemWallClockMs();
 
+// The SP's faults as the status board carries them (spd's health monitor, worst first).
+std::vector<messages::FaultMessage> faultsOnBoard(const ipc::StatusSnapshot& status);
+
 class Dispatcher {
  public:
   // `bus` carries the commands of LocalBus routes; it must outlive the dispatcher.
@@ -40,6 +45,8 @@ class Dispatcher {
 
  private:
   void route(const Request& request, Response& res) const;
+  // 503 for a route degraded mode does not serve, naming the faults on the status board.
+  void answerDegraded(Response& res) const;
   std::optional<ipc::StatusSnapshot> readStatus() const;
   void addCommonHeaders(Response& res) const;
 

@@ -5,16 +5,18 @@
 #include <optional>
 #include <string_view>
 
+#include "platform/sp_types.hpp"
 #include "webserver/json.hpp"
 
 namespace dualsp::web {
 
 // Resource_v1.xml, Resource.State (the subset DualSP reports).
-enum class ResourceState { Enabled, StandbySpare, Starting, UnavailableOffline };
+enum class ResourceState { Enabled, StandbySpare, StandbyOffline, Starting, UnavailableOffline };
 NLOHMANN_JSON_SERIALIZE_ENUM(ResourceState,
                              {
                                  {ResourceState::Enabled, "Enabled"},
                                  {ResourceState::StandbySpare, "StandbySpare"},
+                                 {ResourceState::StandbyOffline, "StandbyOffline"},
                                  {ResourceState::Starting, "Starting"},
                                  {ResourceState::UnavailableOffline, "UnavailableOffline"},
                              })
@@ -26,6 +28,19 @@ NLOHMANN_JSON_SERIALIZE_ENUM(HealthState, {
                                               {HealthState::Warning, "Warning"},
                                               {HealthState::Critical, "Critical"},
                                           })
+
+// An SP's health (platform/sp_types.hpp) as a Redfish Status.Health.
+constexpr HealthState healthState(Health health) {
+  switch (health) {
+    case Health::Ok:
+      return HealthState::OK;
+    case Health::Warning:
+      return HealthState::Warning;
+    case Health::Critical:
+      return HealthState::Critical;
+  }
+  return HealthState::Critical;
+}
 
 // Resource_v1.xml, Resource.PowerState (the subset DualSP reports).
 enum class PowerState { On, Off };
@@ -56,6 +71,51 @@ inline std::optional<ResetType> parseResetType(std::string_view s) {
   if (s == "GracefulRestart") return ResetType::GracefulRestart;
   if (s == "ForceRestart") return ResetType::ForceRestart;
   return std::nullopt;
+}
+
+// Redundancy_v1.xml, Redundancy.RedundancyMode (the subset DualSP reports): the passive SP
+// takes over by itself when the active one fails.
+enum class RedundancyMode { Failover };
+NLOHMANN_JSON_SERIALIZE_ENUM(RedundancyMode, {
+                                                 {RedundancyMode::Failover, "Failover"},
+                                             })
+
+// Chassis_v1.xml, Chassis.ChassisType (the subset DualSP reports).
+enum class ChassisType { Enclosure };
+NLOHMANN_JSON_SERIALIZE_ENUM(ChassisType, {
+                                              {ChassisType::Enclosure, "Enclosure"},
+                                          })
+
+// Sensor_v1.xml, Sensor.ReadingType: the kinds of sensor an SP has (proto::Sensor::kind).
+enum class ReadingType { Temperature, Rotational, Power, Voltage };
+NLOHMANN_JSON_SERIALIZE_ENUM(ReadingType, {
+                                              {ReadingType::Temperature, "Temperature"},
+                                              {ReadingType::Rotational, "Rotational"},
+                                              {ReadingType::Power, "Power"},
+                                              {ReadingType::Voltage, "Voltage"},
+                                          })
+// Exact match; nullopt for a kind this firmware does not know.
+inline std::optional<ReadingType> parseReadingType(std::string_view s) {
+  if (s == "Temperature") return ReadingType::Temperature;
+  if (s == "Rotational") return ReadingType::Rotational;
+  if (s == "Power") return ReadingType::Power;
+  if (s == "Voltage") return ReadingType::Voltage;
+  return std::nullopt;
+}
+// Sensor.ReadingUnits (UCUM) of each kind. Rotational: "{rev}/min", the value Sensor_v1.xml
+// prefers to the deprecated "RPM" that spd reports.
+constexpr std::string_view readingUnits(ReadingType type) {
+  switch (type) {
+    case ReadingType::Temperature:
+      return "Cel";
+    case ReadingType::Rotational:
+      return "{rev}/min";
+    case ReadingType::Power:
+      return "W";
+    case ReadingType::Voltage:
+      return "V";
+  }
+  return "";
 }
 
 // LogService_v1.xml, LogService.OverWritePolicy (the subset DualSP reports).

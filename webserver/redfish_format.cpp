@@ -60,6 +60,10 @@ std::string managerPath(SpId sp) {
   return "/redfish/v1/Managers/" + std::string(managerId(sp));
 }
 
+std::string enclosurePath() {
+  return "/redfish/v1/Chassis/" + std::string(kEnclosureId);
+}
+
 std::optional<SpId> spOfManagerId(std::string_view id) {
   for (SpId sp : {SpId::A, SpId::B})
     if (id == managerId(sp)) return sp;

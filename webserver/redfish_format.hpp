@@ -29,6 +29,13 @@ std::string dateTimeString(int64_t ms_since_epoch);
 // "/redfish/v1/Managers/SPA"
 std::string managerPath(SpId sp);
 
+inline constexpr std::string_view kSessionServicePath = "/redfish/v1/SessionService";
+inline constexpr std::string_view kSessionsPath = "/redfish/v1/SessionService/Sessions";
+
+// The array's enclosure, the one Chassis, which holds both SPs: "/redfish/v1/Chassis/Enclosure".
+inline constexpr std::string_view kEnclosureId = "Enclosure";
+std::string enclosurePath();
+
 // The SP a Manager id names ("SPA", "SPB"), or nullopt.
 std::optional<SpId> spOfManagerId(std::string_view id);
 

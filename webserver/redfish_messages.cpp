@@ -8,7 +8,7 @@ namespace {
 
 // Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
 // Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
-constexpr std::array<RegistryEntry, 11> kBaseMessages{{
+constexpr std::array<RegistryEntry, 14> kBaseMessages{{
     {BaseMessage::ResourceNotFound, "ResourceNotFound",
      "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
      "Provide a valid resource identifier and resubmit the request."},
@@ -55,6 +55,20 @@ constexpr std::array<RegistryEntry, 11> kBaseMessages{{
      "The supplied payload exceeds the maximum size supported by the service.", 0,
      HealthState::Critical,
      "Check that the supplied payload is correct and supported by this service."},
+    {BaseMessage::ActionParameterValueTypeError, "ActionParameterValueTypeError",
+     "The value '%1' for the parameter %2 in the action %3 is not a type that the parameter can "
+     "accept.",
+     3, HealthState::Warning,
+     "Correct the value for the parameter in the request body and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::ActionParameterValueError, "ActionParameterValueError",
+     "The value for the parameter %1 in the action %2 is invalid.", 2, HealthState::Warning,
+     "Correct the value for the parameter in the request body and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::ActionParameterValueConflict, "ActionParameterValueConflict",
+     "The parameter '%1' with the requested value of '%2' does not meet the constraints of the "
+     "implementation.",
+     2, HealthState::Warning, "None."},
 }};
 
 // Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
@@ -135,6 +149,40 @@ void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds) {
   res.addHeader("Retry-After", seconds);
 }
 
+Json faultMessageObject(const FaultMessage& fault) {
+  return {
+      {"@odata.type", "#Message.v1_1_1.Message"},
+      {"MessageId", fault.message_id},
+      {"Message", fault.text},
+      {"MessageSeverity", fault.severity},
+  };
+}
+
+void serviceDegraded(Response& res, int retry_after_seconds, std::string_view sp_name,
+                     const std::vector<FaultMessage>* faults) {
+  serviceTemporarilyUnavailable(res, retry_after_seconds);
+  Json& error = res.body["error"];
+  std::string message = error["message"].get<std::string>() + "  " + std::string(sp_name) +
+                        " serves only its rescue subset while it is unhealthy";
+  if (!faults) {
+    message += "; its faults are not known (status board not readable).";
+  } else if (faults->empty()) {
+    message += ".";
+  } else {
+    message += ": ";
+    for (size_t i = 0; i < faults->size(); ++i) {
+      std::string_view text = (*faults)[i].text;
+      if (!text.empty() && text.back() == '.') text.remove_suffix(1);  // one sentence, one stop
+      if (i > 0) message += "; ";
+      message += text;
+    }
+    message += ".";
+    for (const FaultMessage& fault : *faults)
+      error["@Message.ExtendedInfo"].push_back(faultMessageObject(fault));
+  }
+  error["message"] = std::move(message);
+}
+
 void malformedJson(Response& res) {
   setError(res, 400, BaseMessage::MalformedJSON, {});
 }
@@ -155,6 +203,30 @@ void queryParameterValueTypeError(Response& res, std::string_view value,
                                   std::string_view parameter) {
   setError(res, 400, BaseMessage::QueryParameterValueTypeError,
            {std::string(value), std::string(parameter)});
+}
+
+void actionParameterValueTypeError(Response& res, std::string_view value,
+                                   std::string_view parameter, std::string_view action) {
+  setError(res, 400, BaseMessage::ActionParameterValueTypeError,
+           {std::string(value), std::string(parameter), std::string(action)});
+}
+
+void actionParameterValueError(Response& res, std::string_view parameter, std::string_view action) {
+  setError(res, 400, BaseMessage::ActionParameterValueError,
+           {std::string(parameter), std::string(action)});
+}
+
+void actionParameterValueConflict(Response& res, std::string_view parameter,
+                                  std::string_view value) {
+  setError(res, 400, BaseMessage::ActionParameterValueConflict,
+           {std::string(parameter), std::string(value)});
+}
+
+void actionRefused(Response& res, std::string_view reason) {
+  setError(res, 409, BaseMessage::GeneralError, {});
+  Json& error = res.body["error"];
+  error["message"] = std::string(reason);
+  error["@Message.ExtendedInfo"][0]["Resolution"] = std::string(reason);
 }
 
 void insufficientPrivilege(Response& res) {

@@ -30,6 +30,9 @@ enum class BaseMessage {
   InsufficientPrivilege,
   GeneralError,
   PayloadTooLarge,
+  ActionParameterValueTypeError,
+  ActionParameterValueError,
+  ActionParameterValueConflict,
 };
 
 // One registry entry, verbatim from the registry file.
@@ -63,6 +66,22 @@ void operationNotAllowed(Response& res, const MethodSet& allowed);
 void internalError(Response& res);
 // 503 with Retry-After.
 void serviceTemporarilyUnavailable(Response& res, int retry_after_seconds);
+
+// One health fault of an SP (spd's health monitor), with the MessageId of the registry it
+// comes from ("Environmental.1.4.0.SensorThresholdCritical"): not a Base message.
+struct FaultMessage {
+  std::string message_id;
+  std::string text;
+  HealthState severity = HealthState::Critical;
+};
+// Its @Message.ExtendedInfo object: the fault's own MessageId, text and severity.
+Json faultMessageObject(const FaultMessage& fault);
+// 503 with Retry-After from a degraded SP, for a route outside its rescue subset:
+// ServiceTemporarilyUnavailable, a message that names the SP's faults, and one more
+// @Message.ExtendedInfo entry per fault. `faults` is nullptr when they are not known (the
+// status board is not readable).
+void serviceDegraded(Response& res, int retry_after_seconds, std::string_view sp_name,
+                     const std::vector<FaultMessage>* faults);
 // 400: the body is not a JSON object.
 void malformedJson(Response& res);
 // 400: "The value '<value>' for the parameter <parameter> in the action <action> is not in
@@ -75,6 +94,20 @@ void actionParameterNotSupported(Response& res, std::string_view parameter,
 // 400: "$top=abc".
 void queryParameterValueTypeError(Response& res, std::string_view value,
                                   std::string_view parameter);
+// 400: "The value '<value>' for the parameter <parameter> in the action <action> is not a type
+// that the parameter can accept."
+void actionParameterValueTypeError(Response& res, std::string_view value,
+                                   std::string_view parameter, std::string_view action);
+// 400: "The value for the parameter <parameter> in the action <action> is invalid."
+void actionParameterValueError(Response& res, std::string_view parameter, std::string_view action);
+// 400: "The parameter '<parameter>' with the requested value of '<value>' does not meet the
+// constraints of the implementation."
+void actionParameterValueConflict(Response& res, std::string_view parameter,
+                                  std::string_view value);
+// 409: spd refused an action in the SP's present state (CommandResult BAD_REQUEST of an action
+// whose arguments spweb checked): GeneralError, whose Resolution (and the error's message) is
+// spd's reason, e.g. "SP-B is not healthy".
+void actionRefused(Response& res, std::string_view reason);
 // 403.
 void insufficientPrivilege(Response& res);
 // 400: spd refused the command's arguments (CommandResult BAD_REQUEST).

@@ -66,6 +66,8 @@ std::string_view dataSourceName(DataSource source) {
       return "board";
     case DataSource::LocalBus:
       return "bus";
+    case DataSource::LocalBusAndBoard:
+      return "bus+board";
   }
   return "?";
 }

@@ -42,6 +42,9 @@ enum class DataSource : uint8_t {
   None,         // nothing but the request and the configuration
   StatusBoard,  // this SP's status board (shared memory), RequestContext::status
   LocalBus,     // commands to spd over the local bus, RequestContext::bus
+  // Commands to spd, and the board when it is readable (RequestContext::status may be null):
+  // what this SP knows of its peer from the heartbeats, without asking the peer.
+  LocalBusAndBoard,
 };
 std::string_view dataSourceName(DataSource source);
 

@@ -164,6 +164,35 @@ void handleLogEntryCollectionGet(const RequestContext& ctx, Response& res) {
   };
 }
 
+// One line of the log by its number: the newest kMaxLogLines lines are the ones a client can
+// read one by one (the ones the collection lists); an older or future number is 404.
+void handleLogEntryGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  const std::string& id = ctx.params.at(1);
+  uint64_t number = 0;
+  auto [stop, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
+  if (ec != std::errc() || stop != id.data() + id.size() || number == 0) {
+    messages::resourceNotFound(res, "LogEntry", id);
+    return;
+  }
+  proto::Command command = makeCommand(ctx, kGetLog, *sp);
+  (*command.mutable_args())["lines"] = std::to_string(kMaxLogLines);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, "Manager", ctx.params.at(0))) return;
+
+  const proto::LogLines& log = result->log();
+  const uint64_t count = static_cast<uint64_t>(log.lines_size());
+  const uint64_t total = std::max<uint64_t>(log.total(), count);
+  const uint64_t first = total - count + 1;  // the number of the oldest line returned
+  if (number < first || number > total) {
+    messages::resourceNotFound(res, "LogEntry", id);
+    return;
+  }
+  res.body = logEntry(*sp, number, log.lines(static_cast<int>(number - first)));
+  res.body["Oem"]["DualSP"] = freshnessOf(*result);
+}
+
 }  // namespace
 
 void requestRoutesLogServices(RouteTable& routes) {
@@ -185,6 +214,12 @@ void requestRoutesLogServices(RouteTable& routes) {
               .degraded = DegradedService::ThisSpOnly,
               .source = DataSource::LocalBus,
               .handler = handleLogEntryCollectionGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Log/Entries/{EntryId}",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::ThisSpOnly,
+              .source = DataSource::LocalBus,
+              .handler = handleLogEntryGet});
 }
 
 }  // namespace dualsp::web

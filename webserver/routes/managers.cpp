@@ -1,8 +1,12 @@
-// /redfish/v1/Managers: the two service processors, SPA and SPB, and their Manager.Reset
-// action. The collection is static; each Manager is spd's answer to GetSpStatus over the local
-// bus: first hand for this SP, forwarded to the peer for the other one, or the peer's last
-// known state, marked stale, when it does not answer (DESIGN.md "The command path").
+// /redfish/v1/Managers: the two service processors, SPA and SPB, their failover Redundancy
+// and their Manager.Reset and Manager.ForceFailover actions. Each Manager is spd's answer to
+// GetSpStatus over the local bus: first hand for this SP, forwarded to the peer for the other
+// one, or the peer's last known state, marked stale, when it does not answer (DESIGN.md "The
+// command path"); the other SP's part of the redundancy set comes from the status board.
+// A degraded SP describes itself only: its collection lists it alone and its Manager links to
+// nothing it does not serve (no peer, no chassis, no ForceFailover).
 
+#include <array>
 #include <optional>
 
 #include "platform/log.hpp"
@@ -17,12 +21,16 @@ namespace {
 
 constexpr std::string_view kManagerType = "#Manager.v1_19_0.Manager";
 constexpr std::string_view kManagerCollectionType = "#ManagerCollection.ManagerCollection";
+constexpr std::string_view kRedundancyType = "#Redundancy.v1_7_0.Redundancy";
 constexpr std::string_view kResetAction = "Manager.Reset";
 constexpr std::string_view kResetTypeParameter = "ResetType";
+constexpr std::string_view kForceFailoverAction = "Manager.ForceFailover";
+constexpr std::string_view kNewManagerParameter = "NewManager";
 
-// Active serves; a passive or starting SP is the spare; an SP fencing its peer is on its way
-// to serving.
-ResourceState stateOfRole(Role role) {
+// Active serves; a healthy passive or starting SP is the spare; an unhealthy one waits for
+// someone to mend it (it never takes over from a healthy peer); an SP fencing its peer is on
+// its way to serving.
+ResourceState stateOf(Role role, Health health) {
   switch (role) {
     case Role::Active:
       return ResourceState::Enabled;
@@ -30,36 +38,102 @@ ResourceState stateOfRole(Role role) {
       return ResourceState::Starting;
     case Role::Passive:
     case Role::Starting:
-      return ResourceState::StandbySpare;
+      return isHealthy(health) ? ResourceState::StandbySpare : ResourceState::StandbyOffline;
   }
   return ResourceState::StandbySpare;
 }
 
-HealthState healthState(Health health) {
-  switch (health) {
-    case Health::Ok:
-      return HealthState::OK;
-    case Health::Warning:
-      return HealthState::Warning;
-    case Health::Critical:
-      return HealthState::Critical;
+// One SP as the failover redundancy set sees it.
+struct Member {
+  bool known = false;      // false: nothing at all (status board not readable)
+  bool reachable = false;  // alive on some heartbeat path (this SP itself always is)
+  Role role = Role::Starting;
+  Health health = Health::Ok;
+};
+
+// Both SPs: the status board for this SP and for its peer as the heartbeats last told, then
+// spd's answer about `sp` (fresher) on top. `result` is null when spd had nothing about it.
+std::array<Member, 2> membersOf(const RequestContext& ctx, SpId sp,
+                                const proto::CommandResult* result) {
+  std::array<Member, 2> m;
+  const SpId self = ctx.config.sp;
+  Member& own = m[static_cast<size_t>(self)];
+  Member& peer = m[static_cast<size_t>(peerOf(self))];
+  if (const ipc::StatusSnapshot* board = ctx.status) {
+    own = {true, true, board->role, board->health};
+    peer = {true, board->peer_alive, board->peer_role, board->peer_health};
   }
-  return HealthState::Critical;
+  Member& about = m[static_cast<size_t>(sp)];
+  if (!result) {
+    about = {true, false, Role::Starting, Health::Critical};
+  } else {
+    const proto::SpStatus& s = result->sp_status();
+    const bool reachable = sp == self || (ctx.status ? about.reachable : !result->stale());
+    about = {true, reachable, fromProto(s.role()), fromProto(s.health())};
+  }
+  return m;
+}
+
+// The set's health: OK while both SPs are up (reachable, not Critical), Warning while one is
+// (the array is managed but no longer fault tolerant) or either warns, Critical when neither.
+// An SP nothing is known about does not count.
+HealthState redundancyHealth(const std::array<Member, 2>& members) {
+  int down = 0;
+  bool warning = false;
+  for (const Member& m : members) {
+    if (!m.known) continue;
+    if (!m.reachable || !isHealthy(m.health)) ++down;
+    warning = warning || m.health == Health::Warning;
+  }
+  if (down == 2) return HealthState::Critical;
+  if (down == 1 || warning) return HealthState::Warning;
+  return HealthState::OK;
+}
+
+// Manager.Redundancy: the two SPs are one failover set (Redundancy v1_6_0 added
+// ActiveRedundancySet, v1_7_0 MinNumNeededForFaultTolerance).
+Json redundancyOf(SpId sp, const std::array<Member, 2>& members) {
+  Json active = Json::array();
+  for (SpId s : {SpId::A, SpId::B}) {
+    const Member& m = members[static_cast<size_t>(s)];
+    if (m.known && m.reachable && m.role == Role::Active)
+      active.push_back(odataLink(managerPath(s)));
+  }
+  return Json::array({{
+      {"@odata.id", managerPath(sp) + "#/Redundancy/0"},
+      {"@odata.type", kRedundancyType},
+      {"MemberId", "0"},
+      {"Name", "Service processor failover"},
+      {"Mode", RedundancyMode::Failover},
+      {"MaxNumSupported", 2},
+      {"MinNumNeeded", 1},
+      {"MinNumNeededForFaultTolerance", 2},
+      {"RedundancySet", {odataLink(managerPath(SpId::A)), odataLink(managerPath(SpId::B))}},
+      {"ActiveRedundancySet", std::move(active)},
+      {"Status", {{"State", ResourceState::Enabled}, {"Health", redundancyHealth(members)}}},
+  }});
 }
 
 Json stringOrNull(const std::string& value) {
   return value.empty() ? Json(nullptr) : Json(value);
 }
 
-std::string resetTarget(SpId sp) {
-  return managerPath(sp) + "/Actions/" + std::string(kResetAction);
+std::string actionTarget(SpId sp, std::string_view action) {
+  return managerPath(sp) + "/Actions/" + std::string(action);
 }
 
-// What every Manager carries, whatever spd knows about the SP.
-Json managerCommon(const RequestContext& ctx, SpId sp) {
+// What every Manager carries, whatever spd knows about the SP. `result`: spd's answer about
+// it, null when it had none (the peer unreachable since spd started).
+Json managerCommon(const RequestContext& ctx, SpId sp, const proto::CommandResult* result) {
+  const bool full = ctx.config.mode == ServeMode::Full;
   Json allowed = Json::array();
   for (ResetType type : kAllowedResetTypes) allowed.push_back(type);
-  return {
+  Json actions = {{"#Manager.Reset",
+                   {{"target", actionTarget(sp, kResetAction)},
+                    {"ResetType@Redfish.AllowableValues", allowed}}}};
+  if (full)
+    actions["#Manager.ForceFailover"] = {{"target", actionTarget(sp, kForceFailoverAction)}};
+  Json body = {
       {"@odata.id", managerPath(sp)},
       {"@odata.type", kManagerType},
       {"Id", managerId(sp)},
@@ -68,10 +142,14 @@ Json managerCommon(const RequestContext& ctx, SpId sp) {
       {"UUID", managerUuid(ctx.config.array_id, sp)},
       {"ServiceEntryPointUUID", serviceRootUuid(ctx.config.array_id)},
       {"LogServices", odataLink(managerPath(sp) + "/LogServices")},
-      {"Actions",
-       {{"#Manager.Reset",
-         {{"target", resetTarget(sp)}, {"ResetType@Redfish.AllowableValues", allowed}}}}},
   };
+  if (full) {
+    body["Redundancy"] = redundancyOf(sp, membersOf(ctx, sp, result));
+    body["Redundancy@odata.count"] = 1;
+    body["Links"] = {{"ManagerForChassis", Json::array({odataLink(enclosurePath())})}};
+  }
+  body["Actions"] = std::move(actions);
+  return body;
 }
 
 Json temperaturesOf(const proto::SpStatus& s) {
@@ -94,10 +172,11 @@ Json faultsOf(const proto::SpStatus& s) {
 void renderManager(const RequestContext& ctx, SpId sp, const proto::CommandResult& result,
                    Response& res) {
   const proto::SpStatus& s = result.sp_status();
-  Json body = managerCommon(ctx, sp);
+  Json body = managerCommon(ctx, sp, &result);
   body["FirmwareVersion"] = stringOrNull(s.firmware_version());
-  body["Status"] = {{"State", stateOfRole(fromProto(s.role()))},
-                    {"Health", healthState(fromProto(s.health()))}};
+  const Health health = fromProto(s.health());
+  body["Status"] = {{"State", stateOf(fromProto(s.role()), health)},
+                    {"Health", healthState(health)}};
   if (!result.stale()) {
     // It answered just now, so it is powered and its clock is ours (both SPs run NTP).
     body["PowerState"] = PowerState::On;
@@ -126,7 +205,7 @@ void renderManager(const RequestContext& ctx, SpId sp, const proto::CommandResul
 // The peer, when spd has nothing at all about it (never heard since spd started).
 void renderUnavailableManager(const RequestContext& ctx, SpId sp,
                               const proto::CommandResult& result, Response& res) {
-  Json body = managerCommon(ctx, sp);
+  Json body = managerCommon(ctx, sp, nullptr);
   body["Status"] = {{"State", ResourceState::UnavailableOffline}, {"Health", nullptr}};
   Json oem = {{"Role", nullptr}};
   oem.update(freshnessOf(result));
@@ -164,13 +243,51 @@ std::optional<ResetType> resetTypeOfBody(const std::string& body, Response& res)
   return type;
 }
 
+// The ForceFailover body: nothing, {} or {"NewManager": {"@odata.id": <the peer of `sp`>}},
+// the one manager an SP can fail over to. False, with the error set on `res`, otherwise.
+bool forceFailoverBodyAccepted(const std::string& body, SpId sp, Response& res) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return true;
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    messages::malformedJson(res);
+    return false;
+  }
+  for (const auto& [key, value] : json.items()) {
+    if (key != kNewManagerParameter) {
+      messages::actionParameterNotSupported(res, key, kForceFailoverAction);
+      return false;
+    }
+    const Json* id =
+        value.is_object() && value.contains("@odata.id") ? &value["@odata.id"] : nullptr;
+    if (!id || !id->is_string()) {
+      messages::actionParameterValueTypeError(res, value.dump(), kNewManagerParameter,
+                                              kForceFailoverAction);
+      return false;
+    }
+    std::string path = id->get<std::string>();
+    if (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path == managerPath(sp)) {
+      messages::actionParameterValueConflict(res, kNewManagerParameter, path);
+      return false;
+    }
+    if (path != managerPath(peerOf(sp))) {
+      messages::actionParameterValueError(res, kNewManagerParameter, kForceFailoverAction);
+      return false;
+    }
+  }
+  return true;
+}
+
 void handleManagerCollectionGet(const RequestContext& ctx, Response& res) {
+  // Degraded: this SP alone, since it does not speak for its peer (its Manager answers 503).
+  Json members = Json::array();
+  for (SpId sp : {SpId::A, SpId::B})
+    if (ctx.config.mode == ServeMode::Full || sp == ctx.config.sp)
+      members.push_back(odataLink(managerPath(sp)));
   res.body = {
-      {"@odata.id", "/redfish/v1/Managers"},
-      {"@odata.type", kManagerCollectionType},
-      {"Name", "Manager Collection"},
-      {"Members@odata.count", 2},
-      {"Members", {odataLink(managerPath(SpId::A)), odataLink(managerPath(SpId::B))}},
+      {"@odata.id", "/redfish/v1/Managers"}, {"@odata.type", kManagerCollectionType},
+      {"Name", "Manager Collection"},        {"Members@odata.count", members.size()},
+      {"Members", std::move(members)},
   };
 }
 
@@ -211,6 +328,29 @@ void handleManagerResetPost(const RequestContext& ctx, Response& res) {
   res.body = nullptr;
 }
 
+// Hands the active role to the peer (DESIGN.md "Election": a graceful hand-over). spd refuses
+// it (BAD_REQUEST, with its reason) unless `sp` is active and its peer reachable and healthy.
+void handleManagerForceFailoverPost(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<SpId> sp = spOfManagerId(id);
+  if (!sp) {
+    messages::resourceNotFound(res, "Manager", id);
+    return;
+  }
+  if (!forceFailoverBodyAccepted(ctx.request.body, *sp, res)) return;
+  std::optional<proto::CommandResult> result =
+      runCommand(ctx, makeCommand(ctx, kForceFailover, *sp));
+  if (result && result->status() == proto::CommandResult::BAD_REQUEST) {
+    messages::actionRefused(res, result->error().empty() ? "The failover was refused by " +
+                                                               std::string(spName(*sp)) + "."
+                                                         : result->error());
+    return;
+  }
+  if (!commandSucceeded(result, res, "Manager", id)) return;
+  res.status = 204;
+  res.body = nullptr;
+}
+
 }  // namespace
 
 void requestRoutesManagers(RouteTable& routes) {
@@ -224,7 +364,7 @@ void requestRoutesManagers(RouteTable& routes) {
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::Login,
               .degraded = DegradedService::ThisSpOnly,
-              .source = DataSource::LocalBus,
+              .source = DataSource::LocalBusAndBoard,
               .handler = handleManagerGet});
   routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/Actions/Manager.Reset",
               .methods = {HttpMethod::Post},
@@ -232,6 +372,12 @@ void requestRoutesManagers(RouteTable& routes) {
               .degraded = DegradedService::ThisSpOnly,
               .source = DataSource::LocalBus,
               .handler = handleManagerResetPost});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/Actions/Manager.ForceFailover",
+              .methods = {HttpMethod::Post},
+              .privilege = Privilege::ConfigureManager,
+              .degraded = DegradedService::No,
+              .source = DataSource::LocalBus,
+              .handler = handleManagerForceFailoverPost});
 }
 
 }  // namespace dualsp::web

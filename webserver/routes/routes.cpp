@@ -5,8 +5,10 @@ namespace dualsp::web {
 RouteTable buildRouteTable() {
   RouteTable routes;
   requestRoutesServiceRoot(routes);
+  requestRoutesSessionService(routes);
   requestRoutesManagers(routes);
   requestRoutesLogServices(routes);
+  requestRoutesChassis(routes);
   return routes;
 }
 

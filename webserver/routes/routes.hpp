@@ -6,9 +6,11 @@
 
 namespace dualsp::web {
 
-void requestRoutesServiceRoot(RouteTable& routes);  // routes/service_root.cpp
-void requestRoutesManagers(RouteTable& routes);     // routes/managers.cpp
-void requestRoutesLogServices(RouteTable& routes);  // routes/log_services.cpp
+void requestRoutesServiceRoot(RouteTable& routes);     // routes/service_root.cpp
+void requestRoutesManagers(RouteTable& routes);        // routes/managers.cpp
+void requestRoutesLogServices(RouteTable& routes);     // routes/log_services.cpp
+void requestRoutesChassis(RouteTable& routes);         // routes/chassis.cpp
+void requestRoutesSessionService(RouteTable& routes);  // routes/session_service.cpp
 
 // The whole table spweb serves.
 RouteTable buildRouteTable();

@@ -18,7 +18,7 @@ void handleRedfishVersionsGet(const RequestContext& ctx, Response& res) {
 
 void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   const SpId sp = ctx.config.sp;
-  res.body = {
+  Json body = {
       {"@odata.id", "/redfish/v1"},
       {"@odata.type", kServiceRootType},
       {"Id", "RootService"},
@@ -27,15 +27,19 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
       {"UUID", serviceRootUuid(ctx.config.array_id)},
       {"Vendor", "DualSP"},
       {"Managers", odataLink("/redfish/v1/Managers")},
-      {"Links", {{"ManagerProvidingService", odataLink(managerPath(sp))}}},
-      {"Oem",
-       {{"DualSP",
-         {
-             {"ServingSp", std::string(1, spLetter(sp))},
-             {"Role", roleName(ctx.status->role)},
-             {"Mode", modeName(ctx.config.mode)},
-         }}}},
   };
+  // Degraded: links only to what the rescue subset serves.
+  if (ctx.config.mode == ServeMode::Full) body["Chassis"] = odataLink("/redfish/v1/Chassis");
+  body["SessionService"] = odataLink(std::string(kSessionServicePath));
+  body["Links"] = {{"ManagerProvidingService", odataLink(managerPath(sp))},
+                   {"Sessions", odataLink(std::string(kSessionsPath))}};
+  body["Oem"] = {{"DualSP",
+                  {
+                      {"ServingSp", std::string(1, spLetter(sp))},
+                      {"Role", roleName(ctx.status->role)},
+                      {"Mode", modeName(ctx.config.mode)},
+                  }}};
+  res.body = std::move(body);
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 // scripted (nothing at all, by default: the call timed out).
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ipc/local_bus.hpp"
@@ -19,12 +22,24 @@ class FakeCommandClient : public ipc::CommandClient {
     next_ = std::move(result);
   }
 
+  // What calls of command `name` about SP `target` answer, before the default above.
+  void answerFor(std::string name, proto::SpId target, std::optional<proto::CommandResult> result) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    scripted_[{std::move(name), target}] = std::move(result);
+  }
+
   std::optional<proto::CommandResult> call(const proto::Command& command,
                                            std::chrono::milliseconds timeout) override {
     std::lock_guard<std::mutex> lock(mutex_);
     commands_.push_back(command);
     timeouts_.push_back(timeout);
-    return next_;
+    auto scripted = scripted_.find({command.name(), command.target()});
+    return scripted != scripted_.end() ? scripted->second : next_;
+  }
+
+  std::vector<proto::Command> commands() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return commands_;
   }
 
   size_t calls() const {
@@ -43,6 +58,7 @@ class FakeCommandClient : public ipc::CommandClient {
  private:
   mutable std::mutex mutex_;
   std::optional<proto::CommandResult> next_;
+  std::map<std::pair<std::string, proto::SpId>, std::optional<proto::CommandResult>> scripted_;
   std::vector<proto::Command> commands_;
   std::vector<std::chrono::milliseconds> timeouts_;
 };

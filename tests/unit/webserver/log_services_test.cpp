@@ -196,3 +196,43 @@ TEST(LogServices, DegradedModeServesThisSpsLogOnly) {
   LONGS_EQUAL(503, a.get("/redfish/v1/Managers/SPB/LogServices/Log/Entries").status);
   LONGS_EQUAL(1, a.bus.calls());
 }
+
+TEST(LogServices, OneEntryIsTheLineOfThatNumber) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(logResult({"2026-11-22T02:38:38.123Z SP-A spd[1234]: <info> serving",
+                          "2026-11-22T02:38:39.000Z SP-A spd[1234]: <warning> peer lost"},
+                         /*total=*/57));
+  Response res = a.get(std::string(kEntries) + "/57");
+  LONGS_EQUAL(200, res.status);
+  checkCommonHeaders(res, "A");
+  STRCMP_EQUAL("GetLog", a.bus.last().name().c_str());
+  STRCMP_EQUAL("1000", a.bus.last().args().at("lines").c_str());  // all a client can reach
+  STRCMP_EQUAL((std::string(kEntries) + "/57").c_str(), str(res.body["@odata.id"]).c_str());
+  STRCMP_EQUAL("57", str(res.body["Id"]).c_str());
+  STRCMP_EQUAL("Warning", str(res.body["Severity"]).c_str());
+  STRCMP_EQUAL("2026-11-22T02:38:39.000Z SP-A spd[1234]: <warning> peer lost",
+               str(res.body["Message"]).c_str());
+  STRCMP_EQUAL("A", str(res.body["Oem"]["DualSP"]["AnsweredBy"]).c_str());
+  STRCMP_EQUAL("OK", str(a.get(std::string(kEntries) + "/56").body["Severity"]).c_str());
+}
+
+TEST(LogServices, EntriesOutOfReachAreNotFound) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(logResult({"line 56", "line 57"}, /*total=*/57));
+  for (const char* id : {"55", "58", "0", "x", "5x", "-1"}) {
+    Response res = a.get(std::string(kEntries) + "/" + id);
+    checkError(res, 404, "Base.1.22.1.ResourceNotFound");
+    CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+          Json::array({"LogEntry", id}));
+  }
+  checkError(a.get("/redfish/v1/Managers/SPC/LogServices/Log/Entries/1"), 404,
+             "Base.1.22.1.ResourceNotFound");
+}
+
+TEST(LogServices, DegradedModeServesThisSpsEntriesOnly) {
+  Served a(SpId::A, Role::Active, ServeMode::Degraded);
+  a.bus.answer(logResult({"line 1"}, 1));
+  LONGS_EQUAL(200, a.get(std::string(kEntries) + "/1").status);
+  checkError(a.get("/redfish/v1/Managers/SPB/LogServices/Log/Entries/1"), 503,
+             "Base.1.22.1.ServiceTemporarilyUnavailable");
+}

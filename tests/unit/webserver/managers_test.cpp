@@ -125,9 +125,14 @@ TEST(Manager, StateFollowsTheRole) {
   result.mutable_sp_status()->set_health(proto::HEALTH_CRITICAL);
   b.bus.answer(result);
   res = b.get("/redfish/v1/Managers/SPB/");
-  STRCMP_EQUAL("StandbySpare", str(res.body["Status"]["State"]).c_str());
+  STRCMP_EQUAL("StandbyOffline", str(res.body["Status"]["State"]).c_str());  // not a spare
   STRCMP_EQUAL("Critical", str(res.body["Status"]["Health"]).c_str());
   STRCMP_EQUAL("starting", str(res.body["Oem"]["DualSP"]["Role"]).c_str());
+
+  result.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  b.bus.answer(result);
+  STRCMP_EQUAL("StandbySpare",
+               str(b.get("/redfish/v1/Managers/SPB").body["Status"]["State"]).c_str());
 
   result.mutable_sp_status()->set_role(proto::ROLE_TAKING_OVER);
   b.bus.answer(result);
@@ -300,4 +305,257 @@ TEST(ManagerReset, DegradedModeResetsThisSpOnly) {
   Response peer = b.post("/redfish/v1/Managers/SPA/Actions/Manager.Reset", "");
   checkError(peer, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   LONGS_EQUAL(1, b.bus.calls());
+}
+
+TEST(Manager, AnUnhealthyPassiveIsStandbyOffline) {
+  Served a(SpId::A, Role::Active);
+  auto result = spStatusResult(proto::SP_B, proto::ROLE_PASSIVE);
+  result.mutable_sp_status()->set_health(proto::HEALTH_CRITICAL);
+  a.bus.answer(result);
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  STRCMP_EQUAL("StandbyOffline", str(res.body["Status"]["State"]).c_str());
+  STRCMP_EQUAL("Critical", str(res.body["Status"]["Health"]).c_str());
+  // A Warning is still healthy: the spare takes over when it must.
+  result.mutable_sp_status()->set_health(proto::HEALTH_WARNING);
+  a.bus.answer(result);
+  STRCMP_EQUAL("StandbySpare",
+               str(a.get("/redfish/v1/Managers/SPB").body["Status"]["State"]).c_str());
+  // Both unhealthy: the active one still serves, degraded.
+  result = spStatusResult(proto::SP_A, proto::ROLE_ACTIVE);
+  result.mutable_sp_status()->set_health(proto::HEALTH_CRITICAL);
+  a.bus.answer(result);
+  STRCMP_EQUAL("Enabled", str(a.get("/redfish/v1/Managers/SPA").body["Status"]["State"]).c_str());
+}
+
+TEST_GROUP(ManagerRedundancy){};
+
+TEST(ManagerRedundancy, TheTwoSpsAreOneFailoverSet) {
+  Served a(SpId::A, Role::Active);
+  ipc::StatusSnapshot board = snapshot(a.array_id, SpId::A, Role::Active);
+  board.peer_health = Health::Ok;
+  a.publish(board);
+  auto result = spStatusResult(proto::SP_A, proto::ROLE_ACTIVE);
+  result.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  a.bus.answer(result);
+  Response res = a.get("/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(200, res.status);
+  LONGS_EQUAL(1, res.body["Redundancy@odata.count"].get<int>());
+  LONGS_EQUAL(1, res.body["Redundancy"].size());
+  const Json& r = res.body["Redundancy"][0];
+  STRCMP_EQUAL("/redfish/v1/Managers/SPA#/Redundancy/0", str(r["@odata.id"]).c_str());
+  STRCMP_CONTAINS("#Redundancy.v1_", str(r["@odata.type"]).c_str());
+  STRCMP_EQUAL("0", str(r["MemberId"]).c_str());
+  STRCMP_EQUAL("Service processor failover", str(r["Name"]).c_str());
+  STRCMP_EQUAL("Failover", str(r["Mode"]).c_str());
+  LONGS_EQUAL(2, r["MaxNumSupported"].get<int>());
+  LONGS_EQUAL(1, r["MinNumNeeded"].get<int>());
+  CHECK(r["RedundancySet"] == Json::parse(R"([{"@odata.id": "/redfish/v1/Managers/SPA"},
+                                              {"@odata.id": "/redfish/v1/Managers/SPB"}])"));
+  CHECK(r["ActiveRedundancySet"] == Json::parse(R"([{"@odata.id": "/redfish/v1/Managers/SPA"}])"));
+  STRCMP_EQUAL("Enabled", str(r["Status"]["State"]).c_str());
+  STRCMP_EQUAL("OK", str(r["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure",
+               str(res.body["Links"]["ManagerForChassis"][0]["@odata.id"]).c_str());
+}
+
+TEST(ManagerRedundancy, HealthSaysHowManySpsAreUp) {
+  Served a(SpId::A, Role::Active);
+  ipc::StatusSnapshot board = snapshot(a.array_id, SpId::A, Role::Active);
+  auto own = spStatusResult(proto::SP_A, proto::ROLE_ACTIVE);
+  own.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  a.bus.answer(own);
+  auto health = [&] {
+    return str(a.get("/redfish/v1/Managers/SPA").body["Redundancy"][0]["Status"]["Health"]);
+  };
+  board.peer_health = Health::Warning;  // the peer warns: still fault tolerant, but say so
+  a.publish(board);
+  STRCMP_EQUAL("Warning", health().c_str());
+  board.peer_health = Health::Critical;  // one SP left
+  a.publish(board);
+  STRCMP_EQUAL("Warning", health().c_str());
+  board.peer_health = Health::Ok;
+  board.peer_alive = false;  // silent on every path: one SP left
+  a.publish(board);
+  STRCMP_EQUAL("Warning", health().c_str());
+  own.mutable_sp_status()->set_health(proto::HEALTH_CRITICAL);  // and this one sick too
+  a.bus.answer(own);
+  STRCMP_EQUAL("Critical", health().c_str());
+}
+
+TEST(ManagerRedundancy, ThePeersViewUsesItsAnswerAndTheBoard) {
+  Served a(SpId::A, Role::Passive);
+  ipc::StatusSnapshot board = snapshot(a.array_id, SpId::A, Role::Passive);
+  board.health = Health::Ok;
+  board.peer_alive = true;
+  a.publish(board);
+  auto peer = spStatusResult(proto::SP_B, proto::ROLE_ACTIVE);
+  peer.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  a.bus.answer(peer);
+  const Json r = a.get("/redfish/v1/Managers/SPB").body["Redundancy"][0];
+  CHECK(r["ActiveRedundancySet"] == Json::parse(R"([{"@odata.id": "/redfish/v1/Managers/SPB"}])"));
+  STRCMP_EQUAL("OK", str(r["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB#/Redundancy/0", str(r["@odata.id"]).c_str());
+
+  // The peer's last known state says active, but the heartbeats say it is gone.
+  board.peer_alive = false;
+  a.publish(board);
+  peer.set_stale(true);
+  a.bus.answer(peer);
+  const Json gone = a.get("/redfish/v1/Managers/SPB").body["Redundancy"][0];
+  CHECK(gone["ActiveRedundancySet"].empty());
+  STRCMP_EQUAL("Warning", str(gone["Status"]["Health"]).c_str());
+}
+
+TEST(ManagerRedundancy, AnUnreachablePeerIsOutOfTheSet) {
+  Served a(SpId::A, Role::Active);
+  ipc::StatusSnapshot board = snapshot(a.array_id, SpId::A, Role::Active);
+  board.peer_alive = false;
+  a.publish(board);
+  a.bus.answer(resultWithStatus(proto::CommandResult::UNAVAILABLE));
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  STRCMP_EQUAL("UnavailableOffline", str(res.body["Status"]["State"]).c_str());
+  const Json& r = res.body["Redundancy"][0];
+  CHECK(r["ActiveRedundancySet"] == Json::parse(R"([{"@odata.id": "/redfish/v1/Managers/SPA"}])"));
+  STRCMP_EQUAL("Warning", str(r["Status"]["Health"]).c_str());
+}
+
+TEST(ManagerRedundancy, WithoutTheBoardOnlyTheAnswerCounts) {
+  Served a(SpId::A, Role::Active, ServeMode::Full, /*publish=*/false);
+  auto own = spStatusResult(proto::SP_A, proto::ROLE_ACTIVE);
+  own.mutable_sp_status()->set_health(proto::HEALTH_OK);
+  a.bus.answer(own);
+  Response res = a.get("/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(200, res.status);
+  const Json& r = res.body["Redundancy"][0];
+  STRCMP_EQUAL("OK", str(r["Status"]["Health"]).c_str());
+  LONGS_EQUAL(1, r["ActiveRedundancySet"].size());
+}
+
+TEST(ManagerRedundancy, ADegradedSpDescribesItselfOnly) {
+  Served a(SpId::A, Role::Active, ServeMode::Degraded);
+  a.bus.answer(spStatusResult(proto::SP_A, proto::ROLE_ACTIVE));
+  Response res = a.get("/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(200, res.status);
+  CHECK_FALSE(res.body.contains("Redundancy"));
+  CHECK_FALSE(res.body.contains("Links"));
+  CHECK_FALSE(res.body["Actions"].contains("#Manager.ForceFailover"));
+  CHECK(res.body["Actions"].contains("#Manager.Reset"));
+  LONGS_EQUAL(1, res.body["Oem"]["DualSP"]["Faults"].size());  // health and faults stay
+
+  Response managers = a.get("/redfish/v1/Managers");
+  LONGS_EQUAL(1, managers.body["Members@odata.count"].get<int>());
+  CHECK(managers.body["Members"] == Json::parse(R"([{"@odata.id": "/redfish/v1/Managers/SPA"}])"));
+}
+
+namespace {
+
+const char* const kFailoverPath = "/redfish/v1/Managers/SPA/Actions/Manager.ForceFailover";
+
+}  // namespace
+
+TEST_GROUP(ManagerForceFailover){};
+
+TEST(ManagerForceFailover, TheManagerAdvertisesIt) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
+  Response res = a.get("/redfish/v1/Managers/SPB");
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB/Actions/Manager.ForceFailover",
+               str(res.body["Actions"]["#Manager.ForceFailover"]["target"]).c_str());
+}
+
+TEST(ManagerForceFailover, OkIsNoContent) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  Response res = a.post(kFailoverPath, "");
+  LONGS_EQUAL(204, res.status);
+  CHECK(res.body.is_null());
+  STRCMP_EQUAL("A", res.header("X-DualSP-SP").value_or("").c_str());
+  proto::Command c = a.bus.last();
+  STRCMP_EQUAL("ForceFailover", c.name().c_str());
+  LONGS_EQUAL(proto::SP_A, c.target());
+  CHECK(c.args().empty());
+  STRCMP_EQUAL("web 198.18.0.100", c.caller().origin().c_str());
+}
+
+TEST(ManagerForceFailover, TheBodyMayNameThePeer) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  for (const char* body :
+       {"{}", " \n", R"({"NewManager": {"@odata.id": "/redfish/v1/Managers/SPB"}})",
+        R"({"NewManager": {"@odata.id": "/redfish/v1/Managers/SPB/"}})"})
+    LONGS_EQUAL(204, a.post(kFailoverPath, body).status);
+  LONGS_EQUAL(4, a.bus.calls());
+  // Addressed to SP-B (passive): spd there decides; spweb sends it the same way.
+  LONGS_EQUAL(204, a.post("/redfish/v1/Managers/SPB/Actions/Manager.ForceFailover",
+                          R"({"NewManager": {"@odata.id": "/redfish/v1/Managers/SPA"}})")
+                       .status);
+  LONGS_EQUAL(proto::SP_B, a.bus.last().target());
+}
+
+TEST(ManagerForceFailover, AnythingElseIsRefusedWithTheRightMessage) {
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  Response res =
+      a.post(kFailoverPath, R"({"NewManager": {"@odata.id": "/redfish/v1/Managers/SPA"}})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterValueConflict");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"NewManager", "/redfish/v1/Managers/SPA"}));
+  res = a.post(kFailoverPath, R"({"NewManager": {"@odata.id": "/redfish/v1/Managers/SPC"}})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterValueError");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"NewManager", "Manager.ForceFailover"}));
+  res = a.post(kFailoverPath, R"({"NewManager": "/redfish/v1/Managers/SPB"})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterValueTypeError");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"\"/redfish/v1/Managers/SPB\"", "NewManager", "Manager.ForceFailover"}));
+  for (const char* body :
+       {R"({"NewManager": null})", R"({"NewManager": {"@odata.id": 7}})", R"({"NewManager": {}})"})
+    checkError(a.post(kFailoverPath, body), 400, "Base.1.22.1.ActionParameterValueTypeError");
+  res = a.post(kFailoverPath, R"({"Force": true})");
+  checkError(res, 400, "Base.1.22.1.ActionParameterNotSupported");
+  CHECK(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"Force", "Manager.ForceFailover"}));
+  for (const char* body : {"{", "[]", "\"SPB\""})
+    checkError(a.post(kFailoverPath, body), 400, "Base.1.22.1.MalformedJSON");
+  checkError(a.post("/redfish/v1/Managers/SPC/Actions/Manager.ForceFailover", ""), 404,
+             "Base.1.22.1.ResourceNotFound");
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(ManagerForceFailover, ARefusalIsAConflictWithSpdsReason) {
+  Served a(SpId::A, Role::Active);
+  proto::CommandResult refused = resultWithStatus(proto::CommandResult::BAD_REQUEST);
+  refused.set_error("SP-B is not healthy");
+  a.bus.answer(refused);
+  Response res = a.post(kFailoverPath, "");
+  checkError(res, 409, "Base.1.22.1.GeneralError");
+  checkCommonHeaders(res, "A");
+  STRCMP_EQUAL("SP-B is not healthy", str(res.body["error"]["message"]).c_str());
+  STRCMP_EQUAL("SP-B is not healthy",
+               str(res.body["error"]["@Message.ExtendedInfo"][0]["Resolution"]).c_str());
+  refused.set_error("");  // no reason given: still a refusal, still says by whom
+  a.bus.answer(refused);
+  res = a.post(kFailoverPath, "");
+  checkError(res, 409, "Base.1.22.1.GeneralError");
+  STRCMP_CONTAINS("SP-A", str(res.body["error"]["message"]).c_str());
+}
+
+TEST(ManagerForceFailover, OtherFailuresAreMappedLikeEveryCommand) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.post(kFailoverPath, "");  // spd silent
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  CHECK(res.header("Retry-After").has_value());
+  a.bus.answer(resultWithStatus(proto::CommandResult::UNAVAILABLE));
+  checkError(a.post(kFailoverPath, ""), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  a.bus.answer(resultWithStatus(proto::CommandResult::FORBIDDEN));
+  checkError(a.post(kFailoverPath, ""), 403, "Base.1.22.1.InsufficientPrivilege");
+  a.bus.answer(resultWithStatus(proto::CommandResult::INTERNAL));
+  checkError(a.post(kFailoverPath, ""), 500, "Base.1.22.1.InternalError");
+}
+
+TEST(ManagerForceFailover, NotServedInDegradedMode) {
+  Served a(SpId::A, Role::Active, ServeMode::Degraded);
+  a.bus.answer(resultWithStatus(proto::CommandResult::OK));
+  checkError(a.post(kFailoverPath, ""), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(0, a.bus.calls());
 }

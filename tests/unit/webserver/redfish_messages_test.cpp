@@ -54,6 +54,68 @@ TEST(RedfishMessages, InternalError) {
       res.body["error"]["@Message.ExtendedInfo"][0]["MessageId"].get<std::string>().c_str());
 }
 
+TEST(RedfishMessages, ServiceDegradedNamesTheFaults) {
+  Response res;
+  std::vector<messages::FaultMessage> faults = {
+      {"Environmental.1.4.0.SensorThresholdCritical", "CPU 0 is too hot.", HealthState::Critical},
+      {"Platform.1.3.2.FanFailed", "Fan 0 failed", HealthState::Warning}};
+  messages::serviceDegraded(res, 2, "SP-B", &faults);
+  LONGS_EQUAL(503, res.status);
+  STRCMP_EQUAL("2", res.header("Retry-After").value_or("").c_str());
+  const Json& error = res.body["error"];
+  STRCMP_EQUAL("Base.1.22.1.ServiceTemporarilyUnavailable",
+               error["code"].get<std::string>().c_str());
+  STRCMP_EQUAL(
+      "The service is temporarily unavailable.  Retry in 2 seconds.  SP-B serves only its rescue "
+      "subset while it is unhealthy: CPU 0 is too hot; Fan 0 failed.",
+      error["message"].get<std::string>().c_str());
+  LONGS_EQUAL(3, error["@Message.ExtendedInfo"].size());
+  CHECK(error["@Message.ExtendedInfo"][2] == Json::parse(R"({
+      "@odata.type": "#Message.v1_1_1.Message", "MessageId": "Platform.1.3.2.FanFailed",
+      "Message": "Fan 0 failed", "MessageSeverity": "Warning"})"));
+
+  Response unknown;
+  messages::serviceDegraded(unknown, 2, "SP-B", nullptr);
+  STRCMP_EQUAL(
+      "The service is temporarily unavailable.  Retry in 2 seconds.  SP-B serves only its rescue "
+      "subset while it is unhealthy; its faults are not known (status board not readable).",
+      unknown.body["error"]["message"].get<std::string>().c_str());
+  LONGS_EQUAL(1, unknown.body["error"]["@Message.ExtendedInfo"].size());
+}
+
+TEST(RedfishMessages, ActionRefusedIsAConflictWithTheReason) {
+  Response res;
+  messages::actionRefused(res, "failover refused: SP-B is not healthy");
+  LONGS_EQUAL(409, res.status);
+  STRCMP_EQUAL("Base.1.22.1.GeneralError", res.body["error"]["code"].get<std::string>().c_str());
+  STRCMP_EQUAL("failover refused: SP-B is not healthy",
+               res.body["error"]["message"].get<std::string>().c_str());
+  const Json& info = res.body["error"]["@Message.ExtendedInfo"][0];
+  STRCMP_EQUAL(messages::entry(messages::BaseMessage::GeneralError).text.data(),
+               info["Message"].get<std::string>().c_str());
+  STRCMP_EQUAL("failover refused: SP-B is not healthy",
+               info["Resolution"].get<std::string>().c_str());
+}
+
+TEST(RedfishMessages, ActionParameterValueMessages) {
+  Response res;
+  messages::actionParameterValueTypeError(res, "7", "NewManager", "Manager.ForceFailover");
+  LONGS_EQUAL(400, res.status);
+  STRCMP_EQUAL(
+      "The value '7' for the parameter NewManager in the action Manager.ForceFailover is not a "
+      "type that the parameter can accept.",
+      res.body["error"]["message"].get<std::string>().c_str());
+  messages::actionParameterValueError(res, "NewManager", "Manager.ForceFailover");
+  STRCMP_EQUAL(
+      "The value for the parameter NewManager in the action Manager.ForceFailover is "
+      "invalid.",
+      res.body["error"]["message"].get<std::string>().c_str());
+  messages::actionParameterValueConflict(res, "NewManager", "/redfish/v1/Managers/SPA");
+  LONGS_EQUAL(400, res.status);
+  STRCMP_EQUAL("Base.1.22.1.ActionParameterValueConflict",
+               res.body["error"]["code"].get<std::string>().c_str());
+}
+
 TEST(RedfishMessages, WrongArgumentCountIsABug) {
   CHECK_THROWS(std::logic_error,
                messages::messageObject(messages::BaseMessage::InternalError, {"x"}));

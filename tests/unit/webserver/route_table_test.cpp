@@ -92,7 +92,7 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("PATH", text.c_str());
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
-  LONGS_EQUAL(8, table.routes().size());
+  LONGS_EQUAL(22, table.routes().size());
 
   struct Expected {
     const char* path;
@@ -107,14 +107,31 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
       {"/redfish/v1/Managers", Privilege::Login, DegradedService::Yes, DataSource::StatusBoard,
        false},
       {"/redfish/v1/Managers/SPA", Privilege::Login, DegradedService::ThisSpOnly,
-       DataSource::LocalBus, false},
+       DataSource::LocalBusAndBoard, false},
       {"/redfish/v1/Managers/SPA/Actions/Manager.Reset", Privilege::ConfigureManager,
        DegradedService::ThisSpOnly, DataSource::LocalBus, true},
+      {"/redfish/v1/Managers/SPA/Actions/Manager.ForceFailover", Privilege::ConfigureManager,
+       DegradedService::No, DataSource::LocalBus, true},
+      {"/redfish/v1/SessionService", Privilege::Login, DegradedService::Yes, DataSource::None,
+       false},
+      {"/redfish/v1/SessionService/Sessions", Privilege::Login, DegradedService::Yes,
+       DataSource::None, false},
+      {"/redfish/v1/Chassis", Privilege::Login, DegradedService::No, DataSource::None, false},
+      {"/redfish/v1/Chassis/Enclosure", Privilege::Login, DegradedService::No, DataSource::LocalBus,
+       false},
+      {"/redfish/v1/Chassis/Enclosure/Sensors/SPA_Fan0", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
+      {"/redfish/v1/Chassis/Enclosure/ThermalSubsystem/Fans/SPA_Fan0", Privilege::Login,
+       DegradedService::No, DataSource::LocalBus, false},
+      {"/redfish/v1/Chassis/Enclosure/PowerSubsystem/PowerSupplies/SPA_PSU0", Privilege::Login,
+       DegradedService::No, DataSource::LocalBus, false},
       {"/redfish/v1/Managers/SPA/LogServices", Privilege::Login, DegradedService::ThisSpOnly,
        DataSource::None, false},
       {"/redfish/v1/Managers/SPA/LogServices/Log", Privilege::Login, DegradedService::ThisSpOnly,
        DataSource::None, false},
       {"/redfish/v1/Managers/SPA/LogServices/Log/Entries", Privilege::Login,
+       DegradedService::ThisSpOnly, DataSource::LocalBus, false},
+      {"/redfish/v1/Managers/SPA/LogServices/Log/Entries/7", Privilege::Login,
        DegradedService::ThisSpOnly, DataSource::LocalBus, false},
   };
   for (const Expected& e : expected) {
@@ -128,6 +145,7 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   }
   STRCMP_CONTAINS("this SP only", text.c_str());
   STRCMP_CONTAINS("ConfigureManager", text.c_str());
+  STRCMP_CONTAINS("bus+board", text.c_str());
 }
 
 TEST(RouteTable, MethodSetPrintsAsAnAllowHeader) {

@@ -3,6 +3,7 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <cstring>
 #include <regex>
 #include <stdexcept>
 
@@ -188,4 +189,112 @@ TEST(Dispatch, AHandlerExceptionIsInternalError) {
   Response res = d.handle(makeRequest(HttpMethod::Get, "/boom"));
   checkError(res, 500, "Base.1.22.1.InternalError");
   checkCommonHeaders(res, "B");
+}
+
+TEST(ServiceRoot, LinksOnlyWhatTheModeServes) {
+  Served full(SpId::A, Role::Active);
+  Response res = full.get("/redfish/v1");
+  STRCMP_EQUAL("/redfish/v1/Chassis", str(res.body["Chassis"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/SessionService", str(res.body["SessionService"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/SessionService/Sessions",
+               str(res.body["Links"]["Sessions"]["@odata.id"]).c_str());
+
+  Served degraded(SpId::B, Role::Active, ServeMode::Degraded);
+  res = degraded.get("/redfish/v1");
+  CHECK_FALSE(res.body.contains("Chassis"));  // it would answer 503
+  CHECK(res.body["Links"].contains("Sessions"));
+  CHECK(res.body["Links"].contains("ManagerProvidingService"));
+}
+
+TEST_GROUP(SessionService){};
+
+TEST(SessionService, APlaceholderUntilSessionsExist) {
+  for (ServeMode mode : {ServeMode::Full, ServeMode::Degraded}) {
+    Served a(SpId::A, Role::Active, mode);
+    Response res = a.get("/redfish/v1/SessionService");
+    LONGS_EQUAL(200, res.status);
+    STRCMP_CONTAINS("#SessionService.", str(res.body["@odata.type"]).c_str());
+    CHECK_FALSE(res.body["ServiceEnabled"].get<bool>());
+    STRCMP_EQUAL("/redfish/v1/SessionService/Sessions",
+                 str(res.body["Sessions"]["@odata.id"]).c_str());
+    res = a.get("/redfish/v1/SessionService/Sessions");
+    LONGS_EQUAL(200, res.status);
+    STRCMP_EQUAL("#SessionCollection.SessionCollection", str(res.body["@odata.type"]).c_str());
+    LONGS_EQUAL(0, res.body["Members@odata.count"].get<int>());
+    CHECK(res.body["Members"].empty());
+    // No session can be created yet.
+    checkError(a.post("/redfish/v1/SessionService/Sessions", "{}"), 405,
+               "Base.1.22.1.OperationNotAllowed");
+    LONGS_EQUAL(0, a.bus.calls());
+  }
+}
+
+namespace {
+
+void addFault(ipc::StatusSnapshot& s, const char* id, const char* text, Health severity) {
+  ipc::SnapshotFault& f = s.faults[s.fault_count++];
+  ipc::copyField(f.message_id, id);
+  ipc::copyField(f.text, text);
+  f.severity = severity;
+}
+
+}  // namespace
+
+TEST(Dispatch, DegradedRefusalNamesTheFaults) {
+  Served a(SpId::A, Role::Active, ServeMode::Degraded);
+  ipc::StatusSnapshot s = snapshot(a.array_id, SpId::A, Role::Active);
+  s.health = Health::Critical;
+  addFault(s, "Environmental.1.4.0.SensorThresholdCritical", "CPU 0 temperature is critical",
+           Health::Critical);
+  addFault(s, "Platform.1.3.2.FanFailed", "Fan 0 failed.", Health::Warning);
+  a.publish(s);
+  for (const char* path : {"/redfish/v1/Chassis", "/redfish/v1/Managers/SPB",
+                           "/redfish/v1/Chassis/Enclosure/Sensors"}) {
+    Response res = a.get(path);
+    checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+    checkCommonHeaders(res, "A");
+    STRCMP_EQUAL("2", res.header("Retry-After").value_or("").c_str());
+    const Json& error = res.body["error"];
+    STRCMP_EQUAL(
+        "The service is temporarily unavailable.  Retry in 2 seconds.  SP-A serves only its rescue "
+        "subset while it is unhealthy: CPU 0 temperature is critical; Fan 0 failed.",
+        str(error["message"]).c_str());
+    const Json& info = error["@Message.ExtendedInfo"];
+    LONGS_EQUAL(3, info.size());
+    STRCMP_EQUAL("Base.1.22.1.ServiceTemporarilyUnavailable", str(info[0]["MessageId"]).c_str());
+    STRCMP_EQUAL("Environmental.1.4.0.SensorThresholdCritical", str(info[1]["MessageId"]).c_str());
+    STRCMP_EQUAL("CPU 0 temperature is critical", str(info[1]["Message"]).c_str());
+    STRCMP_EQUAL("Critical", str(info[1]["MessageSeverity"]).c_str());
+    STRCMP_EQUAL("#Message.v1_1_1.Message", str(info[1]["@odata.type"]).c_str());
+    STRCMP_EQUAL("Platform.1.3.2.FanFailed", str(info[2]["MessageId"]).c_str());
+    STRCMP_EQUAL("Fan 0 failed.", str(info[2]["Message"]).c_str());
+    STRCMP_EQUAL("Warning", str(info[2]["MessageSeverity"]).c_str());
+  }
+  checkError(a.post("/redfish/v1/Managers/SPA/Actions/Manager.ForceFailover", ""), 503,
+             "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(Dispatch, DegradedRefusalWithoutFaultsOrBoardStillExplains) {
+  Served a(SpId::B, Role::Passive, ServeMode::Degraded);
+  Response res = a.get("/redfish/v1/Chassis");
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  STRCMP_CONTAINS("SP-B serves only its rescue subset while it is unhealthy.",
+                  str(res.body["error"]["message"]).c_str());
+  LONGS_EQUAL(1, res.body["error"]["@Message.ExtendedInfo"].size());
+
+  Served unpublished(SpId::B, Role::Passive, ServeMode::Degraded, /*publish=*/false);
+  res = unpublished.get("/redfish/v1/Chassis");
+  checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  STRCMP_CONTAINS("its faults are not known", str(res.body["error"]["message"]).c_str());
+  STRCMP_EQUAL("2", res.header("Retry-After").value_or("").c_str());
+}
+
+TEST(Dispatch, FaultsOnTheBoardAreReadWithinBounds) {
+  ipc::StatusSnapshot s = snapshot("x", SpId::A, Role::Active);
+  s.fault_count = 200;  // a board written by a confused spd: never more than the array holds
+  std::memset(s.faults[0].text, 'x', sizeof s.faults[0].text);  // no terminating NUL
+  std::vector<messages::FaultMessage> faults = faultsOnBoard(s);
+  LONGS_EQUAL(ipc::StatusSnapshot::kMaxFaults, faults.size());
+  LONGS_EQUAL(sizeof s.faults[0].text, faults[0].text.size());
 }

@@ -1,0 +1,468 @@
+// /redfish/v1/Chassis: the array's enclosure, the one chassis, which holds both SPs, with the
+// SPs' sensors (GetSensors) and the fans and power supplies they carry (GetInventory, with
+// each part's own sensor). Every resource asks both SPs, this one first: spd forwards the
+// peer's half, or answers it from its last known state, marked stale. A peer that spd has
+// nothing about contributes nothing; the answer says so in Oem.DualSP.Sources. Ids name the
+// SP: "SPA_CPU0Temp". Full mode only: the enclosure is not the rescue subset's business.
+
+#include <array>
+#include <cctype>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "webserver/bus_command.hpp"
+#include "webserver/redfish_enums.hpp"
+#include "webserver/redfish_format.hpp"
+#include "webserver/redfish_messages.hpp"
+#include "webserver/routes/routes.hpp"
+
+namespace dualsp::web {
+namespace {
+
+constexpr std::string_view kChassisCollectionType = "#ChassisCollection.ChassisCollection";
+constexpr std::string_view kChassisType = "#Chassis.v1_25_0.Chassis";
+constexpr std::string_view kSensorCollectionType = "#SensorCollection.SensorCollection";
+constexpr std::string_view kSensorType = "#Sensor.v1_10_0.Sensor";
+constexpr std::string_view kThermalSubsystemType = "#ThermalSubsystem.v1_3_0.ThermalSubsystem";
+constexpr std::string_view kFanCollectionType = "#FanCollection.FanCollection";
+constexpr std::string_view kFanType = "#Fan.v1_5_0.Fan";
+constexpr std::string_view kPowerSubsystemType = "#PowerSubsystem.v1_1_0.PowerSubsystem";
+constexpr std::string_view kPowerSupplyCollectionType =
+    "#PowerSupplyCollection.PowerSupplyCollection";
+constexpr std::string_view kPowerSupplyType = "#PowerSupply.v1_5_0.PowerSupply";
+
+// The parts of an inventory (proto::InventoryItem::kind) that the subsystems list.
+constexpr std::string_view kFanKind = "Fan";
+constexpr std::string_view kPowerSupplyKind = "PowerSupply";
+
+constexpr std::array<SpId, 2> kBothSps{SpId::A, SpId::B};
+
+// "SPA_CPU0Temp": resource ids in the enclosure carry the SP whose part it is.
+std::string enclosureId(SpId sp, const std::string& id) {
+  return std::string(managerId(sp)) + "_" + id;
+}
+
+// The SP and its own id in an enclosure id; nullopt when it names no SP.
+std::optional<std::pair<SpId, std::string>> splitEnclosureId(const std::string& id) {
+  const size_t underscore = id.find('_');
+  if (underscore == std::string::npos || underscore + 1 == id.size()) return std::nullopt;
+  std::optional<SpId> sp = spOfManagerId(std::string_view(id).substr(0, underscore));
+  if (!sp) return std::nullopt;
+  return std::make_pair(*sp, id.substr(underscore + 1));
+}
+
+std::string sensorsPath() {
+  return enclosurePath() + "/Sensors";
+}
+std::string thermalPath() {
+  return enclosurePath() + "/ThermalSubsystem";
+}
+std::string fansPath() {
+  return thermalPath() + "/Fans";
+}
+std::string powerPath() {
+  return enclosurePath() + "/PowerSubsystem";
+}
+std::string powerSuppliesPath() {
+  return powerPath() + "/PowerSupplies";
+}
+
+HealthState worse(HealthState a, HealthState b) {
+  return static_cast<int>(a) > static_cast<int>(b) ? a : b;
+}
+
+// What both SPs answered to one command: the answer of each, or nothing from a peer that spd
+// could not answer for.
+struct BothAnswers {
+  std::array<std::optional<proto::CommandResult>, 2> of;
+  const std::optional<proto::CommandResult>& operator[](SpId sp) const {
+    return of[static_cast<size_t>(sp)];
+  }
+};
+
+// Sends `command` about each SP. This SP's failure is the request's (set on `res`, nullopt);
+// the peer's leaves its half empty.
+std::optional<BothAnswers> askBothSps(const RequestContext& ctx, std::string_view command,
+                                      Response& res) {
+  BothAnswers answers;
+  const SpId self = ctx.config.sp;
+  for (SpId sp : {self, peerOf(self)}) {
+    std::optional<proto::CommandResult> result = runCommand(ctx, makeCommand(ctx, command, sp));
+    if (sp == self) {
+      if (!commandSucceeded(result, res, "Chassis", kEnclosureId)) return std::nullopt;
+    } else if (!result || (result->status() != proto::CommandResult::OK &&
+                           result->status() != proto::CommandResult::ACCEPTED)) {
+      continue;
+    }
+    answers.of[static_cast<size_t>(sp)] = std::move(result);
+  }
+  return answers;
+}
+
+// Oem.DualSP of a resource built from both SPs: how fresh each half is ("AgeMs" null and
+// "Stale" true for a half that is missing), "Stale" when either is, and who answered.
+Json sourcesOem(const RequestContext& ctx, const BothAnswers& answers) {
+  Json sources = Json::object();
+  bool stale = false;
+  for (SpId sp : kBothSps) {
+    const std::optional<proto::CommandResult>& r = answers[sp];
+    const bool missing = !r.has_value();
+    stale = stale || missing || r->stale();
+    sources[std::string(1, spLetter(sp))] = {
+        {"Stale", missing || r->stale()},
+        {"AgeMs", missing ? Json(nullptr) : Json(r->age_ms())},
+    };
+  }
+  return {{"Stale", stale},
+          {"Sources", std::move(sources)},
+          {"ServedBy", std::string(1, spLetter(ctx.config.sp))}};
+}
+
+// The freshness of one SP's half, for a resource built from it alone.
+Json freshnessOem(const proto::CommandResult& result, const RequestContext& ctx) {
+  Json oem = freshnessOf(result);
+  oem["ServedBy"] = std::string(1, spLetter(ctx.config.sp));
+  return oem;
+}
+
+HealthState sensorHealth(const proto::Sensor& s) {
+  return healthState(fromProto(s.health()));
+}
+
+// The worst health of every sensor either SP reported.
+HealthState enclosureHealth(const BothAnswers& sensors) {
+  HealthState health = HealthState::OK;
+  for (SpId sp : kBothSps)
+    if (const auto& r = sensors[sp])
+      for (const proto::Sensor& s : r->sensors().sensors()) health = worse(health, sensorHealth(s));
+  return health;
+}
+
+Json sensorBody(const RequestContext& ctx, SpId sp, const proto::Sensor& s,
+                const proto::CommandResult& result) {
+  const std::string id = enclosureId(sp, s.id());
+  Json body = {
+      {"@odata.id", sensorsPath() + "/" + id},
+      {"@odata.type", kSensorType},
+      {"Id", id},
+      {"Name", std::string(spName(sp)) + " " + (s.name().empty() ? s.id() : s.name())},
+  };
+  if (std::optional<ReadingType> type = parseReadingType(s.kind())) {
+    body["ReadingType"] = *type;
+    body["ReadingUnits"] = readingUnits(*type);
+  }
+  body["Reading"] = s.reading();
+  if (s.upper_critical() != 0)
+    body["Thresholds"] = {{"UpperCritical", {{"Reading", s.upper_critical()}}}};
+  body["Status"] = {{"State", ResourceState::Enabled}, {"Health", sensorHealth(s)}};
+  body["RelatedItem"] = Json::array({odataLink(managerPath(sp))});
+  body["Oem"]["DualSP"] = freshnessOem(result, ctx);
+  return body;
+}
+
+// The sensor that measures part `part_id` of kind `kind`: its id is the part's, or starts
+// with it and goes on with a non-digit ("Fan0", "PSU0Power"; "Fan1" is not "Fan10"'s).
+const proto::Sensor* sensorOfPart(const proto::CommandResult* sensors, const std::string& part_id,
+                                  ReadingType kind) {
+  if (!sensors) return nullptr;
+  for (const proto::Sensor& s : sensors->sensors().sensors()) {
+    if (parseReadingType(s.kind()) != kind || s.id().rfind(part_id, 0) != 0) continue;
+    if (s.id().size() == part_id.size() ||
+        !std::isdigit(static_cast<unsigned char>(s.id()[part_id.size()])))
+      return &s;
+  }
+  return nullptr;
+}
+
+// A part's Status: its sensor's health; without a sensor, only that it is there.
+Json partStatus(const proto::Sensor* sensor) {
+  Json status = {{"State", ResourceState::Enabled}};
+  if (sensor) status["Health"] = sensorHealth(*sensor);
+  return status;
+}
+
+// Fields every part (fan, power supply) carries from the inventory.
+void addPartIdentity(Json& body, SpId sp, const proto::InventoryItem& item) {
+  body["Name"] = std::string(spName(sp)) + " " + (item.name().empty() ? item.id() : item.name());
+  if (!item.manufacturer().empty()) body["Manufacturer"] = item.manufacturer();
+  if (!item.model().empty()) body["Model"] = item.model();
+  if (!item.serial_number().empty()) body["SerialNumber"] = item.serial_number();
+  if (!item.part_number().empty()) body["PartNumber"] = item.part_number();
+}
+
+Json fanBody(const RequestContext& ctx, SpId sp, const proto::InventoryItem& item,
+             const proto::CommandResult& inventory, const proto::CommandResult* sensors) {
+  const std::string id = enclosureId(sp, item.id());
+  const proto::Sensor* sensor = sensorOfPart(sensors, item.id(), ReadingType::Rotational);
+  Json body = {{"@odata.id", fansPath() + "/" + id}, {"@odata.type", kFanType}, {"Id", id}};
+  addPartIdentity(body, sp, item);
+  body["Status"] = partStatus(sensor);
+  if (sensor)
+    body["SpeedPercent"] = {{"DataSourceUri", sensorsPath() + "/" + enclosureId(sp, sensor->id())},
+                            {"SpeedRPM", sensor->reading()}};
+  body["Oem"]["DualSP"] = freshnessOem(inventory, ctx);
+  return body;
+}
+
+Json powerSupplyBody(const RequestContext& ctx, SpId sp, const proto::InventoryItem& item,
+                     const proto::CommandResult& inventory, const proto::CommandResult* sensors) {
+  const std::string id = enclosureId(sp, item.id());
+  const proto::Sensor* sensor = sensorOfPart(sensors, item.id(), ReadingType::Power);
+  Json body = {
+      {"@odata.id", powerSuppliesPath() + "/" + id},
+      {"@odata.type", kPowerSupplyType},
+      {"Id", id},
+  };
+  addPartIdentity(body, sp, item);
+  body["Status"] = partStatus(sensor);
+  if (sensor && sensor->upper_critical() != 0)
+    body["PowerCapacityWatts"] = sensor->upper_critical();
+  body["Oem"]["DualSP"] = freshnessOem(inventory, ctx);
+  return body;
+}
+
+Json collectionBody(std::string path, std::string_view type, std::string name, Json members) {
+  const size_t count = members.size();
+  return {
+      {"@odata.id", std::move(path)}, {"@odata.type", type},           {"Name", std::move(name)},
+      {"Members@odata.count", count}, {"Members", std::move(members)},
+  };
+}
+
+// The {ChassisId} of the route, which must be the enclosure; 404 on `res` otherwise.
+bool isEnclosure(const RequestContext& ctx, Response& res) {
+  if (ctx.params.at(0) == kEnclosureId) return true;
+  messages::resourceNotFound(res, "Chassis", ctx.params.at(0));
+  return false;
+}
+
+void handleChassisCollectionGet(const RequestContext&, Response& res) {
+  res.body = collectionBody("/redfish/v1/Chassis", kChassisCollectionType, "Chassis Collection",
+                            Json::array({odataLink(enclosurePath())}));
+}
+
+void handleChassisGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<BothAnswers> sensors = askBothSps(ctx, kGetSensors, res);
+  if (!sensors) return;
+  const Json managers = {odataLink(managerPath(SpId::A)), odataLink(managerPath(SpId::B))};
+  const HealthState health = enclosureHealth(*sensors);
+  res.body = {
+      {"@odata.id", enclosurePath()},
+      {"@odata.type", kChassisType},
+      {"Id", kEnclosureId},
+      {"Name", "Array enclosure"},
+      {"ChassisType", ChassisType::Enclosure},
+      {"PowerState", PowerState::On},
+      {"Status", {{"State", ResourceState::Enabled}, {"Health", health}, {"HealthRollup", health}}},
+      {"Sensors", odataLink(sensorsPath())},
+      {"ThermalSubsystem", odataLink(thermalPath())},
+      {"PowerSubsystem", odataLink(powerPath())},
+      {"Links", {{"ManagedBy", managers}, {"ManagersInChassis", managers}}},
+      {"Oem", {{"DualSP", sourcesOem(ctx, *sensors)}}},
+  };
+}
+
+void handleSensorCollectionGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<BothAnswers> sensors = askBothSps(ctx, kGetSensors, res);
+  if (!sensors) return;
+  Json members = Json::array();
+  for (SpId sp : kBothSps)
+    if (const auto& r = (*sensors)[sp])
+      for (const proto::Sensor& s : r->sensors().sensors())
+        members.push_back(odataLink(sensorsPath() + "/" + enclosureId(sp, s.id())));
+  res.body = collectionBody(sensorsPath(), kSensorCollectionType, "Sensors of the enclosure",
+                            std::move(members));
+  res.body["Oem"]["DualSP"] = sourcesOem(ctx, *sensors);
+}
+
+void handleSensorGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  const std::string& id = ctx.params.at(1);
+  std::optional<std::pair<SpId, std::string>> part = splitEnclosureId(id);
+  if (!part) {
+    messages::resourceNotFound(res, "Sensor", id);
+    return;
+  }
+  std::optional<proto::CommandResult> result =
+      runCommand(ctx, makeCommand(ctx, kGetSensors, part->first));
+  if (!commandSucceeded(result, res, "Sensor", id)) return;
+  for (const proto::Sensor& s : result->sensors().sensors()) {
+    if (s.id() != part->second) continue;
+    res.body = sensorBody(ctx, part->first, s, *result);
+    return;
+  }
+  messages::resourceNotFound(res, "Sensor", id);
+}
+
+// Both SPs' inventories and sensors, for the fans and power supplies.
+struct Parts {
+  BothAnswers inventory;
+  BothAnswers sensors;
+};
+
+std::optional<Parts> askParts(const RequestContext& ctx, Response& res) {
+  std::optional<BothAnswers> inventory = askBothSps(ctx, kGetInventory, res);
+  if (!inventory) return std::nullopt;
+  std::optional<BothAnswers> sensors = askBothSps(ctx, kGetSensors, res);
+  if (!sensors) return std::nullopt;
+  return Parts{std::move(*inventory), std::move(*sensors)};
+}
+
+// Visits every part of `kind` on both SPs, with its sensor of `reading`.
+template <typename Visit>
+void forEachPart(const Parts& parts, std::string_view kind, ReadingType reading, Visit visit) {
+  for (SpId sp : kBothSps) {
+    const auto& inventory = parts.inventory[sp];
+    if (!inventory) continue;
+    const proto::CommandResult* sensors = parts.sensors[sp] ? &*parts.sensors[sp] : nullptr;
+    for (const proto::InventoryItem& item : inventory->inventory().items())
+      if (item.kind() == kind)
+        visit(sp, item, *inventory, sensorOfPart(sensors, item.id(), reading));
+  }
+}
+
+// The worst health of the parts of `kind`.
+HealthState partsHealth(const Parts& parts, std::string_view kind, ReadingType reading) {
+  HealthState health = HealthState::OK;
+  forEachPart(parts, kind, reading,
+              [&](SpId, const proto::InventoryItem&, const proto::CommandResult&,
+                  const proto::Sensor* sensor) {
+                if (sensor) health = worse(health, sensorHealth(*sensor));
+              });
+  return health;
+}
+
+void handleThermalSubsystemGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<Parts> parts = askParts(ctx, res);
+  if (!parts) return;
+  const HealthState health = partsHealth(*parts, kFanKind, ReadingType::Rotational);
+  res.body = {
+      {"@odata.id", thermalPath()},
+      {"@odata.type", kThermalSubsystemType},
+      {"Id", "ThermalSubsystem"},
+      {"Name", "Cooling of the enclosure"},
+      {"Fans", odataLink(fansPath())},
+      {"Status", {{"State", ResourceState::Enabled}, {"Health", health}, {"HealthRollup", health}}},
+      {"Oem", {{"DualSP", sourcesOem(ctx, parts->inventory)}}},
+  };
+}
+
+void handlePowerSubsystemGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<Parts> parts = askParts(ctx, res);
+  if (!parts) return;
+  const HealthState health = partsHealth(*parts, kPowerSupplyKind, ReadingType::Power);
+  res.body = {
+      {"@odata.id", powerPath()},
+      {"@odata.type", kPowerSubsystemType},
+      {"Id", "PowerSubsystem"},
+      {"Name", "Power of the enclosure"},
+      {"PowerSupplies", odataLink(powerSuppliesPath())},
+      {"Status", {{"State", ResourceState::Enabled}, {"Health", health}, {"HealthRollup", health}}},
+      {"Oem", {{"DualSP", sourcesOem(ctx, parts->inventory)}}},
+  };
+}
+
+void handleFanCollectionGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<Parts> parts = askParts(ctx, res);
+  if (!parts) return;
+  Json members = Json::array();
+  forEachPart(*parts, kFanKind, ReadingType::Rotational,
+              [&](SpId sp, const proto::InventoryItem& item, const proto::CommandResult&,
+                  const proto::Sensor*) {
+                members.push_back(odataLink(fansPath() + "/" + enclosureId(sp, item.id())));
+              });
+  res.body =
+      collectionBody(fansPath(), kFanCollectionType, "Fans of the enclosure", std::move(members));
+  res.body["Oem"]["DualSP"] = sourcesOem(ctx, parts->inventory);
+}
+
+void handlePowerSupplyCollectionGet(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<Parts> parts = askParts(ctx, res);
+  if (!parts) return;
+  Json members = Json::array();
+  forEachPart(
+      *parts, kPowerSupplyKind, ReadingType::Power,
+      [&](SpId sp, const proto::InventoryItem& item, const proto::CommandResult&,
+          const proto::Sensor*) {
+        members.push_back(odataLink(powerSuppliesPath() + "/" + enclosureId(sp, item.id())));
+      });
+  res.body = collectionBody(powerSuppliesPath(), kPowerSupplyCollectionType,
+                            "Power supplies of the enclosure", std::move(members));
+  res.body["Oem"]["DualSP"] = sourcesOem(ctx, parts->inventory);
+}
+
+// One part of `kind` by its enclosure id (route parameter 1), rendered by `render`.
+template <typename Render>
+void handlePartGet(const RequestContext& ctx, Response& res, std::string_view type,
+                   std::string_view kind, Render render) {
+  if (!isEnclosure(ctx, res)) return;
+  const std::string& id = ctx.params.at(1);
+  std::optional<std::pair<SpId, std::string>> part = splitEnclosureId(id);
+  if (!part) {
+    messages::resourceNotFound(res, type, id);
+    return;
+  }
+  const SpId sp = part->first;
+  std::optional<proto::CommandResult> inventory =
+      runCommand(ctx, makeCommand(ctx, kGetInventory, sp));
+  if (!commandSucceeded(inventory, res, type, id)) return;
+  for (const proto::InventoryItem& item : inventory->inventory().items()) {
+    if (item.id() != part->second || item.kind() != kind) continue;
+    std::optional<proto::CommandResult> sensors =
+        runCommand(ctx, makeCommand(ctx, kGetSensors, sp));
+    const bool have_sensors = sensors && sensors->status() == proto::CommandResult::OK;
+    res.body = render(ctx, sp, item, *inventory, have_sensors ? &*sensors : nullptr);
+    return;
+  }
+  messages::resourceNotFound(res, type, id);
+}
+
+void handleFanGet(const RequestContext& ctx, Response& res) {
+  handlePartGet(ctx, res, "Fan", kFanKind, fanBody);
+}
+
+void handlePowerSupplyGet(const RequestContext& ctx, Response& res) {
+  handlePartGet(ctx, res, "PowerSupply", kPowerSupplyKind, powerSupplyBody);
+}
+
+// A resource of the enclosure: built from commands to both SPs, full mode only.
+void addEnclosureRoute(RouteTable& routes, std::string pattern, Handler handler) {
+  routes.add({.pattern = std::move(pattern),
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::No,
+              .source = DataSource::LocalBus,
+              .handler = handler});
+}
+
+}  // namespace
+
+void requestRoutesChassis(RouteTable& routes) {
+  routes.add({.pattern = "/redfish/v1/Chassis",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::No,
+              .source = DataSource::None,
+              .handler = handleChassisCollectionGet});
+  const std::string chassis = "/redfish/v1/Chassis/{ChassisId}";
+  addEnclosureRoute(routes, chassis, handleChassisGet);
+  addEnclosureRoute(routes, chassis + "/Sensors", handleSensorCollectionGet);
+  addEnclosureRoute(routes, chassis + "/Sensors/{SensorId}", handleSensorGet);
+  addEnclosureRoute(routes, chassis + "/ThermalSubsystem", handleThermalSubsystemGet);
+  addEnclosureRoute(routes, chassis + "/ThermalSubsystem/Fans", handleFanCollectionGet);
+  addEnclosureRoute(routes, chassis + "/ThermalSubsystem/Fans/{FanId}", handleFanGet);
+  addEnclosureRoute(routes, chassis + "/PowerSubsystem", handlePowerSubsystemGet);
+  addEnclosureRoute(routes, chassis + "/PowerSubsystem/PowerSupplies",
+                    handlePowerSupplyCollectionGet);
+  addEnclosureRoute(routes, chassis + "/PowerSubsystem/PowerSupplies/{PowerSupplyId}",
+                    handlePowerSupplyGet);
+}
+
+}  // namespace dualsp::web
