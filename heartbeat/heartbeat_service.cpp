@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <future>
 
+#include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
 
 namespace dualsp::heartbeat {
 namespace {
+
+using ipc::fromProto;
+using ipc::toProto;
 
 constexpr Millis kTick{2};  // election re-evaluation: well under the shortest dead interval
 constexpr Millis kPublish{100};
@@ -23,16 +27,6 @@ int64_t wallMillis() {
   timeval tv{};
   gettimeofday(&tv, nullptr);
   return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
-}
-
-proto::SpId toProto(SpId sp) {
-  return sp == SpId::A ? proto::SP_A : proto::SP_B;
-}
-
-std::optional<SpId> fromProto(proto::SpId sp) {
-  if (sp == proto::SP_A) return SpId::A;
-  if (sp == proto::SP_B) return SpId::B;
-  return std::nullopt;
 }
 
 log::Level levelOf(Alert a) {

@@ -22,16 +22,6 @@ std::string_view routeName(Route r) {
   return "unknown";
 }
 
-proto::SpId toProto(SpId sp) {
-  return sp == SpId::A ? proto::SP_A : proto::SP_B;
-}
-
-std::optional<SpId> fromProto(proto::SpId sp) {
-  if (sp == proto::SP_A) return SpId::A;
-  if (sp == proto::SP_B) return SpId::B;
-  return std::nullopt;
-}
-
 Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId self) {
   if (!spec) return Route::Unknown;
   auto target = fromProto(command.target());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/sp_id_proto.hpp"
 #include "platform/sp_types.hpp"
 #include "proto/command.pb.h"
 #include "sp/command_registry.hpp"
@@ -92,7 +93,7 @@ class CommandRouter {
 // Identity of a command for coalescing and the stale cache: name, target, sorted args.
 std::string commandKey(const proto::Command& command);
 
-proto::SpId toProto(SpId sp);
-std::optional<SpId> fromProto(proto::SpId sp);
+using ipc::fromProto;
+using ipc::toProto;
 
 }  // namespace dualsp::sp

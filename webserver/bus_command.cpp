@@ -5,21 +5,6 @@
 
 namespace dualsp::web {
 
-proto::SpId toProto(SpId sp) {
-  return sp == SpId::A ? proto::SP_A : proto::SP_B;
-}
-
-std::optional<SpId> fromProto(proto::SpId sp) {
-  switch (sp) {
-    case proto::SP_A:
-      return SpId::A;
-    case proto::SP_B:
-      return SpId::B;
-    default:
-      return std::nullopt;
-  }
-}
-
 Role fromProto(proto::Role role) {
   switch (role) {
     case proto::ROLE_PASSIVE:

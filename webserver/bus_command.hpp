@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ipc/local_bus.hpp"
+#include "ipc/sp_id_proto.hpp"
 #include "platform/sp_types.hpp"
 #include "webserver/http_types.hpp"
 #include "webserver/json.hpp"
@@ -30,8 +31,8 @@ inline constexpr std::string_view kForceFailover = "ForceFailover";
 inline constexpr std::string_view kGetSensors = "GetSensors";
 inline constexpr std::string_view kGetInventory = "GetInventory";
 
-proto::SpId toProto(SpId sp);
-std::optional<SpId> fromProto(proto::SpId sp);
+using ipc::fromProto;
+using ipc::toProto;
 Role fromProto(proto::Role role);
 Health fromProto(proto::Health health);
 // "A", "B", or null when the SP is not known (SP_UNKNOWN).

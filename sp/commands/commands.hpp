@@ -17,7 +17,7 @@ struct CommandContext {
   platform::Hardware* hardware = nullptr;
   std::function<std::optional<ipc::StatusSnapshot>()> status;  // this SP's status board
   std::function<void(const std::string& why)> restart;         // re-executes spd
-  std::function<std::string()> force_failover;  // empty on success, else the refusal
+  std::function<std::string()> force_failover;                 // empty on success, else the refusal
 };
 
 void registerStatusCommands(CommandRegistry& registry, const CommandContext& context);

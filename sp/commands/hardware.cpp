@@ -5,16 +5,9 @@
 namespace dualsp::sp {
 namespace {
 
-void handleGetSensors(const CommandContext& ctx, const proto::Command&, Reply reply) {
-  if (!ctx.hardware) {
-    reply(errorResult(proto::CommandResult::UNAVAILABLE, "no hardware back end"));
-    return;
-  }
-  proto::CommandResult r;
-  r.set_status(proto::CommandResult::OK);
-  r.set_answered_by(toProto(ctx.self));
+void fillSensors(platform::Hardware& hw, proto::CommandResult& r) {
   auto* out = r.mutable_sensors();
-  for (const auto& s : ctx.hardware->sensors()) {
+  for (const auto& s : hw.sensors()) {
     auto* p = out->add_sensors();
     p->set_id(s.id);
     p->set_name(s.name);
@@ -24,20 +17,11 @@ void handleGetSensors(const CommandContext& ctx, const proto::Command&, Reply re
     p->set_upper_critical(s.upper_critical);
     p->set_health(s.critical ? proto::HEALTH_CRITICAL : proto::HEALTH_OK);
   }
-  if (!ctx.hardware->lastError().empty()) r.set_error(ctx.hardware->lastError());
-  reply(std::move(r));
 }
 
-void handleGetInventory(const CommandContext& ctx, const proto::Command&, Reply reply) {
-  if (!ctx.hardware) {
-    reply(errorResult(proto::CommandResult::UNAVAILABLE, "no hardware back end"));
-    return;
-  }
-  proto::CommandResult r;
-  r.set_status(proto::CommandResult::OK);
-  r.set_answered_by(toProto(ctx.self));
+void fillInventory(platform::Hardware& hw, proto::CommandResult& r) {
   auto* out = r.mutable_inventory();
-  for (const auto& i : ctx.hardware->inventory()) {
+  for (const auto& i : hw.inventory()) {
     auto* p = out->add_items();
     p->set_id(i.id);
     p->set_kind(i.kind);
@@ -47,6 +31,19 @@ void handleGetInventory(const CommandContext& ctx, const proto::Command&, Reply 
     p->set_serial_number(i.serial_number);
     p->set_part_number(i.part_number);
   }
+}
+
+// The common frame of both commands: no back end, or the data plus any read problem.
+void answerFromHardware(const CommandContext& ctx, Reply reply,
+                        void (*fill)(platform::Hardware&, proto::CommandResult&)) {
+  if (!ctx.hardware) {
+    reply(errorResult(proto::CommandResult::UNAVAILABLE, "no hardware back end"));
+    return;
+  }
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_answered_by(toProto(ctx.self));
+  fill(*ctx.hardware, r);
   if (!ctx.hardware->lastError().empty()) r.set_error(ctx.hardware->lastError());
   reply(std::move(r));
 }
@@ -55,13 +52,13 @@ void handleGetInventory(const CommandContext& ctx, const proto::Command&, Reply 
 
 void registerHardwareCommands(CommandRegistry& registry, const CommandContext& context) {
   registry.add({"GetSensors",
-                [context](const proto::Command& c, Reply reply) {
-                  handleGetSensors(context, c, std::move(reply));
+                [context](const proto::Command&, Reply reply) {
+                  answerFromHardware(context, std::move(reply), fillSensors);
                 },
                 /*degraded=*/true, Privilege::Login, /*mutating=*/false});
   registry.add({"GetInventory",
-                [context](const proto::Command& c, Reply reply) {
-                  handleGetInventory(context, c, std::move(reply));
+                [context](const proto::Command&, Reply reply) {
+                  answerFromHardware(context, std::move(reply), fillInventory);
                 },
                 /*degraded=*/true, Privilege::Login, /*mutating=*/false});
 }
