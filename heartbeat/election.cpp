@@ -147,6 +147,14 @@ uint64_t bootNonce(std::string_view boot_id) {
 Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   Actions out;
   if (beat.sp == config_.self || !config_.paths[index(path)].enabled) return out;
+  // On one path a sender's beats only move forward: an old one again is a replay (or a
+  // duplicate) and proves nothing, not even that the peer is alive.
+  auto& seen = last_on_path_[index(path)];
+  if (beat.sent_us != 0 && seen && seen->first == beat.boot && beat.sent_us <= seen->second) {
+    ++replayed_beats_;
+    return out;
+  }
+  if (beat.sent_us != 0) seen = std::make_pair(beat.boot, beat.sent_us);
   heard_[index(path)] = now;
 
   bool outdated =

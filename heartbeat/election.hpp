@@ -142,6 +142,7 @@ class Election {
   std::optional<TimePoint> lastHeard() const;
   uint64_t refusedBeats() const { return refused_beats_; }
   uint64_t outdatedBeats() const { return outdated_beats_; }
+  uint64_t replayedBeats() const { return replayed_beats_; }
   bool fenceInFlight() const { return fence_in_flight_; }
 
  private:
@@ -170,6 +171,9 @@ class Election {
   bool fence_in_flight_ = false;
   uint64_t refused_beats_ = 0;
   uint64_t outdated_beats_ = 0;
+  uint64_t replayed_beats_ = 0;
+  // Per path, the (boot, send time) of the newest beat taken.
+  std::array<std::optional<std::pair<uint64_t, uint64_t>>, kPathCount> last_on_path_{};
   bool yielding_ = false;
   TimePoint yield_until_{};
 };

@@ -1,5 +1,6 @@
 #include "heartbeat/udp_path.hpp"
 
+#include "ipc/frame_codec.hpp"
 #include "platform/log.hpp"
 
 namespace dualsp::heartbeat {
@@ -48,7 +49,13 @@ void UdpPath::receive() {
   socket_.async_receive_from(
       asio::buffer(buffer_), from_, [this](const asio::error_code& ec, size_t n) {
         if (ec == asio::error::operation_aborted) return;
-        if (!ec) {
+        if (!ec && !authentic(n)) {
+          if (bad_mac_++ % 1000 == 0)
+            LOG_WARNING << "heartbeat " << pathName(which_) << ": dropped a frame with a bad or"
+                        << " missing HMAC from " << from_.address().to_string() << " (" << bad_mac_
+                        << " so far)";
+        } else if (!ec) {
+          if (!options_.key.empty()) n -= ipc::kFrameMacSize;
           proto::Heartbeat beat;
           if (from_.address() == peer_.address() && beat.ParseFromArray(buffer_.data(), n)) {
             ++received_;
@@ -63,10 +70,20 @@ void UdpPath::receive() {
       });
 }
 
+bool UdpPath::authentic(size_t n) const {
+  if (options_.key.empty()) return true;
+  if (n < ipc::kFrameMacSize) return false;
+  std::string_view body(buffer_.data(), n - ipc::kFrameMacSize);
+  std::string_view mac(buffer_.data() + body.size(), ipc::kFrameMacSize);
+  return ipc::macEquals(mac, ipc::hmacSha256(options_.key, body));
+}
+
 void UdpPath::send(const std::string& frame) {
   if (!bound_) return;
   asio::error_code ec;
-  socket_.send_to(asio::buffer(frame), peer_, 0, ec);
+  std::string signed_frame = frame;
+  if (!options_.key.empty()) signed_frame += ipc::hmacSha256(options_.key, frame);
+  socket_.send_to(asio::buffer(signed_frame), peer_, 0, ec);
   if (ec && send_errors_++ % 1000 == 0)
     LOG_WARNING << "heartbeat " << pathName(which_) << ": send to " << options_.peer_address
                 << " failed: " << ec.message() << " (" << send_errors_ << " so far)";

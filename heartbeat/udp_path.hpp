@@ -18,6 +18,7 @@ struct UdpPathOptions {
   std::string peer_address;
   int port = 7400;
   Millis interval{10};
+  std::string key;  // the pair key: frames carry an HMAC-SHA256; empty = unauthenticated
 };
 
 class UdpPath {
@@ -26,13 +27,16 @@ class UdpPath {
 
   UdpPath(asio::io_context& io, Path which, UdpPathOptions options, OnBeat on_beat);
   void start();
+  // Sends one serialized Heartbeat, signed when a key is set.
   void send(const std::string& frame);
   uint64_t received() const { return received_; }
   uint64_t malformed() const { return malformed_; }
+  uint64_t badMac() const { return bad_mac_; }
 
  private:
   void bind();
   void receive();
+  bool authentic(size_t n) const;
 
   asio::io_context& io_;
   Path which_;
@@ -46,6 +50,7 @@ class UdpPath {
   bool bound_ = false;
   uint64_t received_ = 0;
   uint64_t malformed_ = 0;
+  uint64_t bad_mac_ = 0;
   uint64_t send_errors_ = 0;
   uint64_t rebind_attempts_ = 0;
 };

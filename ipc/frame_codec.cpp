@@ -169,4 +169,13 @@ std::optional<DecodeError> FrameDecoder::finish() {
   return error_;
 }
 
+std::string hmacSha256(const std::string& key, std::string_view data) {
+  Mac mac = computeMac(key, std::string(data));
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+bool macEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace dualsp::ipc

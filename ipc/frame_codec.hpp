@@ -97,4 +97,9 @@ class FrameDecoder {
   std::optional<DecodeError> error_;
 };
 
+// HMAC-SHA256 of `data` under `key` (kFrameMacSize bytes); also signs UDP heartbeats.
+std::string hmacSha256(const std::string& key, std::string_view data);
+// Compares two MACs in constant time.
+bool macEquals(std::string_view a, std::string_view b);
+
 }  // namespace dualsp::ipc

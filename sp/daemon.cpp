@@ -166,10 +166,10 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
   o.election.startup_wait = c.heartbeat.startup_wait;
   o.election.fence_delay = c.fenceDelay();
   o.election.fence_retry = c.heartbeat.fence_retry;
-  o.peer = {c.heartbeat.peer.enabled, c.peer_link.address, c.peer.link_address, c.heartbeat.port,
-            c.heartbeat.peer.interval};
-  o.mgmt = {c.heartbeat.mgmt.enabled, c.management.address, c.peer.management_address,
-            c.heartbeat.port, c.heartbeat.mgmt.interval};
+  o.peer = {c.heartbeat.peer.enabled, c.peer_link.address,       c.peer.link_address,
+            c.heartbeat.port,         c.heartbeat.peer.interval, /*key=*/""};
+  o.mgmt = {c.heartbeat.mgmt.enabled, c.management.address,      c.peer.management_address,
+            c.heartbeat.port,         c.heartbeat.mgmt.interval, /*key=*/""};
   o.midplane = {c.heartbeat.midplane.enabled, c.heartbeat.midplane_segment,
                 c.heartbeat.midplane.interval};
   o.persisted_epoch = epoch;
@@ -239,10 +239,21 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   HealthReport health = monitor.evaluate();
   logHealthChange(HealthReport{}, health);
 
+  // The pair key signs the UDP heartbeats and every peer-link frame.
+  std::string key_error;
+  std::string key = readPairKey(c.peer_link.key_file, key_error);
+  if (key.empty()) {
+    LOG_CRITICAL << key_error << "; heartbeats go unsigned, the peer link stays down and "
+                 << "queries about " << spName(peerOf(c.sp))
+                 << " are answered from heartbeats only";
+  }
+
   std::unique_ptr<heartbeat::HeartbeatService> service;
   try {
     auto options = serviceOptions(c, boot_id, epoch);
     options.initial_health = health.health;
+    options.peer.key = key;
+    options.mgmt.key = key;
     service = std::make_unique<heartbeat::HeartbeatService>(
         options,
         heartbeat::ServiceDependencies{
@@ -283,12 +294,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   std::unique_ptr<ipc::PeerLink> link;
   std::unique_ptr<PeerLinkTransport> transport;
   std::unique_ptr<CommandRouter> router;
-  std::string key_error;
-  std::string key = readPairKey(c.peer_link.key_file, key_error);
-  if (key.empty()) {
-    LOG_CRITICAL << key_error << "; the peer link stays down and queries about "
-                 << spName(peerOf(c.sp)) << " are answered from heartbeats only";
-  }
   ipc::PeerLinkOptions link_options;
   link_options.self = c.sp;
   link_options.local_address = c.peer_link.address;

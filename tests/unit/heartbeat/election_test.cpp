@@ -475,3 +475,16 @@ TEST(ElectionForceFailover, TheRoleMovesWithoutAFenceAndDoesNotComeBack) {
   CHECK(p.a.role() == Role::Passive);  // SP-A would win a plain tie-break: yielding held it
   CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
 }
+
+TEST(ElectionFreshness, AReplayedBeatOnAPathIsNotEvenProofOfLife) {
+  Election e(configFor(SpId::B), 1, Health::Ok, at(0));
+  Beat b{SpId::A, Role::Active, Health::Ok, 1, 77, 5000};
+  e.onBeat(Path::Peer, b, at(10));
+  CHECK_TRUE(e.pathAlive(Path::Peer, at(55)));
+  e.onBeat(Path::Peer, b, at(55));  // the same frame again (a replay)
+  CHECK_FALSE(e.pathAlive(Path::Peer, at(70)));
+  CHECK_EQUAL(1u, e.replayedBeats());
+  b.sent_us = 5001;  // a new beat
+  e.onBeat(Path::Peer, b, at(71));
+  CHECK_TRUE(e.pathAlive(Path::Peer, at(71)));
+}
