@@ -120,6 +120,19 @@ class PeerLinkTransport : public PeerTransport {
   ipc::PeerLink& link_;
 };
 
+// An active SP that restarts hands the role over first: otherwise its silence during the
+// restart looks like a death and the peer fences (powers off) the rebooting SP.
+void handOverBeforeRestart(heartbeat::HeartbeatService& service) {
+  std::string refusal = service.forceFailover(std::chrono::milliseconds{100});
+  if (!refusal.empty()) {
+    LOG_WARNING << "restarting as the active SP without a hand-over: " << refusal;
+    return;
+  }
+  for (int i = 0; i < 30 && service.role() == Role::Active; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});  // bounded: 1.5 s
+  LOG_NOTICE << "handed the active role over before restarting";
+}
+
 std::string modeFor(const HealthReport& r) {
   return r.health == Health::Critical ? "degraded" : "full";
 }
@@ -373,6 +386,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     if (restart_requested) {
       std::lock_guard lock(restart_mu);
       LOG_NOTICE << "restarting the SP firmware: " << restart_reason;
+      if (service->role() == Role::Active) handOverBeforeRestart(*service);
       break;
     }
   }

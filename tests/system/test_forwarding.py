@@ -100,3 +100,26 @@ def test_log_entries_of_the_peer(pair):
     assert 0 < len(doc["Members"]) <= 20, doc
     assert any("SP-%s spd" % pas in m["Message"] for m in doc["Members"]), doc["Members"][:3]
     assert doc["Oem"]["DualSP"]["AnsweredBy"] == pas
+
+
+def test_reset_of_the_active_sp_hands_over_first(pair):
+    """Manager.Reset of the active SP: it hands the role over before it restarts, so the peer
+    does not take its silence for a death and fence it; it comes back passive."""
+    act = pair.wait_active(timeout=5)
+    pas = other(act)
+    pair.wait_role(pas, "passive", 5)
+    watch = pair.holder_watch(duration=60)
+    before, _ = manager(pair, act)
+    rec = pair.client_post("/redfish/v1/Managers/SP%s/Actions/Manager.Reset" % act,
+                           {"ResetType": "GracefulRestart"})
+    assert rec["status"] == 204, rec
+    pair.wait_active(pas, 3)
+
+    def back_passive():
+        doc, _ = manager(pair, act, host=MGMT[act])
+        o = doc["Oem"]["DualSP"]
+        return o if o["BootId"] != before["Oem"]["DualSP"]["BootId"] and o["Role"] == "passive" else None
+    wait_for(back_passive, 15, 0.2, "SP-%s restarted and passive" % act)
+    assert "power-off" not in pair.power_log(), "the restarting SP was fenced: %s" % pair.power_log()
+    assert pair.active() == pas
+    assert watch.stop() == 0, "two holders of the floating IP: %r" % watch.records()[-5:]
