@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -122,15 +123,20 @@ class PeerLinkTransport : public PeerTransport {
 
 // An active SP that restarts hands the role over first: otherwise its silence during the
 // restart looks like a death and the peer fences (powers off) the rebooting SP.
-void handOverBeforeRestart(heartbeat::HeartbeatService& service) {
+void handOverBeforeRestart(heartbeat::HeartbeatService& service,
+                           const std::function<bool()>& peer_active) {
   std::string refusal = service.forceFailover(std::chrono::milliseconds{100});
   if (!refusal.empty()) {
     LOG_WARNING << "restarting as the active SP without a hand-over: " << refusal;
     return;
   }
-  for (int i = 0; i < 30 && service.role() == Role::Active; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});  // bounded: 1.5 s
-  LOG_NOTICE << "handed the active role over before restarting";
+  // Keep beating until the peer has really taken the role (bounded: 2 s).
+  for (int i = 0; i < 100 && (service.role() == Role::Active || !peer_active()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  if (peer_active())
+    LOG_NOTICE << "handed the active role over before restarting";
+  else
+    LOG_WARNING << "the peer did not take the role within 2 s; restarting anyway";
 }
 
 std::string modeFor(const HealthReport& r) {
@@ -386,7 +392,11 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     if (restart_requested) {
       std::lock_guard lock(restart_mu);
       LOG_NOTICE << "restarting the SP firmware: " << restart_reason;
-      if (service->role() == Role::Active) handOverBeforeRestart(*service);
+      if (service->role() == Role::Active)
+        handOverBeforeRestart(*service, [&read_board] {
+          auto b = read_board();
+          return b && b->peer_alive && b->peer_role == Role::Active;
+        });
       break;
     }
   }

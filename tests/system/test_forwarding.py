@@ -34,7 +34,10 @@ def test_peer_manager_is_the_peers_own_fresh_answer(pair):
                            {"ResetType": "GracefulRestart"})
     assert rec["status"] in (200, 202, 204), rec
     def restarted():
-        doc, _ = manager(pair, pas)
+        try:  # the peer may be mid-restart: no answer, or one cut short
+            doc, _ = manager(pair, pas)
+        except (AssertionError, ValueError):
+            return None
         o = doc["Oem"]["DualSP"]
         return o if not o["Stale"] and o["BootId"] != own["BootId"] else None
     new = wait_for(restarted, 15, 0.2, "SP-%s answering with a new boot id" % pas)
@@ -116,7 +119,10 @@ def test_reset_of_the_active_sp_hands_over_first(pair):
     pair.wait_active(pas, 3)
 
     def back_passive():
-        doc, _ = manager(pair, act, host=MGMT[act])
+        try:  # while it reboots, its own address may not answer or cut an answer short
+            doc, _ = manager(pair, act, host=MGMT[act])
+        except (AssertionError, ValueError):
+            return None
         o = doc["Oem"]["DualSP"]
         return o if o["BootId"] != before["Oem"]["DualSP"]["BootId"] and o["Role"] == "passive" else None
     wait_for(back_passive, 15, 0.2, "SP-%s restarted and passive" % act)
