@@ -97,10 +97,19 @@ class Layout:
         return "/dev/shm/dualsp-%s-midplane" % self.array_id
 
     def shm_files(self, sp=None):
-        """The array's shared-memory files: each SP's status board (spd -> spweb), and the
-        midplane when sp is None."""
+        """The array's shared-memory files: each SP's status board and local-bus queues
+        (spd <-> spweb; a board without power keeps none of them), and the midplane when sp
+        is None."""
         sps = [sp] if sp else ["A", "B"]
-        out = ["/dev/shm/dualsp-%s-sp%s-status" % (self.array_id, s.lower()) for s in sps]
+        out = []
+        for s in sps:
+            prefix = "dualsp-%s-sp%s-" % (self.array_id, s.lower())
+            try:
+                names = os.listdir("/dev/shm")
+            except OSError:
+                names = []
+            out += ["/dev/shm/" + n for n in sorted(names)
+                    if n.startswith(prefix) and (n.endswith("-status") or "-bus" in n)]
         return out + ([] if sp else [self.midplane_file])
 
     def url(self, addr=None, path="/redfish/v1"):
