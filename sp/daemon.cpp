@@ -27,7 +27,9 @@
 #include "platform/sim/sim_hardware.hpp"
 #include "sp/command_router.hpp"
 #include "sp/commands/commands.hpp"
+#include "sp/config_service.hpp"
 #include "sp/epoch_store.hpp"
+#include "sp/events.hpp"
 #include "sp/health_monitor.hpp"
 #include "sp/supervisor.hpp"
 
@@ -170,6 +172,32 @@ void logHealthChange(const HealthReport& before, const HealthReport& after) {
     LOG_NOTICE << "health " << healthName(before.health) << " -> " << healthName(after.health)
                << " (" << after.faults.size() << " fault" << (after.faults.size() == 1 ? "" : "s")
                << ")";
+}
+
+// One event per fault raised or cleared and one when the roll-up changes.
+void recordHealthEvents(ConfigService& events, SpId self, const HealthReport& before,
+                        const HealthReport& after) {
+  auto has = [](const HealthReport& r, const Fault& f) {
+    return std::find(r.faults.begin(), r.faults.end(), f) != r.faults.end();
+  };
+  auto severity = [](Health h) {
+    return h == Health::Critical ? "Critical" : h == Health::Warning ? "Warning" : "OK";
+  };
+  for (const auto& f : after.faults)
+    if (!has(before, f))
+      events.recordEvent(makeEvent(f.message_id, {}, managerUri(self), severity(f.severity), self,
+                                   "Fault raised: " + f.text));
+  for (const auto& f : before.faults)
+    if (!has(after, f))
+      events.recordEvent(
+          makeEvent(f.message_id, {}, managerUri(self), "OK", self, "Fault cleared: " + f.text));
+  if (before.health != after.health) {
+    auto id = after.health == Health::Critical  ? message::kHealthCritical
+              : after.health == Health::Warning ? message::kHealthWarning
+                                                : message::kHealthOk;
+    events.recordEvent(makeEvent(id, {managerUri(self), std::string(healthName(after.health))},
+                                 managerUri(self), severity(after.health), self));
+  }
 }
 
 heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
@@ -341,6 +369,30 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
         if (!board || command.name() != "GetSpStatus") return std::nullopt;
         return peerStatusFromHeartbeats(*board);
       });
+  // The replicated configuration store and event log: its faults reach the health monitor
+  // through the main loop (the monitor belongs to this thread).
+  std::mutex fault_mu;
+  std::vector<std::pair<std::string, std::optional<Fault>>> store_faults;
+  std::atomic<bool> peer_alive{false};
+  ConfigServiceDependencies config_deps;
+  config_deps.self = c.sp;
+  config_deps.role = [&service] { return service->role(); };
+  config_deps.epoch = [&service] { return service->epoch(); };
+  config_deps.peer_alive = [&peer_alive] { return peer_alive.load(); };
+  config_deps.peer = transport.get();
+  config_deps.wall_ms = wallMillis;
+  config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,
+                          const std::string& text, Health severity) {
+    std::lock_guard lock(fault_mu);
+    if (raised)
+      store_faults.emplace_back(id, Fault{"firmware:" + id, message_id, text, severity});
+    else
+      store_faults.emplace_back(id, std::nullopt);
+  };
+  ConfigService config_service(c.state_dir + "/config", config_deps);
+  config_service.registerCommands(registry);
+  config_service.start();
+
   if (!key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty())
     asio::post(peer_io, [&link] { link->start(); });
   std::thread peer_thread([&peer_io] { peer_io.run(); });
@@ -364,6 +416,61 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
                   "--log-file", c.state_dir + "/log/spweb.log"});
   web.start();
 
+  // Array events seen from here: role, health, faults, the peer and the peer link.
+  const bool link_configured =
+      !key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty();
+  std::atomic<bool> link_up{false};
+  Role event_role = Role::Starting;
+  bool event_peer_alive = false;
+  bool partition_reported = false;
+  auto link_down_since = std::chrono::steady_clock::now();
+  HealthReport event_health = health;
+  for (const auto& f : health.faults)
+    config_service.recordEvent(makeEvent(f.message_id, {}, managerUri(c.sp),
+                                         f.severity == Health::Critical ? "Critical" : "Warning",
+                                         c.sp, f.text));
+
+  auto recordArrayEvents = [&] {
+    const SpId peer = peerOf(c.sp);
+    auto board_now = read_board();
+    bool alive = board_now && board_now->peer_alive;
+    peer_alive = alive;
+    if (link_configured) asio::post(peer_io, [&link, &link_up] { link_up = link->connected(); });
+    Role role = service->role();
+    if (role != event_role && (role == Role::Active || role == Role::Passive)) {
+      std::string detail = std::string("SP-") + spLetter(c.sp) + " is now " +
+                           std::string(roleName(role)) + " (epoch " +
+                           std::to_string(service->epoch()) + ")";
+      if (role == Role::Active && event_role == Role::Passive)
+        detail += alive ? "; the peer handed the role over" : "; took over from its peer";
+      config_service.recordEvent(makeEvent(message::kStateChanged,
+                                           {managerUri(c.sp), std::string(roleName(role))},
+                                           managerUri(c.sp), "OK", c.sp, detail + "."));
+      event_role = role;
+    }
+    if (alive != event_peer_alive) {
+      config_service.recordEvent(makeEvent(
+          message::kStateChanged, {managerUri(peer), alive ? "Enabled" : "UnavailableOffline"},
+          managerUri(peer), alive ? "OK" : "Warning", c.sp,
+          alive ? std::string("Heartbeats from SP-") + spLetter(peer) + " arrive again."
+                : std::string("Lost the heartbeats of SP-") + spLetter(peer) + " on every path."));
+      event_peer_alive = alive;
+    }
+    auto now_tp = std::chrono::steady_clock::now();
+    if (!alive || link_up) link_down_since = now_tp;
+    bool partitioned = link_configured && now_tp - link_down_since > std::chrono::seconds{2};
+    if (partitioned != partition_reported) {
+      config_service.recordEvent(makeEvent(
+          partitioned ? message::kErrorsDetected : message::kErrorsCorrected,
+          {"PeerLink", "LinkDown"}, managerUri(c.sp), partitioned ? "Warning" : "OK", c.sp,
+          partitioned ? std::string("The peer link to SP-") + spLetter(peer) +
+                            " is down while its heartbeats still arrive: each SP takes "
+                            "changes alone until it returns, then they are merged."
+                      : std::string("The peer link to SP-") + spLetter(peer) + " is back."));
+      partition_reported = partitioned;
+    }
+  };
+
   int exit_code = 0;
   for (;;) {
     timespec timeout{0, 100 * 1000 * 1000};
@@ -381,14 +488,22 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
                     " times within " + std::to_string(Supervisor::kCrashLoopWindow.count()) +
                     " s; serving the degraded web server.",
                 Health::Critical});
+    {
+      std::lock_guard lock(fault_mu);
+      for (auto& [id, fault] : store_faults) monitor.setFirmwareFault(id, std::move(fault));
+      store_faults.clear();
+    }
     HealthReport now = monitor.evaluate();
     if (now != health) {
       logHealthChange(health, now);
+      recordHealthEvents(config_service, c.sp, health, now);
       service->setHealth(now.health);
       service->setFaults(snapshotFaults(now));
       health = now;
       web.setMode(modeFor(health));
     }
+    recordArrayEvents();
+    config_service.tick();
     if (restart_requested) {
       std::lock_guard lock(restart_mu);
       LOG_NOTICE << "restarting the SP firmware: " << restart_reason;
@@ -402,6 +517,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   }
 
   if (bus) bus->stop();
+  config_service.stop();
   asio::post(peer_io, [&link] { link->stop(); });
   peer_work.reset();
   peer_io.stop();

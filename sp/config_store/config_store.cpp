@@ -262,6 +262,11 @@ RecoveryReport ConfigStore::recoveryReport() const {
   return report_;
 }
 
+void ConfigStore::clearNeedsPeerCopy() {
+  std::lock_guard lock(mutex_);
+  report_.needs_peer_copy = false;
+}
+
 void ConfigStore::applyLocked(const ConfigRecord& record) {
   records_[record.key()] = record;
   last_ = versionOf(record);
@@ -291,18 +296,35 @@ platform::Status ConfigStore::remove(const std::string& key, Version v) {
 }
 
 platform::Status ConfigStore::commitLocked(ConfigRecord record) {
+  return commitBatchLocked({std::move(record)});
+}
+
+platform::Status ConfigStore::commit(const std::vector<ConfigRecord>& records) {
+  std::lock_guard lock(mutex_);
+  return commitBatchLocked(records);
+}
+
+platform::Status ConfigStore::commitBatchLocked(const std::vector<ConfigRecord>& records) {
   if (!open_) return platform::Status::failure("configuration store " + dir_ + " is not open");
-  if (record.key().empty()) return platform::Status::failure("empty configuration key");
-  Version v = versionOf(record);
-  if (v <= last_)
-    return platform::Status::failure("version " + toString(v) + " of '" + record.key() +
-                                     "' is not newer than the store's last " + toString(last_));
-  auto status = journal_.append(record.SerializeAsString());
+  if (records.empty()) return platform::Status::success();
+  Version prev = last_;
+  std::vector<std::string> payloads;
+  for (const auto& record : records) {
+    if (record.key().empty()) return platform::Status::failure("empty configuration key");
+    Version v = versionOf(record);
+    if (v <= prev)
+      return platform::Status::failure("version " + toString(v) + " of '" + record.key() +
+                                       "' is not newer than " + toString(prev));
+    prev = v;
+    payloads.push_back(record.SerializeAsString());
+  }
+  auto status = journal_.appendBatch(payloads);
   if (!status.ok) {
-    LOG_ERROR << "configuration change to '" << record.key() << "' refused: " << status.error;
+    LOG_ERROR << "configuration change to '" << records.front().key()
+              << "' refused: " << status.error;
     return status;
   }
-  applyLocked(record);
+  for (const auto& record : records) applyLocked(record);
   if (journal_.records() >= snapshot_every_) {
     // The change is durable in the journal already; a failed snapshot only delays compaction.
     auto snap = snapshotLocked();
@@ -328,6 +350,25 @@ std::vector<ConfigRecord> ConfigStore::list(const std::string& prefix) const {
   return out;
 }
 
+std::vector<ConfigRecord> ConfigStore::listAfter(const std::string& prefix,
+                                                 const std::string& after_key, size_t max) const {
+  std::lock_guard lock(mutex_);
+  std::vector<ConfigRecord> out;
+  auto it = after_key.empty() ? records_.lower_bound(prefix) : records_.upper_bound(after_key);
+  for (; it != records_.end() && out.size() < max; ++it) {
+    if (!hasPrefix(it->first, prefix)) break;
+    if (!it->second.deleted()) out.push_back(it->second);
+  }
+  return out;
+}
+
+std::optional<ConfigRecord> ConfigStore::find(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = records_.find(key);
+  if (it == records_.end()) return std::nullopt;
+  return it->second;
+}
+
 Version ConfigStore::last() const {
   std::lock_guard lock(mutex_);
   return last_;
@@ -343,6 +384,47 @@ std::vector<ConfigRecord> ConfigStore::since(Version v) const {
     return versionOf(a) < versionOf(b);
   });
   return out;
+}
+
+bool ConfigStore::isOpen() const {
+  std::lock_guard lock(mutex_);
+  return open_;
+}
+
+proto::ConfigSnapshot ConfigStore::copy() const {
+  std::lock_guard lock(mutex_);
+  proto::ConfigSnapshot snap;
+  snap.mutable_last()->set_epoch(last_.epoch);
+  snap.mutable_last()->set_seq(last_.seq);
+  for (const auto& [key, record] : records_) *snap.add_records() = record;
+  return snap;
+}
+
+platform::Status ConfigStore::install(const proto::ConfigSnapshot& snap) {
+  std::lock_guard lock(mutex_);
+  if (!open_) return platform::Status::failure("configuration store " + dir_ + " is not open");
+  Version last{snap.last().epoch(), snap.last().seq()};
+  for (const auto& record : snap.records())
+    if (record.key().empty() || last < versionOf(record))
+      return platform::Status::failure(
+          "the peer's copy is inconsistent: a record is empty "
+          "or newer than the copy");
+  auto old_records = std::move(records_);
+  Version old_last = last_;
+  records_.clear();
+  for (const auto& record : snap.records()) records_[record.key()] = record;
+  last_ = last;
+  auto status = snapshotLocked();
+  if (!status.ok) {
+    // Nothing renamed yet, or only the previous snapshot: memory goes back as it was, and
+    // recovery reads the old snapshot plus the journal, which was not emptied.
+    records_ = std::move(old_records);
+    last_ = old_last;
+    LOG_ERROR << "installing the peer's copy of the configuration failed: " << status.error;
+    return status;
+  }
+  report_.needs_peer_copy = false;
+  return status;
 }
 
 platform::Status ConfigStore::snapshot() {

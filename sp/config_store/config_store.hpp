@@ -58,14 +58,30 @@ class ConfigStore {
   // closed) when no trustworthy state can be built: see docs/CONFIG-STORE.md.
   platform::Status open();
   RecoveryReport recoveryReport() const;
+  // The peer's copy has filled what recovery lost (the replication layer merged it).
+  void clearNeedsPeerCopy();
 
   // Journaled and fsynced before memory changes; `v` must be newer than last(). On failure
   // nothing changed, in memory or on disk, and the error carries the system's reason.
   platform::Status put(const std::string& key, const std::string& value, Version v);
   platform::Status remove(const std::string& key, Version v);
+  // Several records (puts and removals, versions already stamped, each newer than the one
+  // before) in one journal write: all of them are applied, or none.
+  platform::Status commit(const std::vector<ConfigRecord>& records);
+  // Replaces the whole store with the peer's copy (a full resync): written as the new
+  // snapshot, journal emptied. On failure the store is unchanged.
+  platform::Status install(const proto::ConfigSnapshot& snapshot);
+  // The whole store, tombstones included, as install() takes it.
+  proto::ConfigSnapshot copy() const;
+  bool isOpen() const;
 
   std::optional<ConfigRecord> get(const std::string& key) const;
   std::vector<ConfigRecord> list(const std::string& prefix) const;  // live records, by key
+  // Live records under `prefix` with keys after `after_key`, at most `max`, by key.
+  std::vector<ConfigRecord> listAfter(const std::string& prefix, const std::string& after_key,
+                                      size_t max) const;
+  // The record of `key` even when it is a removal (tombstone), or nullopt.
+  std::optional<ConfigRecord> find(const std::string& key) const;
   Version last() const;
   // Every record newer than `v`, removals included, oldest first: an incremental resync.
   std::vector<ConfigRecord> since(Version v) const;
@@ -78,6 +94,7 @@ class ConfigStore {
 
  private:
   platform::Status commitLocked(ConfigRecord record);
+  platform::Status commitBatchLocked(const std::vector<ConfigRecord>& records);
   platform::Status snapshotLocked();
   platform::Status recoverLocked();
   void applyLocked(const ConfigRecord& record);

@@ -119,9 +119,14 @@ platform::Status Journal::truncateTo(uint64_t length, size_t records) {
 }
 
 platform::Status Journal::append(std::string_view payload) {
+  return appendBatch({std::string(payload)});
+}
+
+platform::Status Journal::appendBatch(const std::vector<std::string>& payloads) {
   if (fd_ < 0) return platform::Status::failure("journal " + path_ + " is not open");
   if (!broken_.empty()) return platform::Status::failure(broken_);
-  std::string frame = encodeFrame(payload);
+  std::string frame;
+  for (const auto& payload : payloads) frame += encodeFrame(payload);
   size_t done = 0;
   int err = 0;
   const char* step = "write";
@@ -141,7 +146,7 @@ platform::Status Journal::append(std::string_view payload) {
   }
   if (err == 0) {
     length_ += frame.size();
-    ++records_;
+    records_ += payloads.size();
     return platform::Status::success();
   }
   std::string why = errnoText(step, path_, err);

@@ -56,6 +56,8 @@ class Journal {
   platform::Status truncateTo(uint64_t length, size_t records);
   // Writes one frame and fsyncs. On failure the file is cut back to its previous length.
   platform::Status append(std::string_view payload);
+  // Several frames in one write and one fsync: a change and the event that records it.
+  platform::Status appendBatch(const std::vector<std::string>& payloads);
   // Empties the journal after a snapshot has taken its content over.
   platform::Status clear();
 

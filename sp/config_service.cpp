@@ -1,0 +1,832 @@
+#include "sp/config_service.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <memory>
+
+#include "ipc/sp_id_proto.hpp"
+#include "platform/log.hpp"
+#include "sp/events.hpp"
+
+namespace dualsp::sp {
+namespace {
+
+constexpr const char* kMarkerFile = "sync.point";
+constexpr const char* kEventPrefix = "events/";
+constexpr size_t kMaxEventPage = 1000;
+constexpr size_t kDefaultEventPage = 100;
+
+bool isEventKey(const std::string& key) {
+  return key.rfind(kEventPrefix, 0) == 0;
+}
+
+std::string eventKey(uint64_t id) {
+  char buf[48];
+  snprintf(buf, sizeof buf, "events/%020llu", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+// The disk, not the request, refused the write.
+bool isStorageError(const std::string& error) {
+  for (const char* text : {strerror(ENOSPC), strerror(EFBIG), strerror(EDQUOT), strerror(EROFS)})
+    if (error.find(text) != std::string::npos) return true;
+  return false;
+}
+
+proto::Version toProtoVersion(Version v) {
+  proto::Version out;
+  out.set_epoch(v.epoch);
+  out.set_seq(v.seq);
+  return out;
+}
+
+Version fromProtoVersion(const proto::Version& v) {
+  return {v.epoch(), v.seq()};
+}
+
+proto::CommandResult okResult(const std::string& payload) {
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_payload(payload);
+  return r;
+}
+
+uint64_t argNumber(const proto::Command& c, const std::string& name, uint64_t fallback) {
+  auto it = c.args().find(name);
+  if (it == c.args().end() || it->second.empty()) return fallback;
+  try {
+    return std::stoull(it->second);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+std::string shortValue(const ConfigRecord& r) {
+  if (r.deleted()) return "(removed)";
+  std::string v = r.value();
+  if (v.size() > 80) v = v.substr(0, 77) + "...";
+  return v;
+}
+
+// The merge's deterministic order of two writes of one key: the newer version wins; two
+// equal versions (each SP stamped its own seq) go to SP-A.
+bool newerWrite(const ConfigRecord& a, const ConfigRecord& b) {
+  if (versionOf(a) != versionOf(b)) return versionOf(b) < versionOf(a);
+  return a.writer() == proto::SP_A && b.writer() != proto::SP_A;
+}
+
+bool sameContent(const ConfigRecord& a, const ConfigRecord& b) {
+  return a.deleted() == b.deleted() && (a.deleted() || a.value() == b.value());
+}
+
+}  // namespace
+
+ConfigService::ConfigService(std::string dir, ConfigServiceDependencies deps,
+                             ConfigServiceOptions options)
+    : dir_(std::move(dir)),
+      deps_(std::move(deps)),
+      options_(options),
+      store_(dir_, options.snapshot_every) {}
+
+ConfigService::~ConfigService() {
+  stop();
+}
+
+void ConfigService::start() {
+  auto status = store_.open();
+  {
+    std::lock_guard lock(mu_);
+    open_ = status.ok;
+  }
+  if (!status.ok) {
+    open_error_ = status.error;
+    if (deps_.fault)
+      deps_.fault("config-store", true, std::string(message::kErrorsDetected),
+                  "Configuration failed to load: " + status.error, Health::Critical);
+  } else {
+    std::ifstream in(dir_ + "/" + kMarkerFile);
+    uint64_t epoch = 0, seq = 0;
+    char dot = 0;
+    if (in >> epoch >> dot >> seq && dot == '.') {
+      has_marker_ = true;
+      marker_ = {epoch, seq};
+    }
+    Version last = store_.last();
+    synced_ = has_marker_ ? std::min(marker_, last) : last;
+    visible_ = last;
+    auto report = store_.recoveryReport();
+    LOG_INFO << "configuration: last version " << toString(last) << ", known on both SPs up to "
+             << toString(synced_) << (has_marker_ ? " (sync.point)" : "");
+    if (!report.clean()) {
+      for (const auto& problem : report.problems)
+        startup_events_.push_back(
+            makeEvent(message::kErrorsDetected, {"ConfigurationStore", "RecoveredAtStartUp"},
+                      managerUri(deps_.self), "Warning", deps_.self, problem));
+    }
+    if (report.needs_peer_copy && deps_.fault)
+      deps_.fault("config-store", true, std::string(message::kErrorsDetected),
+                  "The configuration was recovered from an older copy (" + report.describe() +
+                      "); changes since may be missing until the peer SP's copy arrives.",
+                  Health::Warning);
+  }
+  worker_ = std::thread([this] { workerLoop(); });
+  post([this] { notifyAll(); });
+}
+
+void ConfigService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void ConfigService::post(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void ConfigService::workerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+void ConfigService::onChange(const std::string& prefix, ChangeListener listener) {
+  listeners_.emplace_back(prefix, std::move(listener));
+}
+
+void ConfigService::setDefault(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  defaults_[key] = value;
+}
+
+std::optional<ConfigRecord> ConfigService::get(const std::string& key) const {
+  return store_.get(key);
+}
+
+ConfigService::Stats ConfigService::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.peer_in_sync = peer_in_sync_;
+  s.last = store_.last();
+  s.sync_point = synced_;
+  return s;
+}
+
+Version ConfigService::nextVersion(Version after) const {
+  uint64_t epoch = deps_.epoch ? deps_.epoch() : 0;
+  return {std::max(epoch, after.epoch), after.seq + 1};
+}
+
+ConfigRecord ConfigService::eventRecord(proto::Event event, Version v) {
+  event.set_id(v.seq);
+  if (event.time_ms() == 0 && deps_.wall_ms) event.set_time_ms(deps_.wall_ms());
+  if (event.reported_by() == proto::SP_UNKNOWN) event.set_reported_by(ipc::toProto(deps_.self));
+  ConfigRecord r;
+  r.set_key(eventKey(v.seq));
+  r.set_value(event.SerializeAsString());
+  *r.mutable_version() = toProtoVersion(v);
+  r.set_writer(ipc::toProto(deps_.self));
+  return r;
+}
+
+void ConfigService::notifyListeners(const std::vector<ConfigRecord>& records) {
+  for (const auto& record : records)
+    for (const auto& [prefix, listener] : listeners_)
+      if (record.key().rfind(prefix, 0) == 0) listener(record);
+}
+
+void ConfigService::notifyAll() {
+  if (!store_.isOpen()) return;
+  for (const auto& [prefix, listener] : listeners_)
+    for (const auto& record : store_.list(prefix)) listener(record);
+}
+
+platform::Status ConfigService::saveSyncPoint(Version v) {
+  std::string path = dir_ + "/" + kMarkerFile;
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return platform::Status::failure("open " + tmp + ": " + strerror(errno));
+  std::string text = toString(v) + "\n";
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  if (ok && fsync(fd) != 0) {
+    ok = false;
+    err = errno;
+  }
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    unlink(tmp.c_str());
+    return platform::Status::failure("write " + path + ": " + strerror(err));
+  }
+  has_marker_ = true;
+  marker_ = v;
+  return platform::Status::success();
+}
+
+void ConfigService::clearSyncPoint() {
+  if (!has_marker_) return;
+  unlink((dir_ + "/" + kMarkerFile).c_str());
+  has_marker_ = false;
+}
+
+Version ConfigService::syncPoint() const {
+  Version last = store_.last();
+  return has_marker_ ? std::min(marker_, last) : last;
+}
+
+void ConfigService::storageFault(const platform::Status& status) {
+  storage_fault_ = true;
+  if (deps_.fault)
+    deps_.fault("config-storage", true, std::string(message::kInsufficientStorage),
+                "A configuration change was refused by the disk: " + status.error, Health::Warning);
+}
+
+bool ConfigService::callPeer(const std::string& name, const std::string& payload,
+                             std::chrono::milliseconds deadline, proto::CommandResult& result,
+                             std::string& error) {
+  if (!deps_.peer) {
+    error = "no peer link";
+    return false;
+  }
+  proto::Command command;
+  command.set_name(name);
+  command.set_forwarded(true);
+  command.set_payload(payload);
+  command.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
+  command.mutable_caller()->set_origin(std::string("peer SP-") + spLetter(deps_.self));
+  auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
+  auto future = promise->get_future();
+  deps_.peer->send(command, deadline,
+                   [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
+  if (future.wait_for(deadline + std::chrono::milliseconds{500}) != std::future_status::ready) {
+    error = "no answer";
+    return false;
+  }
+  auto answer = future.get();
+  if (!answer.result) {
+    error = answer.error;
+    return false;
+  }
+  if (answer.result->status() != proto::CommandResult::OK) {
+    error = answer.result->error();
+    return false;
+  }
+  result = std::move(*answer.result);
+  return true;
+}
+
+// ---- Writes ----
+
+void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
+  proto::ConfigWrite change;
+  if (!change.ParseFromString(command.payload()))
+    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "unreadable configuration change"));
+  if (change.records().empty() && !change.has_event())
+    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "an empty configuration change"));
+  for (const auto& r : change.records())
+    if (r.key().empty() && change.create_prefix().empty())
+      return reply(errorResult(proto::CommandResult::BAD_REQUEST, "a record without a key"));
+  if (!store_.isOpen())
+    return reply(
+        errorResult(proto::CommandResult::UNAVAILABLE, "the configuration store of SP-" +
+                                                           std::string(1, spLetter(deps_.self)) +
+                                                           " is not open: " + open_error_));
+  Role role = deps_.role ? deps_.role() : Role::Active;
+  if (role == Role::Active) {
+    post([this, change = std::move(change), reply = std::move(reply)]() mutable {
+      writeLocal(std::move(change), /*authority=*/true, std::move(reply));
+    });
+    return;
+  }
+  if (command.forwarded()) {
+    // The peer took us for the active SP; neither is, for the moment.
+    return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                             "no active SP to take the change right now (this SP is " +
+                                 std::string(roleName(role)) + "); retry shortly"));
+  }
+  // Not the authority: the active SP takes the change; while the link is down, this SP
+  // takes it alone and the histories are merged when the link returns.
+  proto::Command forward = command;
+  forward.set_forwarded(true);
+  forward.set_target(proto::SP_UNKNOWN);
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.forwarded;
+  }
+  deps_.peer->send(forward, options_.forward_timeout,
+                   [this, change = std::move(change),
+                    reply = std::move(reply)](PeerTransport::Answer answer) mutable {
+                     if (answer.result) {
+                       answer.result->set_served_by(ipc::toProto(deps_.self));
+                       return reply(std::move(*answer.result));
+                     }
+                     if (answer.error == "not connected") {
+                       post([this, change = std::move(change), reply = std::move(reply)]() mutable {
+                         writeLocal(std::move(change), /*authority=*/false, std::move(reply));
+                       });
+                       return;
+                     }
+                     reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                       "the active SP did not answer (" + answer.error +
+                                           "); the change may have been applied: read it back "
+                                           "before retrying"));
+                   });
+}
+
+platform::Status ConfigService::commitStamped(std::vector<ConfigRecord>& records) {
+  // Records after the sync point may be news to the peer: keep the point on disk before
+  // the first of them, so a restart still knows what to offer in a merge.
+  if (!has_marker_) {
+    auto s = saveSyncPoint(synced_);
+    if (!s.ok) return s;
+  }
+  return store_.commit(records);
+}
+
+void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply reply) {
+  if (!store_.isOpen())
+    return reply(errorResult(proto::CommandResult::UNAVAILABLE, "configuration store not open"));
+  if (authority && deps_.role && deps_.role() != Role::Active)
+    return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                             "this SP stopped being the active one; retry shortly"));
+  if (authority && !peer_in_sync_ && deps_.peer_alive && deps_.peer_alive() &&
+      std::chrono::steady_clock::now() >= next_resync_) {
+    // Bring the passive up to date first, so this change is acknowledged with two copies.
+    resync();
+  }
+  Version prev = store_.last();
+  Version v = nextVersion(prev);
+  std::vector<ConfigRecord> records;
+  proto::ConfigWriteAnswer answer;
+  for (const auto& in : change.records()) {
+    ConfigRecord r = in;
+    if (!change.create_prefix().empty()) r.set_key(change.create_prefix() + std::to_string(v.seq));
+    if (r.deleted()) {
+      r.clear_value();
+      if (!store_.get(r.key()))
+        return reply(errorResult(proto::CommandResult::NOT_FOUND, "no " + r.key() + " to remove"));
+    }
+    *r.mutable_version() = toProtoVersion(v);
+    r.set_writer(ipc::toProto(deps_.self));
+    answer.add_keys(r.key());
+    records.push_back(std::move(r));
+    ++v.seq;
+    if (!change.create_prefix().empty()) break;
+  }
+  Version change_version = records.empty() ? v : versionOf(records.back());
+  if (change.has_event()) {
+    proto::Event event = change.event();
+    if (!authority)
+      event.set_message(event.message() + " (taken by SP-" + std::string(1, spLetter(deps_.self)) +
+                        " alone: the peer link was down)");
+    records.push_back(eventRecord(std::move(event), v));
+  }
+  auto status = commitStamped(records);
+  if (!status.ok) {
+    if (isStorageError(status.error)) {
+      storageFault(status);
+      return reply(errorResult(proto::CommandResult::INSUFFICIENT_STORAGE,
+                               "the configuration change was not stored: " + status.error));
+    }
+    return reply(errorResult(proto::CommandResult::INTERNAL,
+                             "the configuration change was not stored: " + status.error));
+  }
+  if (storage_fault_) {
+    storage_fault_ = false;
+    if (deps_.fault) deps_.fault("config-storage", false, "", "", Health::Ok);
+  }
+  notifyListeners(records);
+  bool replicated = false;
+  if (authority && peer_in_sync_) replicated = replicate(records, prev);
+  {
+    std::lock_guard lock(mu_);
+    if (replicated) synced_ = store_.last();
+    ++stats_.writes;
+    if (replicated)
+      ++stats_.replicated;
+    else
+      ++stats_.queued;
+    visible_ = store_.last();
+  }
+  *answer.mutable_version() = toProtoVersion(change_version);
+  answer.set_replicated(replicated);
+  answer.set_written_by(ipc::toProto(deps_.self));
+  auto result = okResult(answer.SerializeAsString());
+  result.set_answered_by(ipc::toProto(deps_.self));
+  result.set_served_by(ipc::toProto(deps_.self));
+  reply(std::move(result));
+}
+
+bool ConfigService::replicate(const std::vector<ConfigRecord>& records, Version prev) {
+  proto::ReplicateRequest request;
+  *request.mutable_prev() = toProtoVersion(prev);
+  for (const auto& r : records) *request.add_records() = r;
+  request.set_epoch(deps_.epoch ? deps_.epoch() : 0);
+  proto::CommandResult result;
+  std::string error;
+  proto::ReplicateAnswer answer;
+  if (callPeer("ConfigReplicate", request.SerializeAsString(), options_.replicate_timeout, result,
+               error)) {
+    if (answer.ParseFromString(result.payload()) && answer.applied()) return true;
+    error = answer.error().empty() ? "unreadable answer" : answer.error();
+  }
+  LOG_WARNING << "configuration " << toString(versionOf(records.back())) << " not replicated to SP-"
+              << spLetter(peerOf(deps_.self)) << " (" << error
+              << "); acknowledged with this SP's copy, the peer catches up when it can";
+  std::lock_guard lock(mu_);
+  peer_in_sync_ = false;
+  next_resync_ = std::chrono::steady_clock::now() + options_.resync_interval;
+  return false;
+}
+
+// ---- The passive side ----
+
+void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply reply) {
+  proto::ReplicateAnswer answer;
+  Version last = store_.last();
+  Version prev = fromProtoVersion(request.prev());
+  if (deps_.role && deps_.role() == Role::Active) {
+    answer.set_error("SP-" + std::string(1, spLetter(deps_.self)) + " is active itself");
+  } else if (has_marker_) {
+    answer.set_error("this SP has changes the active SP has not seen: resync needed");
+  } else if (prev != last) {
+    answer.set_error("out of sync: this SP is at " + toString(last) + ", the change follows " +
+                     toString(prev));
+  } else {
+    std::vector<ConfigRecord> records(request.records().begin(), request.records().end());
+    auto status = store_.commit(records);
+    if (!status.ok) {
+      if (isStorageError(status.error)) storageFault(status);
+      answer.set_error(status.error);
+    } else {
+      answer.set_applied(true);
+      notifyListeners(records);
+      std::lock_guard lock(mu_);
+      synced_ = visible_ = store_.last();
+    }
+  }
+  *answer.mutable_last() = toProtoVersion(store_.last());
+  reply(okResult(answer.SerializeAsString()));
+}
+
+proto::SyncOffer ConfigService::makeOffer(bool everything) {
+  proto::SyncOffer offer;
+  Version point = everything ? Version{} : syncPoint();
+  *offer.mutable_sync_point() = toProtoVersion(point);
+  *offer.mutable_last() = toProtoVersion(store_.last());
+  for (auto& r : store_.since(point)) *offer.add_divergent() = std::move(r);
+  offer.set_needs_copy(store_.recoveryReport().needs_peer_copy);
+  return offer;
+}
+
+void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply) {
+  proto::ReplicateAnswer answer;
+  if (deps_.role && deps_.role() == Role::Active) {
+    answer.set_error("SP-" + std::string(1, spLetter(deps_.self)) + " is active itself");
+  } else {
+    platform::Status status;
+    if (install.full()) {
+      status = store_.install(install.snapshot());
+    } else if (fromProtoVersion(install.prev()) != store_.last()) {
+      // (A sync.point here is no obstacle: the active found nothing after it that it lacks.)
+      status = platform::Status::failure("incremental resync from " +
+                                         toString(fromProtoVersion(install.prev())) +
+                                         " does not fit this SP's " + toString(store_.last()));
+    } else {
+      std::vector<ConfigRecord> records(install.records().begin(), install.records().end());
+      status = store_.commit(records);
+    }
+    if (!status.ok) {
+      if (isStorageError(status.error)) storageFault(status);
+      answer.set_error(status.error);
+      LOG_ERROR << "resync from the active SP not applied: " << status.error;
+    } else {
+      answer.set_applied(true);
+      clearSyncPoint();
+      {
+        std::lock_guard lock(mu_);
+        synced_ = visible_ = store_.last();
+      }
+      if (deps_.fault) deps_.fault("config-store", false, "", "", Health::Ok);
+      LOG_NOTICE << "configuration resynchronised from SP-" << spLetter(peerOf(deps_.self)) << " ("
+                 << (install.full() ? "full copy"
+                                    : std::to_string(install.records_size()) + " records")
+                 << "), now at " << toString(store_.last());
+      notifyAll();
+    }
+  }
+  *answer.mutable_last() = toProtoVersion(store_.last());
+  reply(okResult(answer.SerializeAsString()));
+}
+
+// ---- Resync and merge (the active side) ----
+
+bool ConfigService::resync() {
+  if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return false;
+  auto fail = [this](const std::string& why) {
+    LOG_INFO << "resync of SP-" << spLetter(peerOf(deps_.self)) << " not done: " << why;
+    std::lock_guard lock(mu_);
+    next_resync_ = std::chrono::steady_clock::now() + options_.resync_interval;
+    return false;
+  };
+  bool everything = store_.recoveryReport().needs_peer_copy;
+  proto::CommandResult result;
+  std::string error;
+  proto::Command ask;
+  if (!callPeer("ConfigSyncOffer", everything ? "all" : "", options_.replicate_timeout, result,
+                error))
+    return fail(error);
+  proto::SyncOffer offer;
+  if (!offer.ParseFromString(result.payload())) return fail("unreadable offer");
+
+  const SpId peer = peerOf(deps_.self);
+  const std::string peer_name = std::string("SP-") + spLetter(peer);
+  Version common = std::max(synced_, fromProtoVersion(offer.sync_point()));
+  Version peer_last = fromProtoVersion(offer.last());
+  std::vector<ConfigRecord> divergent;
+  for (const auto& r : offer.divergent())
+    if (everything || common < versionOf(r)) divergent.push_back(r);
+  std::sort(divergent.begin(), divergent.end(), [](const ConfigRecord& a, const ConfigRecord& b) {
+    return versionOf(a) < versionOf(b);
+  });
+
+  // Merge the peer's own history into this one: each of its changes is taken unless this
+  // SP changed the same object since the common point; then the newer version wins and
+  // the loser is reported, never dropped silently.
+  std::vector<ConfigRecord> merged;
+  Version v = nextVersion(store_.last());
+  size_t taken = 0, conflicts = 0, events = 0;
+  auto take = [&](ConfigRecord r) {
+    *r.mutable_version() = toProtoVersion(v);
+    r.set_writer(ipc::toProto(deps_.self));
+    merged.push_back(std::move(r));
+    ++v.seq;
+  };
+  for (const auto& r : divergent) {
+    if (isEventKey(r.key())) {
+      if (r.deleted()) continue;
+      proto::Event event;
+      if (!event.ParseFromString(r.value())) continue;
+      event.set_message(event.message() + " (recorded by " + peer_name +
+                        " while the peers were apart, event " + std::to_string(event.id()) +
+                        " there)");
+      merged.push_back(eventRecord(std::move(event), v));
+      ++v.seq;
+      ++events;
+      continue;
+    }
+    auto mine = store_.find(r.key());
+    if (mine && sameContent(*mine, r)) continue;
+    bool changed_here = mine && common < versionOf(*mine);
+    if (everything) {
+      // Recovering lost data from the peer: its copy fills what is missing or older here.
+      if (!mine || versionOf(*mine) < versionOf(r)) {
+        take(r);
+        ++taken;
+      }
+      continue;
+    }
+    if (changed_here) {
+      bool theirs = newerWrite(r, *mine);
+      auto who = [](const ConfigRecord& x) {
+        return std::string("SP-") + (x.writer() == proto::SP_B ? "B" : "A");
+      };
+      std::string detail =
+          "Both SPs changed '" + r.key() + "' while the peer link was down: " + who(*mine) +
+          " wrote '" + shortValue(*mine) + "' (version " + toString(versionOf(*mine)) + "), " +
+          who(r) + " wrote '" + shortValue(r) + "' (version " + toString(versionOf(r)) +
+          "); kept the newer, " + (theirs ? who(r) : who(*mine)) + "'s.";
+      LOG_WARNING << "configuration conflict: " << detail;
+      merged.push_back(eventRecord(makeEvent(message::kErrorsDetected, {r.key(), "MergeConflict"},
+                                             managerUri(deps_.self), "Warning", deps_.self, detail),
+                                   v));
+      ++v.seq;
+      ++conflicts;
+      if (!theirs) continue;
+    }
+    take(r);
+    ++taken;
+  }
+  bool full = offer.needs_copy() || !divergent.empty() || store_.last() < peer_last;
+  size_t behind = full ? 0 : store_.since(peer_last).size();
+  if (behind > options_.max_incremental) full = true;
+  std::string detail = "Resynchronised " + peer_name + " from version " + toString(peer_last) +
+                       " (" + (full ? "full copy" : std::to_string(behind) + " changes") + ")";
+  if (!divergent.empty())
+    detail += "; merged its " + std::to_string(taken) + " configuration changes and " +
+              std::to_string(events) + " events, " + std::to_string(conflicts) + " conflicts";
+  detail += ".";
+  merged.push_back(eventRecord(
+      makeEvent(message::kStateChanged, {managerUri(peer) + " configuration", "Synchronized"},
+                managerUri(peer), conflicts ? "Warning" : "OK", deps_.self, detail),
+      v));
+  auto status = commitStamped(merged);
+  if (!status.ok) {
+    if (isStorageError(status.error)) storageFault(status);
+    return fail("merge not stored: " + status.error);
+  }
+  notifyListeners(merged);
+
+  proto::SyncInstall install;
+  install.set_full(full);
+  if (full) {
+    *install.mutable_snapshot() = store_.copy();
+  } else {
+    *install.mutable_prev() = toProtoVersion(peer_last);
+    for (auto& r : store_.since(peer_last)) *install.add_records() = std::move(r);
+  }
+  proto::ReplicateAnswer answer;
+  if (!callPeer("ConfigSyncInstall", install.SerializeAsString(), options_.replicate_timeout * 3,
+                result, error))
+    return fail("install: " + error);
+  if (!answer.ParseFromString(result.payload()) || !answer.applied())
+    return fail("install refused: " + answer.error());
+  if (everything) {
+    store_.clearNeedsPeerCopy();
+    if (deps_.fault) deps_.fault("config-store", false, "", "", Health::Ok);
+  }
+  LOG_NOTICE << detail;
+  std::lock_guard lock(mu_);
+  peer_in_sync_ = true;
+  synced_ = visible_ = store_.last();
+  ++stats_.resyncs;
+  stats_.conflicts += conflicts;
+  return true;
+}
+
+void ConfigService::tick() {
+  post([this] {
+    Role role = deps_.role ? deps_.role() : Role::Active;
+    if (role != Role::Active && role != Role::Passive) return;
+    if (!startup_events_.empty()) {
+      auto events = std::move(startup_events_);
+      startup_events_.clear();
+      for (auto& e : events) recordEvent(std::move(e));
+    }
+    if (role != Role::Active) {
+      std::lock_guard lock(mu_);
+      peer_in_sync_ = false;
+      return;
+    }
+    if (!peer_in_sync_ && deps_.peer_alive && deps_.peer_alive() &&
+        std::chrono::steady_clock::now() >= next_resync_)
+      resync();
+  });
+}
+
+void ConfigService::recordEvent(proto::Event event) {
+  if (event.time_ms() == 0 && deps_.wall_ms) event.set_time_ms(deps_.wall_ms());
+  if (event.reported_by() == proto::SP_UNKNOWN) event.set_reported_by(ipc::toProto(deps_.self));
+  LOG_INFO << "event " << event.message_id() << ": " << event.message();
+  proto::ConfigWrite change;
+  *change.mutable_event() = std::move(event);
+  proto::Command command;
+  command.set_name("ConfigWrite");
+  command.set_payload(change.SerializeAsString());
+  command.mutable_caller()->set_origin("spd");
+  handleWrite(command, [](proto::CommandResult r) {
+    if (r.status() != proto::CommandResult::OK)
+      LOG_WARNING << "an event was not recorded: " << r.error();
+  });
+}
+
+// ---- Commands ----
+
+void ConfigService::registerCommands(CommandRegistry& registry) {
+  registry.add({"ConfigWrite",
+                [this](const proto::Command& c, Reply reply) { handleWrite(c, std::move(reply)); },
+                /*degraded=*/false, Privilege::ConfigureComponents, /*mutating=*/true});
+  registry.add(
+      {"GetConfig",
+       [this](const proto::Command& c, Reply reply) {
+         auto it = c.args().find("prefix");
+         std::string prefix = it == c.args().end() ? "" : it->second;
+         if (!store_.isOpen())
+           return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                    "the configuration store is not open: " + open_error_));
+         proto::ConfigRecords out;
+         auto records = store_.list(prefix);
+         std::map<std::string, std::string> defaults;
+         {
+           std::lock_guard lock(mu_);
+           defaults = defaults_;
+         }
+         for (const auto& [key, value] : defaults) {
+           if (key.rfind(prefix, 0) != 0) continue;
+           bool present = std::any_of(records.begin(), records.end(),
+                                      [&](const ConfigRecord& r) { return r.key() == key; });
+           if (present) continue;
+           ConfigRecord r;
+           r.set_key(key);
+           r.set_value(value);
+           records.push_back(std::move(r));
+         }
+         std::sort(records.begin(), records.end(),
+                   [](const ConfigRecord& a, const ConfigRecord& b) { return a.key() < b.key(); });
+         for (auto& r : records)
+           if (!isEventKey(r.key())) *out.add_records() = std::move(r);
+         *out.mutable_last() = toProtoVersion(store_.last());
+         reply(okResult(out.SerializeAsString()));
+       },
+       /*degraded=*/true, Privilege::Login, /*mutating=*/false});
+  registry.add(
+      {"GetEvents",
+       [this](const proto::Command& c, Reply reply) {
+         if (!store_.isOpen())
+           return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                    "the configuration store is not open: " + open_error_));
+         uint64_t after = argNumber(c, "after", 0);
+         uint64_t skip = argNumber(c, "skip", 0);
+         size_t top = std::min<uint64_t>(argNumber(c, "top", kDefaultEventPage), kMaxEventPage);
+         Version visible;
+         {
+           std::lock_guard lock(mu_);
+           visible = visible_;
+         }
+         proto::EventPage page;
+         // Every visible event, for the count and the newest id (a few thousand at most).
+         auto all = store_.list(kEventPrefix);
+         uint64_t total = 0;
+         for (const auto& r : all) {
+           if (visible < versionOf(r)) continue;
+           ++total;
+           page.set_last_id(versionOf(r).seq);
+         }
+         page.set_total(total);
+         uint64_t skipped = 0;
+         for (const auto& r :
+              store_.listAfter(kEventPrefix, after ? eventKey(after) : "", all.size())) {
+           if (visible < versionOf(r)) break;
+           if (skipped < skip) {
+             ++skipped;
+             continue;
+           }
+           if (static_cast<size_t>(page.events_size()) >= top) break;
+           proto::Event e;
+           if (e.ParseFromString(r.value())) *page.add_events() = std::move(e);
+         }
+         reply(okResult(page.SerializeAsString()));
+       },
+       /*degraded=*/true, Privilege::Login, /*mutating=*/false});
+  registry.add({"ConfigReplicate",
+                [this](const proto::Command& c, Reply reply) {
+                  proto::ReplicateRequest request;
+                  if (!request.ParseFromString(c.payload()))
+                    return reply(
+                        errorResult(proto::CommandResult::BAD_REQUEST, "unreadable replication"));
+                  post([this, request = std::move(request), reply = std::move(reply)] {
+                    applyReplicate(request, reply);
+                  });
+                },
+                /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
+  registry.add({"ConfigSyncOffer",
+                [this](const proto::Command& c, Reply reply) {
+                  bool everything = c.payload() == "all";
+                  post([this, everything, reply = std::move(reply)] {
+                    if (deps_.role && deps_.role() == Role::Active)
+                      return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                               "this SP is active itself"));
+                    if (!store_.isOpen())
+                      return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                               "the configuration store is not open"));
+                    reply(okResult(makeOffer(everything).SerializeAsString()));
+                  });
+                },
+                /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
+  registry.add({"ConfigSyncInstall",
+                [this](const proto::Command& c, Reply reply) {
+                  proto::SyncInstall install;
+                  if (!install.ParseFromString(c.payload()))
+                    return reply(
+                        errorResult(proto::CommandResult::BAD_REQUEST, "unreadable resync"));
+                  post([this, install = std::move(install), reply = std::move(reply)] {
+                    applyInstall(install, reply);
+                  });
+                },
+                /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
+}
+
+}  // namespace dualsp::sp
