@@ -21,6 +21,7 @@ constexpr const char* kMarkerFile = "sync.point";
 constexpr const char* kEventPrefix = "events/";
 constexpr size_t kMaxEventPage = 1000;
 constexpr size_t kDefaultEventPage = 100;
+constexpr size_t kMaxPendingEvents = 1000;
 
 bool isEventKey(const std::string& key) {
   return key.rfind(kEventPrefix, 0) == 0;
@@ -125,7 +126,7 @@ void ConfigService::start() {
              << toString(synced_) << (has_marker_ ? " (sync.point)" : "");
     if (!report.clean()) {
       for (const auto& problem : report.problems)
-        startup_events_.push_back(
+        pending_events_.push_back(
             makeEvent(message::kErrorsDetected, {"ConfigurationStore", "RecoveredAtStartUp"},
                       managerUri(deps_.self), "Warning", deps_.self, problem));
     }
@@ -183,6 +184,37 @@ void ConfigService::setDefault(const std::string& key, const std::string& value)
 
 std::optional<ConfigRecord> ConfigService::get(const std::string& key) const {
   return store_.get(key);
+}
+
+std::vector<ConfigRecord> ConfigService::list(const std::string& prefix) const {
+  return store_.list(prefix);
+}
+
+std::vector<proto::Event> ConfigService::eventsAfter(uint64_t after, size_t max) const {
+  Version visible;
+  {
+    std::lock_guard lock(mu_);
+    visible = visible_;
+  }
+  std::vector<proto::Event> out;
+  for (const auto& r : store_.listAfter(kEventPrefix, after ? eventKey(after) : "", max)) {
+    if (visible < versionOf(r)) break;
+    proto::Event e;
+    if (e.ParseFromString(r.value())) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+uint64_t ConfigService::lastEventId() const {
+  Version visible;
+  {
+    std::lock_guard lock(mu_);
+    visible = visible_;
+  }
+  uint64_t last = 0;
+  for (const auto& r : store_.list(kEventPrefix))
+    if (!(visible < versionOf(r))) last = versionOf(r).seq;
+  return last;
 }
 
 ConfigService::Stats ConfigService::stats() const {
@@ -681,11 +713,7 @@ void ConfigService::tick() {
   post([this] {
     Role role = deps_.role ? deps_.role() : Role::Active;
     if (role != Role::Active && role != Role::Passive) return;
-    if (!startup_events_.empty()) {
-      auto events = std::move(startup_events_);
-      startup_events_.clear();
-      for (auto& e : events) recordEvent(std::move(e));
-    }
+    flushEvents(role);
     if (role != Role::Active) {
       std::lock_guard lock(mu_);
       peer_in_sync_ = false;
@@ -701,16 +729,46 @@ void ConfigService::recordEvent(proto::Event event) {
   if (event.time_ms() == 0 && deps_.wall_ms) event.set_time_ms(deps_.wall_ms());
   if (event.reported_by() == proto::SP_UNKNOWN) event.set_reported_by(ipc::toProto(deps_.self));
   LOG_INFO << "event " << event.message_id() << ": " << event.message();
-  proto::ConfigWrite change;
-  *change.mutable_event() = std::move(event);
-  proto::Command command;
-  command.set_name("ConfigWrite");
-  command.set_payload(change.SerializeAsString());
-  command.mutable_caller()->set_origin("spd");
-  handleWrite(command, [](proto::CommandResult r) {
-    if (r.status() != proto::CommandResult::OK)
-      LOG_WARNING << "an event was not recorded: " << r.error();
+  post([this, event = std::move(event)]() mutable {
+    pending_events_.push_back(std::move(event));
+    Role role = deps_.role ? deps_.role() : Role::Active;
+    if (role == Role::Active || role == Role::Passive) flushEvents(role);
   });
+}
+
+// On the worker: events wait here until there is an authority to record them (the election
+// may not have settled); one the active SP could not take yet comes back for the next tick.
+void ConfigService::flushEvents(Role role) {
+  if (pending_events_.empty() || !store_.isOpen()) return;
+  if (pending_events_.size() > kMaxPendingEvents) {
+    LOG_WARNING << (pending_events_.size() - kMaxPendingEvents)
+                << " array events dropped: none could be recorded for too long";
+    pending_events_.erase(pending_events_.begin(),
+                          pending_events_.end() - static_cast<long>(kMaxPendingEvents));
+  }
+  auto events = std::move(pending_events_);
+  pending_events_.clear();
+  for (auto& event : events) {
+    proto::ConfigWrite change;
+    *change.mutable_event() = event;
+    auto retry = [this, event](proto::CommandResult r) {
+      if (r.status() == proto::CommandResult::OK) return;
+      if (r.status() == proto::CommandResult::UNAVAILABLE) {
+        post([this, event] { pending_events_.push_back(event); });
+        return;
+      }
+      LOG_WARNING << "an event was not recorded: " << r.error();
+    };
+    if (role == Role::Active) {
+      writeLocal(std::move(change), /*authority=*/true, retry);
+    } else {
+      proto::Command command;
+      command.set_name("ConfigWrite");
+      command.set_payload(change.SerializeAsString());
+      command.mutable_caller()->set_origin("spd");
+      handleWrite(command, retry);
+    }
+  }
 }
 
 // ---- Commands ----

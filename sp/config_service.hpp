@@ -87,6 +87,10 @@ class ConfigService {
   void onChange(const std::string& prefix, ChangeListener listener);
 
   std::optional<ConfigRecord> get(const std::string& key) const;
+  std::vector<ConfigRecord> list(const std::string& prefix) const;
+  // Acknowledged events with an id above `after`, oldest first, at most `max`.
+  std::vector<proto::Event> eventsAfter(uint64_t after, size_t max) const;
+  uint64_t lastEventId() const;
   // What GetConfig answers for `key` while no record exists (the running value of a setting
   // from spd's configuration file, e.g. network/management).
   void setDefault(const std::string& key, const std::string& value);
@@ -115,6 +119,7 @@ class ConfigService {
   platform::Status commitStamped(std::vector<ConfigRecord>& records);
   bool replicate(const std::vector<ConfigRecord>& records, Version prev);
   bool resync();
+  void flushEvents(Role role);
   void applyInstall(const proto::SyncInstall& install, Reply reply);
   void applyReplicate(const proto::ReplicateRequest& request, Reply reply);
   proto::SyncOffer makeOffer(bool everything);
@@ -145,7 +150,7 @@ class ConfigService {
   // Worker-thread state (read under mu_ by stats()).
   bool open_ = false;
   std::string open_error_;
-  std::vector<proto::Event> startup_events_;  // recorded once the election has settled
+  std::vector<proto::Event> pending_events_;  // waiting for an SP to record them
   std::map<std::string, std::string> defaults_;
   bool peer_in_sync_ = false;
   bool has_marker_ = false;  // sync.point on disk: records after it may be the peer's news

@@ -29,7 +29,9 @@
 #include "sp/commands/commands.hpp"
 #include "sp/config_service.hpp"
 #include "sp/epoch_store.hpp"
+#include "sp/event_delivery.hpp"
 #include "sp/events.hpp"
+#include "sp/floating_settings.hpp"
 #include "sp/health_monitor.hpp"
 #include "sp/supervisor.hpp"
 
@@ -249,7 +251,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   if (!problem.empty()) LOG_ERROR << problem;
   LOG_INFO << "epoch " << epoch << " read from " << epochs.path();
 
-  auto floating = makeFloating(c);
+  auto floating = std::make_unique<RetargetableFloatingAddress>(makeFloating(c));
   auto fencer = makeFencer(c);
   if (floating->held()) {
     LOG_WARNING << "found the floating address " << floating->describe()
@@ -391,7 +393,55 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   };
   ConfigService config_service(c.state_dir + "/config", config_deps);
   config_service.registerCommands(registry);
+  // The management network: the configuration file's address until an administrator sets
+  // another; a change moves the floating address (on the active SP at once).
+  ManagementNetwork network{c.floating.address, c.floating.prefix_length, ""};
+  config_service.setDefault("network/management", managementNetworkJson(network));
+  config_service.onChange("network/management", [&](const ConfigRecord& record) {
+    if (record.deleted()) return;
+    std::string error;
+    auto next = parseManagementNetwork(record.value(), error);
+    if (!next) {
+      LOG_ERROR << "management network setting ignored: " << error;
+      return;
+    }
+    if (next->address == network.address && next->prefix_length == network.prefix_length) {
+      network = *next;
+      return;
+    }
+    Config moved = c;
+    moved.floating.address = next->address;
+    moved.floating.prefix_length = next->prefix_length;
+    std::string before = floating->describe();
+    auto s = floating->retarget(makeFloating(moved));
+    if (s.ok)
+      LOG_NOTICE << "floating management address moved from " << before << " to "
+                 << floating->describe();
+    else
+      LOG_ERROR << "moving the floating management address to " << next->address
+                << " failed: " << s.error;
+    network = *next;
+  });
   config_service.start();
+
+  // Push delivery of new events to EventService subscribers, by the active SP.
+  EventDelivery delivery(EventDelivery::Source{
+      [&config_service] {
+        std::vector<Subscription> out;
+        for (const auto& r : config_service.list("subscriptions/")) {
+          std::string error;
+          auto sub = parseSubscription(r.key().substr(std::string("subscriptions/").size()),
+                                       r.value(), error);
+          if (sub) out.push_back(std::move(*sub));
+        }
+        return out;
+      },
+      [&config_service](uint64_t after, size_t max) {
+        return config_service.eventsAfter(after, max);
+      },
+      [&config_service] { return config_service.lastEventId(); },
+      [&service] { return service->role() == Role::Active; }});
+  delivery.start();
 
   if (!key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty())
     asio::post(peer_io, [&link] { link->start(); });
@@ -517,6 +567,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   }
 
   if (bus) bus->stop();
+  delivery.stop();
   config_service.stop();
   asio::post(peer_io, [&link] { link->stop(); });
   peer_work.reset();
