@@ -16,7 +16,7 @@ namespace dualsp::ipc {
 namespace {
 
 // Dialling plus the peer's HELLO must finish within this, or the connection is abandoned.
-constexpr Millis kHandshakeTimeout{1000};
+constexpr Millis kHandshakeTimeout{500};
 // SP-B retries binding while its peer-link address is not up yet (link down at boot).
 constexpr Millis kRebindInterval{500};
 // A peer that stops reading must not make our queue grow without bound.

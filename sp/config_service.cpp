@@ -22,6 +22,7 @@ constexpr const char* kEventPrefix = "events/";
 constexpr size_t kMaxEventPage = 1000;
 constexpr size_t kDefaultEventPage = 100;
 constexpr size_t kMaxPendingEvents = 1000;
+constexpr std::chrono::milliseconds kMaxResyncBackoff{1000};
 
 bool isEventKey(const std::string& key) {
   return key.rfind(kEventPrefix, 0) == 0;
@@ -93,6 +94,7 @@ ConfigService::ConfigService(std::string dir, ConfigServiceDependencies deps,
     : dir_(std::move(dir)),
       deps_(std::move(deps)),
       options_(options),
+      resync_backoff_(options.resync_interval),
       store_(dir_, options.snapshot_every) {}
 
 ConfigService::~ConfigService() {
@@ -361,6 +363,12 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
   }
   // Not the authority: the active SP takes the change; while the link is down, this SP
   // takes it alone and the histories are merged when the link returns.
+  if (deps_.peer_link_heard && !deps_.peer_link_heard()) {
+    post([this, change = std::move(change), reply = std::move(reply)]() mutable {
+      writeLocal(std::move(change), /*authority=*/false, std::move(reply));
+    });
+    return;
+  }
   proto::Command forward = command;
   forward.set_forwarded(true);
   forward.set_target(proto::SP_UNKNOWN);
@@ -404,11 +412,6 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
   if (authority && deps_.role && deps_.role() != Role::Active)
     return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                              "this SP stopped being the active one; retry shortly"));
-  if (authority && !peer_in_sync_ && deps_.peer_alive && deps_.peer_alive() &&
-      std::chrono::steady_clock::now() >= next_resync_) {
-    // Bring the passive up to date first, so this change is acknowledged with two copies.
-    resync();
-  }
   Version prev = store_.last();
   Version v = nextVersion(prev);
   std::vector<ConfigRecord> records;
@@ -452,7 +455,18 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
   }
   notifyListeners(records);
   bool replicated = false;
-  if (authority && peer_in_sync_) replicated = replicate(records, prev);
+  if (authority && peer_in_sync_) {
+    if (!deps_.peer_link_heard || deps_.peer_link_heard()) {
+      replicated = replicate(records, prev);
+    } else {
+      LOG_WARNING << "configuration " << toString(versionOf(records.back())) << " not sent to SP-"
+                  << spLetter(peerOf(deps_.self))
+                  << ": its peer-link heartbeats are silent; acknowledged with this SP's copy, "
+                     "the peer catches up when the link returns";
+      std::lock_guard lock(mu_);
+      peer_in_sync_ = false;
+    }
+  }
   {
     std::lock_guard lock(mu_);
     if (replicated) synced_ = store_.last();
@@ -490,7 +504,6 @@ bool ConfigService::replicate(const std::vector<ConfigRecord>& records, Version 
               << "); acknowledged with this SP's copy, the peer catches up when it can";
   std::lock_guard lock(mu_);
   peer_in_sync_ = false;
-  next_resync_ = std::chrono::steady_clock::now() + options_.resync_interval;
   return false;
 }
 
@@ -576,23 +589,49 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
 
 // ---- Resync and merge (the active side) ----
 
-bool ConfigService::resync() {
+void ConfigService::startResync() {
+  if (resync_in_flight_ || !store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return;
+  if (std::chrono::steady_clock::now() < next_resync_ || !deps_.peer) return;
+  // Asked without blocking the worker: writes go on (queued for the passive) while a
+  // silent peer link times the question out.
+  bool everything = store_.recoveryReport().needs_peer_copy;
+  proto::Command ask;
+  ask.set_name("ConfigSyncOffer");
+  ask.set_forwarded(true);
+  ask.set_payload(everything ? "all" : "");
+  ask.set_deadline_ms(static_cast<uint32_t>(options_.replicate_timeout.count()));
+  resync_in_flight_ = true;
+  deps_.peer->send(ask, options_.replicate_timeout,
+                   [this, everything](PeerTransport::Answer answer) {
+                     post([this, everything, answer = std::move(answer)] {
+                       resync_in_flight_ = false;
+                       finishResync(answer, everything);
+                     });
+                   });
+}
+
+bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
   if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return false;
   auto fail = [this](const std::string& why) {
-    LOG_INFO << "resync of SP-" << spLetter(peerOf(deps_.self)) << " not done: " << why;
+    if (why != last_resync_error_)
+      LOG_INFO << "resync of SP-" << spLetter(peerOf(deps_.self)) << " not done: " << why;
+    last_resync_error_ = why;
     std::lock_guard lock(mu_);
-    next_resync_ = std::chrono::steady_clock::now() + options_.resync_interval;
+    if (why == "not connected") {
+      // Nothing was sent: cheap to ask again at the next tick, when the link may be back.
+      next_resync_ = std::chrono::steady_clock::now();
+      return false;
+    }
+    next_resync_ = std::chrono::steady_clock::now() + resync_backoff_;
+    resync_backoff_ = std::min(resync_backoff_ * 2, kMaxResyncBackoff);
     return false;
   };
-  bool everything = store_.recoveryReport().needs_peer_copy;
+  if (!answer.result) return fail(answer.error);
+  if (answer.result->status() != proto::CommandResult::OK) return fail(answer.result->error());
+  proto::SyncOffer offer;
+  if (!offer.ParseFromString(answer.result->payload())) return fail("unreadable offer");
   proto::CommandResult result;
   std::string error;
-  proto::Command ask;
-  if (!callPeer("ConfigSyncOffer", everything ? "all" : "", options_.replicate_timeout, result,
-                error))
-    return fail(error);
-  proto::SyncOffer offer;
-  if (!offer.ParseFromString(result.payload())) return fail("unreadable offer");
 
   const SpId peer = peerOf(deps_.self);
   const std::string peer_name = std::string("SP-") + spLetter(peer);
@@ -690,18 +729,20 @@ bool ConfigService::resync() {
     *install.mutable_prev() = toProtoVersion(peer_last);
     for (auto& r : store_.since(peer_last)) *install.add_records() = std::move(r);
   }
-  proto::ReplicateAnswer answer;
+  proto::ReplicateAnswer installed;
   if (!callPeer("ConfigSyncInstall", install.SerializeAsString(), options_.replicate_timeout * 3,
                 result, error))
     return fail("install: " + error);
-  if (!answer.ParseFromString(result.payload()) || !answer.applied())
-    return fail("install refused: " + answer.error());
+  if (!installed.ParseFromString(result.payload()) || !installed.applied())
+    return fail("install refused: " + installed.error());
   if (everything) {
     store_.clearNeedsPeerCopy();
     if (deps_.fault) deps_.fault("config-store", false, "", "", Health::Ok);
   }
   LOG_NOTICE << detail;
+  last_resync_error_.clear();
   std::lock_guard lock(mu_);
+  resync_backoff_ = options_.resync_interval;
   peer_in_sync_ = true;
   synced_ = visible_ = store_.last();
   ++stats_.resyncs;
@@ -720,8 +761,8 @@ void ConfigService::tick() {
       return;
     }
     if (!peer_in_sync_ && deps_.peer_alive && deps_.peer_alive() &&
-        std::chrono::steady_clock::now() >= next_resync_)
-      resync();
+        (!deps_.peer_link_heard || deps_.peer_link_heard()))
+      startResync();
   });
 }
 

@@ -51,7 +51,10 @@ struct ConfigServiceDependencies {
   std::function<Role()> role;
   std::function<uint64_t()> epoch;
   std::function<bool()> peer_alive;  // the heartbeats hear the peer
-  PeerTransport* peer = nullptr;     // the peer link
+  // ... and on the peer-link path too: a change is sent to the passive only then (a silent
+  // link would hold every acknowledgement for the whole replicate timeout).
+  std::function<bool()> peer_link_heard;
+  PeerTransport* peer = nullptr;  // the peer link
   std::function<int64_t()> wall_ms;
   // Raised (true) and cleared (false) store faults: "config-store" (cannot open or
   // recovered without the peer's copy), "config-storage" (a write refused by the disk).
@@ -118,7 +121,8 @@ class ConfigService {
   void writeLocal(proto::ConfigWrite change, bool authority, Reply reply);
   platform::Status commitStamped(std::vector<ConfigRecord>& records);
   bool replicate(const std::vector<ConfigRecord>& records, Version prev);
-  bool resync();
+  void startResync();
+  bool finishResync(const PeerTransport::Answer& answer, bool everything);
   void flushEvents(Role role);
   void applyInstall(const proto::SyncInstall& install, Reply reply);
   void applyReplicate(const proto::ReplicateRequest& request, Reply reply);
@@ -157,6 +161,9 @@ class ConfigService {
   Version marker_;
   Version synced_;  // newest version both SPs are known to hold (in memory)
   std::chrono::steady_clock::time_point next_resync_{};
+  std::chrono::milliseconds resync_backoff_;
+  bool resync_in_flight_ = false;
+  std::string last_resync_error_;
   bool storage_fault_ = false;
   // Records up to here are acknowledged (on both SPs, or queued while the peer was away):
   // GetEvents shows no event beyond it, so no client sees an event a failover could lose.

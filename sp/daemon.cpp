@@ -381,6 +381,12 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   config_deps.role = [&service] { return service->role(); };
   config_deps.epoch = [&service] { return service->epoch(); };
   config_deps.peer_alive = [&peer_alive] { return peer_alive.load(); };
+  config_deps.peer_link_heard = [&read_board] {
+    auto b = read_board();
+    if (!b || !b->peer_alive) return false;
+    constexpr uint8_t kPeerPath = 1u << static_cast<unsigned>(heartbeat::Path::Peer);
+    return (b->paths_configured & kPeerPath) == 0 || (b->paths_alive & kPeerPath) != 0;
+  };
   config_deps.peer = transport.get();
   config_deps.wall_ms = wallMillis;
   config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,
@@ -391,7 +397,10 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     else
       store_faults.emplace_back(id, std::nullopt);
   };
-  ConfigService config_service(c.state_dir + "/config", config_deps);
+  ConfigServiceOptions config_options;
+  config_options.replicate_timeout = c.peer_link.request_timeout;
+  config_options.forward_timeout = c.peer_link.request_timeout + std::chrono::milliseconds{500};
+  ConfigService config_service(c.state_dir + "/config", config_deps, config_options);
   config_service.registerCommands(registry);
   // The management network: the configuration file's address until an administrator sets
   // another; a change moves the floating address (on the active SP at once).

@@ -108,6 +108,17 @@ struct Sp {
 
   // The worker has run every job posted before this call.
   void settle() { call("ConfigSyncOffer"); }
+
+  // This (active) SP has brought its passive peer up to date.
+  bool syncPeer() {
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    while (std::chrono::steady_clock::now() < end) {
+      service->tick();
+      if (service->stats().peer_in_sync) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+    return false;
+  }
 };
 
 bool hasEventContaining(Sp& sp, const std::string& text) {
@@ -143,6 +154,7 @@ TEST_GROUP(ConfigService) {
     b->role = Role::Passive;
     a->open();
     b->open();
+    CHECK_TRUE(a->syncPeer());
   }
   void teardown() override {
     a.reset();
@@ -198,7 +210,7 @@ TEST(ConfigService, EventIdsIncreaseAndOnlyAcknowledgedEventsAreShown) {
   a->put("x", "1");
   a->put("x", "2");
   auto events = a->events();
-  // The first change found the passive out of sync: its resync is an event too.
+  // The first resync of the passive is an event too.
   CHECK_EQUAL(3u, events.size());
   CHECK_TRUE(events[0].message().find("Resynchronised") != std::string::npos);
   events.erase(events.begin());
@@ -243,6 +255,7 @@ TEST(ConfigService, AfterFailoverTheNewActiveHasEveryAcknowledgedChange) {
 // Both SPs take changes while the peer link is down; the merge when it returns.
 static std::map<std::string, std::string> partitionScenario(Sp& a, Sp& b, LoopTransport& la,
                                                             LoopTransport& lb) {
+  CHECK_TRUE(a.syncPeer());
   a.put("shared", "\"before\"");
   la.connected = false;
   lb.connected = false;
