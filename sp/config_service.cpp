@@ -349,6 +349,12 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
                                                            std::string(1, spLetter(deps_.self)) +
                                                            " is not open: " + open_error_));
   Role role = deps_.role ? deps_.role() : Role::Active;
+  // An SP taking over already holds the floating address: a client's change can reach it
+  // a moment before the role is settled. Wait for that moment (bounded) rather than bounce it.
+  for (int i = 0; i < 50 && role == Role::TakingOver; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    role = deps_.role();
+  }
   if (role == Role::Active) {
     post([this, change = std::move(change), reply = std::move(reply)]() mutable {
       writeLocal(std::move(change), /*authority=*/true, std::move(reply));
@@ -515,6 +521,10 @@ void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply
   Version prev = fromProtoVersion(request.prev());
   if (deps_.role && deps_.role() == Role::Active) {
     answer.set_error("SP-" + std::string(1, spLetter(deps_.self)) + " is active itself");
+  } else if (deps_.epoch && request.epoch() < deps_.epoch()) {
+    // An SP that lost the role without knowing it (it was hung, the peer took over).
+    answer.set_error("change from epoch " + std::to_string(request.epoch()) +
+                     " refused: this SP is at epoch " + std::to_string(deps_.epoch()));
   } else if (has_marker_) {
     answer.set_error("this SP has changes the active SP has not seen: resync needed");
   } else if (prev != last) {
@@ -635,8 +645,12 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
 
   const SpId peer = peerOf(deps_.self);
   const std::string peer_name = std::string("SP-") + spLetter(peer);
-  Version common = std::max(synced_, fromProtoVersion(offer.sync_point()));
   Version peer_last = fromProtoVersion(offer.last());
+  // Both sync points are lower bounds of the shared history, so their max is too; unless
+  // the passive lost records since (its store was damaged): then only its own point holds,
+  // and what it wrote after it may carry versions this SP used for other changes.
+  Version common = fromProtoVersion(offer.sync_point());
+  if (!offer.needs_copy() && !(peer_last < synced_)) common = std::max(synced_, common);
   std::vector<ConfigRecord> divergent;
   for (const auto& r : offer.divergent())
     if (everything || common < versionOf(r)) divergent.push_back(r);

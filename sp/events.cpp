@@ -34,7 +34,8 @@ std::string messageText(std::string_view message_id, const std::vector<std::stri
   for (size_t i = 0; i < t.size(); ++i) {
     if (t[i] == '%' && i + 1 < t.size() && t[i + 1] >= '1' && t[i + 1] <= '9') {
       size_t n = static_cast<size_t>(t[i + 1] - '1');
-      if (n < args.size()) out += args[n];
+      if (n >= args.size()) return "";  // not enough arguments: the caller's detail says it
+      out += args[n];
       ++i;
     } else {
       out += t[i];

@@ -51,13 +51,24 @@ proto::Command makeCommand(const RequestContext& ctx, std::string_view name, SpI
   return command;
 }
 
-std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
-                                               const proto::Command& command) {
-  return ctx.bus.call(command, kBusTimeout);
+proto::Command makeArrayCommand(const RequestContext& ctx, std::string_view name) {
+  proto::Command command;
+  command.set_name(std::string(name));
+  command.set_target(proto::SP_UNKNOWN);
+  command.mutable_caller()->set_origin("web " + ctx.request.remote_address);
+  return command;
 }
 
-bool commandSucceeded(const std::optional<proto::CommandResult>& result, Response& res,
-                      std::string_view resource_type, std::string_view resource_id) {
+std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
+                                               const proto::Command& command,
+                                               std::chrono::milliseconds timeout) {
+  return ctx.bus.call(command, timeout);
+}
+
+namespace {
+
+bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
+               std::string_view resource_type, std::string_view resource_id) {
   if (!result) {
     messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
     return false;
@@ -79,12 +90,31 @@ bool commandSucceeded(const std::optional<proto::CommandResult>& result, Respons
     case proto::CommandResult::FORBIDDEN:
       messages::insufficientPrivilege(res);
       return false;
+    case proto::CommandResult::INSUFFICIENT_STORAGE:
+      LOG_WARNING << "spd could not store a change to " << resource_type << " " << resource_id
+                  << ": " << result->error();
+      messages::insufficientStorage(res);
+      return false;
     default:
       LOG_ERROR << "command about " << resource_type << " " << resource_id
                 << " failed in spd: " << result->error();
       messages::internalError(res);
       return false;
   }
+}
+
+}  // namespace
+
+bool commandSucceeded(const std::optional<proto::CommandResult>& result, Response& res,
+                      std::string_view resource_type, std::string_view resource_id) {
+  if (mapResult(result, res, resource_type, resource_id)) return true;
+  // spd's own words after the registry message: what the disk said, why the peer did not
+  // take the change ("the change may have been applied: read it back").
+  if (result && !result->error().empty() && res.body.is_object() && res.body.contains("error") &&
+      res.body["error"].contains("message") && res.body["error"]["message"].is_string())
+    res.body["error"]["message"] =
+        res.body["error"]["message"].get<std::string>() + " " + result->error();
+  return false;
 }
 
 }  // namespace dualsp::web

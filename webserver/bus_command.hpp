@@ -30,6 +30,11 @@ inline constexpr std::string_view kResetSp = "ResetSp";
 inline constexpr std::string_view kForceFailover = "ForceFailover";
 inline constexpr std::string_view kGetSensors = "GetSensors";
 inline constexpr std::string_view kGetInventory = "GetInventory";
+// The replicated configuration store and event log (sp/config_service.hpp): the array's,
+// not one SP's, so they go to spd with target SP_UNKNOWN (makeArrayCommand).
+inline constexpr std::string_view kConfigWrite = "ConfigWrite";
+inline constexpr std::string_view kGetConfig = "GetConfig";
+inline constexpr std::string_view kGetEvents = "GetEvents";
 
 using ipc::fromProto;
 using ipc::toProto;
@@ -46,14 +51,20 @@ Json freshnessOf(const proto::CommandResult& result);
 // A command about SP `target` from this request's client ("web 198.18.0.100").
 proto::Command makeCommand(const RequestContext& ctx, std::string_view name, SpId target);
 
-// Sends it to spd; nullopt when spd did not answer within kBusTimeout.
+// A command about the array rather than one SP (target SP_UNKNOWN: spd decides which SP
+// takes it; the configuration store is the active SP's).
+proto::Command makeArrayCommand(const RequestContext& ctx, std::string_view name);
+
+// Sends it to spd; nullopt when spd did not answer within `timeout`.
 std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
-                                               const proto::Command& command);
+                                               const proto::Command& command,
+                                               std::chrono::milliseconds timeout = kBusTimeout);
 
 // The one mapping of a command's outcome to HTTP (docs/WEB.md "Commands"). True when the
 // result is an answer to render (OK, ACCEPTED); otherwise the Redfish error is set on `res`:
 //   no answer, TIMEOUT, UNAVAILABLE -> 503 + Retry-After   NOT_FOUND -> 404 (type, id)
-//   BAD_REQUEST -> 400   FORBIDDEN -> 403   INTERNAL, anything else -> 500
+//   BAD_REQUEST -> 400   FORBIDDEN -> 403   INSUFFICIENT_STORAGE -> 507
+//   INTERNAL, anything else -> 500
 bool commandSucceeded(const std::optional<proto::CommandResult>& result, Response& res,
                       std::string_view resource_type, std::string_view resource_id);
 

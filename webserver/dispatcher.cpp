@@ -49,14 +49,14 @@ Response Dispatcher::handle(const Request& request) const {
 }
 
 void Dispatcher::route(const Request& request, Response& res) const {
-  std::optional<RouteMatch> match = routes_.match(request.path);
+  std::optional<RouteMatch> match = routes_.match(request.path, request.method);
   if (!match) {
     messages::resourceNotFound(res, "Resource", request.path);
     return;
   }
   const Route& route = *match->route;
   if (!route.methods.contains(request.method)) {
-    messages::operationNotAllowed(res, route.methods);
+    messages::operationNotAllowed(res, match->allowed);
     return;
   }
   if (!servedInMode(*match, config_.mode, config_.sp)) {
@@ -113,8 +113,10 @@ std::optional<ipc::StatusSnapshot> Dispatcher::readStatus() const {
 void Dispatcher::addCommonHeaders(Response& res) const {
   res.addHeader("X-DualSP-SP", std::string(1, spLetter(config_.sp)));
   res.addHeader("OData-Version", "4.0");
-  res.addHeader("Cache-Control", "no-store");
-  if (!res.body.is_null()) res.addHeader("Content-Type", "application/json; charset=utf-8");
+  // An event stream sets its own (text/event-stream, no-cache).
+  if (!res.header("Cache-Control")) res.addHeader("Cache-Control", "no-store");
+  if (!res.body.is_null() && !res.header("Content-Type"))
+    res.addHeader("Content-Type", "application/json; charset=utf-8");
 }
 
 }  // namespace dualsp::web

@@ -42,6 +42,8 @@ class Dispatcher {
 
   const RouteTable& routes() const { return routes_; }
   const ServiceConfig& config() const { return config_; }
+  // The local bus to spd, for what outlives one request (the event stream, web_server.cpp).
+  ipc::CommandClient& bus() const { return bus_; }
 
  private:
   void route(const Request& request, Response& res) const;

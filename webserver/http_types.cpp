@@ -80,10 +80,23 @@ std::string MethodSet::toString() const {
   return out;
 }
 
-std::optional<std::string> Response::header(std::string_view name) const {
+namespace {
+
+std::optional<std::string> findHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name) {
   for (const auto& [n, v] : headers)
     if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  return findHeader(headers, name);
+}
+
+std::optional<std::string> Response::header(std::string_view name) const {
+  return findHeader(headers, name);
 }
 
 }  // namespace dualsp::web

@@ -29,6 +29,11 @@ class MethodSet {
     for (HttpMethod m : methods) bits_ |= bit(m);
   }
   constexpr bool contains(HttpMethod m) const { return (bits_ & bit(m)) != 0; }
+  constexpr bool overlaps(const MethodSet& other) const { return (bits_ & other.bits_) != 0; }
+  constexpr MethodSet& operator|=(const MethodSet& other) {
+    bits_ |= other.bits_;
+    return *this;
+  }
   // "GET, HEAD": the form of an Allow header.
   std::string toString() const;
 
@@ -47,15 +52,28 @@ struct Request {
   std::string body;             // at most kMaxRequestBodyBytes
   bool body_too_large = false;  // the client sent more than kMaxRequestBodyBytes (413)
   std::string remote_address;   // the client's IP address: "198.18.0.100"
+  std::vector<std::pair<std::string, std::string>> headers;  // as sent ("Last-Event-ID", "7")
 
   // The decoded value of the first query parameter `name` ("$top"), or nullopt.
   std::optional<std::string> queryParameter(std::string_view name) const;
+  // The first header of that name (case-insensitive), or nullopt.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+// A response that is a stream of Server-Sent Events instead of a body (GET
+// /redfish/v1/EventService/SSE): web_server.cpp sends the headers, then runs the stream
+// (webserver/sse_stream.hpp) until the client goes or the server stops.
+struct EventStreamStart {
+  // The client's Last-Event-ID: stream every event after it. None: only events newer than
+  // the log's newest when the stream starts.
+  std::optional<uint64_t> last_event_id;
 };
 
 struct Response {
   int status = 200;
   Json body;  // null: no body
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<EventStreamStart> event_stream;  // set: stream events, `body` is unused
 
   void addHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

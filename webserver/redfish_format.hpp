@@ -31,6 +31,9 @@ std::string managerPath(SpId sp);
 
 inline constexpr std::string_view kSessionServicePath = "/redfish/v1/SessionService";
 inline constexpr std::string_view kSessionsPath = "/redfish/v1/SessionService/Sessions";
+inline constexpr std::string_view kEventServicePath = "/redfish/v1/EventService";
+inline constexpr std::string_view kSubscriptionsPath = "/redfish/v1/EventService/Subscriptions";
+inline constexpr std::string_view kEventStreamPath = "/redfish/v1/EventService/SSE";
 
 // The array's enclosure, the one Chassis, which holds both SPs: "/redfish/v1/Chassis/Enclosure".
 inline constexpr std::string_view kEnclosureId = "Enclosure";

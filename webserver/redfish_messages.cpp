@@ -8,7 +8,7 @@ namespace {
 
 // Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
 // Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
-constexpr std::array<RegistryEntry, 14> kBaseMessages{{
+constexpr std::array<RegistryEntry, 24> kBaseMessages{{
     {BaseMessage::ResourceNotFound, "ResourceNotFound",
      "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
      "Provide a valid resource identifier and resubmit the request."},
@@ -69,6 +69,51 @@ constexpr std::array<RegistryEntry, 14> kBaseMessages{{
      "The parameter '%1' with the requested value of '%2' does not meet the constraints of the "
      "implementation.",
      2, HealthState::Warning, "None."},
+    {BaseMessage::InsufficientStorage, "InsufficientStorage",
+     "Insufficient storage or memory available to complete the request.", 0, HealthState::Critical,
+     "Increase the free storage space available to the service and resubmit the request."},
+    {BaseMessage::PropertyUnknown, "PropertyUnknown",
+     "The property %1 is not in the list of valid properties for the resource.", 1,
+     HealthState::Warning,
+     "Remove the unknown property from the request body and resubmit the request if the operation "
+     "failed."},
+    {BaseMessage::PropertyValueTypeError, "PropertyValueTypeError",
+     "The value '%1' for the property %2 is not a type that the property can accept.", 2,
+     HealthState::Warning,
+     "Correct the value for the property in the request body and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::PropertyValueFormatError, "PropertyValueFormatError",
+     "The value '%1' for the property %2 is not a format that the property can accept.", 2,
+     HealthState::Warning,
+     "Correct the value for the property in the request body and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::PropertyValueNotInList, "PropertyValueNotInList",
+     "The value '%1' for the property %2 is not in the list of acceptable values.", 2,
+     HealthState::Warning,
+     "Choose a value from the enumeration list that the implementation can support and resubmit "
+     "the request if the operation failed."},
+    {BaseMessage::PropertyValueOutOfRange, "PropertyValueOutOfRange",
+     "The value '%1' for the property %2 is not in the supported range of acceptable values.", 2,
+     HealthState::Warning,
+     "Correct the value for the property in the request body and resubmit the request if the "
+     "operation failed."},
+    {BaseMessage::PropertyMissing, "PropertyMissing",
+     "The property %1 is a required property and must be included in the request.", 1,
+     HealthState::Warning,
+     "Ensure that the property is in the request body and has a valid value and resubmit the "
+     "request if the operation failed."},
+    {BaseMessage::PropertyValueConflict, "PropertyValueConflict",
+     "The property '%1' could not be written because its value would conflict with the value of "
+     "the '%2' property.",
+     2, HealthState::Warning, "None."},
+    {BaseMessage::QueryParameterOutOfRange, "QueryParameterOutOfRange",
+     "The value '%1' for the query parameter %2 is out of range %3.", 3, HealthState::Warning,
+     "Reduce the value for the query parameter to a value that is within range, such as a start or "
+     "count value that is within bounds of the number of resources in a collection or a page "
+     "number that is within the range of valid pages."},
+    {BaseMessage::StringValueTooLong, "StringValueTooLong",
+     "The string '%1' exceeds the length limit %2.", 2, HealthState::Warning,
+     "Resubmit the request with an appropriate string length."},
 }};
 
 // Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
@@ -239,6 +284,54 @@ void generalError(Response& res) {
 
 void payloadTooLarge(Response& res) {
   setError(res, 413, BaseMessage::PayloadTooLarge, {});
+}
+
+void insufficientStorage(Response& res) {
+  setError(res, 507, BaseMessage::InsufficientStorage, {});
+}
+
+void propertyUnknown(Response& res, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyUnknown, {std::string(property)});
+}
+
+void propertyValueTypeError(Response& res, std::string_view value, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyValueTypeError,
+           {std::string(value), std::string(property)});
+}
+
+void propertyValueFormatError(Response& res, std::string_view value, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyValueFormatError,
+           {std::string(value), std::string(property)});
+}
+
+void propertyValueNotInList(Response& res, std::string_view value, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyValueNotInList,
+           {std::string(value), std::string(property)});
+}
+
+void propertyValueOutOfRange(Response& res, std::string_view value, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyValueOutOfRange,
+           {std::string(value), std::string(property)});
+}
+
+void propertyMissing(Response& res, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyMissing, {std::string(property)});
+}
+
+void propertyValueConflict(Response& res, std::string_view property,
+                           std::string_view other_property) {
+  setError(res, 400, BaseMessage::PropertyValueConflict,
+           {std::string(property), std::string(other_property)});
+}
+
+void queryParameterOutOfRange(Response& res, std::string_view value, std::string_view parameter,
+                              std::string_view range) {
+  setError(res, 400, BaseMessage::QueryParameterOutOfRange,
+           {std::string(value), std::string(parameter), std::string(range)});
+}
+
+void stringValueTooLong(Response& res, std::string_view value, size_t limit) {
+  setError(res, 400, BaseMessage::StringValueTooLong, {std::string(value), std::to_string(limit)});
 }
 
 }  // namespace dualsp::web::messages

@@ -33,6 +33,16 @@ enum class BaseMessage {
   ActionParameterValueTypeError,
   ActionParameterValueError,
   ActionParameterValueConflict,
+  InsufficientStorage,
+  PropertyUnknown,
+  PropertyValueTypeError,
+  PropertyValueFormatError,
+  PropertyValueNotInList,
+  PropertyValueOutOfRange,
+  PropertyMissing,
+  PropertyValueConflict,
+  QueryParameterOutOfRange,
+  StringValueTooLong,
 };
 
 // One registry entry, verbatim from the registry file.
@@ -114,5 +124,25 @@ void insufficientPrivilege(Response& res);
 void generalError(Response& res);
 // 413: a request body above kMaxRequestBodyBytes.
 void payloadTooLarge(Response& res);
+// 507: spd's disk refused a configuration change (CommandResult INSUFFICIENT_STORAGE).
+void insufficientStorage(Response& res);
+
+// 400s of a PATCH or POST body. `property` is a JSON pointer below the resource when nested
+// ("Location/Placement/Rack"); `value` is the value as sent (a string's text, else JSON).
+void propertyUnknown(Response& res, std::string_view property);
+void propertyValueTypeError(Response& res, std::string_view value, std::string_view property);
+// The right type in a form the property does not take (an IPv4 address, a URL).
+void propertyValueFormatError(Response& res, std::string_view value, std::string_view property);
+void propertyValueNotInList(Response& res, std::string_view value, std::string_view property);
+void propertyValueOutOfRange(Response& res, std::string_view value, std::string_view property);
+void propertyMissing(Response& res, std::string_view property);
+// "The property '<property>' could not be written because its value would conflict with the
+// value of the '<other_property>' property." (a gateway outside the subnet).
+void propertyValueConflict(Response& res, std::string_view property,
+                           std::string_view other_property);
+void stringValueTooLong(Response& res, std::string_view value, size_t limit);
+// 400: "$top=5000": "The value '5000' for the query parameter $top is out of range <range>."
+void queryParameterOutOfRange(Response& res, std::string_view value, std::string_view parameter,
+                              std::string_view range);
 
 }  // namespace dualsp::web::messages

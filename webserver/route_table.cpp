@@ -82,19 +82,27 @@ void RouteTable::add(Route route) {
   if (route.degraded == DegradedService::ThisSpOnly && !has_parameter)
     throw std::logic_error("ThisSpOnly route without a Manager id parameter: " + route.pattern);
   for (const Route& r : routes_)
-    if (r.pattern == route.pattern) throw std::logic_error("duplicate route: " + route.pattern);
+    if (r.pattern == route.pattern && r.methods.overlaps(route.methods))
+      throw std::logic_error("duplicate route: " + route.pattern);
   routes_.push_back(std::move(route));
   segments_.push_back(std::move(segments));
 }
 
-std::optional<RouteMatch> RouteTable::match(std::string_view path) const {
+std::optional<RouteMatch> RouteTable::match(std::string_view path, HttpMethod method) const {
   std::vector<std::string> wanted = splitPath(path);
   if (wanted.empty() && path != "/") return std::nullopt;
   std::optional<RouteMatch> best;
   for (size_t i = 0; i < routes_.size(); ++i) {
     const std::vector<std::string>& pattern = segments_[i];
     if (pattern.size() != wanted.size()) continue;
-    RouteMatch candidate{&routes_[i], {}};
+    if (best && best->route->pattern == routes_[i].pattern) {
+      // Another route of the pattern already matched: it may be the one for `method`.
+      best->allowed |= routes_[i].methods;
+      if (!best->route->methods.contains(method) && routes_[i].methods.contains(method))
+        best->route = &routes_[i];
+      continue;
+    }
+    RouteMatch candidate{&routes_[i], {}, routes_[i].methods};
     bool ok = true;
     for (size_t s = 0; s < pattern.size() && ok; ++s) {
       if (!isParameter(pattern[s])) {

@@ -51,6 +51,8 @@ std::string_view dataSourceName(DataSource source);
 // A named function (STYLE.md: named handlers, not long lambdas).
 using Handler = void (*)(const RequestContext& ctx, Response& res);
 
+// One pattern may have several routes, with disjoint methods, when its methods differ in
+// privilege or degraded service (GET of a subscription is read in degraded mode, DELETE not).
 struct Route {
   std::string pattern;  // "/redfish/v1/Managers/{ManagerId}": {Name} matches one segment
   MethodSet methods;
@@ -61,17 +63,21 @@ struct Route {
 };
 
 struct RouteMatch {
+  // The route of the pattern that declares the method asked for; the pattern's first route
+  // when none does (then the answer is 405 with `allowed`).
   const Route* route = nullptr;
   std::vector<std::string> params;
+  MethodSet allowed;  // every method the pattern's routes declare: a 405's Allow header
 };
 
 class RouteTable {
  public:
-  // Throws std::logic_error on a malformed or duplicate pattern: a bug, found at start-up.
+  // Throws std::logic_error on a malformed pattern or one already declared for one of the
+  // methods: a bug, found at start-up.
   void add(Route route);
   // A trailing slash is ignored ("/redfish/v1/" is "/redfish/v1"). Where several patterns
-  // match, the one with the fewest parameters wins.
-  std::optional<RouteMatch> match(std::string_view path) const;
+  // match, the one with the fewest parameters wins; of its routes, the one declaring `method`.
+  std::optional<RouteMatch> match(std::string_view path, HttpMethod method = HttpMethod::Get) const;
   const std::vector<Route>& routes() const { return routes_; }
   // One line per route: path, methods, privilege, degraded service, data source.
   void print(std::ostream& out) const;

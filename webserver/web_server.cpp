@@ -14,9 +14,15 @@
 #include <thread>
 
 #include "platform/log.hpp"
+#include "webserver/redfish_messages.hpp"
+#include "webserver/sse_stream.hpp"
 
 namespace dualsp::web {
 namespace {
+
+// A client's event stream: 503 when every place is taken, so ordinary requests keep their
+// threads.
+inline constexpr int kRetryAfterStreamsFullSeconds = 5;
 
 HttpMethod methodOf(const char* name) {
   std::optional<HttpMethod> m = parseMethod(name ? name : "");
@@ -50,8 +56,50 @@ void readBody(mg_connection* conn, Request& request) {
   }
 }
 
+WebServer& serverOf(const mg_connection* conn) {
+  return *static_cast<WebServer*>(mg_get_user_data(mg_get_context(conn)));
+}
+
 const Dispatcher& dispatcherOf(const mg_connection* conn) {
-  return *static_cast<const Dispatcher*>(mg_get_user_data(mg_get_context(conn)));
+  return serverOf(conn).dispatcher();
+}
+
+// GET /redfish/v1/EventService/SSE, accepted by the dispatcher (route, method, mode): the
+// headers without Content-Length, then the stream until the client goes, spweb stops or an
+// hour has passed. The connection closes after it (there is no length to end the body).
+int streamEvents(mg_connection* conn, const Request& request, Response& res) {
+  WebServer& server = serverOf(conn);
+  if (!server.enterEventStream()) {
+    LOG_WARNING << "event stream from " << request.remote_address
+                << " refused: " << kMaxEventStreams << " streams open";
+    Response refused;
+    messages::serviceTemporarilyUnavailable(refused, kRetryAfterStreamsFullSeconds);
+    for (const auto& [name, value] : res.headers)
+      if (name == "X-DualSP-SP" || name == "OData-Version") refused.addHeader(name, value);
+    refused.addHeader("Cache-Control", "no-store");
+    refused.addHeader("Content-Type", "application/json; charset=utf-8");
+    writeResponse(conn, refused, false);
+    return refused.status;
+  }
+  mg_response_header_start(conn, res.status);
+  for (const auto& [name, value] : res.headers)
+    mg_response_header_add(conn, name.c_str(), value.c_str(), static_cast<int>(value.size()));
+  mg_response_header_add(conn, "Connection", "close", 5);
+  mg_response_header_send(conn);
+
+  const EventStreamTiming timing;
+  EventStream stream(server.dispatcher().bus(), "web " + request.remote_address,
+                     res.event_stream->last_event_id, timing);
+  const StreamWriter write = [conn](std::string_view text) {
+    return mg_write(conn, text.data(), text.size()) == static_cast<int>(text.size());
+  };
+  const StreamEnd end = runEventStream(stream, timing, write, server.stopping());
+  server.leaveEventStream();
+  const char* why = end == StreamEnd::ClientGone ? "client gone"
+                    : end == StreamEnd::Stopping ? "spweb stopping"
+                                                 : "time limit";
+  LOG_DEBUG << "event stream to " << request.remote_address << " ended: " << why;
+  return res.status;
 }
 
 // begin_request, not a registered handler: it sees every request, including any that
@@ -63,8 +111,12 @@ int handleRequest(mg_connection* conn) {
   request.path = info->local_uri ? info->local_uri : "";
   request.query = info->query_string ? info->query_string : "";
   request.remote_address = info->remote_addr;
+  for (int i = 0; i < info->num_headers; ++i)
+    request.headers.emplace_back(info->http_headers[i].name ? info->http_headers[i].name : "",
+                                 info->http_headers[i].value ? info->http_headers[i].value : "");
   readBody(conn, request);
   Response res = dispatcherOf(conn).handle(request);
+  if (res.event_stream) return streamEvents(conn, request, res);
   writeResponse(conn, res, request.method == HttpMethod::Head);
   return res.status;
 }
@@ -114,6 +166,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   static std::once_flag library_ready;
   std::call_once(library_ready, [] { mg_init_library(0); });
   stop();
+  stopping_.reset();
   wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
 
   const std::string ports = config.address + ":" + std::to_string(config.port);
@@ -140,7 +193,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   callbacks.log_message = logCivetwebMessage;
   mg_init_data init{};
   init.callbacks = &callbacks;
-  init.user_data = const_cast<Dispatcher*>(&dispatcher_);
+  init.user_data = this;
   init.configuration_options = options;
   char text[256] = {};
   unsigned code = 0;
@@ -159,6 +212,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
 
 void WebServer::stop() {
   if (!context_) return;
+  stopping_.raise();  // open event streams end at their next wait, at once
   // CivetWeb's accept loop sees the stop flag only when its poll() returns, which without
   // traffic is up to 2 s later (SOCKET_TIMEOUT_QUANTUM). spd restarts spweb to change its mode
   // and must not wait that long for the port, so connections to our own listener wake it.
@@ -174,6 +228,17 @@ void WebServer::stop() {
   }
   stopper.join();
   context_ = nullptr;
+}
+
+bool WebServer::enterEventStream() {
+  int open = event_streams_.load();
+  while (open < kMaxEventStreams)
+    if (event_streams_.compare_exchange_weak(open, open + 1)) return true;
+  return false;
+}
+
+void WebServer::leaveEventStream() {
+  --event_streams_;
 }
 
 int WebServer::port() const {

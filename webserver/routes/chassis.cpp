@@ -5,13 +5,16 @@
 // nothing about contributes nothing; the answer says so in Oem.DualSP.Sources. Ids name the
 // SP: "SPA_CPU0Temp". Full mode only: the enclosure is not the rescue subset's business.
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "webserver/bus_command.hpp"
+#include "webserver/config_access.hpp"
 #include "webserver/redfish_enums.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
@@ -31,6 +34,53 @@ constexpr std::string_view kPowerSubsystemType = "#PowerSubsystem.v1_1_0.PowerSu
 constexpr std::string_view kPowerSupplyCollectionType =
     "#PowerSupplyCollection.PowerSupplyCollection";
 constexpr std::string_view kPowerSupplyType = "#PowerSupply.v1_5_0.PowerSupply";
+
+// The enclosure's settable properties: records of the replicated configuration store.
+constexpr std::string_view kChassisConfigPrefix = "chassis/";
+constexpr std::string_view kAssetTagKey = "chassis/AssetTag";
+constexpr std::string_view kLocationKey = "chassis/Location";
+constexpr std::string_view kAssetTagProperty = "AssetTag";
+constexpr std::string_view kLocationProperty = "Location";
+// Chassis_v1.xml sets no limit; 64 characters fit every asset-tag label and the event log.
+constexpr size_t kMaxAssetTagLength = 64;
+
+// Resource_v1.xml PostalAddress, without the deprecated Location and GPSCoords. HouseNumber
+// is an Edm.Int64; the others are strings.
+constexpr std::array<std::string_view, 30> kPostalAddressMembers{
+    "Country",
+    "Territory",
+    "District",
+    "City",
+    "Division",
+    "Neighborhood",
+    "LeadingStreetDirection",
+    "Street",
+    "TrailingStreetSuffix",
+    "StreetSuffix",
+    "HouseNumber",
+    "HouseNumberSuffix",
+    "Landmark",
+    "Floor",
+    "Name",
+    "PostalCode",
+    "Building",
+    "Unit",
+    "Room",
+    "Seat",
+    "PlaceType",
+    "Community",
+    "POBox",
+    "AdditionalCode",
+    "Road",
+    "RoadSection",
+    "RoadBranch",
+    "RoadSubBranch",
+    "RoadPreModifier",
+    "RoadPostModifier",
+};
+constexpr std::string_view kHouseNumberMember = "HouseNumber";
+// Resource_v1.xml RackUnits.
+constexpr std::array<std::string_view, 2> kRackUnits{"OpenU", "EIA_310"};
 
 // The parts of an inventory (proto::InventoryItem::kind) that the subsystems list.
 constexpr std::string_view kFanKind = "Fan";
@@ -246,14 +296,25 @@ void handleChassisGet(const RequestContext& ctx, Response& res) {
   if (!isEnclosure(ctx, res)) return;
   std::optional<BothAnswers> sensors = askBothSps(ctx, kGetSensors, res);
   if (!sensors) return;
+  // The settings are left out, rather than the enclosure refused, while the store is not
+  // readable: the sensors still say how the enclosure is.
+  Response unread;
+  std::optional<std::map<std::string, Json>> config =
+      readConfig(ctx, kChassisConfigPrefix, unread, "Chassis", kEnclosureId);
   const Json managers = {odataLink(managerPath(SpId::A)), odataLink(managerPath(SpId::B))};
   const HealthState health = enclosureHealth(*sensors);
   res.body = {
-      {"@odata.id", enclosurePath()},
-      {"@odata.type", kChassisType},
-      {"Id", kEnclosureId},
-      {"Name", "Array enclosure"},
-      {"ChassisType", ChassisType::Enclosure},
+      {"@odata.id", enclosurePath()}, {"@odata.type", kChassisType},           {"Id", kEnclosureId},
+      {"Name", "Array enclosure"},    {"ChassisType", ChassisType::Enclosure},
+  };
+  if (config) {
+    auto tag = config->find(std::string(kAssetTagKey));
+    res.body["AssetTag"] = tag != config->end() && tag->second.is_string() ? tag->second : Json("");
+    auto location = config->find(std::string(kLocationKey));
+    if (location != config->end() && location->second.is_object())
+      res.body["Location"] = location->second;
+  }
+  res.body.update(Json{
       {"PowerState", PowerState::On},
       {"Status", {{"State", ResourceState::Enabled}, {"Health", health}, {"HealthRollup", health}}},
       {"Sensors", odataLink(sensorsPath())},
@@ -261,7 +322,134 @@ void handleChassisGet(const RequestContext& ctx, Response& res) {
       {"PowerSubsystem", odataLink(powerPath())},
       {"Links", {{"ManagedBy", managers}, {"ManagersInChassis", managers}}},
       {"Oem", {{"DualSP", sourcesOem(ctx, *sensors)}}},
-  };
+  });
+}
+
+// "Location/Placement/Rack": a property below the resource, as the errors name it.
+std::string pointer(std::string_view parent, std::string_view member) {
+  return std::string(parent) + "/" + std::string(member);
+}
+
+// Resource.PostalAddress: the schema's members, strings but HouseNumber (an integer).
+bool postalAddressAccepted(const Json& value, std::string_view name, Response& res) {
+  if (!value.is_object()) {
+    messages::propertyValueTypeError(res, valueText(value), name);
+    return false;
+  }
+  for (const auto& [key, member] : value.items()) {
+    const std::string path = pointer(name, key);
+    if (std::find(kPostalAddressMembers.begin(), kPostalAddressMembers.end(), key) ==
+        kPostalAddressMembers.end()) {
+      messages::propertyUnknown(res, path);
+      return false;
+    }
+    const bool typed = key == kHouseNumberMember ? member.is_number_integer() : member.is_string();
+    if (!typed) {
+      messages::propertyValueTypeError(res, valueText(member), path);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Resource.Placement: Row and Rack strings, RackOffset a non-negative integer, RackOffsetUnits
+// one of Resource.RackUnits.
+bool placementAccepted(const Json& value, std::string_view name, Response& res) {
+  if (!value.is_object()) {
+    messages::propertyValueTypeError(res, valueText(value), name);
+    return false;
+  }
+  for (const auto& [key, member] : value.items()) {
+    const std::string path = pointer(name, key);
+    if (key == "Row" || key == "Rack") {
+      if (!member.is_string()) {
+        messages::propertyValueTypeError(res, valueText(member), path);
+        return false;
+      }
+    } else if (key == "RackOffset") {
+      if (!member.is_number_integer()) {
+        messages::propertyValueTypeError(res, valueText(member), path);
+        return false;
+      }
+      if (member.get<int64_t>() < 0) {
+        messages::propertyValueOutOfRange(res, valueText(member), path);
+        return false;
+      }
+    } else if (key == "RackOffsetUnits") {
+      if (!member.is_string()) {
+        messages::propertyValueTypeError(res, valueText(member), path);
+        return false;
+      }
+      if (std::find(kRackUnits.begin(), kRackUnits.end(), member.get<std::string>()) ==
+          kRackUnits.end()) {
+        messages::propertyValueNotInList(res, member.get<std::string>(), path);
+        return false;
+      }
+    } else {
+      messages::propertyUnknown(res, path);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Resource.Location, of which DualSP keeps PostalAddress and Placement.
+bool locationAccepted(const Json& value, Response& res) {
+  if (!value.is_object()) {
+    messages::propertyValueTypeError(res, valueText(value), kLocationProperty);
+    return false;
+  }
+  for (const auto& [key, member] : value.items()) {
+    const std::string path = pointer(kLocationProperty, key);
+    if (key == "PostalAddress") {
+      if (!postalAddressAccepted(member, path, res)) return false;
+    } else if (key == "Placement") {
+      if (!placementAccepted(member, path, res)) return false;
+    } else {
+      messages::propertyUnknown(res, path);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool assetTagAccepted(const Json& value, Response& res) {
+  if (!value.is_string()) {
+    messages::propertyValueTypeError(res, valueText(value), kAssetTagProperty);
+    return false;
+  }
+  if (value.get<std::string>().size() > kMaxAssetTagLength) {
+    messages::stringValueTooLong(res, value.get<std::string>(), kMaxAssetTagLength);
+    return false;
+  }
+  return true;
+}
+
+// PATCH {"AssetTag": ..., "Location": {...}}: one change with one record per property, then
+// the enclosure as it is now.
+void handleChassisPatch(const RequestContext& ctx, Response& res) {
+  if (!isEnclosure(ctx, res)) return;
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  ConfigChange change;
+  change.kind = ChangeKind::Changed;
+  change.origin = enclosurePath();
+  for (const auto& [key, value] : body->items()) {
+    if (key == kAssetTagProperty) {
+      if (!assetTagAccepted(value, res)) return;
+      change.puts.emplace_back(kAssetTagKey, value);
+    } else if (key == kLocationProperty) {
+      if (!locationAccepted(value, res)) return;
+      change.puts.emplace_back(kLocationKey, value);
+    } else {
+      messages::propertyUnknown(res, key);
+      return;
+    }
+    if (!change.detail.empty()) change.detail += ", ";
+    change.detail += key + " = '" + valueText(value) + "'";
+  }
+  if (!change.puts.empty() && !writeConfig(ctx, change, res, "Chassis", kEnclosureId)) return;
+  handleChassisGet(ctx, res);
 }
 
 void handleSensorCollectionGet(const RequestContext& ctx, Response& res) {
@@ -453,6 +641,12 @@ void requestRoutesChassis(RouteTable& routes) {
               .handler = handleChassisCollectionGet});
   const std::string chassis = "/redfish/v1/Chassis/{ChassisId}";
   addEnclosureRoute(routes, chassis, handleChassisGet);
+  routes.add({.pattern = chassis,
+              .methods = {HttpMethod::Patch},
+              .privilege = Privilege::ConfigureComponents,
+              .degraded = DegradedService::No,
+              .source = DataSource::LocalBus,
+              .handler = handleChassisPatch});
   addEnclosureRoute(routes, chassis + "/Sensors", handleSensorCollectionGet);
   addEnclosureRoute(routes, chassis + "/Sensors/{SensorId}", handleSensorGet);
   addEnclosureRoute(routes, chassis + "/ThermalSubsystem", handleThermalSubsystemGet);

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <optional>
 
+#include "ipc/event_json.hpp"
+#include "platform/log.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/redfish_enums.hpp"
 #include "webserver/redfish_format.hpp"
@@ -23,6 +25,13 @@ constexpr std::string_view kLogEntryType = "#LogEntry.v1_17_0.LogEntry";
 constexpr std::string_view kLogServiceId = "Log";
 constexpr std::string_view kOemRecordFormat = "DualSP syslog";
 constexpr std::string_view kTopParameter = "$top";
+constexpr std::string_view kSkipParameter = "$skip";
+
+// The array event log (spd's replicated event log, GetEvents): array-wide, the same under
+// both Managers.
+constexpr std::string_view kEventLogId = "Events";
+constexpr uint64_t kDefaultEventEntries = 50;
+constexpr uint64_t kMaxEventEntries = 1000;  // spd's GetEvents page limit
 
 // The newest lines one request returns at most: 1000 log lines fit one bus reply
 // (ipc::kBusReplyMessageBytes). Also what MaxNumberOfRecords reports.
@@ -35,6 +44,47 @@ std::string logServicesPath(SpId sp) {
 
 std::string logServicePath(SpId sp) {
   return logServicesPath(sp) + "/" + std::string(kLogServiceId);
+}
+
+std::string eventLogPath(SpId sp) {
+  return logServicesPath(sp) + "/" + std::string(kEventLogId);
+}
+std::string eventEntriesPath(SpId sp) {
+  return eventLogPath(sp) + "/Entries";
+}
+
+// A non-negative integer query parameter; `fallback` when absent; nullopt, with the error set,
+// when it is not a number or above `max`.
+std::optional<uint64_t> countParameter(const Request& request, std::string_view name,
+                                       uint64_t fallback, std::optional<uint64_t> max,
+                                       Response& res) {
+  std::optional<std::string> text = request.queryParameter(name);
+  if (!text) return fallback;
+  uint64_t n = 0;
+  const char* end = text->data() + text->size();
+  auto [stop, ec] = std::from_chars(text->data(), end, n);
+  const bool too_big = ec == std::errc::result_out_of_range && stop == end;
+  if (!too_big && (ec != std::errc() || stop != end || text->empty())) {
+    messages::queryParameterValueTypeError(res, *text, name);
+    return std::nullopt;
+  }
+  if (max && (too_big || n > *max)) {
+    messages::queryParameterOutOfRange(res, *text, name, "0 to " + std::to_string(*max));
+    return std::nullopt;
+  }
+  if (too_big) return UINT64_MAX;
+  return n;
+}
+
+// An EventPage from a GetEvents answer; nullopt, with 500 set, when it is unreadable.
+std::optional<proto::EventPage> eventPageOf(const proto::CommandResult& result, Response& res) {
+  proto::EventPage page;
+  if (!page.ParseFromString(result.payload())) {
+    LOG_ERROR << kGetEvents << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return page;
 }
 
 // The leading timestamp of a log line, "2026-11-22T02:38:38.123Z ...", as an
@@ -115,8 +165,8 @@ void handleLogServiceCollectionGet(const RequestContext& ctx, Response& res) {
       {"@odata.id", logServicesPath(*sp)},
       {"@odata.type", kLogServiceCollectionType},
       {"Name", "Log services of " + std::string(spName(*sp))},
-      {"Members@odata.count", 1},
-      {"Members", {odataLink(logServicePath(*sp))}},
+      {"Members@odata.count", 2},
+      {"Members", {odataLink(logServicePath(*sp)), odataLink(eventLogPath(*sp))}},
   };
 }
 
@@ -193,6 +243,81 @@ void handleLogEntryGet(const RequestContext& ctx, Response& res) {
   res.body["Oem"]["DualSP"] = freshnessOf(*result);
 }
 
+void handleEventLogGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  res.body = {
+      {"@odata.id", eventLogPath(*sp)},
+      {"@odata.type", kLogServiceType},
+      {"Id", kEventLogId},
+      {"Name", "Array event log"},
+      {"Description",
+       "The array's events (changes, failovers, faults), kept on both SPs: the same under "
+       "either Manager"},
+      {"LogEntryType", "Event"},
+      {"ServiceEnabled", true},
+      {"Entries", odataLink(eventEntriesPath(*sp))},
+  };
+}
+
+// ?$skip=N&$top=M, oldest first; Members@odata.count is the whole log's.
+void handleEventLogEntryCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  std::optional<uint64_t> top =
+      countParameter(ctx.request, kTopParameter, kDefaultEventEntries, kMaxEventEntries, res);
+  if (!top) return;
+  std::optional<uint64_t> skip = countParameter(ctx.request, kSkipParameter, 0, std::nullopt, res);
+  if (!skip) return;
+  proto::Command command = makeArrayCommand(ctx, kGetEvents);
+  (*command.mutable_args())["skip"] = std::to_string(*skip);
+  (*command.mutable_args())["top"] = std::to_string(*top);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, "LogService", kEventLogId)) return;
+  std::optional<proto::EventPage> page = eventPageOf(*result, res);
+  if (!page) return;
+
+  const std::string entries = eventEntriesPath(*sp);
+  Json members = Json::array();
+  for (const proto::Event& e : page->events()) members.push_back(ipc::logEntryJson(e, entries));
+  const uint64_t shown = static_cast<uint64_t>(page->events_size());
+  res.body = {
+      {"@odata.id", entries},
+      {"@odata.type", kLogEntryCollectionType},
+      {"Name", "Array event log entries"},
+      {"Members@odata.count", page->total()},
+      {"Members", std::move(members)},
+  };
+  // More after this page: where the next one starts (DSP0266 "Collections").
+  if (*top > 0 && *skip < page->total() && page->total() - *skip > shown && shown > 0)
+    res.body["Members@odata.nextLink"] =
+        entries + "?$skip=" + std::to_string(*skip + shown) + "&$top=" + std::to_string(*top);
+}
+
+void handleEventLogEntryGet(const RequestContext& ctx, Response& res) {
+  std::optional<SpId> sp = managerOf(ctx, res);
+  if (!sp) return;
+  const std::string& id = ctx.params.at(1);
+  uint64_t number = 0;
+  auto [stop, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
+  if (ec != std::errc() || stop != id.data() + id.size() || number == 0) {
+    messages::resourceNotFound(res, "LogEntry", id);
+    return;
+  }
+  proto::Command command = makeArrayCommand(ctx, kGetEvents);
+  (*command.mutable_args())["after"] = std::to_string(number - 1);
+  (*command.mutable_args())["top"] = "1";
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, "LogEntry", id)) return;
+  std::optional<proto::EventPage> page = eventPageOf(*result, res);
+  if (!page) return;
+  if (page->events_size() == 0 || page->events(0).id() != number) {
+    messages::resourceNotFound(res, "LogEntry", id);
+    return;
+  }
+  res.body = ipc::logEntryJson(page->events(0), eventEntriesPath(*sp));
+}
+
 }  // namespace
 
 void requestRoutesLogServices(RouteTable& routes) {
@@ -220,6 +345,25 @@ void requestRoutesLogServices(RouteTable& routes) {
               .degraded = DegradedService::ThisSpOnly,
               .source = DataSource::LocalBus,
               .handler = handleLogEntryGet});
+  // The array event log: read in degraded mode too, under either Manager (it is array-wide).
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Events",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::Yes,
+              .source = DataSource::None,
+              .handler = handleEventLogGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Events/Entries",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::Yes,
+              .source = DataSource::LocalBus,
+              .handler = handleEventLogEntryCollectionGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Events/Entries/{EntryId}",
+              .methods = {HttpMethod::Get, HttpMethod::Head},
+              .privilege = Privilege::Login,
+              .degraded = DegradedService::Yes,
+              .source = DataSource::LocalBus,
+              .handler = handleEventLogEntryGet});
 }
 
 }  // namespace dualsp::web

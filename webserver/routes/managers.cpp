@@ -7,10 +7,12 @@
 // nothing it does not serve (no peer, no chassis, no ForceFailover).
 
 #include <array>
+#include <map>
 #include <optional>
 
 #include "platform/log.hpp"
 #include "webserver/bus_command.hpp"
+#include "webserver/config_access.hpp"
 #include "webserver/redfish_enums.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
@@ -26,6 +28,17 @@ constexpr std::string_view kResetAction = "Manager.Reset";
 constexpr std::string_view kResetTypeParameter = "ResetType";
 constexpr std::string_view kForceFailoverAction = "Manager.ForceFailover";
 constexpr std::string_view kNewManagerParameter = "NewManager";
+constexpr std::string_view kServiceIdentificationProperty = "ServiceIdentification";
+// Manager_v1.xml sets no limit; the ServiceRoot's copy is meant for a label, short.
+constexpr size_t kMaxServiceIdentificationLength = 99;
+
+// "managers/SPA/": the records of one Manager in the configuration store.
+std::string managerConfigPrefix(SpId sp) {
+  return "managers/" + std::string(managerId(sp)) + "/";
+}
+std::string serviceIdentificationKey(SpId sp) {
+  return managerConfigPrefix(sp) + std::string(kServiceIdentificationProperty);
+}
 
 // Active serves; a healthy passive or starting SP is the spare; an unhealthy one waits for
 // someone to mend it (it never takes over from a healthy peer); an SP fencing its peer is on
@@ -142,6 +155,7 @@ Json managerCommon(const RequestContext& ctx, SpId sp, const proto::CommandResul
       {"UUID", managerUuid(ctx.config.array_id, sp)},
       {"ServiceEntryPointUUID", serviceRootUuid(ctx.config.array_id)},
       {"LogServices", odataLink(managerPath(sp) + "/LogServices")},
+      {"EthernetInterfaces", odataLink(managerPath(sp) + "/EthernetInterfaces")},
   };
   if (full) {
     body["Redundancy"] = redundancyOf(sp, membersOf(ctx, sp, result));
@@ -291,6 +305,28 @@ void handleManagerCollectionGet(const RequestContext& ctx, Response& res) {
   };
 }
 
+// ServiceIdentification from the configuration store ("" when never set); null when the
+// store is not readable, and then left out rather than the Manager refused.
+Json serviceIdentificationOf(const RequestContext& ctx, SpId sp) {
+  Response unread;
+  std::optional<std::map<std::string, Json>> config =
+      readConfig(ctx, managerConfigPrefix(sp), unread, "Manager", managerId(sp));
+  if (!config) return nullptr;
+  auto it = config->find(serviceIdentificationKey(sp));
+  return it != config->end() && it->second.is_string() ? it->second : Json("");
+}
+
+// Puts ServiceIdentification after ManagerType, where Manager_v1.xml declares it.
+void addServiceIdentification(Json& body, Json value) {
+  if (value.is_null() || !body.is_object()) return;
+  Json out = Json::object();
+  for (auto& [key, member] : body.items()) {
+    out[key] = std::move(member);
+    if (key == "ManagerType") out[kServiceIdentificationProperty] = value;
+  }
+  body = std::move(out);
+}
+
 void handleManagerGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
   std::optional<SpId> sp = spOfManagerId(id);
@@ -298,9 +334,11 @@ void handleManagerGet(const RequestContext& ctx, Response& res) {
     messages::resourceNotFound(res, "Manager", id);
     return;
   }
+  Json service_identification = serviceIdentificationOf(ctx, *sp);
   std::optional<proto::CommandResult> result = runCommand(ctx, makeCommand(ctx, kGetSpStatus, *sp));
   if (result && result->status() == proto::CommandResult::UNAVAILABLE && *sp != ctx.config.sp) {
     renderUnavailableManager(ctx, *sp, *result, res);
+    addServiceIdentification(res.body, std::move(service_identification));
     return;
   }
   if (!commandSucceeded(result, res, "Manager", id)) return;
@@ -310,6 +348,41 @@ void handleManagerGet(const RequestContext& ctx, Response& res) {
     return;
   }
   renderManager(ctx, *sp, *result, res);
+  addServiceIdentification(res.body, std::move(service_identification));
+}
+
+// PATCH {"ServiceIdentification": "..."}: a record of the array's configuration store, so
+// either SP's server sets either Manager's; then the Manager as it is now.
+void handleManagerPatch(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<SpId> sp = spOfManagerId(id);
+  if (!sp) {
+    messages::resourceNotFound(res, "Manager", id);
+    return;
+  }
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  ConfigChange change;
+  change.kind = ChangeKind::Changed;
+  change.origin = managerPath(*sp);
+  for (const auto& [key, value] : body->items()) {
+    if (key != kServiceIdentificationProperty) {
+      messages::propertyUnknown(res, key);
+      return;
+    }
+    if (!value.is_string()) {
+      messages::propertyValueTypeError(res, valueText(value), key);
+      return;
+    }
+    if (value.get<std::string>().size() > kMaxServiceIdentificationLength) {
+      messages::stringValueTooLong(res, value.get<std::string>(), kMaxServiceIdentificationLength);
+      return;
+    }
+    change.puts.emplace_back(serviceIdentificationKey(*sp), value);
+    change.detail = key + " = '" + value.get<std::string>() + "'";
+  }
+  if (!change.puts.empty() && !writeConfig(ctx, change, res, "Manager", id)) return;
+  handleManagerGet(ctx, res);
 }
 
 void handleManagerResetPost(const RequestContext& ctx, Response& res) {
@@ -366,6 +439,12 @@ void requestRoutesManagers(RouteTable& routes) {
               .degraded = DegradedService::ThisSpOnly,
               .source = DataSource::LocalBusAndBoard,
               .handler = handleManagerGet});
+  routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}",
+              .methods = {HttpMethod::Patch},
+              .privilege = Privilege::ConfigureManager,
+              .degraded = DegradedService::No,
+              .source = DataSource::LocalBusAndBoard,
+              .handler = handleManagerPatch});
   routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/Actions/Manager.Reset",
               .methods = {HttpMethod::Post},
               .privilege = Privilege::ConfigureManager,

@@ -7,8 +7,10 @@ RouteTable buildRouteTable() {
   requestRoutesServiceRoot(routes);
   requestRoutesSessionService(routes);
   requestRoutesManagers(routes);
+  requestRoutesEthernetInterfaces(routes);
   requestRoutesLogServices(routes);
   requestRoutesChassis(routes);
+  requestRoutesEventService(routes);
   return routes;
 }
 

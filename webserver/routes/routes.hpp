@@ -6,11 +6,13 @@
 
 namespace dualsp::web {
 
-void requestRoutesServiceRoot(RouteTable& routes);     // routes/service_root.cpp
-void requestRoutesManagers(RouteTable& routes);        // routes/managers.cpp
-void requestRoutesLogServices(RouteTable& routes);     // routes/log_services.cpp
-void requestRoutesChassis(RouteTable& routes);         // routes/chassis.cpp
-void requestRoutesSessionService(RouteTable& routes);  // routes/session_service.cpp
+void requestRoutesServiceRoot(RouteTable& routes);         // routes/service_root.cpp
+void requestRoutesManagers(RouteTable& routes);            // routes/managers.cpp
+void requestRoutesLogServices(RouteTable& routes);         // routes/log_services.cpp
+void requestRoutesChassis(RouteTable& routes);             // routes/chassis.cpp
+void requestRoutesSessionService(RouteTable& routes);      // routes/session_service.cpp
+void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_interfaces.cpp
+void requestRoutesEventService(RouteTable& routes);        // routes/event_service.cpp
 
 // The whole table spweb serves.
 RouteTable buildRouteTable();

@@ -336,3 +336,11 @@ TEST(ConfigService, DefaultsAnswerUntilAValueIsSet) {
   STRCMP_EQUAL("{\"Address\":\"198.18.0.11\"}",
                a->config("network/")["network/management"].c_str());
 }
+
+TEST(ConfigService, ThePassiveRefusesChangesFromAnOlderEpoch) {
+  // SP-B moved to epoch 2 (it took over while SP-A was hung); SP-A still thinks it is active.
+  b->epoch = 2;
+  auto answer = a->put("tag", "\"stale\"");
+  CHECK_FALSE(answer.replicated());
+  CHECK_FALSE(b->service->get("tag").has_value());
+}

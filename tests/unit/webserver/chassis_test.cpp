@@ -115,8 +115,9 @@ TEST(Chassis, EnclosureIsManagedByBothSps) {
   CHECK(b["Links"]["ManagedBy"] == managers);
   CHECK(b["Links"]["ManagersInChassis"] == managers);
   // This SP first, then the peer.
-  std::vector<proto::Command> sent = a.bus.commands();
+  std::vector<proto::Command> sent = a.bus.commandsNamed("GetSensors");
   LONGS_EQUAL(2, sent.size());
+  LONGS_EQUAL(3, a.bus.calls());  // and GetConfig of the enclosure's settings
   STRCMP_EQUAL("GetSensors", sent[0].name().c_str());
   LONGS_EQUAL(proto::SP_A, sent[0].target());
   LONGS_EQUAL(proto::SP_B, sent[1].target());

@@ -3,6 +3,7 @@
 // scripted (nothing at all, by default: the call timed out).
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,13 +29,32 @@ class FakeCommandClient : public ipc::CommandClient {
     scripted_[{std::move(name), target}] = std::move(result);
   }
 
+  // What calls of command `name` answer, computed from the command (its args, its payload),
+  // before everything above.
+  using Responder = std::function<std::optional<proto::CommandResult>(const proto::Command&)>;
+  void respond(std::string name, Responder responder) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    responders_[std::move(name)] = std::move(responder);
+  }
+
   std::optional<proto::CommandResult> call(const proto::Command& command,
                                            std::chrono::milliseconds timeout) override {
     std::lock_guard<std::mutex> lock(mutex_);
     commands_.push_back(command);
     timeouts_.push_back(timeout);
+    if (auto responder = responders_.find(command.name()); responder != responders_.end())
+      return responder->second(command);
     auto scripted = scripted_.find({command.name(), command.target()});
     return scripted != scripted_.end() ? scripted->second : next_;
+  }
+
+  // The commands of that name, in order.
+  std::vector<proto::Command> commandsNamed(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<proto::Command> out;
+    for (const proto::Command& c : commands_)
+      if (c.name() == name) out.push_back(c);
+    return out;
   }
 
   std::vector<proto::Command> commands() const {
@@ -59,6 +79,7 @@ class FakeCommandClient : public ipc::CommandClient {
   mutable std::mutex mutex_;
   std::optional<proto::CommandResult> next_;
   std::map<std::pair<std::string, proto::SpId>, std::optional<proto::CommandResult>> scripted_;
+  std::map<std::string, Responder> responders_;
   std::vector<proto::Command> commands_;
   std::vector<std::chrono::milliseconds> timeouts_;
 };

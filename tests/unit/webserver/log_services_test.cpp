@@ -27,16 +27,18 @@ proto::CommandResult logResult(std::vector<std::string> lines, uint64_t total) {
 
 TEST_GROUP(LogServices){};
 
-TEST(LogServices, CollectionHasTheOneLog) {
+TEST(LogServices, CollectionHasTheLogAndTheEventLog) {
   Served a(SpId::A, Role::Active);
   Response res = a.get("/redfish/v1/Managers/SPB/LogServices");
   LONGS_EQUAL(200, res.status);
   checkCommonHeaders(res, "A");
   STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices", str(res.body["@odata.id"]).c_str());
   STRCMP_EQUAL("#LogServiceCollection.LogServiceCollection", str(res.body["@odata.type"]).c_str());
-  LONGS_EQUAL(1, res.body["Members@odata.count"].get<int>());
+  LONGS_EQUAL(2, res.body["Members@odata.count"].get<int>());
   STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices/Log",
                str(res.body["Members"][0]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices/Events",
+               str(res.body["Members"][1]["@odata.id"]).c_str());
   LONGS_EQUAL(0, a.bus.calls());
 }
 

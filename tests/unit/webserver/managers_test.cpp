@@ -53,7 +53,7 @@ TEST(Manager, AsksSpdForTheSpStatusOfThatSp) {
   Served a(SpId::A, Role::Active);
   a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
   LONGS_EQUAL(200, a.get("/redfish/v1/Managers/SPB").status);
-  LONGS_EQUAL(1, a.bus.calls());
+  LONGS_EQUAL(2, a.bus.calls());  // GetConfig (ServiceIdentification), then GetSpStatus
   proto::Command c = a.bus.last();
   STRCMP_EQUAL("GetSpStatus", c.name().c_str());
   LONGS_EQUAL(proto::SP_B, c.target());

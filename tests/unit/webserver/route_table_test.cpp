@@ -64,6 +64,27 @@ TEST(RouteTable, RefusesMalformedAndDuplicatePatterns) {
   CHECK_THROWS(std::logic_error, table.add(no_handler));
 }
 
+// One pattern, two routes: GET read in degraded mode, DELETE not; 405 names both.
+TEST(RouteTable, APatternMayHaveARoutePerMethod) {
+  RouteTable table;
+  table.add(getRoute("/s/{Id}", DegradedService::Yes));
+  Route del = getRoute("/s/{Id}");
+  del.methods = {HttpMethod::Delete};
+  del.privilege = Privilege::ConfigureManager;
+  table.add(del);
+  Route again = getRoute("/s/{Id}");
+  again.methods = {HttpMethod::Get, HttpMethod::Post};
+  CHECK_THROWS(std::logic_error, table.add(again));  // GET is taken
+  auto get = table.match("/s/1", HttpMethod::Get);
+  CHECK(get->route->degraded == DegradedService::Yes);
+  auto remove = table.match("/s/1", HttpMethod::Delete);
+  CHECK(remove->route->privilege == Privilege::ConfigureManager);
+  STRCMP_EQUAL("1", remove->params.at(0).c_str());
+  auto patch = table.match("/s/1", HttpMethod::Patch);
+  CHECK_FALSE(patch->route->methods.contains(HttpMethod::Patch));
+  STRCMP_EQUAL("GET, DELETE", patch->allowed.toString().c_str());
+}
+
 TEST(RouteTable, DegradedModeServesOnlyFlaggedRoutes) {
   RouteTable table;
   table.add(getRoute("/no", DegradedService::No));
@@ -92,7 +113,7 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("PATH", text.c_str());
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
-  LONGS_EQUAL(22, table.routes().size());
+  LONGS_EQUAL(36, table.routes().size());
 
   struct Expected {
     const char* path;
@@ -142,6 +163,47 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
     CHECK_TEXT(match->route->source == e.source, e.path);
     CHECK_TEXT(match->route->methods.contains(HttpMethod::Post) == e.post, e.path);
     CHECK_TEXT(match->route->methods.contains(HttpMethod::Get) == !e.post, e.path);
+  }
+  // Writes of the configuration store and the event stream: full mode only; reads of the
+  // event service and the array event log: served degraded too.
+  struct ExpectedMethod {
+    const char* path;
+    HttpMethod method;
+    Privilege privilege;
+    DegradedService degraded;
+  };
+  const ExpectedMethod by_method[] = {
+      {"/redfish/v1/Chassis/Enclosure", HttpMethod::Patch, Privilege::ConfigureComponents,
+       DegradedService::No},
+      {"/redfish/v1/Managers/SPA", HttpMethod::Patch, Privilege::ConfigureManager,
+       DegradedService::No},
+      {"/redfish/v1/Managers/SPA/EthernetInterfaces", HttpMethod::Get, Privilege::Login,
+       DegradedService::ThisSpOnly},
+      {"/redfish/v1/Managers/SPA/EthernetInterfaces/Floating", HttpMethod::Patch,
+       Privilege::ConfigureManager, DegradedService::No},
+      {"/redfish/v1/EventService", HttpMethod::Get, Privilege::Login, DegradedService::Yes},
+      {"/redfish/v1/EventService/Subscriptions", HttpMethod::Get, Privilege::Login,
+       DegradedService::Yes},
+      {"/redfish/v1/EventService/Subscriptions", HttpMethod::Post, Privilege::ConfigureManager,
+       DegradedService::No},
+      {"/redfish/v1/EventService/Subscriptions/3", HttpMethod::Get, Privilege::Login,
+       DegradedService::Yes},
+      {"/redfish/v1/EventService/Subscriptions/3", HttpMethod::Delete, Privilege::ConfigureManager,
+       DegradedService::No},
+      {"/redfish/v1/EventService/SSE", HttpMethod::Get, Privilege::Login, DegradedService::No},
+      {"/redfish/v1/Managers/SPB/LogServices/Events", HttpMethod::Get, Privilege::Login,
+       DegradedService::Yes},
+      {"/redfish/v1/Managers/SPB/LogServices/Events/Entries", HttpMethod::Get, Privilege::Login,
+       DegradedService::Yes},
+      {"/redfish/v1/Managers/SPB/LogServices/Events/Entries/4", HttpMethod::Get, Privilege::Login,
+       DegradedService::Yes},
+  };
+  for (const ExpectedMethod& e : by_method) {
+    auto match = table.match(e.path, e.method);
+    CHECK_TEXT(match.has_value(), e.path);
+    CHECK_TEXT(match->route->methods.contains(e.method), e.path);
+    CHECK_TEXT(match->route->privilege == e.privilege, e.path);
+    CHECK_TEXT(match->route->degraded == e.degraded, e.path);
   }
   STRCMP_CONTAINS("this SP only", text.c_str());
   STRCMP_CONTAINS("ConfigureManager", text.c_str());

@@ -48,7 +48,14 @@ struct Served {
     return dispatcher->handle(request);
   }
   Response post(const std::string& path, const std::string& body) const {
-    Request request = makeRequest(HttpMethod::Post, path);
+    return send(HttpMethod::Post, path, body);
+  }
+  Response patch(const std::string& path, const std::string& body) const {
+    return send(HttpMethod::Patch, path, body);
+  }
+  Response del(const std::string& path) const { return send(HttpMethod::Delete, path, ""); }
+  Response send(HttpMethod method, const std::string& path, const std::string& body) const {
+    Request request = makeRequest(method, path);
     request.body = body;
     request.remote_address = "198.18.0.100";
     return dispatcher->handle(request);

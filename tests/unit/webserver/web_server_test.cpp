@@ -3,11 +3,14 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <poll.h>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
 
 #include "fake_command_client.hpp"
+#include "fake_config_store.hpp"
 #include "http_test_client.hpp"
 #include "ipc/local_bus.hpp"
 #include "test_status_board.hpp"
@@ -110,7 +113,7 @@ TEST(WebServer, ErrorsAreRedfishBodies) {
                bodyOf(missing)["error"]["code"].get<std::string>().c_str());
   HttpReply post = client.request("POST", "/redfish/v1/Managers/SPA");
   LONGS_EQUAL(405, post.status);
-  STRCMP_EQUAL("GET, HEAD", post.header("allow").value_or("").c_str());
+  STRCMP_EQUAL("GET, HEAD, PATCH", post.header("allow").value_or("").c_str());
   STRCMP_EQUAL("Base.1.22.1.OperationNotAllowed",
                bodyOf(post)["error"]["code"].get<std::string>().c_str());
 }
@@ -272,4 +275,73 @@ TEST(WebServer, ManagerThroughTheRealLocalBus) {
   reply = client.request("GET", "/redfish/v1/Managers/SPA");
   LONGS_EQUAL(200, reply.status);
   STRCMP_EQUAL("Enabled", bodyOf(reply)["Status"]["State"].get<std::string>().c_str());
+}
+
+namespace {
+
+// Reads from a raw socket until `text` has arrived (or 5 s pass).
+std::string readUntil(int fd, std::string& buffer, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (buffer.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char chunk[4096];
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+  return buffer;
+}
+
+int connectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) FAIL("cannot connect");
+  return fd;
+}
+
+}  // namespace
+
+// The SSE stream over a real socket: headers without a length, the events after
+// Last-Event-ID, a new one as it is recorded, ordinary requests served meanwhile, and a stop
+// that does not wait for the open stream.
+TEST(WebServer, StreamsEventsOverServerSentEvents) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  test::FakeConfigStore log(s.fake_bus);
+  for (int i = 0; i < 3; ++i) log.addEvent("ResourceEvent.1.4.3.ResourceChanged", "changed");
+  int fd = connectTo(s.server->port());
+  const std::string request =
+      "GET /redfish/v1/EventService/SSE HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Accept: text/event-stream\r\nLast-Event-ID: 1\r\n\r\n";
+  CHECK(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size()));
+  std::string received;
+  readUntil(fd, received, "id: 3\n");
+  STRCMP_CONTAINS("HTTP/1.1 200", received.c_str());
+  STRCMP_CONTAINS("Content-Type: text/event-stream", received.c_str());
+  STRCMP_CONTAINS("Cache-Control: no-cache", received.c_str());
+  STRCMP_CONTAINS("X-DualSP-SP: A", received.c_str());
+  CHECK(received.find("Content-Length") == std::string::npos);
+  CHECK(received.find("id: 1\n") == std::string::npos);
+  const size_t two = received.find("id: 2\ndata: {");
+  CHECK(two != std::string::npos);
+  CHECK(two < received.find("id: 3\ndata: {"));
+
+  // While the stream holds its thread, the rest of the service answers.
+  HttpTestClient other(s.server->port());
+  LONGS_EQUAL(200, other.request("GET", "/redfish/v1").status);
+
+  log.addEvent("ResourceEvent.1.4.3.ResourceCreated", "created");
+  readUntil(fd, received, "id: 4\n");
+  STRCMP_CONTAINS("ResourceCreated", received.c_str());
+  LONGS_EQUAL(1, s.server->eventStreams());
+
+  auto start = std::chrono::steady_clock::now();
+  s.server->stop();
+  CHECK_TEXT(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1000),
+             "stop waited for the open stream");
+  close(fd);
 }

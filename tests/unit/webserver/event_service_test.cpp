@@ -1,0 +1,278 @@
+// The EventService, its subscriptions and the array event log (LogServices/Events) through
+// the Dispatcher, on a fake configuration service.
+
+#include <CppUTest/TestHarness.h>
+
+#include "fake_config_store.hpp"
+#include "test_dispatcher.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+using namespace dualsp::web::test;
+
+namespace {
+
+const char* const kSubscriptions = "/redfish/v1/EventService/Subscriptions";
+const char* const kEntries = "/redfish/v1/Managers/SPB/LogServices/Events/Entries";
+
+struct EventsServed : Served {
+  FakeConfigStore store{bus};
+  explicit EventsServed(ServeMode mode = ServeMode::Full) : Served(SpId::A, Role::Active, mode) {}
+};
+
+}  // namespace
+
+TEST_GROUP(EventService){};
+
+TEST(EventService, DescribesTheServiceAndIsLinkedFromTheRoot) {
+  EventsServed a;
+  Response res = a.get("/redfish/v1/EventService");
+  LONGS_EQUAL(200, res.status);
+  const Json& b = res.body;
+  STRCMP_EQUAL("#EventService.v1_12_0.EventService", str(b["@odata.type"]).c_str());
+  CHECK(b["ServiceEnabled"].get<bool>());
+  LONGS_EQUAL(3, b["DeliveryRetryAttempts"].get<int>());
+  LONGS_EQUAL(2, b["DeliveryRetryIntervalSeconds"].get<int>());
+  CHECK(b["EventFormatTypes"] == Json::array({"Event"}));
+  CHECK(b["RegistryPrefixes"] ==
+        Json::array({"Base", "ResourceEvent", "Environmental", "ManagerEvent", "HeartbeatEvent"}));
+  STRCMP_EQUAL("/redfish/v1/EventService/SSE", str(b["ServerSentEventUri"]).c_str());
+  STRCMP_EQUAL(kSubscriptions, str(b["Subscriptions"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("Enabled", str(b["Status"]["State"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/EventService",
+               str(a.get("/redfish/v1").body["EventService"]["@odata.id"]).c_str());
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(EventService, DegradedModeReadsButDoesNotWriteOrStream) {
+  EventsServed d(ServeMode::Degraded);
+  Response service = d.get("/redfish/v1/EventService");
+  LONGS_EQUAL(200, service.status);
+  CHECK_FALSE(service.body.contains("ServerSentEventUri"));  // links only to what it serves
+  LONGS_EQUAL(200, d.get(kSubscriptions).status);
+  LONGS_EQUAL(200, d.get("/redfish/v1/Managers/SPB/LogServices/Events").status);
+  LONGS_EQUAL(200, d.get(kEntries).status);
+  const size_t calls = d.bus.calls();
+  checkError(d.post(kSubscriptions, R"({"Destination": "http://h/", "Protocol": "Redfish"})"), 503,
+             "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(d.del("/redfish/v1/EventService/Subscriptions/1"), 503,
+             "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(d.get("/redfish/v1/EventService/SSE"), 503,
+             "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(calls, d.bus.calls());
+}
+
+TEST(EventService, SubscriptionLifecycle) {
+  EventsServed a;
+  Response empty = a.get(kSubscriptions);
+  LONGS_EQUAL(200, empty.status);
+  STRCMP_EQUAL("#EventDestinationCollection.EventDestinationCollection",
+               str(empty.body["@odata.type"]).c_str());
+  LONGS_EQUAL(0, empty.body["Members@odata.count"].get<int>());
+
+  Response created = a.post(kSubscriptions, R"({"Destination": "http://198.18.0.100:8080/events",
+      "Protocol": "Redfish", "Context": "lab", "RegistryPrefixes": ["ResourceEvent"]})");
+  LONGS_EQUAL(201, created.status);
+  std::vector<proto::Command> writes = a.bus.commandsNamed("ConfigWrite");
+  LONGS_EQUAL(1, writes.size());
+  LONGS_EQUAL(proto::SP_UNKNOWN, writes[0].target());
+  proto::ConfigWrite change;
+  CHECK(change.ParseFromString(writes[0].payload()));
+  STRCMP_EQUAL("subscriptions/", change.create_prefix().c_str());
+  LONGS_EQUAL(1, change.records_size());
+  CHECK(Json::parse(change.records(0).value()) ==
+        Json::parse(R"({"Destination": "http://198.18.0.100:8080/events", "Protocol": "Redfish",
+                        "Context": "lab", "RegistryPrefixes": ["ResourceEvent"]})"));
+  STRCMP_EQUAL("ResourceEvent.1.4.3.ResourceCreated", change.event().message_id().c_str());
+  STRCMP_EQUAL(
+      "The resource was created successfully. (Destination = "
+      "'http://198.18.0.100:8080/events')",
+      change.event().message().c_str());
+
+  const std::string id = a.store.writes().size() == 1 ? "1" : "?";  // the fake's first seq
+  const std::string path = std::string(kSubscriptions) + "/" + id;
+  STRCMP_EQUAL(path.c_str(), created.header("Location").value_or("").c_str());
+  STRCMP_EQUAL("#EventDestination.v1_16_0.EventDestination",
+               str(created.body["@odata.type"]).c_str());
+  STRCMP_EQUAL(path.c_str(), str(created.body["@odata.id"]).c_str());
+  STRCMP_EQUAL("lab", str(created.body["Context"]).c_str());
+  STRCMP_EQUAL("Event", str(created.body["EventFormatType"]).c_str());
+
+  Response one = a.get(path);
+  LONGS_EQUAL(200, one.status);
+  CHECK(one.body == created.body);
+  Response list = a.get(kSubscriptions);
+  LONGS_EQUAL(1, list.body["Members@odata.count"].get<int>());
+  STRCMP_EQUAL(path.c_str(), str(list.body["Members"][0]["@odata.id"]).c_str());
+
+  Response removed = a.del(path);
+  LONGS_EQUAL(204, removed.status);
+  CHECK(removed.body.is_null());
+  proto::ConfigWrite removal = a.store.writes().back();
+  STRCMP_EQUAL("subscriptions/1", removal.records(0).key().c_str());
+  CHECK(removal.records(0).deleted());
+  STRCMP_EQUAL("ResourceEvent.1.4.3.ResourceRemoved", removal.event().message_id().c_str());
+  STRCMP_EQUAL(path.c_str(), removal.event().origin().c_str());
+  checkError(a.get(path), 404, "Base.1.22.1.ResourceNotFound");
+  checkError(a.del(path), 404, "Base.1.22.1.ResourceNotFound");  // spd's NOT_FOUND
+}
+
+TEST(EventService, SubscriptionsAreListedInIdOrder) {
+  EventsServed a;
+  for (const char* id : {"10", "9", "2"})
+    a.store.put(std::string("subscriptions/") + id,
+                R"({"Destination": "http://h/", "Protocol": "Redfish"})");
+  a.store.put("subscriptionsX", "{}");
+  Response list = a.get(kSubscriptions);
+  LONGS_EQUAL(3, list.body["Members@odata.count"].get<int>());
+  STRCMP_EQUAL("/redfish/v1/EventService/Subscriptions/2",
+               str(list.body["Members"][0]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/EventService/Subscriptions/10",
+               str(list.body["Members"][2]["@odata.id"]).c_str());
+  // "subscriptions/1" is not "subscriptions/10".
+  checkError(a.get("/redfish/v1/EventService/Subscriptions/1"), 404,
+             "Base.1.22.1.ResourceNotFound");
+}
+
+TEST(EventService, BadSubscriptionsAreRefusedBeforeSpd) {
+  EventsServed a;
+  struct Case {
+    const char* body;
+    const char* message_id;
+  };
+  const Case cases[] = {
+      {"nope", "Base.1.22.1.MalformedJSON"},
+      {R"({"Protocol": "Redfish"})", "Base.1.22.1.PropertyMissing"},
+      {R"({"Destination": "http://h/"})", "Base.1.22.1.PropertyMissing"},
+      {R"({"Destination": 7, "Protocol": "Redfish"})", "Base.1.22.1.PropertyValueTypeError"},
+      {R"({"Destination": "ftp://h/", "Protocol": "Redfish"})",
+       "Base.1.22.1.PropertyValueFormatError"},
+      {R"({"Destination": "http:///x", "Protocol": "Redfish"})",
+       "Base.1.22.1.PropertyValueFormatError"},
+      {R"({"Destination": "http://h:0/", "Protocol": "Redfish"})",
+       "Base.1.22.1.PropertyValueFormatError"},
+      {R"({"Destination": "http://h:99999/", "Protocol": "Redfish"})",
+       "Base.1.22.1.PropertyValueFormatError"},
+      {R"({"Destination": "http://h/", "Protocol": "SNMPv2c"})",
+       "Base.1.22.1.PropertyValueNotInList"},
+      {R"({"Destination": "http://h/", "Protocol": "Redfish", "EventFormatType": "MetricReport"})",
+       "Base.1.22.1.PropertyValueNotInList"},
+      {R"({"Destination": "http://h/", "Protocol": "Redfish", "Context": 3})",
+       "Base.1.22.1.PropertyValueTypeError"},
+      {R"({"Destination": "http://h/", "Protocol": "Redfish", "MessageIds": "x"})",
+       "Base.1.22.1.PropertyValueTypeError"},
+      {R"({"Destination": "http://h/", "Protocol": "Redfish", "RegistryPrefixes": [1]})",
+       "Base.1.22.1.PropertyValueTypeError"},
+      {R"({"Destination": "http://h/", "Protocol": "Redfish", "EventTypes": ["Alert"]})",
+       "Base.1.22.1.PropertyUnknown"},
+  };
+  for (const Case& c : cases) {
+    Response res = a.post(kSubscriptions, c.body);
+    LONGS_EQUAL_TEXT(400, res.status, c.body);
+    STRCMP_EQUAL_TEXT(c.message_id, str(res.body["error"]["code"]).c_str(), c.body);
+  }
+  checkError(a.post(kSubscriptions, R"({"Destination": "http://h/", "Protocol": "Redfish",
+      "Context": ")" + std::string(257, 'c') +
+                                        "\"}"),
+             400, "Base.1.22.1.StringValueTooLong");
+  LONGS_EQUAL(0, a.store.writes().size());
+  LONGS_EQUAL(201, a.post(kSubscriptions, R"({"Destination": "https://[fd00::1]:443/e",
+      "Protocol": "Redfish", "EventFormatType": "Event", "MessageIds": []})")
+                       .status);
+}
+
+TEST(EventService, TheStreamIsHandedToTheWebServer) {
+  EventsServed a;
+  Request request = makeRequest(HttpMethod::Get, "/redfish/v1/EventService/SSE");
+  Response res = a.dispatcher->handle(request);
+  LONGS_EQUAL(200, res.status);
+  CHECK(res.event_stream.has_value());
+  CHECK_FALSE(res.event_stream->last_event_id.has_value());
+  STRCMP_EQUAL("text/event-stream", res.header("Content-Type").value_or("").c_str());
+  STRCMP_EQUAL("no-cache", res.header("Cache-Control").value_or("").c_str());
+  LONGS_EQUAL(1, std::count_if(res.headers.begin(), res.headers.end(),
+                               [](const auto& h) { return h.first == "Cache-Control"; }));
+  request.headers.emplace_back("last-event-id", "41");
+  LONGS_EQUAL(41, *a.dispatcher->handle(request).event_stream->last_event_id);
+  request.headers.back().second = "x41";
+  CHECK_FALSE(a.dispatcher->handle(request).event_stream->last_event_id.has_value());
+  LONGS_EQUAL(0, a.bus.calls());  // the stream asks spd itself, from web_server.cpp
+  checkError(a.post("/redfish/v1/EventService/SSE", ""), 405, "Base.1.22.1.OperationNotAllowed");
+}
+
+TEST_GROUP(EventLog){};
+
+TEST(EventLog, LogServiceDescribesTheArrayLog) {
+  EventsServed a;
+  Response res = a.get("/redfish/v1/Managers/SPA/LogServices/Events");
+  LONGS_EQUAL(200, res.status);
+  STRCMP_EQUAL("Events", str(res.body["Id"]).c_str());
+  STRCMP_EQUAL("Array event log", str(res.body["Name"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPA/LogServices/Events/Entries",
+               str(res.body["Entries"]["@odata.id"]).c_str());
+  checkError(a.get("/redfish/v1/Managers/SPC/LogServices/Events"), 404,
+             "Base.1.22.1.ResourceNotFound");
+}
+
+TEST(EventLog, EntriesArePagedWithSkipAndTop) {
+  EventsServed a;
+  for (int i = 1; i <= 5; ++i)
+    a.store.addEvent("ResourceEvent.1.4.3.ResourceChanged", "change " + std::to_string(i));
+  Response all = a.get(kEntries);
+  LONGS_EQUAL(200, all.status);
+  LONGS_EQUAL(5, all.body["Members@odata.count"].get<int>());
+  LONGS_EQUAL(5, all.body["Members"].size());
+  CHECK_FALSE(all.body.contains("Members@odata.nextLink"));
+  proto::Command asked = a.bus.last();
+  STRCMP_EQUAL("GetEvents", asked.name().c_str());
+  LONGS_EQUAL(proto::SP_UNKNOWN, asked.target());
+  STRCMP_EQUAL("50", asked.args().at("top").c_str());
+  STRCMP_EQUAL("0", asked.args().at("skip").c_str());
+  const Json& first = all.body["Members"][0];
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices/Events/Entries/1",
+               str(first["@odata.id"]).c_str());
+  STRCMP_EQUAL("#LogEntry.v1_21_0.LogEntry", str(first["@odata.type"]).c_str());
+  STRCMP_EQUAL("change 1", str(first["Message"]).c_str());
+
+  Response page = a.get(kEntries, "$skip=1&$top=2");
+  LONGS_EQUAL(5, page.body["Members@odata.count"].get<int>());
+  LONGS_EQUAL(2, page.body["Members"].size());
+  STRCMP_EQUAL("2", str(page.body["Members"][0]["Id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices/Events/Entries?$skip=3&$top=2",
+               str(page.body["Members@odata.nextLink"]).c_str());
+  Response last = a.get(kEntries, "$skip=3&$top=2");
+  CHECK_FALSE(last.body.contains("Members@odata.nextLink"));
+  STRCMP_EQUAL("1000", (a.get(kEntries, "$top=1000"), a.bus.last().args().at("top")).c_str());
+}
+
+TEST(EventLog, BadPagingIsRefusedBeforeSpd) {
+  EventsServed a;
+  checkError(a.get(kEntries, "$top=abc"), 400, "Base.1.22.1.QueryParameterValueTypeError");
+  checkError(a.get(kEntries, "$top=-1"), 400, "Base.1.22.1.QueryParameterValueTypeError");
+  checkError(a.get(kEntries, "$skip=x"), 400, "Base.1.22.1.QueryParameterValueTypeError");
+  Response big = a.get(kEntries, "$top=1001");
+  checkError(big, 400, "Base.1.22.1.QueryParameterOutOfRange");
+  CHECK(big.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
+        Json::array({"1001", "$top", "0 to 1000"}));
+  checkError(a.get(kEntries, "$top=99999999999999999999999"), 400,
+             "Base.1.22.1.QueryParameterOutOfRange");
+  LONGS_EQUAL(0, a.bus.calls());
+}
+
+TEST(EventLog, OneEntryById) {
+  EventsServed a;
+  for (int i = 1; i <= 3; ++i)
+    a.store.addEvent("ResourceEvent.1.4.3.ResourceChanged", "c" + std::to_string(i));
+  Response res = a.get(std::string(kEntries) + "/2");
+  LONGS_EQUAL(200, res.status);
+  STRCMP_EQUAL("2", str(res.body["Id"]).c_str());
+  STRCMP_EQUAL("c2", str(res.body["Message"]).c_str());
+  STRCMP_EQUAL("1", a.bus.last().args().at("after").c_str());
+  STRCMP_EQUAL("1", a.bus.last().args().at("top").c_str());
+  checkError(a.get(std::string(kEntries) + "/4"), 404, "Base.1.22.1.ResourceNotFound");
+  checkError(a.get(std::string(kEntries) + "/0"), 404, "Base.1.22.1.ResourceNotFound");
+  checkError(a.get(std::string(kEntries) + "/x"), 404, "Base.1.22.1.ResourceNotFound");
+  a.store.silence(true);
+  checkError(a.get(std::string(kEntries) + "/2"), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(a.get(kEntries), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+}

@@ -1,0 +1,115 @@
+#include "webserver/config_access.hpp"
+
+#include "platform/log.hpp"
+#include "webserver/bus_command.hpp"
+#include "webserver/redfish_messages.hpp"
+
+namespace dualsp::web {
+namespace {
+
+struct ResourceEventText {
+  std::string_view key;
+  std::string_view text;  // ResourceEvent.1.4.3.json "Message"
+};
+
+ResourceEventText resourceEventOf(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::Created:
+      return {"ResourceCreated", "The resource was created successfully."};
+    case ChangeKind::Removed:
+      return {"ResourceRemoved", "The resource was removed successfully."};
+    case ChangeKind::Changed:
+      break;
+  }
+  return {"ResourceChanged", "One or more resource properties have changed."};
+}
+
+}  // namespace
+
+std::optional<std::map<std::string, Json>> readConfig(const RequestContext& ctx,
+                                                      std::string_view prefix, Response& res,
+                                                      std::string_view resource_type,
+                                                      std::string_view resource_id) {
+  proto::Command command = makeArrayCommand(ctx, kGetConfig);
+  (*command.mutable_args())["prefix"] = std::string(prefix);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, resource_type, resource_id)) return std::nullopt;
+  proto::ConfigRecords records;
+  if (!records.ParseFromString(result->payload())) {
+    LOG_ERROR << kGetConfig << " " << prefix << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  std::map<std::string, Json> out;
+  for (const proto::ConfigRecord& r : records.records()) {
+    if (r.deleted()) continue;
+    Json value = Json::parse(r.value(), nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      LOG_WARNING << "configuration record " << r.key() << " is not JSON; ignored";
+      continue;
+    }
+    out.emplace(r.key(), std::move(value));
+  }
+  return out;
+}
+
+proto::Event changeEvent(ChangeKind kind, const std::string& origin, const std::string& detail) {
+  const ResourceEventText event = resourceEventOf(kind);
+  proto::Event e;
+  e.set_message_id(std::string(kResourceEventRegistry) + "." + std::string(event.key));
+  // The messages take no arguments: what changed goes into the text, for the event log.
+  std::string message(event.text);
+  if (!detail.empty()) message += " (" + detail + ")";
+  e.set_message(std::move(message));
+  e.set_severity("OK");
+  e.set_origin(origin);
+  return e;
+}
+
+std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
+                                                    const ConfigChange& change, Response& res,
+                                                    std::string_view resource_type,
+                                                    std::string_view resource_id) {
+  proto::ConfigWrite write;
+  for (const auto& [key, value] : change.puts) {
+    proto::ConfigRecord* r = write.add_records();
+    if (change.create_prefix.empty()) r->set_key(key);
+    r->set_value(value.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  for (const std::string& key : change.removals) {
+    proto::ConfigRecord* r = write.add_records();
+    r->set_key(key);
+    r->set_deleted(true);
+  }
+  write.set_create_prefix(change.create_prefix);
+  *write.mutable_event() = changeEvent(change.kind, change.origin, change.detail);
+
+  proto::Command command = makeArrayCommand(ctx, kConfigWrite);
+  command.set_payload(write.SerializeAsString());
+  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
+  if (!commandSucceeded(result, res, resource_type, resource_id)) return std::nullopt;
+  proto::ConfigWriteAnswer answer;
+  if (!answer.ParseFromString(result->payload())) {
+    LOG_ERROR << kConfigWrite << " of " << resource_type << " " << resource_id
+              << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return answer;
+}
+
+std::optional<Json> jsonObjectBody(const Request& request, Response& res) {
+  Json json = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    messages::malformedJson(res);
+    return std::nullopt;
+  }
+  return json;
+}
+
+std::string valueText(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace dualsp::web

@@ -1,0 +1,69 @@
+#pragma once
+// The replicated configuration store and the array event log as the routes use them
+// (sp/config_service.hpp, ipc/proto/config.proto): reading records with GetConfig, writing
+// them with ConfigWrite, and the event every change carries so the event log says what
+// changed. Values are JSON text.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "proto/config.pb.h"
+#include "webserver/http_types.hpp"
+#include "webserver/json.hpp"
+#include "webserver/service_context.hpp"
+
+namespace dualsp::web {
+
+// A write waits longer than a read: the active SP answers once the passive has written the
+// change too (up to its replicate_timeout, 1 s), and a passive SP forwards the change to the
+// active one first (forward_timeout, 1.2 s).
+inline constexpr std::chrono::milliseconds kConfigWriteTimeout{3000};
+
+// Registry of the events spweb records with a change (../shared/redfish/registries).
+inline constexpr std::string_view kResourceEventRegistry = "ResourceEvent.1.4.3";
+
+// The ResourceEvent message a change records; none of the three takes arguments.
+enum class ChangeKind { Changed, Created, Removed };
+
+// The live records under `prefix` (GetConfig), key -> value. A value that is not JSON is left
+// out (and logged). nullopt, with the error set on `res`, when spd does not answer.
+std::optional<std::map<std::string, Json>> readConfig(const RequestContext& ctx,
+                                                      std::string_view prefix, Response& res,
+                                                      std::string_view resource_type,
+                                                      std::string_view resource_id);
+
+struct ConfigChange {
+  std::vector<std::pair<std::string, Json>> puts;  // key, new value
+  std::vector<std::string> removals;               // keys
+  // POST: create one record whose key is create_prefix + an id spd picks; its value is
+  // puts[0]'s (whose key is then ignored).
+  std::string create_prefix;
+  ChangeKind kind = ChangeKind::Changed;
+  std::string origin;  // @odata.id of the resource changed
+  std::string detail;  // what changed, appended to the event's message: "AssetTag = 'R7'"
+};
+
+// The event a change records: the registry's message id and text (plus " (detail)"),
+// severity OK, origin the resource.
+proto::Event changeEvent(ChangeKind kind, const std::string& origin, const std::string& detail);
+
+// One ConfigWrite (target SP_UNKNOWN: the array's store). spd's answer, or nullopt with the
+// error set on `res` (503 unreachable, 404, 400, 507 disk full, ...).
+std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
+                                                    const ConfigChange& change, Response& res,
+                                                    std::string_view resource_type,
+                                                    std::string_view resource_id);
+
+// A PATCH or POST body that must be a JSON object; nullopt with 400 MalformedJSON otherwise.
+std::optional<Json> jsonObjectBody(const Request& request, Response& res);
+
+// A property value as the error messages and the event detail quote it: a string's text,
+// anything else as compact JSON.
+std::string valueText(const Json& value);
+
+}  // namespace dualsp::web
