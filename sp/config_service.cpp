@@ -418,6 +418,12 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
   if (authority && deps_.role && deps_.role() != Role::Active)
     return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                              "this SP stopped being the active one; retry shortly"));
+  if (authority && !peer_in_sync_ && !resync_in_flight_ && deps_.peer_link_heard &&
+      deps_.peer_link_heard() && std::chrono::steady_clock::now() >= next_resync_) {
+    // The passive is there but behind (it just started, or a change failed to reach it):
+    // bring it up to date first, so this change too is acknowledged with both copies.
+    resyncNow();
+  }
   Version prev = store_.last();
   Version v = nextVersion(prev);
   std::vector<ConfigRecord> records;
@@ -620,6 +626,24 @@ void ConfigService::startResync() {
                    });
 }
 
+void ConfigService::resyncNow() {
+  bool everything = store_.recoveryReport().needs_peer_copy;
+  proto::Command ask;
+  ask.set_name("ConfigSyncOffer");
+  ask.set_forwarded(true);
+  ask.set_payload(everything ? "all" : "");
+  ask.set_deadline_ms(static_cast<uint32_t>(options_.replicate_timeout.count()));
+  auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
+  auto future = promise->get_future();
+  deps_.peer->send(ask, options_.replicate_timeout,
+                   [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
+  PeerTransport::Answer answer{std::nullopt, "no answer"};
+  if (future.wait_for(options_.replicate_timeout + std::chrono::milliseconds{500}) ==
+      std::future_status::ready)
+    answer = future.get();
+  finishResync(answer, everything);
+}
+
 bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
   if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return false;
   auto fail = [this](const std::string& why) {
@@ -769,6 +793,13 @@ void ConfigService::tick() {
     Role role = deps_.role ? deps_.role() : Role::Active;
     if (role != Role::Active && role != Role::Passive) return;
     flushEvents(role);
+    std::string session = deps_.peer_session ? deps_.peer_session() : "";
+    if (session != last_peer_session_) {
+      last_peer_session_ = session;
+      std::lock_guard lock(mu_);
+      peer_in_sync_ = false;
+      next_resync_ = std::chrono::steady_clock::now();
+    }
     if (role != Role::Active) {
       std::lock_guard lock(mu_);
       peer_in_sync_ = false;

@@ -54,6 +54,9 @@ struct ConfigServiceDependencies {
   // ... and on the peer-link path too: a change is sent to the passive only then (a silent
   // link would hold every acknowledgement for the whole replicate timeout).
   std::function<bool()> peer_link_heard;
+  // Changes whenever the peer restarts or the peer link reconnects: the passive may then
+  // hold changes of its own, so the active resynchronises it.
+  std::function<std::string()> peer_session;
   PeerTransport* peer = nullptr;  // the peer link
   std::function<int64_t()> wall_ms;
   // Raised (true) and cleared (false) store faults: "config-store" (cannot open or
@@ -122,6 +125,7 @@ class ConfigService {
   platform::Status commitStamped(std::vector<ConfigRecord>& records);
   bool replicate(const std::vector<ConfigRecord>& records, Version prev);
   void startResync();
+  void resyncNow();  // blocking, on the worker
   bool finishResync(const PeerTransport::Answer& answer, bool everything);
   void flushEvents(Role role);
   void applyInstall(const proto::SyncInstall& install, Reply reply);
@@ -164,6 +168,7 @@ class ConfigService {
   std::chrono::milliseconds resync_backoff_;
   bool resync_in_flight_ = false;
   std::string last_resync_error_;
+  std::string last_peer_session_;
   bool storage_fault_ = false;
   // Records up to here are acknowledged (on both SPs, or queued while the peer was away):
   // GetEvents shows no event beyond it, so no client sees an event a failover could lose.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "heartbeat/heartbeat_service.hpp"
@@ -397,6 +398,11 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     else
       store_faults.emplace_back(id, std::nullopt);
   };
+  std::atomic<uint64_t> link_generation{0};  // peer-link connections seen by the main loop
+  config_deps.peer_session = [&read_board, &link_generation] {
+    auto b = read_board();
+    return std::string(b ? b->peer_boot_id : "") + "/" + std::to_string(link_generation.load());
+  };
   ConfigServiceOptions config_options;
   config_options.replicate_timeout = c.peer_link.request_timeout;
   config_options.forward_timeout = c.peer_link.request_timeout + std::chrono::milliseconds{500};
@@ -435,13 +441,20 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
 
   // Push delivery of new events to EventService subscribers, by the active SP.
   EventDelivery delivery(EventDelivery::Source{
-      [&config_service] {
+      [&config_service, warned = std::set<std::string>{}]() mutable {
         std::vector<Subscription> out;
         for (const auto& r : config_service.list("subscriptions/")) {
           std::string error;
           auto sub = parseSubscription(r.key().substr(std::string("subscriptions/").size()),
                                        r.value(), error);
-          if (sub) out.push_back(std::move(*sub));
+          if (!sub) {
+            if (warned.insert(r.key() + toString(versionOf(r))).second)
+              LOG_WARNING << "event delivery: " << error;
+            continue;
+          }
+          // Its record's seq: the events recorded after it have larger ids.
+          sub->created_after = versionOf(r).seq;
+          out.push_back(std::move(*sub));
         }
         return out;
       },
@@ -482,6 +495,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   Role event_role = Role::Starting;
   bool event_peer_alive = false;
   bool partition_reported = false;
+  bool link_was_up = false;
   auto link_down_since = std::chrono::steady_clock::now();
   HealthReport event_health = health;
   for (const auto& f : health.faults)
@@ -495,6 +509,8 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     bool alive = board_now && board_now->peer_alive;
     peer_alive = alive;
     if (link_configured) asio::post(peer_io, [&link, &link_up] { link_up = link->connected(); });
+    if (link_up && !link_was_up) ++link_generation;
+    link_was_up = link_up;
     Role role = service->role();
     if (role != event_role && (role == Role::Active || role == Role::Passive)) {
       std::string detail = std::string("SP-") + spLetter(c.sp) + " is now " +

@@ -30,6 +30,7 @@ struct Subscription {
   // Empty = all; "ResourceEvent" matches "ResourceEvent.1.4.3.X".
   std::vector<std::string> registry_prefixes;
   std::vector<std::string> message_ids;  // empty = all; "ResourceChanged" or full id
+  uint64_t created_after = 0;            // the newest event id when it was created (0: unknown)
 };
 
 // Parses the stored JSON value of a subscription record (Destination, Context,
@@ -83,7 +84,7 @@ class EventDelivery {
   void work();
   // One pass over the cursors; true when some cursor moved (look again at once).
   bool deliverDue(std::vector<Cursor>& cursors);
-  void syncCursors(std::vector<Cursor>& cursors);
+  void syncCursors(std::vector<Cursor>& cursors, bool activation);
   // One POST; empty = delivered, else why not.
   std::string post(const HttpDestination& to, const std::string& body);
   bool stopping() const;

@@ -355,3 +355,93 @@ def test_an_sse_client_follows_events_across_a_kill_of_the_active_sp(pair):
     assert client.reconnects >= 1, "the stream did not move to the new active SP"
     assert client.ids == sorted(set(client.ids)), "duplicates or disorder: %s" % client.ids
     assert client.ids[:len(expected)] == expected, (client.ids, expected)
+
+
+NEW_FLOATING = "198.18.0.20"
+FLOATING_IF = "/redfish/v1/Managers/SP%s/EthernetInterfaces/Floating"
+
+
+def test_a_new_floating_address_moves_at_once_and_survives_failover(pair):
+    active = pair.wait_active()
+    passive = other(active)
+    r = http_request(FLOATING, FLOATING_IF % active, timeout=1.0)
+    assert r["status"] == 200, r
+    assert r["json"]["IPv4StaticAddresses"][0]["Address"] == FLOATING
+    body = {"IPv4StaticAddresses": [{"Address": NEW_FLOATING, "SubnetMask": "255.255.255.0",
+                                     "Gateway": "198.18.0.1"}]}
+    # The answer may be cut: the address it travels on is the one that moves.
+    r = patch(FLOATING, FLOATING_IF % active, body, timeout=3.0)
+    assert r["status"] in (200, None), r
+
+    def served_at(addr, sp):
+        r = http_request(addr, "/redfish/v1/Managers/SP" + sp, timeout=0.5)
+        return r["status"] == 200 and r["json"]["Oem"]["DualSP"]["ServedBy"] == sp
+    wait_for(lambda: served_at(NEW_FLOATING, active), 3, what="the new floating address")
+    assert http_request(FLOATING, "/redfish/v1", timeout=0.5)["status"] is None, \
+        "the old floating address still answers"
+    r = http_request(NEW_FLOATING, FLOATING_IF % passive, timeout=1.0)
+    static = r["json"]["IPv4StaticAddresses"][0]
+    assert (static["Address"], static["SubnetMask"], static["Gateway"]) == (
+        NEW_FLOATING, "255.255.255.0", "198.18.0.1")
+    # A bad setting is refused and changes nothing.
+    bad = {"IPv4StaticAddresses": [{"Address": "198.18.0.255", "SubnetMask": "255.255.255.0"}]}
+    assert patch(NEW_FLOATING, FLOATING_IF % active, bad)["status"] == 400
+    pair.kill(active)
+    wait_for(lambda: served_at(NEW_FLOATING, passive), 5,
+             what="SP-%s holding the new floating address after the failover" % passive)
+    assert http_request(FLOATING, "/redfish/v1", timeout=0.5)["status"] is None
+
+
+RECEIVER = r"""
+import http.server, sys
+out = open(sys.argv[2], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        out.write(body.decode() + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("198.18.0.100", int(sys.argv[1])), H)
+s.timeout = 0.5
+import time
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    s.handle_request()
+"""
+
+
+def test_a_subscription_is_replicated_and_gets_events_after_failover(pair, tmp_path):
+    """POST a subscription through the floating IP; a receiver in the client namespace
+    gets the change events by HTTP POST, from the active SP and, after a kill, from the
+    new one (the subscription was replicated)."""
+    received = tmp_path / "received.txt"
+    receiver = subprocess.Popen(["ip", "netns", "exec", "dualsp-cli", "/usr/bin/python3", "-c",
+                                 RECEIVER, "8088", str(received)])
+    try:
+        active = pair.wait_active()
+        r = http_request(FLOATING, "/redfish/v1/EventService/Subscriptions", "POST",
+                         {"Destination": "http://198.18.0.100:8088/events", "Protocol": "Redfish",
+                          "Context": "systest"}, timeout=2.0)
+        assert r["status"] == 201, r
+        sub = r["headers"]["location"]
+        assert http_request(MGMT[other(active)], sub, timeout=1.0)["status"] == 200
+
+        def got(text):
+            return received.exists() and text in received.read_text()
+        assert patch(FLOATING, CHASSIS, {"AssetTag": "push-1"})["status"] == 200
+        wait_for(lambda: got("push-1"), 5, what="the event delivered to the subscriber")
+        first = [l for l in received.read_text().splitlines() if "push-1" in l][0]
+        assert json.loads(first)["Context"] == "systest"
+        pair.kill(active)
+        wait_served_by(pair, other(active))
+        assert patch(FLOATING, CHASSIS, {"AssetTag": "push-2"})["status"] == 200
+        wait_for(lambda: got("push-2"), 5, what="delivery by the new active SP")
+        # A bad subscription is refused.
+        r = http_request(FLOATING, "/redfish/v1/EventService/Subscriptions", "POST",
+                         {"Destination": "not a url", "Protocol": "Redfish"}, timeout=2.0)
+        assert r["status"] == 400, r
+    finally:
+        receiver.terminate()
+        receiver.wait(5)

@@ -39,6 +39,7 @@ struct Sp {
   std::atomic<Role> role{Role::Passive};
   std::atomic<bool> peer_alive{true};
   std::atomic<uint64_t> epoch{1};
+  std::atomic<int> session{0};  // bumped when the peer link reconnects
   LoopTransport link;
   CommandRegistry registry;
   std::unique_ptr<ConfigService> service;
@@ -52,6 +53,7 @@ struct Sp {
     deps.epoch = [this] { return epoch.load(); };
     deps.peer_alive = [this] { return peer_alive.load(); };
     deps.peer = &link;
+    deps.peer_session = [this] { return std::to_string(session.load()); };
     deps.wall_ms = [] { return int64_t{1'800'000'000'000}; };
     ConfigServiceOptions options;
     options.resync_interval = std::chrono::milliseconds{0};
@@ -343,4 +345,17 @@ TEST(ConfigService, ThePassiveRefusesChangesFromAnOlderEpoch) {
   auto answer = a->put("tag", "\"stale\"");
   CHECK_FALSE(answer.replicated());
   CHECK_FALSE(b->service->get("tag").has_value());
+}
+
+TEST(ConfigService, ChangesOnlyThePassiveTookAreMergedWhenTheLinkReturns) {
+  cut();
+  auto local = b->put("only-b", "\"b\"");
+  CHECK_EQUAL(proto::SP_B, local.written_by());
+  heal();
+  a->session = 1;  // the link reconnected: the active asks the passive what it has
+  CHECK_TRUE(eventually([&] {
+    a->service->tick();
+    return a->service->get("only-b").has_value();
+  }));
+  CHECK_TRUE(eventually([&] { return b->service->stats().last == a->service->stats().last; }));
 }
