@@ -418,6 +418,7 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
   if (authority && deps_.role && deps_.role() != Role::Active)
     return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                              "this SP stopped being the active one; retry shortly"));
+  if (authority) noteRole(Role::Active);
   if (authority && !peer_in_sync_ && !resync_in_flight_ && deps_.peer_link_heard &&
       deps_.peer_link_heard() && std::chrono::steady_clock::now() >= next_resync_) {
     // The passive is there but behind (it just started, or a change failed to reach it):
@@ -788,10 +789,16 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
   return true;
 }
 
+void ConfigService::noteRole(Role role) {
+  if (role == Role::Active && !acting_active_) active_since_ = lastEventId();
+  acting_active_ = role == Role::Active;
+}
+
 void ConfigService::tick() {
   post([this] {
     Role role = deps_.role ? deps_.role() : Role::Active;
     if (role != Role::Active && role != Role::Passive) return;
+    noteRole(role);
     flushEvents(role);
     std::string session = deps_.peer_session ? deps_.peer_session() : "";
     if (session != last_peer_session_) {

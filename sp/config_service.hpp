@@ -11,6 +11,7 @@
 //
 // Every store mutation runs on one worker thread, in order; reads go straight to the store.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -97,6 +98,9 @@ class ConfigService {
   // Acknowledged events with an id above `after`, oldest first, at most `max`.
   std::vector<proto::Event> eventsAfter(uint64_t after, size_t max) const;
   uint64_t lastEventId() const;
+  // The newest event id when this SP last started acting as the active one: a new active
+  // SP delivers to subscribers what came after it (its predecessor delivered the rest).
+  uint64_t activeSince() const { return active_since_.load(); }
   // What GetConfig answers for `key` while no record exists (the running value of a setting
   // from spd's configuration file, e.g. network/management).
   void setDefault(const std::string& key, const std::string& value);
@@ -169,6 +173,9 @@ class ConfigService {
   bool resync_in_flight_ = false;
   std::string last_resync_error_;
   std::string last_peer_session_;
+  bool acting_active_ = false;
+  std::atomic<uint64_t> active_since_{0};
+  void noteRole(Role role);
   bool storage_fault_ = false;
   // Records up to here are acknowledged (on both SPs, or queued while the peer was away):
   // GetEvents shows no event beyond it, so no client sees an event a failover could lose.

@@ -461,7 +461,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       [&config_service](uint64_t after, size_t max) {
         return config_service.eventsAfter(after, max);
       },
-      [&config_service] { return config_service.lastEventId(); },
+      [&config_service] { return config_service.activeSince(); },
       [&service] { return service->role() == Role::Active; }});
   delivery.start();
 

@@ -224,7 +224,7 @@ void EventDelivery::work() {
     bool moved = false;
     if (source_.active()) {
       if (!was_active) LOG_INFO << "event delivery: active, new events go to subscribers";
-      syncCursors(cursors, /*activation=*/!was_active);
+      syncCursors(cursors);
       was_active = true;
       moved = deliverDue(cursors);
     } else {
@@ -241,7 +241,7 @@ void EventDelivery::work() {
   }
 }
 
-void EventDelivery::syncCursors(std::vector<Cursor>& cursors, bool activation) {
+void EventDelivery::syncCursors(std::vector<Cursor>& cursors) {
   std::vector<Subscription> subs = source_.subscriptions();
   std::optional<uint64_t> last;  // read only when a subscription is new
   std::vector<Cursor> next;
@@ -256,10 +256,9 @@ void EventDelivery::syncCursors(std::vector<Cursor>& cursors, bool activation) {
       reparse = c.sub.destination != sub.destination;
     } else {
       if (!last) last = source_.last_event_id();
-      // A subscription made while this SP is active gets every event after its creation
-      // (it may be seen a poll later); on activation every subscription starts at the newest
-      // event: a new active SP does not replay history its predecessor delivered.
-      c.after = activation || sub.created_after == 0 ? *last : std::min(sub.created_after, *last);
+      // Every event after the subscription's creation, and none from before this SP became
+      // active (last_event_id: its predecessor delivered those).
+      c.after = std::max(sub.created_after, *last);
     }
     c.sub = std::move(sub);
     if (reparse) {

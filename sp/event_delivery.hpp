@@ -63,6 +63,7 @@ class EventDelivery {
     std::function<std::vector<Subscription>()> subscriptions;
     std::function<std::vector<proto::Event>(uint64_t after, size_t max)>
         events_after;  // id > after, oldest first
+    // Where delivery starts: the newest event id when this SP became active.
     std::function<uint64_t()> last_event_id;
     std::function<bool()> active;  // deliver only while this SP is the active one
   };
@@ -84,7 +85,7 @@ class EventDelivery {
   void work();
   // One pass over the cursors; true when some cursor moved (look again at once).
   bool deliverDue(std::vector<Cursor>& cursors);
-  void syncCursors(std::vector<Cursor>& cursors, bool activation);
+  void syncCursors(std::vector<Cursor>& cursors);
   // One POST; empty = delivered, else why not.
   std::string post(const HttpDestination& to, const std::string& body);
   bool stopping() const;
