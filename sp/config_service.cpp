@@ -866,6 +866,19 @@ void ConfigService::flushEvents(Role role) {
 
 // ---- Commands ----
 
+// A peer command whose payload is a `Message`: parsed on the caller's thread, handled on the
+// worker.
+template <typename Message>
+Handler ConfigService::parsedOnWorker(const char* unreadable,
+                                      std::function<void(const Message&, Reply)> handle) {
+  return [this, unreadable, handle](const proto::Command& c, Reply reply) {
+    Message m;
+    if (!m.ParseFromString(c.payload()))
+      return reply(errorResult(proto::CommandResult::BAD_REQUEST, unreadable));
+    post([handle, m = std::move(m), reply = std::move(reply)] { handle(m, reply); });
+  };
+}
+
 void ConfigService::registerCommands(CommandRegistry& registry) {
   registry.add({"ConfigWrite",
                 [this](const proto::Command& c, Reply reply) { handleWrite(c, std::move(reply)); },
@@ -943,15 +956,9 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
        },
        /*degraded=*/true, Privilege::Login, /*mutating=*/false});
   registry.add({"ConfigReplicate",
-                [this](const proto::Command& c, Reply reply) {
-                  proto::ReplicateRequest request;
-                  if (!request.ParseFromString(c.payload()))
-                    return reply(
-                        errorResult(proto::CommandResult::BAD_REQUEST, "unreadable replication"));
-                  post([this, request = std::move(request), reply = std::move(reply)] {
-                    applyReplicate(request, reply);
-                  });
-                },
+                parsedOnWorker<proto::ReplicateRequest>(
+                    "unreadable replication", [this](const proto::ReplicateRequest& r,
+                                                     Reply reply) { applyReplicate(r, reply); }),
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
   registry.add({"ConfigSyncOffer",
                 [this](const proto::Command& c, Reply reply) {
@@ -968,15 +975,9 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
                 },
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
   registry.add({"ConfigSyncInstall",
-                [this](const proto::Command& c, Reply reply) {
-                  proto::SyncInstall install;
-                  if (!install.ParseFromString(c.payload()))
-                    return reply(
-                        errorResult(proto::CommandResult::BAD_REQUEST, "unreadable resync"));
-                  post([this, install = std::move(install), reply = std::move(reply)] {
-                    applyInstall(install, reply);
-                  });
-                },
+                parsedOnWorker<proto::SyncInstall>(
+                    "unreadable resync",
+                    [this](const proto::SyncInstall& i, Reply reply) { applyInstall(i, reply); }),
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
 }
 

@@ -120,6 +120,8 @@ class ConfigService {
 
  private:
   using Job = std::function<void()>;
+  template <typename Message>
+  Handler parsedOnWorker(const char* unreadable, std::function<void(const Message&, Reply)> handle);
   void post(Job job);
   void workerLoop();
 

@@ -214,18 +214,26 @@ void handleLogEntryCollectionGet(const RequestContext& ctx, Response& res) {
   };
 }
 
+// A log entry id: a decimal number from 1; anything else names no entry (404).
+std::optional<uint64_t> entryNumber(const std::string& id, Response& res) {
+  uint64_t number = 0;
+  auto [stop, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
+  if (ec != std::errc() || stop != id.data() + id.size() || number == 0) {
+    messages::resourceNotFound(res, "LogEntry", id);
+    return std::nullopt;
+  }
+  return number;
+}
+
 // One line of the log by its number: the newest kMaxLogLines lines are the ones a client can
 // read one by one (the ones the collection lists); an older or future number is 404.
 void handleLogEntryGet(const RequestContext& ctx, Response& res) {
   std::optional<SpId> sp = managerOf(ctx, res);
   if (!sp) return;
+  std::optional<uint64_t> entry = entryNumber(ctx.params.at(1), res);
+  if (!entry) return;
+  const uint64_t number = *entry;
   const std::string& id = ctx.params.at(1);
-  uint64_t number = 0;
-  auto [stop, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
-  if (ec != std::errc() || stop != id.data() + id.size() || number == 0) {
-    messages::resourceNotFound(res, "LogEntry", id);
-    return;
-  }
   proto::Command command = makeCommand(ctx, kGetLog, *sp);
   (*command.mutable_args())["lines"] = std::to_string(kMaxLogLines);
   std::optional<proto::CommandResult> result = runCommand(ctx, command);
@@ -297,13 +305,10 @@ void handleEventLogEntryCollectionGet(const RequestContext& ctx, Response& res) 
 void handleEventLogEntryGet(const RequestContext& ctx, Response& res) {
   std::optional<SpId> sp = managerOf(ctx, res);
   if (!sp) return;
+  std::optional<uint64_t> entry = entryNumber(ctx.params.at(1), res);
+  if (!entry) return;
+  const uint64_t number = *entry;
   const std::string& id = ctx.params.at(1);
-  uint64_t number = 0;
-  auto [stop, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
-  if (ec != std::errc() || stop != id.data() + id.size() || number == 0) {
-    messages::resourceNotFound(res, "LogEntry", id);
-    return;
-  }
   proto::Command command = makeArrayCommand(ctx, kGetEvents);
   (*command.mutable_args())["after"] = std::to_string(number - 1);
   (*command.mutable_args())["top"] = "1";
