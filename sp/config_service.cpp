@@ -94,8 +94,8 @@ ConfigService::ConfigService(std::string dir, ConfigServiceDependencies deps,
     : dir_(std::move(dir)),
       deps_(std::move(deps)),
       options_(options),
-      resync_backoff_(options.resync_interval),
-      store_(dir_, options.snapshot_every) {}
+      store_(dir_, options.snapshot_every),
+      resync_backoff_(options.resync_interval) {}
 
 ConfigService::~ConfigService() {
   stop();
