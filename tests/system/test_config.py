@@ -237,9 +237,13 @@ def test_a_full_disk_refuses_the_write_clearly_and_loses_nothing(pair):
         pair.start(b)
         pair.wait_role(b, "passive", timeout=10)
         wait_for(lambda: asset_tag(MGMT[b]) == "kept", 3, what="SP-%s back in sync" % b)
-        r = http_request(FLOATING, "/redfish/v1/Managers/SP%s/Actions/Manager.ForceFailover" % a,
-                         "POST", {}, timeout=3.0)
-        assert r["status"] in (200, 202, 204), r
+        # Refused (409) until SP-a's heartbeats show SP-b passive too: retry until accepted.
+        def hand_over():
+            r = http_request(FLOATING, "/redfish/v1/Managers/SP%s/Actions/Manager.ForceFailover"
+                             % a, "POST", {}, timeout=3.0)
+            assert r["status"] in (200, 202, 204, 409), r
+            return r["status"] != 409
+        wait_for(hand_over, 5, interval=0.1, what="ForceFailover accepted")
         wait_served_by(pair, b, timeout=5)
         filler = os.path.join(cfg, "filler")
         subprocess.run(["dd", "if=/dev/zero", "of=" + filler, "bs=4k"],
