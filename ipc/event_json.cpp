@@ -31,9 +31,8 @@ EventJson eventPayloadJson(const std::vector<proto::Event>& events, const std::s
   EventJson records = EventJson::array();
   for (const auto& e : events) records.push_back(eventRecordJson(e));
   std::string id = events.empty() ? "0" : std::to_string(events.back().id());
-  EventJson payload{{"@odata.type", "#Event.v1_13_0.Event"},
-                    {"Id", id},
-                    {"Name", "DualSP array events"}};
+  EventJson payload{
+      {"@odata.type", "#Event.v1_13_0.Event"}, {"Id", id}, {"Name", "DualSP array events"}};
   if (!context.empty()) payload["Context"] = context;
   payload["Events"] = std::move(records);
   return payload;
@@ -53,7 +52,8 @@ EventJson logEntryJson(const proto::Event& e, const std::string& entries_uri) {
                   {"Message", e.message()},
                   {"MessageId", e.message_id()},
                   {"MessageArgs", std::move(args)}};
-  if (!e.origin().empty()) entry["OriginOfCondition"] = {{"@odata.id", e.origin()}};
+  // LogEntry keeps it under Links (an EventRecord has it at the top).
+  if (!e.origin().empty()) entry["Links"] = {{"OriginOfCondition", {{"@odata.id", e.origin()}}}};
   return entry;
 }
 

@@ -447,6 +447,9 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
   Version change_version = records.empty() ? v : versionOf(records.back());
   if (change.has_event()) {
     proto::Event event = change.event();
+    // A created object: the event is about it, not about its collection.
+    if (!change.create_prefix().empty() && !event.origin().empty() && !answer.keys().empty())
+      event.set_origin(event.origin() + "/" + answer.keys(0).substr(change.create_prefix().size()));
     if (!authority)
       event.set_message(event.message() + " (taken by SP-" + std::string(1, spLetter(deps_.self)) +
                         " alone: the peer link was down)");

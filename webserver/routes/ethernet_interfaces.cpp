@@ -174,9 +174,10 @@ void handleEthernetInterfaceGet(const RequestContext& ctx, Response& res) {
   auto it = config->find(std::string(kManagementKey));
   if (it != config->end() && it->second.is_object()) {
     const Json& m = it->second;
-    addresses.push_back({{"Address", m.value("Address", "")},
-                         {"SubnetMask", m.value("SubnetMask", "")},
-                         {"Gateway", m.value("Gateway", "")}});
+    Json address{{"Address", m.value("Address", "")}, {"SubnetMask", m.value("SubnetMask", "")}};
+    // No gateway: the member is left out (the schema's pattern admits no empty string).
+    if (!m.value("Gateway", "").empty()) address["Gateway"] = m.value("Gateway", "");
+    addresses.push_back(std::move(address));
   }
   res.body = {
       {"@odata.id", floatingPath(*sp)},

@@ -214,6 +214,15 @@ void handleLogEntryCollectionGet(const RequestContext& ctx, Response& res) {
   };
 }
 
+// An array event as a LogEntry. The degraded web server serves few of the resources an
+// event is about, and links only to what it serves: there the entry keeps its message but
+// not its OriginOfCondition link.
+Json eventEntry(const RequestContext& ctx, const proto::Event& event, const std::string& entries) {
+  Json entry = ipc::logEntryJson(event, entries);
+  if (ctx.config.mode == ServeMode::Degraded) entry.erase("Links");
+  return entry;
+}
+
 // A log entry id: a decimal number from 1; anything else names no entry (404).
 std::optional<uint64_t> entryNumber(const std::string& id, Response& res) {
   uint64_t number = 0;
@@ -287,7 +296,7 @@ void handleEventLogEntryCollectionGet(const RequestContext& ctx, Response& res) 
 
   const std::string entries = eventEntriesPath(*sp);
   Json members = Json::array();
-  for (const proto::Event& e : page->events()) members.push_back(ipc::logEntryJson(e, entries));
+  for (const proto::Event& e : page->events()) members.push_back(eventEntry(ctx, e, entries));
   const uint64_t shown = static_cast<uint64_t>(page->events_size());
   res.body = {
       {"@odata.id", entries},
@@ -320,7 +329,7 @@ void handleEventLogEntryGet(const RequestContext& ctx, Response& res) {
     messages::resourceNotFound(res, "LogEntry", id);
     return;
   }
-  res.body = ipc::logEntryJson(page->events(0), eventEntriesPath(*sp));
+  res.body = eventEntry(ctx, page->events(0), eventEntriesPath(*sp));
 }
 
 }  // namespace
