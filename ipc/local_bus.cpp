@@ -188,6 +188,14 @@ std::string busRequestQueueName(const std::string& array_id, SpId sp) {
   return "dualsp-" + array_id + "-sp" + std::string(1, spLetter(sp) + ('a' - 'A')) + "-bus";
 }
 
+std::string busReplyQueueName(const std::string& request_queue, pid_t client_pid) {
+  return request_queue + "-reply-" + std::to_string(client_pid);
+}
+
+bool removeBusReplyQueue(const std::string& request_queue, pid_t client_pid) {
+  return Queue::remove(busReplyQueueName(request_queue, client_pid).c_str());
+}
+
 // ---------------------------------------------------------------------------------------
 // LocalBusServer
 
@@ -370,7 +378,7 @@ void LocalBusClient::Impl::noteAnswering(bool now, const char* why) {
 
 LocalBusClient::LocalBusClient(std::string request_queue_name) : impl_(std::make_unique<Impl>()) {
   impl_->request_name = std::move(request_queue_name);
-  impl_->reply_name = impl_->request_name + "-reply-" + std::to_string(getpid());
+  impl_->reply_name = busReplyQueueName(impl_->request_name, getpid());
   impl_->reply_queue =
       createQueue(impl_->reply_name, kBusReplyQueueMessages, kBusReplyMessageBytes);
   impl_->receiver = std::thread([impl = impl_.get()] { impl->receiveLoop(); });

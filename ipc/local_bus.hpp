@@ -9,6 +9,7 @@
 // name before creating it, the client reopens spd's queue when it was recreated, and spd
 // never blocks for more than a few ms on a reply queue nobody drains.
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -32,6 +33,10 @@ inline constexpr size_t kBusReplyMessageBytes = 256 * 1024;
 
 // "dualsp-<array>-sp<a|b>-bus": the request queue of spd on SP `sp`.
 std::string busRequestQueueName(const std::string& array_id, SpId sp);
+// A client's reply queue, and its removal once the client is gone for good (a crashed
+// spweb never removes its own; spd does when it reaps it). True when one was removed.
+std::string busReplyQueueName(const std::string& request_queue, pid_t client_pid);
+bool removeBusReplyQueue(const std::string& request_queue, pid_t client_pid);
 
 // Something that runs commands: the local bus in spweb, a fake in tests.
 class CommandClient {

@@ -87,6 +87,7 @@ void Supervisor::poll() {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       LOG_ERROR << "spweb (pid " << pid_ << ") " << describeExit(status) << "; restarting";
+      if (on_exit) on_exit(pid_);
       pid_ = -1;
       crashes_.push_back(std::chrono::steady_clock::now());
       while (crashes_.size() > static_cast<size_t>(kCrashLoopCount)) crashes_.pop_front();

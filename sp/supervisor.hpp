@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ namespace dualsp::sp {
 class Supervisor {
  public:
   Supervisor(std::string program, std::vector<std::string> args);
+  // Called with the pid of a child that ended by itself (crash), after it is reaped.
+  std::function<void(pid_t)> on_exit;
   ~Supervisor();
 
   void start();

@@ -378,6 +378,9 @@ def test_kill_9_of_spweb_is_served_again_within_1s(pair):
     assert pair.spd_pid(act) == spd, "spd itself restarted"
     assert pair.spweb(act)[1] == "full"
     assert pair.roles() == {act: "active", pas: "passive"}
+    # spd removed the killed spweb's local-bus reply queue (it cannot remove its own).
+    queues = [q for q in os.listdir("/dev/shm") if q.endswith("-bus-reply-%d" % pid)]
+    assert not queues, "left behind: %s" % queues
 
 
 def test_spweb_crash_loop_ends_in_degraded_mode(pair):
