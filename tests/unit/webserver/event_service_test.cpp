@@ -276,3 +276,23 @@ TEST(EventLog, OneEntryById) {
   checkError(a.get(std::string(kEntries) + "/2"), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   checkError(a.get(kEntries), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
 }
+
+TEST(EventLog, EntriesLinkTheirOriginExceptInDegradedMode) {
+  for (ServeMode mode : {ServeMode::Full, ServeMode::Degraded}) {
+    EventsServed a(mode);
+    proto::Event e;
+    e.set_message_id("ResourceEvent.1.4.3.ResourceChanged");
+    e.set_origin("/redfish/v1/Chassis/Enclosure");
+    a.store.addEvent(e);
+    Response res = a.get(std::string(kEntries) + "/1");
+    LONGS_EQUAL(200, res.status);
+    // A LogEntry links its origin under Links; the degraded server does not serve the
+    // chassis, and links only to what it serves.
+    if (mode == ServeMode::Full)
+      STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure",
+                   str(res.body["Links"]["OriginOfCondition"]["@odata.id"]).c_str());
+    else
+      CHECK_FALSE(res.body.contains("Links"));
+    CHECK_FALSE(res.body.contains("OriginOfCondition"));
+  }
+}

@@ -41,6 +41,8 @@ class FakeConfigStore {
     e.set_time_ms(1'800'000'000'000);
     return record(std::move(e));
   }
+  // An event as spd would record it (id given here).
+  proto::Event addEvent(proto::Event e) { return record(std::move(e)); }
   std::vector<proto::Event> events() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return events_;
