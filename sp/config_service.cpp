@@ -103,10 +103,6 @@ ConfigService::~ConfigService() {
 
 void ConfigService::start() {
   auto status = store_.open();
-  {
-    std::lock_guard lock(mu_);
-    open_ = status.ok;
-  }
   if (!status.ok) {
     open_error_ = status.error;
     if (deps_.fault)
@@ -192,12 +188,13 @@ std::vector<ConfigRecord> ConfigService::list(const std::string& prefix) const {
   return store_.list(prefix);
 }
 
+Version ConfigService::visibleVersion() const {
+  std::lock_guard lock(mu_);
+  return visible_;
+}
+
 std::vector<proto::Event> ConfigService::eventsAfter(uint64_t after, size_t max) const {
-  Version visible;
-  {
-    std::lock_guard lock(mu_);
-    visible = visible_;
-  }
+  const Version visible = visibleVersion();
   std::vector<proto::Event> out;
   for (const auto& r : store_.listAfter(kEventPrefix, after ? eventKey(after) : "", max)) {
     if (visible < versionOf(r)) break;
@@ -208,14 +205,12 @@ std::vector<proto::Event> ConfigService::eventsAfter(uint64_t after, size_t max)
 }
 
 uint64_t ConfigService::lastEventId() const {
-  Version visible;
-  {
-    std::lock_guard lock(mu_);
-    visible = visible_;
-  }
+  const Version visible = visibleVersion();
   uint64_t last = 0;
-  for (const auto& r : store_.list(kEventPrefix))
-    if (!(visible < versionOf(r))) last = versionOf(r).seq;
+  for (const auto& r : store_.list(kEventPrefix)) {
+    if (visible < versionOf(r)) break;
+    last = versionOf(r).seq;
+  }
   return last;
 }
 
@@ -298,28 +293,33 @@ void ConfigService::storageFault(const platform::Status& status) {
                 "A configuration change was refused by the disk: " + status.error, Health::Warning);
 }
 
-bool ConfigService::callPeer(const std::string& name, const std::string& payload,
-                             std::chrono::milliseconds deadline, proto::CommandResult& result,
-                             std::string& error) {
-  if (!deps_.peer) {
-    error = "no peer link";
-    return false;
-  }
+proto::Command ConfigService::peerCommand(const std::string& name, const std::string& payload,
+                                          std::chrono::milliseconds deadline) const {
   proto::Command command;
   command.set_name(name);
   command.set_forwarded(true);
   command.set_payload(payload);
   command.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
   command.mutable_caller()->set_origin(std::string("peer SP-") + spLetter(deps_.self));
+  return command;
+}
+
+PeerTransport::Answer ConfigService::askPeer(const proto::Command& command,
+                                             std::chrono::milliseconds deadline) {
+  if (!deps_.peer) return {std::nullopt, "no peer link"};
   auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
   auto future = promise->get_future();
   deps_.peer->send(command, deadline,
                    [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
-  if (future.wait_for(deadline + std::chrono::milliseconds{500}) != std::future_status::ready) {
-    error = "no answer";
-    return false;
-  }
-  auto answer = future.get();
+  if (future.wait_for(deadline + std::chrono::milliseconds{500}) != std::future_status::ready)
+    return {std::nullopt, "no answer"};
+  return future.get();
+}
+
+bool ConfigService::callPeer(const std::string& name, const std::string& payload,
+                             std::chrono::milliseconds deadline, proto::CommandResult& result,
+                             std::string& error) {
+  auto answer = askPeer(peerCommand(name, payload, deadline), deadline);
   if (!answer.result) {
     error = answer.error;
     return false;
@@ -330,6 +330,12 @@ bool ConfigService::callPeer(const std::string& name, const std::string& payload
   }
   result = std::move(*answer.result);
   return true;
+}
+
+void ConfigService::postLocalWrite(proto::ConfigWrite change, bool authority, Reply reply) {
+  post([this, authority, change = std::move(change), reply = std::move(reply)]() mutable {
+    writeLocal(std::move(change), authority, std::move(reply));
+  });
 }
 
 // ---- Writes ----
@@ -356,10 +362,7 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
     role = deps_.role();
   }
   if (role == Role::Active) {
-    post([this, change = std::move(change), reply = std::move(reply)]() mutable {
-      writeLocal(std::move(change), /*authority=*/true, std::move(reply));
-    });
-    return;
+    return postLocalWrite(std::move(change), /*authority=*/true, std::move(reply));
   }
   if (command.forwarded()) {
     // The peer took us for the active SP; neither is, for the moment.
@@ -370,10 +373,7 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
   // Not the authority: the active SP takes the change; while the link is down, this SP
   // takes it alone and the histories are merged when the link returns.
   if (deps_.peer_link_heard && !deps_.peer_link_heard()) {
-    post([this, change = std::move(change), reply = std::move(reply)]() mutable {
-      writeLocal(std::move(change), /*authority=*/false, std::move(reply));
-    });
-    return;
+    return postLocalWrite(std::move(change), /*authority=*/false, std::move(reply));
   }
   proto::Command forward = command;
   forward.set_forwarded(true);
@@ -390,10 +390,8 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
                        return reply(std::move(*answer.result));
                      }
                      if (answer.error == "not connected") {
-                       post([this, change = std::move(change), reply = std::move(reply)]() mutable {
-                         writeLocal(std::move(change), /*authority=*/false, std::move(reply));
-                       });
-                       return;
+                       return postLocalWrite(std::move(change), /*authority=*/false,
+                                             std::move(reply));
                      }
                      reply(errorResult(proto::CommandResult::UNAVAILABLE,
                                        "the active SP did not answer (" + answer.error +
@@ -609,19 +607,18 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
 
 // ---- Resync and merge (the active side) ----
 
+proto::Command ConfigService::offerRequest(bool everything) const {
+  return peerCommand("ConfigSyncOffer", everything ? "all" : "", options_.replicate_timeout);
+}
+
 void ConfigService::startResync() {
   if (resync_in_flight_ || !store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return;
   if (std::chrono::steady_clock::now() < next_resync_ || !deps_.peer) return;
   // Asked without blocking the worker: writes go on (queued for the passive) while a
   // silent peer link times the question out.
   bool everything = store_.recoveryReport().needs_peer_copy;
-  proto::Command ask;
-  ask.set_name("ConfigSyncOffer");
-  ask.set_forwarded(true);
-  ask.set_payload(everything ? "all" : "");
-  ask.set_deadline_ms(static_cast<uint32_t>(options_.replicate_timeout.count()));
   resync_in_flight_ = true;
-  deps_.peer->send(ask, options_.replicate_timeout,
+  deps_.peer->send(offerRequest(everything), options_.replicate_timeout,
                    [this, everything](PeerTransport::Answer answer) {
                      post([this, everything, answer = std::move(answer)] {
                        resync_in_flight_ = false;
@@ -632,20 +629,7 @@ void ConfigService::startResync() {
 
 void ConfigService::resyncNow() {
   bool everything = store_.recoveryReport().needs_peer_copy;
-  proto::Command ask;
-  ask.set_name("ConfigSyncOffer");
-  ask.set_forwarded(true);
-  ask.set_payload(everything ? "all" : "");
-  ask.set_deadline_ms(static_cast<uint32_t>(options_.replicate_timeout.count()));
-  auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
-  auto future = promise->get_future();
-  deps_.peer->send(ask, options_.replicate_timeout,
-                   [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
-  PeerTransport::Answer answer{std::nullopt, "no answer"};
-  if (future.wait_for(options_.replicate_timeout + std::chrono::milliseconds{500}) ==
-      std::future_status::ready)
-    answer = future.get();
-  finishResync(answer, everything);
+  finishResync(askPeer(offerRequest(everything), options_.replicate_timeout), everything);
 }
 
 bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
@@ -928,33 +912,21 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
          uint64_t after = argNumber(c, "after", 0);
          uint64_t skip = argNumber(c, "skip", 0);
          size_t top = std::min<uint64_t>(argNumber(c, "top", kDefaultEventPage), kMaxEventPage);
-         Version visible;
-         {
-           std::lock_guard lock(mu_);
-           visible = visible_;
-         }
+         const Version visible = visibleVersion();
          proto::EventPage page;
-         // Every visible event, for the count and the newest id (a few thousand at most).
-         auto all = store_.list(kEventPrefix);
-         uint64_t total = 0;
-         for (const auto& r : all) {
-           if (visible < versionOf(r)) continue;
+         // One pass over the visible events: the count, the newest id and the page.
+         uint64_t total = 0, skipped = 0;
+         for (const auto& r : store_.list(kEventPrefix)) {
+           const Version v = versionOf(r);
+           if (visible < v) break;  // keys and versions both follow seq
            ++total;
-           page.set_last_id(versionOf(r).seq);
+           page.set_last_id(v.seq);
+           if (v.seq <= after || skipped++ < skip) continue;
+           proto::Event e;
+           if (static_cast<size_t>(page.events_size()) < top && e.ParseFromString(r.value()))
+             *page.add_events() = std::move(e);
          }
          page.set_total(total);
-         uint64_t skipped = 0;
-         for (const auto& r :
-              store_.listAfter(kEventPrefix, after ? eventKey(after) : "", all.size())) {
-           if (visible < versionOf(r)) break;
-           if (skipped < skip) {
-             ++skipped;
-             continue;
-           }
-           if (static_cast<size_t>(page.events_size()) >= top) break;
-           proto::Event e;
-           if (e.ParseFromString(r.value())) *page.add_events() = std::move(e);
-         }
          reply(okResult(page.SerializeAsString()));
        },
        /*degraded=*/true, Privilege::Login, /*mutating=*/false});

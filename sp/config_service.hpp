@@ -139,12 +139,19 @@ class ConfigService {
   proto::SyncOffer makeOffer(bool everything);
 
   Version nextVersion(Version after) const;
+  Version visibleVersion() const;
   ConfigRecord eventRecord(proto::Event event, Version v);
   void notifyListeners(const std::vector<ConfigRecord>& records);
   void notifyAll();
   platform::Status saveSyncPoint(Version v);
   void clearSyncPoint();
   Version syncPoint() const;
+  proto::Command peerCommand(const std::string& name, const std::string& payload,
+                             std::chrono::milliseconds deadline) const;
+  proto::Command offerRequest(bool everything) const;
+  // Blocking: the peer's answer, or why there is none, within `deadline` (+500 ms).
+  PeerTransport::Answer askPeer(const proto::Command& command, std::chrono::milliseconds deadline);
+  void postLocalWrite(proto::ConfigWrite change, bool authority, Reply reply);
   bool callPeer(const std::string& name, const std::string& payload,
                 std::chrono::milliseconds deadline, proto::CommandResult& result,
                 std::string& error);
@@ -162,7 +169,6 @@ class ConfigService {
   std::thread worker_;
 
   // Worker-thread state (read under mu_ by stats()).
-  bool open_ = false;
   std::string open_error_;
   std::vector<proto::Event> pending_events_;  // waiting for an SP to record them
   std::map<std::string, std::string> defaults_;

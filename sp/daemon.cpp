@@ -376,12 +376,14 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   // through the main loop (the monitor belongs to this thread).
   std::mutex fault_mu;
   std::vector<std::pair<std::string, std::optional<Fault>>> store_faults;
-  std::atomic<bool> peer_alive{false};
   ConfigServiceDependencies config_deps;
   config_deps.self = c.sp;
   config_deps.role = [&service] { return service->role(); };
   config_deps.epoch = [&service] { return service->epoch(); };
-  config_deps.peer_alive = [&peer_alive] { return peer_alive.load(); };
+  config_deps.peer_alive = [&read_board] {
+    auto b = read_board();
+    return b && b->peer_alive;
+  };
   config_deps.peer_link_heard = [&read_board] {
     auto b = read_board();
     if (!b || !b->peer_alive) return false;
@@ -511,7 +513,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     const SpId peer = peerOf(c.sp);
     auto board_now = read_board();
     bool alive = board_now && board_now->peer_alive;
-    peer_alive = alive;
     if (link_configured) asio::post(peer_io, [&link, &link_up] { link_up = link->connected(); });
     if (link_up && !link_was_up) ++link_generation;
     link_was_up = link_up;

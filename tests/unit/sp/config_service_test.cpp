@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -25,9 +26,11 @@ class LoopTransport : public PeerTransport {
  public:
   CommandRegistry* peer_registry = nullptr;
   std::atomic<bool> connected{true};
+  std::string fail_with;  // the link is up but the request ends with this ("timeout")
   void send(const proto::Command& command, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
     if (!connected || !peer_registry) return done(Answer{std::nullopt, "not connected"});
+    if (!fail_with.empty()) return done(Answer{std::nullopt, fail_with});
     const CommandSpec* spec = peer_registry->find(command.name());
     if (!spec) return done(Answer{std::nullopt, "unknown command"});
     spec->handler(command, [done](proto::CommandResult r) { done(Answer{std::move(r), ""}); });
@@ -44,6 +47,7 @@ struct Sp {
   CommandRegistry registry;
   std::unique_ptr<ConfigService> service;
   std::string dir;
+  std::vector<std::pair<std::string, Health>> faults;  // raised: id, severity
 
   Sp(SpId sp, const std::string& d) : id(sp), dir(d) {}
   void open() {
@@ -55,6 +59,10 @@ struct Sp {
     deps.peer = &link;
     deps.peer_session = [this] { return std::to_string(session.load()); };
     deps.wall_ms = [] { return int64_t{1'800'000'000'000}; };
+    deps.fault = [this](const std::string& id, bool raised, const std::string&, const std::string&,
+                        Health severity) {
+      if (raised) faults.emplace_back(id, severity);
+    };
     ConfigServiceOptions options;
     options.resync_interval = std::chrono::milliseconds{0};
     service = std::make_unique<ConfigService>(dir, deps, options);
@@ -358,4 +366,33 @@ TEST(ConfigService, ChangesOnlyThePassiveTookAreMergedWhenTheLinkReturns) {
     return a->service->get("only-b").has_value();
   }));
   CHECK_TRUE(eventually([&] { return b->service->stats().last == a->service->stats().last; }));
+}
+
+TEST(ConfigService, AForwardedWriteWithoutAnAnswerIsUnavailableAndNotTakenLocally) {
+  // The link is up but the active SP does not answer: the change may have been applied
+  // there, so the passive must not take it too.
+  b->link.fail_with = "timeout";
+  b->put("tag", "\"lost?\"", proto::CommandResult::UNAVAILABLE);
+  b->settle();
+  CHECK_FALSE(b->service->get("tag").has_value());
+  CHECK_FALSE(a->service->get("tag").has_value());
+}
+
+TEST(ConfigService, AStoreThatCannotOpenRaisesACriticalFaultAndRefusesService) {
+  a.reset();
+  std::filesystem::create_directories(tmp + "/broken");
+  // Both snapshots corrupt: nothing trustworthy to start from.
+  for (const char* name : {"snapshot.pb", "snapshot.prev.pb"}) {
+    std::ofstream out(tmp + "/broken/" + name);
+    out << "not a snapshot";
+  }
+  Sp broken(SpId::A, tmp + "/broken");
+  broken.role = Role::Active;
+  broken.open();
+  CHECK_EQUAL(1u, broken.faults.size());
+  STRCMP_EQUAL("config-store", broken.faults[0].first.c_str());
+  CHECK_TRUE(broken.faults[0].second == Health::Critical);
+  broken.put("tag", "\"x\"", proto::CommandResult::UNAVAILABLE);
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, broken.call("GetConfig").status());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, broken.call("GetEvents").status());
 }
