@@ -5,7 +5,9 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build run test unit system format clean
+FIRMWARE_ARCH ?= arm64
+
+.PHONY: all deps build firmware run test unit system qemu format clean
 
 all: build
 
@@ -20,8 +22,12 @@ build: deps
 run: build
 	@tools/run-pair
 
-# Builds and runs every test (unit and system) through CTest.
-test: build
+# The firmware image the QEMU tests boot (Makefile.cross, docs/FIRMWARE.md).
+firmware: deps
+	@$(MAKE) -f Makefile.cross ARCH=$(FIRMWARE_ARCH)
+
+# Builds and runs every test (unit, system and QEMU firmware) through CTest.
+test: build firmware
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure --timeout 600
 
 unit: build
@@ -29,6 +35,9 @@ unit: build
 
 system: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L system
+
+qemu: build firmware
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L qemu
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

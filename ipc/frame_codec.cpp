@@ -1,8 +1,6 @@
 #include "ipc/frame_codec.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <sodium.h>
 
 #include <array>
 #include <stdexcept>
@@ -23,18 +21,18 @@ uint64_t getBigEndian(const char* p, size_t bytes) {
   return v;
 }
 
-// HMAC-SHA256 over the already concatenated nonce || sequence || envelope.
+// HMAC-SHA256 (libsodium) over the already concatenated nonce || sequence || envelope.
 Mac computeMac(const std::string& key, const std::string& input) {
+  static const bool ready = sodium_init() >= 0;  // idempotent, thread-safe
+  if (!ready) throw std::runtime_error("libsodium failed to initialise");
   Mac mac{};
-  unsigned int len = 0;
-  // A non-null key pointer even for an empty key: OpenSSL 3 refuses a null one.
-  static const unsigned char kEmpty = 0;
-  const void* k = key.empty() ? &kEmpty : static_cast<const void*>(key.data());
-  if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac.data(),
-           &len) == nullptr ||
-      len != mac.size())
-    throw std::runtime_error("HMAC-SHA256 failed");  // only when libcrypto itself is broken
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()),
+                              key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
+  crypto_auth_hmacsha256_final(&state, mac.data());
+  sodium_memzero(&state, sizeof state);
   return mac;
 }
 
@@ -146,7 +144,7 @@ DecodeResult FrameDecoder::next() {
   buildMacInput(mac_input_, nonce, seq, envelope);
   const Mac expected = computeMac(key_, mac_input_);
   // Constant time, so the MAC cannot be guessed byte by byte from response timing.
-  if (CRYPTO_memcmp(expected.data(), mac, kFrameMacSize) != 0)
+  if (sodium_memcmp(expected.data(), mac, kFrameMacSize) != 0)
     return fail(FrameError::BadMac, "MAC mismatch on frame " + std::to_string(seq));
   if (seq != expected_seq_)
     return fail(FrameError::BadSequence,
@@ -175,7 +173,7 @@ std::string hmacSha256(const std::string& key, std::string_view data) {
 }
 
 bool macEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace dualsp::ipc

@@ -2,7 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/rand.h>
+#include <sodium.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -50,8 +50,8 @@ bool worthLogging(uint64_t count) {
 
 std::optional<std::string> randomNonce() {
   std::string nonce(kNonceSize, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), kNonceSize) != 1)
-    return std::nullopt;
+  if (sodium_init() < 0) return std::nullopt;  // no usable entropy source
+  randombytes_buf(nonce.data(), kNonceSize);
   return nonce;
 }
 

@@ -1,9 +1,17 @@
 #include "platform/midplane_segment.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "platform/unique_fd.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -33,9 +41,14 @@ struct Layout {
   std::atomic<uint32_t> cut[2];
   uint8_t pad[40];
   Slot slots[2];
+  uint8_t pad2[64];
+  std::atomic<uint64_t> power_off_request[2];
+  std::atomic<uint64_t> power_off_done[2];
 };
 static_assert(offsetof(Layout, cut) == MidplaneSegment::kCutOffset);
 static_assert(offsetof(Layout, slots) == 64);
+static_assert(offsetof(Layout, power_off_request) == MidplaneSegment::kPowerRequestOffset);
+static_assert(offsetof(Layout, power_off_done) == MidplaneSegment::kPowerDoneOffset);
 static_assert(sizeof(Layout) <= MidplaneSegment::kSize);
 
 int index(SpId sp) {
@@ -47,11 +60,53 @@ int index(SpId sp) {
 struct MidplaneSegment::Impl {
   bip::shared_memory_object shm;
   bip::mapped_region region;
+  void* file_map = nullptr;  // a file-backed window (ivshmem BAR): mmap'ed directly
   Layout* layout = nullptr;
+  ~Impl() {
+    if (file_map) ::munmap(file_map, kSize);
+  }
 };
+
+namespace {
+
+// Maps kSize bytes of a file shared. A device window (sysfs resource file) is used as it
+// is; a regular file shorter than the window is extended (zero-filled).
+void* mapFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) {
+    throw std::runtime_error("midplane window " + path + ": open: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size < static_cast<off_t>(MidplaneSegment::kSize) &&
+      ::ftruncate(fd.get(), MidplaneSegment::kSize) < 0) {
+    throw std::runtime_error("midplane window " + path + ": ftruncate: " + std::strerror(errno));
+  }
+  void* p =
+      ::mmap(nullptr, MidplaneSegment::kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) {
+    throw std::runtime_error("midplane window " + path + ": mmap: " + std::strerror(errno));
+  }
+  return p;
+}
+
+}  // namespace
 
 MidplaneSegment::MidplaneSegment(const std::string& name, SpId self)
     : self_(self), impl_(std::make_unique<Impl>()) {
+  if (!name.empty() && name.front() == '/') {
+    impl_->file_map = mapFile(name);
+    impl_->layout = static_cast<Layout*>(impl_->file_map);
+  } else {
+    mapSharedMemory(name);
+  }
+  // A fresh segment is all zeroes; the first SP to map it stamps it. Both SPs stamping the
+  // same values is harmless.
+  impl_->layout->version.store(kLayoutVersion);
+  impl_->layout->magic.store(kMagic);
+}
+
+void MidplaneSegment::mapSharedMemory(const std::string& name) {
   try {
     impl_->shm = bip::shared_memory_object(bip::open_or_create, name.c_str(), bip::read_write);
     bip::offset_t size = 0;
@@ -62,16 +117,21 @@ MidplaneSegment::MidplaneSegment(const std::string& name, SpId self)
     throw std::runtime_error("midplane segment " + name + ": " + e.what());
   }
   impl_->layout = static_cast<Layout*>(impl_->region.get_address());
-  // A fresh segment is all zeroes; the first SP to map it stamps it. Both SPs stamping the
-  // same values is harmless.
-  impl_->layout->version.store(kLayoutVersion);
-  impl_->layout->magic.store(kMagic);
 }
 
 MidplaneSegment::~MidplaneSegment() = default;
 
 bool MidplaneSegment::cut(SpId side) const {
   return impl_->layout->cut[index(side)].load(std::memory_order_acquire) != 0;
+}
+
+uint64_t MidplaneSegment::requestPowerOff(SpId target) {
+  return impl_->layout->power_off_request[index(target)].fetch_add(1, std::memory_order_acq_rel) +
+         1;
+}
+
+uint64_t MidplaneSegment::powerOffDone(SpId target) const {
+  return impl_->layout->power_off_done[index(target)].load(std::memory_order_acquire);
 }
 
 bool MidplaneSegment::write(const MidplaneBeat& beat) {

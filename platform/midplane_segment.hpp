@@ -1,7 +1,9 @@
 #pragma once
 // The midplane: a small memory window both SPs map. On a real chassis it is a window across
 // the midplane; on one host a Boost.Interprocess shared-memory object (/dev/shm/<name>);
-// under QEMU an ivshmem device. Each SP writes its own slot and reads its peer's.
+// under QEMU an ivshmem device (its BAR, /sys/bus/pci/devices/<dev>/resource2). A name that
+// starts with '/' is a file mapped as it is; any other name is a shared-memory object.
+// Each SP writes its own slot and reads its peer's.
 //
 // Layout (little-endian, fixed; the harness pokes the cut words from Python):
 //   0   u64  magic "DSPMIDPL"          8  u32 layout version (1)
@@ -10,6 +12,12 @@
 //   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us,
 //         u32 flags (bit 0: yielding)
 // A cut side neither writes nor reads, like a connector pulled out.
+//
+// The chassis power register (the chassis's power controller, not the SPs, acts on it):
+//   256 u64 power_off_request[A]  264 u64 power_off_request[B]
+//   272 u64 power_off_done[A]     280 u64 power_off_done[B]
+// An SP fencing its peer X increments request[X]; the chassis powers X off and then sets
+// done[X] = request[X]. The QEMU harness (tools/qemu-pair) is that chassis.
 
 #include <atomic>
 #include <cstdint>
@@ -35,6 +43,8 @@ class MidplaneSegment {
  public:
   static constexpr size_t kSize = 4096;
   static constexpr size_t kCutOffset = 16;
+  static constexpr size_t kPowerRequestOffset = 256;
+  static constexpr size_t kPowerDoneOffset = 272;
 
   // Opens or creates the named segment. Throws std::runtime_error on failure.
   MidplaneSegment(const std::string& name, SpId self);
@@ -48,7 +58,13 @@ class MidplaneSegment {
   std::optional<MidplaneBeat> readPeer() const;
   bool cut(SpId side) const;
 
+  // The chassis power register. requestPowerOff returns the request number to wait for;
+  // powerOffDone(target) >= that number means the chassis has powered `target` off.
+  uint64_t requestPowerOff(SpId target);
+  uint64_t powerOffDone(SpId target) const;
+
  private:
+  void mapSharedMemory(const std::string& name);
   struct Impl;
   SpId self_;
   std::unique_ptr<Impl> impl_;

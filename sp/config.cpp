@@ -150,8 +150,8 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     } else if (c.platform.backend == "linux") {
       if (c.platform.fence_gpio.empty())
         r.fail(r.keyPath("fence_gpio"), "is required with the linux back end");
-    } else {
-      r.fail(r.keyPath("backend"), "must be \"sim\" or \"linux\"");
+    } else if (c.platform.backend != "qemu") {
+      r.fail(r.keyPath("backend"), "must be \"sim\", \"qemu\" or \"linux\"");
     }
   }
   {

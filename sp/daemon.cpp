@@ -24,6 +24,7 @@
 #include "platform/linux/netlink_address.hpp"
 #include "platform/log.hpp"
 #include "platform/loopback/loopback_address.hpp"
+#include "platform/sim/chassis_power_fencer.hpp"
 #include "platform/sim/power_controller_fencer.hpp"
 #include "platform/sim/sim_hardware.hpp"
 #include "sp/command_router.hpp"
@@ -64,6 +65,9 @@ std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c) {
 
 std::unique_ptr<platform::Fencer> makeFencer(const Config& c) {
   if (c.platform.backend == "linux") return platform::makeGpioFencer(c.platform.fence_gpio);
+  if (c.platform.backend == "qemu") {
+    return platform::makeChassisPowerFencer(c.heartbeat.midplane_segment, c.sp);
+  }
   return platform::makePowerControllerFencer(c.platform.power_controller, peerOf(c.sp));
 }
 
@@ -253,7 +257,13 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   LOG_INFO << "epoch " << epoch << " read from " << epochs.path();
 
   auto floating = std::make_unique<RetargetableFloatingAddress>(makeFloating(c));
-  auto fencer = makeFencer(c);
+  std::unique_ptr<platform::Fencer> fencer;
+  try {
+    fencer = makeFencer(c);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "cannot set up fencing: " << e.what();
+    return 1;
+  }
   if (floating->held()) {
     LOG_WARNING << "found the floating address " << floating->describe()
                 << " on this SP at start-up; removing it until the election decides";

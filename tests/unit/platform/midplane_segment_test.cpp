@@ -65,3 +65,58 @@ TEST(MidplaneSegment, GarbageInTheSlotIsRefused) {
   a.write(MidplaneBeat{1, 1, static_cast<Role>(9), Health::Ok, 1, 1});
   CHECK_FALSE(b.readPeer().has_value());
 }
+
+// Under QEMU the window is a file (the ivshmem BAR); both SPs map the same bytes.
+TEST_GROUP(MidplaneWindowFile) {
+  std::string path;
+  void setup() override {
+    path = "/tmp/dualsp-ut-midplane-file-" + std::to_string(getpid());
+    FILE* f = fopen(path.c_str(), "wb");  // an empty file: the segment extends it
+    CHECK(f != nullptr);
+    fclose(f);
+  }
+  void teardown() override {
+    unlink(path.c_str());
+  }
+};
+
+TEST(MidplaneWindowFile, APathIsMappedSharedByBothSides) {
+  MidplaneSegment a(path, SpId::A);
+  MidplaneSegment b(path, SpId::B);
+  CHECK_TRUE(b.write(MidplaneBeat{5, 2, Role::Passive, Health::Ok, 9, 99}));
+  auto seen = a.readPeer();
+  CHECK_TRUE(seen.has_value());
+  CHECK_EQUAL(5u, seen->beat_seq);
+  CHECK(seen->role == Role::Passive);
+}
+
+TEST(MidplaneWindowFile, AMissingWindowIsAnErrorNamingIt) {
+  std::string missing = path + "-absent";
+  try {
+    MidplaneSegment m(missing, SpId::A);
+    FAIL("a missing window was mapped");
+  } catch (const std::runtime_error& e) {
+    STRCMP_CONTAINS(missing.c_str(), e.what());
+    STRCMP_CONTAINS("No such file", e.what());
+  }
+}
+
+TEST(MidplaneWindowFile, PowerRequestsLandAtTheRegisterTheChassisWatches) {
+  MidplaneSegment a(path, SpId::A);
+  CHECK_EQUAL(1u, a.requestPowerOff(SpId::B));
+  CHECK_EQUAL(2u, a.requestPowerOff(SpId::B));
+  CHECK_EQUAL(0u, a.powerOffDone(SpId::B));
+  // The chassis side, as tools/qemu-pair does it: read request[B] at offset 264, write
+  // done[B] at offset 280, little-endian.
+  FILE* f = fopen(path.c_str(), "r+b");
+  CHECK(f != nullptr);
+  uint64_t request = 0;
+  fseek(f, MidplaneSegment::kPowerRequestOffset + 8, SEEK_SET);
+  CHECK_EQUAL(1u, fread(&request, sizeof request, 1, f));
+  CHECK_EQUAL(2u, request);
+  fseek(f, MidplaneSegment::kPowerDoneOffset + 8, SEEK_SET);
+  fwrite(&request, sizeof request, 1, f);
+  fclose(f);
+  CHECK_EQUAL(2u, a.powerOffDone(SpId::B));
+  CHECK_EQUAL(0u, a.powerOffDone(SpId::A));
+}

@@ -1,0 +1,91 @@
+// spweb: the DualSP web server. spd starts it (DESIGN.md "Processes on one SP"):
+//   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N ...
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "ipc/local_bus.hpp"
+#include "platform/log.hpp"
+#include "webserver/dispatcher.hpp"
+#include "webserver/options.hpp"
+#include "webserver/routes/routes.hpp"
+#include "webserver/spweb_main.hpp"
+#include "webserver/status_board_source.hpp"
+#include "webserver/web_server.hpp"
+
+namespace dualsp::web {
+namespace {
+
+// Blocks SIGTERM and SIGINT in every thread (CivetWeb's threads inherit the mask) so that
+// the main thread alone takes them, with sigwait.
+sigset_t blockStopSignals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client gone mid-response is not a reason to die
+  return stop;
+}
+
+int run(const Options& options) {
+  const ServiceConfig& service = options.service;
+  log::init("spweb", spName(service.sp), options.log_file);
+  sigset_t stop_signals = blockStopSignals();
+
+  StatusBoardSource board(options.status_board);
+  std::unique_ptr<ipc::LocalBusClient> bus;
+  try {
+    bus = std::make_unique<ipc::LocalBusClient>(options.bus);
+  } catch (const std::exception& e) {
+    LOG_CRITICAL << "cannot reach spd: " << e.what();
+    return kExitCannotServe;
+  }
+  Dispatcher dispatcher(
+      buildRouteTable(), service, [&board] { return board.read(); }, *bus);
+  WebServer server(dispatcher);
+  std::string error;
+  if (!server.start({.address = options.listen_address, .port = options.port}, error)) {
+    LOG_CRITICAL << "cannot serve on " << options.listen_address << ":" << options.port << ": "
+                 << error;
+    return kExitCannotServe;
+  }
+  LOG_INFO << "serving, mode " << modeName(service.mode) << ", listening on "
+           << options.listen_address << ":" << server.port() << ", array " << service.array_id
+           << ", status board " << options.status_board << ", bus " << options.bus << ", firmware "
+           << DUALSP_FIRMWARE_VERSION;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  LOG_INFO << "stopping on " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace dualsp::web
+
+int dualsp::spwebMain(int argc, char** argv) {
+  using namespace dualsp::web;
+  CommandLine cl = parseCommandLine(argc, argv);
+  switch (cl.action) {
+    case CliAction::Help:
+      std::cout << usageText();
+      return 0;
+    case CliAction::Version:
+      std::cout << "spweb " << DUALSP_FIRMWARE_VERSION << "\n";
+      return 0;
+    case CliAction::Routes:
+      buildRouteTable().print(std::cout);
+      return 0;
+    case CliAction::Error:
+      std::cerr << "spweb: " << cl.error << "\nTry 'spweb --help'.\n";
+      return kExitBadArguments;
+    case CliAction::Run:
+      break;
+  }
+  return run(cl.options);
+}
