@@ -1,23 +1,41 @@
 #include "webserver/redfish_format.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
 namespace dualsp::web {
 namespace {
 
-using Uint128 = unsigned __int128;
+// FNV-1a with the 128-bit parameters (draft-eastlake-fnv), in two 64-bit halves so that
+// 32-bit targets (armhf has no __int128) name every resource with the same UUID.
+struct Hash128 {
+  uint64_t hi;
+  uint64_t lo;
+};
+constexpr Hash128 kFnvOffset{0x6c62272e07bb0142ULL, 0x62b821756295c58dULL};
+// The prime is 2^88 + 0x13B.
+constexpr uint64_t kFnvPrimeLow = 0x13B;
+constexpr int kFnvPrimeShift = 88;
 
-// FNV-1a, 128-bit parameters (draft-eastlake-fnv): offset basis and prime.
-constexpr Uint128 kFnvOffset =
-    (Uint128{0x6c62272e07bb0142ULL} << 64) | Uint128{0x62b821756295c58dULL};
-constexpr Uint128 kFnvPrime = (Uint128{0x0000000001000000ULL} << 64) | Uint128{0x13BULL};
+// h * (2^88 + 0x13B) mod 2^128.
+Hash128 multiplyByPrime(Hash128 h) {
+  // h * 0x13B, with the low half's 64x9-bit product split into 32-bit limbs.
+  const uint64_t lo_lo = (h.lo & 0xffffffffULL) * kFnvPrimeLow;
+  const uint64_t lo_hi = (h.lo >> 32) * kFnvPrimeLow + (lo_lo >> 32);
+  Hash128 r;
+  r.lo = (lo_hi << 32) | (lo_lo & 0xffffffffULL);
+  r.hi = h.hi * kFnvPrimeLow + (lo_hi >> 32);
+  // + h * 2^88: only the low half reaches the result, shifted into the high half by 24.
+  r.hi += h.lo << (kFnvPrimeShift - 64);
+  return r;
+}
 
-Uint128 fnv1a128(std::string_view data) {
-  Uint128 hash = kFnvOffset;
+Hash128 fnv1a128(std::string_view data) {
+  Hash128 hash = kFnvOffset;
   for (unsigned char c : data) {
-    hash ^= c;
-    hash *= kFnvPrime;
+    hash.lo ^= c;
+    hash = multiplyByPrime(hash);
   }
   return hash;
 }
@@ -25,9 +43,12 @@ Uint128 fnv1a128(std::string_view data) {
 }  // namespace
 
 std::string nameBasedUuid(std::string_view name) {
-  Uint128 h = fnv1a128(name);
+  const Hash128 h = fnv1a128(name);
   unsigned char b[16];
-  for (int i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(h >> (8 * (15 - i)));
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<unsigned char>(h.hi >> (8 * (7 - i)));
+    b[8 + i] = static_cast<unsigned char>(h.lo >> (8 * (7 - i)));
+  }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8 (RFC 9562 5.8)
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
   char out[37];
