@@ -101,5 +101,11 @@ int dualsp::spdMain(int argc, char** argv) {
   char exe[4096] = {};
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   std::string self_exe = n > 0 ? std::string(exe, static_cast<size_t>(n)) : argv[0];
+  // In the firmware's multi-call binary /proc/self/exe is "dualsp": spd restarts itself and
+  // finds spweb through the "spd" link beside it, which runs as spd.
+  if (std::string spd_link = self_exe.substr(0, self_exe.rfind('/') + 1) + "spd";
+      self_exe.ends_with("/dualsp") && access(spd_link.c_str(), X_OK) == 0) {
+    self_exe = spd_link;
+  }
   return dualsp::sp::runDaemon(config, config_path, self_exe);
 }

@@ -1,0 +1,196 @@
+"""Failover of the real firmware image: two SP boards booted under QEMU (tools/qemu-pair),
+driven from a client on their management LAN.
+
+Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu
+Image: $DUALSP_IMAGE_DIR (default build/image-$DUALSP_QEMU_ARCH, arch default arm64), built
+by `make -f Makefile.cross ARCH=arm64`. One pair is booted for the module; its logs (serial
+consoles, power.log) stay in $DUALSP_QEMU_RUN (default /run/dualsp-qemu-test) afterwards.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+sys.dont_write_bytecode = True
+
+from qemu_pair import QemuPair  # noqa: E402
+from qemu_pair.client import ArpWatch, arp_entry, enter, http_request  # noqa: E402
+from qemu_pair.common import FLOATING, MAC_MGMT, other  # noqa: E402
+
+ARCH = os.environ.get("DUALSP_QEMU_ARCH", "arm64")
+IMAGE = Path(os.environ.get("DUALSP_IMAGE_DIR") or REPO / "build" / ("image-" + ARCH))
+RUN_DIR = os.environ.get("DUALSP_QEMU_RUN") or "/run/dualsp-qemu-test"
+OUTAGE_BOUND_S = 5.0      # the brief's bound under TCG; the design target on hardware is 0.1 s
+PROBE_INTERVAL_S = 0.02
+# A forwarded query's deadline is 500 ms (peer_link.request_timeout_ms); TCG adds slack.
+STALE_ANSWER_BOUND_MS = 2000
+
+
+@pytest.fixture(scope="module")
+def pair(request):
+    if os.geteuid() != 0:
+        pytest.fail("the QEMU tests need root (network namespace, tap device)")
+    missing = [f for f in ("kernel", "initramfs.cpio.gz", "qemu.json") if not (IMAGE / f).exists()]
+    if missing:
+        pytest.fail("no firmware image in %s (missing %s): run `make -f Makefile.cross ARCH=%s`"
+                    % (IMAGE, ", ".join(missing), ARCH), pytrace=False)
+    p = QemuPair(ARCH, str(IMAGE), run_dir=RUN_DIR)
+    failed_before = request.session.testsfailed
+    got = p.up(timeout=90)
+    print("\npair up in %.1f s (image %s): SP-%s active; /init started spd at guest uptime "
+          "A %.2f s, B %.2f s" % (got["seconds"], IMAGE, got["active"],
+                                  p.boot_marker_time("A") or -1, p.boot_marker_time("B") or -1))
+    yield p
+    if request.session.testsfailed > failed_before:
+        for sp in ("A", "B"):
+            print("----- SP-%s console (last 30 lines)" % sp)
+            print("\n".join(p.console_tail(sp, 30)))
+        print("----- fences\n" + "\n".join(p.fences()))
+    p.down(quiet=True, keep_logs=True)
+
+
+def manager_via_floating(pair, about, timeout=3.0):
+    doc, rec = pair.manager(about, timeout=timeout)
+    assert doc is not None, rec
+    return doc, rec
+
+
+class Probe:
+    """A client polling GET /redfish/v1 on the floating IP every 20 ms from the client
+    namespace. Attempts overlap (one starts every interval even while earlier ones wait), so
+    the first answer after the takeover is seen within one interval. Each round also reads
+    the client's ARP entry for the floating IP."""
+
+    def __init__(self, pair, timeout=1.0):
+        self.pair = pair
+        self.timeout = timeout
+        self.futures = []
+        self.arp = []                      # (t, mac)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        c = self.pair.client
+        enter()                            # this thread reads the client's ARP table
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            self.futures.append(c.submit(http_request, FLOATING, "/redfish/v1", self.timeout))
+            self.arp.append((time.monotonic(), arp_entry(FLOATING)))
+            next_t += PROBE_INTERVAL_S
+            time.sleep(max(0.0, next_t - time.monotonic()))
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+        return sorted((f.result(timeout=self.timeout + 5) for f in self.futures),
+                      key=lambda r: r["t"])
+
+
+def test_floating_ip_serves_the_active_managers(pair):
+    act = pair.wait_active(timeout=10)
+    pair.wait_role(other(act), "passive", 20)
+    doc, rec = manager_via_floating(pair, act)
+    assert rec["sp"] == act, rec
+    assert doc["Oem"]["DualSP"]["Role"] == "active" and doc["Status"]["State"] == "Enabled", doc
+    rec = pair.client_http("/redfish/v1/Managers")
+    assert rec["ok"], rec
+    members = {m["@odata.id"] for m in json.loads(rec["body"])["Members"]}
+    assert members == {"/redfish/v1/Managers/SPA", "/redfish/v1/Managers/SPB"}, members
+
+
+def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
+    old = pair.wait_active(timeout=10)
+    new = other(old)
+    pair.wait_role(new, "passive", 20)
+    fences_before = len(pair.fences())
+    arp = ArpWatch(pair.client)
+    probe = Probe(pair)
+    try:
+        time.sleep(0.5)                    # a baseline of answers from the active SP
+        t_kill = pair.kill(old)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            done = [f.result() for f in list(probe.futures) if f.done()]
+            if any(r["ok"] and r["sp"] == new and r["t"] > t_kill for r in done):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)                    # answers after the takeover, too
+    finally:
+        recs = probe.stop()
+        arp.stop()
+
+    before = [r for r in recs if r["ok"] and r["t"] + r["ms"] / 1000 <= t_kill]
+    served = [r for r in recs if r["ok"] and r["sp"] == new and r["t"] > t_kill]
+    assert before and all(r["sp"] == old for r in before), before[-3:]
+    assert served, "no answer from SP-%s within 15 s of the kill; last: %r" % (new, recs[-3:])
+    first = served[0]
+    outage = first["t"] + first["ms"] / 1000 - t_kill
+    last_old = max(r["t"] + r["ms"] / 1000 for r in before)
+    gap = first["t"] + first["ms"] / 1000 - last_old
+    failed = sum(1 for r in recs if not r["ok"] and r["t"] > t_kill)
+    print("\nkill of SP-%s: SP-%s served the floating IP %.0f ms after the kill (last answer "
+          "before it to first after: %.0f ms; %d probes failed in between)" % (
+              old, new, outage * 1000, gap * 1000, failed))
+    assert outage < OUTAGE_BOUND_S, "outage %.2f s" % outage
+    # Once SP-new has answered, every later answer is its (the dead SP answers nothing).
+    late = [r for r in recs if r["ok"] and r["t"] > first["t"]]
+    assert all(r["sp"] == new for r in late), [r for r in late if r["sp"] != new][:3]
+
+    # The survivor is active, fenced the dead SP through the chassis, answers about it stale.
+    assert pair.wait_active(new, 5) == new
+    assert not pair.vm_running(old)
+    fences = pair.fences()[fences_before:]
+    assert fences and all("fence SP-%s" % old in f for f in fences), fences
+    doc, rec = manager_via_floating(pair, old)
+    oem = doc["Oem"]["DualSP"]
+    print("SP-%s about the dead SP-%s: stale=%s, age %s ms, answered in %.0f ms" % (
+        new, old, oem.get("Stale"), oem.get("AgeMs"), rec["ms"]))
+    assert oem["Stale"] is True and oem["AgeMs"] is not None and oem["AgeMs"] >= 0, oem
+    assert oem["ServedBy"] == new, oem
+    assert rec["ms"] <= STALE_ANSWER_BOUND_MS, rec["ms"]
+    own, _ = manager_via_floating(pair, new)
+    assert own["Oem"]["DualSP"]["Stale"] is False and own["Status"]["State"] == "Enabled", own
+
+    # Never two holders: no ARP request for the floating IP answered by two MACs, and the
+    # client's ARP entry only ever named one of the two boards, the survivor at the end.
+    assert arp.error is None, arp.error
+    assert arp.requests > 0 and arp.replies, "no ARP replies for %s" % FLOATING
+    assert arp.two_holders() == [], arp.two_holders()[:5]
+    assert arp.holders_seen()[-1] == MAC_MGMT[new], arp.holders_seen()
+    macs = {m for _, m in probe.arp if m}
+    assert macs <= {MAC_MGMT["A"], MAC_MGMT["B"]}, macs
+    assert probe.arp[-1][1] == MAC_MGMT[new], probe.arp[-3:]
+
+
+def test_killed_sp_boots_again_and_rejoins_passive(pair):
+    act = pair.wait_active(timeout=10)
+    off = other(act)
+    assert not pair.vm_running(off), "expects the SP killed by the previous test to be off"
+    arp = ArpWatch(pair.client)
+    try:
+        t0 = time.monotonic()
+        pair.start(off)
+        pair.wait_role(off, "passive", 60)
+        rejoin = time.monotonic() - t0
+        print("\nSP-%s powered on: passive after %.1f s (/init started spd at guest uptime "
+              "%.2f s)" % (off, rejoin, pair.boot_marker_time(off) or -1))
+        # Passive in its own words and through the floating IP, which the active still serves.
+        doc, rec = manager_via_floating(pair, off)
+        assert doc["Status"]["State"] == "StandbySpare", doc["Status"]
+        assert doc["Oem"]["DualSP"]["Stale"] is False, doc["Oem"]
+        assert rec["sp"] == act, rec
+        time.sleep(1.0)                    # no late preemption
+        assert pair.holders() == [act]
+    finally:
+        arp.stop()
+    assert arp.two_holders() == [], arp.two_holders()[:5]
+    assert set(arp.holders_seen()) == {MAC_MGMT[act]}, arp.holders_seen()
+    assert pair.fences()[-1:] and "fence SP-%s" % off in pair.fences()[-1], pair.fences()

@@ -1,0 +1,127 @@
+"""The QEMU processes: the switch (two hubs) and the SP boards. Every one is started with
+-daemonize, so the launching command returns once QEMU is set up (the switch's sockets
+listen, a VM's NICs are connected) and the process is nobody's child here (no zombies in a
+long-lived test process). Pids come from -pidfile and are signalled only after their
+command line shows the expected -name."""
+
+import os
+import signal
+import subprocess
+import time
+
+from .common import (CLI_IF, MIDPLANE, NAME_SWITCH, NS_CLI, PCI_CONFIG, PCI_LINK, PCI_MGMT,
+                     PCI_MIDPLANE, SPS, MAC_LINK, MAC_MGMT, HarnessError, read_pid, vm_name)
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def alive(pid):
+    """A running (not zombie) process."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    state = data[data.rfind(b")") + 2:].split()[0]
+    return state not in (b"Z", b"X")
+
+
+def is_ours(pid, name):
+    """pid is alive and is the QEMU process started with -name <name>."""
+    if not pid or not alive(pid):
+        return False
+    args = cmdline(pid)
+    return any(a == b"-name" and i + 1 < len(args) and args[i + 1].split(b",")[0] == name.encode()
+               for i, a in enumerate(args))
+
+
+def kill(pid, name, timeout=5.0):
+    """SIGKILL the process if it is ours, then wait until it is gone. True when it is gone
+    (or was never there)."""
+    if not is_ours(pid, name):
+        return True
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    end = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.002) + 2):
+        if not alive(pid):
+            return True
+        if time.monotonic() > end:
+            break
+        time.sleep(0.002)
+    return not alive(pid)
+
+
+def daemonize(cmd, pidfile, errlog, timeout=30):
+    """Runs a -daemonize'd QEMU command line; returns the daemon's pid."""
+    try:
+        os.unlink(pidfile)
+    except FileNotFoundError:
+        pass
+    with open(errlog, "ab") as err:
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                               timeout=timeout, close_fds=True)
+        except subprocess.TimeoutExpired:
+            raise HarnessError("QEMU did not finish starting in %d s: %s" % (timeout, " ".join(cmd)))
+    pid = read_pid(pidfile)
+    if p.returncode != 0 or not pid:
+        with open(errlog, "rb") as f:
+            text = f.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+        raise HarnessError("QEMU exited with %d: %s\n  %s" % (p.returncode, " ".join(cmd),
+                                                             "\n  ".join(text)))
+    return pid
+
+
+def switch_cmd(qemu, paths):
+    """One QEMU without a machine, inside the client namespace: hub 0 is the management LAN
+    (a port per SP + the client's tap), hub 1 the peer link (a port per SP). A stream
+    server port takes one connection at a time and listens again when its VM goes away."""
+    cmd = ["ip", "netns", "exec", NS_CLI, qemu, "-name", NAME_SWITCH, "-M", "none",
+           "-nodefaults", "-display", "none", "-daemonize", "-pidfile", paths.switch_pid]
+    for hub, lan in ((0, "mgmt"), (1, "link")):
+        for sp in SPS:
+            port = "%s-%s" % (lan, sp.lower())
+            cmd += ["-netdev", "stream,id=%s,server=on,addr.type=unix,addr.path=%s"
+                    % (port, paths.port(lan, sp)),
+                    "-netdev", "hubport,id=hub-%s,hubid=%d,netdev=%s" % (port, hub, port)]
+    cmd += ["-netdev", "tap,id=cli,ifname=%s,script=no,downscript=no,vnet_hdr=off" % CLI_IF,
+            "-netdev", "hubport,id=hub-cli,hubid=0,netdev=cli"]
+    return cmd
+
+
+def vm_cmd(qemu_json, image, paths, sp, key_hex, config_disk=None):
+    """One SP board: 256 MiB, one CPU, two virtio NICs in fixed PCI slots (eth0 management,
+    eth1 peer link) with fixed MACs, the midplane (ivshmem on the shared file), the serial
+    console appended to console-<sp>.log, optionally a config disk (raw tar)."""
+    q = qemu_json
+    append = "%s dualsp.sp=%s dualsp.pair_key=%s" % (q["append"], sp, key_hex)
+    nic = q.get("nic_device", "virtio-net-pci")
+    cmd = [q["qemu"], "-name", vm_name(sp)] + list(q["machine_args"]) + [
+        "-m", "256", "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot",
+        "-daemonize", "-pidfile", paths.vm_pid(sp),
+        "-kernel", os.path.join(image, q["kernel"]),
+        "-initrd", os.path.join(image, q["initrd"]),
+        "-chardev", "file,id=console,path=%s,append=on" % paths.console(sp),
+        "-serial", "chardev:console",
+        "-netdev", "stream,id=mgmt,server=off,addr.type=unix,addr.path=%s" % paths.port("mgmt", sp),
+        "-device", "%s,netdev=mgmt,mac=%s,addr=%s,romfile=" % (nic, MAC_MGMT[sp], PCI_MGMT),
+        "-netdev", "stream,id=link,server=off,addr.type=unix,addr.path=%s" % paths.port("link", sp),
+        "-device", "%s,netdev=link,mac=%s,addr=%s,romfile=" % (nic, MAC_LINK[sp], PCI_LINK),
+        "-object", "memory-backend-file,id=midplane,share=on,mem-path=%s,size=1M" % MIDPLANE,
+        "-device", "ivshmem-plain,memdev=midplane,addr=%s" % PCI_MIDPLANE,
+    ]
+    if config_disk:
+        cmd += ["-drive", "file=%s,format=raw,if=none,id=config,readonly=on" % config_disk,
+                "-device", "%s,drive=config,addr=%s" % (q.get("disk_device", "virtio-blk-pci"),
+                                                         PCI_CONFIG)]
+        append += " dualsp.config=/dev/vda"
+    return cmd + ["-append", append]
