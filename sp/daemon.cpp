@@ -107,11 +107,20 @@ std::string readPairKey(const std::string& path, std::string& error) {
 }
 
 // The router's view of the peer link: commands out, results back, on the link's thread.
+// With `peer_alive` (the router's queries), a peer the heartbeats have declared dead is not
+// asked: a powered-off board never closes its TCP connection, so the query would only wait
+// out its deadline before the router answers from its cache anyway. The configuration
+// service has its own liveness rules and sends regardless.
 class PeerLinkTransport : public PeerTransport {
  public:
-  PeerLinkTransport(asio::io_context& io, ipc::PeerLink& link) : io_(io), link_(link) {}
+  PeerLinkTransport(asio::io_context& io, ipc::PeerLink& link,
+                    std::function<bool()> peer_alive = {})
+      : io_(io), link_(link), peer_alive_(std::move(peer_alive)) {}
   void send(const proto::Command& command, std::chrono::milliseconds deadline,
             std::function<void(Answer)> done) override {
+    if (peer_alive_ && !peer_alive_()) {
+      return done(Answer{std::nullopt, "no heartbeats from the peer"});
+    }
     asio::post(io_, [this, payload = command.SerializeAsString(), deadline,
                      done = std::move(done)]() mutable {
       link_.request(std::move(payload), deadline,
@@ -128,6 +137,7 @@ class PeerLinkTransport : public PeerTransport {
  private:
   asio::io_context& io_;
   ipc::PeerLink& link_;
+  std::function<bool()> peer_alive_;
 };
 
 // An active SP that restarts hands the role over first: otherwise its silence during the
@@ -352,7 +362,8 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   asio::io_context peer_io;
   auto peer_work = asio::make_work_guard(peer_io);
   std::unique_ptr<ipc::PeerLink> link;
-  std::unique_ptr<PeerLinkTransport> transport;
+  std::unique_ptr<PeerLinkTransport> transport;        // the configuration service's
+  std::unique_ptr<PeerLinkTransport> query_transport;  // the router's
   std::unique_ptr<CommandRouter> router;
   ipc::PeerLinkOptions link_options;
   link_options.self = c.sp;
@@ -375,8 +386,12 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       });
   link->epoch = [&service] { return service->epoch(); };
   transport = std::make_unique<PeerLinkTransport>(peer_io, *link);
+  query_transport = std::make_unique<PeerLinkTransport>(peer_io, *link, [&read_board] {
+    auto b = read_board();
+    return b && b->peer_alive;
+  });
   router = std::make_unique<CommandRouter>(
-      c.sp, registry, *transport, c.peer_link.request_timeout,
+      c.sp, registry, *query_transport, c.peer_link.request_timeout,
       [read_board](const proto::Command& command) -> std::optional<proto::CommandResult> {
         auto board = read_board();
         if (!board || command.name() != "GetSpStatus") return std::nullopt;

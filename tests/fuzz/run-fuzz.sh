@@ -30,7 +30,7 @@ if ! "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-
      -I"$src" -I"$build" \
      "$src/tests/fuzz/frame_decoder_fuzz.cpp" "$src/ipc/frame_codec.cpp" \
      "$build/proto/peer.pb.cc" "$build/proto/heartbeat.pb.cc" \
-     -lprotobuf-lite -lcrypto -o "$bin"; then
+     -lprotobuf-lite -lsodium -o "$bin"; then
   echo "run-fuzz.sh: compiling the fuzz target failed (libFuzzer comes with libclang-rt-14-dev)." >&2
   exit 1
 fi
