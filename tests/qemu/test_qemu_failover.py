@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True
 
 from qemu_pair import QemuPair  # noqa: E402
 from qemu_pair.client import ArpWatch, arp_entry, enter, http_request  # noqa: E402
-from qemu_pair.common import FLOATING, MAC_MGMT, other  # noqa: E402
+from qemu_pair.common import FLOATING, MAC_MGMT, MGMT, other  # noqa: E402
 
 ARCH = os.environ.get("DUALSP_QEMU_ARCH", "arm64")
 IMAGE = Path(os.environ.get("DUALSP_IMAGE_DIR") or REPO / "build" / ("image-" + ARCH))
@@ -96,6 +96,16 @@ class Probe:
                       key=lambda r: r["t"])
 
 
+# A configuration change acknowledged before the kill; the survivor and the SP that boots
+# again (its store was on tmpfs: it gets it back from the peer) must both have it.
+ASSET_TAG = "qemu-rack-%d" % os.getpid()
+
+
+def asset_tag(pair, host=FLOATING):
+    rec = pair.client_http("/redfish/v1/Chassis/Enclosure", host=host, timeout=3.0)
+    return json.loads(rec["body"]).get("AssetTag") if rec["ok"] else None
+
+
 def test_floating_ip_serves_the_active_managers(pair):
     act = pair.wait_active(timeout=10)
     pair.wait_role(other(act), "passive", 20)
@@ -106,6 +116,11 @@ def test_floating_ip_serves_the_active_managers(pair):
     assert rec["ok"], rec
     members = {m["@odata.id"] for m in json.loads(rec["body"])["Members"]}
     assert members == {"/redfish/v1/Managers/SPA", "/redfish/v1/Managers/SPB"}, members
+    # A configuration change through the floating IP, acknowledged by the pair.
+    rec = pair.client_http("/redfish/v1/Chassis/Enclosure", method="PATCH", timeout=3.0,
+                           body={"AssetTag": ASSET_TAG})
+    assert rec["ok"] and rec["status"] == 200, rec
+    assert asset_tag(pair) == ASSET_TAG
 
 
 def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
@@ -160,6 +175,8 @@ def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
     assert rec["ms"] <= STALE_ANSWER_BOUND_MS, rec["ms"]
     own, _ = manager_via_floating(pair, new)
     assert own["Oem"]["DualSP"]["Stale"] is False and own["Status"]["State"] == "Enabled", own
+    # Nothing acknowledged is lost: the change made before the kill is on the survivor.
+    assert asset_tag(pair) == ASSET_TAG
 
     # Never two holders: no ARP request for the floating IP answered by two MACs, and the
     # client's ARP entry only ever named one of the two boards, the survivor at the end.
@@ -189,6 +206,12 @@ def test_killed_sp_boots_again_and_rejoins_passive(pair):
         assert doc["Status"]["State"] == "StandbySpare", doc["Status"]
         assert doc["Oem"]["DualSP"]["Stale"] is False, doc["Oem"]
         assert rec["sp"] == act, rec
+        # Its store was on tmpfs: the change made before its power loss comes back from the
+        # peer (resync after boot).
+        deadline = time.monotonic() + 10
+        while asset_tag(pair, host=MGMT[off]) != ASSET_TAG and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert asset_tag(pair, host=MGMT[off]) == ASSET_TAG
         time.sleep(1.0)                    # no late preemption
         assert pair.holders() == [act]
     finally:

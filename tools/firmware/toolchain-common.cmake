@@ -15,8 +15,6 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)  # protoc and friends run on the ho
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-# Static firmware: only archives.
-set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
-# OpenSSL's per-architecture configuration headers live in the multiarch folder.
+# The target packages' per-architecture headers live in the multiarch folder.
 set(CMAKE_C_FLAGS_INIT "-isystem ${DUALSP_SYSROOT}/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}")
 set(CMAKE_CXX_FLAGS_INIT "-isystem ${DUALSP_SYSROOT}/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}")
