@@ -3,7 +3,6 @@
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -117,22 +116,8 @@ def log_line(path, text):
         pass
 
 
-class HarnessError(Exception):
-    pass
-
-
-def run(cmd, check=True, timeout=20, input=None):
-    try:
-        p = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise HarnessError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
-    except FileNotFoundError as e:
-        raise HarnessError("%s: %s" % (cmd[0], e))
-    if check and p.returncode != 0:
-        raise HarnessError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
-                                               (p.stderr or p.stdout).strip()))
-    return p
+# The host harness's error type and command runner: one way to run a tool and report it.
+from sp_pair.common import HarnessError, run  # noqa: E402,F401
 
 
 def eprint(*a):
