@@ -9,6 +9,7 @@ consoles, power.log) stay in $DUALSP_QEMU_RUN (default /run/dualsp-qemu-test) af
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -219,3 +220,39 @@ def test_killed_sp_boots_again_and_rejoins_passive(pair):
     assert arp.two_holders() == [], arp.two_holders()[:5]
     assert set(arp.holders_seen()) == {MAC_MGMT[act]}, arp.holders_seen()
     assert pair.fences()[-1:] and "fence SP-%s" % off in pair.fences()[-1], pair.fences()
+
+
+def test_hung_active_is_fenced_through_the_chassis(pair):
+    """A hung board (its QEMU stopped, the process alive) never answers again: the peer must
+    fence it, i.e. have the chassis power it off, before it takes the floating IP."""
+    old = pair.wait_active(timeout=10)
+    new = other(old)
+    pair.wait_role(new, "passive", 20)
+    fences_before = len(pair.fences())
+    pid = pair.signal(old, signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        # The floating IP, polled every 20 ms, until the peer answers on it.
+        deadline = t0 + 10
+        served = None
+        while served is None and time.monotonic() < deadline:
+            rec = pair.client_http("/redfish/v1", timeout=0.3)
+            if rec["ok"] and rec["sp"] == new:
+                served = time.monotonic() - t0
+            else:
+                time.sleep(0.02)
+        fences = pair.fences()[fences_before:]
+        print("\nSP-%s hung: SP-%s serves the floating IP %.0f ms later; %s" % (
+            old, new, (served or -1) * 1000, fences[-1:]))
+        assert served is not None and served < OUTAGE_BOUND_S, served
+        assert pair.wait_active(new, 10) == new
+        # The chassis really powered the hung VM off (not "already off").
+        assert fences and "fence SP-%s" % old in fences[-1], fences
+        assert "powered off (pid %d)" % pid in fences[-1], fences
+        assert not pair.vm_running(old)
+        assert pair.holders() == [new]
+        rec = pair.client_http("/redfish/v1", timeout=3.0)
+        assert rec["ok"] and rec["sp"] == new, rec
+    finally:
+        if pair.vm_running(old):
+            pair.signal(old, signal.SIGCONT)
