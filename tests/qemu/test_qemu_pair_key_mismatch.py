@@ -1,0 +1,85 @@
+"""A board provisioned with another array's pair key (its config partition's pair.key; its
+peer keeps the harness's key): every peer-link frame and network heartbeat between them
+fails authentication. The midplane is not keyed, so the boards still see each other there
+and one stays active. Nothing crosses the network unauthenticated: the active answers
+about its peer only from what the midplane says (stale), raises the peer-link alarm, and
+logs the refused frames. Docs: docs/FIRMWARE.md, docs/ELECTION.md (partitions).
+
+Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_pair_key_mismatch.py
+"""
+
+import io
+import json
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+sys.dont_write_bytecode = True
+
+from qemu_pair import QemuPair  # noqa: E402
+
+ARCH = os.environ.get("DUALSP_QEMU_ARCH", "arm64")
+IMAGE = Path(os.environ.get("DUALSP_IMAGE_DIR") or REPO / "build" / ("image-" + ARCH))
+RUN_DIR = "/run/dualsp-qemu-test-key"
+OTHER_KEY = "a5" * 32
+
+
+@pytest.fixture(scope="module")
+def pair():
+    if os.geteuid() != 0:
+        pytest.fail("the QEMU tests need root (network namespace, tap device)")
+    if not (IMAGE / "qemu.json").exists():
+        pytest.fail("no firmware image in %s: run `make -f Makefile.cross ARCH=%s`"
+                    % (IMAGE, ARCH), pytrace=False)
+    with tempfile.TemporaryDirectory(prefix="dualsp-qemu-key-") as tmp:
+        disk = os.path.join(tmp, "config-a.tar")
+        with tarfile.open(disk, "w", format=tarfile.USTAR_FORMAT) as tar:
+            data = (OTHER_KEY + "\n").encode()
+            info = tarfile.TarInfo("pair.key")
+            info.size = len(data)
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(data))
+        p = QemuPair(ARCH, str(IMAGE), run_dir=RUN_DIR)
+        try:
+            got = p.up(timeout=90, config_disks={"A": disk})
+            print("\npair with mismatched keys up in %.1f s: SP-%s active" % (
+                got["seconds"], got["active"]))
+            yield p
+        finally:
+            p.down(quiet=True, keep_logs=True)
+
+
+def test_mismatched_keys_authenticate_nothing_and_raise_the_peer_link_alarm(pair):
+    act = pair.wait_active(timeout=10)
+    passive = "B" if act == "A" else "A"
+    pair.wait_role(passive, "passive", 20)
+    # No forwarded answer: what the active knows of its peer comes from the midplane.
+    doc, rec = pair.manager(passive, timeout=3.0)
+    assert doc is not None, rec
+    assert doc["Oem"]["DualSP"]["Stale"] is True, doc["Oem"]
+    assert doc["Oem"]["DualSP"]["ServedBy"] == act, doc["Oem"]
+    assert pair.holders() == [act]  # the midplane keeps the roles: never two active
+    # The alarm an administrator sees: the peer link is down while heartbeats arrive.
+    deadline = time.monotonic() + 10
+    found = None
+    while found is None and time.monotonic() < deadline:
+        rec = pair.client_http(
+            "/redfish/v1/Managers/SP%s/LogServices/Events/Entries?$top=50" % act, timeout=3.0)
+        if rec["ok"]:
+            for entry in json.loads(rec["body"]).get("Members", []):
+                if entry.get("MessageId", "").endswith("ResourceErrorsDetected") and \
+                        "PeerLink" in entry.get("Message", ""):
+                    found = entry
+        if found is None:
+            time.sleep(0.5)
+    assert found is not None, "no PeerLink ResourceErrorsDetected event"
+    # And the reason, in SP-A's log on its console: frames refused for their MAC.
+    console = "\n".join(pair.console_tail("A", 400))
+    assert "bad MAC" in console or "bad or missing HMAC" in console, console[-2000:]
