@@ -479,6 +479,7 @@ void PeerLink::writeNext(ConnectionPtr conn) {
 
 void PeerLink::refuse(ConnectionPtr conn, RefuseReason reason, const std::string& text) {
   const uint64_t count = ++stats_.refused[static_cast<size_t>(reason)];
+  if (reason == RefuseReason::BadMac) auth_failures_.fetch_add(1, std::memory_order_relaxed);
   if (worthLogging(count))
     LOG_WARNING << "peer link: refused a frame from " << conn->remote << ": "
                 << refuseReasonName(reason) << " (" << text << "); dropping the connection"

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -98,6 +99,9 @@ class PeerLink {
   // The TCP connection is up and the peer's HELLO has been received.
   bool connected() const;
   Stats stats() const { return stats_; }
+  // Frames refused because their MAC did not check out (the peer holds another pair key),
+  // since start. Safe to read from any thread.
+  uint64_t authenticationFailures() const { return auth_failures_.load(std::memory_order_relaxed); }
   // SP-B: the port it listens on (useful with port 0); 0 when not listening.
   uint16_t listeningPort() const;
 
@@ -149,6 +153,7 @@ class PeerLink {
   uint64_t bind_failures_ = 0;
   uint64_t foreign_connections_ = 0;
   Stats stats_;
+  std::atomic<uint64_t> auth_failures_{0};
   // Handlers still queued in the io_context check it, so none touches a destroyed link.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

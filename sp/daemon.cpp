@@ -528,6 +528,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   bool partition_reported = false;
   bool link_was_up = false;
   auto link_down_since = std::chrono::steady_clock::now();
+  uint64_t auth_failures_while_up = 0;  // the link's count the last time it was up
   HealthReport event_health = health;
   for (const auto& f : health.faults)
     config_service.recordEvent(makeEvent(f.message_id, {}, managerUri(c.sp),
@@ -563,15 +564,27 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     }
     auto now_tp = std::chrono::steady_clock::now();
     if (!alive || link_up) link_down_since = now_tp;
+    const uint64_t auth_failures = link ? link->authenticationFailures() : 0;
+    if (link_up) auth_failures_while_up = auth_failures;
     bool partitioned = link_configured && now_tp - link_down_since > std::chrono::seconds{2};
     if (partitioned != partition_reported) {
-      config_service.recordEvent(makeEvent(
-          partitioned ? message::kErrorsDetected : message::kErrorsCorrected,
-          {"PeerLink", "LinkDown"}, managerUri(c.sp), partitioned ? "Warning" : "OK", c.sp,
-          partitioned ? std::string("The peer link to SP-") + spLetter(peer) +
-                            " is down while its heartbeats still arrive: each SP takes "
-                            "changes alone until it returns, then they are merged."
-                      : std::string("The peer link to SP-") + spLetter(peer) + " is back."));
+      std::string detail = std::string("The peer link to SP-") + spLetter(peer);
+      if (partitioned) {
+        detail +=
+            " is down while its heartbeats still arrive: each SP takes changes alone "
+            "until it returns, then they are merged.";
+        // The likeliest cause an administrator can fix: the boards hold different keys.
+        if (uint64_t refused = auth_failures - auth_failures_while_up; refused > 0) {
+          detail += " " + std::to_string(refused) + " of its frames were refused for a bad " +
+                    "MAC: the two SPs do not hold the same pair key.";
+        }
+      } else {
+        detail += " is back.";
+      }
+      config_service.recordEvent(
+          makeEvent(partitioned ? message::kErrorsDetected : message::kErrorsCorrected,
+                    {"PeerLink", "LinkDown"}, managerUri(c.sp), partitioned ? "Warning" : "OK",
+                    c.sp, detail));
       partition_reported = partitioned;
     }
   };

@@ -2,8 +2,8 @@
 peer keeps the harness's key): every peer-link frame and network heartbeat between them
 fails authentication. The midplane is not keyed, so the boards still see each other there
 and one stays active. Nothing crosses the network unauthenticated: the active answers
-about its peer only from what the midplane says (stale), raises the peer-link alarm, and
-logs the refused frames. Docs: docs/FIRMWARE.md, docs/ELECTION.md (partitions).
+about its peer only from what the midplane says (stale), raises the peer-link alarm naming
+the pair key as the cause, and logs the refused frames. Docs: docs/FIRMWARE.md, docs/ELECTION.md (partitions).
 
 Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_pair_key_mismatch.py
 """
@@ -66,7 +66,8 @@ def test_mismatched_keys_authenticate_nothing_and_raise_the_peer_link_alarm(pair
     assert doc["Oem"]["DualSP"]["Stale"] is True, doc["Oem"]
     assert doc["Oem"]["DualSP"]["ServedBy"] == act, doc["Oem"]
     assert pair.holders() == [act]  # the midplane keeps the roles: never two active
-    # The alarm an administrator sees: the peer link is down while heartbeats arrive.
+    # The alarm an administrator sees: the peer link is down while heartbeats arrive, and
+    # why (frames refused for a bad MAC: not the same pair key).
     deadline = time.monotonic() + 10
     found = None
     while found is None and time.monotonic() < deadline:
@@ -80,6 +81,7 @@ def test_mismatched_keys_authenticate_nothing_and_raise_the_peer_link_alarm(pair
         if found is None:
             time.sleep(0.5)
     assert found is not None, "no PeerLink ResourceErrorsDetected event"
+    assert "do not hold the same pair key" in found["Message"], found["Message"]
     # And the reason, in SP-A's log on its console: frames refused for their MAC.
     console = "\n".join(pair.console_tail("A", 400))
     assert "bad MAC" in console or "bad or missing HMAC" in console, console[-2000:]

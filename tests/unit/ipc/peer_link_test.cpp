@@ -304,6 +304,7 @@ TEST(PeerLink, PeerWithTheWrongKeyIsDropped) {
   CHECK_FALSE(a->connected());
   CHECK_FALSE(b->connected());
   CHECK_TRUE(b->stats().refusedFor(RefuseReason::BadMac) >= 1);
+  CHECK_EQUAL(b->stats().refusedFor(RefuseReason::BadMac), b->authenticationFailures());
   CHECK_EQUAL(0u, b->stats().connections);
   CHECK_EQUAL(0, handled);
   Outcome o;
