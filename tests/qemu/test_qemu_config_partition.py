@@ -6,24 +6,14 @@ come up as that array, paired with that key.
 Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_config_partition.py
 """
 
-import io
 import json
 import os
-import sys
-import tarfile
 import tempfile
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-sys.dont_write_bytecode = True
+from qemu_support import REPO, booted_pair, config_partition, require_image
 
-from qemu_pair import QemuPair  # noqa: E402
-
-ARCH = os.environ.get("DUALSP_QEMU_ARCH", "arm64")
-IMAGE = Path(os.environ.get("DUALSP_IMAGE_DIR") or REPO / "build" / ("image-" + ARCH))
 RUN_DIR = "/run/dualsp-qemu-test-config"
 ARRAY_ID = "vendor-array-7"
 VENDOR_KEY = "5a" * 32
@@ -47,39 +37,21 @@ def name_based_uuid(name):
 
 
 def partition(directory, sp):
-    """A config disk: a tar with platform.env (the image's defaults, another array id) and
-    the provisioned pair key."""
+    """A config disk: platform.env (the image's defaults, another array id) and the
+    provisioned pair key."""
     env = (REPO / "tools" / "firmware" / "platform.env").read_text()
     assert "ARRAY_ID=qemu" in env
     env = env.replace("ARRAY_ID=qemu", "ARRAY_ID=%s" % ARRAY_ID)
-    path = os.path.join(directory, "config-%s.tar" % sp.lower())
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, text in (("platform.env", env), ("pair.key", VENDOR_KEY + "\n")):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o600
-            tar.addfile(info, io.BytesIO(data))
-    return path
+    return config_partition(os.path.join(directory, "config-%s.tar" % sp.lower()),
+                            {"platform.env": env, "pair.key": VENDOR_KEY + "\n"})
 
 
 @pytest.fixture(scope="module")
 def pair():
-    if os.geteuid() != 0:
-        pytest.fail("the QEMU tests need root (network namespace, tap device)")
-    if not (IMAGE / "qemu.json").exists():
-        pytest.fail("no firmware image in %s: run `make -f Makefile.cross ARCH=%s`"
-                    % (IMAGE, ARCH), pytrace=False)
+    require_image()
     with tempfile.TemporaryDirectory(prefix="dualsp-qemu-config-") as tmp:
         disks = {sp: partition(tmp, sp) for sp in ("A", "B")}
-        p = QemuPair(ARCH, str(IMAGE), run_dir=RUN_DIR)
-        try:
-            got = p.up(timeout=90, config_disks=disks)
-            print("\npair with config partitions up in %.1f s: SP-%s active" % (
-                got["seconds"], got["active"]))
-            yield p
-        finally:
-            p.down(quiet=True, keep_logs=True)
+        yield from booted_pair(RUN_DIR, "with config partitions", disks)
 
 
 def test_the_partitions_settings_win_over_the_images(pair):

@@ -8,52 +8,26 @@ the pair key as the cause, and logs the refused frames. Docs: docs/FIRMWARE.md, 
 Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_pair_key_mismatch.py
 """
 
-import io
 import json
 import os
-import sys
-import tarfile
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-sys.dont_write_bytecode = True
+from qemu_support import booted_pair, config_partition, require_image
 
-from qemu_pair import QemuPair  # noqa: E402
-
-ARCH = os.environ.get("DUALSP_QEMU_ARCH", "arm64")
-IMAGE = Path(os.environ.get("DUALSP_IMAGE_DIR") or REPO / "build" / ("image-" + ARCH))
 RUN_DIR = "/run/dualsp-qemu-test-key"
 OTHER_KEY = "a5" * 32
 
 
 @pytest.fixture(scope="module")
 def pair():
-    if os.geteuid() != 0:
-        pytest.fail("the QEMU tests need root (network namespace, tap device)")
-    if not (IMAGE / "qemu.json").exists():
-        pytest.fail("no firmware image in %s: run `make -f Makefile.cross ARCH=%s`"
-                    % (IMAGE, ARCH), pytrace=False)
+    require_image()
     with tempfile.TemporaryDirectory(prefix="dualsp-qemu-key-") as tmp:
-        disk = os.path.join(tmp, "config-a.tar")
-        with tarfile.open(disk, "w", format=tarfile.USTAR_FORMAT) as tar:
-            data = (OTHER_KEY + "\n").encode()
-            info = tarfile.TarInfo("pair.key")
-            info.size = len(data)
-            info.mode = 0o600
-            tar.addfile(info, io.BytesIO(data))
-        p = QemuPair(ARCH, str(IMAGE), run_dir=RUN_DIR)
-        try:
-            got = p.up(timeout=90, config_disks={"A": disk})
-            print("\npair with mismatched keys up in %.1f s: SP-%s active" % (
-                got["seconds"], got["active"]))
-            yield p
-        finally:
-            p.down(quiet=True, keep_logs=True)
+        disk = config_partition(os.path.join(tmp, "config-a.tar"),
+                                {"pair.key": OTHER_KEY + "\n"})
+        yield from booted_pair(RUN_DIR, "with mismatched keys", {"A": disk})
 
 
 def test_mismatched_keys_authenticate_nothing_and_raise_the_peer_link_alarm(pair):
