@@ -347,6 +347,7 @@ class SseClient:
 
 def test_an_sse_client_follows_events_across_a_kill_of_the_active_sp(pair):
     old = pair.wait_active()
+    wait_linked(pair, old)
     new = other(old)
     client = SseClient(duration=40)
     # Events before, around and after the kill: one per PATCH.
@@ -375,6 +376,7 @@ FLOATING_IF = "/redfish/v1/Managers/SP%s/EthernetInterfaces/Floating"
 
 def test_a_new_floating_address_moves_at_once_and_survives_failover(pair):
     active = pair.wait_active()
+    wait_linked(pair, active)
     passive = other(active)
     r = http_request(FLOATING, FLOATING_IF % active, timeout=1.0)
     assert r["status"] == 200, r
@@ -433,6 +435,7 @@ def test_a_subscription_is_replicated_and_gets_events_after_failover(pair, tmp_p
                                  RECEIVER, "8088", str(received)])
     try:
         active = pair.wait_active()
+        wait_linked(pair, active)
         r = http_request(FLOATING, "/redfish/v1/EventService/Subscriptions", "POST",
                          {"Destination": "http://198.18.0.100:8088/events", "Protocol": "Redfish",
                           "Context": "systest"}, timeout=2.0)
