@@ -9,27 +9,10 @@ import signal
 import subprocess
 import time
 
+from sp_pair.procs import alive, cmdline  # noqa: F401 (alive is used by chassis, pair)
+
 from .common import (CLI_IF, MIDPLANE, NAME_SWITCH, NS_CLI, PCI_CONFIG, PCI_LINK, PCI_MGMT,
                      PCI_MIDPLANE, SPS, MAC_LINK, MAC_MGMT, HarnessError, read_pid, vm_name)
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def alive(pid):
-    """A running (not zombie) process."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    state = data[data.rfind(b")") + 2:].split()[0]
-    return state not in (b"Z", b"X")
 
 
 def is_ours(pid, name):
