@@ -37,6 +37,14 @@ std::string_view alertName(Alert a) {
       return "HandedOver";
     case Alert::TookOver:
       return "TookOver";
+    case Alert::NoCarrier:
+      return "NoCarrier";
+    case Alert::CarrierRestored:
+      return "CarrierRestored";
+    case Alert::WaitingForPeer:
+      return "WaitingForPeer";
+    case Alert::Stalled:
+      return "Stalled";
   }
   return "Unknown";
 }
@@ -55,6 +63,8 @@ std::string describe(const Action& a) {
       return "FencePeer";
     case Action::Kind::RaiseAlert:
       return "RaiseAlert(" + std::string(alertName(a.alert)) + ": " + a.detail + ")";
+    case Action::Kind::QueryPeerPower:
+      return "QueryPeerPower";
   }
   return "Unknown";
 }
@@ -70,6 +80,10 @@ Action alert(Alert which, std::string detail) {
 
 bool claimsRole(Role r) {
   return r == Role::Active || r == Role::TakingOver;
+}
+
+std::string versionText(const History& h) {
+  return std::to_string(h.epoch) + "." + std::to_string(h.seq);
 }
 
 }  // namespace
@@ -97,13 +111,83 @@ std::optional<TimePoint> Election::lastHeard() const {
   return latest;
 }
 
+Millis Election::longestDead() const {
+  Millis longest{0};
+  for (const auto& p : config_.paths)
+    if (p.enabled) longest = std::max(longest, p.dead);
+  return longest;
+}
+
 bool Election::iWin() const {
-  // Healthy first, then the newer epoch, then SP-A: the same answer on both SPs.
-  auto key = [](Health h, bool yielding, uint64_t epoch, SpId sp) {
-    return std::make_tuple(isHealthy(h), !yielding, epoch, sp == SpId::A);
+  // The same answer on both SPs: the one that can serve clients, then the one not handing
+  // over, then the newer acknowledged history (its configuration and event ids continue),
+  // then health, then the newer epoch, then SP-A.
+  auto key = [](const Beat& b) {
+    return std::make_tuple(b.can_serve, !b.yielding, b.history.epoch, b.history.seq,
+                           isHealthy(b.health), b.epoch, b.sp == SpId::A);
   };
-  return key(health_, yielding_, epoch_, config_.self) >
-         key(peer_->health, peer_->yielding, peer_->epoch, peer_->sp);
+  return key(ownBeat()) > key(*peer_);
+}
+
+std::string Election::historyGap() const {
+  if (!peer_ || !peer_->history.olderThan(history_)) return {};
+  return std::string(spName(peerOf(config_.self))) + " does not hold every acknowledged change " +
+         "yet (it is at version " + versionText(peer_->history) + ", " +
+         std::string(spName(config_.self)) + " at " + versionText(history_) + ")";
+}
+
+void Election::noteTime(TimePoint now, Actions& out) {
+  if (config_.stall_threshold.count() > 0 && last_event_ &&
+      now - *last_event_ > config_.stall_threshold) {
+    auto gap = std::chrono::duration_cast<Millis>(now - *last_event_);
+    listen_until_ = now + longestDead();
+    out.push_back(alert(Alert::Stalled, "this SP did not run for " + std::to_string(gap.count()) +
+                                            " ms; listening for one dead interval before judging " +
+                                            std::string(spName(peerOf(config_.self))) +
+                                            "'s silence"));
+  }
+  last_event_ = now;
+}
+
+bool Election::powerFresh(TimePoint now) const {
+  return power_answered_at_ && now - *power_answered_at_ <= config_.power_query_interval;
+}
+
+void Election::askPeerPower(TimePoint now, Actions& out) {
+  if (power_asked_at_ && now - *power_asked_at_ < config_.power_query_interval) return;
+  power_asked_at_ = now;
+  out.push_back(Action{Action::Kind::QueryPeerPower});
+}
+
+bool Election::mayFence(TimePoint now, Actions& out) {
+  const std::string peer = std::string(spName(peerOf(config_.self)));
+  if (!can_serve_) {
+    // Fencing would only take the address from an SP that may be serving clients.
+    if (!no_carrier_reported_)
+      out.push_back(alert(Alert::NoCarrier, "no carrier on the management link: not fencing " +
+                                                peer + " and not taking the floating address"));
+    no_carrier_reported_ = true;
+    return false;
+  }
+  if (ever_heard_ || config_.startup_fence_always) return true;
+  // Never heard since start: the peer may be up and serving behind cut paths. Only the
+  // chassis can tell (wait_for_all).
+  if (!powerFresh(now)) {
+    askPeerPower(now, out);
+    if (!power_answered_at_) return false;
+  }
+  if (peer_power_ == PowerState::Off || peer_power_ == PowerState::Stopped) return true;
+  if (!waiting_reported_ || waiting_reported_for_ != peer_power_) {
+    out.push_back(alert(
+        Alert::WaitingForPeer,
+        peer + " not heard since start and the chassis " +
+            (peer_power_ == PowerState::Running ? std::string("says it is powered on and running")
+                                                : std::string("cannot tell its power state")) +
+            ": not fencing it, waiting to hear it (heartbeat.startup_fence)"));
+    waiting_reported_ = true;
+    waiting_reported_for_ = peer_power_;
+  }
+  return false;
 }
 
 void Election::setRole(Role r, Actions& out) {
@@ -147,6 +231,7 @@ uint64_t bootNonce(std::string_view boot_id) {
 Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   Actions out;
   if (beat.sp == config_.self || !config_.paths[index(path)].enabled) return out;
+  noteTime(now, out);
   // On one path a sender's beats only move forward: an old one again is a replay (or a
   // duplicate) and proves nothing, not even that the peer is alive.
   auto& seen = last_on_path_[index(path)];
@@ -203,6 +288,10 @@ std::string Election::forceFailoverRefusal(TimePoint now) const {
     refusal = peer + " is " + std::string(roleName(peer_->role)) + ", not passive";
   } else if (!isHealthy(peer_->health)) {
     refusal = peer + " is not healthy";
+  } else if (!peer_->can_serve) {
+    refusal = peer + " has no carrier on its management link";
+  } else if (auto gap = historyGap(); !gap.empty()) {
+    refusal = gap + ": wait for the resynchronisation";
   }
   return refusal;
 }
@@ -221,21 +310,80 @@ Actions Election::onForceFailover(TimePoint now, std::string& refusal) {
 
 Actions Election::onTick(TimePoint now) {
   Actions out;
+  noteTime(now, out);
   decide(now, out);
   return out;
 }
 
 Actions Election::onHealth(Health health, TimePoint now) {
   Actions out;
+  noteTime(now, out);
   health_ = health;
+  decide(now, out);
+  return out;
+}
+
+Actions Election::onCarrier(bool can_serve, TimePoint now) {
+  Actions out;
+  noteTime(now, out);
+  if (can_serve == can_serve_) return out;
+  can_serve_ = can_serve;
+  if (can_serve) {
+    if (no_carrier_reported_)
+      out.push_back(alert(Alert::CarrierRestored, "carrier back on the management link"));
+    no_carrier_reported_ = false;
+  } else {
+    out.push_back(
+        alert(Alert::NoCarrier, "no carrier on the management link: this SP cannot serve clients"));
+    no_carrier_reported_ = true;
+  }
+  decide(now, out);
+  return out;
+}
+
+Actions Election::onHistory(const History& history, TimePoint now) {
+  Actions out;
+  noteTime(now, out);
+  history_ = history;
+  decide(now, out);
+  return out;
+}
+
+Actions Election::onPeerPower(PowerState state, TimePoint now) {
+  Actions out;
+  noteTime(now, out);
+  peer_power_ = state;
+  power_answered_at_ = now;
   decide(now, out);
   return out;
 }
 
 Actions Election::onFenceResult(bool ok, const std::string& detail, TimePoint now) {
   Actions out;
+  noteTime(now, out);
   fence_in_flight_ = false;
+  power_answered_at_.reset();  // whatever the chassis said before, it changed now
+  if (fencing_passive_) {
+    fencing_passive_ = false;
+    const std::string peer = std::string(spName(peerOf(config_.self)));
+    if (ok)
+      out.push_back(
+          alert(Alert::PeerLost, "the hung passive " + peer + " was fenced (" + detail + ")"));
+    else
+      out.push_back(
+          alert(Alert::FenceFailed, "fencing the hung passive " + peer + " failed: " + detail));
+    return out;
+  }
   if (role_ != Role::TakingOver) return out;
+  if (ok && !can_serve_) {
+    // The carrier went while the fence was under way: the peer is off, the address waits.
+    setRole(Role::Passive, out);
+    out.push_back(alert(Alert::NoCarrier, std::string(spName(peerOf(config_.self))) +
+                                              " fenced, but no carrier on the management link: "
+                                              "not taking the floating address yet"));
+    no_carrier_reported_ = true;
+    return out;
+  }
   if (ok) {
     becomeActive(now, out, Alert::TookOver,
                  std::string(spName(peerOf(config_.self))) + " fenced (" + detail + ")");
@@ -254,11 +402,9 @@ void Election::trackPaths(TimePoint now, Actions& out) {
   size_t configured = 0;
   size_t alive = 0;
   std::string silent;
-  Millis longest_dead{0};
   for (size_t i = 0; i < kPathCount; ++i) {
     if (!config_.paths[i].enabled) continue;
     ++configured;
-    longest_dead = std::max(longest_dead, config_.paths[i].dead);
     if (pathAlive(static_cast<Path>(i), now)) {
       ++alive;
     } else {
@@ -274,17 +420,30 @@ void Election::trackPaths(TimePoint now, Actions& out) {
       found_at_ = now;
     }
     // A path not heard yet right after the peer appeared is not a partition.
-    bool settled = now - found_at_ >= longest_dead;
-    if (alive < configured && settled && !partition_reported_) {
-      out.push_back(alert(Alert::PartitionDetected,
-                          "peer alive but silent on: " + silent + "; roles unchanged"));
-      partition_reported_ = true;
+    bool settled = now - found_at_ >= longestDead();
+    if (alive < configured && settled) {
+      // Named again when the set of silent paths changes and stays changed for a dead
+      // interval (paths heal one by one within a moment; that is not news).
+      if (silent != candidate_paths_) {
+        candidate_paths_ = silent;
+        candidate_since_ = now;
+      }
+      bool report = !partition_reported_ ||
+                    (silent != partition_paths_ && now - candidate_since_ >= longestDead());
+      if (report) {
+        out.push_back(alert(Alert::PartitionDetected,
+                            "peer alive but silent on: " + silent + "; roles unchanged"));
+        partition_reported_ = true;
+        partition_paths_ = silent;
+      }
     } else if (alive == configured && partition_reported_) {
       out.push_back(alert(Alert::PartitionHealed, "every heartbeat path alive again"));
       partition_reported_ = false;
+      partition_paths_.clear();
     }
     return;
   }
+  if (now < listen_until_) return;  // our own stall, not the peer's silence
   bool waited = now - started_ >= config_.startup_wait;
   if (!peer_lost_reported_ && (ever_heard_ || waited)) {
     out.push_back(alert(Alert::PeerLost,
@@ -292,6 +451,7 @@ void Election::trackPaths(TimePoint now, Actions& out) {
                             (ever_heard_ ? " silent on every path" : " not heard since start")));
     peer_lost_reported_ = true;
     partition_reported_ = false;
+    partition_paths_.clear();
   }
 }
 
@@ -300,12 +460,14 @@ void Election::decide(TimePoint now, Actions& out) {
   const bool alive = peerAlive(now) && peer_.has_value();
   if (yielding_ && (now >= yield_until_ || (alive && peer_->role == Role::Active)))
     yielding_ = false;  // handed over, or nobody took it: back to the normal rules
+  if (!alive && now < listen_until_) return;  // after our own stall: listen first
 
   if (role_ == Role::Starting) {
     if (alive) {
       if (claimsRole(peer_->role) || !iWin()) {
         becomePassive(out);  // no preemption; or let the winner take the role
-      } else if (peer_->role == Role::Passive && now - started_ >= config_.startup_wait) {
+      } else if (peer_->role == Role::Passive && now - started_ >= config_.startup_wait &&
+                 can_serve_) {
         // Not before the startup wait: beats the peer queued while our link was down (its
         // ARP queue) arrive first and may be older than its current role.
         becomeActive(now, out, Alert::TookOver,
@@ -325,12 +487,16 @@ void Election::decide(TimePoint now, Actions& out) {
     case Role::Passive:
       if (alive) {
         fence_not_before_.reset();
-        if (!claimsRole(peer_->role) && peer_->role == Role::Passive && iWin())
+        if (!claimsRole(peer_->role) && peer_->role == Role::Passive && iWin() && can_serve_)
           becomeActive(now, out, Alert::TookOver,
                        std::string(spName(peer_->sp)) + " is alive and passive");
         return;
       }
       if (fence_in_flight_) return;
+      if (!mayFence(now, out)) {
+        fence_not_before_.reset();
+        return;
+      }
       if (!fence_not_before_) {
         // Only a peer that was not active can be fencing us at this moment too.
         bool peer_was_active = peer_ && peer_->role == Role::Active;
@@ -342,17 +508,41 @@ void Election::decide(TimePoint now, Actions& out) {
       out.push_back(Action{Action::Kind::FencePeer});
       return;
     case Role::Active:
-      if (!alive) return;
+      if (!alive) {
+        // A passive silent on every path: fenced only when the chassis says it hung (a live
+        // one behind cut paths keeps its power; it is resynchronised when it is heard again).
+        if (!fence_in_flight_ && ever_heard_ && peer_ && !claimsRole(peer_->role)) {
+          if (!powerFresh(now)) {
+            askPeerPower(now, out);
+          } else if (peer_power_ == PowerState::Stopped) {
+            fence_in_flight_ = true;
+            fencing_passive_ = true;
+            out.push_back(Action{Action::Kind::FencePeer});
+          }
+        }
+        return;
+      }
       if (peer_->role == Role::Active && peer_->epoch == epoch_ && config_.self == SpId::B) {
         // Two actives at one epoch cannot both have fenced; SP-A keeps the role.
         becomePassive(out);
         out.push_back(alert(Alert::SteppedDown, "SP-A is active at the same epoch"));
         return;
       }
-      if (!isHealthy(health_) && peer_->role == Role::Passive && isHealthy(peer_->health)) {
-        becomePassive(out);  // releases the address before the peer may take it
-        out.push_back(alert(Alert::HandedOver, "unhealthy; " + std::string(spName(peer_->sp)) +
-                                                   " is healthy and takes the role"));
+      {
+        // A hand-over never costs an acknowledged change and never goes to an SP that
+        // cannot serve either.
+        const bool peer_can_take =
+            peer_->role == Role::Passive && peer_->can_serve && historyGap().empty();
+        const std::string peer = std::string(spName(peer_->sp));
+        if (!isHealthy(health_) && peer_can_take && isHealthy(peer_->health)) {
+          becomePassive(out);  // releases the address before the peer may take it
+          out.push_back(
+              alert(Alert::HandedOver, "unhealthy; " + peer + " is healthy and takes the role"));
+        } else if (!can_serve_ && peer_can_take) {
+          becomePassive(out);
+          out.push_back(alert(Alert::HandedOver, "no carrier on the management link; " + peer +
+                                                     " can serve clients and takes the role"));
+        }
       }
       return;
   }

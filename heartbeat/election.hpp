@@ -3,25 +3,33 @@
 // floating IP"): events in, actions out, time passed in by the caller. No sockets, no
 // clocks, no sleeps, so every transition is tested table-driven (tests/unit/heartbeat).
 //
-// Rules, each with the design decision it comes from:
+// Rules, each with the design decision it comes from (docs/ELECTION.md has the list):
 //  - The peer is dead only when every configured path has been silent for its dead
 //    interval. Silence on some paths only is a partition: alert, keep roles.
 //  - A passive SP whose peer is dead fences it, then increments and persists the epoch,
 //    adds the floating IP and becomes active. A failed fence means no takeover: retry and
 //    raise a critical alert.
-//  - Simultaneous fencing (both SPs see the other dead while neither is active, e.g. at
-//    start with every path cut) is resolved by a per-SP fence delay: the SP with the
-//    shorter delay fences first and the other is powered off before its delay ends.
-//  - Both alive and neither active: the SP with the better priority (healthy first, then
-//    higher epoch, then SP-A) takes the role once the other has declared itself passive,
-//    so the two never take the address at once. No fence is needed: the peer is alive.
-//  - An active SP that turns unhealthy while its peer is alive, passive and healthy hands
-//    over: it releases the address first, then declares itself passive.
+//  - Serving the clients decides: an SP whose management link has no carrier never takes
+//    the floating address and never fences (it could only take the address from an SP that
+//    may be serving); it raises an alert and waits.
+//  - A starting SP that has never heard its peer fences it only when the chassis says the
+//    peer is off or hung (Pacemaker's wait_for_all), unless configured to fence anyway.
+//  - Simultaneous fencing (both SPs see the other dead while neither is active) is resolved
+//    by a per-SP fence delay: the SP with the shorter delay fences first and the other is
+//    powered off before its delay ends.
+//  - Both alive and neither active: the SP with the better claim (can serve clients, not
+//    handing over, newer acknowledged history, healthy, newer epoch, SP-A) takes the role
+//    once the other has declared itself passive, so the two never take the address at once.
+//  - An active SP that turns unhealthy (or loses its carrier) while its peer is alive,
+//    passive, able to serve and holding every acknowledged change hands over: it releases
+//    the address first, then declares itself passive.
 //  - Both unhealthy: the active one stays active, so the management address answers.
 //  - No preemption: an SP that finds an active peer becomes passive whatever its health.
 //  - Epochs: a beat with a higher epoch is adopted (an active SP that sees an active peer
 //    with a higher epoch steps down). A beat with a lower epoch still proves the peer is
 //    alive, but its claim to any role is refused and counted.
+//  - An SP whose own timers stalled (the process was stopped, the machine starved it) does
+//    not judge its peer's silence until it has listened for one dead interval again.
 
 #include <array>
 #include <chrono>
@@ -55,6 +63,13 @@ struct ElectionConfig {
   Millis startup_wait{300};  // listen this long at start before deciding alone
   Millis fence_delay{0};     // wait before fencing a peer that was not active
   Millis fence_retry{1000};  // after a failed fence
+  // A starting SP that never heard its peer fences it even when the chassis cannot say it
+  // is off or hung (heartbeat.startup_fence "always"). Default: wait for the peer.
+  bool startup_fence_always = false;
+  // How often the chassis is asked for the peer's power state while it matters.
+  Millis power_query_interval{250};
+  // Events further apart than this mean this SP's own thread stalled (0: not checked).
+  Millis stall_threshold{0};
 };
 
 // What the peer said in a heartbeat, on any path.
@@ -71,6 +86,10 @@ struct Beat {
   // The sender handed the role over on purpose and must lose the tie-break until the
   // other SP is active (or kYieldTimeout passes).
   bool yielding = false;
+  // The sender's management link has carrier: it can serve the floating address.
+  bool can_serve = true;
+  // The sender's acknowledged configuration history.
+  History history{};
 };
 
 // A stable 64-bit nonce of a boot id (FNV-1a), the same on every SP and firmware build.
@@ -86,17 +105,22 @@ enum class Alert : uint8_t {
   SteppedDown,        // an active SP saw a peer with a better claim and released
   HandedOver,         // an unhealthy active SP released the role to a healthy peer
   TookOver,           // became active
+  NoCarrier,          // cannot serve clients: no takeover, no fencing until carrier returns
+  CarrierRestored,
+  WaitingForPeer,  // never heard the peer, which is powered on (or its state unknown)
+  Stalled,         // this SP's own timers stalled: peer silence is not judged for a while
 };
 std::string_view alertName(Alert a);
 
 struct Action {
   enum class Kind : uint8_t {
-    SetRole,        // publish the new role (heartbeats carry it from now on)
-    PersistEpoch,   // write `epoch` durably before anything that depends on it
-    AddAddress,     // add the floating IP and announce it (gratuitous ARP)
-    RemoveAddress,  // release the floating IP
-    FencePeer,      // power the peer off; answer with onFenceResult
-    RaiseAlert,     // log and, later, an event
+    SetRole,         // publish the new role (heartbeats carry it from now on)
+    PersistEpoch,    // write `epoch` durably before anything that depends on it
+    AddAddress,      // add the floating IP and announce it (gratuitous ARP)
+    RemoveAddress,   // release the floating IP
+    FencePeer,       // power the peer off; answer with onFenceResult
+    RaiseAlert,      // log and, later, an event
+    QueryPeerPower,  // ask the chassis for the peer's power state; answer with onPeerPower
   };
   explicit Action(Kind k) : kind(k) {}
   Kind kind;
@@ -119,6 +143,12 @@ class Election {
   Actions onTick(TimePoint now);
   Actions onHealth(Health health, TimePoint now);
   Actions onFenceResult(bool ok, const std::string& detail, TimePoint now);
+  // Carrier on the management link (the interface that holds the floating address).
+  Actions onCarrier(bool can_serve, TimePoint now);
+  // This SP's acknowledged configuration history (carried in its beats).
+  Actions onHistory(const History& history, TimePoint now);
+  // The chassis's answer to QueryPeerPower.
+  Actions onPeerPower(PowerState state, TimePoint now);
   // An administrator asks the active SP to hand the role to its peer. Refused (with the
   // reason in `refusal`) unless this SP is active and the peer alive, passive and healthy.
   Actions onForceFailover(TimePoint now, std::string& refusal);
@@ -132,8 +162,15 @@ class Election {
   Beat ownBeat() const {
     Beat b{config_.self, role_, health_, epoch_};
     b.yielding = yielding_;
+    b.can_serve = can_serve_;
+    b.history = history_;
     return b;
   }
+  bool canServe() const { return can_serve_; }
+  const History& history() const { return history_; }
+  // Why a voluntary hand-over to the peer would lose acknowledged changes; empty when the
+  // peer's last beat shows it holds this SP's whole acknowledged history.
+  std::string historyGap() const;
 
   bool peerAlive(TimePoint now) const;
   bool pathAlive(Path p, TimePoint now) const;
@@ -151,6 +188,12 @@ class Election {
   void decide(TimePoint now, Actions& out);
   void trackPaths(TimePoint now, Actions& out);
   bool iWin() const;  // both alive, neither active: do I take the role?
+  // Peer dead: may this SP fence it now? Emits QueryPeerPower and alerts as needed.
+  bool mayFence(TimePoint now, Actions& out);
+  void askPeerPower(TimePoint now, Actions& out);
+  bool powerFresh(TimePoint now) const;
+  void noteTime(TimePoint now, Actions& out);
+  Millis longestDead() const;
   void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
   void becomePassive(Actions& out);
   void adoptEpoch(uint64_t epoch, Actions& out);
@@ -176,6 +219,20 @@ class Election {
   std::array<std::optional<std::pair<uint64_t, uint64_t>>, kPathCount> last_on_path_{};
   bool yielding_ = false;
   TimePoint yield_until_{};
+  bool can_serve_ = true;
+  bool no_carrier_reported_ = false;
+  History history_{};
+  PowerState peer_power_ = PowerState::Unknown;
+  std::optional<TimePoint> power_answered_at_;
+  std::optional<TimePoint> power_asked_at_;
+  bool waiting_reported_ = false;
+  PowerState waiting_reported_for_ = PowerState::Unknown;
+  bool fencing_passive_ = false;  // the active fences a hung passive
+  std::optional<TimePoint> last_event_;
+  TimePoint listen_until_{};     // after a stall: judge no silence before this
+  std::string partition_paths_;  // the silent paths last reported
+  std::string candidate_paths_;  // the silent paths now, and since when
+  TimePoint candidate_since_{};
 };
 
 }  // namespace dualsp::heartbeat

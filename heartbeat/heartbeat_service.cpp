@@ -37,6 +37,9 @@ log::Level levelOf(Alert a) {
     case Alert::PartitionDetected:
     case Alert::StaleEpochRefused:
     case Alert::SteppedDown:
+    case Alert::NoCarrier:
+    case Alert::WaitingForPeer:
+    case Alert::Stalled:
       return log::Level::Warning;
     default:
       return log::Level::Notice;
@@ -57,7 +60,9 @@ HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies d
       reconcile_timer_(io_),
       publish_timer_(io_),
       garp_timer_(io_),
-      failover_timer_(io_) {
+      failover_timer_(io_),
+      carrier_timer_(io_),
+      garp_refresh_timer_(io_) {
   auto on_udp = [this](Path p, const proto::Heartbeat& f) { onUdpBeat(p, f); };
   if (options_.peer.enabled)
     peer_path_ = std::make_unique<UdpPath>(io_, Path::Peer, options_.peer, on_udp);
@@ -86,6 +91,36 @@ void HeartbeatService::stop() {
   io_.stop();
   thread_.join();
   if (fence_thread_.joinable()) fence_thread_.join();
+  if (power_thread_.joinable()) power_thread_.join();
+}
+
+void HeartbeatService::setHistory(const History& history) {
+  {
+    std::lock_guard lock(history_mu_);
+    // Synchronously: the peer can read it from the midplane even if this SP dies next.
+    if (segment_) segment_->writeHistory(history);
+  }
+  asio::post(io_, [this, history] {
+    if (history == election_.history()) return;
+    execute(election_.onHistory(history, Clock::now()));
+    publish();
+  });
+}
+
+std::optional<History> HeartbeatService::peerHistory() const {
+  std::lock_guard lock(history_mu_);
+  if (segment_) {
+    if (auto h = segment_->readPeerHistory()) return h;
+  }
+  return peer_history_;
+}
+
+void HeartbeatService::setPeerLinkRoute(const std::string& route) {
+  asio::post(io_, [this, route] {
+    if (route == peer_link_route_) return;
+    peer_link_route_ = route;
+    publish();
+  });
 }
 
 void HeartbeatService::setHealth(Health health) {
@@ -178,6 +213,15 @@ void HeartbeatService::run() {
     }
   });
   every(publish_timer_, kPublish, [this] { publish(); });
+  if (!options_.carrier_interface.empty() && deps_.has_carrier)
+    every(carrier_timer_, options_.carrier_poll, [this] { pollCarrier(); });
+  if (options_.garp_refresh.count() > 0) {
+    every(garp_refresh_timer_, options_.garp_refresh, [this] {
+      if (election_.role() != Role::Active || !holds_) return;
+      auto s = deps_.floating.announce();
+      if (!s.ok) LOG_WARNING << "periodic gratuitous ARP failed: " << s.error;
+    });
+  }
   io_.run();
 }
 
@@ -194,6 +238,10 @@ std::string HeartbeatService::frame() {
   f.set_boot_id(options_.boot_id);
   f.set_sent_us(own.sent_us);
   f.set_yielding(own.yielding);
+  f.set_no_carrier(!own.can_serve);
+  f.set_history_epoch(own.history.epoch);
+  f.set_history_seq(own.history.seq);
+  f.set_last_event_id(own.history.last_event_id);
   return f.SerializeAsString();
 }
 
@@ -211,11 +259,17 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   Beat beat{*sp,       static_cast<Role>(f.role()), static_cast<Health>(f.health()),
             f.epoch(), bootNonce(f.boot_id()),      f.sent_us()};
   beat.yielding = f.yielding();
+  beat.can_serve = !f.no_carrier();
+  beat.history = History{f.history_epoch(), f.history_seq(), f.last_event_id()};
   onBeat(path, beat);
 }
 
 void HeartbeatService::onBeat(Path path, const Beat& beat) {
   last_peer_ = beat;
+  {
+    std::lock_guard lock(history_mu_);
+    peer_history_ = beat.history;
+  }
   execute(election_.onBeat(path, beat, Clock::now()));
 }
 
@@ -256,6 +310,9 @@ void HeartbeatService::execute(const Actions& actions) {
         break;
       case Action::Kind::RaiseAlert:
         log::write(levelOf(a.alert), "alert " + std::string(alertName(a.alert)) + ": " + a.detail);
+        break;
+      case Action::Kind::QueryPeerPower:
+        queryPeerPower();
         break;
     }
   }
@@ -302,6 +359,39 @@ void HeartbeatService::fence() {
   });
 }
 
+void HeartbeatService::queryPeerPower() {
+  if (power_query_in_flight_) return;
+  power_query_in_flight_ = true;
+  if (power_thread_.joinable()) power_thread_.join();
+  // The chassis is asked off the heartbeat thread: a busy controller must not delay beats.
+  power_thread_ = std::thread([this] {
+    PowerState state = deps_.fencer.peerPower(Millis{500});
+    asio::post(io_, [this, state] {
+      power_query_in_flight_ = false;
+      LOG_DEBUG << "chassis: " << spName(peerOf(options_.election.self)) << " is "
+                << powerStateName(state);
+      execute(election_.onPeerPower(state, Clock::now()));
+    });
+  });
+}
+
+void HeartbeatService::pollCarrier() {
+  const bool carrier = deps_.has_carrier(options_.carrier_interface);
+  if (carrier_ && *carrier_ == carrier) return;
+  const bool was = carrier_.value_or(true);
+  carrier_ = carrier;
+  can_serve_ = carrier;
+  execute(election_.onCarrier(carrier, Clock::now()));
+  if (carrier && !was && election_.role() == Role::Active && holds_) {
+    // Caches on the LAN may still point at the old holder (a takeover while the cable was
+    // out): tell them again now that they can hear us (keepalived users asked for this).
+    LOG_NOTICE << "carrier back on " << options_.carrier_interface
+               << " while holding the floating address: gratuitous ARP";
+    announce(options_.garp_count);
+  }
+  publish();
+}
+
 void HeartbeatService::publish() {
   ipc::StatusSnapshot s = deps_.board_template;
   auto now = Clock::now();
@@ -325,6 +415,11 @@ void HeartbeatService::publish() {
     if (election_.pathAlive(p, now)) s.paths_alive |= 1u << i;
   }
   ipc::copyField(s.peer_boot_id, peer_boot_id_);
+  s.can_serve = election_.canServe();
+  if (auto b = election_.lastPeerBeat()) s.peer_can_serve = b->can_serve;
+  ipc::copyField(s.peer_link_route, peer_link_route_);
+  s.history = election_.history();
+  if (auto b = election_.lastPeerBeat()) s.peer_history = b->history;
   s.fault_count = static_cast<uint8_t>(std::min(faults_.size(), ipc::StatusSnapshot::kMaxFaults));
   for (size_t i = 0; i < s.fault_count; ++i) s.faults[i] = faults_[i];
   deps_.board.publish(s);

@@ -40,6 +40,12 @@ struct ServiceOptions {
   int realtime_priority = 0;
   int garp_count = 5;
   Millis garp_interval{20};
+  // One gratuitous ARP this often while active (0: never), so caches that missed the
+  // takeover's (a switch port that was down, a host that ignored them) are corrected.
+  Millis garp_refresh{10000};
+  // The interface whose carrier decides whether this SP can serve clients (empty: always).
+  std::string carrier_interface;
+  Millis carrier_poll{50};
   Millis fence_timeout{2000};
   Millis reconcile_interval{200};  // check that the address is where the role says
 };
@@ -50,6 +56,8 @@ struct ServiceDependencies {
   std::function<platform::Status(uint64_t)> persist_epoch;
   ipc::StatusBoardWriter& board;
   ipc::StatusSnapshot board_template;  // the static fields (ids, addresses, versions)
+  // Carrier of an interface (platform::linkHasCarrier); empty: always true.
+  std::function<bool(const std::string&)> has_carrier;
 };
 
 class HeartbeatService {
@@ -70,6 +78,15 @@ class HeartbeatService {
   std::string forceFailover(Millis drain = Millis{250});
   Role role() const { return role_.load(); }
   uint64_t epoch() const { return epoch_.load(); }
+  // This SP's acknowledged history: written to the midplane at once (before the caller
+  // acknowledges anything that depends on it), then carried in every beat. Any thread.
+  void setHistory(const History& history);
+  // How far the peer's acknowledged history reaches as this SP knows it: the midplane's
+  // copy (readable even after the peer's death), else its last beat. Any thread.
+  std::optional<History> peerHistory() const;
+  bool canServe() const { return can_serve_.load(); }
+  // Shown on the status board: the route the peer link takes now.
+  void setPeerLinkRoute(const std::string& route);
 
  private:
   void run();
@@ -79,6 +96,8 @@ class HeartbeatService {
   void addAddress();
   void announce(int remaining);
   void fence();
+  void queryPeerPower();
+  void pollCarrier();
   void publish();
   std::string frame();
   Beat stamped(Beat beat) const;
@@ -102,8 +121,12 @@ class HeartbeatService {
   asio::steady_timer publish_timer_;
   asio::steady_timer garp_timer_;
   asio::steady_timer failover_timer_;
+  asio::steady_timer carrier_timer_;
+  asio::steady_timer garp_refresh_timer_;
   std::thread thread_;
   std::thread fence_thread_;
+  std::thread power_thread_;
+  bool power_query_in_flight_ = false;
   std::atomic<Role> role_{Role::Starting};
   std::atomic<uint64_t> epoch_{0};
   uint64_t seq_ = 0;
@@ -111,6 +134,11 @@ class HeartbeatService {
   std::optional<Beat> last_peer_;
   std::string peer_boot_id_;
   std::vector<ipc::SnapshotFault> faults_;
+  std::atomic<bool> can_serve_{true};
+  std::optional<bool> carrier_;          // last read
+  mutable std::mutex history_mu_;        // the midplane history area and peer_history_
+  std::optional<History> peer_history_;  // from the peer's last beat
+  std::string peer_link_route_;
 };
 
 }  // namespace dualsp::heartbeat

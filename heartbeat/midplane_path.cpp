@@ -11,6 +11,7 @@ void MidplanePath::write(const Beat& beat) {
   b.boot = beat.boot;
   b.sent_us = beat.sent_us;
   b.yielding = beat.yielding;
+  b.no_carrier = !beat.can_serve;
   segment_.write(b);
 }
 
@@ -23,6 +24,9 @@ std::optional<Beat> MidplanePath::poll(SpId peer) {
   if (first) return std::nullopt;  // a slot left by a dead peer is not a heartbeat
   Beat beat{peer, b->role, b->health, b->epoch, b->boot, b->sent_us};
   beat.yielding = b->yielding;
+  beat.can_serve = !b->no_carrier;
+  // The history lives beside the slot (written when it changes, not with every beat).
+  if (auto h = segment_.readPeerHistory()) beat.history = *h;
   return beat;
 }
 

@@ -22,7 +22,7 @@ struct SnapshotFault {
 
 // Plain data, fixed layout: it lives in shared memory between two processes.
 struct StatusSnapshot {
-  static constexpr uint32_t kLayoutVersion = 2;
+  static constexpr uint32_t kLayoutVersion = 3;
   static constexpr size_t kMaxFaults = 8;
   uint32_t layout_version = kLayoutVersion;
   uint32_t spd_pid = 0;
@@ -48,6 +48,14 @@ struct StatusSnapshot {
   uint8_t paths_configured = 0;    // bit per heartbeat path (peer, mgmt, midplane)
   uint8_t paths_alive = 0;
   char peer_boot_id[40] = {};
+  // Carrier on the management link: the SP (and its peer, as heard) can serve clients.
+  bool can_serve = true;
+  bool peer_can_serve = true;
+  // The route the peer link takes now: "peer-link", "management", or empty (none up).
+  char peer_link_route[16] = {};
+  // Acknowledged configuration history of this SP and of its peer (as last heard).
+  History history{};
+  History peer_history{};
 
   // The SP's own faults, worst first (health monitor); health is their roll-up.
   uint8_t fault_count = 0;

@@ -34,6 +34,14 @@ struct Slot {
 };
 static_assert(sizeof(Slot) == 64);
 
+struct HistoryArea {
+  std::atomic<uint64_t> sequence;  // seqlock: odd while written
+  std::atomic<uint64_t> epoch;
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> last_event_id;
+};
+static_assert(sizeof(HistoryArea) == 32);
+
 struct Layout {
   std::atomic<uint64_t> magic;
   std::atomic<uint32_t> version;
@@ -44,12 +52,20 @@ struct Layout {
   uint8_t pad2[64];
   std::atomic<uint64_t> power_off_request[2];
   std::atomic<uint64_t> power_off_done[2];
+  std::atomic<uint64_t> power_state[2];
+  uint8_t pad3[16];
+  HistoryArea history[2];
 };
 static_assert(offsetof(Layout, cut) == MidplaneSegment::kCutOffset);
 static_assert(offsetof(Layout, slots) == 64);
 static_assert(offsetof(Layout, power_off_request) == MidplaneSegment::kPowerRequestOffset);
 static_assert(offsetof(Layout, power_off_done) == MidplaneSegment::kPowerDoneOffset);
+static_assert(offsetof(Layout, power_state) == MidplaneSegment::kPowerStateOffset);
+static_assert(offsetof(Layout, history) == MidplaneSegment::kHistoryOffset);
 static_assert(sizeof(Layout) <= MidplaneSegment::kSize);
+
+constexpr uint32_t kFlagYielding = 1u;
+constexpr uint32_t kFlagNoCarrier = 2u;
 
 int index(SpId sp) {
   return sp == SpId::A ? 0 : 1;
@@ -134,6 +150,44 @@ uint64_t MidplaneSegment::powerOffDone(SpId target) const {
   return impl_->layout->power_off_done[index(target)].load(std::memory_order_acquire);
 }
 
+PowerState MidplaneSegment::powerState(SpId target) const {
+  uint64_t v = impl_->layout->power_state[index(target)].load(std::memory_order_acquire);
+  return v <= static_cast<uint64_t>(PowerState::Stopped) ? static_cast<PowerState>(v)
+                                                         : PowerState::Unknown;
+}
+
+bool MidplaneSegment::writeHistory(const History& history) {
+  if (cut(self_)) return false;
+  HistoryArea& h = impl_->layout->history[index(self_)];
+  uint64_t seq = h.sequence.load(std::memory_order_relaxed);
+  h.sequence.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  h.epoch.store(history.epoch, std::memory_order_relaxed);
+  h.seq.store(history.seq, std::memory_order_relaxed);
+  h.last_event_id.store(history.last_event_id, std::memory_order_relaxed);
+  h.sequence.store(seq + 2, std::memory_order_release);
+  return true;
+}
+
+std::optional<History> MidplaneSegment::readPeerHistory() const {
+  SpId peer = peerOf(self_);
+  if (cut(self_) || cut(peer)) return std::nullopt;
+  const HistoryArea& h = impl_->layout->history[index(peer)];
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    uint64_t before = h.sequence.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    History out;
+    out.epoch = h.epoch.load(std::memory_order_relaxed);
+    out.seq = h.seq.load(std::memory_order_relaxed);
+    out.last_event_id = h.last_event_id.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.sequence.load(std::memory_order_relaxed) != before) continue;
+    if (before == 0) return std::nullopt;  // never written
+    return out;
+  }
+  return std::nullopt;
+}
+
 bool MidplaneSegment::write(const MidplaneBeat& beat) {
   if (cut(self_)) return false;
   Slot& s = impl_->layout->slots[index(self_)];
@@ -146,7 +200,8 @@ bool MidplaneSegment::write(const MidplaneBeat& beat) {
   s.health.store(static_cast<uint32_t>(beat.health), std::memory_order_relaxed);
   s.boot.store(beat.boot, std::memory_order_relaxed);
   s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
-  s.flags.store(beat.yielding ? 1u : 0u, std::memory_order_relaxed);
+  s.flags.store((beat.yielding ? kFlagYielding : 0u) | (beat.no_carrier ? kFlagNoCarrier : 0u),
+                std::memory_order_relaxed);
   s.sequence.store(seq + 2, std::memory_order_release);
   return true;
 }
@@ -165,7 +220,9 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     uint32_t health = s.health.load(std::memory_order_relaxed);
     beat.boot = s.boot.load(std::memory_order_relaxed);
     beat.sent_us = s.sent_us.load(std::memory_order_relaxed);
-    beat.yielding = (s.flags.load(std::memory_order_relaxed) & 1u) != 0;
+    const uint32_t flags = s.flags.load(std::memory_order_relaxed);
+    beat.yielding = (flags & kFlagYielding) != 0;
+    beat.no_carrier = (flags & kFlagNoCarrier) != 0;
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.sequence.load(std::memory_order_relaxed) != before) continue;
     if (role > static_cast<uint32_t>(Role::Active) ||

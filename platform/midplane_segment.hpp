@@ -10,7 +10,7 @@
 //   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
 //   64  slot A (64 bytes)   128 slot B (64 bytes)
 //   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us,
-//         u32 flags (bit 0: yielding)
+//         u32 flags (bit 0: yielding, bit 1: no carrier on the management link)
 // A cut side neither writes nor reads, like a connector pulled out.
 //
 // The chassis power register (the chassis's power controller, not the SPs, acts on it):
@@ -18,6 +18,13 @@
 //   272 u64 power_off_done[A]     280 u64 power_off_done[B]
 // An SP fencing its peer X increments request[X]; the chassis powers X off and then sets
 // done[X] = request[X]. The QEMU harness (tools/qemu-pair) is that chassis.
+//   288 u64 power_state[A]  296 u64 power_state[B]   written by the chassis, if it can:
+//        0 unknown, 1 off, 2 running, 3 stopped (platform/sp_types.hpp PowerState)
+//
+// How far each SP's acknowledged configuration history reaches (written by the SP before it
+// acknowledges a change its peer does not hold; it stays readable after the SP's death, so a
+// survivor knows what it lacks):
+//   320 history A, 352 history B: u64 seqlock, u64 epoch, u64 seq, u64 last_event_id
 
 #include <atomic>
 #include <cstdint>
@@ -37,6 +44,7 @@ struct MidplaneBeat {
   uint64_t boot = 0;     // the writer's boot nonce
   uint64_t sent_us = 0;  // the writer's monotonic clock
   bool yielding = false;
+  bool no_carrier = false;
 };
 
 class MidplaneSegment {
@@ -45,6 +53,8 @@ class MidplaneSegment {
   static constexpr size_t kCutOffset = 16;
   static constexpr size_t kPowerRequestOffset = 256;
   static constexpr size_t kPowerDoneOffset = 272;
+  static constexpr size_t kPowerStateOffset = 288;
+  static constexpr size_t kHistoryOffset = 320;
 
   // Opens or creates the named segment. Throws std::runtime_error on failure.
   MidplaneSegment(const std::string& name, SpId self);
@@ -62,6 +72,12 @@ class MidplaneSegment {
   // powerOffDone(target) >= that number means the chassis has powered `target` off.
   uint64_t requestPowerOff(SpId target);
   uint64_t powerOffDone(SpId target) const;
+  PowerState powerState(SpId target) const;
+
+  // This SP's history area (false when this side is cut) and the peer's (nullopt when cut,
+  // torn, or never written). Thread-safe against the beat slot's writer.
+  bool writeHistory(const History& history);
+  std::optional<History> readPeerHistory() const;
 
  private:
   void mapSharedMemory(const std::string& name);

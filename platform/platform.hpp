@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "platform/sp_types.hpp"
+
 namespace dualsp::platform {
 
 struct Status {
@@ -34,6 +36,11 @@ class Fencer {
  public:
   virtual ~Fencer() = default;
   virtual Status fencePeer(std::chrono::milliseconds timeout) = 0;
+  // What the chassis says of the peer's power: off, running, stopped (hung), or Unknown when
+  // this platform cannot tell. Blocking, bounded by `timeout`; called off the heartbeat thread.
+  virtual PowerState peerPower(std::chrono::milliseconds /*timeout*/) {
+    return PowerState::Unknown;
+  }
   virtual std::string describe() const = 0;
 };
 

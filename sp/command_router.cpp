@@ -48,6 +48,11 @@ CommandRouter::CommandRouter(SpId self, const CommandRegistry& registry, PeerTra
       fallback_(std::move(fallback)),
       now_(std::move(now)) {}
 
+void CommandRouter::setStaleAfter(std::chrono::milliseconds stale_after, Scheduler after) {
+  stale_after_ = stale_after;
+  after_ = std::move(after);
+}
+
 CommandRouter::Stats CommandRouter::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -98,17 +103,47 @@ void CommandRouter::dispatch(proto::Command command, Reply reply) {
 }
 
 void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Reply reply) {
+  const std::string peer_name = std::string(spName(peerOf(self_)));
+  if (!peer_.usable()) {
+    // Known sick (no heartbeats, no route answering): waiting would only hold the caller.
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.unusable;
+    }
+    proto::CommandResult r =
+        spec.mutating ? errorResult(proto::CommandResult::UNAVAILABLE,
+                                    peer_name + " cannot be reached on the peer link; nothing "
+                                                "was done: retry")
+                      : staleOrUnavailable(commandKey(command), command, "the peer link is down");
+    finish(r);
+    reply(std::move(r));
+    return;
+  }
   std::string key = commandKey(command);
+  uint64_t flight = 0;
   if (!spec.mutating) {
-    std::lock_guard lock(mu_);
-    auto it = in_flight_.find(key);
-    if (it != in_flight_.end()) {
-      ++stats_.coalesced;
-      it->second.push_back(std::move(reply));  // rides on the round trip already in flight
+    {
+      std::lock_guard lock(mu_);
+      auto it = in_flight_.find(key);
+      if (it != in_flight_.end()) {
+        ++stats_.coalesced;
+        if (!it->second.answered_stale) {
+          it->second.waiting.push_back(std::move(reply));  // rides on the round trip
+          return;
+        }
+      } else {
+        flight = next_flight_++;
+        in_flight_[key] = InFlight{flight, {reply}, false};
+        ++stats_.forwarded;
+      }
+    }
+    if (flight == 0) {
+      // A round trip is under way but already past stale_after: the last known state now.
+      proto::CommandResult r = staleOrUnavailable(key, command, "the peer is slow to answer");
+      finish(r);
+      reply(std::move(r));
       return;
     }
-    in_flight_[key].push_back(reply);
-    ++stats_.forwarded;
   } else {
     std::lock_guard lock(mu_);
     ++stats_.forwarded;
@@ -119,6 +154,8 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
   command.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
   bool mutating = spec.mutating;
   proto::Command sent = command;
+  if (!mutating && after_ && stale_after_.count() > 0 && stale_after_ < deadline)
+    after_(stale_after_, [this, key, flight, command] { onStaleAfter(key, flight, command); });
   peer_.send(sent, deadline,
              [this, key, mutating, command = std::move(command),
               reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
@@ -138,9 +175,26 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
              });
 }
 
-proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,
-                                                       const proto::Command& command,
-                                                       const std::string& why) {
+void CommandRouter::onStaleAfter(const std::string& key, uint64_t id,
+                                 const proto::Command& command) {
+  std::optional<proto::CommandResult> r = staleAnswer(key, command);
+  if (!r) return;  // nothing known yet: the callers wait for the round trip
+  std::vector<Reply> waiting;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end() || it->second.id != id) return;  // answered meanwhile
+    it->second.answered_stale = true;
+    waiting = std::move(it->second.waiting);
+    it->second.waiting.clear();
+    stats_.late += waiting.size();
+  }
+  finish(*r);
+  for (auto& w : waiting) w(*r);
+}
+
+std::optional<proto::CommandResult> CommandRouter::staleAnswer(const std::string& key,
+                                                               const proto::Command& command) {
   {
     std::lock_guard lock(mu_);
     auto it = last_good_.find(key);
@@ -158,9 +212,16 @@ proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,
       std::lock_guard lock(mu_);
       ++stats_.stale;
       r->set_stale(true);
-      return *r;
+      return r;
     }
   }
+  return std::nullopt;
+}
+
+proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,
+                                                       const proto::Command& command,
+                                                       const std::string& why) {
+  if (auto r = staleAnswer(key, command)) return *r;
   return errorResult(proto::CommandResult::UNAVAILABLE, std::string(spName(peerOf(self_))) +
                                                             " did not answer (" + why +
                                                             ") and nothing is known of it yet");
@@ -185,7 +246,7 @@ void CommandRouter::finishForward(const std::string& key, bool mutating,
     std::lock_guard lock(mu_);
     auto it = in_flight_.find(key);
     if (it != in_flight_.end()) {
-      waiting = std::move(it->second);
+      waiting = std::move(it->second.waiting);
       in_flight_.erase(it);
     }
   }

@@ -1,8 +1,10 @@
 #pragma once
 // Decides where each command runs (DESIGN.md "The command path"): here when it is about this
 // SP, on the peer when it is about the peer (over the peer link), never forwarded twice.
-// When the peer does not answer in time, a read is answered from the last known state,
-// marked stale with its age. Identical reads about the peer share one round trip.
+// A read about the peer never waits on a link known to be sick: with no usable route it is
+// answered at once from the last known state, marked stale with its age; otherwise the
+// round trip gets `stale_after` before its callers are answered from that state, while it
+// goes on to refresh it. Identical reads about the peer share one round trip.
 
 #include <chrono>
 #include <functional>
@@ -41,6 +43,9 @@ class PeerTransport {
   // `done` is called exactly once, from any thread, at the latest after `deadline`.
   virtual void send(const proto::Command& command, std::chrono::milliseconds deadline,
                     std::function<void(Answer)> done) = 0;
+  // Whether a request can get an answer now (the peer is heard and some route of the link
+  // answers); false: asking would only wait out the deadline. Any thread.
+  virtual bool usable() const { return true; }
 };
 
 class CommandRouter {
@@ -49,10 +54,15 @@ class CommandRouter {
   // What this SP knows of the peer without asking it (heartbeats): a stale answer of last
   // resort, or nullopt.
   using PeerFallback = std::function<std::optional<proto::CommandResult>(const proto::Command&)>;
+  // Runs `work` once after `delay`, on any thread (spd: a timer on the peer link's thread).
+  using Scheduler = std::function<void(std::chrono::milliseconds delay, std::function<void()> work)>;
 
   CommandRouter(SpId self, const CommandRegistry& registry, PeerTransport& peer,
                 std::chrono::milliseconds default_deadline, PeerFallback fallback = {},
                 std::function<Clock::time_point()> now = Clock::now);
+  // Reads about the peer not answered within `stale_after` are answered from the last known
+  // state (when there is one) while the round trip goes on; without a scheduler they wait.
+  void setStaleAfter(std::chrono::milliseconds stale_after, Scheduler after);
 
   // Thread-safe; `reply` is called exactly once, maybe from another thread.
   void dispatch(proto::Command command, Reply reply);
@@ -62,6 +72,8 @@ class CommandRouter {
     uint64_t forwarded = 0;  // round trips actually sent to the peer
     uint64_t coalesced = 0;  // queries that joined a round trip already in flight
     uint64_t stale = 0;      // answered from the last known state
+    uint64_t unusable = 0;   // answered at once: no usable route to the peer
+    uint64_t late = 0;       // answered from the last known state at stale_after
     uint64_t refused_loops = 0;
   };
   Stats stats() const;
@@ -71,6 +83,15 @@ class CommandRouter {
     proto::CommandResult result;
     Clock::time_point at;
   };
+  struct InFlight {
+    uint64_t id = 0;
+    std::vector<Reply> waiting;
+    bool answered_stale = false;  // past stale_after: newcomers get the last known state
+  };
+  void onStaleAfter(const std::string& key, uint64_t id, const proto::Command& command);
+  // The last known state now, or nullopt (the caller holds no lock).
+  std::optional<proto::CommandResult> staleAnswer(const std::string& key,
+                                                  const proto::Command& command);
   void forward(proto::Command command, const CommandSpec& spec, Reply reply);
   void finishForward(const std::string& key, bool mutating, const proto::Command& command,
                      PeerTransport::Answer answer);
@@ -85,7 +106,10 @@ class CommandRouter {
   PeerFallback fallback_;
   std::function<Clock::time_point()> now_;
   mutable std::mutex mu_;
-  std::map<std::string, std::vector<Reply>> in_flight_;
+  std::map<std::string, InFlight> in_flight_;
+  uint64_t next_flight_ = 1;
+  std::chrono::milliseconds stale_after_{0};
+  Scheduler after_;
   std::map<std::string, Cached> last_good_;
   Stats stats_;
 };

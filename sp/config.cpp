@@ -176,7 +176,19 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     r.integer("port", c.peer_link.port, 1, 65535);
     r.string("key_file", c.peer_link.key_file);
     r.millis("request_timeout_ms", c.peer_link.request_timeout, 10, 60000);
-    r.finish({"interface", "address", "port", "key_file", "request_timeout_ms"});
+    r.millis("stale_after_ms", c.peer_link.stale_after, 1, 60000);
+    r.millis("change_wait_ms", c.peer_link.change_wait, 0, 60000);
+    r.boolean("management_route", c.peer_link.management_route);
+    r.millis("ping_interval_ms", c.peer_link.ping_interval, 5, 10000);
+    r.millis("sick_after_ms", c.peer_link.sick_after, 10, 60000);
+    r.millis("dead_after_ms", c.peer_link.dead_after, 20, 600000);
+    r.finish({"interface", "address", "port", "key_file", "request_timeout_ms", "stale_after_ms",
+              "change_wait_ms", "management_route", "ping_interval_ms", "sick_after_ms",
+              "dead_after_ms"});
+    if (c.peer_link.sick_after < c.peer_link.ping_interval)
+      r.fail(r.keyPath("sick_after_ms"), "must be at least ping_interval_ms");
+    if (c.peer_link.dead_after < c.peer_link.sick_after)
+      r.fail(r.keyPath("dead_after_ms"), "must be at least sick_after_ms");
     requireIpv4(r, "address", c.peer_link.address, false);
     if (c.peer_link.key_file.empty()) c.peer_link.key_file = c.state_dir + "/pair.key";
   }
@@ -189,8 +201,9 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     r.integer("port", c.floating.port, 0, 65535);
     r.integer("garp_count", c.floating.garp_count, 0, 100);
     r.millis("garp_interval_ms", c.floating.garp_interval, 1, 10000);
+    r.millis("garp_refresh_ms", c.floating.garp_refresh, 0, 3600000);
     r.finish({"mode", "address", "prefix_length", "interface", "port", "garp_count",
-              "garp_interval_ms"});
+              "garp_interval_ms", "garp_refresh_ms"});
     requireIpv4(r, "address", c.floating.address, true);
     if (c.floating.mode == "netlink") {
       if (c.floating.interface.empty())
@@ -217,8 +230,15 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     r.millis("fence_timeout_ms", c.heartbeat.fence_timeout, 10, 60000);
     r.millis("fence_retry_ms", c.heartbeat.fence_retry, 10, 600000);
     r.integer("realtime_priority", c.heartbeat.realtime_priority, 0, 99);
+    std::string startup_fence = "when-peer-off";
+    r.string("startup_fence", startup_fence);
+    if (startup_fence == "always")
+      c.heartbeat.startup_fence_always = true;
+    else if (startup_fence != "when-peer-off")
+      r.fail(r.keyPath("startup_fence"), "must be \"when-peer-off\" or \"always\"");
     r.finish({"port", "peer", "mgmt", "midplane", "midplane_segment", "startup_wait_ms",
-              "fence_delay_ms", "fence_timeout_ms", "fence_retry_ms", "realtime_priority"});
+              "fence_delay_ms", "fence_timeout_ms", "fence_retry_ms", "realtime_priority",
+              "startup_fence"});
     if (c.heartbeat.peer.enabled && c.peer.link_address.empty())
       r.fail(r.keyPath("peer"), "is enabled but peer.link_address is not set");
     if (c.heartbeat.peer.enabled && c.peer_link.address.empty())

@@ -48,6 +48,17 @@ struct Config {
     int port = 7500;              // TCP; SP-A dials, SP-B listens
     std::string key_file;         // the array's pair key; default <state_dir>/pair.key
     Millis request_timeout{500};  // default deadline of a forwarded command
+    // A query about the peer not answered within this is answered from the last known
+    // state (stale, with its age) while the round trip goes on refreshing it.
+    Millis stale_after{50};
+    // How long a configuration change waits for the passive to be reachable before it is
+    // refused (503, nothing applied) while the passive is heard on a heartbeat path.
+    Millis change_wait{2000};
+    // The second route over the management network between the SPs' own addresses.
+    bool management_route = true;
+    Millis ping_interval{50};  // liveness of each route
+    Millis sick_after{150};    // no frame for this long: the route is not used
+    Millis dead_after{600};    // no frame for this long: the connection is dropped
   } peer_link;
 
   struct Floating {
@@ -56,8 +67,9 @@ struct Config {
     int prefix_length = 24;
     std::string interface;  // netlink: where to add it
     int port = 0;           // loopback: port of the floating listener
-    int garp_count = 5;     // gratuitous ARPs after a takeover
+    int garp_count = 5;     // gratuitous ARPs after a takeover (and when carrier returns)
     Millis garp_interval{20};
+    Millis garp_refresh{10000};  // one more every this while active; 0 = never
   } floating;
 
   struct Heartbeat {
@@ -71,6 +83,9 @@ struct Config {
     Millis fence_timeout{2000};
     Millis fence_retry{1000};
     int realtime_priority = 50;  // 0 = normal scheduling
+    // A starting SP that never heard its peer fences it only when the chassis says it is
+    // off or hung ("when-peer-off"), or whenever the startup wait is over ("always").
+    bool startup_fence_always = false;
   } heartbeat;
 
   struct Web {

@@ -18,14 +18,28 @@ namespace dualsp::sp {
 namespace {
 
 constexpr const char* kMarkerFile = "sync.point";
+// The peer's acknowledged history this SP took over without (docs/CONFIG-STORE.md).
+constexpr const char* kMissingFile = "missing.point";
 constexpr const char* kEventPrefix = "events/";
 constexpr size_t kMaxEventPage = 1000;
 constexpr size_t kDefaultEventPage = 100;
 constexpr size_t kMaxPendingEvents = 1000;
 constexpr std::chrono::milliseconds kMaxResyncBackoff{1000};
+// Between checks while a change waits for the passive to become reachable.
+constexpr std::chrono::milliseconds kWaitStep{10};
+// The marker restored events carry (tests/chaos relies on it).
+constexpr const char* kRestoredFrom = " (restored from SP-";
 
 bool isEventKey(const std::string& key) {
   return key.rfind(kEventPrefix, 0) == 0;
+}
+
+uint64_t eventIdOf(const std::string& key) {
+  try {
+    return std::stoull(key.substr(std::string(kEventPrefix).size()));
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 std::string eventKey(uint64_t id) {
@@ -87,6 +101,39 @@ bool sameContent(const ConfigRecord& a, const ConfigRecord& b) {
   return a.deleted() == b.deleted() && (a.deleted() || a.value() == b.value());
 }
 
+Version versionOfHistory(const History& h) {
+  return {h.epoch, h.seq};
+}
+
+// A transport error after which the request certainly never left this SP.
+bool neverSent(const std::string& error) {
+  return error == "not connected" || error == "too large" || error == "stopped" ||
+         error == "no peer link";
+}
+
+bool writeSmallFile(const std::string& path, const std::string& text, std::string& error) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = "open " + tmp + ": " + strerror(errno);
+    return false;
+  }
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  if (ok && fsync(fd) != 0) {
+    ok = false;
+    err = errno;
+  }
+  close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    unlink(tmp.c_str());
+    error = "write " + path + ": " + strerror(err);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 ConfigService::ConfigService(std::string dir, ConfigServiceDependencies deps,
@@ -116,12 +163,19 @@ void ConfigService::start() {
       has_marker_ = true;
       marker_ = {epoch, seq};
     }
+    std::ifstream missing(dir_ + "/" + kMissingFile);
+    History h;
+    if (missing >> h.epoch >> dot >> h.seq >> h.last_event_id && dot == '.') {
+      missing_ = h;
+      event_floor_ = h.last_event_id;
+    }
     Version last = store_.last();
     synced_ = has_marker_ ? std::min(marker_, last) : last;
     visible_ = last;
     auto report = store_.recoveryReport();
     LOG_INFO << "configuration: last version " << toString(last) << ", known on both SPs up to "
-             << toString(synced_) << (has_marker_ ? " (sync.point)" : "");
+             << toString(synced_) << (has_marker_ ? " (sync.point)" : "") << ", last event "
+             << lastStoredEventId();
     if (!report.clean()) {
       for (const auto& problem : report.problems)
         pending_events_.push_back(
@@ -135,7 +189,10 @@ void ConfigService::start() {
                   Health::Warning);
   }
   worker_ = std::thread([this] { workerLoop(); });
-  post([this] { notifyAll(); });
+  post([this] {
+    publishHistory();
+    notifyAll();
+  });
 }
 
 void ConfigService::stop() {
@@ -196,10 +253,20 @@ Version ConfigService::visibleVersion() const {
 std::vector<proto::Event> ConfigService::eventsAfter(uint64_t after, size_t max) const {
   const Version visible = visibleVersion();
   std::vector<proto::Event> out;
-  for (const auto& r : store_.listAfter(kEventPrefix, after ? eventKey(after) : "", max)) {
-    if (visible < versionOf(r)) break;
-    proto::Event e;
-    if (e.ParseFromString(r.value())) out.push_back(std::move(e));
+  std::string from = after ? eventKey(after) : "";
+  // Keys follow ids; an event merged back into a hole has an old id and a new version, so
+  // visibility is checked per record.
+  while (out.size() < max) {
+    auto page = store_.listAfter(kEventPrefix, from, max);
+    if (page.empty()) break;
+    for (const auto& r : page) {
+      from = r.key();
+      if (visible < versionOf(r)) return out;  // not acknowledged yet: nothing after it either
+      proto::Event e;
+      if (e.ParseFromString(r.value())) out.push_back(std::move(e));
+      if (out.size() >= max) break;
+    }
+    if (page.size() < max) break;
   }
   return out;
 }
@@ -207,17 +274,15 @@ std::vector<proto::Event> ConfigService::eventsAfter(uint64_t after, size_t max)
 uint64_t ConfigService::lastEventId() const {
   const Version visible = visibleVersion();
   uint64_t last = 0;
-  for (const auto& r : store_.list(kEventPrefix)) {
-    if (visible < versionOf(r)) break;
-    last = versionOf(r).seq;
-  }
+  for (const auto& r : store_.list(kEventPrefix))
+    if (!(visible < versionOf(r))) last = eventIdOf(r.key());
   return last;
 }
 
 ConfigService::Stats ConfigService::stats() const {
   std::lock_guard lock(mu_);
   Stats s = stats_;
-  s.peer_in_sync = peer_in_sync_;
+  s.peer_in_sync = peer_in_sync_ && !peer_needs_full_copy_;
   s.last = store_.last();
   s.sync_point = synced_;
   return s;
@@ -228,12 +293,21 @@ Version ConfigService::nextVersion(Version after) const {
   return {std::max(epoch, after.epoch), after.seq + 1};
 }
 
-ConfigRecord ConfigService::eventRecord(proto::Event event, Version v) {
-  event.set_id(v.seq);
+uint64_t ConfigService::lastStoredEventId() const {
+  auto r = store_.lastUnder(kEventPrefix);
+  return r ? eventIdOf(r->key()) : 0;
+}
+
+uint64_t ConfigService::nextEventId() const {
+  return std::max(lastStoredEventId(), event_floor_) + 1;
+}
+
+ConfigRecord ConfigService::eventRecord(proto::Event event, Version v, uint64_t id) {
+  event.set_id(id);
   if (event.time_ms() == 0 && deps_.wall_ms) event.set_time_ms(deps_.wall_ms());
   if (event.reported_by() == proto::SP_UNKNOWN) event.set_reported_by(ipc::toProto(deps_.self));
   ConfigRecord r;
-  r.set_key(eventKey(v.seq));
+  r.set_key(eventKey(id));
   r.set_value(event.SerializeAsString());
   *r.mutable_version() = toProtoVersion(v);
   r.set_writer(ipc::toProto(deps_.self));
@@ -253,23 +327,9 @@ void ConfigService::notifyAll() {
 }
 
 platform::Status ConfigService::saveSyncPoint(Version v) {
-  std::string path = dir_ + "/" + kMarkerFile;
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return platform::Status::failure("open " + tmp + ": " + strerror(errno));
-  std::string text = toString(v) + "\n";
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  int err = errno;
-  if (ok && fsync(fd) != 0) {
-    ok = false;
-    err = errno;
-  }
-  close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    unlink(tmp.c_str());
-    return platform::Status::failure("write " + path + ": " + strerror(err));
-  }
+  std::string error;
+  if (!writeSmallFile(dir_ + "/" + kMarkerFile, toString(v) + "\n", error))
+    return platform::Status::failure(error);
   has_marker_ = true;
   marker_ = v;
   return platform::Status::success();
@@ -284,6 +344,15 @@ void ConfigService::clearSyncPoint() {
 Version ConfigService::syncPoint() const {
   Version last = store_.last();
   return has_marker_ ? std::min(marker_, last) : last;
+}
+
+History ConfigService::currentHistory() const {
+  Version last = store_.last();
+  return History{last.epoch, last.seq, lastStoredEventId()};
+}
+
+void ConfigService::publishHistory() {
+  if (store_.isOpen() && deps_.publish_history) deps_.publish_history(currentHistory());
 }
 
 void ConfigService::storageFault(const platform::Status& status) {
@@ -332,12 +401,6 @@ bool ConfigService::callPeer(const std::string& name, const std::string& payload
   return true;
 }
 
-void ConfigService::postLocalWrite(proto::ConfigWrite change, bool authority, Reply reply) {
-  post([this, authority, change = std::move(change), reply = std::move(reply)]() mutable {
-    writeLocal(std::move(change), authority, std::move(reply));
-  });
-}
-
 // ---- Writes ----
 
 void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
@@ -354,6 +417,7 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
         errorResult(proto::CommandResult::UNAVAILABLE, "the configuration store of SP-" +
                                                            std::string(1, spLetter(deps_.self)) +
                                                            " is not open: " + open_error_));
+  const auto arrived = std::chrono::steady_clock::now();
   Role role = deps_.role ? deps_.role() : Role::Active;
   // An SP taking over already holds the floating address: a client's change can reach it
   // a moment before the role is settled. Wait for that moment (bounded) rather than bounce it.
@@ -362,19 +426,32 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
     role = deps_.role();
   }
   if (role == Role::Active) {
-    return postLocalWrite(std::move(change), /*authority=*/true, std::move(reply));
+    post([this, change = std::move(change), deadline = arrived + options_.change_wait,
+          reply = std::move(reply)]() mutable {
+      writeAsActive(std::move(change), deadline, std::move(reply));
+    });
+    return;
   }
+  const std::string self = std::string("SP-") + spLetter(deps_.self);
+  const std::string peer = std::string("SP-") + spLetter(peerOf(deps_.self));
   if (command.forwarded()) {
     // The peer took us for the active SP; neither is, for the moment.
     return reply(errorResult(proto::CommandResult::UNAVAILABLE,
-                             "no active SP to take the change right now (this SP is " +
-                                 std::string(roleName(role)) + "); retry shortly"));
+                             "no active SP to take the change right now (" + self + " is " +
+                                 std::string(roleName(role)) + "); it was not applied: retry"));
   }
-  // Not the authority: the active SP takes the change; while the link is down, this SP
-  // takes it alone and the histories are merged when the link returns.
-  if (deps_.peer_link_heard && !deps_.peer_link_heard()) {
-    return postLocalWrite(std::move(change), /*authority=*/false, std::move(reply));
-  }
+  // Not the authority: only the active SP takes changes. A passive never takes one alone
+  // (its history would fork from the active's and one of the two would lose in a merge).
+  if (!peerAlive())
+    return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                             "no active SP: " + self + " is " + std::string(roleName(role)) +
+                                 " and does not hear " + peer +
+                                 "; the change was not applied: retry shortly"));
+  if (!peerReachable())
+    return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                             "the active " + peer + " cannot be reached from " + self +
+                                 " on the peer link; the change was not applied: retry, or "
+                                 "use the array's floating address"));
   proto::Command forward = command;
   forward.set_forwarded(true);
   forward.set_target(proto::SP_UNKNOWN);
@@ -382,58 +459,83 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
     std::lock_guard lock(mu_);
     ++stats_.forwarded;
   }
-  deps_.peer->send(forward, options_.forward_timeout,
-                   [this, change = std::move(change),
-                    reply = std::move(reply)](PeerTransport::Answer answer) mutable {
-                     if (answer.result) {
-                       answer.result->set_served_by(ipc::toProto(deps_.self));
-                       return reply(std::move(*answer.result));
-                     }
-                     if (answer.error == "not connected") {
-                       return postLocalWrite(std::move(change), /*authority=*/false,
-                                             std::move(reply));
-                     }
-                     reply(errorResult(proto::CommandResult::UNAVAILABLE,
-                                       "the active SP did not answer (" + answer.error +
-                                           "); the change may have been applied: read it back "
-                                           "before retrying"));
-                   });
+  deps_.peer->send(
+      forward, options_.forward_timeout,
+      [this, peer, reply = std::move(reply)](PeerTransport::Answer answer) mutable {
+        if (answer.result) {
+          answer.result->set_served_by(ipc::toProto(deps_.self));
+          return reply(std::move(*answer.result));
+        }
+        if (neverSent(answer.error))
+          return reply(errorResult(proto::CommandResult::UNAVAILABLE,
+                                   "the active " + peer + " cannot be reached (" + answer.error +
+                                       "); the change was not applied: retry"));
+        reply(errorResult(proto::CommandResult::TIMEOUT,
+                          "the active " + peer + " did not answer (" + answer.error +
+                              "); the change may have been applied: read it back before "
+                              "retrying"));
+      });
 }
 
-platform::Status ConfigService::commitStamped(std::vector<ConfigRecord>& records) {
-  // Records after the sync point may be news to the peer: keep the point on disk before
-  // the first of them, so a restart still knows what to offer in a merge.
-  if (!has_marker_) {
-    auto s = saveSyncPoint(synced_);
-    if (!s.ok) return s;
-  }
-  return store_.commit(records);
+ConfigService::Mode ConfigService::writeMode() {
+  // Dead means the election says so: every heartbeat path silent. Only then alone.
+  if (!peerAlive()) return Mode::Alone;
+  if (!peerReachable()) return Mode::Wait;
+  if (peer_in_sync_ && !peer_needs_full_copy_) return Mode::Replicate;
+  // The passive is there but behind (it just started, or a change did not reach it): bring
+  // it up to date first, so this change too is acknowledged with both copies.
+  if (std::chrono::steady_clock::now() < next_resync_) return Mode::Wait;
+  return resyncNow() ? Mode::Replicate : Mode::Wait;
 }
 
-void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply reply) {
-  if (!store_.isOpen())
-    return reply(errorResult(proto::CommandResult::UNAVAILABLE, "configuration store not open"));
-  if (authority && deps_.role && deps_.role() != Role::Active)
-    return reply(errorResult(proto::CommandResult::UNAVAILABLE,
-                             "this SP stopped being the active one; retry shortly"));
-  if (authority) noteRole(Role::Active);
-  if (authority && !peer_in_sync_ && !resync_in_flight_ && deps_.peer_link_heard &&
-      deps_.peer_link_heard() && std::chrono::steady_clock::now() >= next_resync_) {
-    // The passive is there but behind (it just started, or a change failed to reach it):
-    // bring it up to date first, so this change too is acknowledged with both copies.
-    resyncNow();
+ConfigService::Sent ConfigService::replicate(const std::vector<ConfigRecord>& records, Version prev,
+                                             Deadline deadline, std::string& error) {
+  proto::ReplicateRequest request;
+  *request.mutable_prev() = toProtoVersion(prev);
+  for (const auto& r : records) *request.add_records() = r;
+  request.set_epoch(deps_.epoch ? deps_.epoch() : 0);
+  const std::string payload = request.SerializeAsString();
+  bool maybe_arrived = false;
+  for (int attempt = 0;; ++attempt) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (attempt > 0 && left.count() <= 0) break;
+    // The same request again is harmless: the passive answers "applied" for what it holds.
+    auto timeout = std::clamp(left, std::chrono::milliseconds{50}, options_.replicate_timeout);
+    auto answer = askPeer(peerCommand("ConfigReplicate", payload, timeout), timeout);
+    if (answer.result) {
+      if (answer.result->status() != proto::CommandResult::OK) {
+        error = answer.result->error();
+        return maybe_arrived ? Sent::InDoubt : Sent::Refused;
+      }
+      proto::ReplicateAnswer replicated;
+      if (replicated.ParseFromString(answer.result->payload()) && replicated.applied())
+        return Sent::Applied;
+      error = replicated.error().empty() ? "unreadable answer" : replicated.error();
+      return maybe_arrived ? Sent::InDoubt : Sent::Refused;
+    }
+    error = answer.error;
+    if (!neverSent(answer.error)) maybe_arrived = true;
+    if (!peerAlive()) break;  // the election declared it dead meanwhile
+    std::this_thread::sleep_for(kWaitStep);
   }
-  Version prev = store_.last();
-  Version v = nextVersion(prev);
-  std::vector<ConfigRecord> records;
-  proto::ConfigWriteAnswer answer;
+  return maybe_arrived ? Sent::InDoubt : Sent::NotSent;
+}
+
+bool ConfigService::stampChange(proto::ConfigWrite& change, Version v,
+                                std::vector<ConfigRecord>& records,
+                                proto::ConfigWriteAnswer& answer, const Reply& reply) {
+  records.clear();
+  answer.Clear();
   for (const auto& in : change.records()) {
     ConfigRecord r = in;
     if (!change.create_prefix().empty()) r.set_key(change.create_prefix() + std::to_string(v.seq));
     if (r.deleted()) {
       r.clear_value();
-      if (!store_.get(r.key()))
-        return reply(errorResult(proto::CommandResult::NOT_FOUND, "no " + r.key() + " to remove"));
+      if (!store_.get(r.key())) {
+        reply(errorResult(proto::CommandResult::NOT_FOUND, "no " + r.key() + " to remove"));
+        return false;
+      }
     }
     *r.mutable_version() = toProtoVersion(v);
     r.set_writer(ipc::toProto(deps_.self));
@@ -442,83 +544,167 @@ void ConfigService::writeLocal(proto::ConfigWrite change, bool authority, Reply 
     ++v.seq;
     if (!change.create_prefix().empty()) break;
   }
-  Version change_version = records.empty() ? v : versionOf(records.back());
+  *answer.mutable_version() = toProtoVersion(records.empty() ? v : versionOf(records.back()));
   if (change.has_event()) {
     proto::Event event = change.event();
     // A created object: the event is about it, not about its collection.
     if (!change.create_prefix().empty() && !event.origin().empty() && !answer.keys().empty())
       event.set_origin(event.origin() + "/" + answer.keys(0).substr(change.create_prefix().size()));
-    if (!authority)
-      event.set_message(event.message() + " (taken by SP-" + std::string(1, spLetter(deps_.self)) +
-                        " alone: the peer link was down)");
-    records.push_back(eventRecord(std::move(event), v));
+    records.push_back(eventRecord(std::move(event), v, nextEventId()));
   }
-  auto status = commitStamped(records);
+  return true;
+}
+
+platform::Status ConfigService::commitLocal(std::vector<ConfigRecord>& records, bool alone) {
+  // Records after the sync point may be news to the peer: keep the point on disk before
+  // the first of them, so a restart still knows what to offer in a merge.
+  if (alone && !has_marker_) {
+    auto s = saveSyncPoint(synced_);
+    if (!s.ok) return s;
+  }
+  auto status = store_.commit(records);
   if (!status.ok) {
-    if (isStorageError(status.error)) {
-      storageFault(status);
-      return reply(errorResult(proto::CommandResult::INSUFFICIENT_STORAGE,
-                               "the configuration change was not stored: " + status.error));
-    }
-    return reply(errorResult(proto::CommandResult::INTERNAL,
-                             "the configuration change was not stored: " + status.error));
+    if (isStorageError(status.error)) storageFault(status);
+    return status;
   }
   if (storage_fault_) {
     storage_fault_ = false;
     if (deps_.fault) deps_.fault("config-storage", false, "", "", Health::Ok);
   }
   notifyListeners(records);
-  bool replicated = false;
-  if (authority && peer_in_sync_) {
-    if (!deps_.peer_link_heard || deps_.peer_link_heard()) {
-      replicated = replicate(records, prev);
-    } else {
-      LOG_WARNING << "configuration " << toString(versionOf(records.back())) << " not sent to SP-"
-                  << spLetter(peerOf(deps_.self))
-                  << ": its peer-link heartbeats are silent; acknowledged with this SP's copy, "
-                     "the peer catches up when the link returns";
-      std::lock_guard lock(mu_);
-      peer_in_sync_ = false;
-    }
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (replicated) synced_ = store_.last();
-    ++stats_.writes;
-    if (replicated)
-      ++stats_.replicated;
-    else
-      ++stats_.queued;
-    visible_ = store_.last();
-  }
-  *answer.mutable_version() = toProtoVersion(change_version);
-  answer.set_replicated(replicated);
-  answer.set_written_by(ipc::toProto(deps_.self));
-  auto result = okResult(answer.SerializeAsString());
-  result.set_answered_by(ipc::toProto(deps_.self));
-  result.set_served_by(ipc::toProto(deps_.self));
-  reply(std::move(result));
+  acknowledged(alone);
+  return status;
 }
 
-bool ConfigService::replicate(const std::vector<ConfigRecord>& records, Version prev) {
-  proto::ReplicateRequest request;
-  *request.mutable_prev() = toProtoVersion(prev);
-  for (const auto& r : records) *request.add_records() = r;
-  request.set_epoch(deps_.epoch ? deps_.epoch() : 0);
-  proto::CommandResult result;
-  std::string error;
-  proto::ReplicateAnswer answer;
-  if (callPeer("ConfigReplicate", request.SerializeAsString(), options_.replicate_timeout, result,
-               error)) {
-    if (answer.ParseFromString(result.payload()) && answer.applied()) return true;
-    error = answer.error().empty() ? "unreadable answer" : answer.error();
+void ConfigService::acknowledged(bool alone) {
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.writes;
+    if (alone) {
+      ++stats_.alone;
+      peer_in_sync_ = false;
+    } else {
+      ++stats_.replicated;
+      synced_ = store_.last();
+    }
+    // The active SP commits only acknowledged changes: all of its store is visible.
+    visible_ = store_.last();
   }
-  LOG_WARNING << "configuration " << toString(versionOf(records.back())) << " not replicated to SP-"
-              << spLetter(peerOf(deps_.self)) << " (" << error
-              << "); acknowledged with this SP's copy, the peer catches up when it can";
-  std::lock_guard lock(mu_);
-  peer_in_sync_ = false;
-  return false;
+  // Before the caller answers: a survivor must know how far this history reaches.
+  publishHistory();
+}
+
+void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, Reply reply) {
+  const std::string self = std::string("SP-") + spLetter(deps_.self);
+  const std::string peer = std::string("SP-") + spLetter(peerOf(deps_.self));
+  auto unavailable = [&](const std::string& why) {
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.refused;
+    }
+    reply(errorResult(proto::CommandResult::UNAVAILABLE, why));
+  };
+  auto stored = [&](const platform::Status& status, const std::string& after) {
+    auto code = isStorageError(status.error) ? proto::CommandResult::INSUFFICIENT_STORAGE
+                                             : proto::CommandResult::INTERNAL;
+    reply(errorResult(code, "the configuration change was not stored: " + status.error + after));
+  };
+  std::string last_refusal;
+  for (int round = 0;; ++round) {
+    if (!store_.isOpen())
+      return reply(errorResult(proto::CommandResult::UNAVAILABLE, "configuration store not open"));
+    if (deps_.role && deps_.role() != Role::Active)
+      return unavailable(self + " stopped being the active SP; the change was not applied: retry");
+    noteRole(Role::Active);
+    if (round > 0 && std::chrono::steady_clock::now() >= deadline) {
+      LOG_WARNING << "configuration change refused after " << options_.change_wait.count()
+                  << " ms: " << (last_refusal.empty() ? peer + " unreachable" : last_refusal);
+      if (!last_refusal.empty())
+        return unavailable(peer + " did not take the change (" + last_refusal +
+                           "); it was not applied anywhere: retry");
+      return unavailable(peer + " is alive (its heartbeats are heard) but cannot be reached on " +
+                         "the peer link, so the change cannot be written on both SPs; it was " +
+                         "not applied anywhere: retry");
+    }
+    const Mode mode = writeMode();
+    if (mode == Mode::Wait) {
+      std::this_thread::sleep_for(kWaitStep);
+      continue;
+    }
+    const bool alone = mode == Mode::Alone;
+    const Version prev = store_.last();
+    std::vector<ConfigRecord> records;
+    proto::ConfigWriteAnswer answer;
+    if (alone && change.has_event())
+      change.mutable_event()->set_message(change.event().message() + " (acknowledged by " + self +
+                                          " alone: " + peer + " was down)");
+    if (!stampChange(change, nextVersion(prev), records, answer, reply)) return;
+
+    bool held_alone = alone;
+    if (!alone) {
+      std::string error;
+      const Deadline until =
+          std::max(deadline, std::chrono::steady_clock::now() + options_.replicate_timeout);
+      const Sent sent = replicate(records, prev, until, error);
+      if (sent == Sent::Refused || sent == Sent::NotSent) {
+        std::lock_guard lock(mu_);
+        if (sent == Sent::Refused) peer_in_sync_ = false;
+      }
+      if (sent == Sent::Refused) {
+        LOG_WARNING << peer << " refused configuration " << toString(versionOf(records.back()))
+                    << ": " << error;
+        if (error.find("epoch") != std::string::npos)
+          return unavailable(peer + " refused the change (" + error + "): " + self +
+                             " is no longer the active SP; it was not applied: retry");
+        if (isStorageError(error))
+          return reply(errorResult(
+              proto::CommandResult::INSUFFICIENT_STORAGE,
+              peer + " could not store the change (" + error + "); it was not applied anywhere"));
+        last_refusal = error;
+        continue;  // out of sync: resynchronise and try again within the deadline
+      }
+      if (sent == Sent::NotSent) continue;  // the loop waits or finds the peer dead
+      if (sent == Sent::InDoubt) {
+        if (peerAlive()) {
+          {
+            std::lock_guard lock(mu_);
+            peer_in_sync_ = false;
+            peer_needs_full_copy_ = true;
+            ++stats_.in_doubt;
+          }
+          LOG_WARNING << "configuration " << toString(versionOf(records.back())) << " sent to "
+                      << peer << " without a confirmation (" << error << "); not applied on "
+                      << self << ", dropped on " << peer << " at the next resynchronisation";
+          return reply(errorResult(proto::CommandResult::TIMEOUT,
+                                   peer + " did not confirm the change (" + error +
+                                       "). It was not applied on " + self + " and " + peer +
+                                       " drops it at the next resynchronisation, unless " + self +
+                                       " fails first: read it back before retrying"));
+        }
+        // Declared dead meanwhile: whatever it got, this SP's copy is the one that counts.
+        held_alone = true;
+      }
+    }
+    auto status = commitLocal(records, held_alone);
+    if (!status.ok) {
+      if (!held_alone) {
+        // The passive journaled what this SP could not: its copy goes with the next resync.
+        std::lock_guard lock(mu_);
+        peer_in_sync_ = false;
+        peer_needs_full_copy_ = true;
+      }
+      return stored(status, held_alone ? ""
+                                       : "; " + peer +
+                                             "'s copy is dropped at the next "
+                                             "resynchronisation");
+    }
+    answer.set_replicated(!held_alone);
+    answer.set_written_by(ipc::toProto(deps_.self));
+    auto result = okResult(answer.SerializeAsString());
+    result.set_answered_by(ipc::toProto(deps_.self));
+    result.set_served_by(ipc::toProto(deps_.self));
+    return reply(std::move(result));
+  }
 }
 
 // ---- The passive side ----
@@ -527,12 +713,24 @@ void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply
   proto::ReplicateAnswer answer;
   Version last = store_.last();
   Version prev = fromProtoVersion(request.prev());
+  auto holdsAlready = [&] {
+    // The same request again (its answer was lost): answer it as applied.
+    if (request.records().empty()) return false;
+    if (versionOf(*request.records().rbegin()) != last) return false;
+    for (const auto& r : request.records()) {
+      auto mine = store_.find(r.key());
+      if (!mine || versionOf(*mine) != versionOf(r) || !sameContent(*mine, r)) return false;
+    }
+    return true;
+  };
   if (deps_.role && deps_.role() == Role::Active) {
     answer.set_error("SP-" + std::string(1, spLetter(deps_.self)) + " is active itself");
   } else if (deps_.epoch && request.epoch() < deps_.epoch()) {
     // An SP that lost the role without knowing it (it was hung, the peer took over).
     answer.set_error("change from epoch " + std::to_string(request.epoch()) +
                      " refused: this SP is at epoch " + std::to_string(deps_.epoch()));
+  } else if (holdsAlready()) {
+    answer.set_applied(true);
   } else if (has_marker_) {
     answer.set_error("this SP has changes the active SP has not seen: resync needed");
   } else if (prev != last) {
@@ -548,8 +746,17 @@ void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply
       answer.set_applied(true);
       notifyListeners(records);
       std::lock_guard lock(mu_);
-      synced_ = visible_ = store_.last();
+      synced_ = store_.last();
     }
+  }
+  if (answer.applied()) {
+    // Everything up to `prev` is acknowledged on the active SP (it commits only what this
+    // SP holds); the change itself becomes visible when the active's history says so.
+    {
+      std::lock_guard lock(mu_);
+      visible_ = std::max(visible_, std::min(prev, store_.last()));
+    }
+    publishHistory();
   }
   *answer.mutable_last() = toProtoVersion(store_.last());
   reply(okResult(answer.SerializeAsString()));
@@ -590,6 +797,7 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
       answer.set_applied(true);
       clearSyncPoint();
       {
+        // The active installs only what it has acknowledged.
         std::lock_guard lock(mu_);
         synced_ = visible_ = store_.last();
       }
@@ -597,8 +805,10 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
       LOG_NOTICE << "configuration resynchronised from SP-" << spLetter(peerOf(deps_.self)) << " ("
                  << (install.full() ? "full copy"
                                     : std::to_string(install.records_size()) + " records")
-                 << "), now at " << toString(store_.last());
+                 << "), now at " << toString(store_.last()) << ", last event "
+                 << lastStoredEventId();
       notifyAll();
+      publishHistory();
     }
   }
   *answer.mutable_last() = toProtoVersion(store_.last());
@@ -611,25 +821,10 @@ proto::Command ConfigService::offerRequest(bool everything) const {
   return peerCommand("ConfigSyncOffer", everything ? "all" : "", options_.replicate_timeout);
 }
 
-void ConfigService::startResync() {
-  if (resync_in_flight_ || !store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return;
-  if (std::chrono::steady_clock::now() < next_resync_ || !deps_.peer) return;
-  // Asked without blocking the worker: writes go on (queued for the passive) while a
-  // silent peer link times the question out.
+bool ConfigService::resyncNow() {
+  if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active) || !deps_.peer) return false;
   bool everything = store_.recoveryReport().needs_peer_copy;
-  resync_in_flight_ = true;
-  deps_.peer->send(offerRequest(everything), options_.replicate_timeout,
-                   [this, everything](PeerTransport::Answer answer) {
-                     post([this, everything, answer = std::move(answer)] {
-                       resync_in_flight_ = false;
-                       finishResync(answer, everything);
-                     });
-                   });
-}
-
-void ConfigService::resyncNow() {
-  bool everything = store_.recoveryReport().needs_peer_copy;
-  finishResync(askPeer(offerRequest(everything), options_.replicate_timeout), everything);
+  return finishResync(askPeer(offerRequest(everything), options_.replicate_timeout), everything);
 }
 
 bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
@@ -639,7 +834,7 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
       LOG_INFO << "resync of SP-" << spLetter(peerOf(deps_.self)) << " not done: " << why;
     last_resync_error_ = why;
     std::lock_guard lock(mu_);
-    if (why == "not connected") {
+    if (neverSent(why)) {
       // Nothing was sent: cheap to ask again at the next tick, when the link may be back.
       next_resync_ = std::chrono::steady_clock::now();
       return false;
@@ -657,6 +852,7 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
 
   const SpId peer = peerOf(deps_.self);
   const std::string peer_name = std::string("SP-") + spLetter(peer);
+  const std::string self_name = std::string("SP-") + spLetter(deps_.self);
   Version peer_last = fromProtoVersion(offer.last());
   // Both sync points are lower bounds of the shared history, so their max is too; unless
   // the passive lost records since (its store was damaged): then only its own point holds,
@@ -664,22 +860,39 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
   Version common = fromProtoVersion(offer.sync_point());
   if (!offer.needs_copy() && !(peer_last < synced_)) common = std::max(synced_, common);
   std::vector<ConfigRecord> divergent;
-  for (const auto& r : offer.divergent())
-    if (everything || common < versionOf(r)) divergent.push_back(r);
+  size_t dropped = 0;
+  for (const auto& r : offer.divergent()) {
+    if (!everything && !(common < versionOf(r))) continue;
+    auto mine = store_.find(r.key());
+    if (mine && versionOf(*mine) == versionOf(r) && sameContent(*mine, r)) continue;  // shared
+    if (r.writer() == ipc::toProto(deps_.self) && store_.last() < versionOf(r) && !everything) {
+      // Stamped by this SP but never committed here: a change whose confirmation was lost
+      // (answered as not confirmed). The full copy below drops it there.
+      ++dropped;
+      continue;
+    }
+    divergent.push_back(r);
+  }
   std::sort(divergent.begin(), divergent.end(), [](const ConfigRecord& a, const ConfigRecord& b) {
     return versionOf(a) < versionOf(b);
   });
 
   // Merge the peer's own history into this one: each of its changes is taken unless this
   // SP changed the same object since the common point; then the newer version wins and
-  // the loser is reported, never dropped silently.
+  // the loser is reported, never dropped silently. Its events keep their ids where this
+  // SP left their ids free (it took over knowing how far the peer's history reached).
   std::vector<ConfigRecord> merged;
   Version v = nextVersion(store_.last());
-  size_t taken = 0, conflicts = 0, events = 0;
+  uint64_t next_id = nextEventId();
+  size_t taken = 0, conflicts = 0, events = 0, restored = 0;
   auto take = [&](ConfigRecord r) {
     *r.mutable_version() = toProtoVersion(v);
     r.set_writer(ipc::toProto(deps_.self));
     merged.push_back(std::move(r));
+    ++v.seq;
+  };
+  auto newEvent = [&](proto::Event e) {
+    merged.push_back(eventRecord(std::move(e), v, next_id++));
     ++v.seq;
   };
   for (const auto& r : divergent) {
@@ -687,12 +900,24 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
       if (r.deleted()) continue;
       proto::Event event;
       if (!event.ParseFromString(r.value())) continue;
-      event.set_message(event.message() + " (recorded by " + peer_name +
-                        " while the peers were apart, event " + std::to_string(event.id()) +
-                        " there)");
-      merged.push_back(eventRecord(std::move(event), v));
-      ++v.seq;
-      ++events;
+      const uint64_t id = eventIdOf(r.key());
+      const bool free = !store_.find(r.key()) && id < next_id &&
+                        std::none_of(merged.begin(), merged.end(),
+                                     [&](const ConfigRecord& m) { return m.key() == r.key(); });
+      if (free) {
+        // A client may have seen it under this id (the peer acknowledged it alone): keep it.
+        event.set_message(event.message() + kRestoredFrom + std::string(1, spLetter(peer)) +
+                          ", which acknowledged it while " + self_name + " was down)");
+        merged.push_back(eventRecord(std::move(event), v, id));
+        ++v.seq;
+        ++restored;
+      } else {
+        event.set_message(event.message() + " (recorded by " + peer_name +
+                          " while the peers were apart, event " + std::to_string(id) +
+                          " there; restored from " + peer_name + ")");
+        newEvent(std::move(event));
+        ++events;
+      }
       continue;
     }
     auto mine = store_.find(r.key());
@@ -712,35 +937,49 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
         return std::string("SP-") + (x.writer() == proto::SP_B ? "B" : "A");
       };
       std::string detail =
-          "Both SPs changed '" + r.key() + "' while the peer link was down: " + who(*mine) +
-          " wrote '" + shortValue(*mine) + "' (version " + toString(versionOf(*mine)) + "), " +
-          who(r) + " wrote '" + shortValue(r) + "' (version " + toString(versionOf(r)) +
+          "Both SPs changed '" + r.key() + "' while they were apart: " + who(*mine) + " wrote '" +
+          shortValue(*mine) + "' (version " + toString(versionOf(*mine)) + "), " + who(r) +
+          " wrote '" + shortValue(r) + "' (version " + toString(versionOf(r)) +
           "); kept the newer, " + (theirs ? who(r) : who(*mine)) + "'s.";
       LOG_WARNING << "configuration conflict: " << detail;
-      merged.push_back(eventRecord(makeEvent(message::kErrorsDetected, {r.key(), "MergeConflict"},
-                                             managerUri(deps_.self), "Warning", deps_.self, detail),
-                                   v));
-      ++v.seq;
+      newEvent(makeEvent(message::kErrorsDetected, {r.key(), "MergeConflict"},
+                         managerUri(deps_.self), "Warning", deps_.self, detail));
       ++conflicts;
       if (!theirs) continue;
     }
     take(r);
     ++taken;
   }
-  bool full = offer.needs_copy() || !divergent.empty() || store_.last() < peer_last;
+  bool full = offer.needs_copy() || !divergent.empty() || dropped > 0 || peer_needs_full_copy_ ||
+              store_.last() < peer_last;
   size_t behind = full ? 0 : store_.since(peer_last).size();
   if (behind > options_.max_incremental) full = true;
   std::string detail = "Resynchronised " + peer_name + " from version " + toString(peer_last) +
                        " (" + (full ? "full copy" : std::to_string(behind) + " changes") + ")";
   if (!divergent.empty())
     detail += "; merged its " + std::to_string(taken) + " configuration changes and " +
-              std::to_string(events) + " events, " + std::to_string(conflicts) + " conflicts";
+              std::to_string(events + restored) + " events (" + std::to_string(restored) +
+              " under their own ids), " + std::to_string(conflicts) + " conflicts";
+  if (dropped > 0)
+    detail += "; dropped " + std::to_string(dropped) + " unconfirmed records of " + self_name;
   detail += ".";
-  merged.push_back(eventRecord(
-      makeEvent(message::kStateChanged, {managerUri(peer) + " configuration", "Synchronized"},
-                managerUri(peer), conflicts ? "Warning" : "OK", deps_.self, detail),
-      v));
-  auto status = commitStamped(merged);
+  newEvent(makeEvent(message::kStateChanged, {managerUri(peer) + " configuration", "Synchronized"},
+                     managerUri(peer), conflicts ? "Warning" : "OK", deps_.self, detail));
+  std::optional<History> restored_missing;
+  if (missing_ && !(peer_last < versionOfHistory(*missing_))) restored_missing = missing_;
+  if (restored_missing) {
+    newEvent(makeEvent(message::kErrorsCorrected, {"ConfigurationStore", "MissingChanges"},
+                       managerUri(deps_.self), "OK", deps_.self,
+                       "The configuration changes up to version " +
+                           toString(versionOfHistory(*restored_missing)) + " that " + peer_name +
+                           " acknowledged alone are merged back."));
+  }
+  // Merged records are new changes of this SP: before they are journaled, the sync point.
+  if (!has_marker_) {
+    auto s = saveSyncPoint(synced_);
+    if (!s.ok) return fail("merge not stored: " + s.error);
+  }
+  auto status = store_.commit(merged);
   if (!status.ok) {
     if (isStorageError(status.error)) storageFault(status);
     return fail("merge not stored: " + status.error);
@@ -757,27 +996,93 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
   }
   proto::ReplicateAnswer installed;
   if (!callPeer("ConfigSyncInstall", install.SerializeAsString(), options_.replicate_timeout * 3,
-                result, error))
+                result, error)) {
+    // The merged records are this SP's (acknowledged) history now; the peer gets them next time.
+    {
+      std::lock_guard lock(mu_);
+      visible_ = store_.last();
+    }
+    publishHistory();
     return fail("install: " + error);
-  if (!installed.ParseFromString(result.payload()) || !installed.applied())
+  }
+  if (!installed.ParseFromString(result.payload()) || !installed.applied()) {
+    {
+      std::lock_guard lock(mu_);
+      visible_ = store_.last();
+    }
+    publishHistory();
     return fail("install refused: " + installed.error());
+  }
   if (everything) {
     store_.clearNeedsPeerCopy();
     if (deps_.fault) deps_.fault("config-store", false, "", "", Health::Ok);
   }
+  if (restored_missing) {
+    missing_.reset();
+    unlink((dir_ + "/" + kMissingFile).c_str());
+    if (deps_.fault) deps_.fault("config-missing", false, "", "", Health::Ok);
+  }
+  clearSyncPoint();  // the peer holds everything this SP has
   LOG_NOTICE << detail;
   last_resync_error_.clear();
-  std::lock_guard lock(mu_);
-  resync_backoff_ = options_.resync_interval;
-  peer_in_sync_ = true;
-  synced_ = visible_ = store_.last();
-  ++stats_.resyncs;
-  stats_.conflicts += conflicts;
+  {
+    std::lock_guard lock(mu_);
+    resync_backoff_ = options_.resync_interval;
+    peer_in_sync_ = true;
+    peer_needs_full_copy_ = false;
+    synced_ = visible_ = store_.last();
+    ++stats_.resyncs;
+    stats_.conflicts += conflicts;
+  }
+  publishHistory();
   return true;
 }
 
+void ConfigService::checkMissingHistory() {
+  if (!deps_.peer_history || !store_.isOpen()) return;
+  auto reach = deps_.peer_history();
+  if (!reach) return;
+  const Version mine = store_.last();
+  const Version theirs = versionOfHistory(*reach);
+  if (!(mine < theirs)) return;
+  if (missing_ && !(versionOfHistory(*missing_) < theirs)) return;  // known already
+  const std::string peer = std::string("SP-") + spLetter(peerOf(deps_.self));
+  const std::string self = std::string("SP-") + spLetter(deps_.self);
+  const uint64_t my_last_event = lastStoredEventId();
+  std::string text = self + " became active without the configuration versions after " +
+                     toString(mine) + " up to " + toString(theirs);
+  if (reach->last_event_id > my_last_event)
+    text += " (events " + std::to_string(my_last_event + 1) + " to " +
+            std::to_string(reach->last_event_id) + ")";
+  text += ", which " + peer + " acknowledged alone while " + self + " was down; they are merged " +
+          "back when " + peer + " returns.";
+  LOG_CRITICAL << text;
+  missing_ = reach;
+  event_floor_ = std::max(event_floor_, reach->last_event_id);
+  std::string error;
+  if (!writeSmallFile(dir_ + "/" + kMissingFile,
+                      toString(theirs) + " " + std::to_string(reach->last_event_id) + "\n", error))
+    LOG_ERROR << "cannot keep the missing history on disk: " << error;
+  if (deps_.fault)
+    deps_.fault("config-missing", true, std::string(message::kErrorsDetected), text,
+                Health::Warning);
+  pending_events_.push_back(makeEvent(message::kErrorsDetected,
+                                      {"ConfigurationStore", "MissingChanges"},
+                                      managerUri(deps_.self), "Critical", deps_.self, text));
+}
+
 void ConfigService::noteRole(Role role) {
-  if (role == Role::Active && !acting_active_) active_since_ = lastEventId();
+  if (role == Role::Active && !acting_active_) {
+    // What this SP holds is the array's history now; what the dead peer held beyond it is
+    // named, and its event ids stay free for when it returns.
+    {
+      std::lock_guard lock(mu_);
+      visible_ = store_.last();
+    }
+    checkMissingHistory();
+    active_since_ = lastEventId();
+    publishHistory();
+  }
   acting_active_ = role == Role::Active;
 }
 
@@ -786,7 +1091,6 @@ void ConfigService::tick() {
     Role role = deps_.role ? deps_.role() : Role::Active;
     if (role != Role::Active && role != Role::Passive) return;
     noteRole(role);
-    flushEvents(role);
     std::string session = deps_.peer_session ? deps_.peer_session() : "";
     if (session != last_peer_session_) {
       last_peer_session_ = session;
@@ -795,13 +1099,22 @@ void ConfigService::tick() {
       next_resync_ = std::chrono::steady_clock::now();
     }
     if (role != Role::Active) {
-      std::lock_guard lock(mu_);
-      peer_in_sync_ = false;
+      {
+        // A passive shows what the active has acknowledged (its history, heard in beats).
+        std::lock_guard lock(mu_);
+        peer_in_sync_ = false;
+        if (deps_.peer_history) {
+          if (auto reach = deps_.peer_history())
+            visible_ = std::min(store_.last(), std::max(visible_, versionOfHistory(*reach)));
+        }
+      }
+      flushEvents(role);
       return;
     }
-    if (!peer_in_sync_ && deps_.peer_alive && deps_.peer_alive() &&
-        (!deps_.peer_link_heard || deps_.peer_link_heard()))
-      startResync();
+    if ((!peer_in_sync_ || peer_needs_full_copy_) && peerAlive() && peerReachable() &&
+        std::chrono::steady_clock::now() >= next_resync_)
+      resyncNow();
+    flushEvents(role);
   });
 }
 
@@ -816,8 +1129,8 @@ void ConfigService::recordEvent(proto::Event event) {
   });
 }
 
-// On the worker: events wait here until there is an authority to record them (the election
-// may not have settled); one the active SP could not take yet comes back for the next tick.
+// On the worker: events wait here until they can be recorded like any change (the election
+// may not have settled, the passive may be unreachable); they never block a change.
 void ConfigService::flushEvents(Role role) {
   if (pending_events_.empty() || !store_.isOpen()) return;
   if (pending_events_.size() > kMaxPendingEvents) {
@@ -826,29 +1139,68 @@ void ConfigService::flushEvents(Role role) {
     pending_events_.erase(pending_events_.begin(),
                           pending_events_.end() - static_cast<long>(kMaxPendingEvents));
   }
-  auto events = std::move(pending_events_);
-  pending_events_.clear();
-  for (auto& event : events) {
-    proto::ConfigWrite change;
-    *change.mutable_event() = event;
-    auto retry = [this, event](proto::CommandResult r) {
-      if (r.status() == proto::CommandResult::OK) return;
-      if (r.status() == proto::CommandResult::UNAVAILABLE) {
-        post([this, event] { pending_events_.push_back(event); });
-        return;
-      }
-      LOG_WARNING << "an event was not recorded: " << r.error();
-    };
-    if (role == Role::Active) {
-      writeLocal(std::move(change), /*authority=*/true, retry);
-    } else {
+  if (role != Role::Active) {
+    // The active SP records them; until it can be reached they wait here.
+    if (!peerAlive() || !peerReachable() || !deps_.peer) return;
+    auto events = std::move(pending_events_);
+    pending_events_.clear();
+    for (auto& event : events) {
+      proto::ConfigWrite change;
+      *change.mutable_event() = event;
       proto::Command command;
       command.set_name("ConfigWrite");
+      command.set_forwarded(true);
       command.set_payload(change.SerializeAsString());
-      command.mutable_caller()->set_origin("spd");
-      handleWrite(command, retry);
+      command.mutable_caller()->set_origin(std::string("spd SP-") + spLetter(deps_.self));
+      deps_.peer->send(
+          command, options_.forward_timeout, [this, event](PeerTransport::Answer answer) {
+            if (answer.result && answer.result->status() == proto::CommandResult::OK) return;
+            if (answer.result && answer.result->status() != proto::CommandResult::UNAVAILABLE) {
+              LOG_WARNING << "an event was not recorded: " << answer.result->error();
+              return;
+            }
+            post([this, event] { pending_events_.push_back(event); });
+          });
+    }
+    return;
+  }
+  const Mode mode = writeMode();
+  if (mode == Mode::Wait) return;
+  const bool alone = mode == Mode::Alone;
+  const Version prev = store_.last();
+  Version v = nextVersion(prev);
+  uint64_t id = nextEventId();
+  std::vector<ConfigRecord> records;
+  for (const auto& event : pending_events_) {
+    records.push_back(eventRecord(event, v, id++));
+    ++v.seq;
+  }
+  bool held_alone = alone;
+  if (!alone) {
+    std::string error;
+    const Sent sent = replicate(
+        records, prev, std::chrono::steady_clock::now() + options_.replicate_timeout, error);
+    if (sent == Sent::InDoubt && !peerAlive()) {
+      held_alone = true;
+    } else if (sent != Sent::Applied) {
+      std::lock_guard lock(mu_);
+      peer_in_sync_ = false;
+      if (sent == Sent::InDoubt) peer_needs_full_copy_ = true;
+      return;  // they wait for the next tick
     }
   }
+  auto status = commitLocal(records, held_alone);
+  if (!status.ok) {
+    LOG_WARNING << records.size() << " array events not recorded: " << status.error;
+    if (!held_alone) {
+      std::lock_guard lock(mu_);
+      peer_in_sync_ = false;
+      peer_needs_full_copy_ = true;
+    }
+    if (isStorageError(status.error)) pending_events_.clear();  // logged in spd.log above
+    return;
+  }
+  pending_events_.clear();
 }
 
 // ---- Commands ----
@@ -917,11 +1269,11 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
          // One pass over the visible events: the count, the newest id and the page.
          uint64_t total = 0, skipped = 0;
          for (const auto& r : store_.list(kEventPrefix)) {
-           const Version v = versionOf(r);
-           if (visible < v) break;  // keys and versions both follow seq
+           if (visible < versionOf(r)) continue;  // not acknowledged yet
+           const uint64_t id = eventIdOf(r.key());
            ++total;
-           page.set_last_id(v.seq);
-           if (v.seq <= after || skipped++ < skip) continue;
+           page.set_last_id(std::max(page.last_id(), id));
+           if (id <= after || skipped++ < skip) continue;
            proto::Event e;
            if (static_cast<size_t>(page.events_size()) < top && e.ParseFromString(r.value()))
              *page.add_events() = std::move(e);

@@ -2,12 +2,18 @@
 // The replicated configuration store and event log (DESIGN.md "Configuration and events",
 // docs/CONFIG-STORE.md "Replication").
 //
-// The active SP is the only writer: it stamps each change with (epoch, seq), journals it,
-// sends it to the passive SP and acknowledges the client once the passive has written it
-// too. A passive SP forwards the writes it receives to the active one; when the peer link
-// is down it writes them locally, and the two histories are merged when the link returns.
-// Events are records too ("events/<id>", id = seq), so they replicate and merge the same
-// way; a client only ever sees events that are as durable as an acknowledged change.
+// The active SP is the only writer. It stamps each change with (epoch, seq), sends it to the
+// passive SP, and journals it itself only once the passive has journaled it; then the client
+// gets its 2xx. The one exception is a passive the election has declared dead (silent on
+// every heartbeat path): then the active journals alone, publishes how far its history now
+// reaches on the midplane, and acknowledges ("held by one SP"). While the passive is heard
+// but cannot be reached on any route of the peer link, a change waits (bounded) and is then
+// refused with nothing applied anywhere. A passive SP forwards the writes it receives to the
+// active one and never takes a change alone.
+//
+// Events are records too ("events/<id>"): ids are consecutive, assigned by the active SP, and
+// an event becomes visible to clients only when it is acknowledged, so no id is ever shown
+// with one event and later reused for another.
 //
 // Every store mutation runs on one worker thread, in order; reads go straight to the store.
 
@@ -32,11 +38,13 @@
 namespace dualsp::sp {
 
 struct ConfigServiceOptions {
-  // How long the active SP waits for the passive to write a change before it acknowledges
-  // the change as queued (the passive then catches up by resync).
-  std::chrono::milliseconds replicate_timeout{1000};
+  // One attempt to have the passive journal a change (and the wait for a resync offer).
+  std::chrono::milliseconds replicate_timeout{500};
+  // How long a change waits for the passive to become reachable (link connecting, a
+  // resync under way, both routes sick) before it is refused with 503 and Retry-After.
+  std::chrono::milliseconds change_wait{2000};
   // A passive SP waits this long for the active's answer to a forwarded write.
-  std::chrono::milliseconds forward_timeout{1200};
+  std::chrono::milliseconds forward_timeout{3000};
   // Between resync attempts while the passive is behind.
   std::chrono::milliseconds resync_interval{300};
   // More records than this behind: the passive gets a full copy instead of the records.
@@ -51,17 +59,22 @@ struct ConfigServiceDependencies {
   SpId self = SpId::A;
   std::function<Role()> role;
   std::function<uint64_t()> epoch;
-  std::function<bool()> peer_alive;  // the heartbeats hear the peer
-  // ... and on the peer-link path too: a change is sent to the passive only then (a silent
-  // link would hold every acknowledgement for the whole replicate timeout).
-  std::function<bool()> peer_link_heard;
-  // Changes whenever the peer restarts or the peer link reconnects: the passive may then
-  // hold changes of its own, so the active resynchronises it.
+  // The election hears the peer on some heartbeat path. False means the election has
+  // declared it dead: only then does the active SP acknowledge a change alone.
+  std::function<bool()> peer_alive;
+  // Some route of the peer link is up and answering: a change can be replicated now.
+  std::function<bool()> peer_reachable;
+  // Changes whenever the peer restarts: the active resynchronises it.
   std::function<std::string()> peer_session;
   PeerTransport* peer = nullptr;  // the peer link
   std::function<int64_t()> wall_ms;
-  // Raised (true) and cleared (false) store faults: "config-store" (cannot open or
-  // recovered without the peer's copy), "config-storage" (a write refused by the disk).
+  // This SP's acknowledged history, published (midplane first) before an acknowledgement
+  // that depends on it; and how far the peer's reaches as last heard or read.
+  std::function<void(const History&)> publish_history;
+  std::function<std::optional<History>()> peer_history;
+  // Raised (true) and cleared (false) store faults: "config-store" (cannot open, or
+  // recovered without the peer's copy), "config-storage" (a write refused by the disk),
+  // "config-missing" (took over without changes only the dead peer holds).
   std::function<void(const std::string& id, bool raised, const std::string& message_id,
                      const std::string& text, Health severity)>
       fault;
@@ -86,7 +99,8 @@ class ConfigService {
   // An event spd saw (role change, fault, peer lost...): recorded by the active SP.
   void recordEvent(proto::Event event);
 
-  // Called from spd's main loop (every 100 ms): starts a resync when the passive is behind.
+  // Called from spd's main loop (every 100 ms): records waiting events, starts a resync when
+  // the passive is behind, follows the active's acknowledged history on the passive.
   void tick();
 
   // Calls `listener` for every applied record (put or removal), on the worker thread, and
@@ -108,7 +122,9 @@ class ConfigService {
   struct Stats {
     uint64_t writes = 0;
     uint64_t replicated = 0;
-    uint64_t queued = 0;  // acknowledged while the passive was away
+    uint64_t alone = 0;     // acknowledged while the election had declared the peer dead
+    uint64_t refused = 0;   // 503: the passive was heard but could not be reached in time
+    uint64_t in_doubt = 0;  // sent, no confirmation: not applied here, dropped there
     uint64_t forwarded = 0;
     uint64_t resyncs = 0;
     uint64_t conflicts = 0;
@@ -120,18 +136,31 @@ class ConfigService {
 
  private:
   using Job = std::function<void()>;
+  using Deadline = std::chrono::steady_clock::time_point;
   template <typename Message>
   Handler parsedOnWorker(const char* unreadable, std::function<void(const Message&, Reply)> handle);
   void post(Job job);
   void workerLoop();
 
+  // How a change can be made now on the active SP.
+  enum class Mode { Replicate, Alone, Wait };
+  Mode writeMode();
+  // Outcome of sending a change to the passive.
+  enum class Sent { Applied, Refused, NotSent, InDoubt };
+  Sent replicate(const std::vector<ConfigRecord>& records, Version prev, Deadline deadline,
+                 std::string& error);
+
   void handleWrite(const proto::Command& command, Reply reply);
-  // On the worker: stamps, journals, replicates and answers one change.
-  void writeLocal(proto::ConfigWrite change, bool authority, Reply reply);
-  platform::Status commitStamped(std::vector<ConfigRecord>& records);
-  bool replicate(const std::vector<ConfigRecord>& records, Version prev);
+  // On the worker: waits (bounded) for a writable state, stamps, replicates, journals and
+  // answers one change.
+  void writeAsActive(proto::ConfigWrite change, Deadline deadline, Reply reply);
+  // The records of a change, stamped from `v` on; false with the answer already sent.
+  bool stampChange(proto::ConfigWrite& change, Version v, std::vector<ConfigRecord>& records,
+                   proto::ConfigWriteAnswer& answer, const Reply& reply);
+  platform::Status commitLocal(std::vector<ConfigRecord>& records, bool alone);
+  void acknowledged(bool alone);
   void startResync();
-  void resyncNow();  // blocking, on the worker
+  bool resyncNow();  // blocking, on the worker
   bool finishResync(const PeerTransport::Answer& answer, bool everything);
   void flushEvents(Role role);
   void applyInstall(const proto::SyncInstall& install, Reply reply);
@@ -139,23 +168,30 @@ class ConfigService {
   proto::SyncOffer makeOffer(bool everything);
 
   Version nextVersion(Version after) const;
+  uint64_t lastStoredEventId() const;
+  uint64_t nextEventId() const;
   Version visibleVersion() const;
-  ConfigRecord eventRecord(proto::Event event, Version v);
+  ConfigRecord eventRecord(proto::Event event, Version v, uint64_t id);
   void notifyListeners(const std::vector<ConfigRecord>& records);
   void notifyAll();
   platform::Status saveSyncPoint(Version v);
   void clearSyncPoint();
   Version syncPoint() const;
+  History currentHistory() const;
+  void publishHistory();
+  void noteRole(Role role);
+  void checkMissingHistory();
   proto::Command peerCommand(const std::string& name, const std::string& payload,
                              std::chrono::milliseconds deadline) const;
   proto::Command offerRequest(bool everything) const;
   // Blocking: the peer's answer, or why there is none, within `deadline` (+500 ms).
   PeerTransport::Answer askPeer(const proto::Command& command, std::chrono::milliseconds deadline);
-  void postLocalWrite(proto::ConfigWrite change, bool authority, Reply reply);
   bool callPeer(const std::string& name, const std::string& payload,
                 std::chrono::milliseconds deadline, proto::CommandResult& result,
                 std::string& error);
   void storageFault(const platform::Status& status);
+  bool peerAlive() const { return !deps_.peer_alive || deps_.peer_alive(); }
+  bool peerReachable() const { return !deps_.peer_reachable || deps_.peer_reachable(); }
 
   std::string dir_;
   ConfigServiceDependencies deps_;
@@ -173,6 +209,10 @@ class ConfigService {
   std::vector<proto::Event> pending_events_;  // waiting for an SP to record them
   std::map<std::string, std::string> defaults_;
   bool peer_in_sync_ = false;
+  // The passive may hold records this SP never committed (a change whose confirmation was
+  // lost, or one this SP's disk refused after the passive took it): the next resync
+  // installs a full copy, which drops them there.
+  bool peer_needs_full_copy_ = false;
   bool has_marker_ = false;  // sync.point on disk: records after it may be the peer's news
   Version marker_;
   Version synced_;  // newest version both SPs are known to hold (in memory)
@@ -183,10 +223,14 @@ class ConfigService {
   std::string last_peer_session_;
   bool acting_active_ = false;
   std::atomic<uint64_t> active_since_{0};
-  void noteRole(Role role);
+  // Taking over without the dead peer's latest acknowledged history: event ids continue
+  // after the peer's, so the ones it holds come back under their own ids.
+  uint64_t event_floor_ = 0;
+  std::optional<History> missing_;  // the peer's reach we lack, while the fault is raised
   bool storage_fault_ = false;
-  // Records up to here are acknowledged (on both SPs, or queued while the peer was away):
-  // GetEvents shows no event beyond it, so no client sees an event a failover could lose.
+  // Records up to here are acknowledged: GetEvents shows no event beyond it, so no client
+  // sees an event a failover could take back. The active's whole store is acknowledged; a
+  // passive follows the active's acknowledged history.
   Version visible_;
   std::vector<std::pair<std::string, ChangeListener>> listeners_;
   Stats stats_;

@@ -114,8 +114,11 @@ std::string readPairKey(const std::string& path, std::string& error) {
 class PeerLinkTransport : public PeerTransport {
  public:
   PeerLinkTransport(asio::io_context& io, ipc::PeerLink& link,
-                    std::function<bool()> peer_alive = {})
-      : io_(io), link_(link), peer_alive_(std::move(peer_alive)) {}
+                    std::function<bool()> peer_alive = {}, std::function<bool()> link_up = {})
+      : io_(io), link_(link), peer_alive_(std::move(peer_alive)), link_up_(std::move(link_up)) {}
+  bool usable() const override {
+    return (!peer_alive_ || peer_alive_()) && (!link_up_ || link_up_());
+  }
   void send(const proto::Command& command, std::chrono::milliseconds deadline,
             std::function<void(Answer)> done) override {
     if (peer_alive_ && !peer_alive_()) {
@@ -138,6 +141,7 @@ class PeerLinkTransport : public PeerTransport {
   asio::io_context& io_;
   ipc::PeerLink& link_;
   std::function<bool()> peer_alive_;
+  std::function<bool()> link_up_;
 };
 
 // An active SP that restarts hands the role over first: otherwise its silence during the
@@ -230,6 +234,13 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
   o.election.startup_wait = c.heartbeat.startup_wait;
   o.election.fence_delay = c.fenceDelay();
   o.election.fence_retry = c.heartbeat.fence_retry;
+  o.election.startup_fence_always = c.heartbeat.startup_fence_always;
+  // The heartbeat thread ticks every 2 ms: a gap of a whole dead interval is our own stall.
+  Millis shortest_dead{0};
+  for (const PathConfig* p : {&c.heartbeat.peer, &c.heartbeat.mgmt, &c.heartbeat.midplane})
+    if (p->enabled && (shortest_dead.count() == 0 || p->dead < shortest_dead))
+      shortest_dead = p->dead;
+  o.election.stall_threshold = shortest_dead;
   o.peer = {c.heartbeat.peer.enabled, c.peer_link.address,       c.peer.link_address,
             c.heartbeat.port,         c.heartbeat.peer.interval, /*key=*/""};
   o.mgmt = {c.heartbeat.mgmt.enabled, c.management.address,      c.peer.management_address,
@@ -240,6 +251,9 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
   o.realtime_priority = c.heartbeat.realtime_priority;
   o.garp_count = c.floating.garp_count;
   o.garp_interval = c.floating.garp_interval;
+  o.garp_refresh = c.floating.garp_refresh;
+  // Serving clients needs carrier where the floating address lives (none on loopback).
+  if (c.floating.mode == "netlink") o.carrier_interface = c.floating.interface;
   o.fence_timeout = c.heartbeat.fence_timeout;
   return o;
 }
@@ -325,9 +339,9 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     options.peer.key = key;
     options.mgmt.key = key;
     service = std::make_unique<heartbeat::HeartbeatService>(
-        options,
-        heartbeat::ServiceDependencies{
-            *floating, *fencer, [&epochs](uint64_t e) { return epochs.save(e); }, *board, tmpl});
+        options, heartbeat::ServiceDependencies{
+                     *floating, *fencer, [&epochs](uint64_t e) { return epochs.save(e); }, *board,
+                     tmpl, [](const std::string& i) { return platform::linkHasCarrier(i); }});
   } catch (const std::exception& e) {
     LOG_CRITICAL << "cannot start the heartbeat service: " << e.what();
     return 1;
@@ -386,10 +400,15 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       });
   link->epoch = [&service] { return service->epoch(); };
   transport = std::make_unique<PeerLinkTransport>(peer_io, *link);
-  query_transport = std::make_unique<PeerLinkTransport>(peer_io, *link, [&read_board] {
-    auto b = read_board();
-    return b && b->peer_alive;
-  });
+  // Whether the peer link can carry a request now (read from other threads).
+  std::atomic<bool> link_up{false};
+  query_transport = std::make_unique<PeerLinkTransport>(
+      peer_io, *link,
+      [&read_board] {
+        auto b = read_board();
+        return b && b->peer_alive;
+      },
+      [&link_up] { return link_up.load(); });
   router = std::make_unique<CommandRouter>(
       c.sp, registry, *query_transport, c.peer_link.request_timeout,
       [read_board](const proto::Command& command) -> std::optional<proto::CommandResult> {
@@ -397,6 +416,23 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
         if (!board || command.name() != "GetSpStatus") return std::nullopt;
         return peerStatusFromHeartbeats(*board);
       });
+  router->setStaleAfter(c.peer_link.stale_after,
+                        [&peer_io](std::chrono::milliseconds delay, std::function<void()> work) {
+                          auto timer = std::make_shared<asio::steady_timer>(peer_io, delay);
+                          timer->async_wait([timer, work = std::move(work)](
+                                                const asio::error_code& ec) {
+                            if (!ec) work();
+                          });
+                        });
+  asio::steady_timer link_watch(peer_io);
+  std::function<void()> watch_link = [&] {
+    link_up = link->connected();
+    link_watch.expires_after(std::chrono::milliseconds{10});
+    link_watch.async_wait([&](const asio::error_code& ec) {
+      if (!ec) watch_link();
+    });
+  };
+  asio::post(peer_io, [&] { watch_link(); });
   // The replicated configuration store and event log: its faults reach the health monitor
   // through the main loop (the monitor belongs to this thread).
   std::mutex fault_mu;
@@ -409,12 +445,9 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     auto b = read_board();
     return b && b->peer_alive;
   };
-  config_deps.peer_link_heard = [&read_board] {
-    auto b = read_board();
-    if (!b || !b->peer_alive) return false;
-    constexpr uint8_t kPeerPath = 1u << static_cast<unsigned>(heartbeat::Path::Peer);
-    return (b->paths_configured & kPeerPath) == 0 || (b->paths_alive & kPeerPath) != 0;
-  };
+  config_deps.peer_reachable = [&link_up] { return link_up.load(); };
+  config_deps.publish_history = [&service](const History& h) { service->setHistory(h); };
+  config_deps.peer_history = [&service] { return service->peerHistory(); };
   config_deps.peer = transport.get();
   config_deps.wall_ms = wallMillis;
   config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,
@@ -425,14 +458,17 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     else
       store_faults.emplace_back(id, std::nullopt);
   };
-  std::atomic<uint64_t> link_generation{0};  // peer-link connections seen by the main loop
-  config_deps.peer_session = [&read_board, &link_generation] {
+  // A restarted peer may hold less than before (a torn journal tail): resync it.
+  config_deps.peer_session = [&read_board] {
     auto b = read_board();
-    return std::string(b ? b->peer_boot_id : "") + "/" + std::to_string(link_generation.load());
+    return std::string(b ? b->peer_boot_id : "");
   };
   ConfigServiceOptions config_options;
   config_options.replicate_timeout = c.peer_link.request_timeout;
-  config_options.forward_timeout = c.peer_link.request_timeout + std::chrono::milliseconds{500};
+  config_options.change_wait = c.peer_link.change_wait;
+  // Longer than the active can take: its wait, a resync and one more attempt.
+  config_options.forward_timeout =
+      c.peer_link.change_wait + 4 * c.peer_link.request_timeout + std::chrono::milliseconds{500};
   ConfigService config_service(c.state_dir + "/config", config_deps, config_options);
   config_service.registerCommands(registry);
   // The management network: the configuration file's address until an administrator sets
@@ -522,7 +558,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   // Array events seen from here: role, health, faults, the peer and the peer link.
   const bool link_configured =
       !key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty();
-  std::atomic<bool> link_up{false};
   Role event_role = Role::Starting;
   bool event_peer_alive = false;
   bool partition_reported = false;
@@ -539,8 +574,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     const SpId peer = peerOf(c.sp);
     auto board_now = read_board();
     bool alive = board_now && board_now->peer_alive;
-    if (link_configured) asio::post(peer_io, [&link, &link_up] { link_up = link->connected(); });
-    if (link_up && !link_was_up) ++link_generation;
     link_was_up = link_up;
     Role role = service->role();
     if (role != event_role && (role == Role::Active || role == Role::Passive)) {
@@ -637,7 +670,10 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   if (bus) bus->stop();
   delivery.stop();
   config_service.stop();
-  asio::post(peer_io, [&link] { link->stop(); });
+  asio::post(peer_io, [&link, &link_watch] {
+    link_watch.cancel();
+    link->stop();
+  });
   peer_work.reset();
   peer_io.stop();
   peer_thread.join();

@@ -84,8 +84,12 @@ bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
       messages::generalError(res);
       return false;
     case proto::CommandResult::UNAVAILABLE:
-    case proto::CommandResult::TIMEOUT:
+      // Nothing was done: the same request again later is safe.
       messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
+      return false;
+    case proto::CommandResult::TIMEOUT:
+      // It may have been done: not a 503, whose promise is that nothing changed.
+      messages::operationTimeout(res);
       return false;
     case proto::CommandResult::FORBIDDEN:
       messages::insufficientPrivilege(res);

@@ -20,9 +20,10 @@
 namespace dualsp::web {
 
 // A write waits longer than a read: the active SP answers once the passive has written the
-// change too (up to its replicate_timeout, 1 s), and a passive SP forwards the change to the
-// active one first (forward_timeout, 1.2 s).
-inline constexpr std::chrono::milliseconds kConfigWriteTimeout{3000};
+// change too, waiting up to peer_link.change_wait_ms (2 s) for a passive it hears but cannot
+// reach, and a passive SP forwards the change to the active one first (its forward timeout
+// covers the active's wait, a resynchronisation and one more attempt: about 4.5 s).
+inline constexpr std::chrono::milliseconds kConfigWriteTimeout{6000};
 
 // Registry of the events spweb records with a change (../shared/redfish/registries).
 inline constexpr std::string_view kResourceEventRegistry = "ResourceEvent.1.4.3";

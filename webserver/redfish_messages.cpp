@@ -8,7 +8,7 @@ namespace {
 
 // Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
 // Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
-constexpr std::array<RegistryEntry, 24> kBaseMessages{{
+constexpr std::array<RegistryEntry, 25> kBaseMessages{{
     {BaseMessage::ResourceNotFound, "ResourceNotFound",
      "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
      "Provide a valid resource identifier and resubmit the request."},
@@ -114,6 +114,12 @@ constexpr std::array<RegistryEntry, 24> kBaseMessages{{
     {BaseMessage::StringValueTooLong, "StringValueTooLong",
      "The string '%1' exceeds the length limit %2.", 2, HealthState::Warning,
      "Resubmit the request with an appropriate string length."},
+    {BaseMessage::OperationTimeout, "OperationTimeout",
+     "A timeout internal to the service occurred as part of the request.  Partial results may "
+     "have been returned.",
+     0, HealthState::Warning,
+     "Resubmit the request.  If the problem persists, consider resetting the service or "
+     "provider."},
 }};
 
 // Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
@@ -284,6 +290,10 @@ void generalError(Response& res) {
 
 void payloadTooLarge(Response& res) {
   setError(res, 413, BaseMessage::PayloadTooLarge, {});
+}
+
+void operationTimeout(Response& res) {
+  setError(res, 500, BaseMessage::OperationTimeout, {});
 }
 
 void insufficientStorage(Response& res) {

@@ -43,6 +43,7 @@ enum class BaseMessage {
   PropertyValueConflict,
   QueryParameterOutOfRange,
   StringValueTooLong,
+  OperationTimeout,
 };
 
 // One registry entry, verbatim from the registry file.
@@ -126,6 +127,9 @@ void generalError(Response& res);
 void payloadTooLarge(Response& res);
 // 507: spd's disk refused a configuration change (CommandResult INSUFFICIENT_STORAGE).
 void insufficientStorage(Response& res);
+// 500: an SP did not confirm an operation in time; its outcome is unknown (CommandResult
+// TIMEOUT): read the resource back before retrying.
+void operationTimeout(Response& res);
 
 // 400s of a PATCH or POST body. `property` is a JSON pointer below the resource when nested
 // ("Location/Placement/Rack"); `value` is the value as sent (a string's text, else JSON).

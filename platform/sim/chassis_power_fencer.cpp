@@ -34,6 +34,9 @@ class ChassisPowerFencer final : public Fencer {
     return Status::success();
   }
 
+  // The chassis writes the power state of each board beside the power register, if it can.
+  PowerState peerPower(std::chrono::milliseconds) override { return window_.powerState(peer_); }
+
   std::string describe() const override { return "chassis power register in " + name_; }
 
  private:

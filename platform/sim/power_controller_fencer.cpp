@@ -40,6 +40,32 @@ class PowerControllerFencer final : public Fencer {
       : socket_path_(std::move(socket_path)), peer_(peer) {}
 
   Status fencePeer(std::chrono::milliseconds timeout) override {
+    std::string reply;
+    if (Status s = ask(std::string("power-off ") + spLetter(peer_), timeout, reply); !s.ok)
+      return s;
+    return parseReply(reply);
+  }
+
+  // "status X" -> "ok off" | "ok running" | "ok stopped"; anything else: Unknown.
+  PowerState peerPower(std::chrono::milliseconds timeout) override {
+    std::string reply;
+    if (!ask(std::string("status ") + spLetter(peer_), timeout, reply).ok)
+      return PowerState::Unknown;
+    if (!reply.empty() && reply.back() == '\r') reply.pop_back();
+    if (reply == "ok off") return PowerState::Off;
+    if (reply == "ok running") return PowerState::Running;
+    if (reply == "ok stopped") return PowerState::Stopped;
+    return PowerState::Unknown;
+  }
+
+  std::string describe() const override {
+    return "power controller at " + socket_path_ + " (powers off " + std::string(spName(peer_)) +
+           ")";
+  }
+
+ private:
+  // One request line, one reply line, within `timeout`.
+  Status ask(const std::string& line, std::chrono::milliseconds timeout, std::string& reply) const {
     const auto deadline = Clock::now() + timeout;
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -53,20 +79,10 @@ class PowerControllerFencer final : public Fencer {
     if (sock.get() < 0) return failure(std::string("socket: ") + std::strerror(errno));
     if (Status s = connect(sock.get(), addr, deadline, timeout); !s.ok) return s;
 
-    std::string request = std::string("power-off ") + spLetter(peer_) + "\n";
-    if (Status s = sendAll(sock.get(), request, deadline, timeout); !s.ok) return s;
-
-    std::string reply;
-    if (Status s = readLine(sock.get(), reply, deadline, timeout); !s.ok) return s;
-    return parseReply(reply);
+    if (Status s = sendAll(sock.get(), line + "\n", deadline, timeout); !s.ok) return s;
+    return readLine(sock.get(), reply, deadline, timeout);
   }
 
-  std::string describe() const override {
-    return "power controller at " + socket_path_ + " (powers off " + std::string(spName(peer_)) +
-           ")";
-  }
-
- private:
   Status connect(int fd, const sockaddr_un& addr, Clock::time_point deadline,
                  std::chrono::milliseconds timeout) const {
     for (;;) {

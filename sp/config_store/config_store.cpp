@@ -362,6 +362,22 @@ std::vector<ConfigRecord> ConfigStore::listAfter(const std::string& prefix,
   return out;
 }
 
+std::optional<ConfigRecord> ConfigStore::lastUnder(const std::string& prefix) const {
+  std::lock_guard lock(mutex_);
+  // The first key past every key under `prefix`: prefix with its last byte incremented.
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (end.empty()) return std::nullopt;
+  end.back() = static_cast<char>(end.back() + 1);
+  auto it = records_.lower_bound(end);
+  while (it != records_.begin()) {
+    --it;
+    if (!hasPrefix(it->first, prefix)) return std::nullopt;
+    if (!it->second.deleted()) return it->second;
+  }
+  return std::nullopt;
+}
+
 std::optional<ConfigRecord> ConfigStore::find(const std::string& key) const {
   std::lock_guard lock(mutex_);
   auto it = records_.find(key);

@@ -80,6 +80,8 @@ class ConfigStore {
   // Live records under `prefix` with keys after `after_key`, at most `max`, by key.
   std::vector<ConfigRecord> listAfter(const std::string& prefix, const std::string& after_key,
                                       size_t max) const;
+  // The live record with the greatest key under `prefix`, or nullopt.
+  std::optional<ConfigRecord> lastUnder(const std::string& prefix) const;
   // The record of `key` even when it is a removal (tombstone), or nullopt.
   std::optional<ConfigRecord> find(const std::string& key) const;
   Version last() const;

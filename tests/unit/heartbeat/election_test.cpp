@@ -34,12 +34,22 @@ TimePoint at(int ms) {
 
 // One step of a scenario: an event at a time.
 struct Step {
-  enum class Type { Beat, BeatOn, Tick, Health, FenceOk, FenceFail } type;
+  enum class Type { Beat, BeatOn, Tick, Health, FenceOk, FenceFail, Power, Carrier, History } type;
   int at_ms = 0;
   Role peer_role = Role::Passive;
   Health health = Health::Ok;  // peer's health for beats, own for Health
   uint64_t epoch = 1;
-  Path path = Path::Peer;  // BeatOn only
+  Path path = Path::Peer;                  // BeatOn only
+  PowerState power = PowerState::Unknown;  // Power only
+  bool can_serve = true;                   // the peer's in beats, own for Carrier
+  History history{};                       // the peer's in beats, own for History
+
+  Beat peerBeat(SpId peer) const {
+    Beat b{peer, peer_role, health, epoch};
+    b.can_serve = can_serve;
+    b.history = history;
+    return b;
+  }
 };
 
 Step beat(int ms, Role r, uint64_t epoch = 1, Health h = Health::Ok) {
@@ -60,19 +70,51 @@ Step fenceOk(int ms) {
 Step fenceFail(int ms) {
   return Step{Step::Type::FenceFail, ms};
 }
+Step power(int ms, PowerState p) {
+  Step s{Step::Type::Power, ms};
+  s.power = p;
+  return s;
+}
+Step carrier(int ms, bool up) {
+  Step s{Step::Type::Carrier, ms};
+  s.can_serve = up;
+  return s;
+}
+Step history(int ms, uint64_t seq) {
+  Step s{Step::Type::History, ms};
+  s.history = History{1, seq, seq};
+  return s;
+}
+// A beat on every path from a peer that cannot serve / with a given history.
+Step beatNoCarrier(int ms, Role r, uint64_t epoch = 1, Health h = Health::Ok) {
+  Step s = beat(ms, r, epoch, h);
+  s.can_serve = false;
+  return s;
+}
+Step beatWithHistory(int ms, Role r, uint64_t seq, uint64_t epoch = 1, Health h = Health::Ok) {
+  Step s = beat(ms, r, epoch, h);
+  s.history = History{1, seq, seq};
+  return s;
+}
 
 Actions apply(Election& e, const Step& s, SpId peer) {
   switch (s.type) {
     case Step::Type::Beat: {
       Actions all;
       for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane}) {
-        Actions a = e.onBeat(p, Beat{peer, s.peer_role, s.health, s.epoch}, at(s.at_ms));
+        Actions a = e.onBeat(p, s.peerBeat(peer), at(s.at_ms));
         all.insert(all.end(), a.begin(), a.end());
       }
       return all;
     }
     case Step::Type::BeatOn:
-      return e.onBeat(s.path, Beat{peer, s.peer_role, s.health, s.epoch}, at(s.at_ms));
+      return e.onBeat(s.path, s.peerBeat(peer), at(s.at_ms));
+    case Step::Type::Power:
+      return e.onPeerPower(s.power, at(s.at_ms));
+    case Step::Type::Carrier:
+      return e.onCarrier(s.can_serve, at(s.at_ms));
+    case Step::Type::History:
+      return e.onHistory(s.history, at(s.at_ms));
     case Step::Type::Tick:
       return e.onTick(at(s.at_ms));
     case Step::Type::Health:
@@ -145,14 +187,35 @@ const std::vector<Transition> kTransitions = {
    {}, beat(10, Role::Starting, 4), "PersistEpoch(4) SetRole(passive)", "PeerFound", Role::Passive, 4},
   {"start: nobody heard before the startup wait -> still starting", SpId::A, Millis{0}, 1,
    {}, tick(299), "", "", Role::Starting, 1},
-  {"start: nobody heard -> fence the peer first", SpId::A, Millis{0}, 1,
-   {}, tick(300), "SetRole(passive) SetRole(taking-over) FencePeer", "PeerLost", Role::TakingOver, 1},
+  {"start: nobody heard -> ask the chassis about the peer first", SpId::A, Millis{0}, 1,
+   {}, tick(300), "SetRole(passive) QueryPeerPower", "PeerLost", Role::Passive, 1},
+  {"start: never heard, the chassis says it is off -> fence it", SpId::A, Millis{0}, 1,
+   {tick(300)}, power(301, PowerState::Off), "SetRole(taking-over) FencePeer", "", Role::TakingOver, 1},
+  {"start: never heard, the chassis says it is hung -> fence it", SpId::A, Millis{0}, 1,
+   {tick(300)}, power(301, PowerState::Stopped), "SetRole(taking-over) FencePeer", "", Role::TakingOver, 1},
+  {"start: never heard but powered on and running -> wait for it (wait_for_all)", SpId::A, Millis{0}, 1,
+   {tick(300)}, power(301, PowerState::Running), "", "WaitingForPeer", Role::Passive, 1},
+  {"start: never heard, power state unknown -> wait", SpId::A, Millis{0}, 1,
+   {tick(300)}, power(301, PowerState::Unknown), "", "WaitingForPeer", Role::Passive, 1},
+  {"start: waiting, the chassis is asked again after the query interval", SpId::A, Millis{0}, 1,
+   {tick(300), power(301, PowerState::Running)}, tick(560), "QueryPeerPower", "", Role::Passive, 1},
+  {"start: waiting, the peer is heard -> normal election, no fence", SpId::A, Millis{0}, 1,
+   {tick(300), power(301, PowerState::Running)}, beat(400, Role::Active), "", "PeerFound", Role::Passive, 1},
   {"start: SP-B with a fence delay does not fence at once (simultaneous fencing)", SpId::B, kFenceDelay, 1,
-   {}, tick(300), "SetRole(passive)", "PeerLost", Role::Passive, 1},
+   {tick(300)}, power(301, PowerState::Off), "", "", Role::Passive, 1},
   {"start: SP-B fences after its fence delay", SpId::B, kFenceDelay, 1,
-   {tick(300)}, tick(500), "SetRole(taking-over) FencePeer", "", Role::TakingOver, 1},
+   {tick(300), power(301, PowerState::Off)}, tick(501), "SetRole(taking-over) FencePeer", "", Role::TakingOver, 1},
   {"start: the peer appears during the fence delay -> no fence", SpId::B, kFenceDelay, 1,
-   {tick(300)}, beat(400, Role::Active), "", "PeerFound", Role::Passive, 1},
+   {tick(300), power(301, PowerState::Off)}, beat(400, Role::Active), "", "PeerFound", Role::Passive, 1},
+  {"start: no carrier -> neither asks nor fences", SpId::A, Millis{0}, 1,
+   {carrier(0, false)}, tick(300), "SetRole(passive)", "PeerLost", Role::Passive, 1},
+  {"start: both starting, the newer history wins over SP-A", SpId::A, Millis{0}, 1,
+   {history(0, 5)}, beatWithHistory(10, Role::Starting, 7), "SetRole(passive)", "PeerFound", Role::Passive, 1},
+  {"start: both starting, the SP that can serve wins over SP-A", SpId::A, Millis{0}, 1,
+   {carrier(0, false)}, beat(10, Role::Starting), "SetRole(passive)", "PeerFound", Role::Passive, 1},
+  {"start: a winner without carrier does not take the address", SpId::A, Millis{0}, 1,
+   {carrier(0, false), beatNoCarrier(10, Role::Starting), beatNoCarrier(270, Role::Passive)},
+   beatNoCarrier(300, Role::Passive), "", "", Role::Starting, 1},
 
   // --- passive SP, peer active ---
   {"passive: beats keep it passive", SpId::B, kFenceDelay, 1,
@@ -170,6 +233,15 @@ const std::vector<Transition> kTransitions = {
    beat(70, Role::Active), "", "PartitionHealed", Role::Passive, 1},
   {"passive: every path silent -> fence at once (the peer was active: no delay)", SpId::B, kFenceDelay, 1,
    {beat(10, Role::Active)}, tick(61), "SetRole(taking-over) FencePeer", "PeerLost", Role::TakingOver, 1},
+  {"passive: a partition is named again when another path goes silent", SpId::B, kFenceDelay, 1,
+   {beat(10, Role::Active), beatOn(Path::Mgmt, 55, Role::Active), beatOn(Path::Midplane, 55, Role::Active),
+    tick(61), beatOn(Path::Midplane, 100, Role::Active), tick(106), beatOn(Path::Midplane, 150, Role::Active)},
+   tick(156), "", "PartitionDetected", Role::Passive, 1},
+  {"passive: every path silent without carrier -> no fence, alert", SpId::B, kFenceDelay, 1,
+   {beat(10, Role::Active), carrier(20, false)}, tick(61), "", "PeerLost", Role::Passive, 1},
+  {"passive: carrier back with the peer dead -> fence and take over", SpId::B, kFenceDelay, 1,
+   {beat(10, Role::Active), carrier(20, false), tick(61)}, carrier(80, true),
+   "SetRole(taking-over) FencePeer", "CarrierRestored", Role::TakingOver, 1},
   {"passive: a peer silent on the last path only is not dead yet", SpId::B, kFenceDelay, 1,
    {beat(10, Role::Active), beatOn(Path::Midplane, 40, Role::Active)}, tick(80), "", "PartitionDetected",
    Role::Passive, 1},
@@ -189,8 +261,32 @@ const std::vector<Transition> kTransitions = {
    {beat(10, Role::Active), tick(61)}, beat(65, Role::Active), "", "PeerFound", Role::TakingOver, 1},
 
   // --- active SP ---
-  {"active: a dead passive peer is only an alert", SpId::A, Millis{0}, 1,
-   {beat(10, Role::Starting), beat(300, Role::Passive)}, tick(371), "", "PeerLost", Role::Active, 2},
+  {"active: a dead passive peer: ask the chassis", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, tick(371), "QueryPeerPower", "PeerLost", Role::Active, 2},
+  {"active: a silent passive that is running is left alone (a partition)", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), tick(371)}, power(372, PowerState::Running), "", "",
+   Role::Active, 2},
+  {"active: a silent passive that the chassis says hung is fenced", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), tick(371)}, power(372, PowerState::Stopped), "FencePeer",
+   "", Role::Active, 2},
+  {"active: fencing a hung passive keeps the role", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), tick(371), power(372, PowerState::Stopped)},
+   fenceOk(380), "", "PeerLost", Role::Active, 2},
+  {"active: unhealthy, the healthy peer lacks acknowledged changes -> no hand-over", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), history(310, 9)}, health(330, Health::Critical),
+   "", "", Role::Active, 2},
+  {"active: unhealthy, hand-over once the peer holds every change", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), history(310, 9), health(330, Health::Critical)},
+   beatWithHistory(340, Role::Passive, 9), "RemoveAddress SetRole(passive)", "HandedOver", Role::Passive, 2},
+  {"active: unhealthy, no hand-over to a peer without carrier", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), beatNoCarrier(320, Role::Passive)},
+   health(330, Health::Critical), "", "", Role::Active, 2},
+  {"active: no carrier, hands over to a peer that can serve, even unhealthy", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive, 1, Health::Critical)}, carrier(330, false),
+   "RemoveAddress SetRole(passive)", "NoCarrier HandedOver", Role::Passive, 2},
+  {"active: no carrier and neither can serve -> stays active", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive), beatNoCarrier(320, Role::Passive)},
+   carrier(330, false), "", "NoCarrier", Role::Active, 2},
   {"active: a lower-epoch active claim is refused", SpId::A, Millis{0}, 1,
    {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Active, 1), "",
    "StaleEpochRefused", Role::Active, 2},
@@ -220,6 +316,12 @@ const std::vector<Transition> kTransitions = {
    "PersistEpoch(2) AddAddress SetRole(active)", "TookOver", Role::Active, 2},
   {"passive: unhealthy self does not take from a healthy passive peer", SpId::A, Millis{0}, 1,
    {health(0, Health::Critical), beat(10, Role::Active, 1)}, beat(20, Role::Passive), "", "",
+   Role::Passive, 1},
+  {"passive: the active peer handed over for lack of carrier -> take it", SpId::B, kFenceDelay, 1,
+   {beat(10, Role::Active, 1)}, beatNoCarrier(20, Role::Passive),
+   "PersistEpoch(2) AddAddress SetRole(active)", "TookOver", Role::Active, 2},
+  {"passive: no carrier, does not take a handed-over role", SpId::B, kFenceDelay, 1,
+   {carrier(0, false), beat(10, Role::Active, 1)}, beat(20, Role::Passive, 1, Health::Critical), "", "",
    Role::Passive, 1},
 };
 // clang-format on
@@ -284,11 +386,17 @@ struct Pair {
        uint64_t ea = 1, uint64_t eb = 1)
       : a(ca, ea, ha, at(0)), b(cb, eb, hb, at(0)) {}
 
-  // Executes FencePeer at once: the fenced SP loses power.
+  // Executes FencePeer at once (the fenced SP loses power) and answers QueryPeerPower
+  // from the model.
   void run(Election& self, Actions actions, TimePoint now) {
+    bool self_is_a = &self == &a;
     for (const Action& act : actions) {
+      if (act.kind == Kind::QueryPeerPower) {
+        bool other_on = self_is_a ? b_powered : a_powered;
+        run(self, self.onPeerPower(other_on ? PowerState::Running : PowerState::Off, now), now);
+        continue;
+      }
       if (act.kind != Kind::FencePeer) continue;
-      bool self_is_a = &self == &a;
       (self_is_a ? fences_by_a : fences_by_b)++;
       (self_is_a ? b_powered : a_powered) = false;
       run(self, self.onFenceResult(true, "powered off", now), now);
@@ -339,8 +447,26 @@ TEST(ElectionPair, UnhealthySpAAtStartLeavesTheRoleToSpB) {
   CHECK(p.a.role() == Role::Passive);
 }
 
-TEST(ElectionPair, SimultaneousFencingLeavesOneSurvivor) {
+TEST(ElectionPair, EveryPathCutFromTheStartWaitsForAll) {
+  // Both powered on and running, never heard: neither fences the other (wait_for_all), so a
+  // starting SP with a stale store never takes the array from one that may be serving.
   Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.wire_up = false;
+  p.advance(0, 1000);
+  CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
+  CHECK_EQUAL(0, p.actives());
+  // The paths heal: a normal election, one active, no fence.
+  p.wire_up = true;
+  p.advance(1005, 1500);
+  CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
+  CHECK_EQUAL(1, p.actives());
+}
+
+TEST(ElectionPair, SimultaneousFencingLeavesOneSurvivor) {
+  ElectionConfig ca = configFor(SpId::A);
+  ElectionConfig cb = configFor(SpId::B, kFenceDelay);
+  ca.startup_fence_always = cb.startup_fence_always = true;  // heartbeat.startup_fence "always"
+  Pair p(ca, cb);
   p.wire_up = false;  // every path cut from the start
   p.advance(0, 1000);
   CHECK_EQUAL(1, p.fences_by_a);
@@ -403,6 +529,84 @@ TEST(ElectionPair, ReturningSpStaysPassive) {
   CHECK(p.b.role() == Role::Active);
   CHECK(p.a.role() == Role::Passive);
   CHECK_EQUAL(p.b.epoch(), p.a.epoch());
+}
+
+TEST(ElectionPair, AStartingSpWithAStaleHistoryDoesNotFenceTheServingActive) {
+  // Issue 11 (6): B starts while every path is cut and A serves with a newer history.
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.run(p.a, p.a.onHistory(History{1, 40, 40}, at(0)), at(0));
+  p.advance(0, 400);
+  CHECK(p.a.role() == Role::Active);
+  p.b = Election(configFor(SpId::B, kFenceDelay), p.b.epoch(), Health::Ok, at(400));
+  p.wire_up = false;
+  p.advance(405, 2000);
+  CHECK_EQUAL(0, p.fences_by_b);
+  CHECK_TRUE(p.a_powered);
+  CHECK(p.a.role() == Role::Active);
+  CHECK(p.b.role() == Role::Passive);
+}
+
+TEST(ElectionPair, AnSpWithoutCarrierNeverTakesTheArrayFromOneThatServes) {
+  // Issue 11 (2): A's cable pulled, then every heartbeat path cut: B keeps serving.
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.advance(0, 400);
+  CHECK(p.a.role() == Role::Active);
+  p.run(p.a, p.a.onCarrier(false, at(401)), at(401));  // hands over to B
+  p.advance(405, 600);
+  CHECK(p.b.role() == Role::Active);
+  p.wire_up = false;
+  p.advance(605, 3000);
+  CHECK_EQUAL(0, p.fences_by_a + p.fences_by_b);
+  CHECK(p.b.role() == Role::Active);
+  CHECK(p.a.role() != Role::Active);
+  CHECK_EQUAL(1, p.actives());
+}
+
+TEST(ElectionPair, ForceFailoverWaitsForThePeerToHoldEveryChange) {
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.advance(0, 400);
+  p.run(p.a, p.a.onHistory(History{2, 5, 3}, at(401)), at(401));
+  p.advance(405, 420);
+  std::string why = p.a.forceFailoverRefusal(at(421));
+  CHECK(why.find("does not hold every acknowledged change") != std::string::npos);
+  p.run(p.b, p.b.onHistory(History{2, 5, 3}, at(422)), at(422));
+  p.advance(425, 440);
+  STRCMP_EQUAL("", p.a.forceFailoverRefusal(at(441)).c_str());
+}
+
+TEST_GROUP(ElectionStall){};
+
+TEST(ElectionStall, AStalledPassiveListensBeforeJudgingThePeer) {
+  ElectionConfig c = configFor(SpId::B, kFenceDelay);
+  c.stall_threshold = Millis{25};
+  Election e(c, 1, Health::Ok, at(0));
+  for (int t = 0; t <= 100; t += 5) {
+    for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane})
+      e.onBeat(p, Beat{SpId::A, Role::Active, Health::Ok, 1}, at(t));
+    e.onTick(at(t));
+  }
+  // SIGSTOP for 5 s, then SIGCONT: the first thing it runs is a tick.
+  Actions a = e.onTick(at(5100));
+  STRCMP_EQUAL("", effects(a).c_str());
+  STRCMP_EQUAL("Stalled", alerts(a).c_str());
+  // The active peer's beats arrive: nothing happens.
+  for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane})
+    STRCMP_EQUAL(
+        "", effects(e.onBeat(p, Beat{SpId::A, Role::Active, Health::Ok, 1}, at(5102))).c_str());
+  CHECK(e.role() == Role::Passive);
+}
+
+TEST(ElectionStall, AfterListeningASilentPeerIsDeadAfterAll) {
+  ElectionConfig c = configFor(SpId::B, kFenceDelay);
+  c.stall_threshold = Millis{25};
+  Election e(c, 1, Health::Ok, at(0));
+  for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane})
+    e.onBeat(p, Beat{SpId::A, Role::Active, Health::Ok, 1}, at(10));
+  e.onTick(at(12));
+  STRCMP_EQUAL("", effects(e.onTick(at(5000))).c_str());
+  Actions late;
+  for (int t = 5010; t <= 5060 && late.empty(); t += 10) late = e.onTick(at(t));
+  STRCMP_EQUAL("SetRole(taking-over) FencePeer", effects(late).c_str());
 }
 
 TEST_GROUP(ElectionFreshness){};

@@ -27,12 +27,21 @@ class LoopTransport : public PeerTransport {
   CommandRegistry* peer_registry = nullptr;
   std::atomic<bool> connected{true};
   std::string fail_with;  // the link is up but the request ends with this ("timeout")
+  // The request reaches the peer and runs there, but its answer is lost ("timeout").
+  std::atomic<bool> lose_answers{false};
   void send(const proto::Command& command, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
     if (!connected || !peer_registry) return done(Answer{std::nullopt, "not connected"});
     if (!fail_with.empty()) return done(Answer{std::nullopt, fail_with});
     const CommandSpec* spec = peer_registry->find(command.name());
     if (!spec) return done(Answer{std::nullopt, "unknown command"});
+    if (lose_answers) {
+      auto ran = std::make_shared<std::promise<void>>();
+      auto f = ran->get_future();
+      spec->handler(command, [ran](proto::CommandResult) { ran->set_value(); });
+      f.wait_for(std::chrono::seconds{5});
+      return done(Answer{std::nullopt, "timeout"});
+    }
     spec->handler(command, [done](proto::CommandResult r) { done(Answer{std::move(r), ""}); });
   }
 };
@@ -40,31 +49,53 @@ class LoopTransport : public PeerTransport {
 struct Sp {
   SpId id;
   std::atomic<Role> role{Role::Passive};
-  std::atomic<bool> peer_alive{true};
+  std::atomic<bool> peer_alive{true};      // the election hears the peer
+  std::atomic<bool> peer_reachable{true};  // a route of the peer link answers
   std::atomic<uint64_t> epoch{1};
-  std::atomic<int> session{0};  // bumped when the peer link reconnects
+  std::atomic<int> session{0};  // bumped when the peer restarts
   LoopTransport link;
   CommandRegistry registry;
   std::unique_ptr<ConfigService> service;
   std::string dir;
   std::vector<std::pair<std::string, Health>> faults;  // raised: id, severity
+  std::vector<std::string> cleared;
+  Sp* other = nullptr;  // whose published history this SP reads (the midplane)
+  mutable std::mutex history_mu;
+  std::optional<History> published;
 
   Sp(SpId sp, const std::string& d) : id(sp), dir(d) {}
+  std::optional<History> publishedHistory() const {
+    std::lock_guard lock(history_mu);
+    return published;
+  }
   void open() {
     ConfigServiceDependencies deps;
     deps.self = id;
     deps.role = [this] { return role.load(); };
     deps.epoch = [this] { return epoch.load(); };
     deps.peer_alive = [this] { return peer_alive.load(); };
+    deps.peer_reachable = [this] { return peer_reachable.load() && link.connected.load(); };
     deps.peer = &link;
     deps.peer_session = [this] { return std::to_string(session.load()); };
     deps.wall_ms = [] { return int64_t{1'800'000'000'000}; };
+    deps.publish_history = [this](const History& h) {
+      std::lock_guard lock(history_mu);
+      published = h;
+    };
+    deps.peer_history = [this]() -> std::optional<History> {
+      return other ? other->publishedHistory() : std::nullopt;
+    };
     deps.fault = [this](const std::string& id, bool raised, const std::string&, const std::string&,
                         Health severity) {
-      if (raised) faults.emplace_back(id, severity);
+      if (raised)
+        faults.emplace_back(id, severity);
+      else
+        cleared.push_back(id);
     };
     ConfigServiceOptions options;
     options.resync_interval = std::chrono::milliseconds{0};
+    options.replicate_timeout = std::chrono::milliseconds{200};
+    options.change_wait = std::chrono::milliseconds{300};
     service = std::make_unique<ConfigService>(dir, deps, options);
     registry = CommandRegistry{};
     service->registerCommands(registry);
@@ -118,6 +149,11 @@ struct Sp {
 
   // The worker has run every job posted before this call.
   void settle() { call("ConfigSyncOffer"); }
+  // A main-loop tick, and everything it posted done.
+  void tickAndSettle() {
+    service->tick();
+    settle();
+  }
 
   // This (active) SP has brought its passive peer up to date.
   bool syncPeer() {
@@ -160,6 +196,8 @@ TEST_GROUP(ConfigService) {
     b = std::make_unique<Sp>(SpId::B, tmp + "/b");
     a->link.peer_registry = &b->registry;
     b->link.peer_registry = &a->registry;
+    a->other = b.get();
+    b->other = a.get();
     a->role = Role::Active;
     b->role = Role::Passive;
     a->open();
@@ -171,6 +209,7 @@ TEST_GROUP(ConfigService) {
     b.reset();
     std::filesystem::remove_all(tmp);
   }
+  // The peer link is cut; the heartbeats still hear the peer on another path.
   void cut() {
     a->link.connected = false;
     b->link.connected = false;
@@ -178,6 +217,17 @@ TEST_GROUP(ConfigService) {
   void heal() {
     a->link.connected = true;
     b->link.connected = true;
+  }
+  // The election declares the peer dead (every heartbeat path silent).
+  void peersDead() {
+    cut();
+    a->peer_alive = false;
+    b->peer_alive = false;
+  }
+  void peersAlive() {
+    heal();
+    a->peer_alive = true;
+    b->peer_alive = true;
   }
 };
 
@@ -198,17 +248,48 @@ TEST(ConfigService, APassiveSpForwardsWritesToTheActiveOne) {
   STRCMP_EQUAL("\"from-b\"", b->service->get("chassis/AssetTag")->value().c_str());
 }
 
-TEST(ConfigService, ChangesMadeWhileTheLinkIsCutReachThePassiveAfterIt) {
-  a->put("k/0", "0");
+TEST(ConfigService, WhileThePassiveIsHeardButUnreachableAChangeIsRefusedAndAppliedNowhere) {
+  a->put("k", "\"before\"");
+  cut();  // the peer link is down, the heartbeats still hear SP-B
+  auto started = std::chrono::steady_clock::now();
+  auto result = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"refused\"");
+    return w.SerializeAsString();
+  }());
+  auto waited = std::chrono::steady_clock::now() - started;
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
+  CHECK_TRUE(result.error().find("not applied anywhere") != std::string::npos);
+  CHECK_TRUE(waited >= std::chrono::milliseconds{300});  // it waited for the link first
+  STRCMP_EQUAL("\"before\"", a->service->get("k")->value().c_str());
+  STRCMP_EQUAL("\"before\"", b->service->get("k")->value().c_str());
+  CHECK_EQUAL(1u, a->service->stats().refused);
+}
+
+TEST(ConfigService, AChangeWaitsForAPeerLinkThatComesBackWithinTheWait) {
   cut();
+  auto answer = std::async(std::launch::async, [&] { return a->put("k", "\"waited\""); });
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  heal();
+  CHECK_TRUE(answer.get().replicated());
+  STRCMP_EQUAL("\"waited\"", b->service->get("k")->value().c_str());
+}
+
+TEST(ConfigService, WithThePassiveDeclaredDeadChangesAreHeldByOneAndReachItOnReturn) {
+  a->put("k/0", "0");
+  peersDead();
   for (int i = 1; i <= 20; ++i)
     CHECK_FALSE(a->put("k/" + std::to_string(i), std::to_string(i)).replicated());
   CHECK_FALSE(b->service->get("k/20"));
-  heal();
-  a->service->tick();
-  CHECK_TRUE(eventually([&] { return b->service->get("k/20").has_value(); }));
+  // How far SP-A's history reaches is published before each acknowledgement.
+  CHECK_TRUE(a->publishedHistory().has_value());
+  CHECK_EQUAL(a->service->stats().last.seq, a->publishedHistory()->seq);
+  CHECK_TRUE(hasEventContaining(*a, "acknowledged by SP-A alone: SP-B was down"));
+  peersAlive();
+  CHECK_TRUE(a->syncPeer());
   for (int i = 0; i <= 20; ++i) CHECK_TRUE(b->service->get("k/" + std::to_string(i)).has_value());
-  CHECK_TRUE(eventually([&] { return a->service->stats().peer_in_sync; }));
   CHECK_TRUE(hasEventContaining(*a, "Resynchronised SP-B"));
   b->settle();
   CHECK_TRUE(a->service->stats().last == b->service->stats().last);
@@ -216,23 +297,68 @@ TEST(ConfigService, ChangesMadeWhileTheLinkIsCutReachThePassiveAfterIt) {
   CHECK_TRUE(a->put("k/21", "21").replicated());
 }
 
-TEST(ConfigService, EventIdsIncreaseAndOnlyAcknowledgedEventsAreShown) {
+TEST(ConfigService, EventIdsAreConsecutiveAndTheSameOnBothSps) {
   a->put("x", "1");
-  a->put("x", "2");
+  proto::ConfigWrite two;  // two records and one event
+  for (const char* key : {"y", "z"}) {
+    auto* r = two.add_records();
+    r->set_key(key);
+    r->set_value("2");
+  }
+  two.mutable_event()->set_message("y and z");
+  CHECK_EQUAL(proto::CommandResult::OK, a->call("ConfigWrite", two.SerializeAsString()).status());
+  a->put("x", "3");
   auto events = a->events();
-  // The first resync of the passive is an event too.
-  CHECK_EQUAL(3u, events.size());
-  CHECK_TRUE(events[0].message().find("Resynchronised") != std::string::npos);
-  events.erase(events.begin());
-  CHECK_EQUAL(2u, events.size());
-  CHECK_TRUE(events[0].id() < events[1].id());
-  auto after = a->events(events[0].id());
-  CHECK_EQUAL(1u, after.size());
-  CHECK_EQUAL(events[1].id(), after[0].id());
-  // The passive shows the same events with the same ids.
+  CHECK_EQUAL(4u, events.size());  // the first resync of the passive is an event too
+  for (size_t i = 0; i < events.size(); ++i) CHECK_EQUAL(i + 1, events[i].id());
+  auto after = a->events(events[1].id());
+  CHECK_EQUAL(2u, after.size());
+  CHECK_EQUAL(events[2].id(), after[0].id());
+  // The passive shows the same events with the same ids once the active acknowledged them.
+  b->tickAndSettle();
   auto on_b = b->events();
-  CHECK_EQUAL(3u, on_b.size());
-  CHECK_EQUAL(events[1].id(), on_b[2].id());
+  CHECK_EQUAL(4u, on_b.size());
+  for (size_t i = 0; i < on_b.size(); ++i) {
+    CHECK_EQUAL(events[i].id(), on_b[i].id());
+    STRCMP_EQUAL(events[i].message().c_str(), on_b[i].message().c_str());
+  }
+}
+
+TEST(ConfigService, AnUnconfirmedChangeIsAnsweredAsUnknownAndItsEventIdIsNeverShownTwice) {
+  a->put("k", "\"one\"");
+  b->tickAndSettle();
+  const uint64_t shown = b->events().back().id();
+  // SP-B journals the change, but its answer is lost.
+  a->link.lose_answers = true;
+  auto lost = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"unconfirmed\"");
+    w.mutable_event()->set_message("k = unconfirmed");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::TIMEOUT, lost.status());
+  CHECK_TRUE(lost.error().find("read it back") != std::string::npos);
+  STRCMP_EQUAL("\"one\"", a->service->get("k")->value().c_str());  // not applied on SP-A
+  STRCMP_EQUAL("\"unconfirmed\"", b->service->get("k")->value().c_str());
+  // SP-B never shows its event: SP-A never acknowledged it.
+  b->tickAndSettle();
+  CHECK_EQUAL(shown, b->events().back().id());
+  CHECK_EQUAL(1u, a->service->stats().in_doubt);
+  // The next change resynchronises SP-B with a full copy first: the unconfirmed one is gone.
+  a->link.lose_answers = false;
+  a->put("k", "\"two\"");
+  STRCMP_EQUAL("\"two\"", b->service->get("k")->value().c_str());
+  b->tickAndSettle();
+  auto on_a = a->events();
+  auto on_b = b->events();
+  CHECK_EQUAL(on_a.size(), on_b.size());
+  for (size_t i = 0; i < on_a.size(); ++i) {
+    CHECK_EQUAL(i + 1, on_a[i].id());
+    STRCMP_EQUAL(on_a[i].message().c_str(), on_b[i].message().c_str());
+    CHECK_TRUE(on_a[i].message().find("unconfirmed") == std::string::npos);
+  }
 }
 
 TEST(ConfigService, AfterFailoverTheNewActiveHasEveryAcknowledgedChange) {
@@ -250,65 +376,71 @@ TEST(ConfigService, AfterFailoverTheNewActiveHasEveryAcknowledgedChange) {
   CHECK_EQUAL(proto::SP_B, answer.written_by());
   auto events = b->events(last_event);
   CHECK_EQUAL(1u, events.size());
-  CHECK_TRUE(events[0].id() > last_event);
+  CHECK_EQUAL(last_event + 1, events[0].id());
+  CHECK_TRUE(b->faults.empty());  // it lacks nothing SP-A acknowledged
   // SP-A returns as passive and catches up; nothing it had is in conflict.
   a->role = Role::Passive;
   a->open();
   heal();
   b->peer_alive = true;
-  b->service->tick();
+  CHECK_TRUE(b->syncPeer());
   CHECK_TRUE(eventually(
       [&] { return a->service->get("tag") && a->service->get("tag")->value() == "30"; }));
   CHECK_EQUAL(0u, b->service->stats().conflicts);
 }
 
-// Both SPs take changes while the peer link is down; the merge when it returns.
-static std::map<std::string, std::string> partitionScenario(Sp& a, Sp& b, LoopTransport& la,
-                                                            LoopTransport& lb) {
-  CHECK_TRUE(a.syncPeer());
-  a.put("shared", "\"before\"");
-  la.connected = false;
-  lb.connected = false;
-  a.put("only-a", "\"a\"");
-  a.put("shared", "\"a\"");
-  auto local = b.put("only-b", "\"b\"");
-  CHECK_EQUAL(proto::SP_B, local.written_by());
-  CHECK_FALSE(local.replicated());
-  b.put("shared", "\"b\"");
-  b.put("shared", "\"b2\"");
-  la.connected = true;
-  lb.connected = true;
-  a.service->tick();
-  CHECK_TRUE(eventually([&] { return a.service->stats().peer_in_sync; }));
-  b.settle();
-  return a.config();
-}
+// Issue 11: SP-B is down while SP-A acknowledges changes alone; SP-A dies; SP-B comes back
+// and takes over without them. It says what it lacks, keeps SP-A's event ids free, and gets
+// them back under their own ids when SP-A returns.
+TEST(ConfigService, ATakeoverWithoutTheDeadPeersChangesNamesThemAndMergesThemBackUnderTheirIds) {
+  a->put("tag", "\"shared\"");
+  b->tickAndSettle();
+  b->close();
+  peersDead();
+  for (int i = 1; i <= 3; ++i) a->put("only-a/" + std::to_string(i), std::to_string(i));
+  auto a_events = a->events();
+  const uint64_t a_last = a_events.back().id();
+  a->close();  // SP-A dies; its published history stays readable (the midplane)
 
-TEST(ConfigService, DivergedHistoriesMergeDeterministicallyAndReportConflicts) {
-  auto merged = partitionScenario(*a, *b, a->link, b->link);
-  STRCMP_EQUAL("\"a\"", merged["only-a"].c_str());
-  STRCMP_EQUAL("\"b\"", merged["only-b"].c_str());
-  // SP-B's last write of "shared" has the newer version (seq 4 against SP-A's 3... both
-  // epoch 1): the newer wins, and the loser is a conflict event.
-  STRCMP_EQUAL("\"b2\"", merged["shared"].c_str());
-  CHECK_EQUAL(1u, a->service->stats().conflicts);
-  CHECK_TRUE(hasEventContaining(*a, "Both SPs changed 'shared'"));
-  // Both SPs end with the same configuration.
-  CHECK_TRUE(merged == b->config());
-  // The passive's own events of the partition are in the log, with new ids.
-  CHECK_TRUE(hasEventContaining(*a, "recorded by SP-B while the peers were apart"));
+  b->role = Role::Passive;
+  b->open();
+  b->epoch = 2;
+  b->role = Role::Active;
+  b->tickAndSettle();
+  CHECK_EQUAL(1u, b->faults.size());
+  STRCMP_EQUAL("config-missing", b->faults[0].first.c_str());
+  CHECK_TRUE(hasEventContaining(*b, "became active without the configuration versions"));
+  b->put("tag", "\"b\"");
+  for (const auto& e : b->events()) {
+    if (e.id() <= a_last) CHECK_TRUE(e.message().find("only-a") == std::string::npos);
+  }
+  auto b_events = b->events();
+  CHECK_TRUE(b_events.back().id() > a_last);  // SP-A's ids are left free
 
-  // The same histories merge to the same result in a second pair.
-  auto tmp2 = tmp + "/again";
-  std::filesystem::create_directories(tmp2);
-  Sp a2(SpId::A, tmp2 + "/a"), b2(SpId::B, tmp2 + "/b");
-  a2.link.peer_registry = &b2.registry;
-  b2.link.peer_registry = &a2.registry;
-  a2.role = Role::Active;
-  a2.open();
-  b2.open();
-  auto again = partitionScenario(a2, b2, a2.link, b2.link);
-  CHECK_TRUE(merged == again);
+  // SP-A returns as passive: its changes and events come back, the events under their ids.
+  a->role = Role::Passive;
+  a->open();
+  peersAlive();
+  CHECK_TRUE(b->syncPeer());
+  for (int i = 1; i <= 3; ++i)
+    CHECK_TRUE(b->service->get("only-a/" + std::to_string(i)).has_value());
+  STRCMP_EQUAL("\"b\"", b->service->get("tag")->value().c_str());
+  std::map<uint64_t, std::string> by_id;
+  for (const auto& e : b->events()) {
+    CHECK_TRUE(by_id.emplace(e.id(), e.message()).second);  // no id twice
+  }
+  for (const auto& e : a_events) {
+    if (e.message().find("only-a") == std::string::npos) continue;
+    CHECK_TRUE(by_id.count(e.id()) == 1);
+    CHECK_TRUE(by_id[e.id()].find("only-a") != std::string::npos);
+    CHECK_TRUE(by_id[e.id()].find("(restored from SP-A") != std::string::npos);
+  }
+  CHECK_EQUAL(1u, b->cleared.size() -
+                      std::count(b->cleared.begin(), b->cleared.end(), "config-storage") -
+                      std::count(b->cleared.begin(), b->cleared.end(), "config-store"));
+  b->settle();
+  a->settle();
+  CHECK_TRUE(a->config() == b->config());
 }
 
 TEST(ConfigService, RemovingAMissingObjectIsNotFound) {
@@ -347,32 +479,37 @@ TEST(ConfigService, DefaultsAnswerUntilAValueIsSet) {
                a->config("network/")["network/management"].c_str());
 }
 
-TEST(ConfigService, ThePassiveRefusesChangesFromAnOlderEpoch) {
+TEST(ConfigService, AnSpThatLostTheRoleWithoutKnowingItAppliesNothing) {
   // SP-B moved to epoch 2 (it took over while SP-A was hung); SP-A still thinks it is active.
   b->epoch = 2;
-  auto answer = a->put("tag", "\"stale\"");
-  CHECK_FALSE(answer.replicated());
+  auto result = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("tag");
+    r->set_value("\"stale\"");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
+  CHECK_TRUE(result.error().find("no longer the active SP") != std::string::npos);
   CHECK_FALSE(b->service->get("tag").has_value());
+  CHECK_FALSE(a->service->get("tag").has_value());
 }
 
-TEST(ConfigService, ChangesOnlyThePassiveTookAreMergedWhenTheLinkReturns) {
+TEST(ConfigService, APassiveThatCannotReachTheActiveRefusesTheChange) {
   cut();
-  auto local = b->put("only-b", "\"b\"");
-  CHECK_EQUAL(proto::SP_B, local.written_by());
+  b->put("only-b", "\"b\"", proto::CommandResult::UNAVAILABLE);
+  b->settle();
+  CHECK_FALSE(b->service->get("only-b").has_value());
   heal();
-  a->session = 1;  // the link reconnected: the active asks the passive what it has
-  CHECK_TRUE(eventually([&] {
-    a->service->tick();
-    return a->service->get("only-b").has_value();
-  }));
-  CHECK_TRUE(eventually([&] { return b->service->stats().last == a->service->stats().last; }));
+  a->tickAndSettle();
+  CHECK_FALSE(a->service->get("only-b").has_value());
 }
 
-TEST(ConfigService, AForwardedWriteWithoutAnAnswerIsUnavailableAndNotTakenLocally) {
+TEST(ConfigService, AForwardedWriteWithoutAnAnswerIsAnUnknownOutcomeAndNotTakenLocally) {
   // The link is up but the active SP does not answer: the change may have been applied
-  // there, so the passive must not take it too.
+  // there, so the passive must not take it too, and says the outcome is unknown.
   b->link.fail_with = "timeout";
-  b->put("tag", "\"lost?\"", proto::CommandResult::UNAVAILABLE);
+  b->put("tag", "\"lost?\"", proto::CommandResult::TIMEOUT);
   b->settle();
   CHECK_FALSE(b->service->get("tag").has_value());
   CHECK_FALSE(a->service->get("tag").has_value());
