@@ -112,8 +112,9 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
     }
     proto::CommandResult r =
         spec.mutating ? errorResult(proto::CommandResult::UNAVAILABLE,
-                                    peer_name + " cannot be reached on the peer link; nothing "
-                                                "was done: retry")
+                                    peer_name +
+                                        " cannot be reached on the peer link; nothing "
+                                        "was done: retry")
                       : staleOrUnavailable(commandKey(command), command, "the peer link is down");
     finish(r);
     reply(std::move(r));

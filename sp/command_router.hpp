@@ -55,7 +55,8 @@ class CommandRouter {
   // resort, or nullopt.
   using PeerFallback = std::function<std::optional<proto::CommandResult>(const proto::Command&)>;
   // Runs `work` once after `delay`, on any thread (spd: a timer on the peer link's thread).
-  using Scheduler = std::function<void(std::chrono::milliseconds delay, std::function<void()> work)>;
+  using Scheduler =
+      std::function<void(std::chrono::milliseconds delay, std::function<void()> work)>;
 
   CommandRouter(SpId self, const CommandRegistry& registry, PeerTransport& peer,
                 std::chrono::milliseconds default_deadline, PeerFallback fallback = {},

@@ -416,14 +416,13 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
         if (!board || command.name() != "GetSpStatus") return std::nullopt;
         return peerStatusFromHeartbeats(*board);
       });
-  router->setStaleAfter(c.peer_link.stale_after,
-                        [&peer_io](std::chrono::milliseconds delay, std::function<void()> work) {
-                          auto timer = std::make_shared<asio::steady_timer>(peer_io, delay);
-                          timer->async_wait([timer, work = std::move(work)](
-                                                const asio::error_code& ec) {
-                            if (!ec) work();
-                          });
-                        });
+  router->setStaleAfter(c.peer_link.stale_after, [&peer_io](std::chrono::milliseconds delay,
+                                                            std::function<void()> work) {
+    auto timer = std::make_shared<asio::steady_timer>(peer_io, delay);
+    timer->async_wait([timer, work = std::move(work)](const asio::error_code& ec) {
+      if (!ec) work();
+    });
+  });
   asio::steady_timer link_watch(peer_io);
   std::function<void()> watch_link = [&] {
     link_up = link->connected();

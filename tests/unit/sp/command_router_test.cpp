@@ -56,6 +56,8 @@ class FakePeer : public PeerTransport {
   void answer(size_t i, std::optional<proto::CommandResult> r, std::string error = "") {
     pending.at(i)(Answer{std::move(r), std::move(error)});
   }
+  bool usable() const override { return is_usable; }
+  bool is_usable = true;
   std::vector<proto::Command> sent;
   std::vector<milliseconds> deadlines;
   std::vector<std::function<void(Answer)>> pending;
@@ -121,6 +123,18 @@ TEST_GROUP(Router) {
   }
   void dispatch(proto::Command c) {
     router->dispatch(std::move(c), [this](proto::CommandResult r) { replies.push_back(r); });
+  }
+  // The scheduler under test control: fire() runs what is due.
+  std::vector<std::pair<milliseconds, std::function<void()>>> timers;
+  void withStaleAfter(milliseconds ms) {
+    router->setStaleAfter(ms, [this](milliseconds delay, std::function<void()> work) {
+      timers.emplace_back(delay, std::move(work));
+    });
+  }
+  void fire() {
+    auto due = std::move(timers);
+    timers.clear();
+    for (auto& [delay, work] : due) work();
   }
 };
 
@@ -230,4 +244,67 @@ TEST(Router, CallerDeadlineIsPassedOn) {
   dispatch(c);
   CHECK_EQUAL(120, peer.deadlines[0].count());
   CHECK_EQUAL(120u, peer.sent[0].deadline_ms());
+}
+
+// Issue 11: a peer link known to be sick never holds the caller.
+TEST(Router, ANoUsableRouteAnswersAtOnceFromTheLastKnownState) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  peer.is_usable = false;
+  now += milliseconds(40);
+  dispatch(command("GetSpStatus", proto::SP_B));
+  CHECK_EQUAL(1u, peer.sent.size());  // not even asked
+  CHECK_EQUAL(2u, replies.size());
+  CHECK_TRUE(replies[1].stale());
+  CHECK_EQUAL(40u, replies[1].age_ms());
+  CHECK_EQUAL(1u, router->stats().unusable);
+}
+
+TEST(Router, ANoUsableRouteRefusesAnActionAtOnce) {
+  peer.is_usable = false;
+  dispatch(command("ResetSp", proto::SP_B));
+  CHECK_EQUAL(0u, peer.sent.size());
+  CHECK_EQUAL(1u, replies.size());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, replies[0].status());
+}
+
+TEST(Router, ASlowRoundTripIsAnsweredStaleAtStaleAfterAndStillRefreshesTheState) {
+  withStaleAfter(milliseconds(50));
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "old"));
+  CHECK_EQUAL(1u, replies.size());
+  fire();  // the first round trip's timer: already answered, nothing to do
+  CHECK_EQUAL(1u, replies.size());
+
+  for (int i = 0; i < 3; ++i) dispatch(command("GetSpStatus", proto::SP_B));
+  CHECK_EQUAL(2u, peer.sent.size());
+  CHECK_EQUAL(1u, timers.size());
+  CHECK_EQUAL(50, timers[0].first.count());
+  now += milliseconds(50);
+  fire();
+  CHECK_EQUAL(4u, replies.size());
+  for (size_t i = 1; i < 4; ++i) {
+    CHECK_TRUE(replies[i].stale());
+    STRCMP_EQUAL("old", replies[i].sp_status().boot_id().c_str());
+  }
+  // A caller arriving while that round trip is still out gets the same at once.
+  dispatch(command("GetSpStatus", proto::SP_B));
+  CHECK_EQUAL(5u, replies.size());
+  CHECK_EQUAL(2u, peer.sent.size());
+  // The late answer refreshes the state for the next caller and answers nobody twice.
+  peer.answer(1, statusOf(proto::SP_B, "new"));
+  CHECK_EQUAL(5u, replies.size());
+  peer.is_usable = false;
+  dispatch(command("GetSpStatus", proto::SP_B));
+  STRCMP_EQUAL("new", replies[5].sp_status().boot_id().c_str());
+}
+
+TEST(Router, WithNothingKnownASlowRoundTripIsWaitedFor) {
+  withStaleAfter(milliseconds(50));
+  dispatch(command("GetSpStatus", proto::SP_B));
+  fire();
+  CHECK_EQUAL(0u, replies.size());
+  peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
+  CHECK_EQUAL(1u, replies.size());
+  CHECK_FALSE(replies[0].stale());
 }

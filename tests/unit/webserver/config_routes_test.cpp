@@ -140,10 +140,15 @@ TEST(ChassisSettings, DiskFullIsInsufficientStorage) {
   res = a.patch(kEnclosure, R"({"AssetTag": "R7"})");
   checkError(res, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   CHECK(res.header("Retry-After").has_value());
+  // An unconfirmed change: its outcome is unknown, so not a 503 (nothing applied).
+  a.store.failWrites(proto::CommandResult::TIMEOUT);
+  res = a.patch(kEnclosure, R"({"AssetTag": "R7"})");
+  checkError(res, 500, "Base.1.22.1.OperationTimeout");
+  CHECK_FALSE(res.header("Retry-After").has_value());
   a.bus.respond("ConfigWrite", [](const proto::Command&) { return std::nullopt; });
   checkError(a.patch(kEnclosure, R"({"AssetTag": "R7"})"), 503,
              "Base.1.22.1.ServiceTemporarilyUnavailable");
-  LONGS_EQUAL(3000, a.bus.lastTimeout().count());  // a write waits for replication
+  LONGS_EQUAL(6000, a.bus.lastTimeout().count());  // a write waits for replication
 }
 
 TEST(ChassisSettings, PatchIsRefusedInDegradedModeAndOnOtherChassis) {
