@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <thread>
 
 #include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
@@ -131,28 +132,50 @@ void HeartbeatService::setHealth(Health health) {
   });
 }
 
-std::string HeartbeatService::forceFailover(Millis drain) {
-  auto refusal = std::make_shared<std::promise<std::string>>();
-  auto answer = refusal->get_future();
-  asio::post(io_, [this, refusal, drain] {
-    std::string why = election_.forceFailoverRefusal(Clock::now());
-    refusal->set_value(why);
-    if (!why.empty()) return;
-    // Requests in flight on the floating address (this one's answer among them) finish
-    // before the address goes.
-    LOG_NOTICE << "ForceFailover: releasing the active role in " << drain.count() << " ms";
-    failover_timer_.expires_after(drain);
-    failover_timer_.async_wait([this](const asio::error_code& ec) {
-      if (ec) return;
-      std::string late;
-      Actions actions = election_.onForceFailover(Clock::now(), late);
-      if (!late.empty()) LOG_WARNING << "ForceFailover abandoned: " << late;
-      execute(actions);
-    });
-  });
-  if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-    return "the heartbeat service did not answer";
+std::string HeartbeatService::onThread(std::function<std::string()> f,
+                                       const std::string& fallback) {
+  auto result = std::make_shared<std::promise<std::string>>();
+  auto answer = result->get_future();
+  asio::post(io_, [result, f = std::move(f)] { result->set_value(f()); });
+  if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return fallback;
   return answer.get();
+}
+
+std::string HeartbeatService::handOverGap() {
+  return onThread(
+      [this] {
+        if (election_.role() != Role::Active || !election_.peerAlive(Clock::now()))
+          return std::string();
+        return election_.historyGap();
+      },
+      "");
+}
+
+std::string HeartbeatService::forceFailover(Millis drain) {
+  // The peer's beats say how far its history reaches; right after a change they may lag a
+  // beat or two behind: give them a moment before refusing for that reason.
+  for (int attempt = 0; attempt < 25; ++attempt) {
+    if (handOverGap().empty()) break;
+    std::this_thread::sleep_for(Millis{20});
+  }
+  return onThread(
+      [this, drain] {
+        std::string why = election_.forceFailoverRefusal(Clock::now());
+        if (!why.empty()) return why;
+        // Requests in flight on the floating address (this one's answer among them) finish
+        // before the address goes.
+        LOG_NOTICE << "ForceFailover: releasing the active role in " << drain.count() << " ms";
+        failover_timer_.expires_after(drain);
+        failover_timer_.async_wait([this](const asio::error_code& ec) {
+          if (ec) return;
+          std::string late;
+          Actions actions = election_.onForceFailover(Clock::now(), late);
+          if (!late.empty()) LOG_WARNING << "ForceFailover abandoned: " << late;
+          execute(actions);
+        });
+        return std::string();
+      },
+      "the heartbeat service did not answer");
 }
 
 void HeartbeatService::setFaults(std::vector<ipc::SnapshotFault> faults) {

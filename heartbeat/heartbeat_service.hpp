@@ -76,6 +76,9 @@ class HeartbeatService {
   // Hands the active role to the peer after `drain`; empty when accepted, else why it was
   // refused.
   std::string forceFailover(Millis drain = Millis{250});
+  // Why a voluntary hand-over would lose acknowledged changes now (the peer is alive but does
+  // not hold this SP's whole history yet); empty otherwise.
+  std::string handOverGap();
   Role role() const { return role_.load(); }
   uint64_t epoch() const { return epoch_.load(); }
   // This SP's acknowledged history: written to the midplane at once (before the caller
@@ -102,6 +105,9 @@ class HeartbeatService {
   std::string frame();
   Beat stamped(Beat beat) const;
   void every(asio::steady_timer& timer, Millis period, std::function<void()> work);
+  // Runs `f` on the heartbeat thread and returns its result (`fallback` if it does not run
+  // within 2 s).
+  std::string onThread(std::function<std::string()> f, const std::string& fallback);
 
   ServiceOptions options_;
   ServiceDependencies deps_;

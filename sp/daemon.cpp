@@ -365,6 +365,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   ctx.hardware = hardware.get();
   ctx.status = read_board;
   ctx.force_failover = [&service] { return service->forceFailover(); };
+  ctx.hand_over_gap = [&service] { return service->handOverGap(); };
   ctx.restart = [&](const std::string& why) {
     std::lock_guard lock(restart_mu);
     restart_reason = why;
@@ -564,6 +565,8 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   auto link_down_since = std::chrono::steady_clock::now();
   uint64_t auth_failures_while_up = 0;  // the link's count the last time it was up
   HealthReport event_health = health;
+  std::string silent_candidate, silent_reported;
+  auto silent_since = std::chrono::steady_clock::now();
   for (const auto& f : health.faults)
     config_service.recordEvent(makeEvent(f.message_id, {}, managerUri(c.sp),
                                          f.severity == Health::Critical ? "Critical" : "Warning",
@@ -598,13 +601,14 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     if (!alive || link_up) link_down_since = now_tp;
     const uint64_t auth_failures = link ? link->authenticationFailures() : 0;
     if (link_up) auth_failures_while_up = auth_failures;
-    bool partitioned = link_configured && now_tp - link_down_since > std::chrono::seconds{2};
+    bool partitioned = link_configured && now_tp - link_down_since > std::chrono::milliseconds{500};
     if (partitioned != partition_reported) {
       std::string detail = std::string("The peer link to SP-") + spLetter(peer);
       if (partitioned) {
         detail +=
-            " is down while its heartbeats still arrive: each SP takes changes alone "
-            "until it returns, then they are merged.";
+            " is down on every route while its heartbeats still arrive: configuration changes "
+            "are refused (nothing is applied) until it returns, since they could not be "
+            "written on both SPs.";
         // The likeliest cause an administrator can fix: the boards hold different keys.
         if (uint64_t refused = auth_failures - auth_failures_while_up; refused > 0) {
           detail += " " + std::to_string(refused) + " of its frames were refused for a bad " +
@@ -618,6 +622,33 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
                     {"PeerLink", "LinkDown"}, managerUri(c.sp), partitioned ? "Warning" : "OK",
                     c.sp, detail));
       partition_reported = partitioned;
+    }
+    // The heartbeat paths the peer is silent on while it is heard on others, named again
+    // whenever the set changes and stays changed (paths heal one by one in a moment).
+    std::string silent;
+    if (alive && board_now) {
+      for (size_t i = 0; i < heartbeat::kPathCount; ++i) {
+        const uint8_t bit = static_cast<uint8_t>(1u << i);
+        if ((board_now->paths_configured & bit) && !(board_now->paths_alive & bit))
+          silent += (silent.empty() ? "" : ", ") +
+                    std::string(heartbeat::pathName(static_cast<heartbeat::Path>(i)));
+      }
+    }
+    if (silent != silent_candidate) {
+      silent_candidate = silent;
+      silent_since = now_tp;
+    }
+    if (silent != silent_reported && now_tp - silent_since >= std::chrono::milliseconds{200}) {
+      const std::string who = std::string("SP-") + spLetter(peer);
+      config_service.recordEvent(
+          silent.empty() ? makeEvent(message::kErrorsCorrected, {"HeartbeatPaths", "Partition"},
+                                     managerUri(c.sp), "OK", c.sp,
+                                     "Every heartbeat path carries " + who + "'s heartbeats again.")
+                         : makeEvent(message::kErrorsDetected, {"HeartbeatPaths", "Partition"},
+                                     managerUri(c.sp), "Warning", c.sp,
+                                     who + " is alive but its heartbeats are silent on: " + silent +
+                                         "; roles unchanged."));
+      silent_reported = silent;
     }
   };
 

@@ -18,6 +18,8 @@ struct CommandContext {
   std::function<std::optional<ipc::StatusSnapshot>()> status;  // this SP's status board
   std::function<void(const std::string& why)> restart;         // re-executes spd
   std::function<std::string()> force_failover;                 // empty on success, else the refusal
+  // Why handing the active role over now would lose acknowledged changes; empty otherwise.
+  std::function<std::string()> hand_over_gap;
 };
 
 void registerStatusCommands(CommandRegistry& registry, const CommandContext& context);

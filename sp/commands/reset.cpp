@@ -13,6 +13,16 @@ void handleResetSp(const CommandContext& ctx, const proto::Command& c, Reply rep
     reply(errorResult(proto::CommandResult::BAD_REQUEST, "unsupported reset type '" + type + "'"));
     return;
   }
+  // A graceful restart of the active SP hands the role over first; not to a peer that would
+  // take over without every acknowledged change (ForceRestart restarts anyway).
+  if (type == "GracefulRestart" && ctx.hand_over_gap) {
+    if (std::string gap = ctx.hand_over_gap(); !gap.empty()) {
+      reply(errorResult(
+          proto::CommandResult::BAD_REQUEST,
+          "reset refused: " + gap + "; retry once it is resynchronised, or use ForceRestart"));
+      return;
+    }
+  }
   proto::CommandResult r;
   r.set_status(proto::CommandResult::ACCEPTED);
   r.set_answered_by(toProto(ctx.self));

@@ -126,11 +126,13 @@ def test_missing_state_directory(tmp_path):
 
 
 class FakePowerController:
-    """Stands in for sp-pair's power controller: records each request line, answers `reply`."""
+    """Stands in for sp-pair's power controller: records each request line, answers `reply`
+    to a power-off and `power` to a status request ("ok off", "ok running", "ok stopped")."""
 
-    def __init__(self, path, reply="ok powered off B"):
+    def __init__(self, path, reply="ok powered off B", power="ok off"):
         self.path = str(path)
         self.reply = reply
+        self.power = power
         self.requests = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(self.path)
@@ -151,7 +153,8 @@ class FakePowerController:
             try:
                 line = conn.recv(256).decode(errors="replace").strip()
                 self.requests.append((time.monotonic(), line))
-                conn.sendall((self.reply + "\n").encode())
+                answer = self.power if line.startswith("status ") else self.reply
+                conn.sendall((answer + "\n").encode())
             except OSError:
                 pass
             conn.close()
@@ -225,6 +228,41 @@ def test_peer_that_never_answers_is_fenced_then_active(tmp_path):
         pc.stop()
     assert rc == 0, "spd exit status after SIGTERM: %s" % rc
     assert not redfish.answers(FLOAT, WEB_PORT, 0.3), "floating listener still answers after exit"
+
+
+def test_a_peer_never_heard_but_powered_on_and_running_is_not_fenced(tmp_path):
+    """Issue 11 (6), Pacemaker's wait_for_all: a starting SP that never heard its peer does
+    not fence a peer the chassis says is running (it may be serving behind cut paths); it
+    waits and says why. With heartbeat.startup_fence "always" it fences as before."""
+    pc = FakePowerController(tmp_path / "power.sock", "ok powered off B", power="ok running")
+    cfg = base_config(tmp_path, tmp_path / "power.sock")
+    p = start_spd(tmp_path, cfg)
+    try:
+        wait_for(lambda: len([l for _, l in pc.requests if l == "status B"]) >= 3
+                 or p.poll() is not None, 10, 0.05, "SP-A asking the chassis about SP-B")
+        assert p.poll() is None, "spd exited %s" % p.returncode
+        assert not [l for _, l in pc.requests if l.startswith("power-off")], pc.requests
+        assert role() != "active"
+        assert not redfish.answers(FLOAT, WEB_PORT, 0.3), "floating address served"
+        waiting = [l for l in spd_log(cfg).splitlines() if "WaitingForPeer" in l]
+        assert waiting and "running" in waiting[0], spd_log(cfg)
+        print(waiting[0])
+    finally:
+        rc = stop_spd(p, cfg)
+        pc.stop()
+    assert rc == 0
+
+    pc = FakePowerController(tmp_path / "power2.sock", "ok powered off B", power="ok running")
+    cfg = base_config(tmp_path, tmp_path / "power2.sock")
+    cfg["heartbeat"]["startup_fence"] = "always"
+    p = start_spd(tmp_path, cfg)
+    try:
+        wait_for(lambda: role() == "active" or p.poll() is not None, 10, 0.05,
+                 lambda: "SP-A active with startup_fence always (log:\n%s)" % spd_log(cfg))
+        assert [l for _, l in pc.requests if l == "power-off B"], pc.requests
+    finally:
+        stop_spd(p, cfg)
+        pc.stop()
 
 
 def test_failed_fencing_does_not_take_over(tmp_path):
