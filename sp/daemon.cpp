@@ -625,8 +625,9 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     }
     // The heartbeat paths the peer is silent on while it is heard on others, named again
     // whenever the set changes and stays changed (paths heal one by one in a moment).
-    std::string silent;
+    std::string silent = silent_reported;  // a dead peer changes nothing here
     if (alive && board_now) {
+      silent.clear();
       for (size_t i = 0; i < heartbeat::kPathCount; ++i) {
         const uint8_t bit = static_cast<uint8_t>(1u << i);
         if ((board_now->paths_configured & bit) && !(board_now->paths_alive & bit))
