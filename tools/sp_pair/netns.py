@@ -149,17 +149,44 @@ def _ipt(ns, args, check=True):
     return run(["ip", "netns", "exec", ns, "iptables", "-w", "5"] + args, check=check)
 
 
-def _ensure_chains(ns):
+def _table(ns):
+    """The filter table as `iptables -S` prints it (rule lines are iptables-restore syntax)."""
+    return _ipt(ns, ["-S"], check=False).stdout.splitlines()
+
+
+def _word(w):
+    return '"%s"' % w if (" " in w or not w) else w
+
+
+def _tag_of(words):
+    return words[words.index("--comment") + 1] if "--comment" in words[:-1] else ""
+
+
+def _change(ns, drop=(), add=()):
+    """One transaction (a single iptables-restore --noflush): creates the cut chains and their
+    jumps when missing, deletes the rules whose comment starts with one of `drop`, appends
+    `add` ([(chain, [words])]). Two processes per change instead of two per rule, so the rules
+    of a path go in at once."""
+    table = _table(ns)
+    lines = []
     for chain, hook in ((CUT_IN, "INPUT"), (CUT_OUT, "OUTPUT")):
-        if _ipt(ns, ["-n", "-L", chain], check=False).returncode != 0:
-            _ipt(ns, ["-N", chain])
-        if _ipt(ns, ["-C", hook, "-j", chain], check=False).returncode != 0:
-            _ipt(ns, ["-I", hook, "1", "-j", chain])
-
-
-def _add_rule(ns, chain, rule):
-    if _ipt(ns, ["-C", chain] + rule, check=False).returncode != 0:
-        _ipt(ns, ["-A", chain] + rule)
+        if "-N " + chain not in table:
+            lines.append(":%s - [0:0]" % chain)
+        if "-A %s -j %s" % (hook, chain) not in table:
+            lines.append("-I %s 1 -j %s" % (hook, chain))
+    for line in table:
+        if not line.startswith("-A DUALSP-CUT-"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if drop and _tag_of(words).startswith(tuple(drop)):
+            lines.append("-D " + " ".join(_word(w) for w in words[1:]))
+    for chain, words in add:
+        lines.append("-A %s %s" % (chain, " ".join(_word(w) for w in words)))
+    run(["ip", "netns", "exec", ns, "iptables-restore", "-w", "5", "--noflush"],
+        input="*filter\n%s\nCOMMIT\n" % "\n".join(lines))
 
 
 CUT_TAG, LOSS_TAG = "dualsp-cut", "dualsp-loss"   # iptables comments: what a rule is for
@@ -204,10 +231,9 @@ def _comment(text):
 
 def cut_path(sp, path, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
     """Drops all of a path's SP-to-SP traffic (path_matches) in the SP's namespace."""
-    ns = NS_SP[sp]
-    _ensure_chains(ns)
-    for chain, match in path_matches(path, ports):
-        _add_rule(ns, chain, match + _comment("%s %s" % (CUT_TAG, path)) + ["-j", "DROP"])
+    tag = "%s %s" % (CUT_TAG, path)
+    _change(NS_SP[sp], drop=[tag], add=[(chain, match + _comment(tag) + ["-j", "DROP"])
+                                        for chain, match in path_matches(path, ports)])
 
 
 def cut_peer(sp):
@@ -232,40 +258,17 @@ def set_loss(sp, path, percent, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
     that path."""
     if not 0 < float(percent) < 100:
         raise HarnessError("--percent must be above 0 and below 100, not %s" % percent)
-    remove_loss(sp, path)
-    ns = NS_SP[sp]
-    _ensure_chains(ns)
     tag = "%s %s %s" % (LOSS_TAG, path, "%g" % float(percent))
-    for chain, match in path_matches(path, ports):
-        _add_rule(ns, chain, match + ["-m", "statistic", "--mode", "random", "--probability",
-                                      probability(percent)] + _comment(tag) + ["-j", "DROP"])
-
-
-def _rules_tagged(ns, prefix):
-    """The `-A ...` lines of the cut chains whose comment starts with prefix."""
-    out = []
-    for chain in (CUT_IN, CUT_OUT):
-        p = _ipt(ns, ["-S", chain], check=False)
-        for line in p.stdout.splitlines():
-            if not line.startswith("-A "):
-                continue
-            try:
-                words = shlex.split(line)
-            except ValueError:
-                continue
-            if "--comment" in words[:-1] and words[words.index("--comment") + 1].startswith(prefix):
-                out.append(words)
-    return out
+    stat = ["-m", "statistic", "--mode", "random", "--probability", probability(percent)]
+    _change(NS_SP[sp], drop=["%s %s " % (LOSS_TAG, path)],
+            add=[(chain, match + stat + _comment(tag) + ["-j", "DROP"])
+                 for chain, match in path_matches(path, ports)])
 
 
 def remove_loss(sp, path=None):
     """Removes the loss rules of one path (every path when None) of the SP."""
-    ns = NS_SP[sp]
-    if not ns_exists(ns):
-        return
-    prefix = LOSS_TAG + " " + (path + " " if path else "")
-    for words in _rules_tagged(ns, prefix):
-        _ipt(ns, ["-D"] + words[1:], check=False)
+    if ns_exists(NS_SP[sp]):
+        _change(NS_SP[sp], drop=[LOSS_TAG + " " + (path + " " if path else "")])
 
 
 def cuts_and_loss(sp):
@@ -274,8 +277,13 @@ def cuts_and_loss(sp):
     if not ns_exists(ns):
         return [], {}
     cuts, loss = set(), {}
-    for words in _rules_tagged(ns, "dualsp-"):
-        tag = words[words.index("--comment") + 1].split()
+    for line in _table(ns):
+        if not line.startswith("-A DUALSP-CUT-"):
+            continue
+        try:
+            tag = _tag_of(shlex.split(line)).split()
+        except ValueError:
+            continue
         if len(tag) >= 2 and tag[0] == CUT_TAG:
             cuts.add(tag[1])
         elif len(tag) == 3 and tag[0] == LOSS_TAG:
