@@ -193,9 +193,10 @@ class Campaign:
         docs = {sp: redfish.manager(MGMT[sp], 80, sp, timeout=0.5) for sp in SPS}
         roles = {sp: redfish.role_of(docs[sp])[0] for sp in SPS}
         health = {sp: redfish.role_of(docs[sp])[1] for sp in SPS}
+        epochs = {sp: redfish.role_of(docs[sp])[2] for sp in SPS}
         actives = [sp for sp in SPS if roles[sp] == "active"]
         if len(actives) != 1 or roles[other(actives[0])] != "passive":
-            return False, "roles %s health %s" % (roles, health), actives
+            return False, "roles %s, epochs %s, health %s" % (roles, epochs, health), actives
         act, pas = actives[0], other(actives[0])
         holders = [sp for sp in SPS if netns.holds(NS_SP[sp], FLOATING)]
         if holders != [act]:
@@ -222,16 +223,21 @@ class Campaign:
             self.writer.pause()
         t0 = time.monotonic()
         ok, text, actives = False, "", None
-        restarts = 0
+        restarts, off_since = 0, {}
         for _ in range(int(SETTLE_TIMEOUT / 0.25) + 2):
             ok, text, actives = self.pair_state()
             if ok or time.monotonic() - t0 > SETTLE_TIMEOUT:
                 break
             for sp in SPS:
                 # An SP powered on by the recovery may be fenced again at once (today a
-                # starting spd fences a peer it has not heard yet): power it on again, a few
-                # times, and say so.
-                if self.live_state(sp) == "off" and restarts < 3:
+                # starting spd fences a peer it has not heard yet): once it has been off for
+                # a second, power it on again (a few times at most) and say so.
+                if self.live_state(sp) != "off":
+                    off_since.pop(sp, None)
+                    continue
+                off_since.setdefault(sp, time.monotonic())
+                if time.monotonic() - off_since[sp] >= 1.0 and restarts < 3:
+                    off_since.pop(sp)
                     restarts += 1
                     rc, out = self.sp_pair("start", sp)
                     self.report([checks.Finding(
@@ -553,6 +559,7 @@ class Campaign:
 
     def save_steps(self):
         doc = {"seed": self.seed, "minutes": self.args.minutes, "stress": self.args.stress,
+               "t0_monotonic": self.t0,   # step times are relative to it; the tools' "t" are not
                "loss": self.args.loss, "build": os.environ.get("DUALSP_BUILD_DIR"),
                "steps": [{k: (round(v - self.t0, 3) if k in ("t_start", "t_end") else v)
                           for k, v in s.items()} for s in self.steps]}
