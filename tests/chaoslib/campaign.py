@@ -205,8 +205,10 @@ class Campaign:
             r = http_request(host, "/redfish/v1/Managers/SP" + about, timeout=1.0)
             oem = ((r["json"] or {}).get("Oem") or {}).get("DualSP") or {} if r["status"] == 200 else {}
             if oem.get("Stale") is not False:
-                return False, "peer link: %s answers about SP-%s with status %s, Stale %s" % (
-                    host, about, r["status"], oem.get("Stale")), actives
+                return False, "peer link: %s answers about SP-%s with status %s, Stale %s%s" % (
+                    host, about, r["status"], oem.get("Stale"),
+                    " (no answer%s)" % (" from the floating IP" if host == FLOATING else "")
+                    if r["status"] is None else ""), actives
         tags, counts = {}, {}
         for sp in SPS:
             r = http_request(MGMT[sp], "/redfish/v1/Chassis/Enclosure", timeout=1.0)
@@ -588,7 +590,9 @@ class Campaign:
         log("steps: " + ", ".join("%s %d" % kv for kv in sorted(kinds.items())))
         log("writes: %d acknowledged, %d refused (503), %d unknown" % (
             outcomes["acknowledged"], outcomes["refused"], outcomes["unknown"]))
-        log("SSE: %d events followed, %d reconnects" % (len(events), max(0, len(conns) - 1)))
+        streams = len([c for c in conns if c["status"] == 200])
+        log("SSE: %d events followed, %d streams opened (%d reconnects), %d connection attempts" % (
+            len(events), streams, max(0, streams - 1), len(conns)))
         log("reader: %d attempts, %d answered; outages over 0.25 s: %d, longest %.2f s "
             "(longest while an SP could serve: %.2f s)" % (
                 len(probe), len(answers), len(outs), max([b - a for a, b, _ in outs] or [0]),
@@ -607,7 +611,7 @@ class Campaign:
                     f.invariant, by_inv[f.invariant] - PRINT_LIMIT, self.result_path))
         log("steps file (for --replay): %s" % self.steps_path)
         result = {"seed": self.seed, "steps": dict(kinds), "writes": dict(outcomes),
-                  "sse": {"events": len(events), "reconnects": max(0, len(conns) - 1)},
+                  "sse": {"events": len(events), "streams": streams, "attempts": len(conns)},
                   "outages": [[round(a - self.t0, 3), round(b - self.t0, 3), round(c, 3)] for a, b, c in outs],
                   "settles": self.settles,
                   "violations": [{"invariant": f.invariant, "text": f.text} for f in violations],

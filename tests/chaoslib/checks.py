@@ -139,7 +139,7 @@ def sse(received, entries):
     for (kind, conn), items in groups.items():
         ids = sorted(set(i for i, _, _ in items))
         t = items[0][2]
-        out.append(Finding(3, (kind, conn, tuple(ids)),
+        out.append(Finding(3, (kind, conn),
                            "SSE connection %d: %d %s: %s; e.g. %s" % (
                                conn, len(items), what[kind], _ids(ids[:20]),
                                " | ".join(x for _, x, _ in items[:2])),
