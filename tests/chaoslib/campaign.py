@@ -48,6 +48,7 @@ class Campaign:
         self.off_seen, self.stopped_seen = {}, {}
         self.spweb_kills = {"A": [], "B": []}
         self.settles = []
+        self.settle_restarts = []
         self.printed = {}
         self.failed_settles = 0
         self.stress = None
@@ -133,6 +134,8 @@ class Campaign:
             rc, out = 2, "unknown step kind %r" % kind
         step["t_end"] = time.monotonic()
         step["rc"], step["out"] = rc, out[-400:]
+        if kind == "settle":
+            step["restarts"] = list(self.settle_restarts)
         if kind == "reset" and rc == 0:
             self.power.add_boot(sp, step["t_start"], step["t_end"])
         self.model.apply(step, self.args.loss)
@@ -224,6 +227,7 @@ class Campaign:
         if self.writer:
             self.writer.pause()
         t0 = time.monotonic()
+        self.settle_restarts = []
         ok, text, actives = False, "", None
         restarts, off_since = 0, {}
         for _ in range(int(SETTLE_TIMEOUT / 0.25) + 2):
@@ -241,6 +245,7 @@ class Campaign:
                 if time.monotonic() - off_since[sp] >= 1.0 and restarts < 3:
                     off_since.pop(sp)
                     restarts += 1
+                    self.settle_restarts.append(time.monotonic())
                     rc, out = self.sp_pair("start", sp)
                     self.report([checks.Finding(
                         6, ("restart", len(self.settles), restarts),
@@ -508,6 +513,8 @@ class Campaign:
             self.stop_stress()
             self.execute({"kind": "recover", "pause_before": 0})
             self.execute({"kind": "settle", "pause_before": 0})
+            if self.writer:
+                self.writer.pause()  # the final checks see the log as settled
             time.sleep(1.0)          # the SSE follower takes the last events
             self.stop_load()
             entries = self.check_all(final=True)

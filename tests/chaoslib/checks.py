@@ -244,6 +244,8 @@ def needless_role_changes(probe_records, steps, model, quiet=5.0):
         w0 = t0 - quiet
         busy = [s for s in steps if s["kind"] not in PATH_ONLY and
                 s.get("t_start", 0) <= t1 and s.get("t_end", s.get("t_start", 0)) >= w0]
+        # a settle that powered an SP on again did a `start`
+        busy += [s for s in steps if any(w0 <= t <= t1 for t in s.get("restarts") or [])]
         if busy:
             continue
         if any(s["kind"] == "cut" and s.get("path") == "all" and s.get("t_start", 0) <= t1 and

@@ -125,6 +125,11 @@ def test_role_change_needs_a_cause():
     # a kill in the window explains it
     kill = {"kind": "kill", "sp": "A", "t_start": 18.0, "t_end": 18.1}
     assert checks.needless_role_changes(recs, [cut, kill], model, quiet=5.0) == []
+    # a settle that powered an SP on again explains it
+    settle = {"kind": "settle", "t_start": 16.0, "t_end": 21.0, "restarts": [18.5]}
+    assert checks.needless_role_changes(recs, [cut, settle], model, quiet=5.0) == []
+    settle["restarts"] = []
+    assert len(checks.needless_role_changes(recs, [cut, settle], model, quiet=5.0)) == 1
     # every path cut (on either side) explains it
     m2 = Model(0.0)
     steps = [{"kind": "cut", "sp": "A", "path": "peer", "t_start": 16.0, "t_end": 16.1},
