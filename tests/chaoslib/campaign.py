@@ -311,9 +311,9 @@ class Campaign:
                 found += checks.sse(self.sse.snapshot()[0], entries)
         if self.probe:
             recs = self.probe.records()
-            _, f = checks.outages(recs, self.power, self.model, OUTAGE_LIMIT)
+            _, f = checks.outages(recs, self.power, self.model, OUTAGE_LIMIT, t0=self.t0)
             found += f
-            found += checks.needless_role_changes(recs, self.steps, self.model, QUIET)
+            found += checks.needless_role_changes(recs, self.steps, self.model, QUIET, t0=self.t0)
         self.report(found)
         return entries
 

@@ -186,7 +186,7 @@ def probe_starved(probe_records, t0, t1, max_hole=0.3):
     return any(b - a > max_hole for a, b in zip(pts, pts[1:]))
 
 
-def outages(probe_records, power, model, limit=1.0, min_gap=0.25, resolution=0.01):
+def outages(probe_records, power, model, limit=1.0, min_gap=0.25, resolution=0.01, t0=0.0):
     """Invariant 4: an outage is charged for the time some SP could serve (model.can_serve);
     more than `limit` seconds of it in one outage is a violation. Returns (outages, findings)
     with outages [(t0, t1, charged)]."""
@@ -209,13 +209,14 @@ def outages(probe_records, power, model, limit=1.0, min_gap=0.25, resolution=0.0
         if longest > limit:
             if probe_starved(probe_records, a, b):
                 findings.append(Finding(4, ("starved", round(a, 2)),
-                                        "outage %.2f s (%.3f-%.3f) while the reader itself was "
-                                        "starved: not judged" % (b - a, a, b), t=a, note=True))
+                                        "outage %.2f s (+%.3f to +%.3f s) while the reader itself "
+                                        "was starved: not judged" % (b - a, a - t0, b - t0),
+                                        t=a, note=True))
                 continue
             findings.append(Finding(4, ("outage", round(a, 2)),
-                                    "the floating IP did not answer for %.2f s (from %.3f to %.3f), "
-                                    "%.2f s of it while an SP could serve (from %.3f)" % (
-                                        b - a, a, b, longest, best_start),
+                                    "the floating IP did not answer for %.2f s (from +%.3f to "
+                                    "+%.3f s), %.2f s of it while an SP could serve (from +%.3f s)" % (
+                                        b - a, a - t0, b - t0, longest, best_start - t0),
                                     t=a, around=(a - 3, b + 1)))
     return out, findings
 
@@ -235,13 +236,13 @@ def role_changes(probe_records):
     return out
 
 
-def needless_role_changes(probe_records, steps, model, quiet=5.0):
+def needless_role_changes(probe_records, steps, model, quiet=5.0, t0=0.0):
     """Invariant 5: a role change with no step but cut (of some paths), heal or loss in the
     `quiet` seconds before it, and some heartbeat path clean (no cut, no loss, cable in) all
     along, is a violation."""
     out = []
-    for t0, t1, old, new in role_changes(probe_records):
-        w0 = t0 - quiet
+    for ta, t1, old, new in role_changes(probe_records):
+        w0 = ta - quiet
         busy = [s for s in steps if s["kind"] not in PATH_ONLY and
                 s.get("t_start", 0) <= t1 and s.get("t_end", s.get("t_start", 0)) >= w0]
         # a settle that powered an SP on again did a `start`
@@ -253,10 +254,10 @@ def needless_role_changes(probe_records, steps, model, quiet=5.0):
             continue
         times = [w0] + model.change_times(w0, t1)
         if all(model.clean_paths(t) for t in times) and not any(model.all_cut(t) for t in times):
-            out.append(Finding(5, ("role", round(t0, 2)),
-                               "role change SP-%s -> SP-%s (last answer of SP-%s at %.3f, first of "
-                               "SP-%s at %.3f) with only path cuts/loss in the %.0f s before and "
-                               "path(s) %s clean" % (old, new, old, t0, new, t1, quiet,
-                                                     "/".join(model.clean_paths(t0))),
-                               t=t0, around=(w0, t1 + 1)))
+            out.append(Finding(5, ("role", round(ta, 2)),
+                               "role change SP-%s -> SP-%s (last answer of SP-%s at +%.3f s, first "
+                               "of SP-%s at +%.3f s) with only path cuts/loss in the %.0f s before "
+                               "and path(s) %s clean" % (old, new, old, ta - t0, new, t1 - t0, quiet,
+                                                         "/".join(model.clean_paths(ta))),
+                               t=ta, around=(w0, t1 + 1)))
     return out
