@@ -54,6 +54,7 @@ class Campaign:
         self.stress = None
         self.bg = []
         self.writer = self.sse = self.observer = self.probe = self.holders = None
+        self.readers = {}
         self.steps_path = os.path.join(self.state, "chaos-steps.json")
         self.result_path = os.path.join(self.state, "chaos-result.json")
 
@@ -310,12 +311,18 @@ class Campaign:
             if self.sse:
                 found += checks.sse(self.sse.snapshot()[0], entries)
         if self.probe:
-            recs = self.probe.records()
+            by_sp = self.reader_records()
+            recs = by_sp["A"] + by_sp["B"]
+            found += checks.slow_reads(by_sp, t0=self.t0)
             _, f = checks.outages(recs, self.power, self.model, OUTAGE_LIMIT, t0=self.t0)
             found += f
             found += checks.needless_role_changes(recs, self.steps, self.model, QUIET, t0=self.t0)
         self.report(found)
         return entries
+
+    def reader_records(self):
+        """{SP: the reader's records about that SP's Manager}."""
+        return {sp: b.records() for sp, b in self.readers.items()} if self.readers else {"A": [], "B": []}
 
     def report(self, found):
         """Prints the findings not reported before (the first PRINT_LIMIT violations of each
@@ -328,7 +335,9 @@ class Campaign:
             self.findings[f.key] = f
             idx = self.step_index(f.t)
             if f.note:
-                log("NOTE invariant %d (seed %s, step #%s): %s" % (f.invariant, self.seed, idx, f.text))
+                n = self.printed[("note", f.invariant)] = self.printed.get(("note", f.invariant), 0) + 1
+                if n <= PRINT_LIMIT:
+                    log("NOTE invariant %d (seed %s, step #%s): %s" % (f.invariant, self.seed, idx, f.text))
                 continue
             n = self.printed[f.invariant] = self.printed.get(f.invariant, 0) + 1
             if n > PRINT_LIMIT:
@@ -441,14 +450,17 @@ class Campaign:
         self.observer.sample()
         self.observer.start()
         dur = str(int(min(600, seconds + 30)))
-        self.probe = Background("reader", [
+        # Two readers, one about each SP's Manager, every 40 ms each: the floating IP answers
+        # when either gets an answer; a read about the active SP's peer may be slow alone.
+        self.readers = {sp: Background("reader-%s" % sp.lower(), [
             "ip", "netns", "exec", "dualsp-cli", PYTHON, os.path.join(TOOLS, "probe"),
-            "--url", "http://%s/redfish/v1/Managers/SPA" % FLOATING, "--interval", "0.02",
-            "--timeout", "1.0", "--duration", dur], self.state)
+            "--url", "http://%s/redfish/v1/Managers/SP%s" % (FLOATING, sp), "--interval", "0.04",
+            "--timeout", "1.0", "--duration", dur], self.state) for sp in SPS}
+        self.probe = True
         self.holders = Background("holder-watch", [
             PYTHON, os.path.join(TOOLS, "holder-watch"), "--floating", FLOATING,
             "--interval", "0.002", "--duration", str(int(min(3600, seconds + 30)))], self.state)
-        self.bg = [self.probe, self.holders]
+        self.bg = list(self.readers.values()) + [self.holders]
         self.writer = Writer(self.seed, deadline)
         self.writer.start()
         self.sse = SseFollower(deadline)
@@ -585,7 +597,8 @@ class Campaign:
         writes = self.writer.snapshot() if self.writer else []
         outcomes = collections.Counter(w["outcome"] for w in writes)
         events, conns = self.sse.snapshot() if self.sse else ([], [])
-        probe = self.probe.records() if self.probe else []
+        by_sp = self.reader_records()
+        probe = by_sp["A"] + by_sp["B"]
         outs, _ = checks.outages(probe, self.power, self.model, OUTAGE_LIMIT)
         violations = [f for f in self.findings.values() if not f.note]
         notes = [f for f in self.findings.values() if f.note]
@@ -605,6 +618,11 @@ class Campaign:
                 len(probe), len(answers), len(outs), max([b - a for a, b, _ in outs] or [0]),
                 max([c for _, _, c in outs] or [0])))
         log("settles: %d, failed %d" % (len(self.settles), len([s for s in self.settles if not s["ok"]])))
+        slow = [f for f in notes if f.key[0] == "slow"]
+        if slow:
+            log("slow reads: %d times a reader about one SP got no answer within 1 s for over 1 s "
+                "while the other was answered (notes), longest %.2f s" % (
+                    len(slow), max(f.duration for f in slow)))
         log("violations: %d (%s); notes: %d" % (
             len(violations), ", ".join("invariant %d: %d" % kv for kv in sorted(by_inv.items())) or "none",
             len(notes)))

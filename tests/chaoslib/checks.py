@@ -221,6 +221,28 @@ def outages(probe_records, power, model, limit=1.0, min_gap=0.25, resolution=0.0
     return out, findings
 
 
+def slow_reads(by_sp, limit=1.0, t0=0.0):
+    """Notes (invariant 4): a reader about one SP's Manager got no answer for more than
+    `limit` seconds while the reader about the other SP was answered meanwhile (the floating
+    IP answered; the read about one SP, typically the active SP's peer over a bad peer link,
+    was slow beyond the documented 500 ms deadline for a stale answer)."""
+    out = []
+    for sp, recs in sorted(by_sp.items()):
+        others = [t for x, rs in by_sp.items() if x != sp for t, _ in answered(rs)]
+        others.sort()
+        for a, b in gaps(recs, limit):
+            inside = [t for t in others if a < t < b]
+            if not inside:
+                continue
+            f = Finding(4, ("slow", sp, round(a, 2)),
+                        "reads of /redfish/v1/Managers/SP%s through the floating IP got no answer for "
+                        "%.2f s (+%.3f to +%.3f s) while reads about the other SP were answered (%d)" % (
+                            sp, b - a, a - t0, b - t0, len(inside)), t=a, note=True)
+            f.duration = b - a
+            out.append(f)
+    return out
+
+
 # ---------------------------------------------------------------- 5: role changes
 
 def role_changes(probe_records):

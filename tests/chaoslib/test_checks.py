@@ -152,3 +152,12 @@ def test_holders():
     assert checks.holders([{"holds": True, "sp": "A", "t": 1}]) == []
     f = checks.holders([{"two_holders": True, "t": 2.0, "order": "ABA"}])
     assert len(f) == 1 and f[0].invariant == 1
+
+
+def test_slow_reads_are_notes():
+    a = probe(grid(0, 5)) + probe(grid(7, 8))            # about A: 2 s without an answer
+    b = probe(grid(0, 8), "A")                            # about B: answered all along
+    notes = checks.slow_reads({"A": a, "B": b})
+    assert len(notes) == 1 and notes[0].note and notes[0].key[1] == "A"
+    assert checks.slow_reads({"A": probe(grid(0, 5)) + probe(grid(7, 8)),
+                              "B": probe(grid(0, 5)) + probe(grid(7, 8))}) == []
