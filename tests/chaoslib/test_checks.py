@@ -161,3 +161,6 @@ def test_slow_reads_are_notes():
     assert len(notes) == 1 and notes[0].note and notes[0].key[1] == "A"
     assert checks.slow_reads({"A": probe(grid(0, 5)) + probe(grid(7, 8)),
                               "B": probe(grid(0, 5)) + probe(grid(7, 8))}) == []
+    # the other reader answered only once in the middle: not "the other was answered"
+    assert checks.slow_reads({"A": probe(grid(0, 5)) + probe(grid(7, 8)),
+                              "B": probe(grid(0, 5)) + probe([6.0]) + probe(grid(7, 8))}) == []
