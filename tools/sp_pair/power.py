@@ -7,9 +7,8 @@ Protocol (one request per connection, one line each way):
 A power-off is exactly `sp-pair kill X`. `status X` says whether the SP has no process (off),
 has every process SIGSTOPped (stopped: hung) or is running, as `sp-pair status` does.
 Requests are carried out one at a time (a status never sees a power-off or a power-on half
-done). A request
-whose sender is an SP process that has itself been powered off before its request came up is
-refused ("error requester ... is powered off"): a board without power cannot pull a switch.
+done). A request whose sender is an SP process that has itself been powered off before its
+request came up is refused ("error requester ... is powered off"): a board without power cannot pull a switch.
 """
 
 import os
