@@ -264,7 +264,7 @@ class Campaign:
                                             what, took, text), t=t0, around=(t0 - 10, t0))])
         else:
             self.failed_settles = 0
-        self.check_all()
+        self.check_all(settled=ok)
         if self.writer:
             self.writer.resume()
         return (0 if ok else 1), "%s in %.1f s: %s" % ("settled" if ok else "NOT settled", took, text)
@@ -298,12 +298,22 @@ class Campaign:
             time.sleep(0.5)
         return None
 
-    def check_all(self, final=False):
+    def check_all(self, settled=True):
+        """Every check over what was recorded so far. The writes and the event stream are
+        judged against the log only when the pair has settled (in sync, nothing being merged)."""
         found = []
         if self.holders:
             found += checks.holders(self.holders.records())
-        entries = self.read_log()
-        if entries is None:
+        entries = self.read_log() if settled else None
+        if entries is not None:
+            try:
+                with open(os.path.join(self.state, "chaos-events.json"), "w") as f:
+                    json.dump(entries, f)
+            except OSError:
+                pass
+        if not settled:
+            log("  (not settled: writes and SSE not judged against the log now)")
+        elif entries is None:
             log("  (the event log could not be read; writes and SSE not checked now)")
         else:
             if self.writer:
@@ -529,7 +539,7 @@ class Campaign:
                 self.writer.pause()  # the final checks see the log as settled
             time.sleep(1.0)          # the SSE follower takes the last events
             self.stop_load()
-            entries = self.check_all(final=True)
+            entries = self.check_all(settled=bool(self.settles) and self.settles[-1]["ok"])
         finally:
             self.stop_stress()
             self.stop_load()
