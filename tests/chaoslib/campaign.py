@@ -610,6 +610,8 @@ class Campaign:
         by_sp = self.reader_records()
         probe = by_sp["A"] + by_sp["B"]
         outs, _ = checks.outages(probe, self.power, self.model, OUTAGE_LIMIT)
+        roles = {}
+        checks.needless_role_changes(probe, self.steps, self.model, QUIET, stats=roles)
         violations = [f for f in self.findings.values() if not f.note]
         notes = [f for f in self.findings.values() if f.note]
         by_inv = collections.Counter(f.invariant for f in violations)
@@ -627,6 +629,8 @@ class Campaign:
             "(longest while an SP could serve: %.2f s)" % (
                 len(probe), len(answers), len(outs), max([b - a for a, b, _ in outs] or [0]),
                 max([c for _, _, c in outs] or [0])))
+        log("role changes seen by the readers: %d, of which %d with no step but cuts/heal/loss "
+            "before them (invariant 5)" % (roles.get("changes", 0), roles.get("judged", 0)))
         log("settles: %d, failed %d" % (len(self.settles), len([s for s in self.settles if not s["ok"]])))
         slow = [f for f in notes if f.key[0] == "slow"]
         if slow:

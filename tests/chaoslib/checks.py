@@ -260,12 +260,16 @@ def role_changes(probe_records):
     return out
 
 
-def needless_role_changes(probe_records, steps, model, quiet=5.0, t0=0.0):
+def needless_role_changes(probe_records, steps, model, quiet=5.0, t0=0.0, stats=None):
     """Invariant 5: a role change with no step but cut (of some paths), heal or loss in the
     `quiet` seconds before it, and some heartbeat path clean (no cut, no loss, cable in) all
     along, is a violation."""
     out = []
+    if stats is not None:
+        stats.update(changes=0, judged=0)
     for ta, t1, old, new in role_changes(probe_records):
+        if stats is not None:
+            stats["changes"] += 1
         w0 = ta - quiet
         busy = [s for s in steps if s["kind"] not in PATH_ONLY and
                 s.get("t_start", 0) <= t1 and s.get("t_end", s.get("t_start", 0)) >= w0]
@@ -278,6 +282,8 @@ def needless_role_changes(probe_records, steps, model, quiet=5.0, t0=0.0):
             continue
         times = [w0] + model.change_times(w0, t1)
         if all(model.clean_paths(t) for t in times) and not any(model.all_cut(t) for t in times):
+            if stats is not None:
+                stats["judged"] += 1
             out.append(Finding(5, ("role", round(ta, 2)),
                                "role change SP-%s -> SP-%s (last answer of SP-%s at +%.3f s, first "
                                "of SP-%s at +%.3f s) with only path cuts/loss in the %.0f s before "
