@@ -200,7 +200,11 @@ class Campaign:
         epochs = {sp: redfish.role_of(docs[sp])[2] for sp in SPS}
         actives = [sp for sp in SPS if roles[sp] == "active"]
         if len(actives) != 1 or roles[other(actives[0])] != "passive":
-            return False, "roles %s, epochs %s, health %s" % (roles, epochs, health), actives
+            mute = [sp for sp in SPS if docs[sp] is None]
+            return False, "roles %s, epochs %s, health %s%s" % (
+                roles, epochs, health, "".join(
+                    "; SP-%s is running but its Manager does not answer on its own address" % sp
+                    for sp in mute)), (None if mute else actives)
         act, pas = actives[0], other(actives[0])
         holders = [sp for sp in SPS if netns.holds(NS_SP[sp], FLOATING)]
         if holders != [act]:
