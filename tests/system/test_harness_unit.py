@@ -126,3 +126,58 @@ def test_power_controller_protocol(tmp_path):
         p.send_signal(signal.SIGTERM)
         p.wait(5)
     assert not os.path.exists(sock)
+
+
+def test_power_controller_status(tmp_path):
+    """`status A|B` on the power controller: off (no process), stopped (every process
+    SIGSTOPped), running. Loopback layout: the SP's processes are found by session and by the
+    DUALSP_PAIR_SP environment marker, so a plain `sleep` started as SP-A's spd is SP-A."""
+    import json
+    import os
+    import signal
+    import subprocess
+    from conftest import SP_PAIR, PYTHON, wait_for
+    from sp_pair import power
+    state = tmp_path / "pc"
+    state.mkdir()
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True,
+                               env=dict(os.environ, DUALSP_PAIR_SP="%s:A" % state))
+    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "array_id": "pc-unit",
+                                                 "A": {"pid": sleeper.pid}, "B": {}}))
+    sock = str(state / "power.sock")
+    p = subprocess.Popen([PYTHON, str(SP_PAIR), "--state", str(state), "_power-controller"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: os.path.exists(sock), 5, 0.02, "power.sock")
+        assert power.request(sock, "status B") == "ok off"
+        assert power.request(sock, "status A") == "ok running"
+        sleeper.send_signal(signal.SIGSTOP)
+        wait_for(lambda: power.request(sock, "status A") == "ok stopped", 2, 0.02, "stopped")
+        sleeper.send_signal(signal.SIGCONT)
+        wait_for(lambda: power.request(sock, "status A") == "ok running", 2, 0.02, "running")
+        assert power.request(sock, "status C").startswith("error ")
+        assert power.request(sock, "power-off A") == "ok powered off A"
+        assert power.request(sock, "status A") == "ok off"
+        assert "'status B' -> ok off" in (state / "power.log").read_text()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(5)
+        if sleeper.poll() is None:
+            sleeper.kill()
+        sleeper.wait(5)
+
+
+def test_cut_and_loss_rules():
+    """The iptables matches of `cut` and `loss`: peer is all of peer0; mgmt is the heartbeat
+    (UDP) and peer-link (TCP) ports, both directions, as source and destination, never 80."""
+    from sp_pair import netns
+    peer = netns.path_matches("peer")
+    assert peer == [(netns.CUT_IN, ["-i", "peer0"]), (netns.CUT_OUT, ["-o", "peer0"])]
+    mgmt = netns.path_matches("mgmt", (7400, 7500))
+    assert len(mgmt) == 8
+    for proto, port in (("udp", "7400"), ("tcp", "7500")):
+        for opt in ("--dport", "--sport"):
+            assert (netns.CUT_IN, ["-i", "mgmt0", "-p", proto, opt, port]) in mgmt
+            assert (netns.CUT_OUT, ["-o", "mgmt0", "-p", proto, opt, port]) in mgmt
+    assert not any("80" in m for _, m in mgmt)
+    assert netns.probability(30) == "0.300000" and netns.probability(0.5) == "0.005000"

@@ -246,6 +246,10 @@ def cmd_status(args):
     for sp in ("A", "B"):
         if st.get(sp) is not None:
             st[sp]["faults"] = faults.injected(lay, sp)
+            cuts, loss = netns.cuts_and_loss(sp) if lay.mode == "netns" else ([], {})
+            if midplane.get_cut(lay.midplane_file, sp):
+                cuts.append("midplane")
+            st[sp]["cuts"], st[sp]["loss"] = cuts, loss
     print(json.dumps(st, indent=2))
     return 0
 
@@ -303,13 +307,31 @@ def cmd_cut(args):
         raise HarnessError("in loopback mode only `cut %s --path midplane` is possible: the peer "
                            "and mgmt paths share the host's loopback (use `sp-pair up --netns`)" % args.sp)
     for p in paths:
-        if p == "peer":
-            netns.cut_peer(args.sp)
-        elif p == "mgmt":
-            netns.cut_mgmt(args.sp)
+        if p in netns.PATHS:
+            netns.cut_path(args.sp, p, netns.sp_ports(lay, args.sp))
         else:
             midplane.set_cut(lay.midplane_file, args.sp, True)
     print("SP-%s cut: %s" % (args.sp, ", ".join(paths)))
+    return 0
+
+
+def percent_arg(value):
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % value)
+    if not 0 < v < 100:
+        raise argparse.ArgumentTypeError("the loss must be above 0 and below 100 %%, not %s" % value)
+    return v
+
+
+def cmd_loss(args):
+    lay, _ = load(args)
+    if lay.mode == "loopback":
+        raise HarnessError("loss needs the netns topology (iptables in the SP's namespace); "
+                           "use `sp-pair up --netns` (as root)")
+    netns.set_loss(args.sp, args.path, args.percent, netns.sp_ports(lay, args.sp))
+    print("SP-%s loss: %g %% on %s (each direction)" % (args.sp, args.percent, args.path))
     return 0
 
 
@@ -447,7 +469,15 @@ def main(argv=None):
     p.add_argument("sp", type=sp_arg)
     p.add_argument("--path", choices=("peer", "mgmt", "midplane", "all"), default="all")
     p.set_defaults(func=cmd_cut)
-    sub.add_parser("heal", parents=[common], help="undo every cut").set_defaults(func=cmd_heal)
+    p = sub.add_parser("loss", parents=[common], help="random packet loss on a path of an SP",
+                       description="Drops P %% of the path's SP-to-SP packets at random, in "
+                                   "each direction (iptables statistic); `heal` removes it.")
+    p.add_argument("sp", type=sp_arg)
+    p.add_argument("--path", choices=netns.PATHS, required=True)
+    p.add_argument("--percent", type=percent_arg, required=True, metavar="P",
+                   help="0 < P < 100")
+    p.set_defaults(func=cmd_loss)
+    sub.add_parser("heal", parents=[common], help="undo every cut and loss").set_defaults(func=cmd_heal)
 
     p = sub.add_parser("logs", parents=[common], help="both SPs' logs, prefixed A| / B|")
     p.add_argument("-f", "--follow", action="store_true")

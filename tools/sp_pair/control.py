@@ -1,5 +1,7 @@
 """Per-SP operations: find its processes, power it off/on, pause it, read its status."""
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -35,9 +37,35 @@ def sp_state(pids):
     return "running" if states else "off"
 
 
+@contextlib.contextmanager
+def power_switch(lay, sp):
+    """The SP's power switch: `start` holds it from launching spd until spd is in the SP's
+    namespace, a power-off holds it while it kills. Without it a power-off that comes while
+    `ip netns exec` has not yet entered the namespace finds no process, answers "powered
+    off", and spd starts anyway. An flock on <state>/power-<sp>.lock (the power controller is
+    another process)."""
+    path = os.path.join(lay.state, "power-%s.lock" % sp.lower())
+    try:
+        f = open(path, "a")
+    except OSError:
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def power_off(lay, sp, info=None):
     """A power loss: links down, SIGKILL every process, the floating address gone.
     Returns (ok, message)."""
+    with power_switch(lay, sp):
+        return _power_off(lay, sp, info)
+
+
+def _power_off(lay, sp, info=None):
     t0 = time.monotonic()
     if lay.mode == "netns":
         if not netns.ns_exists(NS_SP[sp]):
@@ -67,6 +95,14 @@ def log_power(lay, line):
 
 def start_sp(lay, sp):
     """Power on: boot addresses, links up, midplane side connected, spd started."""
+    with power_switch(lay, sp):
+        return _start_sp(lay, sp)
+
+
+IN_NAMESPACE_TIMEOUT = 2.0   # s for `ip netns exec` to put spd into the SP's namespace
+
+
+def _start_sp(lay, sp):
     info = read_pair_json(lay.state) or {}
     left = sp_pids(lay, sp, info)
     if left:
@@ -93,6 +129,15 @@ def start_sp(lay, sp):
     info.setdefault(sp, {})
     info[sp].update({"pid": p.pid, "started": utc_stamp(), "config": lay.config_path(sp)})
     write_pair_json(lay.state, info)
+    if lay.mode == "netns":
+        # `ip netns exec` enters the namespace, then execs spd (same pid): return only once it
+        # has, so every later look at the SP's processes (status, kill, start) sees it
+        end = time.monotonic() + IN_NAMESPACE_TIMEOUT
+        for _ in range(2000):
+            if p.pid in procs.pids_in_netns(NS_SP[sp]) or p.poll() is not None or \
+                    time.monotonic() > end:
+                break
+            time.sleep(0.001)
     return p.pid
 
 

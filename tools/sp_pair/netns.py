@@ -9,10 +9,11 @@
 
 import json
 import os
+import shlex
 import time
 
 from .common import (CLI_ADDR, HEARTBEAT_PORT, HOST_ADDR, HOST_IF, MAC, MGMT_IF, NS_CLI,
-                     NS_LAN, NS_SP, PEER_IF, HarnessError, run)
+                     NS_LAN, NS_SP, PEER_IF, PEER_LINK_PORT, HarnessError, run)
 
 ALL_NS = (NS_SP["A"], NS_SP["B"], NS_CLI, NS_LAN)
 LAN_PORT = {"A": "spa-mgmt", "B": "spb-mgmt", "cli": "cli", "host": "host"}
@@ -148,34 +149,150 @@ def _ipt(ns, args, check=True):
     return run(["ip", "netns", "exec", ns, "iptables", "-w", "5"] + args, check=check)
 
 
-def _ensure_chains(ns):
+def _table(ns):
+    """The filter table as `iptables -S` prints it (rule lines are iptables-restore syntax)."""
+    return _ipt(ns, ["-S"], check=False).stdout.splitlines()
+
+
+def _word(w):
+    return '"%s"' % w if (" " in w or not w) else w
+
+
+def _tag_of(words):
+    return words[words.index("--comment") + 1] if "--comment" in words[:-1] else ""
+
+
+def _change(ns, drop=(), add=()):
+    """One transaction (a single iptables-restore --noflush): creates the cut chains and their
+    jumps when missing, deletes the rules whose comment starts with one of `drop`, appends
+    `add` ([(chain, [words])]). Two processes per change instead of two per rule, so the rules
+    of a path go in at once."""
+    table = _table(ns)
+    lines = []
     for chain, hook in ((CUT_IN, "INPUT"), (CUT_OUT, "OUTPUT")):
-        if _ipt(ns, ["-n", "-L", chain], check=False).returncode != 0:
-            _ipt(ns, ["-N", chain])
-        if _ipt(ns, ["-C", hook, "-j", chain], check=False).returncode != 0:
-            _ipt(ns, ["-I", hook, "1", "-j", chain])
+        if "-N " + chain not in table:
+            lines.append(":%s - [0:0]" % chain)
+        if "-A %s -j %s" % (hook, chain) not in table:
+            lines.append("-I %s 1 -j %s" % (hook, chain))
+    for line in table:
+        if not line.startswith("-A DUALSP-CUT-"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if drop and _tag_of(words).startswith(tuple(drop)):
+            lines.append("-D " + " ".join(_word(w) for w in words[1:]))
+    for chain, words in add:
+        lines.append("-A %s %s" % (chain, " ".join(_word(w) for w in words)))
+    run(["ip", "netns", "exec", ns, "iptables-restore", "-w", "5", "--noflush"],
+        input="*filter\n%s\nCOMMIT\n" % "\n".join(lines))
 
 
-def _add_rule(ns, chain, rule):
-    if _ipt(ns, ["-C", chain] + rule, check=False).returncode != 0:
-        _ipt(ns, ["-A", chain] + rule)
+CUT_TAG, LOSS_TAG = "dualsp-cut", "dualsp-loss"   # iptables comments: what a rule is for
+PATHS = ("peer", "mgmt")                          # the paths iptables cuts (midplane: a flag)
+
+
+def sp_ports(lay, sp):
+    """(heartbeat UDP port, peer-link TCP port) from the SP's configuration file, or the
+    defaults (7400, 7500) when it cannot be read."""
+    hb, pl = HEARTBEAT_PORT, PEER_LINK_PORT
+    try:
+        with open(lay.config_path(sp)) as f:
+            cfg = json.load(f)
+        hb = int((cfg.get("heartbeat") or {}).get("port") or hb)
+        pl = int((cfg.get("peer_link") or {}).get("port") or pl)
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    return hb, pl
+
+
+def path_matches(path, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
+    """[(chain, iptables match)] selecting a path's SP-to-SP traffic in one SP's namespace.
+    peer: everything in on and out of peer0. mgmt: on mgmt0, the heartbeat (UDP) and the peer
+    link (TCP) ports, as destination or source, in and out; HTTP (port 80) to the SP and to
+    the floating address is not matched."""
+    if path == "peer":
+        return [(CUT_IN, ["-i", PEER_IF]), (CUT_OUT, ["-o", PEER_IF])]
+    if path == "mgmt":
+        hb, pl = ports
+        out = []
+        for proto, port in (("udp", hb), ("tcp", pl)):
+            for opt in ("--dport", "--sport"):
+                out.append((CUT_IN, ["-i", MGMT_IF, "-p", proto, opt, str(port)]))
+                out.append((CUT_OUT, ["-o", MGMT_IF, "-p", proto, opt, str(port)]))
+        return out
+    raise ValueError(path)
+
+
+def _comment(text):
+    return ["-m", "comment", "--comment", text]
+
+
+def cut_path(sp, path, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
+    """Drops all of a path's SP-to-SP traffic (path_matches) in the SP's namespace."""
+    tag = "%s %s" % (CUT_TAG, path)
+    _change(NS_SP[sp], drop=[tag], add=[(chain, match + _comment(tag) + ["-j", "DROP"])
+                                        for chain, match in path_matches(path, ports)])
 
 
 def cut_peer(sp):
     """Drops everything in and out of peer0 in the SP's namespace."""
-    ns = NS_SP[sp]
-    _ensure_chains(ns)
-    _add_rule(ns, CUT_IN, ["-i", PEER_IF, "-j", "DROP"])
-    _add_rule(ns, CUT_OUT, ["-o", PEER_IF, "-j", "DROP"])
+    cut_path(sp, "peer")
 
 
-def cut_mgmt(sp, port=HEARTBEAT_PORT):
-    """Drops the UDP heartbeat (port 7400, either direction) on mgmt0; HTTP still passes."""
+def cut_mgmt(sp, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
+    """Drops the SP-to-SP traffic on mgmt0: the UDP heartbeat (7400) and the peer link's TCP
+    port (7500), either direction; HTTP still passes."""
+    cut_path(sp, "mgmt", ports)
+
+
+def probability(percent):
+    """iptables' statistic probability for a loss of `percent` % (0 < percent < 100)."""
+    return "%.6f" % (float(percent) / 100.0)
+
+
+def set_loss(sp, path, percent, ports=(HEARTBEAT_PORT, PEER_LINK_PORT)):
+    """Random loss of `percent` % of a path's SP-to-SP traffic, each direction
+    (`-m statistic --mode random --probability P/100 -j DROP`); replaces an earlier loss of
+    that path."""
+    if not 0 < float(percent) < 100:
+        raise HarnessError("--percent must be above 0 and below 100, not %s" % percent)
+    tag = "%s %s %s" % (LOSS_TAG, path, "%g" % float(percent))
+    stat = ["-m", "statistic", "--mode", "random", "--probability", probability(percent)]
+    _change(NS_SP[sp], drop=["%s %s " % (LOSS_TAG, path)],
+            add=[(chain, match + stat + _comment(tag) + ["-j", "DROP"])
+                 for chain, match in path_matches(path, ports)])
+
+
+def remove_loss(sp, path=None):
+    """Removes the loss rules of one path (every path when None) of the SP."""
+    if ns_exists(NS_SP[sp]):
+        _change(NS_SP[sp], drop=[LOSS_TAG + " " + (path + " " if path else "")])
+
+
+def cuts_and_loss(sp):
+    """(cut paths, {path: loss percent}) that the SP's iptables rules show now."""
     ns = NS_SP[sp]
-    _ensure_chains(ns)
-    for opt in ("--dport", "--sport"):
-        _add_rule(ns, CUT_IN, ["-i", MGMT_IF, "-p", "udp", opt, str(port), "-j", "DROP"])
-        _add_rule(ns, CUT_OUT, ["-o", MGMT_IF, "-p", "udp", opt, str(port), "-j", "DROP"])
+    if not ns_exists(ns):
+        return [], {}
+    cuts, loss = set(), {}
+    for line in _table(ns):
+        if not line.startswith("-A DUALSP-CUT-"):
+            continue
+        try:
+            tag = _tag_of(shlex.split(line)).split()
+        except ValueError:
+            continue
+        if len(tag) >= 2 and tag[0] == CUT_TAG:
+            cuts.add(tag[1])
+        elif len(tag) == 3 and tag[0] == LOSS_TAG:
+            try:
+                v = float(tag[2])
+            except ValueError:
+                continue
+            loss[tag[1]] = int(v) if v == int(v) else v
+    return [p for p in PATHS if p in cuts], loss
 
 
 def heal_iptables(sp):

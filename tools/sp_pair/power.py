@@ -3,9 +3,12 @@
 Protocol (one request per connection, one line each way):
     -> "power-off A\\n"     <- "ok powered off A\\n" | "error <reason>\\n"
     -> "ping\\n"            <- "ok pong\\n"
-A power-off is exactly `sp-pair kill X`. Requests are carried out one at a time. A request
-whose sender is an SP process that has itself been powered off before its request came up is
-refused ("error requester ... is powered off"): a board without power cannot pull a switch.
+    -> "status A\\n"        <- "ok off\\n" | "ok stopped\\n" | "ok running\\n"
+A power-off is exactly `sp-pair kill X`. `status X` says whether the SP has no process (off),
+has every process SIGSTOPped (stopped: hung) or is running, as `sp-pair status` does.
+Requests are carried out one at a time (a status never sees a power-off or a power-on half
+done). A request whose sender is an SP process that has itself been powered off before its
+request came up is refused ("error requester ... is powered off"): a board without power cannot pull a switch.
 """
 
 import os
@@ -81,8 +84,15 @@ class Controller:
                         _, reply = control.power_off(lay, target, info)
                     except Exception as e:  # the controller must always answer
                         reply = "error %s" % e
+        elif len(words) == 2 and words[0] == "status" and words[1].upper() in ("A", "B"):
+            with self.lock, control.power_switch(lay, words[1].upper()):
+                try:
+                    reply = "ok " + control.sp_state(control.sp_pids(lay, words[1].upper(), info))
+                except Exception as e:  # the controller must always answer
+                    reply = "error %s" % e
         else:
-            reply = "error unknown request %r (want 'power-off A' or 'power-off B')" % line[:80]
+            reply = ("error unknown request %r (want 'power-off A|B', 'status A|B' or 'ping')"
+                     % line[:80])
         try:
             conn.sendall((reply + "\n").encode())
         except OSError:
