@@ -268,8 +268,11 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
                                                   std::to_string(beat.epoch)));
     }
     // A starting SP keeps its own epoch until it yields: the newer epoch wins the start-up
-    // tie-break (its configuration is the newer one).
-    if (claimsRole(beat.role) || role_ == Role::Passive) adoptEpoch(beat.epoch, out);
+    // tie-break. An active SP adopts the newer epoch of a peer that does not claim the role
+    // (one that served at that epoch while this SP never heard of it): otherwise the peer
+    // would refuse its claims for ever and never settle as passive.
+    if (claimsRole(beat.role) || role_ == Role::Passive || role_ == Role::Active)
+      adoptEpoch(beat.epoch, out);
   }
   peer_ = accepted;
   decide(now, out);

@@ -280,6 +280,14 @@ void LocalBusServer::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
+void LocalBusServer::recreate() {
+  const bool was_running = impl_->running.load();
+  stop();
+  impl_->queue.reset();
+  impl_->queue = createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes);
+  if (was_running) start();
+}
+
 const std::string& LocalBusServer::name() const {
   return impl_->name;
 }

@@ -66,6 +66,11 @@ class LocalBusServer {
   void start();
   // Stops receiving within a few tens of ms. Replies still pending may be sent later.
   void stop();
+  // Replaces the queue by a new, empty one under the same name. For when a client process
+  // ended: killed in the middle of a send, it may hold the queue's lock for ever (its mutex
+  // lives in the shared memory, not robust), which would silence the bus. Clients notice the
+  // new queue and reopen it; requests in the old one are dropped (their callers time out).
+  void recreate();
   const std::string& name() const;
 
  private:

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -27,6 +29,8 @@ constexpr size_t kMaxPendingEvents = 1000;
 constexpr std::chrono::milliseconds kMaxResyncBackoff{1000};
 // Between checks while a change waits for the passive to become reachable.
 constexpr std::chrono::milliseconds kWaitStep{10};
+// Offers and copies travel in parts of about this size: a peer-link frame holds 1 MiB.
+constexpr size_t kPartBytes = 256 * 1024;
 // The marker restored events carry (tests/chaos relies on it).
 constexpr const char* kRestoredFrom = " (restored from SP-";
 
@@ -762,12 +766,20 @@ void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply
   reply(okResult(answer.SerializeAsString()));
 }
 
-proto::SyncOffer ConfigService::makeOffer(bool everything) {
+proto::SyncOffer ConfigService::makeOffer(bool everything, std::optional<Version> after) {
   proto::SyncOffer offer;
   Version point = everything ? Version{} : syncPoint();
   *offer.mutable_sync_point() = toProtoVersion(point);
   *offer.mutable_last() = toProtoVersion(store_.last());
-  for (auto& r : store_.since(point)) *offer.add_divergent() = std::move(r);
+  size_t bytes = 0;
+  for (auto& r : store_.since(after ? std::max(*after, point) : point)) {
+    if (bytes > kPartBytes) {
+      offer.set_more(true);
+      break;
+    }
+    bytes += r.ByteSizeLong();
+    *offer.add_divergent() = std::move(r);
+  }
   offer.set_needs_copy(store_.recoveryReport().needs_peer_copy);
   return offer;
 }
@@ -776,10 +788,34 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
   proto::ReplicateAnswer answer;
   if (deps_.role && deps_.role() == Role::Active) {
     answer.set_error("SP-" + std::string(1, spLetter(deps_.self)) + " is active itself");
+    staged_.reset();
+  } else if (install.full() && install.more()) {
+    // A part of a full copy: kept aside until the last one (nothing changes before).
+    if (install.part() == 0) {
+      staged_ = install.snapshot();
+      staged_parts_ = 1;
+      answer.set_applied(true);
+    } else if (staged_ && install.part() == staged_parts_) {
+      for (const auto& r : install.snapshot().records()) *staged_->add_records() = r;
+      ++staged_parts_;
+      answer.set_applied(true);
+    } else {
+      answer.set_error("part " + std::to_string(install.part()) + " of a full copy out of order");
+      staged_.reset();
+    }
   } else {
     platform::Status status;
     if (install.full()) {
-      status = store_.install(install.snapshot());
+      if (install.part() == 0) {
+        status = store_.install(install.snapshot());
+      } else if (staged_ && install.part() == staged_parts_) {
+        for (const auto& r : install.snapshot().records()) *staged_->add_records() = r;
+        status = store_.install(*staged_);
+      } else {
+        status = platform::Status::failure("last part " + std::to_string(install.part()) +
+                                           " of a full copy out of order");
+      }
+      staged_.reset();
     } else if (fromProtoVersion(install.prev()) != store_.last()) {
       // (A sync.point here is no obstacle: the active found nothing after it that it lacks.)
       status = platform::Status::failure("incremental resync from " +
@@ -817,14 +853,86 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
 
 // ---- Resync and merge (the active side) ----
 
-proto::Command ConfigService::offerRequest(bool everything) const {
-  return peerCommand("ConfigSyncOffer", everything ? "all" : "", options_.replicate_timeout);
+proto::Command ConfigService::offerRequest(bool everything, std::optional<Version> after) const {
+  std::string payload = everything ? "all" : "";
+  if (after) payload += (payload.empty() ? "" : " ") + std::string("after ") + toString(*after);
+  return peerCommand("ConfigSyncOffer", payload, options_.replicate_timeout);
 }
 
 bool ConfigService::resyncNow() {
   if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active) || !deps_.peer) return false;
   bool everything = store_.recoveryReport().needs_peer_copy;
-  return finishResync(askPeer(offerRequest(everything), options_.replicate_timeout), everything);
+  // The offer comes in pages; the first answer carries everything but the later records.
+  PeerTransport::Answer first = askPeer(offerRequest(everything), options_.replicate_timeout);
+  if (first.result && first.result->status() == proto::CommandResult::OK) {
+    proto::SyncOffer offer;
+    if (offer.ParseFromString(first.result->payload()) && offer.more()) {
+      for (int page = 0; page < 10000 && offer.more() && offer.divergent_size() > 0; ++page) {
+        Version after = versionOf(*offer.divergent().rbegin());
+        auto next = askPeer(offerRequest(everything, after), options_.replicate_timeout);
+        proto::SyncOffer part;
+        if (!next.result || next.result->status() != proto::CommandResult::OK ||
+            !part.ParseFromString(next.result->payload()))
+          return finishResync(next.result ? next : PeerTransport::Answer{std::nullopt, next.error},
+                              everything);
+        for (auto& r : *part.mutable_divergent()) *offer.add_divergent() = std::move(r);
+        offer.set_more(part.more());
+      }
+      first.result->set_payload(offer.SerializeAsString());
+    }
+  }
+  return finishResync(first, everything);
+}
+
+bool ConfigService::sendCopy(bool full, Version peer_last, std::string& error) {
+  proto::CommandResult result;
+  proto::ReplicateAnswer installed;
+  auto send = [&](const proto::SyncInstall& install) {
+    if (!callPeer("ConfigSyncInstall", install.SerializeAsString(), options_.replicate_timeout * 3,
+                  result, error))
+      return false;
+    if (!installed.ParseFromString(result.payload()) || !installed.applied()) {
+      error = "refused: " + installed.error();
+      return false;
+    }
+    return true;
+  };
+  if (full) {
+    proto::ConfigSnapshot copy = store_.copy();
+    proto::SyncInstall install;
+    install.set_full(true);
+    *install.mutable_snapshot()->mutable_last() = copy.last();
+    size_t bytes = 0;
+    uint32_t part = 0;
+    for (int i = 0; i < copy.records_size(); ++i) {
+      if (bytes > kPartBytes) {
+        install.set_part(part++);
+        install.set_more(true);
+        if (!send(install)) return false;
+        install.mutable_snapshot()->clear_records();
+        bytes = 0;
+      }
+      bytes += copy.records(i).ByteSizeLong();
+      *install.mutable_snapshot()->add_records() = copy.records(i);
+    }
+    install.set_part(part);
+    install.set_more(false);
+    return send(install);
+  }
+  proto::SyncInstall install;
+  *install.mutable_prev() = toProtoVersion(peer_last);
+  size_t bytes = 0;
+  for (auto& r : store_.since(peer_last)) {
+    if (bytes > kPartBytes) {
+      if (!send(install)) return false;
+      *install.mutable_prev() = install.records().rbegin()->version();
+      install.clear_records();
+      bytes = 0;
+    }
+    bytes += r.ByteSizeLong();
+    *install.add_records() = std::move(r);
+  }
+  return send(install);
 }
 
 bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
@@ -847,7 +955,6 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
   if (answer.result->status() != proto::CommandResult::OK) return fail(answer.result->error());
   proto::SyncOffer offer;
   if (!offer.ParseFromString(answer.result->payload())) return fail("unreadable offer");
-  proto::CommandResult result;
   std::string error;
 
   const SpId peer = peerOf(deps_.self);
@@ -986,17 +1093,7 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
   }
   notifyListeners(merged);
 
-  proto::SyncInstall install;
-  install.set_full(full);
-  if (full) {
-    *install.mutable_snapshot() = store_.copy();
-  } else {
-    *install.mutable_prev() = toProtoVersion(peer_last);
-    for (auto& r : store_.since(peer_last)) *install.add_records() = std::move(r);
-  }
-  proto::ReplicateAnswer installed;
-  if (!callPeer("ConfigSyncInstall", install.SerializeAsString(), options_.replicate_timeout * 3,
-                result, error)) {
+  if (!sendCopy(full, peer_last, error)) {
     // The merged records are this SP's (acknowledged) history now; the peer gets them next time.
     {
       std::lock_guard lock(mu_);
@@ -1004,14 +1101,6 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
     }
     publishHistory();
     return fail("install: " + error);
-  }
-  if (!installed.ParseFromString(result.payload()) || !installed.applied()) {
-    {
-      std::lock_guard lock(mu_);
-      visible_ = store_.last();
-    }
-    publishHistory();
-    return fail("install refused: " + installed.error());
   }
   if (everything) {
     store_.clearNeedsPeerCopy();
@@ -1289,15 +1378,23 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
   registry.add({"ConfigSyncOffer",
                 [this](const proto::Command& c, Reply reply) {
-                  bool everything = c.payload() == "all";
-                  post([this, everything, reply = std::move(reply)] {
+                  // "all" and/or "after <epoch>.<seq>" (the next page).
+                  const std::string& text = c.payload();
+                  bool everything = text.rfind("all", 0) == 0;
+                  std::optional<Version> after;
+                  if (auto at = text.find("after "); at != std::string::npos) {
+                    uint64_t epoch = 0, seq = 0;
+                    if (std::sscanf(text.c_str() + at + 6, "%" SCNu64 ".%" SCNu64, &epoch, &seq) == 2)
+                      after = Version{epoch, seq};
+                  }
+                  post([this, everything, after, reply = std::move(reply)] {
                     if (deps_.role && deps_.role() == Role::Active)
                       return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                                                "this SP is active itself"));
                     if (!store_.isOpen())
                       return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                                                "the configuration store is not open"));
-                    reply(okResult(makeOffer(everything).SerializeAsString()));
+                    reply(okResult(makeOffer(everything, after).SerializeAsString()));
                   });
                 },
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});

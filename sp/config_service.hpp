@@ -165,7 +165,11 @@ class ConfigService {
   void flushEvents(Role role);
   void applyInstall(const proto::SyncInstall& install, Reply reply);
   void applyReplicate(const proto::ReplicateRequest& request, Reply reply);
-  proto::SyncOffer makeOffer(bool everything);
+  // One page of the offer: the records after `after` (or the sync point), up to a part's size.
+  proto::SyncOffer makeOffer(bool everything, std::optional<Version> after = std::nullopt);
+  // Brings the peer to this SP's store: a full copy, or the records after `peer_last`, in
+  // parts that fit a peer-link frame.
+  bool sendCopy(bool full, Version peer_last, std::string& error);
 
   Version nextVersion(Version after) const;
   uint64_t lastStoredEventId() const;
@@ -183,7 +187,7 @@ class ConfigService {
   void checkMissingHistory();
   proto::Command peerCommand(const std::string& name, const std::string& payload,
                              std::chrono::milliseconds deadline) const;
-  proto::Command offerRequest(bool everything) const;
+  proto::Command offerRequest(bool everything, std::optional<Version> after = std::nullopt) const;
   // Blocking: the peer's answer, or why there is none, within `deadline` (+500 ms).
   PeerTransport::Answer askPeer(const proto::Command& command, std::chrono::milliseconds deadline);
   bool callPeer(const std::string& name, const std::string& payload,
@@ -233,6 +237,9 @@ class ConfigService {
   // passive follows the active's acknowledged history.
   Version visible_;
   std::vector<std::pair<std::string, ChangeListener>> listeners_;
+  // The parts of a full copy received so far (passive side).
+  std::optional<proto::ConfigSnapshot> staged_;
+  uint32_t staged_parts_ = 0;
   Stats stats_;
 };
 

@@ -549,9 +549,16 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
                  {"--mode", modeFor(health), "--sp", std::string(1, spLetter(c.sp)), "--array-id",
                   c.array_id, "--listen", listen, "--port", std::to_string(c.web.port),
                   "--log-file", c.state_dir + "/log/spweb.log"});
-  web.on_exit = [request_queue = ipc::busRequestQueueName(c.array_id, c.sp)](pid_t pid) {
+  web.on_exit = [&bus, request_queue = ipc::busRequestQueueName(c.array_id, c.sp)](pid_t pid) {
     if (ipc::removeBusReplyQueue(request_queue, pid))
       LOG_INFO << "removed the local-bus reply queue of the ended spweb (pid " << pid << ")";
+    // It may have died holding the request queue's lock: start the next one on a fresh queue.
+    if (!bus) return;
+    try {
+      bus->recreate();
+    } catch (const std::exception& e) {
+      LOG_CRITICAL << "cannot recreate the local bus: " << e.what();
+    }
   };
   web.start();
 

@@ -296,6 +296,9 @@ const std::vector<Transition> kTransitions = {
   {"active: SP-B active at the same epoch as SP-A steps down", SpId::B, Millis{0}, 1,
    {beat(10, Role::Active, 1), tick(61), fenceOk(70)}, beat(80, Role::Active, 2),
    "RemoveAddress SetRole(passive)", "PeerFound SteppedDown", Role::Passive, 2},
+  {"active: a starting peer at a higher epoch -> adopt it, stay active", SpId::A, Millis{0}, 1,
+   {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Starting, 7), "PersistEpoch(7)",
+   "", Role::Active, 7},
   {"active: SP-A keeps the role against SP-B at the same epoch", SpId::A, Millis{0}, 1,
    {beat(10, Role::Starting), beat(300, Role::Passive)}, beat(330, Role::Active, 2), "", "", Role::Active, 2},
   {"active: unhealthy with a healthy passive peer -> release then hand over", SpId::A, Millis{0}, 1,
@@ -572,6 +575,25 @@ TEST(ElectionPair, ForceFailoverWaitsForThePeerToHoldEveryChange) {
   p.run(p.b, p.b.onHistory(History{2, 5, 3}, at(422)), at(422));
   p.advance(425, 440);
   STRCMP_EQUAL("", p.a.forceFailoverRefusal(at(441)).c_str());
+}
+
+TEST(ElectionPair, AReturningSpWithAHigherEpochSettlesAsPassive) {
+  // Chaos seed 3: SP-B served at epoch 5 and died; SP-A, which never heard that epoch, took
+  // over at 3; SP-B returns with 5. SP-A adopts 5 and SP-B becomes passive (no stalemate).
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay), Health::Ok, Health::Ok, 2, 5);
+  p.b_powered = false;
+  p.advance(0, 400);
+  p.run(p.a, p.a.onPeerPower(PowerState::Off, at(401)), at(401));
+  p.advance(405, 600);
+  CHECK(p.a.role() == Role::Active);
+  CHECK_EQUAL(3u, p.a.epoch());
+  p.b = Election(configFor(SpId::B, kFenceDelay), 5, Health::Ok, at(600));
+  p.b_powered = true;
+  p.advance(605, 1200);
+  CHECK(p.a.role() == Role::Active);
+  CHECK(p.b.role() == Role::Passive);
+  CHECK_EQUAL(5u, p.a.epoch());
+  CHECK_EQUAL(1, p.actives());
 }
 
 TEST_GROUP(ElectionStall){};

@@ -177,6 +177,21 @@ TEST(LocalBus, ServerRecreatedUnderTheSameNameIsUsedAtOnce) {
   CHECK(msSince(start) < 500);
 }
 
+TEST(LocalBus, RecreatedWhileRunningTheClientMovesToTheNewQueue) {
+  // spd recreates its queue when an spweb ends (it may have died holding the queue's lock).
+  LocalBusServer server(name, echo("s"));
+  server.start();
+  LocalBusClient client(name);
+  STRCMP_EQUAL("Ping//s", client.call(command("Ping"), 1000ms)->error().c_str());
+  // A request left in the old queue is dropped with it, not answered late on the new one.
+  server.recreate();
+  auto start = Clock::now();
+  auto r = client.call(command("Ping", "2"), 1000ms);
+  CHECK(r.has_value());
+  STRCMP_EQUAL("Ping/2/s", r->error().c_str());
+  CHECK(msSince(start) < 500);
+}
+
 TEST(LocalBus, StaleQueuesOfACrashedSideAreRecovered) {
   const std::string reply_name = name + "-reply-" + std::to_string(getpid());
   {
