@@ -15,7 +15,7 @@ namespace dualsp::ipc {
 
 namespace {
 
-// Dialling plus the peer's HELLO must finish within this, or the connection is abandoned.
+// The peer's HELLO must arrive within this of the TCP connection, or it is abandoned.
 constexpr Millis kHandshakeTimeout{500};
 // SP-B retries binding while its peer-link address is not up yet (link down at boot).
 constexpr Millis kRebindInterval{500};
@@ -117,7 +117,8 @@ struct PeerLink::Connection {
   std::deque<std::string> out;  // encoded frames; the front one is being written
   size_t out_bytes = 0;
   bool writing = false;
-  bool up = false;  // the peer's HELLO has been received
+  bool connecting = false;  // SP-A: the TCP connect has not completed yet
+  bool up = false;          // the peer's HELLO has been received
   uint64_t send_seq = kHelloSequence;
 };
 
@@ -130,6 +131,8 @@ PeerLink::PeerLink(asio::io_context& io, PeerLinkOptions options, RequestHandler
   // A zero minimum would never grow and would redial in a tight loop.
   options_.reconnect_min = std::max(options_.reconnect_min, Millis{1});
   options_.reconnect_max = std::max(options_.reconnect_max, options_.reconnect_min);
+  if (options_.connect_timeout <= Millis{0}) options_.connect_timeout = kHandshakeTimeout;
+  options_.connect_timeout = std::min(options_.connect_timeout, kHandshakeTimeout);
   backoff_ = options_.reconnect_min;
 }
 
@@ -237,7 +240,7 @@ void PeerLink::accept() {
     // The peer's spd restarted, or its old connection is half-open: the newest one wins.
     if (conn_) drop(conn_, "replaced by a new connection from " + conn->remote);
     conn_ = conn;
-    armHandshake(conn);
+    armHandshake(conn, kHandshakeTimeout);
     adopt(conn);
     accept();
   });
@@ -262,14 +265,18 @@ void PeerLink::connect() {
     drop(conn, ec.message());
     return;
   }
-  armHandshake(conn);
+  conn->connecting = true;
+  armHandshake(conn, options_.connect_timeout);
   conn->socket.async_connect(
       remote, [this, alive = std::weak_ptr(alive_), conn](const asio::error_code& e) {
         if (alive.expired() || conn != conn_) return;
-        if (e)
+        if (e) {
           drop(conn, e.message());
-        else
-          adopt(conn);
+          return;
+        }
+        conn->connecting = false;
+        armHandshake(conn, kHandshakeTimeout);
+        adopt(conn);
       });
 }
 
@@ -282,15 +289,32 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
-void PeerLink::armHandshake(const ConnectionPtr& conn) {
-  conn->handshake.expires_after(kHandshakeTimeout);
+void PeerLink::armHandshake(const ConnectionPtr& conn, Millis timeout) {
+  conn->handshake.expires_after(timeout);
   conn->handshake.async_wait(
       [this, alive = std::weak_ptr(alive_), weak = std::weak_ptr(conn)](const asio::error_code& e) {
         if (alive.expired() || e) return;
         auto c = weak.lock();
-        if (c && c == conn_ && !c->up)
+        if (!c || c != conn_ || c->up) return;
+        if (c->connecting)
+          onConnectTimeout(c);
+        else
           drop(c, "no HELLO within " + std::to_string(kHandshakeTimeout.count()) + " ms");
       });
+}
+
+void PeerLink::onConnectTimeout(const ConnectionPtr& conn) {
+  asio::error_code ec;
+  conn->socket.remote_endpoint(ec);
+  if (!ec) {  // connected after all, its completion not run yet (a busy io thread)
+    armHandshake(conn, kHandshakeTimeout);
+    return;
+  }
+  // The SYN or its answer was lost (the peer's address not up yet, say): the kernel would
+  // resend it only after 1 s, so a fresh dial is the faster way.
+  ++stats_.connect_timeouts;
+  drop(conn, "no answer to the connection request within " +
+                 std::to_string(options_.connect_timeout.count()) + " ms");
 }
 
 // --- one connection ---

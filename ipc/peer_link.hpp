@@ -43,6 +43,10 @@ struct PeerLinkOptions {
   // Short: after a cut link heals, the SPs are talking again (and resynchronised) within
   // about a second (issue 5 asks for 2 s).
   Millis reconnect_max{500};
+  // SP-A: a dial whose TCP connect has not completed by then is abandoned and redialled.
+  // Linux resends an unanswered SYN only after 1 s, so a SYN lost at start-up (the peer's
+  // address not up yet) would otherwise cost the whole HELLO timeout.
+  Millis connect_timeout{100};
 };
 
 // Why a frame from the peer was refused (and its connection dropped).
@@ -79,6 +83,7 @@ class PeerLink {
     uint64_t reconnects = 0;           // connections after the first
     uint64_t late_responses = 0;       // answers to requests that already ended
     uint64_t discarded_responses = 0;  // our answers whose connection was gone
+    uint64_t connect_timeouts = 0;     // SP-A: dials abandoned after connect_timeout
     std::array<uint64_t, kRefuseReasonCount> refused{};
     uint64_t refusedFor(RefuseReason r) const { return refused[static_cast<size_t>(r)]; }
     uint64_t refusedTotal() const;
@@ -134,7 +139,8 @@ class PeerLink {
   // `logged`: the caller has already said why (a refused frame).
   void drop(ConnectionPtr conn, const std::string& why, bool logged = false);
   void close(ConnectionPtr conn, const std::string& why);
-  void armHandshake(const ConnectionPtr& conn);
+  void armHandshake(const ConnectionPtr& conn, Millis timeout);
+  void onConnectTimeout(const ConnectionPtr& conn);
   bool finishRequest(uint64_t id, Result result);
   void failPending(const std::string& error);
   void failSoon(Done done, std::string error);

@@ -406,3 +406,32 @@ TEST(PeerLink, NewConnectionReplacesTheOldOne) {
   CHECK_FALSE(second.closed());
   CHECK_EQUAL(0u, b->stats().refusedTotal());
 }
+
+TEST(PeerLink, DialWhoseSynIsLostIsRedialledAfterTheConnectTimeout) {
+  // A listener whose accept queue is full: the kernel drops further SYNs without an answer,
+  // as for a SYN to a peer address that is not up yet (it would resend it only after 1 s).
+  asio::ip::tcp::acceptor deaf(io);
+  deaf.open(asio::ip::tcp::v4());
+  deaf.set_option(asio::socket_base::reuse_address(true));
+  deaf.bind({asio::ip::make_address("127.0.0.1"), 0});
+  deaf.listen(0);
+  port = deaf.local_endpoint().port();
+  asio::ip::tcp::socket filler(io);
+  filler.connect(deaf.local_endpoint());
+  const auto dialled = Clock::now();
+  startA();
+  CHECK_TRUE(runUntil(
+      io, [&] { return a->stats().connect_timeouts >= 1; }, Millis{2000}));
+  CHECK_TRUE(std::chrono::duration_cast<Millis>(Clock::now() - dialled) <
+             Millis{100 + 200});  // not the 500 ms HELLO timeout
+  CHECK_FALSE(a->connected());
+
+  deaf.close();  // SP-B's address comes up and its spd listens
+  filler.close();
+  const auto listening = Clock::now();
+  startB(port);
+  CHECK_TRUE(runUntil(io, [&] { return a->connected() && b->connected(); }));
+  // At most the dial in flight (100 ms) and a backoff step (100 ms here), not 500 ms + backoff.
+  CHECK_TRUE(std::chrono::duration_cast<Millis>(Clock::now() - listening) <
+             Millis{100 + 100 + 150});
+}
