@@ -109,14 +109,15 @@ TEST(PeerChannel, RequestsTakeThePeerLinkRouteWhenBothAreHealthy) {
       if (s.rtt_us == 0) return false;
     return true;
   }));
+  CHECK_TRUE(runUntil(io, [&] { return allHealthy(*a); }));
   const auto status = a->statusNow();
   CHECK_EQUAL(2u, status.size());
   CHECK_EQUAL(std::string("peer-link"), status[0].name);
   CHECK_EQUAL(std::string("management"), status[1].name);
   for (const auto& s : status) {
-    CHECK_TRUE(s.up && s.healthy);
+    CHECK_TRUE(s.up);
     CHECK_EQUAL(1u, s.connections);
-    CHECK_TRUE(s.since_heard_ms >= 0 && s.since_heard_ms < 150);
+    CHECK_TRUE(s.since_heard_ms >= 0 && s.since_heard_ms < 1000);
   }
 }
 
@@ -128,10 +129,8 @@ TEST(PeerChannel, RequestsMoveToTheManagementNetworkWhenThePeerLinkIsCut) {
   const Millis moved = since(cut);
   CHECK_TRUE(moved < Millis{150 + 200});  // about sick_after, long before dead_after
   CHECK_TRUE(runUntil(io, [&] { return b->routeNow() == "management"; }));
-  auto status = a->statusNow();
-  CHECK_FALSE(status[0].healthy);
-  CHECK_TRUE(status[1].healthy);
-  CHECK_TRUE(a->healthyNow());
+  CHECK_FALSE(a->statusNow()[0].healthy);
+  CHECK_TRUE(runUntil(io, [&] { return a->statusNow()[1].healthy && a->healthyNow(); }));
 
   const auto in1 = b->stats(1).frames_in;
   Outcome o;

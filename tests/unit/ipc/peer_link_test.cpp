@@ -407,9 +407,9 @@ TEST(PeerLink, PingsAreAnsweredByTheLinkNotByTheHandler) {
   CHECK_TRUE(a->lastRttUs() > 0);
   CHECK_TRUE(a->averageRttUs() > 0);
   CHECK_TRUE(a->lastRttUs() < 200'000);  // loopback
-  CHECK_TRUE(a->healthy());
-  CHECK_TRUE(a->healthyNow());
-  CHECK_TRUE(a->sinceHeard() < Millis{150});
+  // Polled, not asserted at one instant: a loaded machine may pause this thread past sick_after.
+  CHECK_TRUE(runUntil(io, [&] { return a->healthy() && a->healthyNow(); }));
+  CHECK_TRUE(a->sinceHeard() < Millis{1000});
   // Pings stay out of the frame and request counts: one HELLO each way.
   CHECK_EQUAL(1u, a->stats().frames_out);
   CHECK_EQUAL(1u, a->stats().frames_in);
@@ -425,7 +425,7 @@ TEST(PeerLink, OlderPeerAnsweringPingsThroughItsHandlerCountsAsAlive) {
   CHECK_TRUE(runUntil(io, [&] { return peer.gotHello() && b->connected(); }));
   runFor(io, Millis{900});  // past dead_after; the peer sends nothing but its NOT_FOUND answers
   CHECK_TRUE(b->connected());
-  CHECK_TRUE(b->healthy());
+  CHECK_TRUE(runUntil(io, [&] { return b->healthy(); }));
   CHECK_FALSE(peer.closed());
   CHECK_TRUE(b->stats().pings_answered >= 5);
   CHECK_TRUE(b->lastRttUs() > 0);
@@ -441,7 +441,7 @@ TEST(PeerLink, SilentPeerIsUnhealthyAfterSickAfterAndDroppedAfterDeadAfter) {
   peer.connect(port);
   peer.hello();
   CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
-  const auto heard = Clock::now();  // the HELLO was the last frame
+  const auto heard = Clock::now() - b->sinceHeard();  // the HELLO was the last frame
   CHECK_TRUE(b->healthy());
   CHECK_TRUE(runUntil(io, [&] { return !b->healthy(); }));
   const Millis sick = since(heard);
@@ -454,8 +454,8 @@ TEST(PeerLink, SilentPeerIsUnhealthyAfterSickAfterAndDroppedAfterDeadAfter) {
   CHECK_FALSE(b->upNow());
   CHECK_EQUAL(1u, b->stats().silence_drops);
   CHECK_TRUE(peer.pings >= 5);
-  CHECK_TRUE(sick >= Millis{140} && sick < Millis{150 + 200});
-  CHECK_TRUE(dead >= Millis{590} && dead < Millis{600 + 250});
+  CHECK_TEXT(sick >= Millis{145} && sick < Millis{150 + 250}, std::to_string(sick.count()).c_str());
+  CHECK_TEXT(dead >= Millis{595} && dead < Millis{600 + 300}, std::to_string(dead.count()).c_str());
 }
 
 TEST(PeerLink, BlackHoledConnectionIsDroppedWithinDeadAfterAndComesBackWhenHealed) {
@@ -480,8 +480,10 @@ TEST(PeerLink, BlackHoledConnectionIsDroppedWithinDeadAfterAndComesBackWhenHeale
   CHECK_TRUE(runUntil(io, [&] { return !b->connected(); }));  // B's own pings went unanswered
   CHECK_TRUE(b->stats().silence_drops >= 1);
   // The last frame came at most a ping interval before the cut.
-  CHECK_TRUE(sick >= Millis{150 - 50 - 10} && sick < Millis{150 + 200});
-  CHECK_TRUE(dead >= Millis{600 - 50 - 10} && dead < Millis{600 + 250});
+  CHECK_TEXT(sick >= Millis{150 - 50 - 10} && sick < Millis{150 + 250},
+             std::to_string(sick.count()).c_str());
+  CHECK_TEXT(dead >= Millis{600 - 50 - 10} && dead < Millis{600 + 300},
+             std::to_string(dead.count()).c_str());
   CHECK_TRUE(relay->swallowed() > 0);
 
   // Still cut: A's new dials get through TCP (the relay accepts) but never hear a HELLO.
@@ -496,7 +498,7 @@ TEST(PeerLink, BlackHoledConnectionIsDroppedWithinDeadAfterAndComesBackWhenHeale
   a->request("again", Millis{1000}, record(again));
   CHECK_TRUE(runUntil(io, [&] { return again.calls == 1; }));
   CHECK_EQUAL(std::string("echo:again"), again.result.payload);
-  CHECK_TRUE(a->healthy());
+  CHECK_TRUE(runUntil(io, [&] { return a->healthy(); }));
   held[0].second("to a connection that is gone");  // discarded, not sent on the new one
   CHECK_EQUAL(1u, b->stats().discarded_responses);
 }
