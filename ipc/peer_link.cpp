@@ -15,8 +15,13 @@ namespace dualsp::ipc {
 
 namespace {
 
-// Dialling plus the peer's HELLO must finish within this, or the connection is abandoned.
+using SteadyClock = std::chrono::steady_clock;
+
+// The peer's HELLO must arrive within this of the TCP connection, or it is abandoned.
 constexpr Millis kHandshakeTimeout{500};
+// Our pings still unanswered are forgotten beyond this many (a peer that answers none is
+// dropped after dead_after anyway).
+constexpr size_t kMaxPingsInFlight = 64;
 // SP-B retries binding while its peer-link address is not up yet (link down at boot).
 constexpr Millis kRebindInterval{500};
 // A peer that stops reading must not make our queue grow without bound.
@@ -114,10 +119,16 @@ struct PeerLink::Connection {
   std::string peer_nonce;  // the peer's: we MAC our frames with it
   std::string remote;      // address:port, for the log
   std::array<char, kReadChunk> buffer{};
-  std::deque<std::string> out;  // encoded frames; the front one is being written
+  struct Outgoing {
+    std::string bytes;
+    bool counted;  // in stats().frames_out; pings and their answers are not
+  };
+  std::deque<Outgoing> out;  // encoded frames; the front one is being written
   size_t out_bytes = 0;
   bool writing = false;
-  bool up = false;  // the peer's HELLO has been received
+  bool connecting = false;  // SP-A: the TCP connect has not completed yet
+  bool up = false;          // the peer's HELLO has been received
+  SteadyClock::time_point last_heard{};
   uint64_t send_seq = kHelloSequence;
 };
 
@@ -126,10 +137,16 @@ PeerLink::PeerLink(asio::io_context& io, PeerLinkOptions options, RequestHandler
       options_(std::move(options)),
       handler_(std::move(handler)),
       acceptor_(io),
-      retry_timer_(io) {
+      retry_timer_(io),
+      liveness_timer_(io) {
   // A zero minimum would never grow and would redial in a tight loop.
   options_.reconnect_min = std::max(options_.reconnect_min, Millis{1});
   options_.reconnect_max = std::max(options_.reconnect_max, options_.reconnect_min);
+  if (options_.connect_timeout <= Millis{0}) options_.connect_timeout = kHandshakeTimeout;
+  options_.connect_timeout = std::min(options_.connect_timeout, kHandshakeTimeout);
+  options_.ping_interval = std::max(options_.ping_interval, Millis{1});
+  options_.sick_after = std::max(options_.sick_after, Millis{1});
+  options_.dead_after = std::max(options_.dead_after, options_.sick_after);
   backoff_ = options_.reconnect_min;
 }
 
@@ -156,6 +173,7 @@ void PeerLink::start() {
 void PeerLink::stop() {
   running_ = false;
   retry_timer_.cancel();
+  liveness_timer_.cancel();
   asio::error_code ec;
   acceptor_.close(ec);
   if (conn_) close(conn_, "stopped");
@@ -164,6 +182,21 @@ void PeerLink::stop() {
 
 bool PeerLink::connected() const {
   return conn_ && conn_->up;
+}
+
+bool PeerLink::healthy() const {
+  return connected() && SteadyClock::now() - conn_->last_heard < options_.sick_after;
+}
+
+bool PeerLink::healthyNow() const {
+  return upNow() && sinceHeard() < options_.sick_after;
+}
+
+Millis PeerLink::sinceHeard() const {
+  const int64_t heard = last_heard_ns_.load(std::memory_order_acquire);
+  if (heard == 0) return Millis::max();
+  const auto now = SteadyClock::now().time_since_epoch();
+  return std::chrono::duration_cast<Millis>(now - std::chrono::nanoseconds(heard));
 }
 
 uint16_t PeerLink::listeningPort() const {
@@ -237,7 +270,7 @@ void PeerLink::accept() {
     // The peer's spd restarted, or its old connection is half-open: the newest one wins.
     if (conn_) drop(conn_, "replaced by a new connection from " + conn->remote);
     conn_ = conn;
-    armHandshake(conn);
+    armHandshake(conn, kHandshakeTimeout);
     adopt(conn);
     accept();
   });
@@ -262,14 +295,18 @@ void PeerLink::connect() {
     drop(conn, ec.message());
     return;
   }
-  armHandshake(conn);
+  conn->connecting = true;
+  armHandshake(conn, options_.connect_timeout);
   conn->socket.async_connect(
       remote, [this, alive = std::weak_ptr(alive_), conn](const asio::error_code& e) {
         if (alive.expired() || conn != conn_) return;
-        if (e)
+        if (e) {
           drop(conn, e.message());
-        else
-          adopt(conn);
+          return;
+        }
+        conn->connecting = false;
+        armHandshake(conn, kHandshakeTimeout);
+        adopt(conn);
       });
 }
 
@@ -282,15 +319,32 @@ void PeerLink::scheduleReconnect() {
   });
 }
 
-void PeerLink::armHandshake(const ConnectionPtr& conn) {
-  conn->handshake.expires_after(kHandshakeTimeout);
+void PeerLink::armHandshake(const ConnectionPtr& conn, Millis timeout) {
+  conn->handshake.expires_after(timeout);
   conn->handshake.async_wait(
       [this, alive = std::weak_ptr(alive_), weak = std::weak_ptr(conn)](const asio::error_code& e) {
         if (alive.expired() || e) return;
         auto c = weak.lock();
-        if (c && c == conn_ && !c->up)
+        if (!c || c != conn_ || c->up) return;
+        if (c->connecting)
+          onConnectTimeout(c);
+        else
           drop(c, "no HELLO within " + std::to_string(kHandshakeTimeout.count()) + " ms");
       });
+}
+
+void PeerLink::onConnectTimeout(const ConnectionPtr& conn) {
+  asio::error_code ec;
+  conn->socket.remote_endpoint(ec);
+  if (!ec) {  // connected after all, its completion not run yet (a busy io thread)
+    armHandshake(conn, kHandshakeTimeout);
+    return;
+  }
+  // The SYN or its answer was lost (the peer's address not up yet, say): the kernel would
+  // resend it only after 1 s, so a fresh dial is the faster way.
+  ++stats_.connect_timeouts;
+  drop(conn, "no answer to the connection request within " +
+                 std::to_string(options_.connect_timeout.count()) + " ms");
 }
 
 // --- one connection ---
@@ -387,6 +441,18 @@ void PeerLink::handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope)
              "envelope type " + std::to_string(static_cast<int>(envelope.type())));
       return;
   }
+  heard(conn);
+  if (conn != conn_) return;  // on_change dropped it
+  if (envelope.type() == proto::Envelope::REQUEST && envelope.ping()) {
+    handlePing(conn, envelope);
+    return;
+  }
+  // By id, not by the flag: an older peer answers a ping through its command handler.
+  if (envelope.type() == proto::Envelope::RESPONSE &&
+      (envelope.ping() || pings_.count(envelope.correlation_id()))) {
+    handlePong(envelope);
+    return;
+  }
   ++stats_.frames_in;
   if (envelope.type() == proto::Envelope::REQUEST) {
     handleRequest(conn, envelope);
@@ -401,10 +467,116 @@ void PeerLink::handleHello(const ConnectionPtr& conn, const proto::Envelope& env
   conn->up = true;
   conn->handshake.cancel();
   if (stats_.connections++ > 0) ++stats_.reconnects;
+  connections_now_.store(stats_.connections, std::memory_order_relaxed);
   backoff_ = options_.reconnect_min;
   handshake_failures_ = 0;
   LOG_INFO << "peer link up: " << spName(peerOf(options_.self)) << " at " << conn->remote
            << " (version " << envelope.version() << ")";
+  next_ping_ = SteadyClock::now();  // the first RTT sample at once
+  heard(conn);
+  if (conn == conn_) checkLiveness();
+}
+
+// --- liveness ---
+
+void PeerLink::heard(const ConnectionPtr& conn) {
+  conn->last_heard = SteadyClock::now();
+  last_heard_ns_.store(conn->last_heard.time_since_epoch().count(), std::memory_order_release);
+  publish();
+}
+
+void PeerLink::handlePing(const ConnectionPtr& conn, const proto::Envelope& envelope) {
+  ++stats_.pongs_sent;
+  proto::Envelope pong;
+  pong.set_type(proto::Envelope::RESPONSE);
+  pong.set_message_id(next_message_id_++);
+  pong.set_correlation_id(envelope.message_id());
+  pong.set_ping(true);
+  send(conn, std::move(pong), false);
+}
+
+void PeerLink::handlePong(const proto::Envelope& envelope) {
+  auto it = pings_.find(envelope.correlation_id());
+  if (it == pings_.end()) return;  // forgotten, or from an earlier connection
+  const auto rtt =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - it->second);
+  pings_.erase(it);
+  ++stats_.pings_answered;
+  const auto us = static_cast<uint64_t>(std::max<int64_t>(rtt.count(), 0));
+  last_rtt_us_.store(us, std::memory_order_relaxed);
+  const uint64_t avg = rtt_ewma_us_.load(std::memory_order_relaxed);
+  const auto next =
+      avg == 0 ? us
+               : static_cast<uint64_t>(static_cast<int64_t>(avg) +
+                                       (static_cast<int64_t>(us) - static_cast<int64_t>(avg)) / 8);
+  rtt_ewma_us_.store(std::max<uint64_t>(next, 1), std::memory_order_relaxed);
+}
+
+void PeerLink::sendPing(const ConnectionPtr& conn) {
+  const uint64_t id = next_message_id_++;
+  proto::Envelope ping;
+  ping.set_type(proto::Envelope::REQUEST);
+  ping.set_message_id(id);
+  ping.set_ping(true);
+  ping.set_deadline_ms(static_cast<uint32_t>(options_.dead_after.count()));
+  pings_.emplace(id, SteadyClock::now());
+  if (pings_.size() > kMaxPingsInFlight) pings_.erase(pings_.begin());
+  ++stats_.pings_sent;
+  send(conn, std::move(ping), false);
+}
+
+void PeerLink::checkLiveness() {
+  const ConnectionPtr conn = conn_;
+  const auto now = SteadyClock::now();
+  const auto silence = std::chrono::duration_cast<Millis>(now - conn->last_heard);
+  if (silence >= options_.dead_after) {
+    asio::error_code ec;
+    if (silence < 2 * options_.dead_after && conn->socket.available(ec) > 0 && !ec) {
+      // Bytes are waiting unread: this thread was late (CPU load), not the peer. Bounded, so
+      // a trickle of bytes that never makes a frame does not keep a connection alive.
+      liveness_timer_.expires_after(Millis{1});
+      liveness_timer_.async_wait([this, alive = std::weak_ptr(alive_),
+                                  weak = std::weak_ptr(conn)](const asio::error_code& e) {
+        if (alive.expired() || e) return;
+        if (auto c = weak.lock(); c && c == conn_ && c->up) checkLiveness();
+      });
+      return;
+    }
+    ++stats_.silence_drops;
+    drop(conn, "no frame from the peer in " + std::to_string(silence.count()) + " ms");
+    return;
+  }
+  if (now >= next_ping_) {
+    next_ping_ = now + options_.ping_interval;
+    sendPing(conn);
+    if (conn != conn_) return;  // the send queue overflowed and took the connection
+  }
+  publish();
+  if (conn == conn_) armLiveness();
+}
+
+void PeerLink::armLiveness() {
+  const auto heard = conn_->last_heard;
+  auto next = std::min(heard + options_.dead_after, next_ping_);
+  // Wake at the sick deadline too, so on_change reports it on time.
+  if (SteadyClock::now() < heard + options_.sick_after)
+    next = std::min(next, heard + options_.sick_after);
+  liveness_timer_.expires_at(next);
+  liveness_timer_.async_wait([this, alive = std::weak_ptr(alive_),
+                              weak = std::weak_ptr(conn_)](const asio::error_code& e) {
+    if (alive.expired() || e) return;
+    if (auto c = weak.lock(); c && c == conn_ && c->up) checkLiveness();
+  });
+}
+
+void PeerLink::publish() {
+  const bool up = connected();
+  const bool ok = healthy();
+  up_now_.store(up, std::memory_order_release);
+  if (up == published_up_ && ok == published_healthy_) return;
+  published_up_ = up;
+  published_healthy_ = ok;
+  if (on_change) on_change();
 }
 
 void PeerLink::handleRequest(const ConnectionPtr& conn, const proto::Envelope& envelope) {
@@ -438,15 +610,15 @@ void PeerLink::respond(const std::weak_ptr<Connection>& weak, uint64_t correlati
   }
 }
 
-bool PeerLink::send(const ConnectionPtr& conn, proto::Envelope envelope) {
+bool PeerLink::send(const ConnectionPtr& conn, proto::Envelope envelope, bool counted) {
   envelope.set_version(kPeerLinkVersion);
   envelope.set_sender(protoSp(options_.self));
   envelope.set_epoch(epoch ? epoch() : 0);
   const std::string bytes = envelope.SerializeAsString();
   if (kMinFrameLength + bytes.size() > options_.max_frame) return false;
   const std::string& nonce = conn->send_seq == kHelloSequence ? helloNonce() : conn->peer_nonce;
-  conn->out.push_back(encodeFrame(conn->send_seq++, bytes, options_.key, nonce));
-  conn->out_bytes += conn->out.back().size();
+  conn->out.push_back({encodeFrame(conn->send_seq++, bytes, options_.key, nonce), counted});
+  conn->out_bytes += conn->out.back().bytes.size();
   if (conn->out_bytes > kMaxQueuedBytes) {
     drop(conn, "the peer is not reading: " + std::to_string(conn->out_bytes) + " bytes queued");
     return true;
@@ -458,7 +630,7 @@ bool PeerLink::send(const ConnectionPtr& conn, proto::Envelope envelope) {
 void PeerLink::writeNext(ConnectionPtr conn) {
   conn->writing = true;
   auto& socket = conn->socket;
-  auto& front = conn->out.front();  // deque: stays put while more frames are queued
+  auto& front = conn->out.front().bytes;  // deque: stays put while more frames are queued
   asio::async_write(socket, asio::buffer(front),
                     [this, alive = std::weak_ptr(alive_), conn = std::move(conn)](
                         const asio::error_code& ec, size_t) {
@@ -467,8 +639,8 @@ void PeerLink::writeNext(ConnectionPtr conn) {
                         drop(conn, "write failed: " + ec.message());
                         return;
                       }
-                      ++stats_.frames_out;
-                      conn->out_bytes -= conn->out.front().size();
+                      if (conn->out.front().counted) ++stats_.frames_out;
+                      conn->out_bytes -= conn->out.front().bytes.size();
                       conn->out.pop_front();
                       if (conn->out.empty())
                         conn->writing = false;
@@ -507,7 +679,12 @@ void PeerLink::drop(ConnectionPtr conn, const std::string& why, bool logged) {
 }
 
 void PeerLink::close(ConnectionPtr conn, const std::string& why) {
-  if (conn == conn_) conn_.reset();
+  const bool current = conn == conn_;
+  if (current) {
+    conn_.reset();
+    liveness_timer_.cancel();
+    pings_.clear();
+  }
   asio::error_code ec;
   conn->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   conn->socket.close(ec);
@@ -520,6 +697,8 @@ void PeerLink::close(ConnectionPtr conn, const std::string& why) {
       LOG_WARNING << "peer link down: " << spName(peerOf(options_.self)) << " at " << conn->remote
                   << " (" << why << ")";
   }
+  // Before the pending requests fail: a caller retrying on another route sees this one down.
+  if (current) publish();
 }
 
 // --- requests ---

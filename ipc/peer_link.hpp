@@ -8,7 +8,14 @@
 // each one ends exactly once: answer, "timeout", "not connected", "disconnected", "stopped"
 // or "too large".
 //
-// Single-threaded: every member, callbacks included, runs on the io_context's one thread.
+// Liveness: while the connection is up each side pings every `ping_interval` (an ordinary
+// REQUEST with `ping` set, answered by the receiving link itself) and tracks when it last
+// heard any frame from the peer. Silent for `sick_after`: not healthy (a router prefers
+// another route); silent for `dead_after`: the connection is dropped, so a cut cable is
+// declared down in well under a second instead of after TCP's own timeouts.
+//
+// Single-threaded: every member, callbacks included, runs on the io_context's one thread,
+// except the getters marked "any thread" (atomics).
 
 #include <array>
 #include <asio.hpp>
@@ -43,6 +50,13 @@ struct PeerLinkOptions {
   // Short: after a cut link heals, the SPs are talking again (and resynchronised) within
   // about a second (issue 5 asks for 2 s).
   Millis reconnect_max{500};
+  // SP-A: a dial whose TCP connect has not completed by then is abandoned and redialled.
+  // Linux resends an unanswered SYN only after 1 s, so a SYN lost at start-up (the peer's
+  // address not up yet) would otherwise cost the whole HELLO timeout.
+  Millis connect_timeout{100};
+  Millis ping_interval{50};  // while the connection is up
+  Millis sick_after{150};    // no frame heard for this long: not healthy
+  Millis dead_after{600};    // no frame heard for this long: the connection is dropped
 };
 
 // Why a frame from the peer was refused (and its connection dropped).
@@ -73,12 +87,18 @@ class PeerLink {
   using Done = std::function<void(Result)>;
 
   struct Stats {
-    uint64_t frames_in = 0;            // accepted frames
-    uint64_t frames_out = 0;           // frames written to the socket
+    uint64_t frames_in = 0;            // accepted frames (pings and their answers apart)
+    uint64_t frames_out = 0;           // frames written to the socket (pings apart)
     uint64_t connections = 0;          // HELLO received on a connection
     uint64_t reconnects = 0;           // connections after the first
     uint64_t late_responses = 0;       // answers to requests that already ended
     uint64_t discarded_responses = 0;  // our answers whose connection was gone
+    // Liveness, apart from the counts above (which leave pings out):
+    uint64_t pings_sent = 0;
+    uint64_t pings_answered = 0;    // our pings the peer answered (each one an RTT sample)
+    uint64_t pongs_sent = 0;        // the peer's pings we answered
+    uint64_t connect_timeouts = 0;  // SP-A: dials abandoned after connect_timeout
+    uint64_t silence_drops = 0;     // connections dropped after dead_after without a frame
     std::array<uint64_t, kRefuseReasonCount> refused{};
     uint64_t refusedFor(RefuseReason r) const { return refused[static_cast<size_t>(r)]; }
     uint64_t refusedTotal() const;
@@ -98,7 +118,24 @@ class PeerLink {
 
   // The TCP connection is up and the peer's HELLO has been received.
   bool connected() const;
+  // Connected, and a frame from the peer was heard within sick_after.
+  bool healthy() const;
   Stats stats() const { return stats_; }
+
+  // Any thread: connected() as of the io thread's last change.
+  bool upNow() const { return up_now_.load(std::memory_order_acquire); }
+  // Any thread: up, and a frame heard within sick_after of now (computed at the call, so a
+  // stalled io thread reads as not healthy rather than as healthy forever).
+  bool healthyNow() const;
+  // Any thread: since the last frame accepted from the peer, on any connection; Millis::max()
+  // when none ever was.
+  Millis sinceHeard() const;
+  // Any thread: round-trip time of the last answered ping and its moving average (EWMA,
+  // weight 1/8 as TCP's SRTT), in microseconds; 0 before the first answer.
+  uint64_t lastRttUs() const { return last_rtt_us_.load(std::memory_order_relaxed); }
+  uint64_t averageRttUs() const { return rtt_ewma_us_.load(std::memory_order_relaxed); }
+  // Any thread: stats().connections.
+  uint64_t connectionsNow() const { return connections_now_.load(std::memory_order_relaxed); }
   // Frames refused because their MAC did not check out (the peer holds another pair key),
   // since start. Safe to read from any thread.
   uint64_t authenticationFailures() const { return auth_failures_.load(std::memory_order_relaxed); }
@@ -107,6 +144,9 @@ class PeerLink {
 
   // The election epoch put into every envelope (not enforced by the receiver yet); empty: 0.
   std::function<uint64_t()> epoch;
+  // Called on the io thread after connected() or healthy() changed. It may make requests; it
+  // must not destroy the link.
+  std::function<void()> on_change;
 
  private:
   struct Connection;
@@ -127,14 +167,25 @@ class PeerLink {
   void handleHello(const ConnectionPtr& conn, const proto::Envelope& envelope);
   void handleRequest(const ConnectionPtr& conn, const proto::Envelope& envelope);
   void respond(const std::weak_ptr<Connection>& weak, uint64_t correlation_id, std::string payload);
-  bool send(const ConnectionPtr& conn, proto::Envelope envelope);
+  // `counted`: in stats().frames_out (pings and their answers are not).
+  bool send(const ConnectionPtr& conn, proto::Envelope envelope, bool counted = true);
   void writeNext(ConnectionPtr conn);
   // By value: callers pass conn_, which these reset.
   void refuse(ConnectionPtr conn, RefuseReason reason, const std::string& text);
   // `logged`: the caller has already said why (a refused frame).
   void drop(ConnectionPtr conn, const std::string& why, bool logged = false);
   void close(ConnectionPtr conn, const std::string& why);
-  void armHandshake(const ConnectionPtr& conn);
+  void armHandshake(const ConnectionPtr& conn, Millis timeout);
+  void onConnectTimeout(const ConnectionPtr& conn);
+  void handlePing(const ConnectionPtr& conn, const proto::Envelope& envelope);
+  void handlePong(const proto::Envelope& envelope);
+  void heard(const ConnectionPtr& conn);
+  // The liveness timer: pings, and the sick and dead deadlines of the connection that is up.
+  void armLiveness();
+  void checkLiveness();
+  void sendPing(const ConnectionPtr& conn);
+  // Mirrors the state into the atomics and calls on_change when connected()/healthy() moved.
+  void publish();
   bool finishRequest(uint64_t id, Result result);
   void failPending(const std::string& error);
   void failSoon(Done done, std::string error);
@@ -153,7 +204,17 @@ class PeerLink {
   uint64_t bind_failures_ = 0;
   uint64_t foreign_connections_ = 0;
   Stats stats_;
+  asio::steady_timer liveness_timer_;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> pings_;  // in flight, by id
+  std::chrono::steady_clock::time_point next_ping_{};
+  bool published_up_ = false;
+  bool published_healthy_ = false;
   std::atomic<uint64_t> auth_failures_{0};
+  std::atomic<bool> up_now_{false};
+  std::atomic<int64_t> last_heard_ns_{0};  // steady_clock, since its epoch; 0: never
+  std::atomic<uint64_t> last_rtt_us_{0};
+  std::atomic<uint64_t> rtt_ewma_us_{0};
+  std::atomic<uint64_t> connections_now_{0};
   // Handlers still queued in the io_context check it, so none touches a destroyed link.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

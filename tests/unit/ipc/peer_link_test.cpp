@@ -6,66 +6,25 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <thread>
+
 #include "ipc/frame_codec.hpp"
 #include "ipc/peer_link.hpp"
+#include "tests/unit/ipc/peer_test_support.hpp"
 
 #include <CppUTest/TestHarness.h>
 
 using namespace dualsp;
 using namespace dualsp::ipc;
-using Clock = std::chrono::steady_clock;
+using namespace dualsp::ipc::test;
 
 namespace {
-
-const std::string kKey = "pair-key-of-the-test-array-0001";
-
-// Runs `io` until `pred` holds; false when `limit` passed first.
-template <typename Pred>
-bool runUntil(asio::io_context& io, Pred pred, Millis limit = Millis{3000}) {
-  const auto end = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() >= end) return false;
-    if (io.stopped()) io.restart();
-    io.run_for(Millis{2});
-  }
-  return true;
-}
-
-void runFor(asio::io_context& io, Millis how_long) {
-  runUntil(
-      io, [] { return false; }, how_long);
-}
-
-PeerLinkOptions linkOptions(SpId self, int port, const std::string& key) {
-  PeerLinkOptions o;
-  o.self = self;
-  o.local_address = "127.0.0.1";
-  o.peer_address = "127.0.0.1";
-  o.port = port;
-  o.key = key;
-  o.reconnect_min = Millis{10};
-  o.reconnect_max = Millis{100};
-  return o;
-}
 
 // A port nobody listens on: bound once by the kernel's choice, then released.
 uint16_t unusedPort(asio::io_context& io) {
   asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
   return probe.local_endpoint().port();
-}
-
-struct Outcome {
-  int calls = 0;
-  PeerLink::Result result;
-  Clock::time_point at;
-};
-
-PeerLink::Done record(Outcome& o) {
-  return [&o](PeerLink::Result r) {
-    ++o.calls;
-    o.result = std::move(r);
-    o.at = Clock::now();
-  };
 }
 
 proto::Envelope envelope(proto::Envelope::Type type, proto::SpId sender = proto::SP_A) {
@@ -78,7 +37,9 @@ proto::Envelope envelope(proto::Envelope::Type type, proto::SpId sender = proto:
 }
 
 // A hand-driven peer speaking the wire protocol, to send what a well-behaved PeerLink never
-// would: unknown types, replays, frames recorded on an earlier connection.
+// would: unknown types, replays, frames recorded on an earlier connection. It never pings;
+// it answers the link's pings as this firmware does, as older firmware does (through its
+// command handler: no ping flag, a NOT_FOUND result) or not at all.
 class RawPeer {
  public:
   RawPeer(asio::io_context& io, std::string nonce) : socket_(io), decoder_(kKey), nonce_(nonce) {
@@ -104,7 +65,9 @@ class RawPeer {
 
   bool gotHello() const { return !peer_nonce_.empty(); }
   bool closed() const { return closed_; }
-  std::vector<proto::Envelope> received;
+  std::vector<proto::Envelope> received;  // everything but pings
+  int pings = 0;
+  enum class Pings { Answer, AnswerLikeOldFirmware, Ignore } answer_pings = Pings::Answer;
 
  private:
   void read() {
@@ -118,10 +81,26 @@ class RawPeer {
       for (DecodeResult r = decoder_.next(); r.frame; r = decoder_.next()) {
         if (r.frame->envelope.type() == proto::Envelope::HELLO)
           peer_nonce_ = r.frame->envelope.nonce();
+        if (r.frame->envelope.ping()) {
+          ++pings;
+          answerPing(r.frame->envelope);
+          continue;
+        }
         received.push_back(std::move(r.frame->envelope));
       }
       read();
     });
+  }
+
+  void answerPing(const proto::Envelope& ping) {
+    if (answer_pings == Pings::Ignore) return;
+    proto::Envelope pong = envelope(proto::Envelope::RESPONSE);
+    pong.set_correlation_id(ping.message_id());
+    if (answer_pings == Pings::Answer)
+      pong.set_ping(true);
+    else
+      pong.set_payload("NOT_FOUND: no such command ''");  // what an old handler makes of it
+    send(pong);
   }
 
   asio::ip::tcp::socket socket_;
@@ -139,6 +118,7 @@ TEST_GROUP(PeerLink) {
   asio::io_context io;
   std::unique_ptr<PeerLink> a;
   std::unique_ptr<PeerLink> b;
+  std::unique_ptr<TcpRelay> relay;  // between A and B when a test cuts the cable
   uint16_t port = 0;
   bool hold = false;  // B keeps the responders instead of answering at once
   int handled = 0;
@@ -165,6 +145,14 @@ TEST_GROUP(PeerLink) {
     a = std::make_unique<PeerLink>(io, linkOptions(SpId::A, port, key), handler());
     a->start();
   }
+  // A dials B through the relay.
+  void startRelayedPair() {
+    startB();
+    relay = std::make_unique<TcpRelay>(io, port);
+    a = std::make_unique<PeerLink>(io, linkOptions(SpId::A, relay->port(), kKey), handler());
+    a->start();
+    CHECK_TRUE(runUntil(io, [&] { return a->connected() && b->connected(); }));
+  }
   void startPair() {
     startB();
     startA();
@@ -174,6 +162,7 @@ TEST_GROUP(PeerLink) {
     held.clear();
     a.reset();
     b.reset();
+    relay.reset();
     io.restart();
     io.poll();  // posted completions run; nothing may touch a destroyed link
   }
@@ -405,4 +394,164 @@ TEST(PeerLink, NewConnectionReplacesTheOldOne) {
   CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
   CHECK_FALSE(second.closed());
   CHECK_EQUAL(0u, b->stats().refusedTotal());
+}
+
+// --- liveness ---
+
+TEST(PeerLink, PingsAreAnsweredByTheLinkNotByTheHandler) {
+  startPair();
+  CHECK_TRUE(runUntil(
+      io, [&] { return a->stats().pings_answered >= 3 && b->stats().pings_answered >= 3; }));
+  CHECK_EQUAL(0, handled);
+  CHECK_TRUE(b->stats().pongs_sent >= 3);
+  CHECK_TRUE(a->lastRttUs() > 0);
+  CHECK_TRUE(a->averageRttUs() > 0);
+  CHECK_TRUE(a->lastRttUs() < 200'000);  // loopback
+  // Polled, not asserted at one instant: a loaded machine may pause this thread past sick_after.
+  CHECK_TRUE(runUntil(io, [&] { return a->healthy() && a->healthyNow(); }));
+  CHECK_TRUE(a->sinceHeard() < Millis{1000});
+  // Pings stay out of the frame and request counts: one HELLO each way.
+  CHECK_EQUAL(1u, a->stats().frames_out);
+  CHECK_EQUAL(1u, a->stats().frames_in);
+  CHECK_EQUAL(0u, a->stats().late_responses);
+}
+
+TEST(PeerLink, OlderPeerAnsweringPingsThroughItsHandlerCountsAsAlive) {
+  startB();
+  RawPeer peer(io, "raw-peer-nonce-1");
+  peer.answer_pings = RawPeer::Pings::AnswerLikeOldFirmware;
+  peer.connect(port);
+  peer.hello();
+  CHECK_TRUE(runUntil(io, [&] { return peer.gotHello() && b->connected(); }));
+  runFor(io, Millis{900});  // past dead_after; the peer sends nothing but its NOT_FOUND answers
+  CHECK_TRUE(b->connected());
+  CHECK_TRUE(runUntil(io, [&] { return b->healthy(); }));
+  CHECK_FALSE(peer.closed());
+  CHECK_TRUE(b->stats().pings_answered >= 5);
+  CHECK_TRUE(b->lastRttUs() > 0);
+  CHECK_EQUAL(0u, b->stats().silence_drops);
+  CHECK_EQUAL(0u, b->stats().late_responses);  // its answers are matched as pongs
+  CHECK_EQUAL(0, handled);
+}
+
+TEST(PeerLink, SilentPeerIsUnhealthyAfterSickAfterAndDroppedAfterDeadAfter) {
+  startB();
+  RawPeer peer(io, "raw-peer-nonce-1");
+  peer.answer_pings = RawPeer::Pings::Ignore;
+  peer.connect(port);
+  peer.hello();
+  CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
+  const auto heard = Clock::now() - b->sinceHeard();  // the HELLO was the last frame
+  CHECK_TRUE(b->healthy());
+  CHECK_TRUE(runUntil(io, [&] { return !b->healthy(); }));
+  const Millis sick = since(heard);
+  CHECK_TRUE(b->connected());
+  CHECK_TRUE(b->upNow());
+  CHECK_FALSE(b->healthyNow());
+  CHECK_TRUE(runUntil(io, [&] { return peer.closed(); }));
+  const Millis dead = since(heard);
+  CHECK_FALSE(b->connected());
+  CHECK_FALSE(b->upNow());
+  CHECK_EQUAL(1u, b->stats().silence_drops);
+  CHECK_TRUE(peer.pings >= 5);
+  CHECK_TEXT(sick >= Millis{145} && sick < Millis{150 + 250}, std::to_string(sick.count()).c_str());
+  CHECK_TEXT(dead >= Millis{595} && dead < Millis{600 + 300}, std::to_string(dead.count()).c_str());
+}
+
+TEST(PeerLink, BlackHoledConnectionIsDroppedWithinDeadAfterAndComesBackWhenHealed) {
+  startRelayedPair();
+  CHECK_TRUE(runUntil(io, [&] { return a->lastRttUs() > 0 && a->healthy(); }));
+  hold = true;
+  Outcome pending;
+  a->request("held", Millis{5000}, record(pending));
+  CHECK_TRUE(runUntil(io, [&] { return held.size() == 1; }));
+
+  const auto cut = Clock::now();
+  relay->setBlackHole(true);
+  CHECK_TRUE(runUntil(io, [&] { return !a->healthy(); }));
+  const Millis sick = since(cut);
+  CHECK_TRUE(a->connected());
+  CHECK_EQUAL(0, pending.calls);
+  CHECK_TRUE(runUntil(io, [&] { return pending.calls == 1; }));
+  const Millis dead = since(cut);
+  CHECK_EQUAL(std::string("disconnected"), pending.result.error);
+  CHECK_FALSE(a->connected());
+  CHECK_EQUAL(1u, a->stats().silence_drops);
+  CHECK_TRUE(runUntil(io, [&] { return !b->connected(); }));  // B's own pings went unanswered
+  CHECK_TRUE(b->stats().silence_drops >= 1);
+  // The last frame came at most a ping interval before the cut.
+  CHECK_TEXT(sick >= Millis{150 - 50 - 10} && sick < Millis{150 + 250},
+             std::to_string(sick.count()).c_str());
+  CHECK_TEXT(dead >= Millis{600 - 50 - 10} && dead < Millis{600 + 300},
+             std::to_string(dead.count()).c_str());
+  CHECK_TRUE(relay->swallowed() > 0);
+
+  // Still cut: A's new dials get through TCP (the relay accepts) but never hear a HELLO.
+  runFor(io, Millis{200});
+  CHECK_FALSE(a->connected());
+  hold = false;
+  const auto healed = Clock::now();
+  relay->setBlackHole(false);
+  CHECK_TRUE(runUntil(io, [&] { return a->connected() && b->connected(); }));
+  CHECK_TRUE(since(healed) < Millis{1500});  // a HELLO timeout at most, then a redial
+  Outcome again;
+  a->request("again", Millis{1000}, record(again));
+  CHECK_TRUE(runUntil(io, [&] { return again.calls == 1; }));
+  CHECK_EQUAL(std::string("echo:again"), again.result.payload);
+  CHECK_TRUE(runUntil(io, [&] { return a->healthy(); }));
+  held[0].second("to a connection that is gone");  // discarded, not sent on the new one
+  CHECK_EQUAL(1u, b->stats().discarded_responses);
+}
+
+TEST(PeerLink, DialWhoseSynIsLostIsRedialledAfterTheConnectTimeout) {
+  // A listener whose accept queue is full: the kernel drops further SYNs without an answer,
+  // as for a SYN to a peer address that is not up yet (it would resend it only after 1 s).
+  asio::ip::tcp::acceptor deaf(io);
+  deaf.open(asio::ip::tcp::v4());
+  deaf.set_option(asio::socket_base::reuse_address(true));
+  deaf.bind({asio::ip::make_address("127.0.0.1"), 0});
+  deaf.listen(0);
+  port = deaf.local_endpoint().port();
+  asio::ip::tcp::socket filler(io);
+  filler.connect(deaf.local_endpoint());
+  const auto dialled = Clock::now();
+  startA();
+  CHECK_TRUE(runUntil(
+      io, [&] { return a->stats().connect_timeouts >= 1; }, Millis{2000}));
+  CHECK_TRUE(since(dialled) < Millis{100 + 200});  // not the 500 ms HELLO timeout
+  CHECK_FALSE(a->connected());
+
+  deaf.close();  // SP-B's address comes up and its spd listens
+  filler.close();
+  const auto listening = Clock::now();
+  startB(port);
+  CHECK_TRUE(runUntil(io, [&] { return a->connected() && b->connected(); }));
+  // At most the dial in flight (100 ms) and a backoff step (100 ms here), not 500 ms + backoff.
+  CHECK_TRUE(since(listening) < Millis{100 + 100 + 150});
+}
+
+TEST(PeerLink, StateIsReadableFromAnotherThread) {
+  startB();
+  a = std::make_unique<PeerLink>(io, linkOptions(SpId::A, port, kKey), handler());
+  CHECK_FALSE(a->upNow());
+  CHECK_FALSE(a->healthyNow());
+  CHECK_TRUE(a->sinceHeard() == Millis::max());
+  CHECK_EQUAL(0u, a->lastRttUs());
+  std::atomic<bool> done{false}, saw_up{false}, saw_healthy{false}, saw_rtt{false};
+  std::thread reader([&] {
+    const auto end = Clock::now() + Millis{3000};
+    while (!done && Clock::now() < end) {
+      if (a->upNow()) saw_up = true;
+      if (a->healthyNow() && a->sinceHeard() < Millis{1000}) saw_healthy = true;
+      if (a->lastRttUs() > 0 && a->averageRttUs() > 0 && a->connectionsNow() == 1) saw_rtt = true;
+      std::this_thread::yield();
+    }
+  });
+  a->start();
+  CHECK_TRUE(runUntil(io, [&] { return saw_up && saw_healthy && saw_rtt; }));
+  done = true;
+  reader.join();
+  b.reset();
+  CHECK_TRUE(runUntil(io, [&] { return !a->upNow(); }));
+  CHECK_FALSE(a->healthyNow());
 }
