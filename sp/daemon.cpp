@@ -16,6 +16,7 @@
 
 #include "heartbeat/heartbeat_service.hpp"
 #include "ipc/local_bus.hpp"
+#include "ipc/peer_channel.hpp"
 #include "ipc/peer_link.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/linux/gpio_fencer.hpp"
@@ -106,43 +107,65 @@ std::string readPairKey(const std::string& path, std::string& error) {
   return key;
 }
 
-// The router's view of the peer link: commands out, results back, on the link's thread.
-// With `peer_alive` (the router's queries), a peer the heartbeats have declared dead is not
-// asked: a powered-off board never closes its TCP connection, so the query would only wait
-// out its deadline before the router answers from its cache anyway. The configuration
+// The peer link (both routes) as the router and the configuration service see it: commands
+// out, results back, on the link's thread. usable(): the heartbeats hear the peer and some
+// route answers. With `skip_dead` (the router's queries), a peer the heartbeats have declared
+// dead is not asked: a powered-off board never closes its TCP connection. The configuration
 // service has its own liveness rules and sends regardless.
-class PeerLinkTransport : public PeerTransport {
+class ChannelTransport : public PeerTransport {
  public:
-  PeerLinkTransport(asio::io_context& io, ipc::PeerLink& link,
-                    std::function<bool()> peer_alive = {}, std::function<bool()> link_up = {})
-      : io_(io), link_(link), peer_alive_(std::move(peer_alive)), link_up_(std::move(link_up)) {}
-  bool usable() const override {
-    return (!peer_alive_ || peer_alive_()) && (!link_up_ || link_up_());
-  }
+  ChannelTransport(asio::io_context& io, ipc::PeerChannel& channel,
+                   std::function<bool()> peer_alive, bool skip_dead)
+      : io_(io), channel_(channel), peer_alive_(std::move(peer_alive)), skip_dead_(skip_dead) {}
+  bool usable() const override { return peer_alive_() && channel_.healthyNow(); }
   void send(const proto::Command& command, std::chrono::milliseconds deadline,
             std::function<void(Answer)> done) override {
-    if (peer_alive_ && !peer_alive_()) {
+    if (skip_dead_ && !peer_alive_()) {
       return done(Answer{std::nullopt, "no heartbeats from the peer"});
     }
     asio::post(io_, [this, payload = command.SerializeAsString(), deadline,
                      done = std::move(done)]() mutable {
-      link_.request(std::move(payload), deadline,
-                    [done = std::move(done)](ipc::PeerLink::Result r) {
-                      if (!r.ok) return done(Answer{std::nullopt, r.error});
-                      proto::CommandResult result;
-                      if (!result.ParseFromString(r.payload))
-                        return done(Answer{std::nullopt, "unreadable answer"});
-                      done(Answer{std::move(result), ""});
-                    });
+      channel_.request(std::move(payload), deadline,
+                       [done = std::move(done)](ipc::PeerLink::Result r) {
+                         if (!r.ok) return done(Answer{std::nullopt, r.error});
+                         proto::CommandResult result;
+                         if (!result.ParseFromString(r.payload))
+                           return done(Answer{std::nullopt, "unreadable answer"});
+                         done(Answer{std::move(result), ""});
+                       });
     });
   }
 
  private:
   asio::io_context& io_;
-  ipc::PeerLink& link_;
+  ipc::PeerChannel& channel_;
   std::function<bool()> peer_alive_;
-  std::function<bool()> link_up_;
+  bool skip_dead_;
 };
+
+// The routes of the peer link: the dedicated link, then the management network.
+std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string& key) {
+  auto route = [&](const char* name, const std::string& local, const std::string& peer) {
+    ipc::PeerRouteOptions r;
+    r.name = name;
+    r.link.self = c.sp;
+    r.link.local_address = local;
+    r.link.peer_address = peer;
+    r.link.port = c.peer_link.port;
+    r.link.key = key;
+    r.link.ping_interval = c.peer_link.ping_interval;
+    r.link.sick_after = c.peer_link.sick_after;
+    r.link.dead_after = c.peer_link.dead_after;
+    return r;
+  };
+  std::vector<ipc::PeerRouteOptions> routes;
+  if (!c.peer_link.address.empty() && !c.peer.link_address.empty())
+    routes.push_back(route("peer-link", c.peer_link.address, c.peer.link_address));
+  if (c.peer_link.management_route && !c.management.address.empty() &&
+      !c.peer.management_address.empty())
+    routes.push_back(route("management", c.management.address, c.peer.management_address));
+  return routes;
+}
 
 // An active SP that restarts hands the role over first: otherwise its silence during the
 // restart looks like a death and the peer fences (powers off) the rebooting SP.
@@ -376,18 +399,12 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
 
   asio::io_context peer_io;
   auto peer_work = asio::make_work_guard(peer_io);
-  std::unique_ptr<ipc::PeerLink> link;
-  std::unique_ptr<PeerLinkTransport> transport;        // the configuration service's
-  std::unique_ptr<PeerLinkTransport> query_transport;  // the router's
+  std::unique_ptr<ipc::PeerChannel> link;
+  std::unique_ptr<ChannelTransport> transport;        // the configuration service's
+  std::unique_ptr<ChannelTransport> query_transport;  // the router's
   std::unique_ptr<CommandRouter> router;
-  ipc::PeerLinkOptions link_options;
-  link_options.self = c.sp;
-  link_options.local_address = c.peer_link.address;
-  link_options.peer_address = c.peer.link_address;
-  link_options.port = c.peer_link.port;
-  link_options.key = key;
-  link = std::make_unique<ipc::PeerLink>(
-      peer_io, link_options,
+  link = std::make_unique<ipc::PeerChannel>(
+      peer_io, peerRoutes(c, key),
       [&router, &peer_io](const proto::Envelope& request, ipc::PeerLink::Respond respond) {
         proto::Command command;
         if (!command.ParseFromString(request.payload())) {
@@ -400,16 +417,13 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
         });
       });
   link->epoch = [&service] { return service->epoch(); };
-  transport = std::make_unique<PeerLinkTransport>(peer_io, *link);
-  // Whether the peer link can carry a request now (read from other threads).
-  std::atomic<bool> link_up{false};
-  query_transport = std::make_unique<PeerLinkTransport>(
-      peer_io, *link,
-      [&read_board] {
-        auto b = read_board();
-        return b && b->peer_alive;
-      },
-      [&link_up] { return link_up.load(); });
+  auto peer_alive = [&read_board] {
+    auto b = read_board();
+    return b && b->peer_alive;
+  };
+  transport = std::make_unique<ChannelTransport>(peer_io, *link, peer_alive, /*skip_dead=*/false);
+  query_transport =
+      std::make_unique<ChannelTransport>(peer_io, *link, peer_alive, /*skip_dead=*/true);
   router = std::make_unique<CommandRouter>(
       c.sp, registry, *query_transport, c.peer_link.request_timeout,
       [read_board](const proto::Command& command) -> std::optional<proto::CommandResult> {
@@ -424,15 +438,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       if (!ec) work();
     });
   });
-  asio::steady_timer link_watch(peer_io);
-  std::function<void()> watch_link = [&] {
-    link_up = link->connected();
-    link_watch.expires_after(std::chrono::milliseconds{10});
-    link_watch.async_wait([&](const asio::error_code& ec) {
-      if (!ec) watch_link();
-    });
-  };
-  asio::post(peer_io, [&] { watch_link(); });
   // The replicated configuration store and event log: its faults reach the health monitor
   // through the main loop (the monitor belongs to this thread).
   std::mutex fault_mu;
@@ -445,7 +450,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     auto b = read_board();
     return b && b->peer_alive;
   };
-  config_deps.peer_reachable = [&link_up] { return link_up.load(); };
+  config_deps.peer_reachable = [&link] { return link->healthyNow(); };
   config_deps.publish_history = [&service](const History& h) { service->setHistory(h); };
   config_deps.peer_history = [&service] { return service->peerHistory(); };
   config_deps.peer = transport.get();
@@ -528,8 +533,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       [&service] { return service->role() == Role::Active; }});
   delivery.start();
 
-  if (!key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty())
-    asio::post(peer_io, [&link] { link->start(); });
+  if (!key.empty() && link->routeCount() > 0) asio::post(peer_io, [&link] { link->start(); });
   std::thread peer_thread([&peer_io] { peer_io.run(); });
 
   std::unique_ptr<ipc::LocalBusServer> bus;
@@ -563,12 +567,12 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   web.start();
 
   // Array events seen from here: role, health, faults, the peer and the peer link.
-  const bool link_configured =
-      !key.empty() && !c.peer_link.address.empty() && !c.peer.link_address.empty();
+  const bool link_configured = !key.empty() && link->routeCount() > 0;
   Role event_role = Role::Starting;
   bool event_peer_alive = false;
   bool partition_reported = false;
-  bool link_was_up = false;
+  std::string route_reported, route_candidate;  // the route the last event named, now
+  auto route_since = std::chrono::steady_clock::now();
   auto link_down_since = std::chrono::steady_clock::now();
   uint64_t auth_failures_while_up = 0;  // the link's count the last time it was up
   HealthReport event_health = health;
@@ -583,7 +587,32 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     const SpId peer = peerOf(c.sp);
     auto board_now = read_board();
     bool alive = board_now && board_now->peer_alive;
-    link_was_up = link_up;
+    const bool link_up = link->upNow();
+    // Which route carries the peer link: on the status board, and an event when it moves
+    // between the dedicated link and the management network and stays there a moment (no
+    // route at all is the LinkDown event below; a dead peer is PeerLost).
+    const std::string route = link->routeNow();
+    service->setPeerLinkRoute(route);
+    if (route != route_candidate) {
+      route_candidate = route;
+      route_since = std::chrono::steady_clock::now();
+    }
+    if (alive && !route.empty() && link->routeCount() > 1 &&
+        std::chrono::steady_clock::now() - route_since >= std::chrono::milliseconds{300} &&
+        route != route_reported) {
+      // The dedicated link coming up first is how it should be, not news.
+      if (!(route_reported.empty() && route == "peer-link")) {
+        const std::string who = std::string("SP-") + spLetter(peer);
+        const bool dedicated = route == "peer-link";
+        config_service.recordEvent(makeEvent(
+            message::kStateChanged, {"PeerLink", route}, managerUri(c.sp),
+            dedicated ? "OK" : "Warning", c.sp,
+            dedicated ? "The peer link to " + who + " runs over the dedicated link again."
+                      : "The peer link to " + who + " runs over the " + route +
+                            " network: the dedicated link does not answer."));
+      }
+      route_reported = route;
+    }
     Role role = service->role();
     if (role != event_role && (role == Role::Active || role == Role::Passive)) {
       std::string detail = std::string("SP-") + spLetter(c.sp) + " is now " +
@@ -708,10 +737,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   if (bus) bus->stop();
   delivery.stop();
   config_service.stop();
-  asio::post(peer_io, [&link, &link_watch] {
-    link_watch.cancel();
-    link->stop();
-  });
+  asio::post(peer_io, [&link] { link->stop(); });
   peer_work.reset();
   peer_io.stop();
   peer_thread.join();

@@ -35,6 +35,11 @@ void handleGetSpStatus(const CommandContext& ctx, const proto::Command&, Reply r
                   1000);
   s->set_holds_floating(board->holds_floating);
   s->set_management_address(board->management_address);
+  s->set_peer_link_route(board->peer_link_route);
+  s->set_no_carrier(!board->can_serve);
+  s->set_history_epoch(board->history.epoch);
+  s->set_history_seq(board->history.seq);
+  s->set_last_event_id(board->history.last_event_id);
   for (size_t i = 0; i < board->fault_count && i < ipc::StatusSnapshot::kMaxFaults; ++i) {
     auto* f = s->add_faults();
     f->set_message_id(board->faults[i].message_id);
