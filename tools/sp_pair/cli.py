@@ -184,6 +184,10 @@ def cmd_up(args):
 
     for sp in ("A", "B"):
         control.start_sp(lay, sp)
+    if args.no_wait:
+        # Tests of the first moments after power-on drive the pair themselves.
+        print("started SP-A and SP-B (not waiting for them)")
+        return 0
     return wait_ready(lay, args.timeout)
 
 
@@ -433,6 +437,8 @@ def main(argv=None):
                    help="seconds to wait for both SPs and one active (default 15)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config key in both SPs, e.g. heartbeat.fence_delay_ms=100")
+    p.add_argument("--no-wait", action="store_true",
+                   help="return once both spd are started, without waiting for them to answer")
     p.set_defaults(func=cmd_up)
 
     sub.add_parser("down", parents=[common], help="stop everything, delete the topology"
