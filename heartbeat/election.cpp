@@ -470,7 +470,7 @@ void Election::decide(TimePoint now, Actions& out) {
       if (claimsRole(peer_->role) || !iWin()) {
         becomePassive(out);  // no preemption; or let the winner take the role
       } else if (peer_->role == Role::Passive && now - started_ >= config_.startup_wait &&
-                 can_serve_) {
+                 can_serve_ && peerHearsThisBoot()) {
         // Not before the startup wait: beats the peer queued while our link was down (its
         // ARP queue) arrive first and may be older than its current role.
         becomeActive(now, out, Alert::TookOver,
@@ -490,7 +490,10 @@ void Election::decide(TimePoint now, Actions& out) {
     case Role::Passive:
       if (alive) {
         fence_not_before_.reset();
-        if (!claimsRole(peer_->role) && peer_->role == Role::Passive && iWin() && can_serve_)
+        // Only on a beat sent after this SP started: one the peer's kernel queued while
+        // this SP was off may say "passive" of a peer that is active now.
+        if (!claimsRole(peer_->role) && peer_->role == Role::Passive && iWin() && can_serve_ &&
+            peerHearsThisBoot())
           becomeActive(now, out, Alert::TookOver,
                        std::string(spName(peer_->sp)) + " is alive and passive");
         return;

@@ -70,6 +70,9 @@ struct ElectionConfig {
   Millis power_query_interval{250};
   // Events further apart than this mean this SP's own thread stalled (0: not checked).
   Millis stall_threshold{0};
+  // This boot's nonce (bootNonce of the boot id): a peer's beat that names it was sent
+  // after this SP started, so it says what the peer is now, not a beat queued from before.
+  uint64_t own_boot = 0;
 };
 
 // What the peer said in a heartbeat, on any path.
@@ -90,6 +93,9 @@ struct Beat {
   bool can_serve = true;
   // The sender's acknowledged configuration history.
   History history{};
+  // The boot of the other SP the sender last heard (0: none). A role is taken from a passive
+  // peer only when its beat names this boot: beats queued before this SP started cannot.
+  uint64_t heard_boot = 0;
 };
 
 // A stable 64-bit nonce of a boot id (FNV-1a), the same on every SP and firmware build.
@@ -164,6 +170,7 @@ class Election {
     b.yielding = yielding_;
     b.can_serve = can_serve_;
     b.history = history_;
+    b.heard_boot = peer_ ? peer_->boot : 0;
     return b;
   }
   bool canServe() const { return can_serve_; }
@@ -188,6 +195,8 @@ class Election {
   void decide(TimePoint now, Actions& out);
   void trackPaths(TimePoint now, Actions& out);
   bool iWin() const;  // both alive, neither active: do I take the role?
+  // The peer's last beat was sent after this SP started (it names this boot).
+  bool peerHearsThisBoot() const { return peer_ && peer_->heard_boot == config_.own_boot; }
   // Peer dead: may this SP fence it now? Emits QueryPeerPower and alerts as needed.
   bool mayFence(TimePoint now, Actions& out);
   void askPeerPower(TimePoint now, Actions& out);

@@ -47,10 +47,15 @@ log::Level levelOf(Alert a) {
   }
 }
 
+ServiceOptions withOwnBoot(ServiceOptions o) {
+  o.election.own_boot = bootNonce(o.boot_id);
+  return o;
+}
+
 }  // namespace
 
 HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies deps)
-    : options_(std::move(options)),
+    : options_(withOwnBoot(std::move(options))),
       deps_(std::move(deps)),
       election_(options_.election, options_.persisted_epoch, options_.initial_health, Clock::now()),
       boot_nonce_(bootNonce(options_.boot_id)),
@@ -265,6 +270,7 @@ std::string HeartbeatService::frame() {
   f.set_history_epoch(own.history.epoch);
   f.set_history_seq(own.history.seq);
   f.set_last_event_id(own.history.last_event_id);
+  f.set_heard_boot(own.heard_boot);
   return f.SerializeAsString();
 }
 
@@ -284,6 +290,7 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   beat.yielding = f.yielding();
   beat.can_serve = !f.no_carrier();
   beat.history = History{f.history_epoch(), f.history_seq(), f.last_event_id()};
+  beat.heard_boot = f.heard_boot();
   onBeat(path, beat);
 }
 

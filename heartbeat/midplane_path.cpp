@@ -12,6 +12,7 @@ void MidplanePath::write(const Beat& beat) {
   b.sent_us = beat.sent_us;
   b.yielding = beat.yielding;
   b.no_carrier = !beat.can_serve;
+  b.heard_boot = beat.heard_boot;
   segment_.write(b);
 }
 
@@ -25,6 +26,7 @@ std::optional<Beat> MidplanePath::poll(SpId peer) {
   Beat beat{peer, b->role, b->health, b->epoch, b->boot, b->sent_us};
   beat.yielding = b->yielding;
   beat.can_serve = !b->no_carrier;
+  beat.heard_boot = b->heard_boot;
   // The history lives beside the slot (written when it changes, not with every beat).
   if (auto h = segment_.readPeerHistory()) beat.history = *h;
   return beat;

@@ -30,9 +30,11 @@ struct Slot {
   std::atomic<uint64_t> boot;
   std::atomic<uint64_t> sent_us;
   std::atomic<uint32_t> flags;
-  uint8_t pad[12];
+  uint8_t pad[4];
+  std::atomic<uint64_t> heard_boot;
 };
 static_assert(sizeof(Slot) == 64);
+static_assert(offsetof(Slot, heard_boot) == 56);
 
 struct HistoryArea {
   std::atomic<uint64_t> sequence;  // seqlock: odd while written
@@ -202,6 +204,7 @@ bool MidplaneSegment::write(const MidplaneBeat& beat) {
   s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
   s.flags.store((beat.yielding ? kFlagYielding : 0u) | (beat.no_carrier ? kFlagNoCarrier : 0u),
                 std::memory_order_relaxed);
+  s.heard_boot.store(beat.heard_boot, std::memory_order_relaxed);
   s.sequence.store(seq + 2, std::memory_order_release);
   return true;
 }
@@ -223,6 +226,7 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     const uint32_t flags = s.flags.load(std::memory_order_relaxed);
     beat.yielding = (flags & kFlagYielding) != 0;
     beat.no_carrier = (flags & kFlagNoCarrier) != 0;
+    beat.heard_boot = s.heard_boot.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.sequence.load(std::memory_order_relaxed) != before) continue;
     if (role > static_cast<uint32_t>(Role::Active) ||

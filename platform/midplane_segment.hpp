@@ -10,7 +10,8 @@
 //   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
 //   64  slot A (64 bytes)   128 slot B (64 bytes)
 //   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us,
-//         u32 flags (bit 0: yielding, bit 1: no carrier on the management link)
+//         u32 flags (bit 0: yielding, bit 1: no carrier on the management link),
+//         u64 heard_boot (at 56: the boot nonce of the peer the writer last heard)
 // A cut side neither writes nor reads, like a connector pulled out.
 //
 // The chassis power register (the chassis's power controller, not the SPs, acts on it):
@@ -45,6 +46,7 @@ struct MidplaneBeat {
   uint64_t sent_us = 0;  // the writer's monotonic clock
   bool yielding = false;
   bool no_carrier = false;
+  uint64_t heard_boot = 0;
 };
 
 class MidplaneSegment {

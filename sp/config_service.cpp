@@ -1384,7 +1384,8 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
                   std::optional<Version> after;
                   if (auto at = text.find("after "); at != std::string::npos) {
                     uint64_t epoch = 0, seq = 0;
-                    if (std::sscanf(text.c_str() + at + 6, "%" SCNu64 ".%" SCNu64, &epoch, &seq) == 2)
+                    if (std::sscanf(text.c_str() + at + 6, "%" SCNu64 ".%" SCNu64, &epoch, &seq) ==
+                        2)
                       after = Version{epoch, seq};
                   }
                   post([this, everything, after, reply = std::move(reply)] {

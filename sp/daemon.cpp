@@ -604,12 +604,12 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
       if (!(route_reported.empty() && route == "peer-link")) {
         const std::string who = std::string("SP-") + spLetter(peer);
         const bool dedicated = route == "peer-link";
-        config_service.recordEvent(makeEvent(
-            message::kStateChanged, {"PeerLink", route}, managerUri(c.sp),
-            dedicated ? "OK" : "Warning", c.sp,
-            dedicated ? "The peer link to " + who + " runs over the dedicated link again."
-                      : "The peer link to " + who + " runs over the " + route +
-                            " network: the dedicated link does not answer."));
+        config_service.recordEvent(
+            makeEvent(message::kStateChanged, {"PeerLink", route}, managerUri(c.sp),
+                      dedicated ? "OK" : "Warning", c.sp,
+                      dedicated ? "The peer link to " + who + " runs over the dedicated link again."
+                                : "The peer link to " + who + " runs over the " + route +
+                                      " network: the dedicated link does not answer."));
       }
       route_reported = route;
     }

@@ -3,11 +3,17 @@ the midplane (platform/midplane_segment.hpp, platform/sim/chassis_power_fencer.c
 
     256 u64 power_off_request[A]  264 u64 power_off_request[B]
     272 u64 power_off_done[A]     280 u64 power_off_done[B]
+    288 u64 power_state[A]        296 u64 power_state[B]
 
 An SP fencing its peer X increments request[X] and waits for done[X] >= that value. Every
 ~5 ms the watcher compares the words; when request[X] != done[X] it powers VM X off (SIGKILL
 to its QEMU by pid, waits until it is gone; a VM already off counts as done), then writes
 done[X] = the request it served. Each fence is logged to <run>/power.log.
+
+Every ~50 ms it also writes what it sees of each board's power (PowerState in
+platform/sp_types.hpp): 1 off (no QEMU process), 2 running, 3 stopped (its QEMU is
+SIGSTOPped: a hung board). A starting SP that never heard its peer fences it only when it is
+off or hung (docs/ELECTION.md rule 5).
 """
 
 import mmap
@@ -23,6 +29,21 @@ from .common import (MIDPLANE, POWER_DONE_OFFSET, POWER_REQUEST_OFFSET, SELF, Ha
                      Paths, log_line, read_pid, vm_name)
 
 POLL_S = 0.005
+STATE_EVERY_S = 0.05
+POWER_STATE_OFFSET = 288
+OFF, RUNNING, STOPPED = 1, 2, 3
+
+
+def power_state(paths, sp):
+    pid = read_pid(paths.vm_pid(sp))
+    if not machines.is_ours(pid, vm_name(sp)):
+        return OFF
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return OFF
+    return STOPPED if state in (b"T", b"t") else RUNNING
 
 
 def read_register(mm):
@@ -50,7 +71,12 @@ def serve(run_dir):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     log_line(paths.power_log, "chassis watcher pid %d watching %s" % (os.getpid(), MIDPLANE))
     last_check = 0.0
+    last_state = 0.0
     while not stop:
+        if time.monotonic() - last_state >= STATE_EVERY_S:
+            last_state = time.monotonic()
+            for i, sp in enumerate(("A", "B")):
+                struct.pack_into("<Q", mm, POWER_STATE_OFFSET + 8 * i, power_state(paths, sp))
         req_a, req_b, done_a, done_b = read_register(mm)
         for i, sp, req, done in ((0, "A", req_a, done_a), (1, "B", req_b, done_b)):
             if req == done:

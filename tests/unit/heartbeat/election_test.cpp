@@ -654,6 +654,32 @@ TEST(ElectionFreshness, ANewBootIsTakenWhateverItsClock) {
   CHECK_EQUAL(0u, e.outdatedBeats());
 }
 
+// Chaos seed 3 (two holders for 4 ms): SP-A restarts while SP-B is active; beats SP-B sent
+// while it was briefly passive, before SP-A started, were queued and arrive first. SP-A must
+// not take the role on them: they do not name SP-A's new boot.
+TEST(ElectionFreshness, APassiveBeatQueuedBeforeThisBootNeverHandsTheRoleOver) {
+  ElectionConfig c = configFor(SpId::A);
+  c.own_boot = 222;
+  Election e(c, 19, Health::Ok, at(0));
+  Beat queued{SpId::B, Role::Passive, Health::Ok, 19, 77, 5000};
+  queued.heard_boot = 111;  // SP-A's previous boot
+  for (Path p : {Path::Peer, Path::Mgmt})
+    STRCMP_EQUAL("", effects(e.onBeat(p, queued, at(400))).c_str());
+  CHECK(e.role() == Role::Starting);
+  STRCMP_EQUAL("", effects(e.onTick(at(450))).c_str());
+  // SP-B's current beats: active.
+  Beat now{SpId::B, Role::Active, Health::Ok, 20, 77, 9000};
+  now.heard_boot = 111;
+  e.onBeat(Path::Midplane, now, at(451));
+  CHECK(e.role() == Role::Passive);
+  CHECK_EQUAL(20u, e.epoch());
+  // Once SP-B has heard this boot, a passive SP-B (it handed over) is believed.
+  Beat handed{SpId::B, Role::Passive, Health::Critical, 20, 77, 9500};
+  handed.heard_boot = 222;
+  Actions a = e.onBeat(Path::Midplane, handed, at(500));
+  STRCMP_EQUAL("PersistEpoch(21) AddAddress SetRole(active)", effects(a).c_str());
+}
+
 TEST(ElectionFreshness, BootNonceIsStable) {
   CHECK_EQUAL(bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"),
               bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"));
