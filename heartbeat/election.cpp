@@ -537,8 +537,10 @@ void Election::decide(TimePoint now, Actions& out) {
       {
         // A hand-over never costs an acknowledged change and never goes to an SP that
         // cannot serve either.
-        const bool peer_can_take =
-            peer_->role == Role::Passive && peer_->can_serve && historyGap().empty();
+        // Not to a peer that is handing the role over itself (a ForceFailover meeting a
+        // fault): the two would pass it back and forth.
+        const bool peer_can_take = peer_->role == Role::Passive && peer_->can_serve &&
+                                   !peer_->yielding && historyGap().empty();
         const std::string peer = std::string(spName(peer_->sp));
         if (!isHealthy(health_) && peer_can_take && isHealthy(peer_->health)) {
           becomePassive(out);  // releases the address before the peer may take it

@@ -85,6 +85,14 @@ HeartbeatService::~HeartbeatService() {
   stop();
 }
 
+void HeartbeatService::setInitialHistory(const History& history) {
+  {
+    std::lock_guard lock(history_mu_);
+    if (segment_) segment_->writeHistory(history);
+  }
+  election_.onHistory(history, Clock::now());
+}
+
 void HeartbeatService::start() {
   epoch_ = election_.epoch();
   work_.emplace(io_.get_executor());

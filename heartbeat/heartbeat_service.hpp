@@ -67,6 +67,8 @@ class HeartbeatService {
   HeartbeatService(const HeartbeatService&) = delete;
   HeartbeatService& operator=(const HeartbeatService&) = delete;
 
+  // Before start(): this SP's history as the store holds it, carried from the first beat.
+  void setInitialHistory(const History& history);
   void start();
   // Stops the thread; the caller releases the address afterwards if it wants to.
   void stop();

@@ -43,6 +43,11 @@ void PeerChannel::stop() {
 }
 
 std::optional<size_t> PeerChannel::chooseRoute() const {
+  // A route that has been answering steadily, then one that answers now (a lossy link goes
+  // silent now and then: the other route is preferred while it is steady), then the one heard
+  // most recently.
+  for (size_t i = 0; i < routes_.size(); ++i)
+    if (routes_[i].link->stable()) return i;
   for (size_t i = 0; i < routes_.size(); ++i)
     if (routes_[i].link->healthy()) return i;
   std::optional<size_t> best;

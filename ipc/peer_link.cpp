@@ -188,6 +188,10 @@ bool PeerLink::healthy() const {
   return connected() && SteadyClock::now() - conn_->last_heard < options_.sick_after;
 }
 
+bool PeerLink::stable() const {
+  return healthy() && SteadyClock::now() - last_sick_ >= options_.stable_after;
+}
+
 bool PeerLink::healthyNow() const {
   return upNow() && sinceHeard() < options_.sick_after;
 }
@@ -480,7 +484,11 @@ void PeerLink::handleHello(const ConnectionPtr& conn, const proto::Envelope& env
 // --- liveness ---
 
 void PeerLink::heard(const ConnectionPtr& conn) {
-  conn->last_heard = SteadyClock::now();
+  const auto now = SteadyClock::now();
+  // A new connection, or a silence longer than sick_after that ends now: not stable yet.
+  if (conn->last_heard == SteadyClock::time_point{} || now - conn->last_heard > options_.sick_after)
+    last_sick_ = now;
+  conn->last_heard = now;
   last_heard_ns_.store(conn->last_heard.time_since_epoch().count(), std::memory_order_release);
   publish();
 }
@@ -572,10 +580,12 @@ void PeerLink::armLiveness() {
 void PeerLink::publish() {
   const bool up = connected();
   const bool ok = healthy();
+  const bool steady = stable();
   up_now_.store(up, std::memory_order_release);
-  if (up == published_up_ && ok == published_healthy_) return;
+  if (up == published_up_ && ok == published_healthy_ && steady == published_stable_) return;
   published_up_ = up;
   published_healthy_ = ok;
+  published_stable_ = steady;
   if (on_change) on_change();
 }
 

@@ -57,6 +57,9 @@ struct PeerLinkOptions {
   Millis ping_interval{50};  // while the connection is up
   Millis sick_after{150};    // no frame heard for this long: not healthy
   Millis dead_after{600};    // no frame heard for this long: the connection is dropped
+  // Healthy without a silence longer than sick_after for this long: a route to prefer (a
+  // lossy link is healthy now and then, and silent again a moment later).
+  Millis stable_after{2000};
 };
 
 // Why a frame from the peer was refused (and its connection dropped).
@@ -120,6 +123,8 @@ class PeerLink {
   bool connected() const;
   // Connected, and a frame from the peer was heard within sick_after.
   bool healthy() const;
+  // Healthy, and no silence longer than sick_after since stable_after (nor since it came up).
+  bool stable() const;
   Stats stats() const { return stats_; }
 
   // Any thread: connected() as of the io thread's last change.
@@ -209,6 +214,8 @@ class PeerLink {
   std::chrono::steady_clock::time_point next_ping_{};
   bool published_up_ = false;
   bool published_healthy_ = false;
+  bool published_stable_ = false;
+  std::chrono::steady_clock::time_point last_sick_{};  // the end of the last silence
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<bool> up_now_{false};
   std::atomic<int64_t> last_heard_ns_{0};  // steady_clock, since its epoch; 0: never

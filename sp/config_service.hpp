@@ -112,6 +112,8 @@ class ConfigService {
   // Acknowledged events with an id above `after`, oldest first, at most `max`.
   std::vector<proto::Event> eventsAfter(uint64_t after, size_t max) const;
   uint64_t lastEventId() const;
+  // How far this SP's history reaches (the store's last version and event id). After start().
+  History history() const { return currentHistory(); }
   // The newest event id when this SP last started acting as the active one: a new active
   // SP delivers to subscribers what came after it (its predecessor delivered the rest).
   uint64_t activeSince() const { return active_since_.load(); }

@@ -369,7 +369,6 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     LOG_CRITICAL << "cannot start the heartbeat service: " << e.what();
     return 1;
   }
-  service->start();
   service->setFaults(snapshotFaults(health));
 
   // Commands: the registry, the peer link and the router between them.
@@ -506,6 +505,10 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
     network = *next;
   });
   config_service.start();
+  // The heartbeats say how far this SP's history reaches from the first one on: a peer
+  // deciding the start-up tie-break must not take an unknown history for an empty one.
+  service->setInitialHistory(config_service.history());
+  service->start();
 
   // Push delivery of new events to EventService subscribers, by the active SP.
   EventDelivery delivery(EventDelivery::Source{

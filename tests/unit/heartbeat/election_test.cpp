@@ -596,6 +596,31 @@ TEST(ElectionPair, AReturningSpWithAHigherEpochSettlesAsPassive) {
   CHECK_EQUAL(1, p.actives());
 }
 
+TEST(ElectionPair, AHandOverMeetingAFaultDoesNotBounceTheRoleBackAndForth) {
+  // Chaos seed 1: SP-A hands the role over (ForceFailover, yielding) just as SP-B turns
+  // Critical: SP-B takes it and must not hand it straight back to a yielding SP-A (they passed
+  // it back and forth, one epoch each time, until the carrier check caught up).
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.advance(0, 400);
+  std::string why;
+  p.run(p.a, p.a.onForceFailover(at(401), why), at(401));
+  CHECK_TRUE(why.empty());
+  p.run(p.b, p.b.onHealth(Health::Critical, at(402)), at(402));
+  const uint64_t epoch_before = p.b.epoch();
+  int changes = 0;
+  Role last_b = p.b.role();
+  for (int t = 405; t <= 3000; t += 5) {
+    p.advance(t, t);
+    CHECK(p.actives() <= 1);
+    if (p.b.role() != last_b) ++changes;
+    last_b = p.b.role();
+  }
+  CHECK(changes <= 2);  // took it, then handed it to a healthy SP-A at most once
+  CHECK(p.b.epoch() <= epoch_before + 2);
+  CHECK_EQUAL(1, p.actives());
+  CHECK(p.a.role() == Role::Active);  // in the end the healthy SP serves
+}
+
 TEST_GROUP(ElectionStall){};
 
 TEST(ElectionStall, AStalledPassiveListensBeforeJudgingThePeer) {

@@ -151,6 +151,26 @@ TEST(PeerChannel, RequestsMoveToTheManagementNetworkWhenThePeerLinkIsCut) {
   CHECK_EQUAL(2u, a->statusNow()[0].connections);
 }
 
+TEST(PeerChannel, ALinkThatWentSilentIsNotPreferredUntilItHasAnsweredSteadily) {
+  // A lossy link is healthy now and then and silent again a moment later (30 % loss: TCP
+  // retransmits after 200 ms and more): the management network carries the requests until
+  // the peer link has answered steadily for stable_after.
+  startPair();
+  CHECK_TRUE(runUntil(io, [&] { return a->routeNow() == "peer-link"; }));
+  CHECK_TRUE(runUntil(io, [&] { return a->statusNow()[1].healthy; }));
+  runFor(io, Millis{600});  // both routes steady
+  relay0->setBlackHole(true);
+  CHECK_TRUE(runUntil(io, [&] { return a->routeNow() == "management"; }));
+  // Back before dead_after. (The relay lost the bytes it swallowed, so the link may find its
+  // stream broken and reconnect; a new connection is not steady yet either.)
+  relay0->setBlackHole(false);
+  CHECK_TRUE(runUntil(io, [&] { return a->statusNow()[0].healthy; }));
+  const auto healed = Clock::now();
+  CHECK_EQUAL(std::string("management"), a->routeNow());
+  CHECK_TRUE(runUntil(io, [&] { return a->routeNow() == "peer-link"; }));
+  CHECK_TRUE(since(healed) >= Millis{400});  // stable_after 500 ms, less a poll
+}
+
 TEST(PeerChannel, WithNoRouteHealthyTheOneHeardLastIsUsedUntilBothAreDown) {
   startPair();
   relay1->setBlackHole(true);

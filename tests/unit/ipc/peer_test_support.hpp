@@ -48,6 +48,7 @@ inline PeerLinkOptions linkOptions(SpId self, int port, const std::string& key =
   o.key = key;
   o.reconnect_min = Millis{10};
   o.reconnect_max = Millis{100};
+  o.stable_after = Millis{500};
   return o;
 }
 
