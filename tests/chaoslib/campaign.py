@@ -323,7 +323,16 @@ class Campaign:
             if self.writer:
                 found += checks.writes(self.writer.snapshot(), entries, self.writer.prefix)
             if self.sse:
-                found += checks.sse(self.sse.snapshot()[0], entries)
+                sse_found = checks.sse(self.sse.snapshot()[0], entries)
+                found += sse_found
+                if any(not f.note for f in sse_found):
+                    # The log as it was when the stream disagreed with it, for the post-mortem.
+                    try:
+                        with open(os.path.join(self.state, "chaos-events-at-%d.json" %
+                                               len(self.settles)), "w") as f:
+                            json.dump(entries, f)
+                    except OSError:
+                        pass
         if self.probe:
             by_sp = self.reader_records()
             recs = by_sp["A"] + by_sp["B"]
