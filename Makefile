@@ -7,7 +7,7 @@ CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
 FIRMWARE_ARCH ?= arm64
 
-.PHONY: all deps build firmware run test unit system qemu format clean
+.PHONY: all deps build firmware run test unit system qemu chaos format clean
 
 all: build
 
@@ -38,6 +38,13 @@ system: build
 
 qemu: build firmware
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L qemu
+
+# The randomized fault campaign (tests/chaos, docs/CHAOS.md) for as long as you like, beside
+# anything else on the machine (private namespaces): make chaos MINUTES=30 SEED=7
+MINUTES ?= 30
+SEED ?= 1
+chaos: build
+	@DUALSP_BUILD_DIR=$(abspath $(BUILD_DIR)) /usr/bin/python3 tests/chaos --minutes $(MINUTES) --seed $(SEED) --private-ns
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
