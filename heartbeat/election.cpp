@@ -361,6 +361,13 @@ Actions Election::onPeerPower(PowerState state, TimePoint now) {
   return out;
 }
 
+Actions Election::onEpochHint(uint64_t epoch, TimePoint now) {
+  Actions out;
+  noteTime(now, out);
+  if (role_ != Role::Active && role_ != Role::TakingOver) adoptEpoch(epoch, out);
+  return out;
+}
+
 Actions Election::onFenceResult(bool ok, const std::string& detail, TimePoint now) {
   Actions out;
   noteTime(now, out);

@@ -155,6 +155,10 @@ class Election {
   Actions onHistory(const History& history, TimePoint now);
   // The chassis's answer to QueryPeerPower.
   Actions onPeerPower(PowerState state, TimePoint now);
+  // An epoch the peer reached that this SP has not heard in a beat (its midplane slot, left
+  // behind when it died): adopted before this SP takes over, so two takeovers never share
+  // an epoch.
+  Actions onEpochHint(uint64_t epoch, TimePoint now);
   // An administrator asks the active SP to hand the role to its peer. Refused (with the
   // reason in `refusal`) unless this SP is active and the peer alive, passive and healthy.
   Actions onForceFailover(TimePoint now, std::string& refusal);

@@ -221,6 +221,14 @@ void HeartbeatService::run() {
     mgmt_path_->start();
     every(mgmt_timer_, options_.mgmt.interval, [this] { mgmt_path_->send(frame()); });
   }
+  if (segment_) {
+    // The peer's slot as it left it (maybe dead): its epoch is one this SP must pass.
+    if (auto left = segment_->readPeer(); left && left->epoch > election_.epoch()) {
+      LOG_INFO << "the midplane shows " << spName(peerOf(options_.election.self)) << " at epoch "
+               << left->epoch;
+      execute(election_.onEpochHint(left->epoch, Clock::now()));
+    }
+  }
   if (midplane_path_) {
     LOG_INFO << "heartbeat midplane: segment " << options_.midplane.segment << " every "
              << options_.midplane.interval.count() << " ms";

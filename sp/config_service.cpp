@@ -1222,6 +1222,9 @@ void ConfigService::recordEvent(proto::Event event) {
 // may not have settled, the passive may be unreachable); they never block a change.
 void ConfigService::flushEvents(Role role) {
   if (pending_events_.empty() || !store_.isOpen()) return;
+  // Before an id is given: a new active SP first learns how far its peer's ids went (chaos
+  // seed 1: the first events of an SP that took over reused the dead peer's ids).
+  noteRole(role);
   if (pending_events_.size() > kMaxPendingEvents) {
     LOG_WARNING << (pending_events_.size() - kMaxPendingEvents)
                 << " array events dropped: none could be recorded for too long";

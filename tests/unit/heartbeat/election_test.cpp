@@ -621,6 +621,20 @@ TEST(ElectionPair, AHandOverMeetingAFaultDoesNotBounceTheRoleBackAndForth) {
   CHECK(p.a.role() == Role::Active);  // in the end the healthy SP serves
 }
 
+TEST(ElectionPair, AnEpochLeftOnTheMidplaneIsPassedByTheNextTakeover) {
+  // SP-B starts alone after SP-A died at epoch 26 (its midplane slot says so): its takeover
+  // uses 27, not its own 25 + 1.
+  ElectionConfig c = configFor(SpId::B);
+  Election e(c, 25, Health::Ok, at(0));
+  STRCMP_EQUAL("PersistEpoch(26)", effects(e.onEpochHint(26, at(1))).c_str());
+  e.onTick(at(300));
+  e.onPeerPower(PowerState::Off, at(301));
+  e.onTick(at(302));
+  Actions a = e.onFenceResult(true, "powered off", at(303));
+  STRCMP_EQUAL("PersistEpoch(27) AddAddress SetRole(active)", effects(a).c_str());
+  STRCMP_EQUAL("", effects(e.onEpochHint(30, at(304))).c_str());  // not while active
+}
+
 TEST_GROUP(ElectionStall){};
 
 TEST(ElectionStall, AStalledPassiveListensBeforeJudgingThePeer) {
