@@ -9,6 +9,7 @@
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -199,20 +200,25 @@ bool removeBusReplyQueue(const std::string& request_queue, pid_t client_pid) {
 // ---------------------------------------------------------------------------------------
 // LocalBusServer
 
-struct LocalBusServer::Impl {
+// One receive thread per queue. It owns what it uses (the queue, the handler, the reply
+// sender), so a thread stuck for ever can be abandoned: glibc re-acquires the queue's mutex
+// after a condition wait without any timeout, and a client killed while holding it leaves it
+// locked for ever (chaos seeds 5 and 7). The server then moves to a new queue and a new thread.
+struct Receiver {
   std::string name;
-  Handler handler;
+  LocalBusServer::Handler handler;
   QueuePtr queue;
-  std::shared_ptr<ReplySender> sender = std::make_shared<ReplySender>();
-  std::atomic<bool> running{false};
-  std::thread thread;
+  std::shared_ptr<ReplySender> sender;
+  std::atomic<bool> running{true};
+  std::promise<void> ended;
 
-  void receiveLoop();
+  void loop();
   void dispatch(proto::BusRequest& request);
 };
 
-void LocalBusServer::Impl::receiveLoop() {
+void Receiver::loop() {
   std::vector<char> buffer(queue->get_max_msg_size());
+  uint64_t failures = 0;
   while (running.load()) {
     size_t received = 0;
     unsigned int priority = 0;
@@ -221,10 +227,13 @@ void LocalBusServer::Impl::receiveLoop() {
       got = queue->timed_receive(buffer.data(), buffer.size(), received, priority,
                                  absoluteTime(Clock::now() + kReceivePoll));
     } catch (const bip::interprocess_exception& e) {
-      LOG_ERROR << "local bus: receive on " << name << " failed: " << e.what();
+      // A lock held by a process that died (spd recreates the queue when its spweb ends).
+      if (failures++ % 100 == 0)
+        LOG_ERROR << "local bus: receive on " << name << " failed: " << e.what();
       std::this_thread::sleep_for(kReceivePoll);
       continue;
     }
+    failures = 0;
     if (!got) continue;
     proto::BusRequest request;
     if (!request.ParseFromArray(buffer.data(), static_cast<int>(received)) ||
@@ -234,18 +243,20 @@ void LocalBusServer::Impl::receiveLoop() {
     }
     dispatch(request);
   }
+  ended.set_value();
 }
 
-void LocalBusServer::Impl::dispatch(proto::BusRequest& request) {
+void Receiver::dispatch(proto::BusRequest& request) {
   auto replied = std::make_shared<std::atomic<bool>>(false);
-  Reply reply = [sender = sender, queue = request.reply_queue(), id = request.id(), replied,
-                 command = request.command().name()](const proto::CommandResult& result) {
-    if (replied->exchange(true)) {
-      LOG_ERROR << "local bus: second reply to " << command << " request " << id << " ignored";
-      return;
-    }
-    sender->send(queue, id, result);
-  };
+  LocalBusServer::Reply reply =
+      [sender = sender, queue = request.reply_queue(), id = request.id(), replied,
+       command = request.command().name()](const proto::CommandResult& result) {
+        if (replied->exchange(true)) {
+          LOG_ERROR << "local bus: second reply to " << command << " request " << id << " ignored";
+          return;
+        }
+        sender->send(queue, id, result);
+      };
   try {
     handler(request.command(), reply);
   } catch (const std::exception& e) {
@@ -256,6 +267,15 @@ void LocalBusServer::Impl::dispatch(proto::BusRequest& request) {
     }
   }
 }
+
+struct LocalBusServer::Impl {
+  std::string name;
+  Handler handler;
+  QueuePtr queue;
+  std::shared_ptr<ReplySender> sender = std::make_shared<ReplySender>();
+  std::shared_ptr<Receiver> receiver;  // the running one, or null
+  std::thread thread;
+};
 
 LocalBusServer::LocalBusServer(std::string request_queue_name, Handler handler)
     : impl_(std::make_unique<Impl>()) {
@@ -271,17 +291,34 @@ LocalBusServer::~LocalBusServer() {
 }
 
 void LocalBusServer::start() {
-  if (impl_->running.exchange(true)) return;
-  impl_->thread = std::thread([impl = impl_.get()] { impl->receiveLoop(); });
+  if (impl_->receiver) return;
+  auto r = std::make_shared<Receiver>();
+  r->name = impl_->name;
+  r->handler = impl_->handler;
+  r->queue = impl_->queue;
+  r->sender = impl_->sender;
+  impl_->receiver = r;
+  impl_->thread = std::thread([r] { r->loop(); });
 }
 
 void LocalBusServer::stop() {
-  impl_->running = false;
-  if (impl_->thread.joinable()) impl_->thread.join();
+  auto r = std::move(impl_->receiver);
+  impl_->receiver.reset();
+  if (!r) return;
+  r->running = false;
+  // A thread that does not end in time is stuck on a lock its holder took to its grave:
+  // abandoned (it holds only its own receiver; it will never run again).
+  if (r->ended.get_future().wait_for(kReceivePoll * 20) == std::future_status::ready) {
+    impl_->thread.join();
+  } else {
+    LOG_ERROR << "local bus: the receive thread of " << impl_->name
+              << " is stuck on a lock held by a process that died; abandoning it";
+    impl_->thread.detach();
+  }
 }
 
 void LocalBusServer::recreate() {
-  const bool was_running = impl_->running.load();
+  const bool was_running = impl_->receiver != nullptr;
   stop();
   impl_->queue.reset();
   impl_->queue = createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes);

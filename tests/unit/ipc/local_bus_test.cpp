@@ -1,5 +1,7 @@
 // The local bus between spweb and spd: round trips, concurrent callers, a silent or absent
 // spd, spd restarted, queues left behind by a crashed process, results too large.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -190,6 +192,37 @@ TEST(LocalBus, RecreatedWhileRunningTheClientMovesToTheNewQueue) {
   CHECK(r.has_value());
   STRCMP_EQUAL("Ping/2/s", r->error().c_str());
   CHECK(msSince(start) < 500);
+}
+
+// Chaos seeds 5 and 7: an spweb killed (kill -9) in the middle of a send left the queue's
+// lock held for ever, and spd's bus (and, when spd joined its receive thread, spd's main loop)
+// with it. Children hammer the queue and are killed at random moments; after each, the server
+// is recreated as spd does when its spweb ends, and must answer again at once.
+TEST(LocalBus, AClientKilledInTheMiddleOfASendNeverSilencesTheBus) {
+  LocalBusServer server(name, echo("s"));
+  server.start();
+  LocalBusClient client(name);
+  for (int round = 0; round < 40; ++round) {
+    pid_t child = fork();
+    if (child == 0) {
+      try {
+        bip::message_queue q(bip::open_only, name.c_str());
+        const std::string junk(64, 'x');
+        for (;;) q.try_send(junk.data(), junk.size(), 0);  // takes and releases the lock
+      } catch (...) {
+      }
+      _exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500 + 250 * (round % 8)));
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    auto start = Clock::now();
+    server.recreate();
+    auto r = client.call(command("Ping", std::to_string(round)), 2000ms);
+    CHECK_TRUE_TEXT(r.has_value(), ("round " + std::to_string(round)).c_str());
+    STRCMP_EQUAL(("Ping/" + std::to_string(round) + "/s").c_str(), r->error().c_str());
+    CHECK(msSince(start) < 1500);
+  }
 }
 
 TEST(LocalBus, StaleQueuesOfACrashedSideAreRecovered) {
