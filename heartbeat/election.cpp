@@ -169,8 +169,9 @@ bool Election::mayFence(TimePoint now, Actions& out) {
     no_carrier_reported_ = true;
     return false;
   }
-  if (ever_heard_ || config_.startup_fence_always) return true;
-  // Never heard since start: the peer may be up and serving behind cut paths. Only the
+  if (mutual_ || config_.startup_fence_always) return true;
+  // Never heard since start (beats its kernel queued while this SP was off, sent before this
+  // SP started, do not count): the peer may be up and serving behind cut paths. Only the
   // chassis can tell (wait_for_all).
   if (!powerFresh(now)) {
     askPeerPower(now, out);
@@ -241,6 +242,7 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   }
   if (beat.sent_us != 0) seen = std::make_pair(beat.boot, beat.sent_us);
   heard_[index(path)] = now;
+  if (beat.heard_boot == config_.own_boot) mutual_ = true;
 
   bool outdated =
       peer_ && beat.sent_us != 0 && beat.boot == peer_->boot && beat.sent_us < peer_->sent_us;

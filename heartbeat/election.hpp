@@ -220,6 +220,9 @@ class Election {
   std::array<std::optional<TimePoint>, kPathCount> heard_{};
   std::optional<Beat> peer_;  // last accepted beat (role claim refused → role Starting)
   bool ever_heard_ = false;
+  // A beat naming this boot arrived: the peer and this SP have heard each other since this SP
+  // started (beats queued in the peer's kernel before that do not count).
+  bool mutual_ = false;
   TimePoint found_at_{};  // when the peer was last found
   bool peer_lost_reported_ = false;
   bool partition_reported_ = false;

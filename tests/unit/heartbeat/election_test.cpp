@@ -719,6 +719,22 @@ TEST(ElectionFreshness, APassiveBeatQueuedBeforeThisBootNeverHandsTheRoleOver) {
   STRCMP_EQUAL("PersistEpoch(21) AddAddress SetRole(active)", effects(a).c_str());
 }
 
+// The same queued beats, then silence: they do not count as having heard the peer, so the
+// starting SP asks the chassis before it fences (it would fence an SP that serves).
+TEST(ElectionFreshness, BeatsQueuedBeforeThisBootDoNotMakeAPeerKnownForFencing) {
+  ElectionConfig c = configFor(SpId::B);
+  c.own_boot = 222;
+  Election e(c, 1, Health::Ok, at(0));
+  Beat queued{SpId::A, Role::Active, Health::Ok, 1, 77, 5000};
+  queued.heard_boot = 111;  // sent before this boot
+  for (Path p : {Path::Peer, Path::Mgmt}) e.onBeat(p, queued, at(10));
+  CHECK(e.role() == Role::Passive);  // it claimed the role: no preemption
+  Actions a = e.onTick(at(300));
+  STRCMP_EQUAL("QueryPeerPower", effects(a).c_str());
+  STRCMP_EQUAL("", effects(e.onPeerPower(PowerState::Running, at(301))).c_str());
+  CHECK(e.role() == Role::Passive);
+}
+
 TEST(ElectionFreshness, BootNonceIsStable) {
   CHECK_EQUAL(bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"),
               bootNonce("d44ab43e-1d87-4601-ac2e-8f70eaf975ed"));
