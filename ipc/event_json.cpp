@@ -54,6 +54,7 @@ EventJson logEntryJson(const proto::Event& e, const std::string& entries_uri) {
                   {"MessageArgs", std::move(args)}};
   // LogEntry keeps it under Links (an EventRecord has it at the top).
   if (!e.origin().empty()) entry["Links"] = {{"OriginOfCondition", {{"@odata.id", e.origin()}}}};
+  if (e.restored()) entry["Oem"] = {{"DualSP", {{"Restored", true}}}};
   return entry;
 }
 

@@ -31,8 +31,6 @@ constexpr std::chrono::milliseconds kMaxResyncBackoff{1000};
 constexpr std::chrono::milliseconds kWaitStep{10};
 // Offers and copies travel in parts of about this size: a peer-link frame holds 1 MiB.
 constexpr size_t kPartBytes = 256 * 1024;
-// The marker restored events carry (tests/chaos relies on it).
-constexpr const char* kRestoredFrom = " (restored from SP-";
 
 bool isEventKey(const std::string& key) {
   return key.rfind(kEventPrefix, 0) == 0;
@@ -1012,9 +1010,9 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
                         std::none_of(merged.begin(), merged.end(),
                                      [&](const ConfigRecord& m) { return m.key() == r.key(); });
       if (free) {
-        // A client may have seen it under this id (the peer acknowledged it alone): keep it.
-        event.set_message(event.message() + kRestoredFrom + std::string(1, spLetter(peer)) +
-                          ", which acknowledged it while " + self_name + " was down)");
+        // A client may have seen it under this id (the peer acknowledged it alone): kept as it
+        // was, id and text, only marked as restored.
+        event.set_restored(true);
         merged.push_back(eventRecord(std::move(event), v, id));
         ++v.seq;
         ++restored;

@@ -10,6 +10,13 @@ TAG = re.compile(r"AssetTag = '([^']*)'")
 RESTORED = "(restored from SP-"
 
 
+def is_restored(entry):
+    """An event merged back under its own id after the SP that acknowledged it alone returned
+    (LogEntry Oem.DualSP.Restored; older firmware marked the message instead)."""
+    oem = (entry.get("Oem") or {}).get("DualSP") or {}
+    return bool(oem.get("Restored")) or RESTORED in (entry.get("Message") or "")
+
+
 class Finding:
     def __init__(self, invariant, key, text, t=None, note=False, around=None):
         self.invariant = invariant   # 1..6
@@ -86,7 +93,7 @@ def _same(ev, entry):
 def sse(received, entries):
     """received: [{"id", "ev" (the Events[0] record), "t", "conn"}] in arrival order;
     entries: the event log. Ids go up by exactly 1 across reconnects; an event never
-    changes (stream vs log, by id). A skipped id whose log event says "(restored from SP-"
+    changes (stream vs log, by id). A skipped id whose log event is marked restored (Oem.DualSP.Restored)
     is a note. Findings are grouped per connection and kind (one root cause, e.g. a failover
     that reused ids, gives one finding of each kind, with examples), and the ids the log does
     not have either (gaps in the numbering) are one finding."""
@@ -111,7 +118,7 @@ def sse(received, entries):
                 msg = (by_id[m].get("Message") or "") if m in by_id else None
                 if msg is None:
                     holes.append(m)
-                elif RESTORED in msg:
+                elif is_restored(by_id[m]):
                     restored.append(m)
                 else:
                     add("missed", conn, m, "%d (%s)" % (m, msg[:140]), r["t"])

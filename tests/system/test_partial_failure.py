@@ -292,20 +292,34 @@ def test_force_failover_after_a_change_with_the_peer_link_cut_loses_nothing(pair
     assert ids == list(range(ids[0], ids[0] + len(ids))), ids
 
 
+def block_peer_link_tcp(on):
+    """Drops (or stops dropping) the peer link's TCP (port 7500, both routes) in both SPs'
+    namespaces, leaving the heartbeats: a link that is still connecting, as under CI load."""
+    for ns in (NS["A"], NS["B"]):
+        for chain, flag in (("INPUT", "--dport"), ("INPUT", "--sport"), ("OUTPUT", "--dport"),
+                            ("OUTPUT", "--sport")):
+            subprocess.run(["ip", "netns", "exec", ns, "iptables", "-w", "5",
+                            "-I" if on else "-D", chain, "-p", "tcp", flag, "7500", "-j", "DROP"],
+                           check=on, timeout=10, stderr=subprocess.DEVNULL)
+
+
 @pytest.mark.parametrize("seed", range(1, 21))
 def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
     """Issue 11 (5), the start-up window: both SPs are powered on, a writer PATCHes numbered
     values through the floating address from the moment it answers, and the active SP is
-    killed at a seeded random moment in the first second. Every 2xx is on the survivor and
-    no 503 is."""
+    killed at a seeded random moment in the first second. The peer link is held back for a
+    seeded random time from 0 to 1.5 s (the heartbeats pass): the window in which today's
+    CI lost 101 acknowledged changes. Every 2xx is on the survivor and no 503 is."""
     require_root()
     require_binaries()
     rng = random.Random(seed)
     kill_after = rng.uniform(0.0, 1.0)
+    link_after = rng.uniform(0.0, 1.5)
     p = Pair()
     acked, refused, unknown = [], [], []
     try:
         p.run("up", "--no-wait", timeout=60)
+        block_peer_link_tcp(True)
         first = wait_for(lambda: (lambda r: r if r["status"] is not None else None)(
             http_request(FLOATING, "/redfish/v1", timeout=0.3)), 10, 0.01,
             "the floating address answering")
@@ -319,7 +333,7 @@ def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
             while not stop.is_set() and n < 400:
                 value = "s%02d-%03d" % (seed, n)
                 n += 1
-                r = patch(FLOATING, {"AssetTag": value}, timeout=8)
+                r = patch(FLOATING, {"AssetTag": value}, timeout=4)
                 if r["status"] is not None and 200 <= r["status"] < 300:
                     acked.append(value)
                 elif r["status"] == 503:
@@ -328,6 +342,9 @@ def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
                     unknown.append(value)
         t = threading.Thread(target=writer)
         t.start()
+        unblock = threading.Timer(max(0.0, t_first + link_after - time.monotonic()),
+                                  block_peer_link_tcp, args=(False,))
+        unblock.start()
         time.sleep(max(0.0, t_first + kill_after - time.monotonic()))
         p.kill(active)
         survivor = other(active)
@@ -338,13 +355,14 @@ def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
         from test_config import tag_history
         history = tag_history()
         mine = [v for v in history if v.startswith("s%02d-" % seed)]
-        print("seed %d: kill at +%.0f ms, %d acked, %d refused, %d unknown, %d in the log" % (
-            seed, kill_after * 1000, len(acked), len(refused), len(unknown), len(mine)))
+        unblock.join(5)
+        print("seed %d: link at +%.0f ms, kill at +%.0f ms: %d acked, %d refused, %d unknown, "
+              "%d in the log" % (seed, link_after * 1000, kill_after * 1000, len(acked),
+                                 len(refused), len(unknown), len(mine)))
         lost = [v for v in acked if v not in mine]
         assert not lost, "acknowledged but not on SP-%s: %s" % (survivor, lost)
         present = [v for v in refused if v in mine]
         assert not present, "refused (503) but on SP-%s: %s" % (survivor, present)
         assert len(mine) == len(set(mine)), "a change twice in the log"
-        assert acked, "nothing acknowledged before the kill"
     finally:
         p.down()

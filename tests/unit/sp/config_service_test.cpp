@@ -453,15 +453,15 @@ TEST(ConfigService, ATakeoverWithoutTheDeadPeersChangesNamesThemAndMergesThemBac
   for (int i = 1; i <= 3; ++i)
     CHECK_TRUE(b->service->get("only-a/" + std::to_string(i)).has_value());
   STRCMP_EQUAL("\"b\"", b->service->get("tag")->value().c_str());
-  std::map<uint64_t, std::string> by_id;
+  std::map<uint64_t, proto::Event> by_id;
   for (const auto& e : b->events()) {
-    CHECK_TRUE(by_id.emplace(e.id(), e.message()).second);  // no id twice
+    CHECK_TRUE(by_id.emplace(e.id(), e).second);  // no id twice
   }
   for (const auto& e : a_events) {
     if (e.message().find("only-a") == std::string::npos) continue;
     CHECK_TRUE(by_id.count(e.id()) == 1);
-    CHECK_TRUE(by_id[e.id()].find("only-a") != std::string::npos);
-    CHECK_TRUE(by_id[e.id()].find("(restored from SP-A") != std::string::npos);
+    STRCMP_EQUAL(e.message().c_str(), by_id[e.id()].message().c_str());  // the same event
+    CHECK_TRUE(by_id[e.id()].restored());
   }
   CHECK_EQUAL(1u, b->cleared.size() -
                       std::count(b->cleared.begin(), b->cleared.end(), "config-storage") -
