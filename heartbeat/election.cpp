@@ -313,54 +313,48 @@ Actions Election::onForceFailover(TimePoint now, std::string& refusal) {
   return out;
 }
 
-Actions Election::onTick(TimePoint now) {
+template <typename Update>
+Actions Election::thenDecide(TimePoint now, Update&& update) {
   Actions out;
   noteTime(now, out);
+  update(out);
   decide(now, out);
   return out;
+}
+
+Actions Election::onTick(TimePoint now) {
+  return thenDecide(now, [](Actions&) {});
 }
 
 Actions Election::onHealth(Health health, TimePoint now) {
-  Actions out;
-  noteTime(now, out);
-  health_ = health;
-  decide(now, out);
-  return out;
+  return thenDecide(now, [&](Actions&) { health_ = health; });
 }
 
 Actions Election::onCarrier(bool can_serve, TimePoint now) {
-  Actions out;
-  noteTime(now, out);
-  if (can_serve == can_serve_) return out;
-  can_serve_ = can_serve;
-  if (can_serve) {
-    if (no_carrier_reported_)
-      out.push_back(alert(Alert::CarrierRestored, "carrier back on the management link"));
-    no_carrier_reported_ = false;
-  } else {
-    out.push_back(
-        alert(Alert::NoCarrier, "no carrier on the management link: this SP cannot serve clients"));
-    no_carrier_reported_ = true;
-  }
-  decide(now, out);
-  return out;
+  return thenDecide(now, [&](Actions& out) {
+    if (can_serve == can_serve_) return;
+    can_serve_ = can_serve;
+    if (can_serve) {
+      if (no_carrier_reported_)
+        out.push_back(alert(Alert::CarrierRestored, "carrier back on the management link"));
+      no_carrier_reported_ = false;
+    } else {
+      out.push_back(alert(Alert::NoCarrier,
+                          "no carrier on the management link: this SP cannot serve clients"));
+      no_carrier_reported_ = true;
+    }
+  });
 }
 
 Actions Election::onHistory(const History& history, TimePoint now) {
-  Actions out;
-  noteTime(now, out);
-  history_ = history;
-  decide(now, out);
-  return out;
+  return thenDecide(now, [&](Actions&) { history_ = history; });
 }
 
 Actions Election::onPeerPower(PowerState state, TimePoint now) {
-  Actions out;
-  noteTime(now, out);
-  peer_power_ = state;
-  power_answered_at_ = now;
-  decide(now, out);
-  return out;
+  return thenDecide(now, [&](Actions&) {
+    peer_power_ = state;
+    power_answered_at_ = now;
+  });
 }
 
 Actions Election::onEpochHint(uint64_t epoch, TimePoint now) {

@@ -206,6 +206,9 @@ class Election {
   void askPeerPower(TimePoint now, Actions& out);
   bool powerFresh(TimePoint now) const;
   void noteTime(TimePoint now, Actions& out);
+  // An event: its own changes (`update`), then the decision, with the stall check first.
+  template <typename Update>
+  Actions thenDecide(TimePoint now, Update&& update);
   Millis longestDead() const;
   void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
   void becomePassive(Actions& out);

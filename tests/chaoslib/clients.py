@@ -16,31 +16,9 @@ SSE_PATH = "/redfish/v1/EventService/SSE"
 
 
 def http_request(host, path, method="GET", body=None, timeout=1.0, headers=None):
-    """One request on a fresh connection. {"status", "headers" (lower case), "text", "json",
-    "err"}; status None with err set when there was no answer."""
-    out = {"status": None, "headers": {}, "text": None, "json": None, "err": None}
-    conn = http.client.HTTPConnection(host, 80, timeout=timeout)
-    try:
-        h = {"Connection": "close", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            h["Content-Type"] = "application/json"
-        h.update(headers or {})
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        out["status"] = resp.status
-        out["headers"] = {k.lower(): v for k, v in resp.getheaders()}
-        out["text"] = resp.read().decode("utf-8", "replace")
-        try:
-            out["json"] = json.loads(out["text"]) if out["text"] else None
-        except ValueError:
-            pass
-    except (OSError, http.client.HTTPException) as e:
-        out["err"] = "%s: %s" % (type(e).__name__, e)
-    finally:
-        conn.close()
-    return out
+    """The harness's request helper (tools/sp_pair/redfish.py), with this module's timeout."""
+    from sp_pair import redfish
+    return redfish.http_request(host, path, method, body, timeout, headers)
 
 
 def error_message(r):

@@ -36,6 +36,8 @@ NS = {"A": "dualsp-spa", "B": "dualsp-spb", "cli": "dualsp-cli"}
 sys.path.insert(0, str(TOOLS))
 sys.dont_write_bytecode = True
 
+from sp_pair.redfish import http_request  # noqa: E402  (one HTTP helper for every test)
+
 
 def other(sp):
     return "B" if sp == "A" else "A"
@@ -349,34 +351,6 @@ class Pair:
         except ValueError:
             return None
         return entries[0] if entries else None
-
-
-def http_request(host, path, method="GET", body=None, timeout=0.5):
-    """One HTTP request on a fresh connection (http.client: no proxies). Returns
-    {"status", "headers" (lower-case names), "text", "json" (None when not JSON), "err"}."""
-    import http.client
-    out = {"status": None, "headers": {}, "text": None, "json": None, "err": None}
-    conn = http.client.HTTPConnection(host, 80, timeout=timeout)
-    try:
-        headers = {"Connection": "close", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=headers)
-        resp = conn.getresponse()
-        out["status"] = resp.status
-        out["headers"] = {k.lower(): v for k, v in resp.getheaders()}
-        out["text"] = resp.read().decode("utf-8", "replace")
-        try:
-            out["json"] = json.loads(out["text"]) if out["text"] else None
-        except ValueError:
-            pass
-    except (OSError, http.client.HTTPException) as e:
-        out["err"] = "%s: %s" % (type(e).__name__, e)
-    finally:
-        conn.close()
-    return out
 
 
 def require_root():

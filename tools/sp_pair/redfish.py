@@ -4,6 +4,37 @@ import http.client
 import json
 
 
+def http_request(host, path, method="GET", body=None, timeout=0.5, headers=None, port=80):
+    """One request on a fresh connection. {"status", "headers" (lower-case names), "text",
+    "json" (None when not JSON), "err"}; status None with err set when there was no answer.
+    Self-contained (the system tests run its source in the client namespace)."""
+    import http.client
+    import json
+    out = {"status": None, "headers": {}, "text": None, "json": None, "err": None}
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        h = {"Connection": "close", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        out["status"] = resp.status
+        out["headers"] = {k.lower(): v for k, v in resp.getheaders()}
+        out["text"] = resp.read().decode("utf-8", "replace")
+        try:
+            out["json"] = json.loads(out["text"]) if out["text"] else None
+        except ValueError:
+            pass
+    except (OSError, http.client.HTTPException) as e:
+        out["err"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        conn.close()
+    return out
+
+
 def get(host, port, path, timeout=0.5):
     """(status, headers{lower: value}, body bytes). Raises OSError/HTTPException."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
