@@ -545,12 +545,19 @@ void Election::decide(TimePoint now, Actions& out) {
         const bool peer_can_take = peer_->role == Role::Passive && peer_->can_serve &&
                                    !peer_->yielding && historyGap().empty();
         const std::string peer = std::string(spName(peer_->sp));
+        // Handing over, this SP yields (as for ForceFailover): should its health come back
+        // in the same instant, it must not take the role back while the peer takes it
+        // (chaos seed 1: both took it, two holders for 4 ms).
         if (!isHealthy(health_) && peer_can_take && isHealthy(peer_->health)) {
           becomePassive(out);  // releases the address before the peer may take it
+          yielding_ = true;
+          yield_until_ = now + kYieldTimeout;
           out.push_back(
               alert(Alert::HandedOver, "unhealthy; " + peer + " is healthy and takes the role"));
         } else if (!can_serve_ && peer_can_take) {
           becomePassive(out);
+          yielding_ = true;
+          yield_until_ = now + kYieldTimeout;
           out.push_back(alert(Alert::HandedOver, "no carrier on the management link; " + peer +
                                                      " can serve clients and takes the role"));
         }

@@ -635,6 +635,31 @@ TEST(ElectionPair, AnEpochLeftOnTheMidplaneIsPassedByTheNextTakeover) {
   STRCMP_EQUAL("", effects(e.onEpochHint(30, at(304))).c_str());  // not while active
 }
 
+TEST(ElectionPair, AHealthHandOverWhoseFaultClearsAtOnceDoesNotMakeTwoActives) {
+  // Chaos seed 1: SP-A hands over for a fan fault that is cleared the next instant; SP-B takes
+  // the role on SP-A's passive beat while SP-A, healthy again, took it on SP-B's: both held
+  // the address for 4 ms. A hand-over yields, so only SP-B takes it.
+  Pair p(configFor(SpId::A), configFor(SpId::B, kFenceDelay));
+  p.advance(0, 400);
+  CHECK(p.a.role() == Role::Active);
+  p.run(p.a, p.a.onHealth(Health::Critical, at(401)), at(401));
+  CHECK(p.a.role() == Role::Passive);
+  // SP-B hears SP-A's hand-over and takes the role...
+  for (Path path : {Path::Peer, Path::Mgmt, Path::Midplane})
+    p.run(p.b, p.b.onBeat(path, p.a.ownBeat(), at(402)), at(402));
+  CHECK(p.b.role() == Role::Active);
+  // ...while SP-A, healthy again, still has SP-B's last beat: passive.
+  p.run(p.a, p.a.onHealth(Health::Ok, at(403)), at(403));
+  CHECK(p.a.role() == Role::Passive);
+  CHECK_EQUAL(1, p.actives());
+  for (int t = 405; t <= 3000; t += 5) {
+    p.advance(t, t);
+    CHECK(p.actives() <= 1);
+  }
+  CHECK(p.b.role() == Role::Active);
+  CHECK(p.a.role() == Role::Passive);
+}
+
 TEST_GROUP(ElectionStall){};
 
 TEST(ElectionStall, AStalledPassiveListensBeforeJudgingThePeer) {
