@@ -129,6 +129,11 @@ std::optional<History> HeartbeatService::peerHistory() const {
   return peer_history_;
 }
 
+bool HeartbeatService::historyPublishable() const {
+  std::lock_guard lock(history_mu_);
+  return !segment_ || !segment_->cut(options_.election.self);
+}
+
 void HeartbeatService::setPeerLinkRoute(const std::string& route) {
   asio::post(io_, [this, route] {
     if (route == peer_link_route_) return;

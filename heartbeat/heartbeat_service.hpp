@@ -89,6 +89,8 @@ class HeartbeatService {
   // How far the peer's acknowledged history reaches as this SP knows it: the midplane's
   // copy (readable even after the peer's death), else its last beat. Any thread.
   std::optional<History> peerHistory() const;
+  // This SP can write its history area of the midplane (true when there is no midplane).
+  bool historyPublishable() const;
   bool canServe() const { return can_serve_.load(); }
   // Shown on the status board: the route the peer link takes now.
   void setPeerLinkRoute(const std::string& route);

@@ -480,8 +480,10 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
 }
 
 ConfigService::Mode ConfigService::writeMode() {
-  // Dead means the election says so: every heartbeat path silent. Only then alone.
-  if (!peerAlive()) return Mode::Alone;
+  // Dead means the election says so: every heartbeat path silent. Only then alone, and only
+  // when how far this history reaches can be left where the peer will read it.
+  if (!peerAlive())
+    return !deps_.history_publishable || deps_.history_publishable() ? Mode::Alone : Mode::Wait;
   if (!peerReachable()) return Mode::Wait;
   if (peer_in_sync_ && !peer_needs_full_copy_) return Mode::Replicate;
   // The passive is there but behind (it just started, or a change did not reach it): bring
@@ -621,6 +623,10 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
     if (round > 0 && std::chrono::steady_clock::now() >= deadline) {
       LOG_WARNING << "configuration change refused after " << options_.change_wait.count()
                   << " ms: " << (last_refusal.empty() ? peer + " unreachable" : last_refusal);
+      if (!peerAlive())
+        return unavailable(peer + " is down and " + self + " cannot record on the midplane how " +
+                           "far its configuration history reaches (its side of the midplane " +
+                           "is cut), so it cannot take a change alone; it was not applied: retry");
       if (!last_refusal.empty())
         return unavailable(peer + " did not take the change (" + last_refusal +
                            "); it was not applied anywhere: retry");

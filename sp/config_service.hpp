@@ -72,6 +72,10 @@ struct ConfigServiceDependencies {
   // that depends on it; and how far the peer's reaches as last heard or read.
   std::function<void(const History&)> publish_history;
   std::function<std::optional<History>()> peer_history;
+  // Whether this SP can publish its history where its peer will read it even after this SP's
+  // death (the midplane; true when the platform has none). Without it no change is
+  // acknowledged alone: the survivor could neither name what it lacks nor keep its ids free.
+  std::function<bool()> history_publishable;
   // Raised (true) and cleared (false) store faults: "config-store" (cannot open, or
   // recovered without the peer's copy), "config-storage" (a write refused by the disk),
   // "config-missing" (took over without changes only the dead peer holds).

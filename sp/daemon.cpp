@@ -452,6 +452,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   config_deps.peer_reachable = [&link] { return link->healthyNow(); };
   config_deps.publish_history = [&service](const History& h) { service->setHistory(h); };
   config_deps.peer_history = [&service] { return service->peerHistory(); };
+  config_deps.history_publishable = [&service] { return service->historyPublishable(); };
   config_deps.peer = transport.get();
   config_deps.wall_ms = wallMillis;
   config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,

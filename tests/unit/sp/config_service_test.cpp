@@ -68,7 +68,8 @@ struct Sp {
   std::string dir;
   std::vector<std::pair<std::string, Health>> faults;  // raised: id, severity
   std::vector<std::string> cleared;
-  Sp* other = nullptr;  // whose published history this SP reads (the midplane)
+  Sp* other = nullptr;                  // whose published history this SP reads (the midplane)
+  std::atomic<bool> publishable{true};  // this SP's side of the midplane is not cut
   mutable std::mutex history_mu;
   std::optional<History> published;
 
@@ -91,6 +92,7 @@ struct Sp {
       std::lock_guard lock(history_mu);
       published = h;
     };
+    deps.history_publishable = [this] { return publishable.load(); };
     deps.peer_history = [this]() -> std::optional<History> {
       return other ? other->publishedHistory() : std::nullopt;
     };
@@ -323,6 +325,27 @@ TEST(ConfigService, ACopyLargerThanAPeerLinkFrameTravelsInParts) {
   offer.ParseFromString(b->call("ConfigSyncOffer", "all").payload());
   CHECK_TRUE(offer.more());
   CHECK_TRUE(offer.ByteSizeLong() < LoopTransport::kMaxFrame);
+}
+
+// Chaos seed 5: SP-B, its side of the midplane cut, acknowledged changes alone; it died and
+// SP-A took over without knowing how far they reached, and reused their event ids.
+TEST(ConfigService, NothingIsTakenAloneWhenTheHistoryCannotBeLeftOnTheMidplane) {
+  a->put("k", "\"before\"");
+  peersDead();
+  a->publishable = false;
+  auto result = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"alone\"");
+    w.mutable_event()->set_message("k = alone");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
+  CHECK_TRUE(result.error().find("midplane") != std::string::npos);
+  STRCMP_EQUAL("\"before\"", a->service->get("k")->value().c_str());
+  a->publishable = true;  // the connector is back
+  CHECK_FALSE(a->put("k", "\"alone\"").replicated());
 }
 
 TEST(ConfigService, EventIdsAreConsecutiveAndTheSameOnBothSps) {
