@@ -134,6 +134,12 @@ bool HeartbeatService::historyPublishable() const {
   return !segment_ || !segment_->cut(options_.election.self);
 }
 
+bool HeartbeatService::peerHistoryReadable() const {
+  std::lock_guard lock(history_mu_);
+  return !segment_ ||
+         (!segment_->cut(options_.election.self) && !segment_->cut(peerOf(options_.election.self)));
+}
+
 void HeartbeatService::setPeerLinkRoute(const std::string& route) {
   asio::post(io_, [this, route] {
     if (route == peer_link_route_) return;

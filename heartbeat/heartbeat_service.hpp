@@ -91,6 +91,8 @@ class HeartbeatService {
   std::optional<History> peerHistory() const;
   // This SP can write its history area of the midplane (true when there is no midplane).
   bool historyPublishable() const;
+  // The peer's history area can be read (neither side of the midplane cut; true without one).
+  bool peerHistoryReadable() const;
   bool canServe() const { return can_serve_.load(); }
   // Shown on the status board: the route the peer link takes now.
   void setPeerLinkRoute(const std::string& route);

@@ -479,7 +479,21 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
       });
 }
 
+void ConfigService::resolveUnknownHistory() {
+  if (!history_unknown_) return;
+  if (deps_.peer_history_readable && !deps_.peer_history_readable()) return;
+  history_unknown_ = false;
+  LOG_NOTICE << "the midplane can be read again: SP-" << spLetter(peerOf(deps_.self))
+             << "'s history is known, changes are taken";
+  if (deps_.fault) deps_.fault("config-unknown", false, "", "", Health::Ok);
+  checkMissingHistory();
+}
+
 ConfigService::Mode ConfigService::writeMode() {
+  // Took over without knowing how far the dead peer's history went: nothing is numbered or
+  // acknowledged until that is known (the midplane reads again, or a resync with the peer).
+  resolveUnknownHistory();
+  if (history_unknown_) return Mode::Wait;
   // Dead means the election says so: every heartbeat path silent. Only then alone, and only
   // when how far this history reaches can be left where the peer will read it.
   if (!peerAlive())
@@ -623,6 +637,11 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
     if (round > 0 && std::chrono::steady_clock::now() >= deadline) {
       LOG_WARNING << "configuration change refused after " << options_.change_wait.count()
                   << " ms: " << (last_refusal.empty() ? peer + " unreachable" : last_refusal);
+      if (history_unknown_)
+        return unavailable(self + " took over from " + peer + " without reading on the midplane " +
+                           "how far " + peer + "'s configuration history reached, so it takes " +
+                           "no change until it can or " + peer +
+                           " returns; it was not applied: " + "retry");
       if (!peerAlive())
         return unavailable(peer + " is down and " + self + " cannot record on the midplane how " +
                            "far its configuration history reaches (its side of the midplane " +
@@ -1116,6 +1135,11 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
     if (deps_.fault) deps_.fault("config-missing", false, "", "", Health::Ok);
   }
   clearSyncPoint();  // the peer holds everything this SP has
+  if (history_unknown_) {
+    // The peer's own history has just been offered and merged: nothing is unknown any more.
+    history_unknown_ = false;
+    if (deps_.fault) deps_.fault("config-unknown", false, "", "", Health::Ok);
+  }
   LOG_NOTICE << detail;
   last_resync_error_.clear();
   {
@@ -1171,6 +1195,19 @@ void ConfigService::noteRole(Role role) {
     {
       std::lock_guard lock(mu_);
       visible_ = store_.last();
+    }
+    if (!peerAlive() && deps_.peer_history_readable && !deps_.peer_history_readable()) {
+      history_unknown_ = true;
+      const std::string text =
+          std::string("SP-") + spLetter(deps_.self) + " took over from SP-" +
+          spLetter(peerOf(deps_.self)) +
+          " without reading on the midplane how far its history reached (the midplane is " +
+          "cut): configuration changes are refused until it can, or SP-" +
+          spLetter(peerOf(deps_.self)) + " returns.";
+      LOG_CRITICAL << text;
+      if (deps_.fault)
+        deps_.fault("config-unknown", true, std::string(message::kErrorsDetected), text,
+                    Health::Warning);
     }
     checkMissingHistory();
     active_since_ = lastEventId();

@@ -76,6 +76,10 @@ struct ConfigServiceDependencies {
   // death (the midplane; true when the platform has none). Without it no change is
   // acknowledged alone: the survivor could neither name what it lacks nor keep its ids free.
   std::function<bool()> history_publishable;
+  // Whether the peer's history area can be read (true when the platform has no midplane).
+  // An SP that took over from a dead peer without reading it takes no change until it can,
+  // or the peer returns: the peer may have acknowledged changes alone before it died.
+  std::function<bool()> peer_history_readable;
   // Raised (true) and cleared (false) store faults: "config-store" (cannot open, or
   // recovered without the peer's copy), "config-storage" (a write refused by the disk),
   // "config-missing" (took over without changes only the dead peer holds).
@@ -237,6 +241,9 @@ class ConfigService {
   // after the peer's, so the ones it holds come back under their own ids.
   uint64_t event_floor_ = 0;
   std::optional<History> missing_;  // the peer's reach we lack, while the fault is raised
+  // Took over from a dead peer without being able to read how far its history reached.
+  bool history_unknown_ = false;
+  void resolveUnknownHistory();
   bool storage_fault_ = false;
   // Records up to here are acknowledged: GetEvents shows no event beyond it, so no client
   // sees an event a failover could take back. The active's whole store is acknowledged; a

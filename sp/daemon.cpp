@@ -453,6 +453,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   config_deps.publish_history = [&service](const History& h) { service->setHistory(h); };
   config_deps.peer_history = [&service] { return service->peerHistory(); };
   config_deps.history_publishable = [&service] { return service->historyPublishable(); };
+  config_deps.peer_history_readable = [&service] { return service->peerHistoryReadable(); };
   config_deps.peer = transport.get();
   config_deps.wall_ms = wallMillis;
   config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,
@@ -661,6 +662,18 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
           makeEvent(partitioned ? message::kErrorsDetected : message::kErrorsCorrected,
                     {"PeerLink", "LinkDown"}, managerUri(c.sp), partitioned ? "Warning" : "OK",
                     c.sp, detail));
+      // The event is recorded once the two SPs can write it together again: meanwhile the
+      // alarm is a fault of this SP, shown at once in its Manager resource.
+      // (The status board keeps 160 characters of a fault's text: the short form.)
+      std::string fault_text = std::string("Peer link to SP-") + spLetter(peer) +
+                               " down on every route; changes refused.";
+      if (uint64_t refused = auth_failures - auth_failures_while_up; refused > 0)
+        fault_text += " Frames refused for a bad MAC: the SPs do not hold the same pair key.";
+      monitor.setFirmwareFault("peer-link", partitioned ? std::optional<Fault>(Fault{
+                                                              "firmware:peer-link",
+                                                              std::string(message::kErrorsDetected),
+                                                              fault_text, Health::Warning})
+                                                        : std::nullopt);
       partition_reported = partitioned;
     }
     // The heartbeat paths the peer is silent on while it is heard on others, named again

@@ -70,6 +70,7 @@ struct Sp {
   std::vector<std::string> cleared;
   Sp* other = nullptr;                  // whose published history this SP reads (the midplane)
   std::atomic<bool> publishable{true};  // this SP's side of the midplane is not cut
+  std::atomic<bool> readable{true};     // neither side is: the peer's history area reads
   mutable std::mutex history_mu;
   std::optional<History> published;
 
@@ -93,8 +94,9 @@ struct Sp {
       published = h;
     };
     deps.history_publishable = [this] { return publishable.load(); };
+    deps.peer_history_readable = [this] { return readable.load(); };
     deps.peer_history = [this]() -> std::optional<History> {
-      return other ? other->publishedHistory() : std::nullopt;
+      return other && readable ? other->publishedHistory() : std::nullopt;
     };
     deps.fault = [this](const std::string& id, bool raised, const std::string&, const std::string&,
                         Health severity) {
@@ -346,6 +348,39 @@ TEST(ConfigService, NothingIsTakenAloneWhenTheHistoryCannotBeLeftOnTheMidplane) 
   STRCMP_EQUAL("\"before\"", a->service->get("k")->value().c_str());
   a->publishable = true;  // the connector is back
   CHECK_FALSE(a->put("k", "\"alone\"").replicated());
+}
+
+// Chaos seed 5: SP-A took over from a dead SP-B with its own side of the midplane cut, so
+// without knowing how far SP-B's alone-acknowledged history went, and reused its event ids.
+TEST(ConfigService, ATakeoverThatCannotReadThePeersHistoryTakesNoChangeUntilItCan) {
+  a->put("k", "\"shared\"");
+  b->tickAndSettle();
+  b->close();
+  peersDead();
+  a->put("only-a", "\"1\"");  // SP-A alone: its history is published
+  a->close();
+  b->role = Role::Passive;
+  b->open();
+  b->readable = false;  // SP-B cannot read the midplane
+  b->epoch = 2;
+  b->role = Role::Active;
+  b->tickAndSettle();
+  CHECK_EQUAL(1u, b->faults.size());
+  STRCMP_EQUAL("config-unknown", b->faults[0].first.c_str());
+  auto refused = b->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"b\"");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, refused.status());
+  const uint64_t before = b->events().empty() ? 0 : b->events().back().id();
+  // The connector is mended: SP-A's reach is read, its ids left free, changes taken again.
+  b->readable = true;
+  b->put("k", "\"b\"");
+  CHECK_TRUE(b->events().back().id() > a->publishedHistory()->last_event_id);
+  CHECK_TRUE(b->events().back().id() > before);
 }
 
 TEST(ConfigService, EventIdsAreConsecutiveAndTheSameOnBothSps) {
