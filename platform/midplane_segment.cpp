@@ -58,6 +58,31 @@ struct Layout {
   uint8_t pad3[16];
   HistoryArea history[2];
 };
+
+// The seqlock both areas use: the writer makes the sequence odd, stores, makes it even again;
+// a reader retries (at most 100 times) until it read the same even sequence before and after.
+template <class Area, class Store>
+void seqlockWrite(Area& area, Store store) {
+  const uint64_t seq = area.sequence.load(std::memory_order_relaxed);
+  area.sequence.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  store(area);
+  area.sequence.store(seq + 2, std::memory_order_release);
+}
+
+// Runs load(area) until it saw a consistent copy; returns that copy's sequence (0: never
+// written), or nullopt when the writer never let go.
+template <class Area, class Load>
+std::optional<uint64_t> seqlockRead(const Area& area, Load load) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const uint64_t before = area.sequence.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    load(area);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (area.sequence.load(std::memory_order_relaxed) == before) return before;
+  }
+  return std::nullopt;
+}
 static_assert(offsetof(Layout, cut) == MidplaneSegment::kCutOffset);
 static_assert(offsetof(Layout, slots) == 64);
 static_assert(offsetof(Layout, power_off_request) == MidplaneSegment::kPowerRequestOffset);
@@ -160,83 +185,68 @@ PowerState MidplaneSegment::powerState(SpId target) const {
 
 bool MidplaneSegment::writeHistory(const History& history) {
   if (cut(self_)) return false;
-  HistoryArea& h = impl_->layout->history[index(self_)];
-  uint64_t seq = h.sequence.load(std::memory_order_relaxed);
-  h.sequence.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  h.epoch.store(history.epoch, std::memory_order_relaxed);
-  h.seq.store(history.seq, std::memory_order_relaxed);
-  h.last_event_id.store(history.last_event_id, std::memory_order_relaxed);
-  h.sequence.store(seq + 2, std::memory_order_release);
+  seqlockWrite(impl_->layout->history[index(self_)], [&](HistoryArea& h) {
+    h.epoch.store(history.epoch, std::memory_order_relaxed);
+    h.seq.store(history.seq, std::memory_order_relaxed);
+    h.last_event_id.store(history.last_event_id, std::memory_order_relaxed);
+  });
   return true;
 }
 
 std::optional<History> MidplaneSegment::readPeerHistory() const {
   SpId peer = peerOf(self_);
   if (cut(self_) || cut(peer)) return std::nullopt;
-  const HistoryArea& h = impl_->layout->history[index(peer)];
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    uint64_t before = h.sequence.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    History out;
+  History out;
+  auto seq = seqlockRead(impl_->layout->history[index(peer)], [&](const HistoryArea& h) {
     out.epoch = h.epoch.load(std::memory_order_relaxed);
     out.seq = h.seq.load(std::memory_order_relaxed);
     out.last_event_id = h.last_event_id.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (h.sequence.load(std::memory_order_relaxed) != before) continue;
-    if (before == 0) return std::nullopt;  // never written
-    return out;
-  }
-  return std::nullopt;
+  });
+  if (!seq || *seq == 0) return std::nullopt;  // the writer never let go, or never wrote
+  return out;
 }
 
 bool MidplaneSegment::write(const MidplaneBeat& beat) {
   if (cut(self_)) return false;
-  Slot& s = impl_->layout->slots[index(self_)];
-  uint64_t seq = s.sequence.load(std::memory_order_relaxed);
-  s.sequence.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  s.beat_seq.store(beat.beat_seq, std::memory_order_relaxed);
-  s.epoch.store(beat.epoch, std::memory_order_relaxed);
-  s.role.store(static_cast<uint32_t>(beat.role), std::memory_order_relaxed);
-  s.health.store(static_cast<uint32_t>(beat.health), std::memory_order_relaxed);
-  s.boot.store(beat.boot, std::memory_order_relaxed);
-  s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
-  s.flags.store((beat.yielding ? kFlagYielding : 0u) | (beat.no_carrier ? kFlagNoCarrier : 0u),
-                std::memory_order_relaxed);
-  s.heard_boot.store(beat.heard_boot, std::memory_order_relaxed);
-  s.sequence.store(seq + 2, std::memory_order_release);
+  seqlockWrite(impl_->layout->slots[index(self_)], [&](Slot& s) {
+    s.beat_seq.store(beat.beat_seq, std::memory_order_relaxed);
+    s.epoch.store(beat.epoch, std::memory_order_relaxed);
+    s.role.store(static_cast<uint32_t>(beat.role), std::memory_order_relaxed);
+    s.health.store(static_cast<uint32_t>(beat.health), std::memory_order_relaxed);
+    s.boot.store(beat.boot, std::memory_order_relaxed);
+    s.sent_us.store(beat.sent_us, std::memory_order_relaxed);
+    s.flags.store((beat.yielding ? kFlagYielding : 0u) | (beat.no_carrier ? kFlagNoCarrier : 0u),
+                  std::memory_order_relaxed);
+    s.heard_boot.store(beat.heard_boot, std::memory_order_relaxed);
+  });
   return true;
 }
 
 std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
   SpId peer = peerOf(self_);
   if (cut(self_) || cut(peer)) return std::nullopt;
-  const Slot& s = impl_->layout->slots[index(peer)];
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    uint64_t before = s.sequence.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    MidplaneBeat beat;
+  MidplaneBeat beat;
+  uint32_t role = 0;
+  uint32_t health = 0;
+  auto seq = seqlockRead(impl_->layout->slots[index(peer)], [&](const Slot& s) {
     beat.beat_seq = s.beat_seq.load(std::memory_order_relaxed);
     beat.epoch = s.epoch.load(std::memory_order_relaxed);
-    uint32_t role = s.role.load(std::memory_order_relaxed);
-    uint32_t health = s.health.load(std::memory_order_relaxed);
+    role = s.role.load(std::memory_order_relaxed);
+    health = s.health.load(std::memory_order_relaxed);
     beat.boot = s.boot.load(std::memory_order_relaxed);
     beat.sent_us = s.sent_us.load(std::memory_order_relaxed);
     const uint32_t flags = s.flags.load(std::memory_order_relaxed);
     beat.yielding = (flags & kFlagYielding) != 0;
     beat.no_carrier = (flags & kFlagNoCarrier) != 0;
     beat.heard_boot = s.heard_boot.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s.sequence.load(std::memory_order_relaxed) != before) continue;
-    if (role > static_cast<uint32_t>(Role::Active) ||
-        health > static_cast<uint32_t>(Health::Critical))
-      return std::nullopt;
-    beat.role = static_cast<Role>(role);
-    beat.health = static_cast<Health>(health);
-    return beat;
-  }
-  return std::nullopt;
+  });
+  if (!seq) return std::nullopt;
+  if (role > static_cast<uint32_t>(Role::Active) ||
+      health > static_cast<uint32_t>(Health::Critical))
+    return std::nullopt;
+  beat.role = static_cast<Role>(role);
+  beat.health = static_cast<Health>(health);
+  return beat;
 }
 
 }  // namespace dualsp::platform
