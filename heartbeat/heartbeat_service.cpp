@@ -189,17 +189,28 @@ std::string HeartbeatService::forceFailover(Millis drain) {
         // Requests in flight on the floating address (this one's answer among them) finish
         // before the address goes.
         LOG_NOTICE << "ForceFailover: releasing the active role in " << drain.count() << " ms";
-        failover_timer_.expires_after(drain);
-        failover_timer_.async_wait([this](const asio::error_code& ec) {
-          if (ec) return;
-          std::string late;
-          Actions actions = election_.onForceFailover(Clock::now(), late);
-          if (!late.empty()) LOG_WARNING << "ForceFailover abandoned: " << late;
-          execute(actions);
-        });
+        releaseAfter(drain, kHandOverGapRetries);
         return std::string();
       },
       "the heartbeat service did not answer");
+}
+
+void HeartbeatService::releaseAfter(Millis delay, int gap_retries) {
+  failover_timer_.expires_after(delay);
+  failover_timer_.async_wait([this, gap_retries](const asio::error_code& ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    // Under a steady stream of changes the peer's last beat may name the history of a moment
+    // ago (every change reaches the passive before it is acknowledged, the beat saying so
+    // follows within a beat interval): look again shortly rather than abandon the hand-over.
+    if (gap_retries > 0 && !election_.forceFailoverRefusal(now).empty() &&
+        !election_.historyGap().empty())
+      return releaseAfter(Millis{20}, gap_retries - 1);
+    std::string late;
+    Actions actions = election_.onForceFailover(now, late);
+    if (!late.empty()) LOG_WARNING << "ForceFailover abandoned: " << late;
+    execute(actions);
+  });
 }
 
 void HeartbeatService::setFaults(std::vector<ipc::SnapshotFault> faults) {

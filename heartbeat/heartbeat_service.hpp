@@ -102,6 +102,10 @@ class HeartbeatService {
   void onBeat(Path path, const Beat& beat);
   void onUdpBeat(Path path, const proto::Heartbeat& frame);
   void execute(const Actions& actions);
+  // Hands the active role over after `delay` (ForceFailover); a peer whose beats lag behind
+  // this SP's history is looked at again every 20 ms, `gap_retries` times.
+  void releaseAfter(Millis delay, int gap_retries);
+  static constexpr int kHandOverGapRetries = 25;
   void addAddress();
   void announce(int remaining);
   void fence();

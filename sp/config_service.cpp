@@ -207,6 +207,11 @@ void ConfigService::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
+bool ConfigService::stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void ConfigService::post(Job job) {
   {
     std::lock_guard lock(mu_);
@@ -634,6 +639,13 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
     if (deps_.role && deps_.role() != Role::Active)
       return unavailable(self + " stopped being the active SP; the change was not applied: retry");
     noteRole(Role::Active);
+    if (round > 0 && stopping()) {
+      // spd is shutting down or restarting: a change not yet sent is refused now rather than
+      // holding the shutdown (and the floating address, with nobody answering) for its wait.
+      LOG_WARNING << "configuration change refused: " << self << " is shutting down";
+      return unavailable(self + " is restarting or shutting down; the change was not applied "
+                                "anywhere: retry");
+    }
     if (round > 0 && std::chrono::steady_clock::now() >= deadline) {
       LOG_WARNING << "configuration change refused after " << options_.change_wait.count()
                   << " ms: " << (last_refusal.empty() ? peer + " unreachable" : last_refusal);

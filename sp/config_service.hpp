@@ -150,6 +150,7 @@ class ConfigService {
   template <typename Message>
   Handler parsedOnWorker(const char* unreadable, std::function<void(const Message&, Reply)> handle);
   void post(Job job);
+  bool stopping() const;
   void workerLoop();
 
   // How a change can be made now on the active SP.

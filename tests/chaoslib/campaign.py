@@ -308,6 +308,10 @@ class Campaign:
         found = []
         if self.holders:
             found += checks.holders(self.holders.records())
+        # What the clients saw is taken before the log is read: an event the stream received
+        # (or a write acknowledged) after the read would look like one the log lost.
+        received = self.sse.snapshot()[0] if (self.sse and settled) else None
+        written = self.writer.snapshot() if (self.writer and settled) else None
         entries = self.read_log() if settled else None
         if entries is not None:
             try:
@@ -321,9 +325,9 @@ class Campaign:
             log("  (the event log could not be read; writes and SSE not checked now)")
         else:
             if self.writer:
-                found += checks.writes(self.writer.snapshot(), entries, self.writer.prefix)
+                found += checks.writes(written, entries, self.writer.prefix)
             if self.sse:
-                sse_found = checks.sse(self.sse.snapshot()[0], entries)
+                sse_found = checks.sse(received, entries)
                 found += sse_found
                 if any(not f.note for f in sse_found):
                     # The log as it was when the stream disagreed with it, for the post-mortem.

@@ -8,6 +8,9 @@ from .model import PATH_ONLY, someone_can_serve
 
 TAG = re.compile(r"AssetTag = '([^']*)'")
 RESTORED = "(restored from SP-"
+# A survivor that took over without the events its dead peer recorded alone names them
+# (sp/config_service.cpp, the Critical MissingChanges alert): "... (events 552 to 553), ..."
+ANNOUNCED = re.compile(r"became active without the configuration versions .*?\(events (\d+) to (\d+)\)")
 
 
 def is_restored(entry):
@@ -15,6 +18,16 @@ def is_restored(entry):
     (LogEntry Oem.DualSP.Restored; older firmware marked the message instead)."""
     oem = (entry.get("Oem") or {}).get("DualSP") or {}
     return bool(oem.get("Restored")) or RESTORED in (entry.get("Message") or "")
+
+
+def announced_missing(entries):
+    """The event ids that a MissingChanges alert in the log says its SP took over without."""
+    out = set()
+    for e in entries:
+        m = ANNOUNCED.search(e.get("Message") or "")
+        if m:
+            out.update(range(int(m.group(1)), int(m.group(2)) + 1))
+    return out
 
 
 class Finding:
@@ -93,8 +106,9 @@ def _same(ev, entry):
 def sse(received, entries):
     """received: [{"id", "ev" (the Events[0] record), "t", "conn"}] in arrival order;
     entries: the event log. Ids go up by exactly 1 across reconnects; an event never
-    changes (stream vs log, by id). A skipped id whose log event is marked restored (Oem.DualSP.Restored)
-    is a note. Findings are grouped per connection and kind (one root cause, e.g. a failover
+    changes (stream vs log, by id). A skipped id whose log event is marked restored (Oem.DualSP.Restored),
+    or that a MissingChanges alert in the log names (the survivor announced it lacks it), is
+    a note. Findings are grouped per connection and kind (one root cause, e.g. a failover
     that reused ids, gives one finding of each kind, with examples), and the ids the log does
     not have either (gaps in the numbering) are one finding."""
     by_id = {}
@@ -103,6 +117,7 @@ def sse(received, entries):
             by_id[int(e["Id"])] = e
         except (KeyError, ValueError, TypeError):
             pass
+    announced = announced_missing(entries)
     groups = collections.OrderedDict()   # (kind, conn) -> [(id, text, t)]
     holes, restored = [], []
     prev = None
@@ -118,7 +133,7 @@ def sse(received, entries):
                 msg = (by_id[m].get("Message") or "") if m in by_id else None
                 if msg is None:
                     holes.append(m)
-                elif is_restored(by_id[m]):
+                elif is_restored(by_id[m]) or m in announced:
                     restored.append(m)
                 else:
                     add("missed", conn, m, "%d (%s)" % (m, msg[:140]), r["t"])
@@ -137,7 +152,8 @@ def sse(received, entries):
                                len(holes), _ids(holes[:12]))))
     if restored:
         out.append(Finding(3, ("restored",), "SSE skipped %d id(s) that the final log shows as "
-                                             "restored events, e.g. %s" % (
+                                             "restored events or that a MissingChanges alert "
+                                             "named, e.g. %s" % (
                                                  len(restored), _ids(restored[:12])), note=True))
     what = {"order": "ids repeated or out of order",
             "missed": "skipped id(s) of events the log has",

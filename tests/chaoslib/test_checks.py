@@ -78,6 +78,19 @@ def test_sse_findings():
     assert "2 id(s)" in holes.text and "3, 8" in holes.text
 
 
+def test_sse_skip_announced_by_a_missing_changes_alert_is_a_note():
+    log = [entry(1, tag("v1")), entry(2, "SP-B is now active (epoch 18)"),
+           entry(3, "Lost the heartbeats of SP-A on every path."),
+           entry(4, "SP-A became active without the configuration versions after 17.968 up to "
+                    "18.970 (events 2 to 3), which SP-B acknowledged alone while SP-A was down"),
+           entry(5, tag("v5")), entry(6, tag("v6"))]
+    found = checks.sse([sse_rec(1, tag("v1")), sse_rec(4, log[3]["Message"], conn=1),
+                        sse_rec(6, tag("v6"), conn=1)], log)
+    kinds = sorted((f.key[0], f.note) for f in found)
+    assert kinds == [("missed", False), ("restored", True)], found   # 2-3 announced, 5 missed
+    assert "5 (" in [f for f in found if f.key[0] == "missed"][0].text
+
+
 def probe(ts, sp="A", ok=True):
     return [{"t": t, "ms": 2.0, "status": 200 if ok else None, "sp": sp} for t in ts]
 

@@ -292,6 +292,46 @@ def test_force_failover_after_a_change_with_the_peer_link_cut_loses_nothing(pair
     assert ids == list(range(ids[0], ids[0] + len(ids))), ids
 
 
+def test_force_failover_hands_over_under_a_steady_stream_of_changes(pair):
+    """A writer PATCHes back to back through the floating address while ForceFailover is asked
+    three times, each of the current active: every accepted ForceFailover moves the role (the
+    passive's beats may name the history of a moment ago, never a real gap: every change
+    reaches it before it is acknowledged), and every acknowledged change is on the new active."""
+    active, _ = steady(pair)
+    stop = threading.Event()
+    acked = []
+
+    def writer():
+        n = 0
+        while not stop.is_set() and n < 2000:  # bounded in count, and by the test below
+            r = patch(FLOATING, {"AssetTag": "stream-%d" % n}, timeout=3.0)
+            if r["status"] == 200:
+                acked.append("stream-%d" % n)
+            n += 1
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        for round_ in range(3):
+            wait_for(lambda: len(acked) >= 10 * (round_ + 1), 10, 0.02, "changes acknowledged")
+            r = http_request(FLOATING, "/redfish/v1/Managers/SP%s/Actions/Manager.ForceFailover" %
+                             active, "POST", {}, timeout=5)
+            assert r["status"] in (200, 204), r
+            new = other(active)
+            wait_for(lambda: pair.roles() == {new: "active", active: "passive"}, 3, 0.02,
+                     lambda: "SP-%s active after ForceFailover %d (roles %r; %s)" % (
+                         new, round_ + 1, pair.roles(),
+                         [l for _, l in pair.grep("ForceFailover abandoned")][-1:]))
+            active = new
+    finally:
+        stop.set()
+        t.join(10)
+    assert not pair.grep("ForceFailover abandoned"), pair.grep("ForceFailover abandoned")
+    from test_config import tag_history
+    history = set(tag_history())
+    lost = [v for v in acked if v not in history]
+    assert not lost, "acknowledged changes missing from the event log: %s" % lost[:10]
+
+
 def block_peer_link_tcp(on):
     """Drops (or stops dropping) the peer link's TCP (port 7500, both routes) in both SPs'
     namespaces, leaving the heartbeats: a link that is still connecting, as under CI load."""

@@ -290,6 +290,26 @@ TEST(ConfigService, AChangeWaitsForAPeerLinkThatComesBackWithinTheWait) {
   STRCMP_EQUAL("\"waited\"", b->service->get("k")->value().c_str());
 }
 
+TEST(ConfigService, AChangeWaitingForThePeerLinkIsRefusedWhenTheServiceStops) {
+  a->put("k", "\"before\"");
+  cut();
+  auto answer = std::async(std::launch::async, [&] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"during shutdown\"");
+    return a->call("ConfigWrite", w.SerializeAsString());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});  // it is waiting for the link
+  a->service->stop();  // spd shuts down or restarts: the wait ends now, not at change_wait
+  auto result = answer.get();
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
+  CHECK_TRUE(result.error().find("shutting down") != std::string::npos);
+  CHECK_TRUE(result.error().find("not applied anywhere") != std::string::npos);
+  STRCMP_EQUAL("\"before\"", a->service->get("k")->value().c_str());
+  STRCMP_EQUAL("\"before\"", b->service->get("k")->value().c_str());
+}
+
 TEST(ConfigService, WithThePassiveDeclaredDeadChangesAreHeldByOneAndReachItOnReturn) {
   a->put("k/0", "0");
   peersDead();
