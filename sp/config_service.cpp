@@ -643,8 +643,9 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
       // spd is shutting down or restarting: a change not yet sent is refused now rather than
       // holding the shutdown (and the floating address, with nobody answering) for its wait.
       LOG_WARNING << "configuration change refused: " << self << " is shutting down";
-      return unavailable(self + " is restarting or shutting down; the change was not applied "
-                                "anywhere: retry");
+      return unavailable(self +
+                         " is restarting or shutting down; the change was not applied "
+                         "anywhere: retry");
     }
     if (round > 0 && std::chrono::steady_clock::now() >= deadline) {
       LOG_WARNING << "configuration change refused after " << options_.change_wait.count()
