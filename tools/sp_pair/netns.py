@@ -10,6 +10,7 @@
 import json
 import os
 import shlex
+import sys
 import time
 
 from .common import (CLI_ADDR, HEARTBEAT_PORT, HOST_ADDR, HOST_IF, MAC, MGMT_IF, NS_CLI,
@@ -295,12 +296,29 @@ def cuts_and_loss(sp):
     return [p for p in PATHS if p in cuts], loss
 
 
-def heal_iptables(sp):
+def heal_iptables(sp, attempts=5):
+    """Flushes the SP's cut chains and checks they are empty: a flush that failed silently
+    (nf_tables answers EAGAIN when the ruleset changed under it) once left a cut in place
+    after a heal (chaos seed 8). Retries; raises HarnessError when rules remain."""
     ns = NS_SP[sp]
     if not ns_exists(ns):
         return
-    for chain in (CUT_IN, CUT_OUT):
-        _ipt(ns, ["-F", chain], check=False)
+    errors = []
+    for attempt in range(attempts):
+        for chain in (CUT_IN, CUT_OUT):
+            p = _ipt(ns, ["-F", chain], check=False)
+            if p.returncode != 0 and "No chain" not in (p.stderr or "") and \
+                    "does not exist" not in (p.stderr or ""):
+                errors.append((p.stderr or "").strip())
+        left = cut_rules(sp)
+        if not left:
+            if attempt:
+                sys.stderr.write("sp-pair: heal of SP-%s needed %d attempts (%s)\n" % (
+                    sp, attempt + 1, "; ".join(errors) or "rules left after a flush"))
+            return
+        time.sleep(0.02 * (attempt + 1))
+    raise HarnessError("SP-%s: cut rules remain after %d flushes: %s (%s)" % (
+        sp, attempts, left, "; ".join(errors)))
 
 
 def cut_rules(sp):
