@@ -1,10 +1,16 @@
 """Unit tests of the harness's own logic (no root, no spd): holder decision, sandwich rule,
 netlink parsing, the midplane cut flags and the probe's HTTP head parser."""
 
+import contextlib
 import importlib.machinery
 import importlib.util
+import json
+import os
+import signal
 import socket
 import struct
+import subprocess
+import time
 
 from conftest import TOOLS
 from sp_pair import midplane, netlink
@@ -95,25 +101,31 @@ def test_probe_head_parser():
     assert not ok and err in ("ECONNREFUSED", "timeout")
 
 
-def test_power_controller_protocol(tmp_path):
-    """The power controller answers on its socket within ~200 ms: ping, power-off of an SP
-    that is already off ("ok"), a malformed request ("error ...")."""
-    import json
-    import os
-    import signal
-    import subprocess
-    import time
+@contextlib.contextmanager
+def power_controller(tmp_path, pair):
+    """`sp-pair _power-controller` on a loopback state directory whose pair.json holds `pair`
+    (SP entries); yields (state directory, socket path), stopped with SIGTERM at the end."""
     from conftest import SP_PAIR, PYTHON, wait_for
-    from sp_pair import power
     state = tmp_path / "pc"
     state.mkdir()
-    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "array_id": "pc-unit",
-                                                 "A": {}, "B": {}}))
+    (state / "pair.json").write_text(json.dumps(dict({"mode": "loopback", "array_id": "pc-unit",
+                                                      "A": {}, "B": {}}, **pair)))
     sock = str(state / "power.sock")
     p = subprocess.Popen([PYTHON, str(SP_PAIR), "--state", str(state), "_power-controller"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(lambda: os.path.exists(sock), 5, 0.02, "power.sock")
+        yield state, sock
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(5)
+
+
+def test_power_controller_protocol(tmp_path):
+    """The power controller answers on its socket within ~200 ms: ping, power-off of an SP
+    that is already off ("ok"), a malformed request ("error ...")."""
+    from sp_pair import power
+    with power_controller(tmp_path, {}) as (state, sock):
         assert power.request(sock, "ping") == "ok pong"
         t0 = time.monotonic()
         assert power.request(sock, "power-off B") == "ok powered off B"
@@ -122,9 +134,6 @@ def test_power_controller_protocol(tmp_path):
         assert power.request(sock, "reboot A").startswith("error ")
         log = (state / "power.log").read_text()
         assert "'power-off B' -> ok powered off B" in log
-    finally:
-        p.send_signal(signal.SIGTERM)
-        p.wait(5)
     assert not os.path.exists(sock)
 
 
@@ -132,36 +141,23 @@ def test_power_controller_status(tmp_path):
     """`status A|B` on the power controller: off (no process), stopped (every process
     SIGSTOPped), running. Loopback layout: the SP's processes are found by session and by the
     DUALSP_PAIR_SP environment marker, so a plain `sleep` started as SP-A's spd is SP-A."""
-    import json
-    import os
-    import signal
-    import subprocess
-    from conftest import SP_PAIR, PYTHON, wait_for
+    from conftest import wait_for
     from sp_pair import power
-    state = tmp_path / "pc"
-    state.mkdir()
     sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True,
-                               env=dict(os.environ, DUALSP_PAIR_SP="%s:A" % state))
-    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "array_id": "pc-unit",
-                                                 "A": {"pid": sleeper.pid}, "B": {}}))
-    sock = str(state / "power.sock")
-    p = subprocess.Popen([PYTHON, str(SP_PAIR), "--state", str(state), "_power-controller"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               env=dict(os.environ, DUALSP_PAIR_SP="%s:A" % (tmp_path / "pc")))
     try:
-        wait_for(lambda: os.path.exists(sock), 5, 0.02, "power.sock")
-        assert power.request(sock, "status B") == "ok off"
-        assert power.request(sock, "status A") == "ok running"
-        sleeper.send_signal(signal.SIGSTOP)
-        wait_for(lambda: power.request(sock, "status A") == "ok stopped", 2, 0.02, "stopped")
-        sleeper.send_signal(signal.SIGCONT)
-        wait_for(lambda: power.request(sock, "status A") == "ok running", 2, 0.02, "running")
-        assert power.request(sock, "status C").startswith("error ")
-        assert power.request(sock, "power-off A") == "ok powered off A"
-        assert power.request(sock, "status A") == "ok off"
-        assert "'status B' -> ok off" in (state / "power.log").read_text()
+        with power_controller(tmp_path, {"A": {"pid": sleeper.pid}}) as (state, sock):
+            assert power.request(sock, "status B") == "ok off"
+            assert power.request(sock, "status A") == "ok running"
+            sleeper.send_signal(signal.SIGSTOP)
+            wait_for(lambda: power.request(sock, "status A") == "ok stopped", 2, 0.02, "stopped")
+            sleeper.send_signal(signal.SIGCONT)
+            wait_for(lambda: power.request(sock, "status A") == "ok running", 2, 0.02, "running")
+            assert power.request(sock, "status C").startswith("error ")
+            assert power.request(sock, "power-off A") == "ok powered off A"
+            assert power.request(sock, "status A") == "ok off"
+            assert "'status B' -> ok off" in (state / "power.log").read_text()
     finally:
-        p.send_signal(signal.SIGTERM)
-        p.wait(5)
         if sleeper.poll() is None:
             sleeper.kill()
         sleeper.wait(5)
