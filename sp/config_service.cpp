@@ -802,9 +802,14 @@ void ConfigService::applyReplicate(const proto::ReplicateRequest& request, Reply
   reply(okResult(answer.SerializeAsString()));
 }
 
-proto::SyncOffer ConfigService::makeOffer(bool everything, std::optional<Version> after) {
+proto::SyncOffer ConfigService::makeOffer(bool everything, std::optional<Version> after,
+                                          std::optional<Version> shared) {
   proto::SyncOffer offer;
+  // This SP's own point assumes everything it journaled is shared; the active may know less
+  // (a change this SP journaled whose confirmation the active never had before it died):
+  // records after the active's shared point are offered too.
   Version point = everything ? Version{} : syncPoint();
+  if (shared && *shared < point) point = *shared;
   *offer.mutable_sync_point() = toProtoVersion(point);
   *offer.mutable_last() = toProtoVersion(store_.last());
   size_t bytes = 0;
@@ -892,6 +897,12 @@ void ConfigService::applyInstall(const proto::SyncInstall& install, Reply reply)
 proto::Command ConfigService::offerRequest(bool everything, std::optional<Version> after) const {
   std::string payload = everything ? "all" : "";
   if (after) payload += (payload.empty() ? "" : " ") + std::string("after ") + toString(*after);
+  Version shared;
+  {
+    std::lock_guard lock(mu_);
+    shared = synced_;
+  }
+  payload += (payload.empty() ? "" : " ") + std::string("shared ") + toString(shared);
   return peerCommand("ConfigSyncOffer", payload, options_.replicate_timeout);
 }
 
@@ -1435,24 +1446,30 @@ void ConfigService::registerCommands(CommandRegistry& registry) {
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});
   registry.add({"ConfigSyncOffer",
                 [this](const proto::Command& c, Reply reply) {
-                  // "all" and/or "after <epoch>.<seq>" (the next page).
+                  // "all", "after <epoch>.<seq>" (the next page), "shared <epoch>.<seq>" (how
+                  // far the active knows the history to be on both SPs).
                   const std::string& text = c.payload();
                   bool everything = text.rfind("all", 0) == 0;
-                  std::optional<Version> after;
-                  if (auto at = text.find("after "); at != std::string::npos) {
+                  auto versionAfter = [&text](const char* word) -> std::optional<Version> {
+                    const std::string key = std::string(word) + " ";
+                    auto at = text.find(key);
                     uint64_t epoch = 0, seq = 0;
-                    if (std::sscanf(text.c_str() + at + 6, "%" SCNu64 ".%" SCNu64, &epoch, &seq) ==
-                        2)
-                      after = Version{epoch, seq};
-                  }
-                  post([this, everything, after, reply = std::move(reply)] {
+                    if (at == std::string::npos ||
+                        std::sscanf(text.c_str() + at + key.size(), "%" SCNu64 ".%" SCNu64, &epoch,
+                                    &seq) != 2)
+                      return std::nullopt;
+                    return Version{epoch, seq};
+                  };
+                  const std::optional<Version> after = versionAfter("after");
+                  const std::optional<Version> shared = versionAfter("shared");
+                  post([this, everything, after, shared, reply = std::move(reply)] {
                     if (deps_.role && deps_.role() == Role::Active)
                       return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                                                "this SP is active itself"));
                     if (!store_.isOpen())
                       return reply(errorResult(proto::CommandResult::UNAVAILABLE,
                                                "the configuration store is not open"));
-                    reply(okResult(makeOffer(everything, after).SerializeAsString()));
+                    reply(okResult(makeOffer(everything, after, shared).SerializeAsString()));
                   });
                 },
                 /*degraded=*/false, Privilege::ConfigureManager, /*mutating=*/true});

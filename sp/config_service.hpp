@@ -177,7 +177,8 @@ class ConfigService {
   void applyInstall(const proto::SyncInstall& install, Reply reply);
   void applyReplicate(const proto::ReplicateRequest& request, Reply reply);
   // One page of the offer: the records after `after` (or the sync point), up to a part's size.
-  proto::SyncOffer makeOffer(bool everything, std::optional<Version> after = std::nullopt);
+  proto::SyncOffer makeOffer(bool everything, std::optional<Version> after = std::nullopt,
+                             std::optional<Version> shared = std::nullopt);
   // Brings the peer to this SP's store: a full copy, or the records after `peer_last`, in
   // parts that fit a peer-link frame.
   bool sendCopy(bool full, Version peer_last, std::string& error);

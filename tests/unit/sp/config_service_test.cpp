@@ -463,7 +463,7 @@ TEST(ConfigService, AnUnconfirmedChangeIsAnsweredAsUnknownAndItsEventIdIsNeverSh
   for (size_t i = 0; i < on_a.size(); ++i) {
     CHECK_EQUAL(i + 1, on_a[i].id());
     STRCMP_EQUAL(on_a[i].message().c_str(), on_b[i].message().c_str());
-    CHECK_TRUE(on_a[i].message().find("unconfirmed") == std::string::npos);
+    CHECK_TRUE(on_a[i].message().find("k = unconfirmed") == std::string::npos);
   }
 }
 
@@ -547,6 +547,65 @@ TEST(ConfigService, ATakeoverWithoutTheDeadPeersChangesNamesThemAndMergesThemBac
   b->settle();
   a->settle();
   CHECK_TRUE(a->config() == b->config());
+}
+
+// Chaos seed 11: SP-B journals a change whose confirmation SP-A never gets; SP-A dies, then
+// SP-B; SP-A comes back and takes over knowing from the midplane that SP-B's history reached
+// further. When SP-B returns, that change comes back to SP-A under its event id (the active
+// died first, so it survives on the passive) and the two stores agree again.
+TEST(ConfigService, AChangeOnlyThePassiveJournaledComesBackAfterTheActiveDiedFirst) {
+  a->put("k", "\"one\"");
+  b->tickAndSettle();
+  a->link.lose_answers = true;
+  auto lost = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"in-doubt\"");
+    w.mutable_event()->set_message("k = in-doubt");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::TIMEOUT, lost.status());
+  a->link.lose_answers = false;
+  CHECK_TRUE(b->publishedHistory().has_value());
+  const uint64_t in_doubt_id = b->publishedHistory()->last_event_id;
+  CHECK_TRUE(in_doubt_id > a->events().back().id());
+  a->close();  // SP-A dies, then SP-B; their published histories stay (the midplane)
+  b->close();
+  peersDead();
+
+  a->role = Role::Passive;
+  a->open();
+  a->epoch = 2;
+  a->role = Role::Active;
+  a->tickAndSettle();
+  CHECK_TRUE(std::any_of(a->faults.begin(), a->faults.end(),
+                         [](const auto& f) { return f.first == "config-missing"; }));
+  a->put("other", "\"alone\"");
+  CHECK_TRUE(a->events().back().id() > in_doubt_id);  // SP-B's id is left free
+
+  b->role = Role::Passive;
+  b->open();
+  peersAlive();
+  CHECK_TRUE(a->syncPeer());
+  std::map<uint64_t, proto::Event> by_id;
+  for (const auto& e : a->events()) CHECK_TRUE(by_id.emplace(e.id(), e).second);
+  CHECK_EQUAL(1u, by_id.count(in_doubt_id));
+  STRCMP_EQUAL("k = in-doubt", by_id[in_doubt_id].message().c_str());
+  CHECK_TRUE(by_id[in_doubt_id].restored());
+  STRCMP_EQUAL("\"in-doubt\"", a->service->get("k")->value().c_str());
+  CHECK_TRUE(std::count(a->cleared.begin(), a->cleared.end(), "config-missing") == 1);
+  a->settle();
+  b->settle();
+  CHECK_TRUE(a->config() == b->config());
+  b->tickAndSettle();
+  auto on_a = a->events();
+  auto on_b = b->events();
+  CHECK_EQUAL(on_a.size(), on_b.size());
+  for (size_t i = 0; i < on_a.size() && i < on_b.size(); ++i) {
+    CHECK_EQUAL(on_a[i].id(), on_b[i].id());
+    STRCMP_EQUAL(on_a[i].message().c_str(), on_b[i].message().c_str());
+  }
 }
 
 TEST(ConfigService, RemovingAMissingObjectIsNotFound) {
