@@ -705,7 +705,12 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
       }
       if (sent == Sent::NotSent) continue;  // the loop waits or finds the peer dead
       if (sent == Sent::InDoubt) {
-        if (peerAlive()) {
+        // Declared dead meanwhile: whatever it got, this SP's copy is the one that counts, but
+        // only where this SP can leave how far its history reaches on the midplane (else a
+        // survivor would give this change's event id to another: chaos seed 11).
+        const bool hold_alone =
+            !peerAlive() && (!deps_.history_publishable || deps_.history_publishable());
+        if (!hold_alone) {
           {
             std::lock_guard lock(mu_);
             peer_in_sync_ = false;
@@ -721,7 +726,6 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
                                        " drops it at the next resynchronisation, unless " + self +
                                        " fails first: read it back before retrying"));
         }
-        // Declared dead meanwhile: whatever it got, this SP's copy is the one that counts.
         held_alone = true;
       }
     }

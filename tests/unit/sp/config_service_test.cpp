@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -29,6 +30,8 @@ class LoopTransport : public PeerTransport {
   std::string fail_with;  // the link is up but the request ends with this ("timeout")
   // The request reaches the peer and runs there, but its answer is lost ("timeout").
   std::atomic<bool> lose_answers{false};
+  // Runs after the peer handled a request whose answer is lost (lose_answers).
+  std::function<void()> before_losing;
   // A peer-link frame holds at most this (ipc/frame_codec.hpp): bigger is "too large".
   static constexpr size_t kMaxFrame = 1 << 20;
   std::atomic<size_t> largest{0};
@@ -45,6 +48,7 @@ class LoopTransport : public PeerTransport {
       auto f = ran->get_future();
       spec->handler(command, [ran](proto::CommandResult) { ran->set_value(); });
       f.wait_for(std::chrono::seconds{5});
+      if (before_losing) before_losing();
       return done(Answer{std::nullopt, "timeout"});
     }
     spec->handler(command, [this, done](proto::CommandResult r) {
@@ -465,6 +469,43 @@ TEST(ConfigService, AnUnconfirmedChangeIsAnsweredAsUnknownAndItsEventIdIsNeverSh
     STRCMP_EQUAL(on_a[i].message().c_str(), on_b[i].message().c_str());
     CHECK_TRUE(on_a[i].message().find("k = unconfirmed") == std::string::npos);
   }
+}
+
+// Chaos seed 11: the passive is cut off on every path while a change to it is under way; by
+// the time the answer is given up, the election declares it dead. This SP's side of the
+// midplane is cut too: it cannot leave how far its history reaches, so it must not take the
+// change alone (a survivor would reuse its event id); the outcome is unknown instead.
+TEST(ConfigService, AChangeInDoubtIsNotTakenAloneWhenTheHistoryCannotBeLeftOnTheMidplane) {
+  a->put("k", "\"one\"");
+  a->link.lose_answers = true;
+  a->link.before_losing = [this] {
+    a->peer_alive = false;
+    a->publishable = false;
+  };
+  auto result = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"in-doubt\"");
+    w.mutable_event()->set_message("k = in-doubt");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::TIMEOUT, result.status());
+  STRCMP_EQUAL("\"one\"", a->service->get("k")->value().c_str());
+  CHECK_FALSE(hasEventContaining(*a, "k = in-doubt"));
+  // With the midplane writable again, a passive declared dead means a change taken alone.
+  a->publishable = true;
+  a->link.before_losing = [this] { a->peer_alive = false; };
+  a->peer_alive = true;
+  auto held = a->call("ConfigWrite", [] {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key("k");
+    r->set_value("\"held\"");
+    return w.SerializeAsString();
+  }());
+  CHECK_EQUAL(proto::CommandResult::OK, held.status());
+  STRCMP_EQUAL("\"held\"", a->service->get("k")->value().c_str());
 }
 
 TEST(ConfigService, AfterFailoverTheNewActiveHasEveryAcknowledgedChange) {
