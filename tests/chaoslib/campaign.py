@@ -12,7 +12,8 @@ import sys
 import time
 
 from . import checks
-from .clients import (FLOATING, PowerObserver, SseFollower, Writer, Background, http_request)
+from .clients import (FLOATING, PowerObserver, SseFollower, Writer, Background, http_request,
+                      keep_running)
 from .model import FAULTS, SPS, Model, PowerTimeline, other
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -488,6 +489,7 @@ class Campaign:
             PYTHON, os.path.join(TOOLS, "holder-watch"), "--floating", FLOATING,
             "--interval", "0.002", "--duration", str(int(min(3600, seconds + 30)))], self.state)
         self.bg = list(self.readers.values()) + [self.holders]
+        keep_running(self.bg, deadline)
         self.writer = Writer(self.seed, deadline)
         self.writer.start()
         self.sse = SseFollower(deadline)

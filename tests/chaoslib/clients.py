@@ -230,6 +230,20 @@ class PowerObserver(threading.Thread):
             self.stop.wait(self.interval)
 
 
+def keep_running(tools, deadline, period=0.1):
+    """A daemon thread that restarts any of `tools` (Background) within `period` of its end
+    until `deadline`: a reader bounded to 600 s (tools/probe) is replaced at once, not at the
+    next step of the campaign (up to 3 s later: a blind spot that looked like an outage)."""
+    def loop():
+        while time.monotonic() < deadline:
+            for b in tools:
+                b.ensure()
+            time.sleep(period)
+    t = threading.Thread(target=loop, daemon=True, name="keep-running")
+    t.start()
+    return t
+
+
 class Background:
     """A tool writing JSON lines (tools/probe, tools/holder-watch), restarted when it ends
     while still wanted (each tool bounds its own duration), stopped via its stop file, then
@@ -251,10 +265,15 @@ class Background:
         self.max_restarts = max_restarts
         self.wanted = True
         self.exit_codes = []
+        self.lock = threading.Lock()   # ensure() runs from a keeper thread and the campaign
         self.ensure()
 
     def ensure(self):
         """Starts the tool if it is not running (and still wanted)."""
+        with self.lock:
+            self._ensure()
+
+    def _ensure(self):
         if not self.wanted:
             return
         if self.proc is not None and self.proc.poll() is None:
@@ -282,7 +301,8 @@ class Background:
         return out
 
     def stop(self, timeout=5):
-        self.wanted = False
+        with self.lock:
+            self.wanted = False
         if self.proc is None:
             return None
         open(self.stop_file, "w").close()
