@@ -133,6 +133,17 @@ struct Sp {
     return f.get();
   }
 
+  // One change of one key through the command path, answered as it is (no expectation).
+  proto::CommandResult write(const std::string& key, const std::string& value,
+                             const std::string& event_message = "") {
+    proto::ConfigWrite w;
+    auto* r = w.add_records();
+    r->set_key(key);
+    r->set_value(value);
+    if (!event_message.empty()) w.mutable_event()->set_message(event_message);
+    return call("ConfigWrite", w.SerializeAsString());
+  }
+
   proto::ConfigWriteAnswer put(const std::string& key, const std::string& value,
                                proto::CommandResult::Status expect = proto::CommandResult::OK) {
     proto::ConfigWrite w;
@@ -269,13 +280,7 @@ TEST(ConfigService, WhileThePassiveIsHeardButUnreachableAChangeIsRefusedAndAppli
   a->put("k", "\"before\"");
   cut();  // the peer link is down, the heartbeats still hear SP-B
   auto started = std::chrono::steady_clock::now();
-  auto result = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"refused\"");
-    return w.SerializeAsString();
-  }());
+  auto result = a->write("k", "\"refused\"");
   auto waited = std::chrono::steady_clock::now() - started;
   CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
   CHECK_TRUE(result.error().find("not applied anywhere") != std::string::npos);
@@ -297,13 +302,8 @@ TEST(ConfigService, AChangeWaitsForAPeerLinkThatComesBackWithinTheWait) {
 TEST(ConfigService, AChangeWaitingForThePeerLinkIsRefusedWhenTheServiceStops) {
   a->put("k", "\"before\"");
   cut();
-  auto answer = std::async(std::launch::async, [&] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"during shutdown\"");
-    return a->call("ConfigWrite", w.SerializeAsString());
-  });
+  auto answer =
+      std::async(std::launch::async, [&] { return a->write("k", "\"during shutdown\""); });
   std::this_thread::sleep_for(std::chrono::milliseconds{20});  // it is waiting for the link
   a->service->stop();  // spd shuts down or restarts: the wait ends now, not at change_wait
   auto result = answer.get();
@@ -359,14 +359,7 @@ TEST(ConfigService, NothingIsTakenAloneWhenTheHistoryCannotBeLeftOnTheMidplane) 
   a->put("k", "\"before\"");
   peersDead();
   a->publishable = false;
-  auto result = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"alone\"");
-    w.mutable_event()->set_message("k = alone");
-    return w.SerializeAsString();
-  }());
+  auto result = a->write("k", "\"alone\"", "k = alone");
   CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
   CHECK_TRUE(result.error().find("midplane") != std::string::npos);
   STRCMP_EQUAL("\"before\"", a->service->get("k")->value().c_str());
@@ -391,13 +384,7 @@ TEST(ConfigService, ATakeoverThatCannotReadThePeersHistoryTakesNoChangeUntilItCa
   b->tickAndSettle();
   CHECK_EQUAL(1u, b->faults.size());
   STRCMP_EQUAL("config-unknown", b->faults[0].first.c_str());
-  auto refused = b->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"b\"");
-    return w.SerializeAsString();
-  }());
+  auto refused = b->write("k", "\"b\"");
   CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, refused.status());
   const uint64_t before = b->events().empty() ? 0 : b->events().back().id();
   // The connector is mended: SP-A's reach is read, its ids left free, changes taken again.
@@ -440,14 +427,7 @@ TEST(ConfigService, AnUnconfirmedChangeIsAnsweredAsUnknownAndItsEventIdIsNeverSh
   const uint64_t shown = b->events().back().id();
   // SP-B journals the change, but its answer is lost.
   a->link.lose_answers = true;
-  auto lost = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"unconfirmed\"");
-    w.mutable_event()->set_message("k = unconfirmed");
-    return w.SerializeAsString();
-  }());
+  auto lost = a->write("k", "\"unconfirmed\"", "k = unconfirmed");
   CHECK_EQUAL(proto::CommandResult::TIMEOUT, lost.status());
   CHECK_TRUE(lost.error().find("read it back") != std::string::npos);
   STRCMP_EQUAL("\"one\"", a->service->get("k")->value().c_str());  // not applied on SP-A
@@ -482,14 +462,7 @@ TEST(ConfigService, AChangeInDoubtIsNotTakenAloneWhenTheHistoryCannotBeLeftOnThe
     a->peer_alive = false;
     a->publishable = false;
   };
-  auto result = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"in-doubt\"");
-    w.mutable_event()->set_message("k = in-doubt");
-    return w.SerializeAsString();
-  }());
+  auto result = a->write("k", "\"in-doubt\"", "k = in-doubt");
   CHECK_EQUAL(proto::CommandResult::TIMEOUT, result.status());
   STRCMP_EQUAL("\"one\"", a->service->get("k")->value().c_str());
   CHECK_FALSE(hasEventContaining(*a, "k = in-doubt"));
@@ -497,13 +470,7 @@ TEST(ConfigService, AChangeInDoubtIsNotTakenAloneWhenTheHistoryCannotBeLeftOnThe
   a->publishable = true;
   a->link.before_losing = [this] { a->peer_alive = false; };
   a->peer_alive = true;
-  auto held = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"held\"");
-    return w.SerializeAsString();
-  }());
+  auto held = a->write("k", "\"held\"");
   CHECK_EQUAL(proto::CommandResult::OK, held.status());
   STRCMP_EQUAL("\"held\"", a->service->get("k")->value().c_str());
 }
@@ -598,14 +565,7 @@ TEST(ConfigService, AChangeOnlyThePassiveJournaledComesBackAfterTheActiveDiedFir
   a->put("k", "\"one\"");
   b->tickAndSettle();
   a->link.lose_answers = true;
-  auto lost = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("k");
-    r->set_value("\"in-doubt\"");
-    w.mutable_event()->set_message("k = in-doubt");
-    return w.SerializeAsString();
-  }());
+  auto lost = a->write("k", "\"in-doubt\"", "k = in-doubt");
   CHECK_EQUAL(proto::CommandResult::TIMEOUT, lost.status());
   a->link.lose_answers = false;
   CHECK_TRUE(b->publishedHistory().has_value());
@@ -688,13 +648,7 @@ TEST(ConfigService, DefaultsAnswerUntilAValueIsSet) {
 TEST(ConfigService, AnSpThatLostTheRoleWithoutKnowingItAppliesNothing) {
   // SP-B moved to epoch 2 (it took over while SP-A was hung); SP-A still thinks it is active.
   b->epoch = 2;
-  auto result = a->call("ConfigWrite", [] {
-    proto::ConfigWrite w;
-    auto* r = w.add_records();
-    r->set_key("tag");
-    r->set_value("\"stale\"");
-    return w.SerializeAsString();
-  }());
+  auto result = a->write("tag", "\"stale\"");
   CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, result.status());
   CHECK_TRUE(result.error().find("no longer the active SP") != std::string::npos);
   CHECK_FALSE(b->service->get("tag").has_value());
