@@ -301,15 +301,19 @@ std::string Election::forceFailoverRefusal(TimePoint now) const {
   return refusal;
 }
 
+void Election::handOver(TimePoint now, Actions& out, const std::string& detail) {
+  becomePassive(out);  // releases the address before the peer may take it
+  yielding_ = true;    // so the peer wins the tie-break, and this SP does not take it back
+  yield_until_ = now + kYieldTimeout;
+  out.push_back(alert(Alert::HandedOver, detail));
+}
+
 Actions Election::onForceFailover(TimePoint now, std::string& refusal) {
   Actions out;
   std::string peer = std::string(spName(peerOf(config_.self)));
   refusal = forceFailoverRefusal(now);
   if (!refusal.empty()) return out;
-  becomePassive(out);  // releases the address before the peer may take it
-  yielding_ = true;
-  yield_until_ = now + kYieldTimeout;
-  out.push_back(alert(Alert::HandedOver, "administrator request; " + peer + " takes the role"));
+  handOver(now, out, "administrator request; " + peer + " takes the role");
   return out;
 }
 
@@ -549,17 +553,11 @@ void Election::decide(TimePoint now, Actions& out) {
         // in the same instant, it must not take the role back while the peer takes it
         // (chaos seed 1: both took it, two holders for 4 ms).
         if (!isHealthy(health_) && peer_can_take && isHealthy(peer_->health)) {
-          becomePassive(out);  // releases the address before the peer may take it
-          yielding_ = true;
-          yield_until_ = now + kYieldTimeout;
-          out.push_back(
-              alert(Alert::HandedOver, "unhealthy; " + peer + " is healthy and takes the role"));
+          handOver(now, out, "unhealthy; " + peer + " is healthy and takes the role");
         } else if (!can_serve_ && peer_can_take) {
-          becomePassive(out);
-          yielding_ = true;
-          yield_until_ = now + kYieldTimeout;
-          out.push_back(alert(Alert::HandedOver, "no carrier on the management link; " + peer +
-                                                     " can serve clients and takes the role"));
+          handOver(now, out,
+                   "no carrier on the management link; " + peer +
+                       " can serve clients and takes the role");
         }
       }
       return;

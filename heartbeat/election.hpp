@@ -212,6 +212,8 @@ class Election {
   Millis longestDead() const;
   void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
   void becomePassive(Actions& out);
+  // Passive and yielding (for kYieldTimeout or until the peer is active), with HandedOver.
+  void handOver(TimePoint now, Actions& out, const std::string& detail);
   void adoptEpoch(uint64_t epoch, Actions& out);
   void setRole(Role r, Actions& out);
 

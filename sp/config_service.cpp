@@ -207,6 +207,10 @@ void ConfigService::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
+bool ConfigService::canPublishHistory() const {
+  return !deps_.history_publishable || deps_.history_publishable();
+}
+
 bool ConfigService::stopping() const {
   std::lock_guard lock(mu_);
   return stopping_;
@@ -501,8 +505,7 @@ ConfigService::Mode ConfigService::writeMode() {
   if (history_unknown_) return Mode::Wait;
   // Dead means the election says so: every heartbeat path silent. Only then alone, and only
   // when how far this history reaches can be left where the peer will read it.
-  if (!peerAlive())
-    return !deps_.history_publishable || deps_.history_publishable() ? Mode::Alone : Mode::Wait;
+  if (!peerAlive()) return canPublishHistory() ? Mode::Alone : Mode::Wait;
   if (!peerReachable()) return Mode::Wait;
   if (peer_in_sync_ && !peer_needs_full_copy_) return Mode::Replicate;
   // The passive is there but behind (it just started, or a change did not reach it): bring
@@ -708,8 +711,7 @@ void ConfigService::writeAsActive(proto::ConfigWrite change, Deadline deadline, 
         // Declared dead meanwhile: whatever it got, this SP's copy is the one that counts, but
         // only where this SP can leave how far its history reaches on the midplane (else a
         // survivor would give this change's event id to another: chaos seed 11).
-        const bool hold_alone =
-            !peerAlive() && (!deps_.history_publishable || deps_.history_publishable());
+        const bool hold_alone = !peerAlive() && canPublishHistory();
         if (!hold_alone) {
           {
             std::lock_guard lock(mu_);

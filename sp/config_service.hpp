@@ -151,6 +151,9 @@ class ConfigService {
   Handler parsedOnWorker(const char* unreadable, std::function<void(const Message&, Reply)> handle);
   void post(Job job);
   bool stopping() const;
+  // This SP can leave how far its history reaches where a survivor reads it (the midplane):
+  // the condition for acknowledging a change alone.
+  bool canPublishHistory() const;
   void workerLoop();
 
   // How a change can be made now on the active SP.

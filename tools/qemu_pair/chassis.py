@@ -38,12 +38,10 @@ def power_state(paths, sp):
     pid = read_pid(paths.vm_pid(sp))
     if not machines.is_ours(pid, vm_name(sp)):
         return OFF
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    state = machines.state_of(pid)
+    if state is None:
         return OFF
-    return STOPPED if state in (b"T", b"t") else RUNNING
+    return STOPPED if state in ("T", "t") else RUNNING
 
 
 def read_register(mm):

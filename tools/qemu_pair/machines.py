@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from sp_pair.procs import alive, cmdline  # noqa: F401 (alive is used by chassis, pair)
+from sp_pair.procs import alive, cmdline, state_of  # noqa: F401 (alive, state_of: chassis, pair)
 
 from .common import (CLI_IF, MIDPLANE, NAME_SWITCH, NS_CLI, PCI_CONFIG, PCI_LINK, PCI_MGMT,
                      PCI_MIDPLANE, SPS, MAC_LINK, MAC_MGMT, HarnessError, read_pid, vm_name)
