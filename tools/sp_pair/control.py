@@ -143,7 +143,17 @@ def _start_sp(lay, sp):
 
 def signal_sp(lay, sp, sig):
     pids = sp_pids(lay, sp)
-    return procs.signal_pids(pids, sig)
+    done = procs.signal_pids(pids, sig)
+    if sig == signal.SIGSTOP:
+        # A process forked between the listing and the signal (spd starting spweb) would
+        # keep running: the SP half hung, and `status` would call it running for ever
+        # (chaos seed 31). Stop what appeared until nothing new does (bounded).
+        for _ in range(20):
+            more = [p for p in sp_pids(lay, sp) if p not in done]
+            if not more:
+                break
+            done += procs.signal_pids(more, sig)
+    return done
 
 
 def sp_status(lay, sp, info=None):
