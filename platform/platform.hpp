@@ -13,8 +13,10 @@ namespace dualsp::platform {
 struct Status {
   bool ok = true;
   std::string error;  // empty when ok
+  int sys_errno = 0;  // the errno of the failed system call, 0 when none (a logic refusal)
   static Status success() { return {}; }
   static Status failure(std::string why) { return {false, std::move(why)}; }
+  static Status failure(std::string why, int err) { return {false, std::move(why), err}; }
 };
 
 // The array's management address, held only by the active SP.

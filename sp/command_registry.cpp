@@ -25,6 +25,24 @@ void CommandRegistry::add(CommandSpec spec) {
     throw std::logic_error("command registered twice: " + name);
 }
 
+void PeerCommandRegistry::add(std::string name, Handler handler) {
+  if (name.empty() || !handler) throw std::logic_error("peer command without name or handler");
+  if (clients_.find(name)) throw std::logic_error("peer command named like a client one: " + name);
+  if (!handlers_.emplace(name, std::move(handler)).second)
+    throw std::logic_error("peer command registered twice: " + name);
+}
+
+const Handler* PeerCommandRegistry::find(const std::string& name) const {
+  auto it = handlers_.find(name);
+  return it == handlers_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> PeerCommandRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, handler] : handlers_) out.push_back(name);
+  return out;
+}
+
 const CommandSpec* CommandRegistry::find(const std::string& name) const {
   auto it = specs_.find(name);
   return it == specs_.end() ? nullptr : &it->second;

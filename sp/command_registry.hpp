@@ -39,6 +39,23 @@ class CommandRegistry {
   std::map<std::string, CommandSpec> specs_;
 };
 
+// The commands only the peer SP sends (ConfigReplicate, ConfigSyncOffer, ConfigSyncInstall):
+// a registry of their own, consulted only for requests that arrive on the peer link
+// (dispatchFromPeer, sp/peer_commands.hpp). The router and the local bus never see them, so a
+// client cannot reach a peer-only handler. A name may not be in both registries.
+class PeerCommandRegistry {
+ public:
+  explicit PeerCommandRegistry(const CommandRegistry& clients) : clients_(clients) {}
+  // Throws when the name is taken, here or among the client commands.
+  void add(std::string name, Handler handler);
+  const Handler* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  const CommandRegistry& clients_;
+  std::map<std::string, Handler> handlers_;
+};
+
 // A result with just a status and a text.
 proto::CommandResult errorResult(proto::CommandResult::Status status, const std::string& text);
 

@@ -29,6 +29,11 @@ Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId s
   return command.forwarded() ? Route::RefuseLoop : Route::Forward;
 }
 
+bool neverSent(const std::string& error) {
+  return error == "not connected" || error == "too large" || error == "stopped" ||
+         error == "no peer link" || error == "no heartbeats from the peer";
+}
+
 std::string commandKey(const proto::Command& command) {
   std::vector<std::pair<std::string, std::string>> args(command.args().begin(),
                                                         command.args().end());
@@ -161,13 +166,15 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
              [this, key, mutating, command = std::move(command),
               reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
                if (mutating) {
-                 proto::CommandResult r = answer.result
-                                              ? *answer.result
-                                              : errorResult(answer.error == "timeout"
-                                                                ? proto::CommandResult::TIMEOUT
-                                                                : proto::CommandResult::UNAVAILABLE,
-                                                            std::string(spName(peerOf(self_))) +
-                                                                " did not answer: " + answer.error);
+                 // A change that may have arrived has an unknown outcome (TIMEOUT); one
+                 // that never left was applied nowhere (UNAVAILABLE).
+                 proto::CommandResult r =
+                     answer.result
+                         ? *answer.result
+                         : errorResult(neverSent(answer.error) ? proto::CommandResult::UNAVAILABLE
+                                                               : proto::CommandResult::TIMEOUT,
+                                       std::string(spName(peerOf(self_))) +
+                                           " did not answer: " + answer.error);
                  finish(r);
                  reply(std::move(r));
                  return;

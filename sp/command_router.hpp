@@ -48,6 +48,10 @@ class PeerTransport {
   virtual bool usable() const { return true; }
 };
 
+// A transport error after which the request certainly never left this SP: a change sent
+// with it was applied nowhere; after any other error its outcome is unknown.
+bool neverSent(const std::string& error);
+
 class CommandRouter {
  public:
   using Clock = std::chrono::steady_clock;

@@ -36,6 +36,7 @@
 #include "sp/events.hpp"
 #include "sp/floating_settings.hpp"
 #include "sp/health_monitor.hpp"
+#include "sp/peer_commands.hpp"
 #include "sp/supervisor.hpp"
 
 namespace dualsp::sp {
@@ -395,6 +396,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   };
   CommandRegistry registry;
   registerAllCommands(registry, ctx);
+  PeerCommandRegistry peer_registry(registry);  // only for requests on the peer link
 
   asio::io_context peer_io;
   auto peer_work = asio::make_work_guard(peer_io);
@@ -404,16 +406,19 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   std::unique_ptr<CommandRouter> router;
   link = std::make_unique<ipc::PeerChannel>(
       peer_io, peerRoutes(c, key),
-      [&router, &peer_io](const proto::Envelope& request, ipc::PeerLink::Respond respond) {
+      [&router, &peer_io, &peer_registry](const proto::Envelope& request,
+                                          ipc::PeerLink::Respond respond) {
         proto::Command command;
         if (!command.ParseFromString(request.payload())) {
           respond(errorResult(proto::CommandResult::BAD_REQUEST, "unreadable command")
                       .SerializeAsString());
           return;
         }
-        router->dispatch(std::move(command), [&peer_io, respond](proto::CommandResult r) {
-          asio::post(peer_io, [respond, payload = r.SerializeAsString()] { respond(payload); });
-        });
+        dispatchFromPeer(
+            peer_registry, *router, std::move(command),
+            [&peer_io, respond](proto::CommandResult r) {
+              asio::post(peer_io, [respond, payload = r.SerializeAsString()] { respond(payload); });
+            });
       });
   link->epoch = [&service] { return service->epoch(); };
   auto peer_alive = [&read_board] {
@@ -455,6 +460,9 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   config_deps.history_publishable = [&service] { return service->historyPublishable(); };
   config_deps.peer_history_readable = [&service] { return service->peerHistoryReadable(); };
   config_deps.peer = transport.get();
+  config_deps.forward = [&router](proto::Command command, Reply reply) {
+    router->dispatch(std::move(command), std::move(reply));
+  };
   config_deps.wall_ms = wallMillis;
   config_deps.fault = [&](const std::string& id, bool raised, const std::string& message_id,
                           const std::string& text, Health severity) {
@@ -476,7 +484,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
   config_options.forward_timeout =
       c.peer_link.change_wait + 4 * c.peer_link.request_timeout + std::chrono::milliseconds{500};
   ConfigService config_service(c.state_dir + "/config", config_deps, config_options);
-  config_service.registerCommands(registry);
+  config_service.registerCommands(registry, peer_registry);
   // The management network: the configuration file's address until an administrator sets
   // another; a change moves the floating address (on the active SP at once).
   ManagementNetwork network{c.floating.address, c.floating.prefix_length, ""};

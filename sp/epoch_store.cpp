@@ -1,12 +1,8 @@
 #include "sp/epoch_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
-#include <sstream>
+
+#include "sp/durable_file.hpp"
 
 namespace dualsp::sp {
 
@@ -29,27 +25,7 @@ uint64_t EpochStore::load(std::string& problem) const {
 }
 
 platform::Status EpochStore::save(uint64_t epoch) const {
-  std::string tmp = path_ + ".tmp";
-  std::string text = std::to_string(epoch) + "\n";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return platform::Status::failure("open " + tmp + ": " + strerror(errno));
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  int err = errno;
-  ok = ok && fsync(fd) == 0;
-  if (!ok) err = errno;
-  close(fd);
-  if (!ok) {
-    unlink(tmp.c_str());
-    return platform::Status::failure("write " + tmp + ": " + strerror(err));
-  }
-  if (rename(tmp.c_str(), path_.c_str()) != 0)
-    return platform::Status::failure("rename " + tmp + ": " + strerror(errno));
-  int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);  // the rename itself must survive a power cut
-    close(dfd);
-  }
-  return platform::Status::success();
+  return writeFileDurably(path_, std::to_string(epoch) + "\n");
 }
 
 }  // namespace dualsp::sp

@@ -1,6 +1,6 @@
 #pragma once
 // The election epoch, kept across reboots: a takeover that a reboot forgot could let an
-// old epoch win again. Written to a temporary file, fsynced, renamed over the old one.
+// old epoch win again. Written with writeFileDurably (sp/durable_file.hpp).
 
 #include <cstdint>
 #include <string>

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "platform/log.hpp"
+#include "sp/durable_file.hpp"
 
 namespace dualsp::sp {
 
@@ -70,44 +71,6 @@ LoadResult loadSnapshot(const std::string& path, proto::ConfigSnapshot& snap,
     }
   }
   return LoadResult::Good;
-}
-
-platform::Status writeFileSynced(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return platform::Status::failure(sysError("open", path, errno));
-  size_t done = 0;
-  int err = 0;
-  const char* step = "write";
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : EIO;
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (err == 0 && fsync(fd) != 0) {
-    err = errno;
-    step = "fsync";
-  }
-  close(fd);
-  if (err != 0) {
-    unlink(path.c_str());
-    return platform::Status::failure(sysError(step, path, err));
-  }
-  return platform::Status::success();
-}
-
-platform::Status syncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return platform::Status::failure(sysError("open", dir, errno));
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  // Renames and new files are durable only once their directory is.
-  if (rc != 0) return platform::Status::failure(sysError("fsync", dir, err));
-  return platform::Status::success();
 }
 
 bool hasPrefix(const std::string& s, const std::string& prefix) {
@@ -173,8 +136,10 @@ platform::Status ConfigStore::open() {
 }
 
 platform::Status ConfigStore::recoverLocked() {
-  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST)
-    return platform::Status::failure(sysError("create", dir_, errno));
+  if (mkdir(dir_.c_str(), 0750) != 0 && errno != EEXIST) {
+    int err = errno;
+    return platform::Status::failure(sysError("create", dir_, err), err);
+  }
   unlink((dir_ + "/" + kSnapshotTmp).c_str());  // an interrupted snapshot, never renamed
 
   proto::ConfigSnapshot snap;
@@ -254,7 +219,7 @@ platform::Status ConfigStore::recoverLocked() {
     status = journal_.truncateTo(cut_at, kept);
     if (!status.ok) return status;
   }
-  return syncDir(dir_);
+  return syncDirectory(dir_);
 }
 
 RecoveryReport ConfigStore::recoveryReport() const {
@@ -457,18 +422,10 @@ platform::Status ConfigStore::snapshotLocked() {
   std::string current = dir_ + "/" + kSnapshot;
   std::string previous = dir_ + "/" + kPreviousSnapshot;
   std::string tmp = dir_ + "/" + kSnapshotTmp;
-  auto status = writeFileSynced(tmp, encodeFrame(snap.SerializeAsString()));
-  if (!status.ok) return status;
-  if (rename(current.c_str(), previous.c_str()) != 0 && errno != ENOENT) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return platform::Status::failure(sysError("rename", current, err));
-  }
-  if (rename(tmp.c_str(), current.c_str()) != 0) {
-    // Recovery reads this as an interrupted snapshot: previous snapshot plus the journal.
-    return platform::Status::failure(sysError("rename", tmp, errno));
-  }
-  status = syncDir(dir_);
+  // A failure before the second rename leaves the old snapshot; after it, recovery reads
+  // previous snapshot + journal (an interrupted snapshot).
+  auto status = writeFileDurably(current, encodeFrame(snap.SerializeAsString()),
+                                 {.tmp_path = tmp, .keep_previous_as = previous});
   if (!status.ok) return status;
   // Only now may the journal go: the new snapshot is durable. If this fails, replay
   // skips the records the snapshot already holds.

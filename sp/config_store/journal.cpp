@@ -23,8 +23,8 @@ uint32_t getU32(std::string_view data, size_t at) {
   return v;
 }
 
-std::string errnoText(const std::string& what, const std::string& path, int err) {
-  return what + " " + path + ": " + strerror(err);
+platform::Status sysFailure(const std::string& what, const std::string& path, int err) {
+  return platform::Status::failure(what + " " + path + ": " + strerror(err), err);
 }
 
 }  // namespace
@@ -78,14 +78,14 @@ Journal::~Journal() {
 platform::Status Journal::open(JournalScan& scan) {
   if (fd_ >= 0) close(fd_);
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd_ < 0) return platform::Status::failure(errnoText("open", path_, errno));
+  if (fd_ < 0) return sysFailure("open", path_, errno);
   broken_.clear();
   std::string data;
   char buf[65536];
   for (;;) {
     ssize_t n = pread(fd_, buf, sizeof buf, static_cast<off_t>(data.size()));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return platform::Status::failure(errnoText("read", path_, errno));
+    if (n < 0) return sysFailure("read", path_, errno);
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
   }
@@ -110,9 +110,8 @@ platform::Status Journal::open(JournalScan& scan) {
 
 platform::Status Journal::truncateTo(uint64_t length, size_t records) {
   if (fd_ < 0) return platform::Status::failure("journal " + path_ + " is not open");
-  if (ftruncate(fd_, static_cast<off_t>(length)) != 0)
-    return platform::Status::failure(errnoText("truncate", path_, errno));
-  if (fsync(fd_) != 0) return platform::Status::failure(errnoText("fsync", path_, errno));
+  if (ftruncate(fd_, static_cast<off_t>(length)) != 0) return sysFailure("truncate", path_, errno);
+  if (fsync(fd_) != 0) return sysFailure("fsync", path_, errno);
   length_ = length;
   records_ = records;
   return platform::Status::success();
@@ -124,7 +123,7 @@ platform::Status Journal::append(std::string_view payload) {
 
 platform::Status Journal::appendBatch(const std::vector<std::string>& payloads) {
   if (fd_ < 0) return platform::Status::failure("journal " + path_ + " is not open");
-  if (!broken_.empty()) return platform::Status::failure(broken_);
+  if (!broken_.empty()) return platform::Status::failure(broken_, broken_errno_);
   std::string frame;
   for (const auto& payload : payloads) frame += encodeFrame(payload);
   size_t done = 0;
@@ -149,14 +148,15 @@ platform::Status Journal::appendBatch(const std::vector<std::string>& payloads) 
     records_ += payloads.size();
     return platform::Status::success();
   }
-  std::string why = errnoText(step, path_, err);
+  auto why = sysFailure(step, path_, err);
   // Undo the part that reached the file, so replay never sees half of this record.
   if (ftruncate(fd_, static_cast<off_t>(length_)) != 0 || fsync(fd_) != 0) {
-    broken_ = why + "; cutting it back also failed (" + strerror(errno) +
+    broken_ = why.error + "; cutting it back also failed (" + strerror(errno) +
               "); the journal refuses writes until the store is reopened";
-    return platform::Status::failure(broken_);
+    broken_errno_ = err;  // the write's own error: what the disk refused
+    return platform::Status::failure(broken_, broken_errno_);
   }
-  return platform::Status::failure(why);
+  return why;
 }
 
 platform::Status Journal::clear() {

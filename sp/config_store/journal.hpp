@@ -72,6 +72,7 @@ class Journal {
   size_t records_ = 0;
   // Set when a failed append could not be undone: the length on disk is unknown.
   std::string broken_;
+  int broken_errno_ = 0;
 };
 
 }  // namespace dualsp::sp

@@ -16,16 +16,18 @@
 
 #include "CppUTest/TestHarness.h"
 #include "sp/config_service.hpp"
+#include "sp/peer_commands.hpp"
 
 using namespace dualsp;
 using namespace dualsp::sp;
 
 namespace {
 
-// The peer link as the service sees it: commands run on the other service's registry.
+// The peer link as the service sees it: commands arrive on the other SP as spd's peer link
+// delivers them (dispatchFromPeer: its peer-only registry, else its router).
 class LoopTransport : public PeerTransport {
  public:
-  CommandRegistry* peer_registry = nullptr;
+  std::function<void(const proto::Command&, Reply)> deliver;
   std::atomic<bool> connected{true};
   std::string fail_with;  // the link is up but the request ends with this ("timeout")
   // The request reaches the peer and runs there, but its answer is lost ("timeout").
@@ -37,21 +39,19 @@ class LoopTransport : public PeerTransport {
   std::atomic<size_t> largest{0};
   void send(const proto::Command& command, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
-    if (!connected || !peer_registry) return done(Answer{std::nullopt, "not connected"});
+    if (!connected || !deliver) return done(Answer{std::nullopt, "not connected"});
     if (!fail_with.empty()) return done(Answer{std::nullopt, fail_with});
     if (command.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, "too large"});
     largest = std::max(largest.load(), command.ByteSizeLong());
-    const CommandSpec* spec = peer_registry->find(command.name());
-    if (!spec) return done(Answer{std::nullopt, "unknown command"});
     if (lose_answers) {
       auto ran = std::make_shared<std::promise<void>>();
       auto f = ran->get_future();
-      spec->handler(command, [ran](proto::CommandResult) { ran->set_value(); });
+      deliver(command, [ran](proto::CommandResult) { ran->set_value(); });
       f.wait_for(std::chrono::seconds{5});
       if (before_losing) before_losing();
       return done(Answer{std::nullopt, "timeout"});
     }
-    spec->handler(command, [this, done](proto::CommandResult r) {
+    deliver(command, [this, done](proto::CommandResult r) {
       if (r.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, "timeout"});  // never sent
       largest = std::max(largest.load(), r.ByteSizeLong());
       done(Answer{std::move(r), ""});
@@ -68,6 +68,8 @@ struct Sp {
   std::atomic<int> session{0};  // bumped when the peer restarts
   LoopTransport link;
   CommandRegistry registry;
+  std::unique_ptr<PeerCommandRegistry> peer_registry;
+  std::unique_ptr<CommandRouter> router;
   std::unique_ptr<ConfigService> service;
   std::string dir;
   std::vector<std::pair<std::string, Health>> faults;  // raised: id, severity
@@ -91,6 +93,9 @@ struct Sp {
     deps.peer_alive = [this] { return peer_alive.load(); };
     deps.peer_reachable = [this] { return peer_reachable.load() && link.connected.load(); };
     deps.peer = &link;
+    deps.forward = [this](proto::Command c, Reply reply) {
+      router->dispatch(std::move(c), std::move(reply));
+    };
     deps.peer_session = [this] { return std::to_string(session.load()); };
     deps.wall_ms = [] { return int64_t{1'800'000'000'000}; };
     deps.publish_history = [this](const History& h) {
@@ -115,10 +120,16 @@ struct Sp {
     options.change_wait = std::chrono::milliseconds{300};
     service = std::make_unique<ConfigService>(dir, deps, options);
     registry = CommandRegistry{};
-    service->registerCommands(registry);
+    peer_registry = std::make_unique<PeerCommandRegistry>(registry);
+    router = std::make_unique<CommandRouter>(id, registry, link, std::chrono::seconds{1});
+    service->registerCommands(registry, *peer_registry);
     service->start();
   }
   void close() { service.reset(); }
+  // A request that arrived on the peer link.
+  void fromPeer(const proto::Command& command, Reply reply) {
+    dispatchFromPeer(*peer_registry, *router, command, std::move(reply));
+  }
 
   proto::CommandResult call(const std::string& name, const std::string& payload = "",
                             std::map<std::string, std::string> args = {}) {
@@ -128,7 +139,11 @@ struct Sp {
     for (auto& [k, v] : args) (*c.mutable_args())[k] = v;
     auto p = std::make_shared<std::promise<proto::CommandResult>>();
     auto f = p->get_future();
-    registry.find(name)->handler(c, [p](proto::CommandResult r) { p->set_value(std::move(r)); });
+    Reply reply = [p](proto::CommandResult r) { p->set_value(std::move(r)); };
+    if (const CommandSpec* spec = registry.find(name))
+      spec->handler(c, reply);
+    else
+      (*peer_registry->find(name))(c, reply);
     if (f.wait_for(std::chrono::seconds{10}) != std::future_status::ready) FAIL("no answer");
     return f.get();
   }
@@ -222,8 +237,8 @@ TEST_GROUP(ConfigService) {
     tmp = mkdtemp(tmpl);
     a = std::make_unique<Sp>(SpId::A, tmp + "/a");
     b = std::make_unique<Sp>(SpId::B, tmp + "/b");
-    a->link.peer_registry = &b->registry;
-    b->link.peer_registry = &a->registry;
+    a->link.deliver = [this](const proto::Command& c, Reply r) { b->fromPeer(c, std::move(r)); };
+    b->link.deliver = [this](const proto::Command& c, Reply r) { a->fromPeer(c, std::move(r)); };
     a->other = b.get();
     b->other = a.get();
     a->role = Role::Active;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config_test_support.hpp"
 #include "sp/config_store/config_store.hpp"
 #include "sp/config_store/crc32c.hpp"
 #include "sp/config_store/journal.hpp"
@@ -442,6 +443,7 @@ TEST(ConfigStore, FullDiskRefusesTheWriteAndChangesNothing) {
     out += std::string("opened=") + (opened.ok ? "1" : "0") + "\n";
     out += std::string("ok=") + (s.ok ? "1" : "0") + "\n";
     out += "error=" + s.error + "\n";
+    out += "errno=" + std::to_string(s.sys_errno) + "\n";
     out += std::string("get=") + (store.get("k4") ? "found" : "none") + "\n";
     out += "last=" + dualsp::sp::toString(store.last()) + "\n";
     out += "size=" + std::to_string(fileSize(journal)) + "\n";
@@ -465,6 +467,7 @@ TEST(ConfigStore, FullDiskRefusesTheWriteAndChangesNothing) {
   CHECK_TEXT(contains(got, "opened=1\n"), got.c_str());
   CHECK_TEXT(contains(got, "ok=0\n"), got.c_str());
   CHECK_TEXT(contains(got, "File too large"), got.c_str());
+  CHECK_TEXT(contains(got, "errno=" + std::to_string(EFBIG) + "\n"), got.c_str());
   CHECK_TEXT(contains(got, "journal.log"), got.c_str());
   CHECK_TEXT(contains(got, "get=none\n"), got.c_str());
   CHECK_TEXT(contains(got, "last=1.3\n"), got.c_str());
@@ -495,4 +498,25 @@ TEST(ConfigStore, UnwritableDirectoryFailsWithTheReason) {
     CHECK_FALSE(s.ok);
     CHECK_TEXT(contains(s.error, "Permission denied"), s.error.c_str());
   }
+}
+
+// A full filesystem, for real (a 64 KiB tmpfs): the journal and the snapshot carry ENOSPC as
+// an errno, which is what the service decides "disk full" on.
+TEST(ConfigStore, AFullFilesystemIsReportedAsENOSPCByTheJournalAndTheSnapshot) {
+  int rc = dualsp::sp::testing::inFullFilesystem([](const std::string& mount) {
+    ConfigStore store(mount + "/config");
+    if (!store.open().ok || !store.put("k1", "v", {1, 1}).ok) return 1;
+    dualsp::sp::testing::fillUp(mount);
+    auto put = store.put("k2", std::string(8192, 'x'), {1, 2});
+    if (put.ok || put.sys_errno != ENOSPC) return 2;
+    auto snap = store.snapshot();
+    if (snap.ok || snap.sys_errno != ENOSPC) return 3;
+    if (store.get("k2") || !store.get("k1")) return 4;
+    return 0;
+  });
+  if (rc == -1) {
+    UT_PRINT("NOT RUN: mounting a small tmpfs needs CAP_SYS_ADMIN (run as root)");
+    return;
+  }
+  CHECK_EQUAL(0, rc);
 }

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -51,11 +52,13 @@ TEST(EpochStore, UnwritableDirectoryFailsWithTheReason) {
     auto s = EpochStore(dir + "/file").save(7);
     CHECK_FALSE(s.ok);
     CHECK(s.error.find("Not a directory") != std::string::npos);
+    CHECK_EQUAL(ENOTDIR, s.sys_errno);
   } else {
     chmod(dir.c_str(), 0500);
     auto s = EpochStore(dir).save(7);
     chmod(dir.c_str(), 0700);
     CHECK_FALSE(s.ok);
     CHECK(s.error.find("Permission denied") != std::string::npos);
+    CHECK_EQUAL(EACCES, s.sys_errno);
   }
 }
