@@ -254,7 +254,8 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
 
   Beat accepted = beat;
   if (beat.epoch < epoch_ && claimsRole(beat.role)) {
-    // DESIGN.md: frames from a lower epoch are refused. The peer is alive, its claim is not.
+    // docs/DESIGN.md "Election": frames from a lower epoch are refused. The peer is alive, its
+    // claim is not.
     if (refused_beats_++ == 0 || (peer_ && peer_->role != Role::Starting))
       out.push_back(alert(Alert::StaleEpochRefused, std::string(spName(beat.sp)) + " claims " +
                                                         std::string(roleName(beat.role)) +
@@ -398,7 +399,8 @@ Actions Election::onFenceResult(bool ok, const std::string& detail, TimePoint no
     becomeActive(now, out, Alert::TookOver,
                  std::string(spName(peerOf(config_.self))) + " fenced (" + detail + ")");
   } else {
-    // DESIGN.md: when fencing fails the SP does not take over; it retries and alerts.
+    // docs/DESIGN.md "Election": when fencing fails the SP does not take over; it retries and
+    // alerts.
     setRole(Role::Passive, out);
     out.push_back(alert(Alert::FenceFailed, "fencing " + std::string(spName(peerOf(config_.self))) +
                                                 " failed: " + detail + "; retrying"));

@@ -1,7 +1,7 @@
 #pragma once
-// The election: which SP is active. A pure state machine (DESIGN.md "Election and the
-// floating IP"): events in, actions out, time passed in by the caller. No sockets, no
-// clocks, no sleeps, so every transition is tested table-driven (tests/unit/heartbeat).
+// The election: which SP is active. A pure state machine (docs/DESIGN.md "Election"): events
+// in, actions out, time passed in by the caller. No sockets, no clocks, no sleeps, so every
+// transition is tested table-driven (tests/unit/heartbeat).
 //
 // Rules, each with the design decision it comes from (docs/ELECTION.md has the list):
 //  - The peer is dead only when every configured path has been silent for its dead

@@ -261,7 +261,7 @@ void HeartbeatService::run() {
   }
   every(tick_timer_, kTick, [this] { execute(election_.onTick(Clock::now())); });
   every(reconcile_timer_, options_.reconcile_interval, [this] {
-    // The address follows the role, whatever happened behind our back (DESIGN.md: a
+    // The address follows the role, whatever happened behind our back (docs/DESIGN.md "Election": a
     // returning SP that finds the address on itself while passive removes it).
     bool held = deps_.floating.held();
     if (held != holds_) publish();

@@ -1,5 +1,5 @@
 #pragma once
-// The peer link's frame around one Envelope (DESIGN.md "The command path"). Pure: bytes in,
+// The peer link's frame around one Envelope (docs/DESIGN.md "The command path"). Pure: bytes in,
 // frames out; the sockets are in ipc/peer_link.hpp.
 //
 //   u32 BE length of the rest | u64 BE sequence | Envelope bytes | HMAC-SHA256 (32 bytes)

@@ -29,7 +29,8 @@ using Clock = std::chrono::steady_clock;
 // How long a receive thread waits before looking at its stop flag: stop() is this prompt.
 constexpr std::chrono::milliseconds kReceivePoll{50};
 // spd waits at most this long for room in a reply queue: a client that stopped draining its
-// queue must not hold spd's threads up (DESIGN.md: spd keeps running whatever else misbehaves).
+// queue must not hold spd's threads up (docs/DESIGN.md "Processes on one SP": spd keeps
+// running whatever else misbehaves).
 constexpr std::chrono::milliseconds kReplySendTimeout{10};
 // Reply queues spd keeps open: a few spweb processes (restarts) at most.
 constexpr size_t kMaxCachedReplyQueues = 8;

@@ -1,5 +1,5 @@
 #pragma once
-// The local bus between spweb and spd (DESIGN.md "Processes on one SP", "The command path"):
+// The local bus between spweb and spd (docs/DESIGN.md "Processes on one SP", "The command path"):
 // Boost.Interprocess message queues carrying proto::BusRequest / proto::BusResponse.
 //
 //   spweb (LocalBusClient) --BusRequest--> "dualsp-<array>-sp<a|b>-bus"        --> spd

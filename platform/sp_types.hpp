@@ -16,7 +16,7 @@ enum class Role : uint8_t {
   Active = 3,      // holds the floating IP
 };
 
-// Critical means unhealthy (DESIGN.md "Election"): an unhealthy SP hands the role over.
+// Critical means unhealthy (docs/DESIGN.md "Election"): an unhealthy SP hands the role over.
 enum class Health : uint8_t { Ok = 0, Warning = 1, Critical = 2 };
 
 constexpr SpId peerOf(SpId sp) {

@@ -1,5 +1,5 @@
 #pragma once
-// Every operation is a command (DESIGN.md "The command path"). The registry is data: each
+// Every operation is a command (docs/DESIGN.md "The command path"). The registry is data: each
 // command declares its handler, whether the degraded web server may call it, the
 // privilege it needs and whether it changes anything — printable and testable.
 

@@ -1,7 +1,7 @@
 #pragma once
 // The array events spd records itself (role changes, health, the peer, the configuration
-// store): one table of the registry messages they use, so every event's text is the
-// registry's text with its arguments filled in. Table and meaning: docs/EVENTS.md.
+// store): the registry messages they use, so every event's text is the registry's text
+// (redfish/generated/registries/) with its arguments filled in. Meaning: docs/EVENTS.md.
 
 #include <string>
 #include <string_view>
@@ -9,24 +9,27 @@
 
 #include "platform/sp_types.hpp"
 #include "proto/config.pb.h"
+#include "redfish/generated/registries/base.hpp"
+#include "redfish/generated/registries/resource_event.hpp"
 
 namespace dualsp::sp {
 
+// The MessageIds spd records, from the registries tools/gen-redfish generates.
 namespace message {
-inline constexpr std::string_view kStateChanged = "ResourceEvent.1.4.3.ResourceStateChanged";
-inline constexpr std::string_view kHealthOk = "ResourceEvent.1.4.3.ResourceStatusChangedOK";
-inline constexpr std::string_view kHealthWarning =
-    "ResourceEvent.1.4.3.ResourceStatusChangedWarning";
-inline constexpr std::string_view kHealthCritical =
-    "ResourceEvent.1.4.3.ResourceStatusChangedCritical";
-inline constexpr std::string_view kErrorsDetected = "ResourceEvent.1.4.3.ResourceErrorsDetected";
-inline constexpr std::string_view kErrorsCorrected = "ResourceEvent.1.4.3.ResourceErrorsCorrected";
-inline constexpr std::string_view kChanged = "ResourceEvent.1.4.3.ResourceChanged";
-inline constexpr std::string_view kInsufficientStorage = "Base.1.22.1.InsufficientStorage";
+namespace resource_event = redfish::registries::resource_event;
+inline constexpr std::string_view kStateChanged = resource_event::kResourceStateChanged;
+inline constexpr std::string_view kHealthOk = resource_event::kResourceStatusChangedOK;
+inline constexpr std::string_view kHealthWarning = resource_event::kResourceStatusChangedWarning;
+inline constexpr std::string_view kHealthCritical = resource_event::kResourceStatusChangedCritical;
+inline constexpr std::string_view kErrorsDetected = resource_event::kResourceErrorsDetected;
+inline constexpr std::string_view kErrorsCorrected = resource_event::kResourceErrorsCorrected;
+inline constexpr std::string_view kChanged = resource_event::kResourceChanged;
+inline constexpr std::string_view kInsufficientStorage =
+    redfish::registries::base::kInsufficientStorage;
 }  // namespace message
 
-// The registry text of `message_id` ("%1" filled from args), or "" when it is not in the
-// table.
+// The registry text of `message_id` ("%1" filled from args), or "" when it is not one of the
+// message:: ids above or args are too few.
 std::string messageText(std::string_view message_id, const std::vector<std::string>& args);
 
 // An event with its text from the table, plus `detail` after it when not empty.

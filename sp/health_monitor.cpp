@@ -3,8 +3,18 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "redfish/generated/registries/environmental.hpp"
+#include "redfish/generated/registries/network_device.hpp"
+#include "redfish/generated/registries/power.hpp"
+#include "redfish/generated/registries/sensor_event.hpp"
+
 namespace dualsp::sp {
 namespace {
+
+namespace environmental = redfish::registries::environmental;
+namespace network_device = redfish::registries::network_device;
+namespace power = redfish::registries::power;
+namespace sensor_event = redfish::registries::sensor_event;
 
 std::string number(double v) {
   char buf[32];
@@ -27,24 +37,24 @@ std::vector<Fault> faultsFromSensors(const std::vector<platform::SensorReading>&
     f.severity = Health::Critical;
     bool over = s.upper_critical != 0 && s.reading >= s.upper_critical;
     if (s.kind == "Temperature") {
-      f.message_id = "Environmental.1.4.0.TemperatureAboveUpperCriticalThreshold";
+      f.message_id = environmental::kTemperatureAboveUpperCriticalThreshold;
       f.text = "Temperature sensor '" + s.name + "' reads " + number(s.reading) +
                " Cel, above its critical threshold " + number(s.upper_critical) + " Cel.";
     } else if (s.kind == "Rotational") {
-      f.message_id = "Environmental.1.4.0.FanFailed";
+      f.message_id = environmental::kFanFailed;
       f.text = "Fan '" + s.name + "' has failed (" + number(s.reading) + " RPM).";
     } else if (s.kind == "Power" && !over) {
-      f.message_id = "Power.1.2.0.PowerSupplyFailed";
+      f.message_id = power::kPowerSupplyFailed;
       f.text = "Power supply '" + s.name + "' has failed.";
     } else if (s.kind == "Power") {
-      f.message_id = "Power.1.2.0.PowerAboveUpperCriticalThreshold";
+      f.message_id = power::kPowerAboveUpperCriticalThreshold;
       f.text = "Power sensor '" + s.name + "' reads " + number(s.reading) +
                " W, above its critical threshold " + number(s.upper_critical) + " W.";
     } else if (s.kind == "Voltage") {
-      f.message_id = "Power.1.2.0.VoltageCritical";
+      f.message_id = power::kVoltageCritical;
       f.text = "Voltage sensor '" + s.name + "' reads " + number(s.reading) + " V, critical.";
     } else {
-      f.message_id = "SensorEvent.1.1.0.ReadingCritical";
+      f.message_id = sensor_event::kReadingCritical;
       f.text = "Sensor '" + s.name + "' reads " + number(s.reading) + " " + s.units + ", critical.";
     }
     out.push_back(std::move(f));
@@ -86,9 +96,10 @@ HealthReport HealthMonitor::evaluate() {
                              h.critical ? Health::Critical : Health::Warning});
   }
   if (!mgmt_interface_.empty() && carrier_ && !carrier_(mgmt_interface_)) {
-    // DESIGN.md: an SP cut off from the clients must not hold the management address.
+    // docs/DESIGN.md "Election": an SP cut off from the clients must not hold the management
+    // address.
     faults.push_back(Fault{
-        "mgmt-link", "NetworkDevice.1.1.1.CableRemoved",
+        "mgmt-link", std::string(network_device::kCableRemoved),
         "The management link " + mgmt_interface_ + " has no carrier: clients cannot reach this SP.",
         Health::Critical});
   }

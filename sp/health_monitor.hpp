@@ -2,7 +2,7 @@
 // The SP's health: platform faults (sensors over threshold or failed, hardware faults such
 // as memory ECC, the management link without carrier) and firmware faults (the web server
 // crash-looping) rolled up into OK / Warning / Critical. Critical means unhealthy
-// (DESIGN.md "Election"): the SP hands the active role over and serves degraded.
+// (docs/DESIGN.md "Election"): the SP hands the active role over and serves degraded.
 
 #include <functional>
 #include <map>

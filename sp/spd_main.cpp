@@ -1,4 +1,4 @@
-// spd: the SP daemon. See DESIGN.md "Processes on one SP".
+// spd: the SP daemon. See docs/DESIGN.md "Processes on one SP".
 #include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>

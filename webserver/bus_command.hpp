@@ -1,5 +1,5 @@
 #pragma once
-// Commands from spweb to spd over the local bus (DESIGN.md "The command path"): building a
+// Commands from spweb to spd over the local bus (docs/DESIGN.md "The command path"): building a
 // command for a request, sending it, and the one mapping from a CommandResult to HTTP.
 
 #include <chrono>

@@ -1,27 +1,25 @@
 #include "webserver/config_access.hpp"
 
 #include "platform/log.hpp"
+#include "redfish/generated/registries/resource_event.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/redfish_messages.hpp"
 
 namespace dualsp::web {
 namespace {
 
-struct ResourceEventText {
-  std::string_view key;
-  std::string_view text;  // ResourceEvent.1.4.3.json "Message"
-};
+namespace resource_event = redfish::registries::resource_event;
 
-ResourceEventText resourceEventOf(ChangeKind kind) {
+const redfish::MessageEntry& resourceEventOf(ChangeKind kind) {
   switch (kind) {
     case ChangeKind::Created:
-      return {"ResourceCreated", "The resource was created successfully."};
+      return resource_event::entry(resource_event::Message::ResourceCreated);
     case ChangeKind::Removed:
-      return {"ResourceRemoved", "The resource was removed successfully."};
+      return resource_event::entry(resource_event::Message::ResourceRemoved);
     case ChangeKind::Changed:
       break;
   }
-  return {"ResourceChanged", "One or more resource properties have changed."};
+  return resource_event::entry(resource_event::Message::ResourceChanged);
 }
 
 }  // namespace
@@ -54,9 +52,9 @@ std::optional<std::map<std::string, Json>> readConfig(const RequestContext& ctx,
 }
 
 proto::Event changeEvent(ChangeKind kind, const std::string& origin, const std::string& detail) {
-  const ResourceEventText event = resourceEventOf(kind);
+  const redfish::MessageEntry& event = resourceEventOf(kind);
   proto::Event e;
-  e.set_message_id(std::string(kResourceEventRegistry) + "." + std::string(event.key));
+  e.set_message_id(std::string(event.id));
   // The messages take no arguments: what changed goes into the text, for the event log.
   std::string message(event.text);
   if (!detail.empty()) message += " (" + detail + ")";

@@ -25,9 +25,6 @@ namespace dualsp::web {
 // covers the active's wait, a resynchronisation and one more attempt: about 4.5 s).
 inline constexpr std::chrono::milliseconds kConfigWriteTimeout{6000};
 
-// Registry of the events spweb records with a change (../shared/redfish/registries).
-inline constexpr std::string_view kResourceEventRegistry = "ResourceEvent.1.4.3";
-
 // The ResourceEvent message a change records; none of the three takes arguments.
 enum class ChangeKind { Changed, Created, Removed };
 
@@ -49,7 +46,8 @@ struct ConfigChange {
   std::string detail;  // what changed, appended to the event's message: "AssetTag = 'R7'"
 };
 
-// The event a change records: the registry's message id and text (plus " (detail)"),
+// The event a change records: the ResourceEvent registry's message id and text (generated:
+// redfish/generated/registries/resource_event.hpp) plus " (detail)",
 // severity OK, origin the resource.
 proto::Event changeEvent(ChangeKind kind, const std::string& origin, const std::string& detail);
 

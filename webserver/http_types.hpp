@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP request and response as handlers see them: plain data, no CivetWeb types, so the
-// route logic can be tested without a socket (DESIGN.md "webserver/").
+// route logic can be tested without a socket (docs/DESIGN.md "Modules").
 
 #include <cstddef>
 #include <cstdint>

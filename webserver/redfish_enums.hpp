@@ -1,33 +1,28 @@
 #pragma once
-// Redfish schema enums used by spweb, as C++ enums (STYLE.md): a value is spelled once, here,
-// and Json converts it. Values are copied from the DMTF CSDL named beside each enum.
+// Redfish schema enums used by spweb, as C++ enums (STYLE.md): each is the one generated from
+// DMTF's CSDL by tools/gen-redfish (redfish/generated/schema_enums.hpp, every value of the
+// schema); here are spweb's names for them and the subsets DualSP reports or accepts.
 
+#include <algorithm>
 #include <optional>
 #include <string_view>
 
 #include "platform/sp_types.hpp"
+#include "redfish/generated/schema_enums.hpp"
 #include "webserver/json.hpp"
 
 namespace dualsp::web {
 
-// Resource_v1.xml, Resource.State (the subset DualSP reports).
-enum class ResourceState { Enabled, StandbySpare, StandbyOffline, Starting, UnavailableOffline };
-NLOHMANN_JSON_SERIALIZE_ENUM(ResourceState,
-                             {
-                                 {ResourceState::Enabled, "Enabled"},
-                                 {ResourceState::StandbySpare, "StandbySpare"},
-                                 {ResourceState::StandbyOffline, "StandbyOffline"},
-                                 {ResourceState::Starting, "Starting"},
-                                 {ResourceState::UnavailableOffline, "UnavailableOffline"},
-                             })
-
-// Resource_v1.xml, Resource.Health; also Message_v1.xml MessageSeverity.
-enum class HealthState { OK, Warning, Critical };
-NLOHMANN_JSON_SERIALIZE_ENUM(HealthState, {
-                                              {HealthState::OK, "OK"},
-                                              {HealthState::Warning, "Warning"},
-                                              {HealthState::Critical, "Critical"},
-                                          })
+using ResourceState = redfish::resource::State;                 // Resource.State
+using HealthState = redfish::resource::Health;                  // Resource.Health, Message severity
+using PowerState = redfish::resource::PowerState;               // Resource.PowerState
+using ResetType = redfish::resource::ResetType;                 // Resource.ResetType
+using ManagerType = redfish::manager::ManagerType;              // Manager.ManagerType
+using RedundancyMode = redfish::redundancy::RedundancyMode;     // Redundancy.RedundancyMode
+using ChassisType = redfish::chassis::ChassisType;              // Chassis.ChassisType
+using ReadingType = redfish::sensor::ReadingType;               // Sensor.ReadingType
+using OverWritePolicy = redfish::log_service::OverWritePolicy;  // LogService.OverWritePolicy
+using LogEntryType = redfish::log_entry::LogEntryType;          // LogEntry.LogEntryType
 
 // An SP's health (platform/sp_types.hpp) as a Redfish Status.Health.
 constexpr HealthState healthState(Health health) {
@@ -42,64 +37,25 @@ constexpr HealthState healthState(Health health) {
   return HealthState::Critical;
 }
 
-// Resource_v1.xml, Resource.PowerState (the subset DualSP reports).
-enum class PowerState { On, Off };
-NLOHMANN_JSON_SERIALIZE_ENUM(PowerState, {
-                                             {PowerState::On, "On"},
-                                             {PowerState::Off, "Off"},
-                                         })
-
-// Manager_v1.xml, Manager.ManagerType (the subset DualSP reports).
-enum class ManagerType { ManagementController };
-NLOHMANN_JSON_SERIALIZE_ENUM(ManagerType,
-                             {
-                                 {ManagerType::ManagementController, "ManagementController"},
-                             })
-
-// Resource_v1.xml, Resource.ResetType: the values Manager.Reset accepts on an SP.
-// GracefulRestart lets spd stop spweb and hand the floating address over first;
-// ForceRestart resets the SP at once.
-enum class ResetType { GracefulRestart, ForceRestart };
-NLOHMANN_JSON_SERIALIZE_ENUM(ResetType, {
-                                            {ResetType::GracefulRestart, "GracefulRestart"},
-                                            {ResetType::ForceRestart, "ForceRestart"},
-                                        })
+// The values Manager.Reset accepts on an SP. GracefulRestart lets spd stop spweb and hand the
+// floating address over first; ForceRestart resets the SP at once.
 inline constexpr ResetType kAllowedResetTypes[] = {ResetType::GracefulRestart,
                                                    ResetType::ForceRestart};
-// Exact match, unlike Json's conversion, which maps an unknown string to the first value.
-inline std::optional<ResetType> parseResetType(std::string_view s) {
-  if (s == "GracefulRestart") return ResetType::GracefulRestart;
-  if (s == "ForceRestart") return ResetType::ForceRestart;
+// Exact match, unlike Json's conversion; nullopt for any value outside kAllowedResetTypes.
+constexpr std::optional<ResetType> parseResetType(std::string_view s) {
+  const std::optional<ResetType> type = redfish::resource::parseResetType(s);
+  if (type && std::ranges::find(kAllowedResetTypes, *type) != std::end(kAllowedResetTypes))
+    return type;
   return std::nullopt;
 }
 
-// Redundancy_v1.xml, Redundancy.RedundancyMode (the subset DualSP reports): the passive SP
-// takes over by itself when the active one fails.
-enum class RedundancyMode { Failover };
-NLOHMANN_JSON_SERIALIZE_ENUM(RedundancyMode, {
-                                                 {RedundancyMode::Failover, "Failover"},
-                                             })
-
-// Chassis_v1.xml, Chassis.ChassisType (the subset DualSP reports).
-enum class ChassisType { Enclosure };
-NLOHMANN_JSON_SERIALIZE_ENUM(ChassisType, {
-                                              {ChassisType::Enclosure, "Enclosure"},
-                                          })
-
-// Sensor_v1.xml, Sensor.ReadingType: the kinds of sensor an SP has (proto::Sensor::kind).
-enum class ReadingType { Temperature, Rotational, Power, Voltage };
-NLOHMANN_JSON_SERIALIZE_ENUM(ReadingType, {
-                                              {ReadingType::Temperature, "Temperature"},
-                                              {ReadingType::Rotational, "Rotational"},
-                                              {ReadingType::Power, "Power"},
-                                              {ReadingType::Voltage, "Voltage"},
-                                          })
+// The kinds of sensor an SP has (proto::Sensor::kind).
+inline constexpr ReadingType kReadingTypes[] = {ReadingType::Temperature, ReadingType::Rotational,
+                                                ReadingType::Power, ReadingType::Voltage};
 // Exact match; nullopt for a kind this firmware does not know.
-inline std::optional<ReadingType> parseReadingType(std::string_view s) {
-  if (s == "Temperature") return ReadingType::Temperature;
-  if (s == "Rotational") return ReadingType::Rotational;
-  if (s == "Power") return ReadingType::Power;
-  if (s == "Voltage") return ReadingType::Voltage;
+constexpr std::optional<ReadingType> parseReadingType(std::string_view s) {
+  const std::optional<ReadingType> type = redfish::sensor::parseReadingType(s);
+  if (type && std::ranges::find(kReadingTypes, *type) != std::end(kReadingTypes)) return type;
   return std::nullopt;
 }
 // Sensor.ReadingUnits (UCUM) of each kind. Rotational: "{rev}/min", the value Sensor_v1.xml
@@ -114,20 +70,9 @@ constexpr std::string_view readingUnits(ReadingType type) {
       return "W";
     case ReadingType::Voltage:
       return "V";
+    default:  // not in kReadingTypes
+      return "";
   }
-  return "";
 }
-
-// LogService_v1.xml, LogService.OverWritePolicy (the subset DualSP reports).
-enum class OverWritePolicy { WrapsWhenFull };
-NLOHMANN_JSON_SERIALIZE_ENUM(OverWritePolicy, {
-                                                  {OverWritePolicy::WrapsWhenFull, "WrapsWhenFull"},
-                                              })
-
-// LogEntry_v1.xml, LogEntry.LogEntryType (the subset DualSP reports).
-enum class LogEntryType { Oem };
-NLOHMANN_JSON_SERIALIZE_ENUM(LogEntryType, {
-                                               {LogEntryType::Oem, "Oem"},
-                                           })
 
 }  // namespace dualsp::web

@@ -13,8 +13,12 @@
 
 namespace dualsp::web {
 
-// A UUID computed from `name` alone (FNV-1a 128 of the name, with the RFC 9562 version 8
-// "custom" and variant bits set): the same name gives the same UUID on every SP and boot.
+// DualSP's namespace for name-based UUIDs (a random UUID drawn once, docs/WEB.md).
+inline constexpr std::string_view kUuidNamespace = "1c892f68-8e6b-4719-948f-ce901fc707a7";
+
+// The RFC 9562 version 5 UUID of `name` in kUuidNamespace (SHA-1, Boost.UUID): the same name
+// gives the same UUID on every SP and boot, and any tool can recompute it
+// (Python: uuid.uuid5(uuid.UUID(kUuidNamespace), name)).
 std::string nameBasedUuid(std::string_view name);
 
 // ServiceRoot.UUID (the ServiceEntryPointUUID): one per array, so both SPs, and the floating

@@ -1,126 +1,9 @@
 #include "webserver/redfish_messages.hpp"
 
-#include <array>
 #include <stdexcept>
 
 namespace dualsp::web::messages {
 namespace {
-
-// Copied from Base.1.22.1.json ("Messages": Message, NumberOfArgs, MessageSeverity,
-// Resolution). tests/unit/webserver/redfish_messages_test.cpp compares it with the file.
-constexpr std::array<RegistryEntry, 25> kBaseMessages{{
-    {BaseMessage::ResourceNotFound, "ResourceNotFound",
-     "The requested resource of type %1 named '%2' was not found.", 2, HealthState::Critical,
-     "Provide a valid resource identifier and resubmit the request."},
-    {BaseMessage::OperationNotAllowed, "OperationNotAllowed",
-     "The HTTP method is not allowed on this resource.", 0, HealthState::Critical, "None."},
-    {BaseMessage::InternalError, "InternalError",
-     "The request failed due to an internal service error.  The service is still operational.", 0,
-     HealthState::Critical,
-     "Resubmit the request.  If the problem persists, consider resetting the service."},
-    {BaseMessage::ServiceTemporarilyUnavailable, "ServiceTemporarilyUnavailable",
-     "The service is temporarily unavailable.  Retry in %1 seconds.", 1, HealthState::Critical,
-     "Wait for the indicated retry duration and retry the operation."},
-    {BaseMessage::MalformedJSON, "MalformedJSON",
-     "The request body submitted was malformed JSON and could not be parsed by the receiving "
-     "service.",
-     0, HealthState::Critical,
-     "Ensure that the request body is valid JSON and resubmit the request."},
-    {BaseMessage::ActionParameterValueNotInList, "ActionParameterValueNotInList",
-     "The value '%1' for the parameter %2 in the action %3 is not in the list of acceptable "
-     "values.",
-     3, HealthState::Warning,
-     "Choose a value from the enumeration list that the implementation can support and resubmit "
-     "the request if the operation failed."},
-    {BaseMessage::ActionParameterNotSupported, "ActionParameterNotSupported",
-     "The parameter %1 for the action %2 is not supported on the target resource.", 2,
-     HealthState::Warning,
-     "Remove the parameter supplied and resubmit the request if the operation failed."},
-    {BaseMessage::QueryParameterValueTypeError, "QueryParameterValueTypeError",
-     "The value '%1' for the query parameter %2 is not a type that the parameter can accept.", 2,
-     HealthState::Warning,
-     "Correct the value for the query parameter in the request and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::InsufficientPrivilege, "InsufficientPrivilege",
-     "There are insufficient privileges for the account or credentials associated with the current "
-     "session to perform the requested operation.",
-     0, HealthState::Critical,
-     "Either abandon the operation or change the associated access rights and resubmit the request "
-     "if the operation failed."},
-    {BaseMessage::GeneralError, "GeneralError",
-     "A general error has occurred.  See Resolution for information on how to resolve the error, "
-     "or @Message.ExtendedInfo if Resolution is not provided.",
-     0, HealthState::Critical, "None."},
-    {BaseMessage::PayloadTooLarge, "PayloadTooLarge",
-     "The supplied payload exceeds the maximum size supported by the service.", 0,
-     HealthState::Critical,
-     "Check that the supplied payload is correct and supported by this service."},
-    {BaseMessage::ActionParameterValueTypeError, "ActionParameterValueTypeError",
-     "The value '%1' for the parameter %2 in the action %3 is not a type that the parameter can "
-     "accept.",
-     3, HealthState::Warning,
-     "Correct the value for the parameter in the request body and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::ActionParameterValueError, "ActionParameterValueError",
-     "The value for the parameter %1 in the action %2 is invalid.", 2, HealthState::Warning,
-     "Correct the value for the parameter in the request body and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::ActionParameterValueConflict, "ActionParameterValueConflict",
-     "The parameter '%1' with the requested value of '%2' does not meet the constraints of the "
-     "implementation.",
-     2, HealthState::Warning, "None."},
-    {BaseMessage::InsufficientStorage, "InsufficientStorage",
-     "Insufficient storage or memory available to complete the request.", 0, HealthState::Critical,
-     "Increase the free storage space available to the service and resubmit the request."},
-    {BaseMessage::PropertyUnknown, "PropertyUnknown",
-     "The property %1 is not in the list of valid properties for the resource.", 1,
-     HealthState::Warning,
-     "Remove the unknown property from the request body and resubmit the request if the operation "
-     "failed."},
-    {BaseMessage::PropertyValueTypeError, "PropertyValueTypeError",
-     "The value '%1' for the property %2 is not a type that the property can accept.", 2,
-     HealthState::Warning,
-     "Correct the value for the property in the request body and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::PropertyValueFormatError, "PropertyValueFormatError",
-     "The value '%1' for the property %2 is not a format that the property can accept.", 2,
-     HealthState::Warning,
-     "Correct the value for the property in the request body and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::PropertyValueNotInList, "PropertyValueNotInList",
-     "The value '%1' for the property %2 is not in the list of acceptable values.", 2,
-     HealthState::Warning,
-     "Choose a value from the enumeration list that the implementation can support and resubmit "
-     "the request if the operation failed."},
-    {BaseMessage::PropertyValueOutOfRange, "PropertyValueOutOfRange",
-     "The value '%1' for the property %2 is not in the supported range of acceptable values.", 2,
-     HealthState::Warning,
-     "Correct the value for the property in the request body and resubmit the request if the "
-     "operation failed."},
-    {BaseMessage::PropertyMissing, "PropertyMissing",
-     "The property %1 is a required property and must be included in the request.", 1,
-     HealthState::Warning,
-     "Ensure that the property is in the request body and has a valid value and resubmit the "
-     "request if the operation failed."},
-    {BaseMessage::PropertyValueConflict, "PropertyValueConflict",
-     "The property '%1' could not be written because its value would conflict with the value of "
-     "the '%2' property.",
-     2, HealthState::Warning, "None."},
-    {BaseMessage::QueryParameterOutOfRange, "QueryParameterOutOfRange",
-     "The value '%1' for the query parameter %2 is out of range %3.", 3, HealthState::Warning,
-     "Reduce the value for the query parameter to a value that is within range, such as a start or "
-     "count value that is within bounds of the number of resources in a collection or a page "
-     "number that is within the range of valid pages."},
-    {BaseMessage::StringValueTooLong, "StringValueTooLong",
-     "The string '%1' exceeds the length limit %2.", 2, HealthState::Warning,
-     "Resubmit the request with an appropriate string length."},
-    {BaseMessage::OperationTimeout, "OperationTimeout",
-     "A timeout internal to the service occurred as part of the request.  Partial results may "
-     "have been returned.",
-     0, HealthState::Warning,
-     "Resubmit the request.  If the problem persists, consider resetting the service or "
-     "provider."},
-}};
 
 // Replaces %1..%9 by args[0..8]; the registry never has more than a handful of arguments.
 std::string substitute(std::string_view text, const std::vector<std::string>& args) {
@@ -147,21 +30,19 @@ void setError(Response& res, int status, BaseMessage message,
 }  // namespace
 
 std::span<const RegistryEntry> baseRegistry() {
-  return kBaseMessages;
+  return redfish::registries::base::kMessages;
 }
 
 const RegistryEntry& entry(BaseMessage message) {
-  for (const RegistryEntry& e : kBaseMessages)
-    if (e.message == message) return e;
-  throw std::logic_error("message missing from the Base registry table");
+  return redfish::registries::base::entry(message);
 }
 
 std::string messageId(BaseMessage message) {
-  return std::string(kBaseRegistry) + "." + std::string(entry(message).key);
+  return std::string(messages::entry(message).id);
 }
 
 Json messageObject(BaseMessage message, const std::vector<std::string>& args) {
-  const RegistryEntry& e = entry(message);
+  const RegistryEntry& e = messages::entry(message);
   if (static_cast<int>(args.size()) != e.number_of_args)
     throw std::logic_error("wrong number of arguments for " + std::string(e.key));
   return {

@@ -17,7 +17,7 @@
 namespace dualsp::web {
 
 // spd starts spweb in full mode on a healthy SP, in degraded mode (the rescue subset) on an
-// unhealthy one (DESIGN.md "Processes on one SP").
+// unhealthy one (docs/DESIGN.md "Processes on one SP").
 enum class ServeMode : uint8_t { Full, Degraded };
 
 constexpr std::string_view modeName(ServeMode mode) {

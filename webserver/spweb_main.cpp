@@ -1,4 +1,4 @@
-// spweb: the DualSP web server. spd starts it (DESIGN.md "Processes on one SP"):
+// spweb: the DualSP web server. spd starts it (docs/DESIGN.md "Processes on one SP"):
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N ...
 
 #include <signal.h>

@@ -15,7 +15,7 @@ namespace dualsp::web {
 struct ListenConfig {
   std::string address;  // IPv4
   int port = 0;         // 0: any free port, see WebServer::port()
-  // Small on purpose: firmware memory (DESIGN.md "Targets": spd + spweb under 10 MB). Four
+  // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB). Four
   // for ordinary requests, plus one per event stream, which holds its thread while it lasts
   // (a thread is a stack that is mostly never touched: a few tens of KiB resident each).
   int threads = 4 + kMaxEventStreams;

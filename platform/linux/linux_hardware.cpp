@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "platform/unique_fd.hpp"
+#include "redfish/generated/registries/platform.hpp"
+#include "redfish/generated/registries/resource_event.hpp"
 
 namespace dualsp::platform {
 namespace {
@@ -213,13 +215,13 @@ void readEdac(const std::string& dir, std::vector<HardwareFault>& out, Problems&
     fault.id = "memory-ecc";
     fault.component = name;
     if (ue > 0) {
-      fault.message_id = "Platform.1.3.2.MemoryUncorrectableError";
+      fault.message_id = redfish::registries::platform::kMemoryUncorrectableError;
       fault.text = "Memory controller " + name + " reported " + countOf(ue, "uncorrectable");
       if (ce > 0) fault.text += " and " + countOf(ce, "correctable");
       fault.critical = true;
     } else {
       // The Platform registry has no correctable-error message; this is its generic kin.
-      fault.message_id = "ResourceEvent.1.4.3.ResourceErrorsDetected";
+      fault.message_id = redfish::registries::resource_event::kResourceErrorsDetected;
       fault.text = "Memory controller " + name + " reported " + countOf(ce, "correctable");
       fault.critical = false;
     }

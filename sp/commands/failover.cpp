@@ -1,5 +1,5 @@
 // ForceFailover: an administrator hands the active role to the healthy passive SP
-// (DESIGN.md "Election": graceful, the address is released before the peer takes it).
+// (docs/DESIGN.md "Election": graceful, the address is released before the peer takes it).
 #include "sp/command_router.hpp"
 #include "sp/commands/commands.hpp"
 

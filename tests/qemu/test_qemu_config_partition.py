@@ -9,6 +9,7 @@ Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_config_partit
 import json
 import os
 import tempfile
+import uuid
 
 import pytest
 
@@ -19,21 +20,13 @@ ARRAY_ID = "vendor-array-7"
 VENDOR_KEY = "5a" * 32
 
 
-def fnv1a128(data):
-    h = 0x6C62272E07BB014262B821756295C58D
-    for byte in data:
-        h ^= byte
-        h = (h * 0x0000000001000000000000000000013B) % (1 << 128)
-    return h
+# webserver/redfish_format.hpp kUuidNamespace: ServiceRoot.UUID is uuid5 of a name in it.
+DUALSP_UUID_NAMESPACE = uuid.UUID("1c892f68-8e6b-4719-948f-ce901fc707a7")
 
 
 def name_based_uuid(name):
     """webserver/redfish_format.cpp nameBasedUuid, for the expected ServiceRoot UUID."""
-    b = bytearray(fnv1a128(name.encode()).to_bytes(16, "big"))
-    b[6] = (b[6] & 0x0F) | 0x80
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+    return str(uuid.uuid5(DUALSP_UUID_NAMESPACE, name))
 
 
 def partition(directory, sp):
@@ -57,9 +50,9 @@ def pair():
 def test_the_partitions_settings_win_over_the_images(pair):
     rec = pair.client_http("/redfish/v1", timeout=3.0)
     assert rec["ok"], rec
-    uuid = json.loads(rec["body"])["UUID"]
-    assert uuid == name_based_uuid("dualsp/service-root/" + ARRAY_ID), uuid
-    assert uuid != name_based_uuid("dualsp/service-root/qemu")
+    root_uuid = json.loads(rec["body"])["UUID"]
+    assert root_uuid == name_based_uuid("dualsp/service-root/" + ARRAY_ID), root_uuid
+    assert root_uuid != name_based_uuid("dualsp/service-root/qemu")
     for sp in ("A", "B"):
         console = "\n".join(pair.console_tail(sp, 200))
         assert "config partition /dev/vda extracted" in console, console[-1500:]

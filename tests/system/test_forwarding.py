@@ -1,5 +1,5 @@
 """Queries about the other SP are answered fresh through the active SP (peer link + router),
-and stale, with their age, when the peer cannot answer (DESIGN.md "The command path")."""
+and stale, with their age, when the peer cannot answer (docs/DESIGN.md "The command path")."""
 
 import json
 import time

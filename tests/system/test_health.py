@@ -3,7 +3,7 @@
 subset on its own address and hands the floating IP to a healthy peer; spweb is supervised;
 ForceFailover moves the role under load without failing requests; redfishtool works.
 
-Every wait is a poll with a deadline. Contract of spd/spweb assumed here (DESIGN.md, issue 4):
+Every wait is a poll with a deadline. Contract of spd/spweb assumed here (docs/DESIGN.md "Processes on one SP", issue 4):
 - degraded serves /redfish/v1, the SP's own Manager, its LogServices and Manager.Reset; every
   other route answers 503 with a Redfish error body naming the faults and a Retry-After;
 - GET /redfish/v1/Managers/SP<X> (through either SP) shows Status.Health "Critical" and

@@ -10,7 +10,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPS = ("A", "B")
 
-# Network namespaces of the netns topology (DESIGN.md "Addresses and ports in tests").
+# Network namespaces of the netns topology (docs/DESIGN.md "Addresses and ports in tests").
 NS_LAN = "dualsp-lan"
 NS_CLI = "dualsp-cli"
 NS_SP = {"A": "dualsp-spa", "B": "dualsp-spb"}

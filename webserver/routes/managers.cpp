@@ -1,8 +1,8 @@
 // /redfish/v1/Managers: the two service processors, SPA and SPB, their failover Redundancy
 // and their Manager.Reset and Manager.ForceFailover actions. Each Manager is spd's answer to
 // GetSpStatus over the local bus: first hand for this SP, forwarded to the peer for the other
-// one, or the peer's last known state, marked stale, when it does not answer (DESIGN.md "The
-// command path"); the other SP's part of the redundancy set comes from the status board.
+// one, or the peer's last known state, marked stale, when it does not answer (docs/DESIGN.md
+// "The command path"); the other SP's part of the redundancy set comes from the status board.
 // A degraded SP describes itself only: its collection lists it alone and its Manager links to
 // nothing it does not serve (no peer, no chassis, no ForceFailover).
 
@@ -406,7 +406,7 @@ void handleManagerResetPost(const RequestContext& ctx, Response& res) {
   res.body = nullptr;
 }
 
-// Hands the active role to the peer (DESIGN.md "Election": a graceful hand-over). spd refuses
+// Hands the active role to the peer (docs/DESIGN.md "Election": a graceful hand-over). spd refuses
 // it (BAD_REQUEST, with its reason) unless `sp` is active and its peer reachable and healthy.
 void handleManagerForceFailoverPost(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);

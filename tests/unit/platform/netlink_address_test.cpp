@@ -17,7 +17,7 @@
 namespace dualsp::platform {
 namespace {
 
-constexpr const char* kAddress = "198.18.0.10";  // DESIGN.md: the floating IP in tests
+constexpr const char* kAddress = "198.18.0.10";  // docs/DESIGN.md "Addresses and ports in tests"
 
 // Whether the calling thread's namespace shows `address`/`prefix` on `interface`, as
 // getifaddrs (not the code under test) sees it.

@@ -58,7 +58,7 @@ TEST(ServiceRoot, BothSpsPresentOneServiceUuid) {
 }
 
 TEST(ServiceRoot, UuidsAreStableWellFormedAndDistinct) {
-  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   CHECK(std::regex_match(serviceRootUuid("sp-pair"), uuid));
   CHECK(std::regex_match(managerUuid("sp-pair", SpId::A), uuid));
   STRCMP_EQUAL(serviceRootUuid("sp-pair").c_str(), serviceRootUuid("sp-pair").c_str());
