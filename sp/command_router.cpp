@@ -29,6 +29,11 @@ Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId s
   return command.forwarded() ? Route::RefuseLoop : Route::Forward;
 }
 
+proto::CommandResult::Status statusFor(ipc::PeerError error) {
+  return error == ipc::PeerError::Timeout ? proto::CommandResult::TIMEOUT
+                                          : proto::CommandResult::UNAVAILABLE;
+}
+
 std::string commandKey(const proto::Command& command) {
   std::vector<std::pair<std::string, std::string>> args(command.args().begin(),
                                                         command.args().end());
@@ -161,13 +166,12 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
              [this, key, mutating, command = std::move(command),
               reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
                if (mutating) {
-                 proto::CommandResult r = answer.result
-                                              ? *answer.result
-                                              : errorResult(answer.error == "timeout"
-                                                                ? proto::CommandResult::TIMEOUT
-                                                                : proto::CommandResult::UNAVAILABLE,
-                                                            std::string(spName(peerOf(self_))) +
-                                                                " did not answer: " + answer.error);
+                 proto::CommandResult r =
+                     answer.result
+                         ? *answer.result
+                         : errorResult(statusFor(answer.error),
+                                       std::string(spName(peerOf(self_))) +
+                                           " did not answer: " + ipc::toString(answer.error));
                  finish(r);
                  reply(std::move(r));
                  return;
@@ -239,7 +243,8 @@ void CommandRouter::finishForward(const std::string& key, bool mutating,
              answer.result->status() != proto::CommandResult::TIMEOUT) {
     r = std::move(*answer.result);  // the peer's own answer (not found, bad request, ...)
   } else {
-    r = staleOrUnavailable(key, command, answer.result ? answer.result->error() : answer.error);
+    r = staleOrUnavailable(key, command,
+                           answer.result ? answer.result->error() : ipc::toString(answer.error));
   }
   finish(r);
   std::vector<Reply> waiting;

@@ -108,10 +108,7 @@ Version versionOfHistory(const History& h) {
 }
 
 // A transport error after which the request certainly never left this SP.
-bool neverSent(const std::string& error) {
-  return error == "not connected" || error == "too large" || error == "stopped" ||
-         error == "no peer link";
-}
+using ipc::neverSent;
 
 bool writeSmallFile(const std::string& path, const std::string& text, std::string& error) {
   std::string tmp = path + ".tmp";
@@ -386,13 +383,13 @@ proto::Command ConfigService::peerCommand(const std::string& name, const std::st
 
 PeerTransport::Answer ConfigService::askPeer(const proto::Command& command,
                                              std::chrono::milliseconds deadline) {
-  if (!deps_.peer) return {std::nullopt, "no peer link"};
+  if (!deps_.peer) return {std::nullopt, ipc::PeerError::NoLink};
   auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
   auto future = promise->get_future();
   deps_.peer->send(command, deadline,
                    [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
   if (future.wait_for(deadline + std::chrono::milliseconds{500}) != std::future_status::ready)
-    return {std::nullopt, "no answer"};
+    return {std::nullopt, ipc::PeerError::NoAnswer};
   return future.get();
 }
 
@@ -401,7 +398,7 @@ bool ConfigService::callPeer(const std::string& name, const std::string& payload
                              std::string& error) {
   auto answer = askPeer(peerCommand(name, payload, deadline), deadline);
   if (!answer.result) {
-    error = answer.error;
+    error = ipc::toString(answer.error);
     return false;
   }
   if (answer.result->status() != proto::CommandResult::OK) {
@@ -479,10 +476,11 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
         }
         if (neverSent(answer.error))
           return reply(errorResult(proto::CommandResult::UNAVAILABLE,
-                                   "the active " + peer + " cannot be reached (" + answer.error +
+                                   "the active " + peer + " cannot be reached (" +
+                                       ipc::toString(answer.error) +
                                        "); the change was not applied: retry"));
         reply(errorResult(proto::CommandResult::TIMEOUT,
-                          "the active " + peer + " did not answer (" + answer.error +
+                          "the active " + peer + " did not answer (" + ipc::toString(answer.error) +
                               "); the change may have been applied: read it back before "
                               "retrying"));
       });
@@ -540,7 +538,7 @@ ConfigService::Sent ConfigService::replicate(const std::vector<ConfigRecord>& re
       error = replicated.error().empty() ? "unreadable answer" : replicated.error();
       return maybe_arrived ? Sent::InDoubt : Sent::Refused;
     }
-    error = answer.error;
+    error = ipc::toString(answer.error);
     if (!neverSent(answer.error)) maybe_arrived = true;
     if (!peerAlive()) break;  // the election declared it dead meanwhile
     std::this_thread::sleep_for(kWaitStep);
@@ -990,12 +988,12 @@ bool ConfigService::sendCopy(bool full, Version peer_last, std::string& error) {
 
 bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool everything) {
   if (!store_.isOpen() || (deps_.role && deps_.role() != Role::Active)) return false;
-  auto fail = [this](const std::string& why) {
+  auto fail = [this](const std::string& why, bool never_sent = false) {
     if (why != last_resync_error_)
       LOG_INFO << "resync of SP-" << spLetter(peerOf(deps_.self)) << " not done: " << why;
     last_resync_error_ = why;
     std::lock_guard lock(mu_);
-    if (neverSent(why)) {
+    if (never_sent) {
       // Nothing was sent: cheap to ask again at the next tick, when the link may be back.
       next_resync_ = std::chrono::steady_clock::now();
       return false;
@@ -1004,7 +1002,7 @@ bool ConfigService::finishResync(const PeerTransport::Answer& answer, bool every
     resync_backoff_ = std::min(resync_backoff_ * 2, kMaxResyncBackoff);
     return false;
   };
-  if (!answer.result) return fail(answer.error);
+  if (!answer.result) return fail(ipc::toString(answer.error), neverSent(answer.error));
   if (answer.result->status() != proto::CommandResult::OK) return fail(answer.result->error());
   proto::SyncOffer offer;
   if (!offer.ParseFromString(answer.result->payload())) return fail("unreadable offer");
