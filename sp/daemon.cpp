@@ -1,12 +1,10 @@
 #include "sp/daemon.hpp"
 
 #include <signal.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -38,19 +36,6 @@
 
 namespace dualsp::sp {
 namespace {
-
-std::string newBootId() {
-  std::ifstream in("/proc/sys/kernel/random/uuid");
-  std::string id;
-  std::getline(in, id);
-  return id;
-}
-
-int64_t wallMillis() {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
-}
 
 // Signals are taken synchronously by the main thread only; every other thread blocks them.
 sigset_t blockSignals() {
@@ -163,14 +148,7 @@ bool Daemon::buildPlatform() {
     LOG_CRITICAL << "cannot create the status board: " << e.what();
     return false;
   }
-  tmpl_.spd_pid = static_cast<uint32_t>(getpid());
-  tmpl_.sp = c_.sp;
-  tmpl_.boot_time_ms = wallMillis();
-  ipc::copyField(tmpl_.array_id, c_.array_id);
-  ipc::copyField(tmpl_.boot_id, boot_id_);
-  ipc::copyField(tmpl_.firmware_version, DUALSP_FIRMWARE_VERSION);
-  ipc::copyField(tmpl_.management_address, c_.management.address);
-  ipc::copyField(tmpl_.floating_address, c_.floating.address);
+  tmpl_ = boardTemplate(c_, boot_id_, static_cast<uint32_t>(getpid()), wallMillis());
 
   // Health first: the election and the web server start from the SP's real state.
   hardware_ = makeHardware(c_);

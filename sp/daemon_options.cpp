@@ -98,6 +98,20 @@ ConfigServiceOptions configServiceOptions(const Config& c) {
   return o;
 }
 
+ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+                                  int64_t boot_time_ms) {
+  ipc::StatusSnapshot t;
+  t.spd_pid = pid;
+  t.sp = c.sp;
+  t.boot_time_ms = boot_time_ms;
+  ipc::copyField(t.array_id, c.array_id);
+  ipc::copyField(t.boot_id, boot_id);
+  ipc::copyField(t.firmware_version, DUALSP_FIRMWARE_VERSION);
+  ipc::copyField(t.management_address, c.management.address);
+  ipc::copyField(t.floating_address, c.floating.address);
+  return t;
+}
+
 std::string findSpweb(const Config& c, const std::string& self_exe) {
   if (!c.web.spweb.empty()) return c.web.spweb;
   fs::path dir = fs::path(self_exe).parent_path();

@@ -9,6 +9,7 @@
 
 #include "heartbeat/heartbeat_service.hpp"
 #include "ipc/peer_channel.hpp"
+#include "ipc/status_board.hpp"
 #include "sp/config.hpp"
 #include "sp/config_service.hpp"
 
@@ -27,6 +28,10 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
                                          uint64_t epoch);
 
 ConfigServiceOptions configServiceOptions(const Config& c);
+
+// What this spd's status board always says about it (the heartbeat service fills the rest).
+ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+                                  int64_t boot_time_ms);
 
 // spweb: configured path, else beside spd (installed), else in the build tree, else PATH.
 std::string findSpweb(const Config& c, const std::string& self_exe);

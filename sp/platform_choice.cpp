@@ -1,5 +1,9 @@
 #include "sp/platform_choice.hpp"
 
+#include <sys/time.h>
+
+#include <fstream>
+
 #include "platform/linux/gpio_fencer.hpp"
 #include "platform/linux/link_state.hpp"
 #include "platform/linux/linux_hardware.hpp"
@@ -35,6 +39,19 @@ std::unique_ptr<platform::Hardware> makeHardware(const Config& c) {
 
 bool hasCarrier(const std::string& interface) {
   return platform::linkHasCarrier(interface);
+}
+
+std::string newBootId() {
+  std::ifstream in("/proc/sys/kernel/random/uuid");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+int64_t wallMillis() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
 }
 
 }  // namespace dualsp::sp

@@ -148,3 +148,17 @@ TEST(OtherOptions, AConfiguredSpwebPathWinsElseThePath) {
   c.web.spweb = "/opt/spweb";
   CHECK_EQUAL(std::string("/opt/spweb"), findSpweb(c, "/nonexistent/bin/spd"));
 }
+
+TEST(OtherOptions, TheBoardTemplateNamesThisSpdAndItsAddresses) {
+  Config c = twoRoutes();
+  c.floating.address = "198.18.0.10";
+  auto t = boardTemplate(c, "5f0c-boot", 4242, 1700000000000);
+  CHECK_EQUAL(4242u, t.spd_pid);
+  CHECK_TRUE(t.sp == SpId::B);
+  CHECK_EQUAL(1700000000000, t.boot_time_ms);
+  STRCMP_EQUAL("array-7", t.array_id);
+  STRCMP_EQUAL("5f0c-boot", t.boot_id);
+  STRCMP_EQUAL(DUALSP_FIRMWARE_VERSION, t.firmware_version);
+  STRCMP_EQUAL("198.18.0.12", t.management_address);
+  STRCMP_EQUAL("198.18.0.10", t.floating_address);
+}

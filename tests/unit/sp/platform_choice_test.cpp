@@ -28,3 +28,15 @@ TEST(PlatformChoice, ASimulatedSpWithoutAHardwareDescriptionHasNone) {
   c.platform.backend = "sim";
   CHECK_TRUE(makeHardware(c) == nullptr);
 }
+
+TEST(PlatformChoice, EveryStartHasItsOwnBootId) {
+  const std::string a = newBootId();
+  CHECK_EQUAL(36u, a.size());  // a UUID's text
+  CHECK_TRUE(a != newBootId());
+}
+
+TEST(PlatformChoice, TheWallClockIsInMillisecondsSince1970) {
+  const int64_t now = wallMillis();
+  CHECK_TRUE(now > 1600000000000);  // after September 2020
+  CHECK_TRUE(now < 4102444800000);  // before 2100
+}
