@@ -68,7 +68,7 @@ void PeerChannel::request(std::string payload, Millis deadline, PeerLink::Done d
   if (!route) {
     // Posted, never called from inside request(), like PeerLink's own failures.
     asio::post(io_, [done = std::move(done)] {
-      done(PeerLink::Result{false, "", "not connected"});
+      done(PeerLink::Result{false, "", PeerError::NotConnected});
     });
     return;
   }
@@ -79,7 +79,7 @@ void PeerChannel::requestOn(size_t route, std::string payload, Millis deadline,
                             PeerLink::Done done) {
   if (route >= routes_.size()) {
     asio::post(io_, [done = std::move(done)] {
-      done(PeerLink::Result{false, "", "not connected"});
+      done(PeerLink::Result{false, "", PeerError::NotConnected});
     });
     return;
   }

@@ -5,7 +5,7 @@
 // key, protocol and authentication; SP-A dials, SP-B listens), and all share one io_context
 // and one request handler. Requests take the preferred route that is healthy (a frame heard
 // within sick_after); with none healthy, the route up that was heard most recently; with
-// none up they fail at once with "not connected". A response always goes back on the
+// none up they fail at once with PeerError::NotConnected. A response always goes back on the
 // connection its request came on.
 //
 // Single-threaded like PeerLink, except the getters marked "any thread" (atomics).
@@ -51,7 +51,7 @@ class PeerChannel {
   void stop();
   // Over the route chooseRoute() names; `done` exactly once, never inside request().
   void request(std::string payload, Millis deadline, PeerLink::Done done);
-  // Over one given route ("not connected" when it is down or absent): the caller retries an
+  // Over one given route (NotConnected when it is down or absent): the caller retries an
   // idempotent request on the other route.
   void requestOn(size_t route, std::string payload, Millis deadline, PeerLink::Done done);
   // The route request() takes now: the first healthy one, else the one up heard most

@@ -177,7 +177,7 @@ void PeerLink::stop() {
   asio::error_code ec;
   acceptor_.close(ec);
   if (conn_) close(conn_, "stopped");
-  failPending("stopped");
+  failPending(PeerError::Stopped);
 }
 
 bool PeerLink::connected() const {
@@ -460,8 +460,9 @@ void PeerLink::handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope)
   ++stats_.frames_in;
   if (envelope.type() == proto::Envelope::REQUEST) {
     handleRequest(conn, envelope);
-  } else if (!finishRequest(envelope.correlation_id(),
-                            Result{true, std::move(*envelope.mutable_payload()), ""})) {
+  } else if (!finishRequest(
+                 envelope.correlation_id(),
+                 Result{true, std::move(*envelope.mutable_payload()), PeerError::None})) {
     ++stats_.late_responses;  // its request timed out first
   }
 }
@@ -605,7 +606,7 @@ void PeerLink::respond(const std::weak_ptr<Connection>& weak, uint64_t correlati
                        std::string payload) {
   auto conn = weak.lock();
   if (!conn || conn != conn_) {
-    ++stats_.discarded_responses;  // the requester saw "disconnected" already
+    ++stats_.discarded_responses;  // the requester saw Disconnected already
     return;
   }
   proto::Envelope response;
@@ -683,7 +684,7 @@ void PeerLink::drop(ConnectionPtr conn, const std::string& why, bool logged) {
                   << " before its HELLO (" << why << ")";
   }
   std::weak_ptr<char> alive = alive_;
-  if (was_up) failPending("disconnected");
+  if (was_up) failPending(PeerError::Disconnected);
   if (alive.expired()) return;  // a done() callback destroyed the link
   if (running_ && options_.self == SpId::A && !conn_) scheduleReconnect();
 }
@@ -715,7 +716,7 @@ void PeerLink::close(ConnectionPtr conn, const std::string& why) {
 
 void PeerLink::request(std::string payload, Millis deadline, Done done) {
   if (!connected()) {
-    failSoon(std::move(done), "not connected");
+    failSoon(std::move(done), PeerError::NotConnected);
     return;
   }
   deadline = std::max(deadline, Millis{0});
@@ -727,16 +728,16 @@ void PeerLink::request(std::string payload, Millis deadline, Done done) {
   envelope.set_payload(std::move(payload));
   const ConnectionPtr conn = conn_;
   if (!send(conn, std::move(envelope))) {
-    failSoon(std::move(done), "too large");
+    failSoon(std::move(done), PeerError::TooLarge);
     return;
   }
   if (conn != conn_) {  // the queue overflowed and the connection went with it
-    failSoon(std::move(done), "disconnected");
+    failSoon(std::move(done), PeerError::Disconnected);
     return;
   }
   auto timer = std::make_unique<asio::steady_timer>(io_, deadline);
   timer->async_wait([this, alive = std::weak_ptr(alive_), id](const asio::error_code& ec) {
-    if (!alive.expired() && !ec) finishRequest(id, Result{false, "", "timeout"});
+    if (!alive.expired() && !ec) finishRequest(id, Result{false, "", PeerError::Timeout});
   });
   pending_.emplace(id, Pending{std::move(done), std::move(timer)});
 }
@@ -751,7 +752,7 @@ bool PeerLink::finishRequest(uint64_t id, Result result) {
   return true;
 }
 
-void PeerLink::failPending(const std::string& error) {
+void PeerLink::failPending(PeerError error) {
   // Taken out first: a done() callback may make a new request.
   auto pending = std::move(pending_);
   pending_.clear();
@@ -761,11 +762,9 @@ void PeerLink::failPending(const std::string& error) {
   }
 }
 
-void PeerLink::failSoon(Done done, std::string error) {
+void PeerLink::failSoon(Done done, PeerError error) {
   // Posted, never called from inside request(): the caller may hold locks or be mid-update.
-  asio::post(io_, [done = std::move(done), error = std::move(error)] {
-    done(Result{false, "", error});
-  });
+  asio::post(io_, [done = std::move(done), error] { done(Result{false, "", error}); });
 }
 
 }  // namespace dualsp::ipc

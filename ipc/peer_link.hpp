@@ -5,8 +5,8 @@
 // the old one. Both sides start with a HELLO carrying a fresh nonce; every frame is
 // authenticated with the array's pair key (ipc/frame_codec.hpp), and the first bad frame
 // drops the connection. Many requests share the connection, matched by correlation id, and
-// each one ends exactly once: answer, "timeout", "not connected", "disconnected", "stopped"
-// or "too large".
+// each one ends exactly once: answered, or with a PeerError (Timeout, NotConnected,
+// Disconnected, Stopped or TooLarge; ipc/peer_error.hpp).
 //
 // Liveness: while the connection is up each side pings every `ping_interval` (an ordinary
 // REQUEST with `ping` set, answered by the receiving link itself) and tracks when it last
@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "ipc/frame_codec.hpp"
+#include "ipc/peer_error.hpp"
 #include "platform/sp_types.hpp"
 #include "proto/peer.pb.h"
 
@@ -81,7 +82,7 @@ class PeerLink {
   struct Result {
     bool ok = false;
     std::string payload;
-    std::string error;  // "timeout", "not connected", "disconnected", "stopped", "too large"
+    PeerError error = PeerError::None;  // why not ok
   };
   // Sends the response; call it at most once, from the io thread, now or later. When the
   // connection dropped meanwhile the response is discarded.
@@ -113,7 +114,7 @@ class PeerLink {
   PeerLink& operator=(const PeerLink&) = delete;
 
   void start();
-  // Closes the connection and the listener and ends every pending request with "stopped".
+  // Closes the connection and the listener and ends every pending request with Stopped.
   void stop();
   // `done` is called exactly once, at the latest when `deadline` has passed; never from
   // inside request() itself.
@@ -192,8 +193,8 @@ class PeerLink {
   // Mirrors the state into the atomics and calls on_change when connected()/healthy() moved.
   void publish();
   bool finishRequest(uint64_t id, Result result);
-  void failPending(const std::string& error);
-  void failSoon(Done done, std::string error);
+  void failPending(PeerError error);
+  void failSoon(Done done, PeerError error);
 
   asio::io_context& io_;
   PeerLinkOptions options_;

@@ -29,9 +29,8 @@ Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId s
   return command.forwarded() ? Route::RefuseLoop : Route::Forward;
 }
 
-bool neverSent(const std::string& error) {
-  return error == "not connected" || error == "too large" || error == "stopped" ||
-         error == "no peer link" || error == "no heartbeats from the peer";
+proto::CommandResult::Status statusFor(ipc::PeerError error) {
+  return ipc::neverSent(error) ? proto::CommandResult::UNAVAILABLE : proto::CommandResult::TIMEOUT;
 }
 
 std::string commandKey(const proto::Command& command) {
@@ -166,15 +165,12 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
              [this, key, mutating, command = std::move(command),
               reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
                if (mutating) {
-                 // A change that may have arrived has an unknown outcome (TIMEOUT); one
-                 // that never left was applied nowhere (UNAVAILABLE).
                  proto::CommandResult r =
                      answer.result
                          ? *answer.result
-                         : errorResult(neverSent(answer.error) ? proto::CommandResult::UNAVAILABLE
-                                                               : proto::CommandResult::TIMEOUT,
+                         : errorResult(statusFor(answer.error),
                                        std::string(spName(peerOf(self_))) +
-                                           " did not answer: " + answer.error);
+                                           " did not answer: " + ipc::toString(answer.error));
                  finish(r);
                  reply(std::move(r));
                  return;
@@ -246,7 +242,8 @@ void CommandRouter::finishForward(const std::string& key, bool mutating,
              answer.result->status() != proto::CommandResult::TIMEOUT) {
     r = std::move(*answer.result);  // the peer's own answer (not found, bad request, ...)
   } else {
-    r = staleOrUnavailable(key, command, answer.result ? answer.result->error() : answer.error);
+    r = staleOrUnavailable(key, command,
+                           answer.result ? answer.result->error() : ipc::toString(answer.error));
   }
   finish(r);
   std::vector<Reply> waiting;

@@ -18,6 +18,7 @@
 #include "platform/sp_types.hpp"
 #include "proto/command.pb.h"
 #include "sp/command_registry.hpp"
+#include "sp/peer_transport.hpp"
 
 namespace dualsp::sp {
 
@@ -32,25 +33,10 @@ std::string_view routeName(Route r);
 // Pure: the router's decision table.
 Route decideRoute(const proto::Command& command, const CommandSpec* spec, SpId self);
 
-// The peer link as the router needs it.
-class PeerTransport {
- public:
-  struct Answer {
-    std::optional<proto::CommandResult> result;  // nullopt: no answer
-    std::string error;                           // "timeout", "not connected", ...
-  };
-  virtual ~PeerTransport() = default;
-  // `done` is called exactly once, from any thread, at the latest after `deadline`.
-  virtual void send(const proto::Command& command, std::chrono::milliseconds deadline,
-                    std::function<void(Answer)> done) = 0;
-  // Whether a request can get an answer now (the peer is heard and some route of the link
-  // answers); false: asking would only wait out the deadline. Any thread.
-  virtual bool usable() const { return true; }
-};
-
-// A transport error after which the request certainly never left this SP: a change sent
-// with it was applied nowhere; after any other error its outcome is unknown.
-bool neverSent(const std::string& error);
+// The status a forwarded command gets when the peer link brought no answer: UNAVAILABLE when
+// the request certainly never left this SP (ipc::neverSent: applied nowhere), TIMEOUT when it
+// may have arrived (its outcome is unknown). The web server maps both to HTTP in one place.
+proto::CommandResult::Status statusFor(ipc::PeerError error);
 
 class CommandRouter {
  public:

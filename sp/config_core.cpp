@@ -273,13 +273,13 @@ proto::Command ConfigCore::peerCommand(const std::string& name, const std::strin
 
 PeerTransport::Answer ConfigCore::askPeer(const proto::Command& command,
                                           std::chrono::milliseconds deadline) {
-  if (!deps.peer) return {std::nullopt, "no peer link"};
+  if (!deps.peer) return {std::nullopt, ipc::PeerError::NoLink};
   auto promise = std::make_shared<std::promise<PeerTransport::Answer>>();
   auto future = promise->get_future();
   deps.peer->send(command, deadline,
                   [promise](PeerTransport::Answer a) { promise->set_value(std::move(a)); });
   if (future.wait_for(deadline + std::chrono::milliseconds{500}) != std::future_status::ready)
-    return {std::nullopt, "no answer"};
+    return {std::nullopt, ipc::PeerError::NoAnswer};
   return future.get();
 }
 
@@ -288,7 +288,7 @@ bool ConfigCore::callPeer(const std::string& name, const std::string& payload,
                           std::string& error) {
   auto answer = askPeer(peerCommand(name, payload, deadline), deadline);
   if (!answer.result) {
-    error = answer.error;
+    error = ipc::toString(answer.error);
     return false;
   }
   if (answer.result->status() != proto::CommandResult::OK) {

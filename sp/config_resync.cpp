@@ -90,12 +90,12 @@ bool ConfigResync::resyncNow() {
   return finishResync(askOffer(everything), everything);
 }
 
-bool ConfigResync::fail(const std::string& why) {
+bool ConfigResync::fail(const std::string& why, bool never_sent) {
   if (why != last_resync_error_)
     LOG_INFO << "resync of " << core_.peerName() << " not done: " << why;
   last_resync_error_ = why;
   std::lock_guard lock(core_.mu);
-  if (neverSent(why)) {
+  if (never_sent) {
     // Nothing was sent: cheap to ask again at the next tick, when the link may be back.
     next_resync_ = std::chrono::steady_clock::now();
     return false;
@@ -159,7 +159,7 @@ bool ConfigResync::sendCopy(bool full, Version peer_last, std::string& error) {
 
 bool ConfigResync::finishResync(const PeerTransport::Answer& answer, bool everything) {
   if (!core_.store.isOpen() || (core_.deps.role && core_.deps.role() != Role::Active)) return false;
-  if (!answer.result) return fail(answer.error);
+  if (!answer.result) return fail(ipc::toString(answer.error), ipc::neverSent(answer.error));
   if (answer.result->status() != proto::CommandResult::OK) return fail(answer.result->error());
   proto::SyncOffer offer;
   if (!offer.ParseFromString(answer.result->payload())) return fail("unreadable offer");

@@ -51,7 +51,9 @@ class ConfigResync {
   bool sendCopy(bool full, Version peer_last, std::string& error);
   bool sendInstall(const proto::SyncInstall& install, std::string& error);
   void resynced(size_t conflicts, bool everything, bool restored_missing);
-  bool fail(const std::string& why);
+  // never_sent: the request certainly never left this SP (ipc::neverSent), so asking again
+  // at the next tick costs nothing; any other failure backs off.
+  bool fail(const std::string& why, bool never_sent = false);
   platform::Status installFull(const proto::SyncInstall& install);
   bool stageFullPart(const proto::SyncInstall& install, proto::ReplicateAnswer& answer);
 

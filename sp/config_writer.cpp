@@ -68,8 +68,8 @@ ConfigWriter::Sent ConfigWriter::replicate(const std::vector<ConfigRecord>& reco
           replicated.sys_errno());
       return maybe_arrived ? Sent::InDoubt : Sent::Refused;
     }
-    why = platform::Status::failure(answer.error);
-    if (!neverSent(answer.error)) maybe_arrived = true;
+    why = platform::Status::failure(ipc::toString(answer.error));
+    if (!ipc::neverSent(answer.error)) maybe_arrived = true;
     if (!core_.peerAlive()) break;  // the election declared it dead meanwhile
     std::this_thread::sleep_for(kWaitStep);
   }

@@ -184,7 +184,7 @@ TEST(PeerChannel, WithNoRouteHealthyTheOneHeardLastIsUsedUntilBothAreDown) {
   Outcome o;  // sent into the cut: it ends when the route is declared down
   a->request("into the cut", Millis{5000}, record(o));
   CHECK_TRUE(runUntil(io, [&] { return o.calls == 1; }));
-  CHECK_EQUAL(std::string("disconnected"), o.result.error);
+  CHECK(o.result.error == PeerError::Disconnected);
   CHECK_TRUE(runUntil(io, [&] { return !a->upNow(); }));
   CHECK_EQUAL(std::string(""), a->routeNow());
   CHECK_EQUAL(1u, a->generation());
@@ -212,7 +212,7 @@ TEST(PeerChannel, RequestFailsAtOnceWhenNoRouteIsUp) {
   io.poll();
   for (const auto& o : outcomes) {
     CHECK_EQUAL(1, o.calls);
-    CHECK_EQUAL(std::string("not connected"), o.result.error);
+    CHECK(o.result.error == PeerError::NotConnected);
     CHECK_TRUE(o.at - sent < Millis{50});
   }
 
@@ -245,7 +245,7 @@ TEST(PeerChannel, ResponsesGoBackOnTheConnectionTheRequestCameOn) {
   CHECK_TRUE(runUntil(io, [&] { return held.size() == 1; }));
   relay0->setBlackHole(true);
   CHECK_TRUE(runUntil(io, [&] { return lost.calls == 1; }));
-  CHECK_EQUAL(std::string("disconnected"), lost.result.error);
+  CHECK(lost.result.error == PeerError::Disconnected);
   CHECK_TRUE(runUntil(io, [&] { return !b->statusNow()[0].up; }));
   held[0].second("too late");
   CHECK_EQUAL(1u, b->stats(0).discarded_responses);
@@ -266,7 +266,7 @@ TEST(PeerChannel, RouteWithoutPeerAddressOrKeyIsLeftOut) {
   Outcome o;
   none.request("x", Millis{1000}, record(o));
   io.poll();
-  CHECK_EQUAL(std::string("not connected"), o.result.error);
+  CHECK(o.result.error == PeerError::NotConnected);
   CHECK_TRUE(none.statusNow().empty());
 }
 

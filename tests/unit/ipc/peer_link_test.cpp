@@ -219,7 +219,7 @@ TEST(PeerLink, DeadlineExpiresWhenThePeerNeverAnswers) {
   CHECK_TRUE(runUntil(io, [&] { return o.calls == 1; }));
   const auto waited = std::chrono::duration_cast<Millis>(o.at - sent).count();
   CHECK_FALSE(o.result.ok);
-  CHECK_EQUAL(std::string("timeout"), o.result.error);
+  CHECK(o.result.error == PeerError::Timeout);
   CHECK_TRUE(waited >= 100);
   CHECK_TRUE(waited < 100 + 150);
   // The answer comes after all: counted as late, done() is not called again.
@@ -242,7 +242,7 @@ TEST(PeerLink, RequestWhileDisconnectedFailsAtOnce) {
   CHECK_EQUAL(0, o.calls);  // never from inside request()
   io.poll();
   CHECK_EQUAL(1, o.calls);
-  CHECK_EQUAL(std::string("not connected"), o.result.error);
+  CHECK(o.result.error == PeerError::NotConnected);
   CHECK_TRUE(o.at - sent < Millis{50});
 }
 
@@ -254,7 +254,7 @@ TEST(PeerLink, StopEndsPendingRequests) {
   CHECK_TRUE(runUntil(io, [&] { return held.size() == 1; }));
   a->stop();
   CHECK_EQUAL(1, o.calls);
-  CHECK_EQUAL(std::string("stopped"), o.result.error);
+  CHECK(o.result.error == PeerError::Stopped);
   CHECK_FALSE(a->connected());
   CHECK_TRUE(runUntil(io, [&] { return !b->connected(); }));
   held[0].second("to nobody");  // the connection it came on is gone: discarded
@@ -269,7 +269,7 @@ TEST(PeerLink, ConnectorReconnectsAfterTheListenerRestarts) {
   CHECK_TRUE(runUntil(io, [&] { return held.size() == 1; }));
   b.reset();  // SP-B's spd goes away
   CHECK_TRUE(runUntil(io, [&] { return in_flight.calls == 1; }));
-  CHECK_EQUAL(std::string("disconnected"), in_flight.result.error);
+  CHECK(in_flight.result.error == PeerError::Disconnected);
   CHECK_FALSE(a->connected());
   held[0].second("from a destroyed link");  // harmless
   held.clear();
@@ -299,7 +299,7 @@ TEST(PeerLink, PeerWithTheWrongKeyIsDropped) {
   Outcome o;
   a->request("x", Millis{1000}, record(o));
   io.poll();
-  CHECK_EQUAL(std::string("not connected"), o.result.error);
+  CHECK(o.result.error == PeerError::NotConnected);
 }
 
 TEST(PeerLink, UnknownEnvelopeTypeIsRefused) {
@@ -474,7 +474,7 @@ TEST(PeerLink, BlackHoledConnectionIsDroppedWithinDeadAfterAndComesBackWhenHeale
   CHECK_EQUAL(0, pending.calls);
   CHECK_TRUE(runUntil(io, [&] { return pending.calls == 1; }));
   const Millis dead = since(cut);
-  CHECK_EQUAL(std::string("disconnected"), pending.result.error);
+  CHECK(pending.result.error == PeerError::Disconnected);
   CHECK_FALSE(a->connected());
   CHECK_EQUAL(1u, a->stats().silence_drops);
   CHECK_TRUE(runUntil(io, [&] { return !b->connected(); }));  // B's own pings went unanswered

@@ -53,8 +53,9 @@ class FakePeer : public PeerTransport {
     deadlines.push_back(deadline);
     pending.push_back(std::move(done));
   }
-  void answer(size_t i, std::optional<proto::CommandResult> r, std::string error = "") {
-    pending.at(i)(Answer{std::move(r), std::move(error)});
+  void answer(size_t i, std::optional<proto::CommandResult> r,
+              ipc::PeerError error = ipc::PeerError::None) {
+    pending.at(i)(Answer{std::move(r), error});
   }
   bool usable() const override { return is_usable; }
   bool is_usable = true;
@@ -179,7 +180,7 @@ TEST(Router, TimeoutAnswersTheLastKnownStateWithItsAge) {
   peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
   now += milliseconds(1200);
   dispatch(command("GetSpStatus", proto::SP_B));
-  peer.answer(1, std::nullopt, "timeout");
+  peer.answer(1, std::nullopt, ipc::PeerError::Timeout);
   CHECK_EQUAL(2u, replies.size());
   CHECK_TRUE(replies[1].stale());
   CHECK_EQUAL(1200u, replies[1].age_ms());
@@ -193,7 +194,7 @@ TEST(Router, NoCopyYetFallsBackOnWhatHeartbeatsTold) {
   hb.set_age_ms(30);
   fallback = hb;
   dispatch(command("GetSpStatus", proto::SP_B));
-  peer.answer(0, std::nullopt, "not connected");
+  peer.answer(0, std::nullopt, ipc::PeerError::NotConnected);
   CHECK_TRUE(replies[0].stale());
   CHECK_EQUAL(30u, replies[0].age_ms());
   STRCMP_EQUAL("from-heartbeats", replies[0].sp_status().boot_id().c_str());
@@ -201,7 +202,7 @@ TEST(Router, NoCopyYetFallsBackOnWhatHeartbeatsTold) {
 
 TEST(Router, NothingKnownIsUnavailable) {
   dispatch(command("GetSpStatus", proto::SP_B));
-  peer.answer(0, std::nullopt, "not connected");
+  peer.answer(0, std::nullopt, ipc::PeerError::NotConnected);
   CHECK_EQUAL(Status::CommandResult_Status_UNAVAILABLE, replies[0].status());
   CHECK(replies[0].error().find("SP-B did not answer") != std::string::npos);
 }
@@ -219,11 +220,34 @@ TEST(Router, ActionsAreNeitherCoalescedNorAnsweredStale) {
   dispatch(command("ResetSp", proto::SP_B));
   dispatch(command("ResetSp", proto::SP_B));
   CHECK_EQUAL(2u, peer.sent.size());
-  peer.answer(0, std::nullopt, "timeout");
+  peer.answer(0, std::nullopt, ipc::PeerError::Timeout);
   peer.answer(1, errorResult(proto::CommandResult::ACCEPTED, ""));
   CHECK_EQUAL(Status::CommandResult_Status_TIMEOUT, replies[0].status());
   CHECK_FALSE(replies[0].stale());
   CHECK_EQUAL(Status::CommandResult_Status_ACCEPTED, replies[1].status());
+}
+
+TEST(Router, AnActionsLinkFailureMapsToOneStatusPerError) {
+  using ipc::PeerError;
+  const std::vector<std::pair<PeerError, Status>> rows = {
+      {PeerError::Timeout, proto::CommandResult::TIMEOUT},
+      {PeerError::NotConnected, proto::CommandResult::UNAVAILABLE},
+      {PeerError::Disconnected, proto::CommandResult::TIMEOUT},  // it may have arrived
+      {PeerError::Stopped, proto::CommandResult::UNAVAILABLE},
+      {PeerError::TooLarge, proto::CommandResult::UNAVAILABLE},
+      {PeerError::Unreadable, proto::CommandResult::TIMEOUT},  // it ran; the answer is lost
+      {PeerError::NoAnswer, proto::CommandResult::TIMEOUT},
+      {PeerError::NoLink, proto::CommandResult::UNAVAILABLE},
+      {PeerError::PeerDead, proto::CommandResult::UNAVAILABLE}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    dispatch(command("ResetSp", proto::SP_B));
+    peer.answer(i, std::nullopt, rows[i].first);
+    CHECK_EQUAL(i + 1, replies.size());
+    CHECK_EQUAL(rows[i].second, replies[i].status());
+    // The reason reaches the caller as text, for people.
+    STRCMP_CONTAINS(ipc::toString(rows[i].first).c_str(), replies[i].error().c_str());
+    CHECK_EQUAL(rows[i].second, statusFor(rows[i].first));
+  }
 }
 
 TEST(Router, ForwardedQueryAboutThePeerIsRefused) {

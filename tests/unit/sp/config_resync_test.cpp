@@ -133,7 +133,7 @@ TEST(ConfigResync, TheActiveMergesThePassivesOwnChangesThenSendsAFullCopy) {
 }
 
 TEST(ConfigResync, ALinkThatNeverSentTheOfferIsAskedAgainAtOnce) {
-  ScriptedPeer peer;  // answers nothing: "not connected"
+  ScriptedPeer peer;  // answers nothing: NotConnected
   auto core = openCore(tmp.path, activeDeps(SpId::A, &peer));
   ConfigResync resync(*core);
   CHECK_FALSE(resync.resyncNow());

@@ -29,19 +29,20 @@ class LoopTransport : public PeerTransport {
  public:
   std::function<void(const proto::Command&, Reply)> deliver;
   std::atomic<bool> connected{true};
-  std::string fail_with;  // the link is up but the request ends with this ("timeout")
-  // The request reaches the peer and runs there, but its answer is lost ("timeout").
+  // The link is up but the request ends with this (Timeout); None: it does not.
+  ipc::PeerError fail_with = ipc::PeerError::None;
+  // The request reaches the peer and runs there, but its answer is lost (Timeout).
   std::atomic<bool> lose_answers{false};
   // Runs after the peer handled a request whose answer is lost (lose_answers).
   std::function<void()> before_losing;
-  // A peer-link frame holds at most this (ipc/frame_codec.hpp): bigger is "too large".
+  // A peer-link frame holds at most this (ipc/frame_codec.hpp): bigger is TooLarge.
   static constexpr size_t kMaxFrame = 1 << 20;
   std::atomic<size_t> largest{0};
   void send(const proto::Command& command, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
-    if (!connected || !deliver) return done(Answer{std::nullopt, "not connected"});
-    if (!fail_with.empty()) return done(Answer{std::nullopt, fail_with});
-    if (command.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, "too large"});
+    if (!connected || !deliver) return done(Answer{std::nullopt, ipc::PeerError::NotConnected});
+    if (fail_with != ipc::PeerError::None) return done(Answer{std::nullopt, fail_with});
+    if (command.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, ipc::PeerError::TooLarge});
     largest = std::max(largest.load(), command.ByteSizeLong());
     if (lose_answers) {
       auto ran = std::make_shared<std::promise<void>>();
@@ -49,12 +50,12 @@ class LoopTransport : public PeerTransport {
       deliver(command, [ran](proto::CommandResult) { ran->set_value(); });
       f.wait_for(std::chrono::seconds{5});
       if (before_losing) before_losing();
-      return done(Answer{std::nullopt, "timeout"});
+      return done(Answer{std::nullopt, ipc::PeerError::Timeout});
     }
     deliver(command, [this, done](proto::CommandResult r) {
-      if (r.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, "timeout"});  // never sent
+      if (r.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, ipc::PeerError::Timeout});  // never sent
       largest = std::max(largest.load(), r.ByteSizeLong());
-      done(Answer{std::move(r), ""});
+      done(Answer{std::move(r)});
     });
   }
 };
@@ -683,7 +684,7 @@ TEST(ConfigService, APassiveThatCannotReachTheActiveRefusesTheChange) {
 TEST(ConfigService, AForwardedWriteWithoutAnAnswerIsAnUnknownOutcomeAndNotTakenLocally) {
   // The link is up but the active SP does not answer: the change may have been applied
   // there, so the passive must not take it too, and says the outcome is unknown.
-  b->link.fail_with = "timeout";
+  b->link.fail_with = ipc::PeerError::Timeout;
   b->put("tag", "\"lost?\"", proto::CommandResult::TIMEOUT);
   b->settle();
   CHECK_FALSE(b->service->get("tag").has_value());

@@ -37,7 +37,7 @@ class ScriptedPeer : public PeerTransport {
   void send(const proto::Command& command, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
     sent.push_back(command);
-    done(answer ? answer(command) : Answer{std::nullopt, "not connected"});
+    done(answer ? answer(command) : Answer{std::nullopt, ipc::PeerError::NotConnected});
   }
 };
 

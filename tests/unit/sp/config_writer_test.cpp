@@ -94,7 +94,7 @@ TEST(ConfigWriter, AnotherRefusalIsRetriedAfterAResyncThenRefusedWithNothingAppl
 
 TEST(ConfigWriter, AChangeWithoutConfirmationIsAnUnknownOutcomeAndNotJournaledHere) {
   peer.answer = [](const proto::Command&) {
-    return PeerTransport::Answer{std::nullopt, "timeout"};
+    return PeerTransport::Answer{std::nullopt, ipc::PeerError::Timeout};
   };
   auto result = write("tag", "\"x\"");
   CHECK_EQUAL(proto::CommandResult::TIMEOUT, result.status());

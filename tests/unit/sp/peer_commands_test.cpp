@@ -17,7 +17,7 @@ class NoPeer : public PeerTransport {
  public:
   void send(const proto::Command&, std::chrono::milliseconds,
             std::function<void(Answer)> done) override {
-    done(Answer{std::nullopt, "not connected"});
+    done(Answer{std::nullopt, ipc::PeerError::NotConnected});
   }
 };
 

@@ -1,0 +1,132 @@
+#include "sp/daemon_options.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace dualsp::sp {
+
+namespace fs = std::filesystem;
+
+std::string readPairKey(const std::string& path, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot read the pair key " + path + " (peer_link.key_file)";
+    return {};
+  }
+  std::string hex;
+  in >> hex;
+  if (hex.size() < 64 || hex.size() % 2 != 0 ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    error = "the pair key " + path + " must hold at least 64 hex digits";
+    return {};
+  }
+  std::string key;
+  for (size_t i = 0; i < hex.size(); i += 2)
+    key.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return key;
+}
+
+std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string& key) {
+  auto route = [&](const char* name, const std::string& local, const std::string& peer) {
+    ipc::PeerRouteOptions r;
+    r.name = name;
+    r.link.self = c.sp;
+    r.link.local_address = local;
+    r.link.peer_address = peer;
+    r.link.port = c.peer_link.port;
+    r.link.key = key;
+    r.link.ping_interval = c.peer_link.ping_interval;
+    r.link.sick_after = c.peer_link.sick_after;
+    r.link.dead_after = c.peer_link.dead_after;
+    return r;
+  };
+  std::vector<ipc::PeerRouteOptions> routes;
+  if (!c.peer_link.address.empty() && !c.peer.link_address.empty())
+    routes.push_back(route("peer-link", c.peer_link.address, c.peer.link_address));
+  if (c.peer_link.management_route && !c.management.address.empty() &&
+      !c.peer.management_address.empty())
+    routes.push_back(route("management", c.management.address, c.peer.management_address));
+  return routes;
+}
+
+heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
+                                         uint64_t epoch) {
+  heartbeat::ServiceOptions o;
+  o.array_id = c.array_id;
+  o.boot_id = boot_id;
+  o.election.self = c.sp;
+  auto timing = [](const PathConfig& p) { return heartbeat::PathTiming{p.enabled, p.dead}; };
+  o.election.paths[static_cast<size_t>(heartbeat::Path::Peer)] = timing(c.heartbeat.peer);
+  o.election.paths[static_cast<size_t>(heartbeat::Path::Mgmt)] = timing(c.heartbeat.mgmt);
+  o.election.paths[static_cast<size_t>(heartbeat::Path::Midplane)] = timing(c.heartbeat.midplane);
+  o.election.startup_wait = c.heartbeat.startup_wait;
+  o.election.fence_delay = c.fenceDelay();
+  o.election.fence_retry = c.heartbeat.fence_retry;
+  o.election.startup_fence_always = c.heartbeat.startup_fence_always;
+  // The heartbeat thread ticks every 2 ms: a gap of a whole dead interval is our own stall.
+  Millis shortest_dead{0};
+  for (const PathConfig* p : {&c.heartbeat.peer, &c.heartbeat.mgmt, &c.heartbeat.midplane})
+    if (p->enabled && (shortest_dead.count() == 0 || p->dead < shortest_dead))
+      shortest_dead = p->dead;
+  o.election.stall_threshold = shortest_dead;
+  o.peer = {c.heartbeat.peer.enabled, c.peer_link.address,       c.peer.link_address,
+            c.heartbeat.port,         c.heartbeat.peer.interval, /*key=*/""};
+  o.mgmt = {c.heartbeat.mgmt.enabled, c.management.address,      c.peer.management_address,
+            c.heartbeat.port,         c.heartbeat.mgmt.interval, /*key=*/""};
+  o.midplane = {c.heartbeat.midplane.enabled, c.heartbeat.midplane_segment,
+                c.heartbeat.midplane.interval};
+  o.persisted_epoch = epoch;
+  o.realtime_priority = c.heartbeat.realtime_priority;
+  o.garp_count = c.floating.garp_count;
+  o.garp_interval = c.floating.garp_interval;
+  o.garp_refresh = c.floating.garp_refresh;
+  // Serving clients needs carrier where the floating address lives (none on loopback).
+  if (c.floating.mode == "netlink") o.carrier_interface = c.floating.interface;
+  o.fence_timeout = c.heartbeat.fence_timeout;
+  return o;
+}
+
+ConfigServiceOptions configServiceOptions(const Config& c) {
+  ConfigServiceOptions o;
+  o.replicate_timeout = c.peer_link.request_timeout;
+  o.change_wait = c.peer_link.change_wait;
+  // Longer than the active can take: its wait, a resync and one more attempt.
+  o.forward_timeout =
+      c.peer_link.change_wait + 4 * c.peer_link.request_timeout + std::chrono::milliseconds{500};
+  return o;
+}
+
+ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+                                  int64_t boot_time_ms) {
+  ipc::StatusSnapshot t;
+  t.spd_pid = pid;
+  t.sp = c.sp;
+  t.boot_time_ms = boot_time_ms;
+  ipc::copyField(t.array_id, c.array_id);
+  ipc::copyField(t.boot_id, boot_id);
+  ipc::copyField(t.firmware_version, DUALSP_FIRMWARE_VERSION);
+  ipc::copyField(t.management_address, c.management.address);
+  ipc::copyField(t.floating_address, c.floating.address);
+  return t;
+}
+
+std::string findSpweb(const Config& c, const std::string& self_exe) {
+  if (!c.web.spweb.empty()) return c.web.spweb;
+  fs::path dir = fs::path(self_exe).parent_path();
+  for (fs::path p : {dir / "spweb", dir / ".." / "webserver" / "spweb"})
+    if (access(p.c_str(), X_OK) == 0) return fs::weakly_canonical(p).string();
+  return "spweb";
+}
+
+std::vector<std::string> spwebArguments(const Config& c, const std::string& mode) {
+  return {"--mode",     mode,
+          "--sp",       std::string(1, spLetter(c.sp)),
+          "--array-id", c.array_id,
+          "--listen",   c.web.listen,
+          "--port",     std::to_string(c.web.port),
+          "--log-file", c.state_dir + "/log/spweb.log"};
+}
+
+}  // namespace dualsp::sp

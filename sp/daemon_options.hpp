@@ -1,0 +1,41 @@
+#pragma once
+// The options of spd's parts, derived from the SP's configuration file (sp/config.hpp): the
+// heartbeat service, the routes of the peer link and its pair key, the configuration service
+// and spweb's command line. Pure but for readPairKey() and findSpweb(), which read files.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heartbeat/heartbeat_service.hpp"
+#include "ipc/peer_channel.hpp"
+#include "ipc/status_board.hpp"
+#include "sp/config.hpp"
+#include "sp/config_service.hpp"
+
+namespace dualsp::sp {
+
+// The pair key: hex text (at least 32 bytes of key) in a file only root reads. Empty, with
+// `error` set, when the file is missing or malformed.
+std::string readPairKey(const std::string& path, std::string& error);
+
+// The routes of the peer link: the dedicated link, then the management network; a route is
+// left out when an end of it is not configured.
+std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string& key);
+
+// The election and its heartbeat paths (unsigned: the caller adds the pair key).
+heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
+                                         uint64_t epoch);
+
+ConfigServiceOptions configServiceOptions(const Config& c);
+
+// What this spd's status board always says about it (the heartbeat service fills the rest).
+ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+                                  int64_t boot_time_ms);
+
+// spweb: configured path, else beside spd (installed), else in the build tree, else PATH.
+std::string findSpweb(const Config& c, const std::string& self_exe);
+// spweb's arguments, starting in `mode` ("full" or "degraded").
+std::vector<std::string> spwebArguments(const Config& c, const std::string& mode);
+
+}  // namespace dualsp::sp

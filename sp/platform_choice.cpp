@@ -1,0 +1,57 @@
+#include "sp/platform_choice.hpp"
+
+#include <sys/time.h>
+
+#include <fstream>
+
+#include "platform/linux/gpio_fencer.hpp"
+#include "platform/linux/link_state.hpp"
+#include "platform/linux/linux_hardware.hpp"
+#include "platform/linux/netlink_address.hpp"
+#include "platform/loopback/loopback_address.hpp"
+#include "platform/sim/chassis_power_fencer.hpp"
+#include "platform/sim/power_controller_fencer.hpp"
+#include "platform/sim/sim_hardware.hpp"
+
+namespace dualsp::sp {
+
+std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c) {
+  if (c.floating.mode == "loopback")
+    return platform::makeLoopbackFloatingAddress(c.floating.address, c.floating.port,
+                                                 c.management.address, c.web.port);
+  return platform::makeNetlinkFloatingAddress(c.floating.address, c.floating.prefix_length,
+                                              c.floating.interface);
+}
+
+std::unique_ptr<platform::Fencer> makeFencer(const Config& c) {
+  if (c.platform.backend == "linux") return platform::makeGpioFencer(c.platform.fence_gpio);
+  if (c.platform.backend == "qemu") {
+    return platform::makeChassisPowerFencer(c.heartbeat.midplane_segment, c.sp);
+  }
+  return platform::makePowerControllerFencer(c.platform.power_controller, peerOf(c.sp));
+}
+
+std::unique_ptr<platform::Hardware> makeHardware(const Config& c) {
+  if (c.platform.backend == "linux") return platform::makeLinuxHardware();
+  if (c.platform.hardware.empty()) return nullptr;
+  return platform::makeSimHardware(c.platform.hardware);
+}
+
+bool hasCarrier(const std::string& interface) {
+  return platform::linkHasCarrier(interface);
+}
+
+std::string newBootId() {
+  std::ifstream in("/proc/sys/kernel/random/uuid");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+int64_t wallMillis() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
+}
+
+}  // namespace dualsp::sp

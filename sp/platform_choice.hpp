@@ -1,0 +1,24 @@
+#pragma once
+// What spd takes from the machine: the platform implementations the SP's configuration
+// selects (the floating address, netlink or loopback; the fencer, GPIO, chassis power or the
+// harness's power controller; the hardware, Linux, a simulated description or none), the
+// carrier of a link, a fresh boot id and the wall clock.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "platform/hardware.hpp"
+#include "platform/platform.hpp"
+#include "sp/config.hpp"
+
+namespace dualsp::sp {
+
+std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c);
+std::unique_ptr<platform::Fencer> makeFencer(const Config& c);      // throws when it cannot
+std::unique_ptr<platform::Hardware> makeHardware(const Config& c);  // nullptr: none
+bool hasCarrier(const std::string& interface);
+std::string newBootId();  // a random UUID from the kernel
+int64_t wallMillis();     // ms since 1970
+
+}  // namespace dualsp::sp
