@@ -66,6 +66,7 @@ ConfigWriter::Sent ConfigWriter::replicate(const std::vector<ConfigRecord>& reco
       why = platform::Status::failure(
           replicated.error().empty() ? "unreadable answer" : replicated.error(),
           replicated.sys_errno());
+      if (replicated.superseded()) return Sent::Superseded;
       return maybe_arrived ? Sent::InDoubt : Sent::Refused;
     }
     why = platform::Status::failure(ipc::toString(answer.error));
@@ -228,11 +229,11 @@ ConfigWriter::Attempt ConfigWriter::attemptWrite(proto::ConfigWrite& change, Dea
     const Deadline until =
         std::max(deadline, std::chrono::steady_clock::now() + core_.options.replicate_timeout);
     const Sent sent = replicate(records, prev, until, why);
-    if (sent == Sent::Refused) {
+    if (sent == Sent::Refused || sent == Sent::Superseded) {
       core_.peerBehind(false);
       LOG_WARNING << peer << " refused configuration " << toString(versionOf(records.back()))
                   << ": " << why.error;
-      if (why.error.find("epoch") != std::string::npos) {
+      if (sent == Sent::Superseded) {
         refuse(reply, peer + " refused the change (" + why.error + "): " + self +
                           " is no longer the active SP; it was not applied: retry");
         return Attempt::Answered;
@@ -349,6 +350,7 @@ void ConfigWriter::applyReplicate(const proto::ReplicateRequest& request, Reply 
     // An SP that lost the role without knowing it (it was hung, the peer took over).
     answer.set_error("change from epoch " + std::to_string(request.epoch()) +
                      " refused: this SP is at epoch " + std::to_string(core_.deps.epoch()));
+    answer.set_superseded(true);
   } else if (holdsAlready(request)) {
     answer.set_applied(true);
   } else if (core_.has_marker) {

@@ -35,7 +35,7 @@ class ConfigWriter {
   void applyReplicate(const proto::ReplicateRequest& request, Reply reply);
 
   // Outcome of sending a change to the passive.
-  enum class Sent { Applied, Refused, NotSent, InDoubt };
+  enum class Sent { Applied, Refused, Superseded, NotSent, InDoubt };
   // `why`: the passive's refusal (its errno when its disk refused) or the link's error.
   Sent replicate(const std::vector<ConfigRecord>& records, Version prev, Deadline deadline,
                  platform::Status& why);

@@ -42,7 +42,7 @@ class ScriptedPeer : public PeerTransport {
 };
 
 inline PeerTransport::Answer okAnswer(const std::string& payload) {
-  return {okResult(payload), ""};
+  return {okResult(payload)};
 }
 
 inline ConfigRecord record(const std::string& key, const std::string& value, Version v,
