@@ -114,6 +114,11 @@ class Controller:
                             on_off=lambda: answer("ok powered off %s" % target))
                     except Exception as e:  # the controller must always answer
                         reply = "error %s" % e
+        elif len(words) == 2 and words[0] == "status" and words[1].upper() in ("A", "B") and \
+                control.is_off(lay, words[1].upper()):
+            # Off since a power-off reached that point (its clean-up may still hold the
+            # switch): no need to wait for it. spd asks this the moment its peer falls silent.
+            reply = "ok off"
         elif len(words) == 2 and words[0] == "status" and words[1].upper() in ("A", "B"):
             with self.lock, control.power_switch(lay, words[1].upper()):
                 try:
