@@ -141,9 +141,17 @@ void Election::watchMidplane(TimePoint now, Actions& out) {
     return;
   }
   // Dead by every path's own interval already, or this SP just stalled itself: nothing to ask.
-  if (midplane_silent_since_ || !anyPathAlive(now) || now < listen_until_) return;
-  midplane_silent_since_ = now;
-  power_asked_at_ = now;  // once per silence, whatever the periodic questions' pace
+  if (!anyPathAlive(now) || now < listen_until_) return;
+  if (midplane_silent_since_) {
+    // Still suspect after a "running": a peer being stopped or dying process by process
+    // (spd first, spweb a moment later) looks running at first. Asked again, answer by
+    // answer, until the dead intervals decide.
+    const bool answered = power_answered_at_ && *power_answered_at_ >= *power_asked_at_;
+    if (!answered || now - *power_asked_at_ < kSuspectRequery) return;
+  } else {
+    midplane_silent_since_ = now;
+  }
+  power_asked_at_ = now;  // whatever the periodic questions' pace
   out.push_back(Action{Action::Kind::QueryPeerPower});
 }
 

@@ -60,6 +60,8 @@ struct PathTiming {
 };
 
 constexpr Millis kYieldTimeout{2000};
+// A suspect peer the chassis said runs is asked about again this often (rule 1).
+constexpr Millis kSuspectRequery{10};
 
 struct ElectionConfig {
   SpId self = SpId::A;

@@ -115,7 +115,23 @@ TEST(ElectionMidplane, APeerThatStillRunsIsLeftToTheNetworkPaths) {
   int t = fencedAt(e, chassis, 402, 600);
   CHECK(t > 400 + kUdpDead.count());
   CHECK(t <= 400 + kUdpDead.count() + 2);
-  CHECK_EQUAL(1, chassis.asked);
+  // Asked again every 10 ms while suspect (38 ms here), not on every tick.
+  CHECK(chassis.asked >= 3);
+  CHECK(chassis.asked <= 5);
+}
+
+TEST(ElectionMidplane, APeerFoundHungOnTheSecondQuestionIsDeadThen) {
+  // SIGSTOP reaches spd first and spweb a moment later: the first answer is "running".
+  Election e = settledPassive(400);
+  Chassis chassis{PowerState::Running};
+  int fenced = -1;
+  for (int t = 402; t <= 500 && fenced < 0; t += 2) {
+    if (t == 420) chassis.peer = PowerState::Stopped;
+    if (fences(chassis.answer(e, e.onTick(at(t)), at(t)))) fenced = t;
+  }
+  CHECK(fenced > 0);
+  CHECK(fenced <= 400 + kMidplaneSuspect.count() + 2 + kSuspectRequery.count());
+  CHECK_EQUAL(2, chassis.asked);
 }
 
 TEST(ElectionMidplane, AStalledPeerThatBeatsAgainIsNeverFenced) {
@@ -138,7 +154,7 @@ TEST(ElectionMidplane, AStalledPeerThatBeatsAgainIsNeverFenced) {
   }
   CHECK_FALSE(fences(all));
   CHECK(e.role() == Role::Passive);
-  CHECK_EQUAL(1, chassis.asked);
+  CHECK(chassis.asked >= 1);
 }
 
 TEST(ElectionMidplane, ANetworkPathHeardWithinTheMidplanesIntervalKeepsThePeerAlive) {
@@ -246,6 +262,6 @@ TEST(ElectionMidplane, WithBothNetworksCutAStallOnTheMidplaneAloneIsNotDeath) {
     all.insert(all.end(), a.begin(), a.end());
   }
   CHECK_FALSE(fences(all));
-  CHECK_EQUAL(1, chassis.asked);
+  CHECK(chassis.asked >= 1);
   CHECK(e.role() == Role::Passive);
 }
