@@ -140,8 +140,9 @@ void Election::watchMidplane(TimePoint now, Actions& out) {
     midplane_silent_since_.reset();
     return;
   }
-  // Dead by every path's own interval already, or this SP just stalled itself: nothing to ask.
-  if (!anyPathAlive(now) || now < listen_until_) return;
+  // Dead already (by every path's own interval, or by this rule), or this SP just stalled
+  // itself: nothing to ask.
+  if (!anyPathAlive(now) || now < listen_until_ || midplaneSaysDead(now)) return;
   if (midplane_silent_since_) {
     // Still suspect after a "running": a peer being stopped or dying process by process
     // (spd first, spweb a moment later) looks running at first. Asked again, answer by
@@ -428,7 +429,14 @@ Actions Election::onFenceResult(bool ok, const std::string& detail, TimePoint no
   Actions out;
   noteTime(now, out);
   fence_in_flight_ = false;
-  power_answered_at_.reset();  // whatever the chassis said before, it changed now
+  if (ok) {
+    // Powered off by this very request: what the chassis says now (the midplane's verdict
+    // holds, so the peer's last network beats do not make it "found" again).
+    peer_power_ = PowerState::Off;
+    power_answered_at_ = now;
+  } else {
+    power_answered_at_.reset();  // whatever the chassis said before may have changed
+  }
   if (fencing_passive_) {
     fencing_passive_ = false;
     const std::string peer = std::string(spName(peerOf(config_.self)));

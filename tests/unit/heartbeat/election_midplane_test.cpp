@@ -265,3 +265,18 @@ TEST(ElectionMidplane, WithBothNetworksCutAStallOnTheMidplaneAloneIsNotDeath) {
   CHECK(chassis.asked >= 1);
   CHECK(e.role() == Role::Passive);
 }
+
+TEST(ElectionMidplane, AfterTheFenceThePeersLastNetworkBeatsDoNotFindItAgain) {
+  Election e = settledPassive(400);
+  Chassis chassis;
+  int t = fencedAt(e, chassis, 402, 500);
+  CHECK(t > 0);
+  Actions all = e.onFenceResult(true, "powered off", at(t + 1));
+  for (int u = t + 2; u <= 500; u += 2) {
+    Actions a = e.onTick(at(u));
+    all.insert(all.end(), a.begin(), a.end());
+  }
+  CHECK(e.role() == Role::Active);
+  CHECK_FALSE(e.peerAlive(at(430)));
+  for (const Action& a : all) CHECK(!(a.kind == Kind::RaiseAlert && a.alert == Alert::PeerFound));
+}
