@@ -99,9 +99,66 @@ bool Election::pathAlive(Path p, TimePoint now) const {
 }
 
 bool Election::peerAlive(TimePoint now) const {
+  return anyPathAlive(now) && !midplaneSaysDead(now);
+}
+
+bool Election::midplaneSilent(TimePoint now) const {
+  // The midplane is memory both SPs map: a beat is never lost, so its silence is the peer's
+  // own (or its CPU's: a virtual machine's vCPU can be held for tens of ms, real-time
+  // priority or not), and it can be judged long before a network path's, where loss is
+  // normal. The other paths must agree for as long, so a midplane that failed without a cut
+  // flag cannot make a peer the networks still hear suspect.
+  const auto mid = index(Path::Midplane);
+  const Millis suspect = config_.midplane_suspect;
+  if (!config_.paths[mid].enabled || suspect.count() <= 0 || !midplane_readable_ || !heard_[mid])
+    return false;
+  if (*heard_[mid] < midplane_readable_since_ || now - *heard_[mid] <= suspect) return false;
+  for (size_t i = 0; i < kPathCount; ++i) {
+    if (i == mid || !config_.paths[i].enabled || !heard_[i]) continue;
+    if (now - *heard_[i] <= suspect) return false;
+  }
+  return true;
+}
+
+bool Election::midplaneSaysDead(TimePoint now) const {
+  // Silence alone could be a stalled peer that runs again a moment later: the chassis, asked
+  // after the silence began, must say the peer is off or hung (not running).
+  return midplaneSilent(now) && midplane_silent_since_ && power_asked_at_ &&
+         *power_asked_at_ >= *midplane_silent_since_ && power_answered_at_ &&
+         *power_answered_at_ >= *power_asked_at_ &&
+         (peer_power_ == PowerState::Off || peer_power_ == PowerState::Stopped);
+}
+
+bool Election::anyPathAlive(TimePoint now) const {
   for (size_t i = 0; i < kPathCount; ++i)
     if (pathAlive(static_cast<Path>(i), now)) return true;
   return false;
+}
+
+void Election::watchMidplane(TimePoint now, Actions& out) {
+  if (!midplaneSilent(now)) {
+    midplane_silent_since_.reset();
+    return;
+  }
+  // Dead already (by every path's own interval, or by this rule), or this SP just stalled
+  // itself: nothing to ask.
+  if (!anyPathAlive(now) || now < listen_until_ || midplaneSaysDead(now)) return;
+  if (midplane_silent_since_) {
+    // Still suspect after a "running": a peer being stopped or dying process by process
+    // (spd first, spweb a moment later) looks running at first. Asked again, answer by
+    // answer, until the dead intervals decide.
+    const bool answered = power_answered_at_ && *power_answered_at_ >= *power_asked_at_;
+    if (!answered || now - *power_asked_at_ < kSuspectRequery) return;
+  } else {
+    midplane_silent_since_ = now;
+  }
+  power_asked_at_ = now;  // whatever the periodic questions' pace
+  out.push_back(Action{Action::Kind::QueryPeerPower});
+}
+
+void Election::setMidplaneReadable(bool readable, TimePoint now) {
+  if (readable && !midplane_readable_) midplane_readable_since_ = now;
+  midplane_readable_ = readable;
 }
 
 std::optional<TimePoint> Election::lastHeard() const {
@@ -373,7 +430,14 @@ Actions Election::onFenceResult(bool ok, const std::string& detail, TimePoint no
   Actions out;
   noteTime(now, out);
   fence_in_flight_ = false;
-  power_answered_at_.reset();  // whatever the chassis said before, it changed now
+  if (ok) {
+    // Powered off by this very request: what the chassis says now (the midplane's verdict
+    // holds, so the peer's last network beats do not make it "found" again).
+    peer_power_ = PowerState::Off;
+    power_answered_at_ = now;
+  } else {
+    power_answered_at_.reset();  // whatever the chassis said before may have changed
+  }
   if (fencing_passive_) {
     fencing_passive_ = false;
     const std::string peer = std::string(spName(peerOf(config_.self)));
@@ -414,10 +478,11 @@ void Election::trackPaths(TimePoint now, Actions& out) {
   size_t configured = 0;
   size_t alive = 0;
   std::string silent;
+  const bool midplane_verdict = midplaneSaysDead(now);
   for (size_t i = 0; i < kPathCount; ++i) {
     if (!config_.paths[i].enabled) continue;
     ++configured;
-    if (pathAlive(static_cast<Path>(i), now)) {
+    if (!midplane_verdict && pathAlive(static_cast<Path>(i), now)) {
       ++alive;
     } else {
       silent += silent.empty() ? "" : ", ";
@@ -433,7 +498,8 @@ void Election::trackPaths(TimePoint now, Actions& out) {
     }
     // A path not heard yet right after the peer appeared is not a partition.
     bool settled = now - found_at_ >= longestDead();
-    if (alive < configured && settled) {
+    // A suspect peer (silent everywhere for the midplane's interval) is not a partition.
+    if (alive < configured && settled && !midplaneSilent(now)) {
       // Named again when the set of silent paths changes and stays changed for a dead
       // interval (paths heal one by one within a moment; that is not news).
       if (silent != candidate_paths_) {
@@ -460,7 +526,9 @@ void Election::trackPaths(TimePoint now, Actions& out) {
   if (!peer_lost_reported_ && (ever_heard_ || waited)) {
     out.push_back(alert(Alert::PeerLost,
                         std::string(spName(peerOf(config_.self))) +
-                            (ever_heard_ ? " silent on every path" : " not heard since start")));
+                            (!ever_heard_       ? " not heard since start"
+                             : midplane_verdict ? " silent on every path (the midplane decided)"
+                                                : " silent on every path")));
     peer_lost_reported_ = true;
     partition_reported_ = false;
     partition_paths_.clear();
@@ -468,6 +536,7 @@ void Election::trackPaths(TimePoint now, Actions& out) {
 }
 
 void Election::decide(TimePoint now, Actions& out) {
+  watchMidplane(now, out);
   trackPaths(now, out);
   const bool alive = peerAlive(now) && peer_.has_value();
   if (yielding_ && (now >= yield_until_ || (alive && peer_->role == Role::Active)))

@@ -6,6 +6,10 @@
 // Rules, each with the design decision it comes from (docs/ELECTION.md has the list):
 //  - The peer is dead only when every configured path has been silent for its dead
 //    interval. Silence on some paths only is a partition: alert, keep roles.
+//  - The midplane never loses a beat: while both its sides can be read, silence on it for
+//    `midplane_suspect` (6 beats), every other path silent at least as long, makes the peer
+//    suspect; the chassis is asked at once, and a peer it says is off or hung is dead
+//    (docs/ELECTION.md rule 1, "the midplane decides first").
 //  - A passive SP whose peer is dead fences it, then increments and persists the epoch,
 //    adds the floating IP and becomes active. A failed fence means no takeover: retry and
 //    raise a critical alert.
@@ -56,6 +60,8 @@ struct PathTiming {
 };
 
 constexpr Millis kYieldTimeout{2000};
+// A suspect peer the chassis said runs is asked about again this often (rule 1).
+constexpr Millis kSuspectRequery{10};
 
 struct ElectionConfig {
   SpId self = SpId::A;
@@ -70,6 +76,10 @@ struct ElectionConfig {
   Millis power_query_interval{250};
   // Events further apart than this mean this SP's own thread stalled (0: not checked).
   Millis stall_threshold{0};
+  // Midplane silence this long (every other path silent as long) makes the peer suspect:
+  // the chassis is asked, and off or hung means dead (0: no early suspicion). Shorter than
+  // the midplane's dead interval; the service sets 6 midplane intervals.
+  Millis midplane_suspect{0};
   // This boot's nonce (bootNonce of the boot id): a peer's beat that names it was sent
   // after this SP started, so it says what the peer is now, not a beat queued from before.
   uint64_t own_boot = 0;
@@ -159,6 +169,9 @@ class Election {
   // behind when it died): adopted before this SP takes over, so two takeovers never share
   // an epoch.
   Actions onEpochHint(uint64_t epoch, TimePoint now);
+  // Whether both sides of the midplane can be read now (no side cut). Its silence decides
+  // the peer's death early only for beats heard while it has been readable since.
+  void setMidplaneReadable(bool readable, TimePoint now);
   // An administrator asks the active SP to hand the role to its peer. Refused (with the
   // reason in `refusal`) unless this SP is active and the peer alive, passive and healthy.
   Actions onForceFailover(TimePoint now, std::string& refusal);
@@ -210,6 +223,14 @@ class Election {
   template <typename Update>
   Actions thenDecide(TimePoint now, Update&& update);
   Millis longestDead() const;
+  // The midplane, readable and silent for its dead interval, and every other path silent
+  // at least that long: the peer is suspect; the chassis is asked at once.
+  bool midplaneSilent(TimePoint now) const;
+  bool anyPathAlive(TimePoint now) const;  // by every path's own dead interval
+  // Suspect, and the chassis, asked since, says the peer is off or hung: it is dead though
+  // the UDP paths' dead intervals run on.
+  bool midplaneSaysDead(TimePoint now) const;
+  void watchMidplane(TimePoint now, Actions& out);
   void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
   void becomePassive(Actions& out);
   // Passive and yielding (for kYieldTimeout or until the peer is active), with HandedOver.
@@ -254,6 +275,9 @@ class Election {
   std::string partition_paths_;  // the silent paths last reported
   std::string candidate_paths_;  // the silent paths now, and since when
   TimePoint candidate_since_{};
+  bool midplane_readable_ = true;
+  TimePoint midplane_readable_since_{};
+  std::optional<TimePoint> midplane_silent_since_;  // the peer suspect since
 };
 
 }  // namespace dualsp::heartbeat

@@ -47,8 +47,14 @@ log::Level levelOf(Alert a) {
   }
 }
 
+// Six midplane beats missed make the peer suspect (docs/ELECTION.md rule 1): 12 ms at the
+// default 2 ms, 120 ms for the QEMU image's 20 ms.
+constexpr int kMidplaneSuspectBeats = 6;
+
 ServiceOptions withOwnBoot(ServiceOptions o) {
   o.election.own_boot = bootNonce(o.boot_id);
+  if (o.midplane.enabled && o.election.midplane_suspect.count() == 0)
+    o.election.midplane_suspect = kMidplaneSuspectBeats * o.midplane.interval;
   return o;
 }
 
@@ -254,12 +260,15 @@ void HeartbeatService::run() {
   if (midplane_path_) {
     LOG_INFO << "heartbeat midplane: segment " << options_.midplane.segment << " every "
              << options_.midplane.interval.count() << " ms";
-    every(midplane_timer_, options_.midplane.interval, [this] {
-      midplane_path_->write(stamped(election_.ownBeat()));
-      if (auto b = midplane_path_->poll(peerOf(options_.election.self))) onBeat(Path::Midplane, *b);
-    });
+    every(midplane_timer_, options_.midplane.interval,
+          [this] { midplane_path_->write(stamped(election_.ownBeat())); });
   }
-  every(tick_timer_, kTick, [this] { execute(election_.onTick(Clock::now())); });
+  every(tick_timer_, kTick, [this] {
+    // The midplane is read on every tick, just before the judgement: a beat the peer wrote
+    // is never judged missing because this thread ran late.
+    pollMidplane();
+    execute(election_.onTick(Clock::now()));
+  });
   every(reconcile_timer_, options_.reconcile_interval, [this] {
     // The address follows the role, whatever happened behind our back (docs/DESIGN.md "Election": a
     // returning SP that finds the address on itself while passive removes it).
@@ -318,6 +327,44 @@ Beat HeartbeatService::stamped(Beat beat) const {
   return beat;
 }
 
+void HeartbeatService::pollMidplane() {
+  if (!midplane_path_) return;
+  const SpId self = options_.election.self;
+  const auto now = Clock::now();
+  const bool readable = !segment_->cut(self) && !segment_->cut(peerOf(self));
+  election_.setMidplaneReadable(readable, now);
+  auto beat = midplane_path_->poll(peerOf(self));
+  if (!beat) return;
+  noteMidplaneGap(readable, now);
+  onBeat(Path::Midplane, *beat);
+}
+
+void HeartbeatService::noteMidplaneGap(bool readable, TimePoint now) {
+  // How close the peer's beats came to making it suspect (docs/ELECTION.md "Why these
+  // timings": the margin against a needless question to the chassis under load). Gaps across a
+  // death, a restart or a cut are not the peer's timing and are not counted.
+  const Millis suspect = options_.election.midplane_suspect;
+  if (readable && last_midplane_beat_ && now - *last_midplane_beat_ <= 4 * suspect) {
+    auto gap = std::chrono::duration_cast<std::chrono::microseconds>(now - *last_midplane_beat_);
+    if (gap > longest_midplane_gap_) {
+      longest_midplane_gap_ = gap;
+      if (gap > 2 * options_.midplane.interval)
+        LOG_INFO << "midplane: longest gap between " << spName(peerOf(options_.election.self))
+                 << "'s beats so far " << gap.count() / 1000.0 << " ms (suspect after "
+                 << suspect.count() << " ms)";
+    }
+  }
+  last_midplane_beat_ = readable ? std::optional<TimePoint>(now) : std::nullopt;
+}
+
+void HeartbeatService::beatNow() {
+  // A new role is told at once on every path (the peer waits for it in a hand-over), not at
+  // the next interval.
+  if (midplane_path_) midplane_path_->write(stamped(election_.ownBeat()));
+  if (peer_path_) peer_path_->send(frame());
+  if (mgmt_path_) mgmt_path_->send(frame());
+}
+
 void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   auto sp = fromProto(f.sp());
   if (f.array_id() != options_.array_id || !sp || *sp == options_.election.self) return;
@@ -335,8 +382,12 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
 void HeartbeatService::onBeat(Path path, const Beat& beat) {
   last_peer_ = beat;
   {
-    std::lock_guard lock(history_mu_);
-    peer_history_ = beat.history;
+    // Never wait here: the holder may be a normal-priority thread that CPU load keeps off
+    // the CPU, and this thread's beats must not stop for it (12 ms of midplane silence make
+    // the peer ask the chassis about this SP). Missed now, the next beat (2 ms) carries the same
+    // history.
+    std::unique_lock lock(history_mu_, std::try_to_lock);
+    if (lock.owns_lock()) peer_history_ = beat.history;
   }
   execute(election_.onBeat(path, beat, Clock::now()));
 }
@@ -344,12 +395,14 @@ void HeartbeatService::onBeat(Path path, const Beat& beat) {
 void HeartbeatService::execute(const Actions& actions) {
   if (actions.empty()) return;
   epoch_ = election_.epoch();
+  bool role_changed = false;
   for (const Action& a : actions) {
     switch (a.kind) {
       case Action::Kind::SetRole:
         LOG_NOTICE << "role " << roleName(role_.load()) << " -> " << roleName(a.role) << " (epoch "
                    << election_.epoch() << ")";
         role_ = a.role;
+        role_changed = true;
         break;
       case Action::Kind::PersistEpoch: {
         auto s = deps_.persist_epoch(a.epoch);
@@ -384,6 +437,7 @@ void HeartbeatService::execute(const Actions& actions) {
         break;
     }
   }
+  if (role_changed) beatNow();
   publish();
 }
 
@@ -428,7 +482,11 @@ void HeartbeatService::fence() {
 }
 
 void HeartbeatService::queryPeerPower() {
-  if (power_query_in_flight_) return;
+  if (power_query_in_flight_) {
+    // The answer under way was asked for before: the election wants one asked from now.
+    power_query_again_ = true;
+    return;
+  }
   power_query_in_flight_ = true;
   if (power_thread_.joinable()) power_thread_.join();
   // The chassis is asked off the heartbeat thread: a busy controller must not delay beats.
@@ -439,6 +497,10 @@ void HeartbeatService::queryPeerPower() {
       LOG_DEBUG << "chassis: " << spName(peerOf(options_.election.self)) << " is "
                 << powerStateName(state);
       execute(election_.onPeerPower(state, Clock::now()));
+      if (power_query_again_) {
+        power_query_again_ = false;
+        queryPeerPower();
+      }
     });
   });
 }

@@ -45,7 +45,8 @@ struct ServiceOptions {
   Millis garp_refresh{10000};
   // The interface whose carrier decides whether this SP can serve clients (empty: always).
   std::string carrier_interface;
-  Millis carrier_poll{50};
+  // A sysfs read: cheap enough to look often (a pulled cable is a hand-over, docs/ELECTION.md).
+  Millis carrier_poll{10};
   Millis fence_timeout{2000};
   Millis reconcile_interval{200};  // check that the address is where the role says
 };
@@ -101,6 +102,11 @@ class HeartbeatService {
   void run();
   void onBeat(Path path, const Beat& beat);
   void onUdpBeat(Path path, const proto::Heartbeat& frame);
+  // Reads the peer's midplane slot (and whether the midplane is readable) for the election.
+  void pollMidplane();
+  void noteMidplaneGap(bool readable, TimePoint now);
+  // Own beat on every path now (after a role change).
+  void beatNow();
   void execute(const Actions& actions);
   // Hands the active role over after `delay` (ForceFailover); a peer whose beats lag behind
   // this SP's history is looked at again every 20 ms, `gap_retries` times.
@@ -143,6 +149,7 @@ class HeartbeatService {
   std::thread fence_thread_;
   std::thread power_thread_;
   bool power_query_in_flight_ = false;
+  bool power_query_again_ = false;
   std::atomic<Role> role_{Role::Starting};
   std::atomic<uint64_t> epoch_{0};
   uint64_t seq_ = 0;
@@ -155,6 +162,8 @@ class HeartbeatService {
   mutable std::mutex history_mu_;        // the midplane history area and peer_history_
   std::optional<History> peer_history_;  // from the peer's last beat
   std::string peer_link_route_;
+  std::optional<TimePoint> last_midplane_beat_;
+  std::chrono::microseconds longest_midplane_gap_{0};
 };
 
 }  // namespace dualsp::heartbeat

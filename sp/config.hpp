@@ -76,8 +76,9 @@ struct Config {
     int port = 7400;
     PathConfig peer{true, Millis{10}, Millis{50}};
     PathConfig mgmt{true, Millis{10}, Millis{50}};
-    PathConfig midplane{true, Millis{5}, Millis{50}};
-    std::string midplane_segment;  // shared-memory name; default dualsp-<array_id>-midplane
+    PathConfig midplane{true, Millis{2},
+                        Millis{50}};  // 6 beats missed: suspect (ELECTION.md rule 1)
+    std::string midplane_segment;     // shared-memory name; default dualsp-<array_id>-midplane
     Millis startup_wait{300};
     std::optional<Millis> fence_delay;  // default: SP-A 0 ms, SP-B 200 ms
     Millis fence_timeout{2000};

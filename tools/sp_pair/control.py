@@ -58,24 +58,79 @@ def power_switch(lay, sp):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def power_off(lay, sp, info=None):
-    """A power loss: links down, SIGKILL every process, the floating address gone.
-    Returns (ok, message)."""
-    with power_switch(lay, sp):
-        return _power_off(lay, sp, info)
+def off_marker(lay, sp):
+    """Exists from the moment a power-off has made the SP unable to act until its next start."""
+    return os.path.join(lay.state, "power-%s.off" % sp.lower())
 
 
-def _power_off(lay, sp, info=None):
+def is_off(lay, sp):
+    return os.path.exists(off_marker(lay, sp))
+
+
+def power_off(lay, sp, info=None, on_off=None, steps=None, spd_first=False):
+    """A power loss: SIGKILL every process, links down, the floating address gone.
+    Returns (ok, message).
+
+    on_off(): called once the SP can no longer act (links down and its spd SIGKILLed: it runs
+    no other instruction), before the clean-up (the SP's other processes, which cannot reach
+    anything without links, SIGKILLed until gone; the address flush; the shared memory); the
+    power controller answers a fence there, as a chassis's switch would. The clean-up still
+    runs under the power switch, so nobody powers the SP on half cleaned.
+    spd_first: SIGKILL spd (its pid from pair.json, checked to be in the SP's namespace)
+    before looking for the SP's other processes (the power controller: spd is what
+    heartbeats and fences). Without it every process found is SIGKILLed at once, spd among
+    them (the bench's faults: the same for spd and for keepalived).
+    steps: a list that gets (step, ms since the call)."""
     t0 = time.monotonic()
-    if lay.mode == "netns":
-        if not netns.ns_exists(NS_SP[sp]):
-            return True, "ok powered off %s (no namespace)" % sp
-        netns.links_down(sp)
+    with power_switch(lay, sp):
+        if steps is not None:
+            steps.append(("switch", (time.monotonic() - t0) * 1000))
+        return _power_off(lay, sp, info, on_off, steps, t0, spd_first)
+
+
+def _kill_spd(lay, sp, info):
+    """SIGKILLs the SP's spd when pair.json names a live pid in the SP's namespace."""
+    pid = (info.get(sp) or {}).get("pid")
+    if lay.mode != "netns" or not pid:
+        return False
+    target = procs.netns_id("/run/netns/" + NS_SP[sp])
+    if target is None or procs.netns_id("/proc/%d/ns/net" % pid) != target:
+        return False
+    return bool(procs.signal_pids([pid], signal.SIGKILL))
+
+
+def _power_off(lay, sp, info, on_off, steps, t0, spd_first):
+    def step(name):
+        if steps is not None:
+            steps.append((name, (time.monotonic() - t0) * 1000))
+
+    def off():
+        with open(off_marker(lay, sp), "w"):
+            pass
+        if on_off:
+            on_off()
+
+    if lay.mode == "netns" and not netns.ns_exists(NS_SP[sp]):
+        off()
+        return True, "ok powered off %s (no namespace)" % sp
     if info is None:
         info = read_pair_json(lay.state) or {}
+    if spd_first and _kill_spd(lay, sp, info):
+        step("spd killed")
+    else:
+        # Everything the SP runs stops at one instant, as when the power goes: its heartbeats
+        # on every path (the midplane is not a link) end together.
+        procs.signal_pids(sp_pids(lay, sp, info), signal.SIGKILL)
+        step("killed")
+    if lay.mode == "netns":
+        netns.links_down(sp)
+        step("links down")
+    off()
     left = procs.kill_until_gone(lambda: sp_pids(lay, sp, info), timeout=2.0)
+    step("gone")
     if lay.mode == "netns":
         netns.flush_floating(NS_SP[sp], lay.floating)
+        step("address flushed")
     if not left:
         # its RAM is gone too: the status board spd shared with spweb
         for path in lay.shm_files(sp):
@@ -107,6 +162,10 @@ def _start_sp(lay, sp):
     left = sp_pids(lay, sp, info)
     if left:
         raise HarnessError("SP-%s still has processes %s; `sp-pair kill %s` first" % (sp, left, sp))
+    try:
+        os.unlink(off_marker(lay, sp))
+    except FileNotFoundError:
+        pass
     if not os.access(lay.spd, os.X_OK):
         raise HarnessError("no spd binary at %s (set DUALSP_BUILD_DIR or build it)" % lay.spd)
     if lay.mode == "netns":

@@ -8,11 +8,12 @@ import socket
 import struct
 
 NETLINK_ROUTE = 0
-RTM_NEWLINK, RTM_GETLINK, RTM_NEWADDR, RTM_GETADDR = 16, 18, 20, 22
+RTM_NEWLINK, RTM_GETLINK, RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 16, 18, 20, 21, 22
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 IFF_UP = 0x1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
+IFLA_IFNAME = 3
 CLONE_NEWNET = 0x40000000
 
 NLMSGHDR = struct.Struct("=IHHII")     # len, type, flags, seq, pid
@@ -55,6 +56,18 @@ def parse_link(payload):
     """(ifindex, flags) of an RTM_NEWLINK payload."""
     _, _, index, flags, _ = IFINFOMSG.unpack_from(payload, 0)
     return index, flags
+
+
+def parse_link_name(payload):
+    """(ifname, ifindex) of an RTM_NEWLINK payload ('' when it carries no name)."""
+    _, _, index, _, _ = IFINFOMSG.unpack_from(payload, 0)
+    raw = attributes(payload, IFINFOMSG.size).get(IFLA_IFNAME, b"")
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace"), index
+
+
+def rtattr(atype, value):
+    return RTATTR.pack(RTATTR.size + len(value), atype) + value + b"\0" * (
+        _align(len(value)) - len(value))
 
 
 def parse_addr(payload):
@@ -146,6 +159,38 @@ class RouteSocket:
                     return out
                 out.append((t, payload))
         return out
+
+    def request(self, mtype, body):
+        """One change (NLM_F_ACK); raises OSError with the kernel's error."""
+        self.seq += 1
+        req = NLMSGHDR.pack(NLMSGHDR.size + len(body), mtype, NLM_F_REQUEST | NLM_F_ACK,
+                            self.seq, 0) + body
+        self.sock.sendto(req, (0, 0))
+        for _ in range(100):
+            data = self.sock.recv(65536)
+            for t, payload in messages(data):
+                if t == NLMSG_ERROR:
+                    code = struct.unpack_from("=i", payload, 0)[0]
+                    if code:
+                        raise OSError(-code, "netlink: %s" % os.strerror(-code))
+                    return
+        raise OSError("netlink: no acknowledgement")
+
+    def link_indexes(self):
+        """{ifname: ifindex}."""
+        body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+        return dict(parse_link_name(p) for t, p in self.dump(RTM_GETLINK, body)
+                    if t == RTM_NEWLINK)
+
+    def set_link_down(self, index):
+        """`ip link set dev X down`."""
+        self.request(RTM_NEWLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, IFF_UP))
+
+    def del_addr(self, index, addr, prefix):
+        """`ip addr del addr/prefix dev X`."""
+        raw = socket.inet_aton(addr)
+        self.request(RTM_DELADDR, IFADDRMSG.pack(socket.AF_INET, prefix, 0, 0, index) +
+                     rtattr(IFA_LOCAL, raw) + rtattr(IFA_ADDRESS, raw))
 
     def links(self):
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)

@@ -13,6 +13,7 @@ import shlex
 import sys
 import time
 
+from . import netlink
 from .common import (CLI_ADDR, HEARTBEAT_PORT, HOST_ADDR, HOST_IF, MAC, MGMT_IF, NS_CLI,
                      NS_LAN, NS_SP, PEER_IF, PEER_LINK_PORT, HarnessError, run)
 
@@ -85,10 +86,32 @@ def boot_addresses(lay, sp):
               "link set %s up" % PEER_IF], ns=ns)
 
 
+def _route_socket(ns):
+    """An rtnetlink socket in the namespace, or None (then the caller runs `ip`)."""
+    try:
+        return netlink.RouteSocket.in_netns("/run/netns/" + ns)
+    except OSError:
+        return None
+
+
 def links_down(sp):
+    """mgmt0 and peer0 of the SP down. Over rtnetlink from this process (a power-off is on
+    the fencing path: no `ip` process to start); `ip` when that fails."""
     ns = NS_SP[sp]
     if not ns_exists(ns):
         return
+    rs = _route_socket(ns)
+    if rs is not None:
+        try:
+            names = rs.link_indexes()
+            for ifname in (MGMT_IF, PEER_IF):
+                if ifname in names:
+                    rs.set_link_down(names[ifname])
+            return
+        except OSError:
+            pass
+        finally:
+            rs.close()
     ip_batch(["link set %s down" % MGMT_IF, "link set %s down" % PEER_IF], ns=ns, check=False)
 
 
@@ -114,7 +137,19 @@ def holds(ns, floating):
 
 
 def flush_floating(ns, floating, prefix=24):
-    """Removes the floating address from every interface of the namespace."""
+    """Removes the floating address from every interface of the namespace (rtnetlink, like
+    links_down; `ip` when that fails)."""
+    rs = _route_socket(ns)
+    if rs is not None:
+        try:
+            for index, addr in rs.addrs():
+                if addr == floating:
+                    rs.del_addr(index, addr, prefix)
+            return
+        except OSError:
+            pass
+        finally:
+            rs.close()
     cmds = ["addr del %s/%d dev %s" % (floating, prefix, name)
             for name, _, addrs in addresses(ns) if floating in addrs]
     if cmds:

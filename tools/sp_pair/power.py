@@ -4,7 +4,9 @@ Protocol (one request per connection, one line each way):
     -> "power-off A\\n"     <- "ok powered off A\\n" | "error <reason>\\n"
     -> "ping\\n"            <- "ok pong\\n"
     -> "status A\\n"        <- "ok off\\n" | "ok stopped\\n" | "ok running\\n"
-A power-off is exactly `sp-pair kill X`. `status X` says whether the SP has no process (off),
+A power-off is exactly `sp-pair kill X`; its answer comes as soon as the SP is off (links
+down, every process SIGKILLed), as from a chassis's switch, and the clean-up (processes
+reaped, floating address flushed) follows under the SP's power switch. `status X` says whether the SP has no process (off),
 has every process SIGSTOPped (stopped: hung) or is running, as `sp-pair status` does.
 Requests are carried out one at a time (a status never sees a power-off or a power-on half
 done). A request whose sender is an SP process that has itself been powered off before its
@@ -34,6 +36,13 @@ def _peer_pid(conn):
 
 def _which_sp(lay, pid, info):
     if not pid:
+        return None
+    if lay.mode == "netns":
+        # One look at the requester's namespace, not a scan of /proc (fencing waits on it).
+        mine = procs.netns_id("/proc/%d/ns/net" % pid)
+        for sp in ("A", "B"):
+            if mine is not None and mine == procs.netns_id("/run/netns/" + NS_SP[sp]):
+                return sp
         return None
     for sp in ("A", "B"):
         if pid in control.sp_pids(lay, sp, info):
@@ -70,20 +79,46 @@ class Controller:
             pass
         line = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
         words = line.split()
+        answered = []
+        steps = []
+
+        def answer(text):
+            """The reply, once (a power-off answers as soon as the SP is off)."""
+            if answered:
+                return
+            answered.append(text)
+            steps.append(("answered", (time.monotonic() - t0) * 1000))
+            try:
+                conn.sendall((text + "\n").encode())
+            except OSError:
+                pass
+            conn.close()
+
         if lay is None:
             reply = "error no pair.json in %s" % self.state
         elif words == ["ping"]:
             reply = "ok pong"
         elif len(words) == 2 and words[0] == "power-off" and words[1].upper() in ("A", "B"):
             target = words[1].upper()
+            if control.is_off(lay, target):
+                # Off already (a power-off reached that point and nobody started it since):
+                # a chassis answers at once. The clean-up under way finishes on its own.
+                answer("ok powered off %s" % target)
             with self.lock:
                 if who and not procs.alive(pid):
                     reply = "error requester pid %d (SP-%s) is powered off" % (pid, who)
                 else:
                     try:
-                        _, reply = control.power_off(lay, target, info)
+                        _, reply = control.power_off(
+                            lay, target, info, steps=steps, spd_first=True,
+                            on_off=lambda: answer("ok powered off %s" % target))
                     except Exception as e:  # the controller must always answer
                         reply = "error %s" % e
+        elif len(words) == 2 and words[0] == "status" and words[1].upper() in ("A", "B") and \
+                control.is_off(lay, words[1].upper()):
+            # Off since a power-off reached that point (its clean-up may still hold the
+            # switch): no need to wait for it. spd asks this the moment its peer falls silent.
+            reply = "ok off"
         elif len(words) == 2 and words[0] == "status" and words[1].upper() in ("A", "B"):
             with self.lock, control.power_switch(lay, words[1].upper()):
                 try:
@@ -93,15 +128,14 @@ class Controller:
         else:
             reply = ("error unknown request %r (want 'power-off A|B', 'status A|B' or 'ping')"
                      % line[:80])
-        try:
-            conn.sendall((reply + "\n").encode())
-        except OSError:
-            pass
-        conn.close()
+        if answered and reply != answered[0]:
+            reply = "%s (answered %r)" % (reply, answered[0])
+        answer(reply)
         ms = (time.monotonic() - t0) * 1000
         if lay is not None and words != ["ping"]:
-            control.log_power(lay, "request from pid %s (%s): %r -> %s (%.1f ms)" % (
-                pid, ("SP-" + who) if who else "not an SP", line[:80], reply, ms))
+            control.log_power(lay, "request from pid %s (%s): %r -> %s (%.1f ms%s)" % (
+                pid, ("SP-" + who) if who else "not an SP", line[:80], reply, ms,
+                "".join("; %s %.1f" % s for s in steps)))
 
     def serve(self, sock_path):
         try:
