@@ -11,6 +11,7 @@
 #include "platform/log.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/options.hpp"
+#include "webserver/read_cache.hpp"
 #include "webserver/routes/routes.hpp"
 #include "webserver/spweb_main.hpp"
 #include "webserver/status_board_source.hpp"
@@ -44,8 +45,14 @@ int run(const Options& options) {
     LOG_CRITICAL << "cannot reach spd: " << e.what();
     return kExitCannotServe;
   }
+  // Manager GETs read the same few answers many times a second: reused briefly (read_cache.hpp).
+  ReadCache reads(*bus, [&board] {
+    std::optional<ipc::StatusSnapshot> status = board.read();
+    return status ? ReadCache::Board{status->updated_ms, status->role == Role::Active}
+                  : ReadCache::Board{};
+  });
   Dispatcher dispatcher(
-      buildRouteTable(), service, [&board] { return board.read(); }, *bus);
+      buildRouteTable(), service, [&board] { return board.read(); }, reads);
   WebServer server(dispatcher);
   std::string error;
   if (!server.start({.address = options.listen_address, .port = options.port}, error)) {
