@@ -216,6 +216,14 @@ void Election::askPeerPower(TimePoint now, Actions& out) {
   out.push_back(Action{Action::Kind::QueryPeerPower});
 }
 
+bool Election::chassisSaysPeerOff(TimePoint now, Actions& out) {
+  if (!powerFresh(now)) {
+    askPeerPower(now, out);
+    return false;
+  }
+  return peer_power_ == PowerState::Off;
+}
+
 bool Election::mayFence(TimePoint now, Actions& out) {
   const std::string peer = std::string(spName(peerOf(config_.self)));
   if (!can_serve_) {
@@ -556,7 +564,9 @@ void Election::decide(TimePoint now, Actions& out) {
       }
       return;  // winner waits for a starting peer to declare itself passive
     }
-    if (now - started_ < config_.startup_wait) return;
+    // The listen is for an active peer; one the chassis says is powered off can be neither
+    // active nor about to answer, so there is nothing to wait for (docs/ELECTION.md rule 5).
+    if (now - started_ < config_.startup_wait && !chassisSaysPeerOff(now, out)) return;
     setRole(Role::Passive, out);  // nobody answered: decide as a passive SP with a dead peer
   }
 

@@ -215,6 +215,8 @@ class Election {
   // The peer's last beat was sent after this SP started (it names this boot).
   bool peerHearsThisBoot() const { return peer_ && peer_->heard_boot == config_.own_boot; }
   // Peer dead: may this SP fence it now? Emits QueryPeerPower and alerts as needed.
+  // A fresh answer of the chassis says the peer is powered off; asks it when there is none.
+  bool chassisSaysPeerOff(TimePoint now, Actions& out);
   bool mayFence(TimePoint now, Actions& out);
   void askPeerPower(TimePoint now, Actions& out);
   bool powerFresh(TimePoint now) const;

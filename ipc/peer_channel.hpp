@@ -1,5 +1,5 @@
 #pragma once
-// The channel between the two spd (DESIGN.md "The command path"), over up to two routes:
+// The channel between the two spd (docs/DESIGN.md "The command path"), over up to two routes:
 // real arrays cable it twice. Route 0 is the dedicated peer link, route 1 the management
 // network between the SPs' own management addresses; each route is one PeerLink (same port,
 // key, protocol and authentication; SP-A dials, SP-B listens), and all share one io_context

@@ -1,4 +1,5 @@
 #include "ipc/peer_link.hpp"
+#include "ipc/peer_link_detail.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,20 +14,12 @@
 
 namespace dualsp::ipc {
 
+using namespace detail;
+
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
-// The peer's HELLO must arrive within this of the TCP connection, or it is abandoned.
-constexpr Millis kHandshakeTimeout{500};
-// Our pings still unanswered are forgotten beyond this many (a peer that answers none is
-// dropped after dead_after anyway).
-constexpr size_t kMaxPingsInFlight = 64;
-// SP-B retries binding while its peer-link address is not up yet (link down at boot).
-constexpr Millis kRebindInterval{500};
 // A peer that stops reading must not make our queue grow without bound.
 constexpr size_t kMaxQueuedBytes = size_t{16} << 20;
-constexpr size_t kReadChunk = 16 * 1024;
 
 proto::SpId protoSp(SpId sp) {
   return sp == SpId::A ? proto::SP_A : proto::SP_B;
@@ -48,11 +41,6 @@ RefuseReason reasonFor(FrameError e) {
   return RefuseReason::Malformed;
 }
 
-// Repeated failures (a wrong key retried forever) log the first few, then every 100th.
-bool worthLogging(uint64_t count) {
-  return count <= 10 || count % 100 == 0;
-}
-
 std::optional<std::string> randomNonce() {
   std::string nonce(kNonceSize, '\0');
   if (sodium_init() < 0) return std::nullopt;  // no usable entropy source
@@ -72,10 +60,6 @@ void tuneSocket(asio::ip::tcp::socket& socket) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
   ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
-}
-
-std::string endpointText(const asio::ip::tcp::endpoint& ep) {
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
 }  // namespace
@@ -107,30 +91,6 @@ uint64_t PeerLink::Stats::refusedTotal() const {
   for (uint64_t n : refused) total += n;
   return total;
 }
-
-struct PeerLink::Connection {
-  Connection(asio::ip::tcp::socket s, const PeerLinkOptions& o)
-      : socket(std::move(s)), handshake(socket.get_executor()), decoder(o.key, o.max_frame) {}
-
-  asio::ip::tcp::socket socket;
-  asio::steady_timer handshake;  // connect + the peer's HELLO
-  FrameDecoder decoder;
-  std::string nonce;       // ours, sent in our HELLO: the peer MACs its frames with it
-  std::string peer_nonce;  // the peer's: we MAC our frames with it
-  std::string remote;      // address:port, for the log
-  std::array<char, kReadChunk> buffer{};
-  struct Outgoing {
-    std::string bytes;
-    bool counted;  // in stats().frames_out; pings and their answers are not
-  };
-  std::deque<Outgoing> out;  // encoded frames; the front one is being written
-  size_t out_bytes = 0;
-  bool writing = false;
-  bool connecting = false;  // SP-A: the TCP connect has not completed yet
-  bool up = false;          // the peer's HELLO has been received
-  SteadyClock::time_point last_heard{};
-  uint64_t send_seq = kHelloSequence;
-};
 
 PeerLink::PeerLink(asio::io_context& io, PeerLinkOptions options, RequestHandler handler)
     : io_(io),
@@ -176,7 +136,7 @@ void PeerLink::stop() {
   liveness_timer_.cancel();
   asio::error_code ec;
   acceptor_.close(ec);
-  if (conn_) close(conn_, "stopped");
+  if (conn_) close(conn_, "stopped", /*stopping=*/true);
   failPending(PeerError::Stopped);
 }
 
@@ -208,147 +168,6 @@ uint16_t PeerLink::listeningPort() const {
   asio::error_code ec;
   auto ep = acceptor_.local_endpoint(ec);
   return ec ? 0 : ep.port();
-}
-
-// --- SP-B: listen and accept ---
-
-void PeerLink::listen() {
-  asio::error_code ec;
-  asio::ip::address address = asio::ip::address_v4::any();
-  if (!options_.local_address.empty()) address = asio::ip::make_address(options_.local_address, ec);
-  asio::ip::tcp::endpoint local(address, static_cast<uint16_t>(options_.port));
-  if (!ec) acceptor_.open(local.protocol(), ec);
-  // Rebind at once after spd restarts, while the old connection sits in TIME_WAIT.
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(local, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    if (bind_failures_++ == 0)
-      LOG_WARNING << "peer link: cannot listen on " << options_.local_address << ":"
-                  << options_.port << " (" << ec.message() << "); retrying every "
-                  << kRebindInterval.count() << " ms";
-    asio::error_code ignored;
-    acceptor_.close(ignored);
-    retry_timer_.expires_after(kRebindInterval);
-    retry_timer_.async_wait([this, alive = std::weak_ptr(alive_)](const asio::error_code& e) {
-      if (!alive.expired() && !e && running_) listen();
-    });
-    return;
-  }
-  bind_failures_ = 0;
-  LOG_INFO << "peer link: listening on " << endpointText(acceptor_.local_endpoint(ec)) << " for "
-           << spName(peerOf(options_.self));
-  accept();
-}
-
-void PeerLink::accept() {
-  acceptor_.async_accept([this, alive = std::weak_ptr(alive_)](const asio::error_code& ec,
-                                                               asio::ip::tcp::socket socket) {
-    if (alive.expired() || !running_ || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      // Out of descriptors and the like: try again a little later rather than spin.
-      LOG_WARNING << "peer link: accept failed (" << ec.message() << ")";
-      retry_timer_.expires_after(kRebindInterval);
-      retry_timer_.async_wait([this, alive](const asio::error_code& e) {
-        if (!alive.expired() && !e && running_) accept();
-      });
-      return;
-    }
-    asio::error_code e;
-    const auto remote = socket.remote_endpoint(e);
-    if (!e && !options_.peer_address.empty()) {
-      const auto peer = asio::ip::make_address(options_.peer_address, e);
-      if (!e && remote.address() != peer) e = asio::error::access_denied;
-    }
-    if (e) {
-      if (worthLogging(++foreign_connections_))
-        LOG_WARNING << "peer link: refused a connection from "
-                    << (remote.port() ? endpointText(remote) : "?") << ": not "
-                    << spName(peerOf(options_.self)) << " at " << options_.peer_address;
-      socket.close(e);
-      accept();
-      return;
-    }
-    auto conn = std::make_shared<Connection>(std::move(socket), options_);
-    conn->remote = endpointText(remote);
-    // The peer's spd restarted, or its old connection is half-open: the newest one wins.
-    if (conn_) drop(conn_, "replaced by a new connection from " + conn->remote);
-    conn_ = conn;
-    armHandshake(conn, kHandshakeTimeout);
-    adopt(conn);
-    accept();
-  });
-}
-
-// --- SP-A: dial with backoff ---
-
-void PeerLink::connect() {
-  auto conn = std::make_shared<Connection>(asio::ip::tcp::socket(io_), options_);
-  conn->remote = options_.peer_address + ":" + std::to_string(options_.port);
-  conn_ = conn;  // the attempt in progress, so stop() and drop() reach it
-  asio::error_code ec;
-  const auto peer = asio::ip::make_address(options_.peer_address, ec);
-  const asio::ip::tcp::endpoint remote(peer, static_cast<uint16_t>(options_.port));
-  if (!ec) conn->socket.open(remote.protocol(), ec);
-  if (!ec && !options_.local_address.empty()) {
-    // Leave from the peer-link address, so the connection takes the peer-link network.
-    const auto local = asio::ip::make_address(options_.local_address, ec);
-    if (!ec) conn->socket.bind(asio::ip::tcp::endpoint(local, 0), ec);
-  }
-  if (ec) {
-    drop(conn, ec.message());
-    return;
-  }
-  conn->connecting = true;
-  armHandshake(conn, options_.connect_timeout);
-  conn->socket.async_connect(
-      remote, [this, alive = std::weak_ptr(alive_), conn](const asio::error_code& e) {
-        if (alive.expired() || conn != conn_) return;
-        if (e) {
-          drop(conn, e.message());
-          return;
-        }
-        conn->connecting = false;
-        armHandshake(conn, kHandshakeTimeout);
-        adopt(conn);
-      });
-}
-
-void PeerLink::scheduleReconnect() {
-  const Millis delay = backoff_;
-  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
-  retry_timer_.expires_after(delay);
-  retry_timer_.async_wait([this, alive = std::weak_ptr(alive_)](const asio::error_code& e) {
-    if (!alive.expired() && !e && running_ && !conn_) connect();
-  });
-}
-
-void PeerLink::armHandshake(const ConnectionPtr& conn, Millis timeout) {
-  conn->handshake.expires_after(timeout);
-  conn->handshake.async_wait(
-      [this, alive = std::weak_ptr(alive_), weak = std::weak_ptr(conn)](const asio::error_code& e) {
-        if (alive.expired() || e) return;
-        auto c = weak.lock();
-        if (!c || c != conn_ || c->up) return;
-        if (c->connecting)
-          onConnectTimeout(c);
-        else
-          drop(c, "no HELLO within " + std::to_string(kHandshakeTimeout.count()) + " ms");
-      });
-}
-
-void PeerLink::onConnectTimeout(const ConnectionPtr& conn) {
-  asio::error_code ec;
-  conn->socket.remote_endpoint(ec);
-  if (!ec) {  // connected after all, its completion not run yet (a busy io thread)
-    armHandshake(conn, kHandshakeTimeout);
-    return;
-  }
-  // The SYN or its answer was lost (the peer's address not up yet, say): the kernel would
-  // resend it only after 1 s, so a fresh dial is the faster way.
-  ++stats_.connect_timeouts;
-  drop(conn, "no answer to the connection request within " +
-                 std::to_string(options_.connect_timeout.count()) + " ms");
 }
 
 // --- one connection ---
@@ -482,114 +301,6 @@ void PeerLink::handleHello(const ConnectionPtr& conn, const proto::Envelope& env
   if (conn == conn_) checkLiveness();
 }
 
-// --- liveness ---
-
-void PeerLink::heard(const ConnectionPtr& conn) {
-  const auto now = SteadyClock::now();
-  // A new connection, or a silence longer than sick_after that ends now: not stable yet.
-  if (conn->last_heard == SteadyClock::time_point{} || now - conn->last_heard > options_.sick_after)
-    last_sick_ = now;
-  conn->last_heard = now;
-  last_heard_ns_.store(conn->last_heard.time_since_epoch().count(), std::memory_order_release);
-  publish();
-}
-
-void PeerLink::handlePing(const ConnectionPtr& conn, const proto::Envelope& envelope) {
-  ++stats_.pongs_sent;
-  proto::Envelope pong;
-  pong.set_type(proto::Envelope::RESPONSE);
-  pong.set_message_id(next_message_id_++);
-  pong.set_correlation_id(envelope.message_id());
-  pong.set_ping(true);
-  send(conn, std::move(pong), false);
-}
-
-void PeerLink::handlePong(const proto::Envelope& envelope) {
-  auto it = pings_.find(envelope.correlation_id());
-  if (it == pings_.end()) return;  // forgotten, or from an earlier connection
-  const auto rtt =
-      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - it->second);
-  pings_.erase(it);
-  ++stats_.pings_answered;
-  const auto us = static_cast<uint64_t>(std::max<int64_t>(rtt.count(), 0));
-  last_rtt_us_.store(us, std::memory_order_relaxed);
-  const uint64_t avg = rtt_ewma_us_.load(std::memory_order_relaxed);
-  const auto next =
-      avg == 0 ? us
-               : static_cast<uint64_t>(static_cast<int64_t>(avg) +
-                                       (static_cast<int64_t>(us) - static_cast<int64_t>(avg)) / 8);
-  rtt_ewma_us_.store(std::max<uint64_t>(next, 1), std::memory_order_relaxed);
-}
-
-void PeerLink::sendPing(const ConnectionPtr& conn) {
-  const uint64_t id = next_message_id_++;
-  proto::Envelope ping;
-  ping.set_type(proto::Envelope::REQUEST);
-  ping.set_message_id(id);
-  ping.set_ping(true);
-  ping.set_deadline_ms(static_cast<uint32_t>(options_.dead_after.count()));
-  pings_.emplace(id, SteadyClock::now());
-  if (pings_.size() > kMaxPingsInFlight) pings_.erase(pings_.begin());
-  ++stats_.pings_sent;
-  send(conn, std::move(ping), false);
-}
-
-void PeerLink::checkLiveness() {
-  const ConnectionPtr conn = conn_;
-  const auto now = SteadyClock::now();
-  const auto silence = std::chrono::duration_cast<Millis>(now - conn->last_heard);
-  if (silence >= options_.dead_after) {
-    asio::error_code ec;
-    if (silence < 2 * options_.dead_after && conn->socket.available(ec) > 0 && !ec) {
-      // Bytes are waiting unread: this thread was late (CPU load), not the peer. Bounded, so
-      // a trickle of bytes that never makes a frame does not keep a connection alive.
-      liveness_timer_.expires_after(Millis{1});
-      liveness_timer_.async_wait([this, alive = std::weak_ptr(alive_),
-                                  weak = std::weak_ptr(conn)](const asio::error_code& e) {
-        if (alive.expired() || e) return;
-        if (auto c = weak.lock(); c && c == conn_ && c->up) checkLiveness();
-      });
-      return;
-    }
-    ++stats_.silence_drops;
-    drop(conn, "no frame from the peer in " + std::to_string(silence.count()) + " ms");
-    return;
-  }
-  if (now >= next_ping_) {
-    next_ping_ = now + options_.ping_interval;
-    sendPing(conn);
-    if (conn != conn_) return;  // the send queue overflowed and took the connection
-  }
-  publish();
-  if (conn == conn_) armLiveness();
-}
-
-void PeerLink::armLiveness() {
-  const auto heard = conn_->last_heard;
-  auto next = std::min(heard + options_.dead_after, next_ping_);
-  // Wake at the sick deadline too, so on_change reports it on time.
-  if (SteadyClock::now() < heard + options_.sick_after)
-    next = std::min(next, heard + options_.sick_after);
-  liveness_timer_.expires_at(next);
-  liveness_timer_.async_wait([this, alive = std::weak_ptr(alive_),
-                              weak = std::weak_ptr(conn_)](const asio::error_code& e) {
-    if (alive.expired() || e) return;
-    if (auto c = weak.lock(); c && c == conn_ && c->up) checkLiveness();
-  });
-}
-
-void PeerLink::publish() {
-  const bool up = connected();
-  const bool ok = healthy();
-  const bool steady = stable();
-  up_now_.store(up, std::memory_order_release);
-  if (up == published_up_ && ok == published_healthy_ && steady == published_stable_) return;
-  published_up_ = up;
-  published_healthy_ = ok;
-  published_stable_ = steady;
-  if (on_change) on_change();
-}
-
 void PeerLink::handleRequest(const ConnectionPtr& conn, const proto::Envelope& envelope) {
   if (!handler_) return;  // the requester's deadline answers it
   auto answered = std::make_shared<bool>(false);
@@ -689,7 +400,7 @@ void PeerLink::drop(ConnectionPtr conn, const std::string& why, bool logged) {
   if (running_ && options_.self == SpId::A && !conn_) scheduleReconnect();
 }
 
-void PeerLink::close(ConnectionPtr conn, const std::string& why) {
+void PeerLink::close(ConnectionPtr conn, const std::string& why, bool stopping) {
   const bool current = conn == conn_;
   if (current) {
     conn_.reset();
@@ -701,7 +412,7 @@ void PeerLink::close(ConnectionPtr conn, const std::string& why) {
   conn->socket.close(ec);
   conn->handshake.cancel();
   if (conn->up) {
-    if (why == "stopped")
+    if (stopping)
       LOG_INFO << "peer link down: " << spName(peerOf(options_.self)) << " at " << conn->remote
                << " (stopped)";
     else

@@ -1,5 +1,5 @@
 #pragma once
-// The peer link (DESIGN.md "The command path"): one long-lived TCP connection between the
+// The peer link (docs/DESIGN.md "The command path"): one long-lived TCP connection between the
 // spd of SP-A and the spd of SP-B, over which each forwards commands to the other and gets
 // the answers. SP-A dials (with backoff), SP-B listens; a new accepted connection replaces
 // the old one. Both sides start with a HELLO carrying a fresh nonce; every frame is
@@ -180,7 +180,8 @@ class PeerLink {
   void refuse(ConnectionPtr conn, RefuseReason reason, const std::string& text);
   // `logged`: the caller has already said why (a refused frame).
   void drop(ConnectionPtr conn, const std::string& why, bool logged = false);
-  void close(ConnectionPtr conn, const std::string& why);
+  // stopping: this SP stops the link (logged as information, not as a warning).
+  void close(ConnectionPtr conn, const std::string& why, bool stopping = false);
   void armHandshake(const ConnectionPtr& conn, Millis timeout);
   void onConnectTimeout(const ConnectionPtr& conn);
   void handlePing(const ConnectionPtr& conn, const proto::Envelope& envelope);

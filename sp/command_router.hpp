@@ -1,5 +1,5 @@
 #pragma once
-// Decides where each command runs (DESIGN.md "The command path"): here when it is about this
+// Decides where each command runs (docs/DESIGN.md "The command path"): here when it is about this
 // SP, on the peer when it is about the peer (over the peer link), never forwarded twice.
 // A read about the peer never waits on a link known to be sick: with no usable route it is
 // answered at once from the last known state, marked stale with its age; otherwise the

@@ -1,5 +1,5 @@
 #pragma once
-// The replicated configuration store and event log (DESIGN.md "Configuration and events",
+// The replicated configuration store and event log (docs/DESIGN.md "Replication",
 // docs/CONFIG-STORE.md "Replication" and "Units").
 //
 // The active SP is the only writer. It stamps each change with (epoch, seq), sends it to the

@@ -18,6 +18,7 @@
 #include "ipc/peer_channel.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/log.hpp"
+#include "platform/redfish/generated/registries/resource_event.hpp"
 #include "sp/array_events.hpp"
 #include "sp/channel_transport.hpp"
 #include "sp/command_router.hpp"
@@ -55,7 +56,7 @@ sigset_t blockSignals() {
 // configuration store, event delivery, then the local bus and spweb.
 class Daemon {
  public:
-  Daemon(const Config& c, std::string boot_id, std::string self_exe)
+  Daemon(const Settings& c, std::string boot_id, std::string self_exe)
       : c_(c), boot_id_(std::move(boot_id)), self_exe_(std::move(self_exe)), epochs_(c.state_dir) {}
   bool buildPlatform();
   bool buildElection();
@@ -82,7 +83,7 @@ class Daemon {
   void followHealth();
   void recordArrayEvents();
 
-  const Config& c_;
+  const Settings& c_;
   const std::string boot_id_;
   const std::string self_exe_;
   EpochStore epochs_;
@@ -283,7 +284,7 @@ void Daemon::onManagementNetwork(const ConfigRecord& record) {
     network_ = *next;
     return;
   }
-  Config moved = c_;
+  Settings moved = c_;
   moved.floating.address = next->address;
   moved.floating.prefix_length = next->prefix_length;
   std::string before = floating_->describe();
@@ -381,7 +382,8 @@ void Daemon::turn() {
   if (web_->crashLooping())
     monitor_->setFirmwareFault(
         "web-crash-loop",
-        Fault{"firmware:web-crash-loop", "ResourceEvent.1.4.3.ResourceErrorThresholdExceeded",
+        Fault{"firmware:web-crash-loop",
+              std::string(redfish::registries::resource_event::kResourceErrorThresholdExceeded),
               "The full web server crashed " + std::to_string(Supervisor::kCrashLoopCount) +
                   " times within " + std::to_string(Supervisor::kCrashLoopWindow.count()) +
                   " s; serving the degraded web server.",
@@ -471,10 +473,10 @@ HandOverControl Daemon::handOverControl() {
 
 }  // namespace
 
-int runDaemon(const Config& c, const std::string& config_path, const std::string& self_exe) {
+int runDaemon(const Settings& c, const std::string& settings_path, const std::string& self_exe) {
   const std::string boot_id = newBootId();
   LOG_NOTICE << "spd " << DUALSP_FIRMWARE_VERSION << " starting: " << spName(c.sp) << " of array '"
-             << c.array_id << "', config " << config_path << ", boot id " << boot_id;
+             << c.array_id << "', settings " << settings_path << ", boot id " << boot_id;
   const sigset_t signals = blockSignals();
 
   Daemon daemon(c, boot_id, self_exe);
@@ -489,7 +491,7 @@ int runDaemon(const Config& c, const std::string& config_path, const std::string
           daemon.shutDown();
           daemon.release();
         },
-        self_exe, config_path);
+        self_exe, settings_path);
   }
   daemon.shutDown();
   LOG_NOTICE << "spd stopped";

@@ -4,11 +4,12 @@
 
 #include <string>
 
-#include "sp/config.hpp"
+#include "sp/settings.hpp"
 
 namespace dualsp::sp {
 
 // Returns the process exit code.
-int runDaemon(const Config& config, const std::string& config_path, const std::string& self_exe);
+int runDaemon(const Settings& settings, const std::string& settings_path,
+              const std::string& self_exe);
 
 }  // namespace dualsp::sp

@@ -28,7 +28,7 @@ std::string readPairKey(const std::string& path, std::string& error) {
   return key;
 }
 
-std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string& key) {
+std::vector<ipc::PeerRouteOptions> peerRoutes(const Settings& c, const std::string& key) {
   auto route = [&](const char* name, const std::string& local, const std::string& peer) {
     ipc::PeerRouteOptions r;
     r.name = name;
@@ -51,13 +51,13 @@ std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string
   return routes;
 }
 
-heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
+heartbeat::ServiceOptions serviceOptions(const Settings& c, const std::string& boot_id,
                                          uint64_t epoch) {
   heartbeat::ServiceOptions o;
   o.array_id = c.array_id;
   o.boot_id = boot_id;
   o.election.self = c.sp;
-  auto timing = [](const PathConfig& p) { return heartbeat::PathTiming{p.enabled, p.dead}; };
+  auto timing = [](const PathSettings& p) { return heartbeat::PathTiming{p.enabled, p.dead}; };
   o.election.paths[static_cast<size_t>(heartbeat::Path::Peer)] = timing(c.heartbeat.peer);
   o.election.paths[static_cast<size_t>(heartbeat::Path::Mgmt)] = timing(c.heartbeat.mgmt);
   o.election.paths[static_cast<size_t>(heartbeat::Path::Midplane)] = timing(c.heartbeat.midplane);
@@ -67,7 +67,7 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
   o.election.startup_fence_always = c.heartbeat.startup_fence_always;
   // The heartbeat thread ticks every 2 ms: a gap of a whole dead interval is our own stall.
   Millis shortest_dead{0};
-  for (const PathConfig* p : {&c.heartbeat.peer, &c.heartbeat.mgmt, &c.heartbeat.midplane})
+  for (const PathSettings* p : {&c.heartbeat.peer, &c.heartbeat.mgmt, &c.heartbeat.midplane})
     if (p->enabled && (shortest_dead.count() == 0 || p->dead < shortest_dead))
       shortest_dead = p->dead;
   o.election.stall_threshold = shortest_dead;
@@ -88,7 +88,7 @@ heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boo
   return o;
 }
 
-ConfigServiceOptions configServiceOptions(const Config& c) {
+ConfigServiceOptions configServiceOptions(const Settings& c) {
   ConfigServiceOptions o;
   o.replicate_timeout = c.peer_link.request_timeout;
   o.change_wait = c.peer_link.change_wait;
@@ -98,7 +98,7 @@ ConfigServiceOptions configServiceOptions(const Config& c) {
   return o;
 }
 
-ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+ipc::StatusSnapshot boardTemplate(const Settings& c, const std::string& boot_id, uint32_t pid,
                                   int64_t boot_time_ms) {
   ipc::StatusSnapshot t;
   t.spd_pid = pid;
@@ -112,7 +112,7 @@ ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, u
   return t;
 }
 
-std::string findSpweb(const Config& c, const std::string& self_exe) {
+std::string findSpweb(const Settings& c, const std::string& self_exe) {
   if (!c.web.spweb.empty()) return c.web.spweb;
   fs::path dir = fs::path(self_exe).parent_path();
   for (fs::path p : {dir / "spweb", dir / ".." / "webserver" / "spweb"})
@@ -120,7 +120,7 @@ std::string findSpweb(const Config& c, const std::string& self_exe) {
   return "spweb";
 }
 
-std::vector<std::string> spwebArguments(const Config& c, const std::string& mode) {
+std::vector<std::string> spwebArguments(const Settings& c, const std::string& mode) {
   return {"--mode",     mode,
           "--sp",       std::string(1, spLetter(c.sp)),
           "--array-id", c.array_id,

@@ -1,5 +1,5 @@
 #pragma once
-// The options of spd's parts, derived from the SP's configuration file (sp/config.hpp): the
+// The options of spd's parts, derived from the SP's configuration file (sp/settings.hpp): the
 // heartbeat service, the routes of the peer link and its pair key, the configuration service
 // and spweb's command line. Pure but for readPairKey() and findSpweb(), which read files.
 
@@ -10,8 +10,8 @@
 #include "heartbeat/heartbeat_service.hpp"
 #include "ipc/peer_channel.hpp"
 #include "ipc/status_board.hpp"
-#include "sp/config.hpp"
 #include "sp/config_service.hpp"
+#include "sp/settings.hpp"
 
 namespace dualsp::sp {
 
@@ -21,21 +21,21 @@ std::string readPairKey(const std::string& path, std::string& error);
 
 // The routes of the peer link: the dedicated link, then the management network; a route is
 // left out when an end of it is not configured.
-std::vector<ipc::PeerRouteOptions> peerRoutes(const Config& c, const std::string& key);
+std::vector<ipc::PeerRouteOptions> peerRoutes(const Settings& c, const std::string& key);
 
 // The election and its heartbeat paths (unsigned: the caller adds the pair key).
-heartbeat::ServiceOptions serviceOptions(const Config& c, const std::string& boot_id,
+heartbeat::ServiceOptions serviceOptions(const Settings& c, const std::string& boot_id,
                                          uint64_t epoch);
 
-ConfigServiceOptions configServiceOptions(const Config& c);
+ConfigServiceOptions configServiceOptions(const Settings& c);
 
 // What this spd's status board always says about it (the heartbeat service fills the rest).
-ipc::StatusSnapshot boardTemplate(const Config& c, const std::string& boot_id, uint32_t pid,
+ipc::StatusSnapshot boardTemplate(const Settings& c, const std::string& boot_id, uint32_t pid,
                                   int64_t boot_time_ms);
 
 // spweb: configured path, else beside spd (installed), else in the build tree, else PATH.
-std::string findSpweb(const Config& c, const std::string& self_exe);
+std::string findSpweb(const Settings& c, const std::string& self_exe);
 // spweb's arguments, starting in `mode` ("full" or "degraded").
-std::vector<std::string> spwebArguments(const Config& c, const std::string& mode);
+std::vector<std::string> spwebArguments(const Settings& c, const std::string& mode);
 
 }  // namespace dualsp::sp

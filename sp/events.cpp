@@ -3,7 +3,7 @@
 #include <map>
 
 #include "ipc/sp_id_proto.hpp"
-#include "redfish/generated/registries/all.hpp"
+#include "platform/redfish/generated/registries/all.hpp"
 
 namespace dualsp::sp {
 namespace {

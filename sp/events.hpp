@@ -1,16 +1,16 @@
 #pragma once
 // The array events spd records itself (role changes, health, the peer, the configuration
 // store): the registry messages they use, so every event's text is the registry's text
-// (redfish/generated/registries/) with its arguments filled in. Meaning: docs/EVENTS.md.
+// (platform/redfish/generated/registries/) with its arguments filled in. Meaning: docs/EVENTS.md.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "platform/redfish/generated/registries/base.hpp"
+#include "platform/redfish/generated/registries/resource_event.hpp"
 #include "platform/sp_types.hpp"
 #include "proto/config.pb.h"
-#include "redfish/generated/registries/base.hpp"
-#include "redfish/generated/registries/resource_event.hpp"
 
 namespace dualsp::sp {
 

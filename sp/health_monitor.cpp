@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "redfish/generated/registries/environmental.hpp"
-#include "redfish/generated/registries/network_device.hpp"
-#include "redfish/generated/registries/power.hpp"
-#include "redfish/generated/registries/sensor_event.hpp"
+#include "platform/redfish/generated/registries/environmental.hpp"
+#include "platform/redfish/generated/registries/network_device.hpp"
+#include "platform/redfish/generated/registries/power.hpp"
+#include "platform/redfish/generated/registries/sensor_event.hpp"
 
 namespace dualsp::sp {
 namespace {

@@ -15,7 +15,7 @@
 
 namespace dualsp::sp {
 
-std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c) {
+std::unique_ptr<platform::FloatingAddress> makeFloating(const Settings& c) {
   if (c.floating.mode == "loopback")
     return platform::makeLoopbackFloatingAddress(c.floating.address, c.floating.port,
                                                  c.management.address, c.web.port);
@@ -23,7 +23,7 @@ std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c) {
                                               c.floating.interface);
 }
 
-std::unique_ptr<platform::Fencer> makeFencer(const Config& c) {
+std::unique_ptr<platform::Fencer> makeFencer(const Settings& c) {
   if (c.platform.backend == "linux") return platform::makeGpioFencer(c.platform.fence_gpio);
   if (c.platform.backend == "qemu") {
     return platform::makeChassisPowerFencer(c.heartbeat.midplane_segment, c.sp);
@@ -31,7 +31,7 @@ std::unique_ptr<platform::Fencer> makeFencer(const Config& c) {
   return platform::makePowerControllerFencer(c.platform.power_controller, peerOf(c.sp));
 }
 
-std::unique_ptr<platform::Hardware> makeHardware(const Config& c) {
+std::unique_ptr<platform::Hardware> makeHardware(const Settings& c) {
   if (c.platform.backend == "linux") return platform::makeLinuxHardware();
   if (c.platform.hardware.empty()) return nullptr;
   return platform::makeSimHardware(c.platform.hardware);

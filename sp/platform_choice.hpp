@@ -10,13 +10,13 @@
 
 #include "platform/hardware.hpp"
 #include "platform/platform.hpp"
-#include "sp/config.hpp"
+#include "sp/settings.hpp"
 
 namespace dualsp::sp {
 
-std::unique_ptr<platform::FloatingAddress> makeFloating(const Config& c);
-std::unique_ptr<platform::Fencer> makeFencer(const Config& c);      // throws when it cannot
-std::unique_ptr<platform::Hardware> makeHardware(const Config& c);  // nullptr: none
+std::unique_ptr<platform::FloatingAddress> makeFloating(const Settings& c);
+std::unique_ptr<platform::Fencer> makeFencer(const Settings& c);      // throws when it cannot
+std::unique_ptr<platform::Hardware> makeHardware(const Settings& c);  // nullptr: none
 bool hasCarrier(const std::string& interface);
 std::string newBootId();  // a random UUID from the kernel
 int64_t wallMillis();     // ms since 1970

@@ -47,7 +47,7 @@ int execProcess(const std::string& path, const std::vector<std::string>& argv) {
 }
 
 int restartSp(const HandOverControl& control, const std::function<void()>& shut_down,
-              const std::string& self_exe, const std::string& config_path, const Exec& exec) {
+              const std::string& self_exe, const std::string& settings_path, const Exec& exec) {
   handOverBeforeRestart(control);
   shut_down();
   LOG_NOTICE << "spd re-executing " << self_exe;
@@ -55,7 +55,7 @@ int restartSp(const HandOverControl& control, const std::function<void()>& shut_
   sigset_t none;
   sigemptyset(&none);
   pthread_sigmask(SIG_SETMASK, &none, nullptr);
-  exec(self_exe, {self_exe, "--config", config_path});
+  exec(self_exe, {self_exe, "--settings", settings_path});
   LOG_CRITICAL << "cannot re-execute " << self_exe << ": " << strerror(errno);
   return 1;
 }

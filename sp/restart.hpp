@@ -57,10 +57,10 @@ int execProcess(const std::string& path, const std::vector<std::string>& argv); 
 
 // The restart once the main loop has ended for it: the hand-over (when active), then
 // `shut_down` (every socket and segment closed before the new image binds them again),
-// then `self_exe --config config_path` with no signal blocked. Returns only when the exec
+// then `self_exe --settings settings_path` with no signal blocked. Returns only when the exec
 // failed: the exit code 1.
 int restartSp(const HandOverControl& control, const std::function<void()>& shut_down,
-              const std::string& self_exe, const std::string& config_path,
+              const std::string& self_exe, const std::string& settings_path,
               const Exec& exec = execProcess);
 
 }  // namespace dualsp::sp

@@ -10,22 +10,23 @@
 #include <string>
 
 #include "platform/log.hpp"
-#include "sp/config.hpp"
 #include "sp/daemon.hpp"
+#include "sp/settings.hpp"
 #include "sp/spd_main.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: spd --config FILE [--check]\n"
+    "Usage: spd --settings FILE [--check]\n"
     "\n"
     "The DualSP service-processor daemon: heartbeats and election with the peer SP, the\n"
     "floating management address, and supervision of the web server (spweb).\n"
     "\n"
-    "  -c, --config FILE  the SP's configuration (JSON; see docs/CONFIG.md)\n"
-    "      --check        validate the configuration and exit\n"
-    "  -h, --help         show this help\n"
-    "  -V, --version      show the firmware version\n";
+    "  -s, --settings FILE  the SP's own start-up settings (JSON; see docs/SETTINGS.md);\n"
+    "                       -c/--config is the same option under its former name\n"
+    "      --check          validate the settings and exit\n"
+    "  -h, --help           show this help\n"
+    "  -V, --version        show the firmware version\n";
 
 dualsp::log::Level levelFrom(const std::string& s) {
   using dualsp::log::Level;
@@ -39,18 +40,18 @@ dualsp::log::Level levelFrom(const std::string& s) {
 }  // namespace
 
 int dualsp::spdMain(int argc, char** argv) {
-  static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
-                                    {"check", no_argument, nullptr, 'k'},
-                                    {"help", no_argument, nullptr, 'h'},
-                                    {"version", no_argument, nullptr, 'V'},
-                                    {nullptr, 0, nullptr, 0}};
-  std::string config_path;
+  static const option kOptions[] = {
+      {"settings", required_argument, nullptr, 's'}, {"config", required_argument, nullptr, 's'},
+      {"check", no_argument, nullptr, 'k'},          {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},        {nullptr, 0, nullptr, 0}};
+  std::string settings_path;
   bool check_only = false;
   int opt;
-  while ((opt = getopt_long(argc, argv, "c:hV", kOptions, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "s:c:hV", kOptions, nullptr)) != -1) {
     switch (opt) {
+      case 's':
       case 'c':
-        config_path = optarg;
+        settings_path = optarg;
         break;
       case 'k':
         check_only = true;
@@ -66,37 +67,37 @@ int dualsp::spdMain(int argc, char** argv) {
         return 2;
     }
   }
-  if (config_path.empty() || optind != argc) {
-    std::cerr << "spd: --config FILE is required\n" << kUsage;
+  if (settings_path.empty() || optind != argc) {
+    std::cerr << "spd: --settings FILE is required\n" << kUsage;
     return 2;
   }
 
-  dualsp::sp::Config config;
+  dualsp::sp::Settings settings;
   try {
-    config = dualsp::sp::loadConfig(config_path);
-  } catch (const dualsp::sp::ConfigError& e) {
-    std::cerr << "spd: configuration error: " << e.what() << "\n";
+    settings = dualsp::sp::loadSettings(settings_path);
+  } catch (const dualsp::sp::SettingsError& e) {
+    std::cerr << "spd: settings error: " << e.what() << "\n";
     return 2;
   }
   struct stat st {};
-  if (stat(config.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    std::cerr << "spd: state directory " << config.state_dir << " (state_dir in " << config_path
+  if (stat(settings.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::cerr << "spd: state directory " << settings.state_dir << " (state_dir in " << settings_path
               << ") does not exist or is not a directory\n";
     return 2;
   }
-  if (access(config.state_dir.c_str(), W_OK) != 0) {
-    std::cerr << "spd: state directory " << config.state_dir
+  if (access(settings.state_dir.c_str(), W_OK) != 0) {
+    std::cerr << "spd: state directory " << settings.state_dir
               << " is not writable: " << strerror(errno) << "\n";
     return 2;
   }
   if (check_only) {
-    std::cout << "spd: " << config_path << " is valid\n";
+    std::cout << "spd: " << settings_path << " is valid\n";
     return 0;
   }
-  std::string log_dir = config.state_dir + "/log";
+  std::string log_dir = settings.state_dir + "/log";
   mkdir(log_dir.c_str(), 0750);
-  std::string sp = std::string(dualsp::spName(config.sp));
-  dualsp::log::init("spd", sp, log_dir + "/spd.log", levelFrom(config.log_level));
+  std::string sp = std::string(dualsp::spName(settings.sp));
+  dualsp::log::init("spd", sp, log_dir + "/spd.log", levelFrom(settings.log_level));
 
   char exe[4096] = {};
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -107,5 +108,5 @@ int dualsp::spdMain(int argc, char** argv) {
       self_exe.ends_with("/dualsp") && access(spd_link.c_str(), X_OK) == 0) {
     self_exe = spd_link;
   }
-  return dualsp::sp::runDaemon(config, config_path, self_exe);
+  return dualsp::sp::runDaemon(settings, settings_path, self_exe);
 }

@@ -1,7 +1,7 @@
 #include "webserver/config_access.hpp"
 
 #include "platform/log.hpp"
-#include "redfish/generated/registries/resource_event.hpp"
+#include "platform/redfish/generated/registries/resource_event.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/redfish_messages.hpp"
 

@@ -47,7 +47,7 @@ struct ConfigChange {
 };
 
 // The event a change records: the ResourceEvent registry's message id and text (generated:
-// redfish/generated/registries/resource_event.hpp) plus " (detail)",
+// platform/redfish/generated/registries/resource_event.hpp) plus " (detail)",
 // severity OK, origin the resource.
 proto::Event changeEvent(ChangeKind kind, const std::string& origin, const std::string& detail);
 

@@ -1,14 +1,14 @@
 #pragma once
 // Redfish schema enums used by spweb, as C++ enums (STYLE.md): each is the one generated from
-// DMTF's CSDL by tools/gen-redfish (redfish/generated/schema_enums.hpp, every value of the
+// DMTF's CSDL by tools/gen-redfish (platform/redfish/generated/schema_enums.hpp, every value of the
 // schema); here are spweb's names for them and the subsets DualSP reports or accepts.
 
 #include <algorithm>
 #include <optional>
 #include <string_view>
 
+#include "platform/redfish/generated/schema_enums.hpp"
 #include "platform/sp_types.hpp"
-#include "redfish/generated/schema_enums.hpp"
 #include "webserver/json.hpp"
 
 namespace dualsp::web {

@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "platform/redfish/generated/registries/platform.hpp"
+#include "platform/redfish/generated/registries/resource_event.hpp"
 #include "platform/unique_fd.hpp"
-#include "redfish/generated/registries/platform.hpp"
-#include "redfish/generated/registries/resource_event.hpp"
 
 namespace dualsp::platform {
 namespace {

@@ -65,7 +65,7 @@ def run_spd_expect_exit(tmp_path, cfg, timeout=5.0):
     """Runs spd with cfg; it must exit by itself. Returns (rc, combined output)."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg, indent=2))
-    p = subprocess.Popen([str(SPD), "--config", str(path)], stdout=subprocess.PIPE,
+    p = subprocess.Popen([str(SPD), "--settings", str(path)], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         out, _ = p.communicate(timeout=timeout)
@@ -109,6 +109,7 @@ def test_bad_config_is_refused_naming_the_key(tmp_path, case, mutate, key):
 def test_config_not_json(tmp_path):
     path = tmp_path / "config.json"
     path.write_text('{"sp": "A", // a comment\n}')
+    # --config: the former name of --settings, still accepted (docs/SETTINGS.md).
     p = subprocess.run([str(SPD), "--config", str(path)], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=5)
     assert p.returncode != 0
@@ -169,7 +170,7 @@ def start_spd(tmp_path, cfg):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg, indent=2))
     console = open(tmp_path / "console.log", "wb")
-    return subprocess.Popen([str(SPD), "--config", str(path)], stdout=console, stderr=console,
+    return subprocess.Popen([str(SPD), "--settings", str(path)], stdout=console, stderr=console,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 

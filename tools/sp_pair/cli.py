@@ -155,7 +155,7 @@ def cmd_up(args):
         cfg = lay.config(sp)
         for key, value in overrides:
             set_deep(cfg, key, value)
-        with open(lay.config_path(sp), "w") as f:
+        with open(lay.settings_path(sp), "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
 

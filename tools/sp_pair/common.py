@@ -67,8 +67,8 @@ class Layout:
     def log_dir(self, sp):
         return os.path.join(self.sp_dir(sp), "log")
 
-    def config_path(self, sp):
-        return os.path.join(self.state, "config-%s.json" % sp.lower())
+    def settings_path(self, sp):
+        return os.path.join(self.state, "settings-%s.json" % sp.lower())
 
     def hardware_path(self, sp):
         return os.path.join(self.state, "hw-%s.json" % sp.lower())
@@ -117,7 +117,7 @@ class Layout:
         port = "" if self.web_port == 80 else ":%d" % self.web_port
         return "http://%s%s%s" % (addr, port, path)
 
-    # --- the SP configuration (docs/CONFIG.md) ---
+    # --- the SP configuration (docs/SETTINGS.md) ---
     def config(self, sp):
         peer = "B" if sp == "A" else "A"
         return {

@@ -174,7 +174,7 @@ def _start_sp(lay, sp):
         netns.boot_addresses(lay, sp)
     midplane.set_cut(lay.midplane_file, sp, False)
     os.makedirs(lay.log_dir(sp), exist_ok=True)
-    cmd = [lay.spd, "--config", lay.config_path(sp)]
+    cmd = [lay.spd, "--settings", lay.settings_path(sp)]
     if lay.mode == "netns":
         cmd = ["ip", "netns", "exec", NS_SP[sp]] + cmd
     env = dict(os.environ)
@@ -186,7 +186,7 @@ def _start_sp(lay, sp):
                              start_new_session=True, close_fds=True, env=env, cwd=lay.sp_dir(sp))
     info = read_pair_json(lay.state) or {}
     info.setdefault(sp, {})
-    info[sp].update({"pid": p.pid, "started": utc_stamp(), "config": lay.config_path(sp)})
+    info[sp].update({"pid": p.pid, "started": utc_stamp(), "settings": lay.settings_path(sp)})
     write_pair_json(lay.state, info)
     if lay.mode == "netns":
         # `ip netns exec` enters the namespace, then execs spd (same pid): return only once it

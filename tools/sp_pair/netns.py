@@ -234,7 +234,7 @@ def sp_ports(lay, sp):
     defaults (7400, 7500) when it cannot be read."""
     hb, pl = HEARTBEAT_PORT, PEER_LINK_PORT
     try:
-        with open(lay.config_path(sp)) as f:
+        with open(lay.settings_path(sp)) as f:
             cfg = json.load(f)
         hb = int((cfg.get("heartbeat") or {}).get("port") or hb)
         pl = int((cfg.get("peer_link") or {}).get("port") or pl)

@@ -16,8 +16,8 @@ using std::chrono::milliseconds;
 
 namespace {
 
-Config twoRoutes() {
-  Config c;
+Settings twoRoutes() {
+  Settings c;
   c.sp = SpId::B;
   c.array_id = "array-7";
   c.state_dir = "/var/lib/dualsp";
@@ -86,7 +86,7 @@ TEST(PeerRoutes, TheDedicatedLinkFirstThenTheManagementNetwork) {
 }
 
 TEST(PeerRoutes, ARouteWithoutBothEndsOrSwitchedOffIsLeftOut) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.peer.link_address.clear();
   auto routes = peerRoutes(c, "k");
   CHECK_EQUAL(1u, routes.size());
@@ -98,7 +98,7 @@ TEST(PeerRoutes, ARouteWithoutBothEndsOrSwitchedOffIsLeftOut) {
 TEST_GROUP(ServiceOptions){};
 
 TEST(ServiceOptions, TheStallThresholdIsTheShortestDeadIntervalOfAnEnabledPath) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.heartbeat.peer.dead = milliseconds{80};
   c.heartbeat.mgmt.dead = milliseconds{60};
   c.heartbeat.midplane.dead = milliseconds{30};
@@ -114,7 +114,7 @@ TEST(ServiceOptions, TheStallThresholdIsTheShortestDeadIntervalOfAnEnabledPath) 
 }
 
 TEST(ServiceOptions, CarrierIsWatchedOnlyWhereANetlinkFloatingAddressLives) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.floating.interface = "mgmt0";
   CHECK_EQUAL(std::string("mgmt0"), serviceOptions(c, "b", 1).carrier_interface);
   c.floating.mode = "loopback";
@@ -124,7 +124,7 @@ TEST(ServiceOptions, CarrierIsWatchedOnlyWhereANetlinkFloatingAddressLives) {
 TEST_GROUP(OtherOptions){};
 
 TEST(OtherOptions, APassiveWaitsLongerForAForwardedWriteThanTheActiveCanTake) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.peer_link.request_timeout = milliseconds{500};
   c.peer_link.change_wait = milliseconds{2000};
   auto o = configServiceOptions(c);
@@ -134,7 +134,7 @@ TEST(OtherOptions, APassiveWaitsLongerForAForwardedWriteThanTheActiveCanTake) {
 }
 
 TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.web.port = 8080;
   auto args = spwebArguments(c, "degraded");
   CHECK_TRUE((args == std::vector<std::string>{"--mode", "degraded", "--sp", "B", "--array-id",
@@ -143,14 +143,14 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
 }
 
 TEST(OtherOptions, AConfiguredSpwebPathWinsElseThePath) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   CHECK_EQUAL(std::string("spweb"), findSpweb(c, "/nonexistent/bin/spd"));
   c.web.spweb = "/opt/spweb";
   CHECK_EQUAL(std::string("/opt/spweb"), findSpweb(c, "/nonexistent/bin/spd"));
 }
 
 TEST(OtherOptions, TheBoardTemplateNamesThisSpdAndItsAddresses) {
-  Config c = twoRoutes();
+  Settings c = twoRoutes();
   c.floating.address = "198.18.0.10";
   auto t = boardTemplate(c, "5f0c-boot", 4242, 1700000000000);
   CHECK_EQUAL(4242u, t.spd_pid);

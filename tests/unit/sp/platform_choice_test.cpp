@@ -12,7 +12,7 @@ using namespace dualsp::sp;
 TEST_GROUP(PlatformChoice){};
 
 TEST(PlatformChoice, LoopbackModeRelaysTheFloatingPortToTheWebServer) {
-  Config c;
+  Settings c;
   c.floating.mode = "loopback";
   c.floating.address = "127.0.0.10";
   c.floating.port = 8080;
@@ -24,7 +24,7 @@ TEST(PlatformChoice, LoopbackModeRelaysTheFloatingPortToTheWebServer) {
 }
 
 TEST(PlatformChoice, ASimulatedSpWithoutAHardwareDescriptionHasNone) {
-  Config c;
+  Settings c;
   c.platform.backend = "sim";
   CHECK_TRUE(makeHardware(c) == nullptr);
 }

@@ -81,7 +81,7 @@ TEST(Restart, AnActiveSpHandsOverThenShutsDownThenExecsItself) {
   CHECK_EQUAL(3, election.polls);  // it kept beating until the peer took the role
   CHECK_EQUAL(std::string("/opt/dualsp/spd"), exec_path);
   CHECK_TRUE((exec_argv ==
-              std::vector<std::string>{"/opt/dualsp/spd", "--config", "/etc/dualsp/spd.json"}));
+              std::vector<std::string>{"/opt/dualsp/spd", "--settings", "/etc/dualsp/spd.json"}));
 }
 
 TEST(Restart, APassiveSpHasNothingToHandOver) {

@@ -122,8 +122,8 @@ TEST(RedfishMessages, WrongArgumentCountIsABug) {
                messages::messageObject(messages::BaseMessage::ResourceNotFound, {"Manager"}));
 }
 
-// The table is the generated Base registry (redfish/generated/registries/base.hpp, whose own
-// consistency tests/unit/redfish checks): every message spweb sends has its entry, in order.
+// The table is the generated Base registry (platform/redfish/generated/registries/base.hpp, whose
+// own consistency tests/unit/redfish checks): every message spweb sends has its entry, in order.
 TEST(RedfishMessages, TableIsTheGeneratedBaseRegistry) {
   STRCMP_EQUAL("Base.1.22.1", std::string(messages::kBaseRegistry).c_str());
   LONGS_EQUAL(25, messages::baseRegistry().size());

@@ -1,12 +1,12 @@
 #pragma once
-// The shape of a generated message registry (redfish/generated/registries/*.hpp, written by
-// tools/gen-redfish from DMTF's registry files): what spd, spweb and the platform layer take
+// The shape of a generated message registry (platform/redfish/generated/registries/*.hpp, written
+// by tools/gen-redfish from DMTF's registry files): what spd, spweb and the platform layer take
 // their MessageIds and texts from. Header-only data, no dependency but the schema enums.
 
 #include <span>
 #include <string_view>
 
-#include "redfish/generated/schema_enums.hpp"
+#include "platform/redfish/generated/schema_enums.hpp"
 
 namespace dualsp::redfish {
 

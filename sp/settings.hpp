@@ -1,7 +1,7 @@
 #pragma once
 // The one file that configures an SP (JSON). Every key is checked at start-up; a bad file
 // fails with a message naming the key, so spd never starts half-configured.
-// The format is documented in docs/CONFIG.md.
+// The format is documented in docs/SETTINGS.md.
 
 #include <chrono>
 #include <optional>
@@ -14,13 +14,13 @@ namespace dualsp::sp {
 
 using Millis = std::chrono::milliseconds;
 
-struct PathConfig {
+struct PathSettings {
   bool enabled = true;
   Millis interval{10};
   Millis dead{50};
 };
 
-struct Config {
+struct Settings {
   SpId sp = SpId::A;
   std::string array_id = "dualsp";
   std::string state_dir;
@@ -74,11 +74,11 @@ struct Config {
 
   struct Heartbeat {
     int port = 7400;
-    PathConfig peer{true, Millis{10}, Millis{50}};
-    PathConfig mgmt{true, Millis{10}, Millis{50}};
-    PathConfig midplane{true, Millis{2},
-                        Millis{50}};  // 6 beats missed: suspect (ELECTION.md rule 1)
-    std::string midplane_segment;     // shared-memory name; default dualsp-<array_id>-midplane
+    PathSettings peer{true, Millis{10}, Millis{50}};
+    PathSettings mgmt{true, Millis{10}, Millis{50}};
+    PathSettings midplane{true, Millis{2},
+                          Millis{50}};  // 6 beats missed: suspect (ELECTION.md rule 1)
+    std::string midplane_segment;       // shared-memory name; default dualsp-<array_id>-midplane
     Millis startup_wait{300};
     std::optional<Millis> fence_delay;  // default: SP-A 0 ms, SP-B 200 ms
     Millis fence_timeout{2000};
@@ -102,13 +102,13 @@ struct Config {
   }
 };
 
-class ConfigError : public std::runtime_error {
+class SettingsError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// Parses and checks; throws ConfigError naming the file and the bad key.
-Config loadConfig(const std::string& path);
-Config parseConfig(const std::string& text, const std::string& origin = "config");
+// Parses and checks; throws SettingsError naming the file and the bad key.
+Settings loadSettings(const std::string& path);
+Settings parseSettings(const std::string& text, const std::string& origin = "config");
 
 }  // namespace dualsp::sp

@@ -4,11 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "sp/config.hpp"
+#include "sp/settings.hpp"
 
 using dualsp::SpId;
-using dualsp::sp::ConfigError;
-using dualsp::sp::parseConfig;
+using dualsp::sp::parseSettings;
+using dualsp::sp::SettingsError;
 using json = nlohmann::json;
 
 namespace {
@@ -29,8 +29,8 @@ json validConfig() {
 // The error text for a config, or "" when it parses.
 std::string errorOf(const json& j) {
   try {
-    parseConfig(j.dump(), "sp.json");
-  } catch (const ConfigError& e) {
+    parseSettings(j.dump(), "sp.json");
+  } catch (const SettingsError& e) {
     return e.what();
   }
   return "";
@@ -44,10 +44,10 @@ void checkNames(const json& j, const char* expected) {
 
 }  // namespace
 
-TEST_GROUP(Config){};
+TEST_GROUP(Settings){};
 
-TEST(Config, ValidFileParsesWithDefaults) {
-  auto c = parseConfig(validConfig().dump());
+TEST(Settings, ValidFileParsesWithDefaults) {
+  auto c = parseSettings(validConfig().dump());
   CHECK(c.sp == SpId::B);
   STRCMP_EQUAL("198.18.0.10", c.floating.address.c_str());
   LONGS_EQUAL(2, c.heartbeat.midplane.interval.count());
@@ -57,68 +57,68 @@ TEST(Config, ValidFileParsesWithDefaults) {
   LONGS_EQUAL(200, c.fenceDelay().count());  // SP-B waits before fencing by default
 }
 
-TEST(Config, UnknownKeyIsNamed) {
+TEST(Settings, UnknownKeyIsNamed) {
   json j = validConfig();
   j["heartbeat"]["peer"] = {{"intreval_ms", 5}};
   checkNames(j, "heartbeat.peer.intreval_ms: unknown key");
 }
 
-TEST(Config, WrongTypeIsNamed) {
+TEST(Settings, WrongTypeIsNamed) {
   json j = validConfig();
   j["heartbeat"]["port"] = "7400";
   checkNames(j, "heartbeat.port: must be an integer");
 }
 
-TEST(Config, MissingSpIsNamed) {
+TEST(Settings, MissingSpIsNamed) {
   json j = validConfig();
   j.erase("sp");
   checkNames(j, "sp: is required");
 }
 
-TEST(Config, BadSpValueIsNamed) {
+TEST(Settings, BadSpValueIsNamed) {
   json j = validConfig();
   j["sp"] = "C";
   checkNames(j, "sp: must be \"A\" or \"B\"");
 }
 
-TEST(Config, BadAddressIsNamed) {
+TEST(Settings, BadAddressIsNamed) {
   json j = validConfig();
   j["floating"]["address"] = "198.18.0.300";
   checkNames(j, "floating.address: '198.18.0.300' is not an IPv4 address");
 }
 
-TEST(Config, DeadIntervalMustExceedInterval) {
+TEST(Settings, DeadIntervalMustExceedInterval) {
   json j = validConfig();
   j["heartbeat"]["mgmt"] = {{"interval_ms", 50}, {"dead_ms", 50}};
   checkNames(j, "heartbeat.mgmt.dead_ms: must be longer than interval_ms");
 }
 
-TEST(Config, OutOfRangeIsNamed) {
+TEST(Settings, OutOfRangeIsNamed) {
   json j = validConfig();
   j["floating"]["prefix_length"] = 33;
   checkNames(j, "floating.prefix_length: must be between 1 and 32");
 }
 
-TEST(Config, SimBackendNeedsThePowerController) {
+TEST(Settings, SimBackendNeedsThePowerController) {
   json j = validConfig();
   j["platform"].erase("power_controller");
   checkNames(j, "platform.power_controller: is required");
 }
 
-TEST(Config, NotJsonIsReported) {
+TEST(Settings, NotJsonIsReported) {
   try {
-    parseConfig("{\"sp\": \"A\",", "broken.json");
+    parseSettings("{\"sp\": \"A\",", "broken.json");
     FAIL("parsed broken JSON");
-  } catch (const ConfigError& e) {
+  } catch (const SettingsError& e) {
     CHECK(std::string(e.what()).find("broken.json: not valid JSON") != std::string::npos);
   }
 }
 
-TEST(Config, MissingFileIsReported) {
+TEST(Settings, MissingFileIsReported) {
   try {
-    dualsp::sp::loadConfig("/nonexistent/dualsp.json");
+    dualsp::sp::loadSettings("/nonexistent/dualsp.json");
     FAIL("loaded a missing file");
-  } catch (const ConfigError& e) {
+  } catch (const SettingsError& e) {
     CHECK(std::string(e.what()).find("cannot read") != std::string::npos);
   }
 }

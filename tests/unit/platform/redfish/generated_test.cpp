@@ -1,4 +1,4 @@
-// The generated registries (redfish/generated/, tools/gen-redfish) are consistent: every
+// The generated registries (platform/redfish/generated/, tools/gen-redfish) are consistent: every
 // message's text has exactly the placeholders %1..%N of its NumberOfArgs, its id is its
 // registry's id and key, and the enums convert to and from the schema's strings.
 #include <set>
@@ -7,8 +7,8 @@
 
 #include <CppUTest/TestHarness.h>
 
-#include "redfish/generated/registries/all.hpp"
-#include "redfish/generated/schema_enums.hpp"
+#include "platform/redfish/generated/registries/all.hpp"
+#include "platform/redfish/generated/schema_enums.hpp"
 
 using namespace dualsp::redfish;
 
@@ -43,7 +43,7 @@ TEST(GeneratedRegistries, EveryMessageHasThePlaceholdersOfItsArgCount) {
       ++messages;
     }
   }
-  CHECK(messages > 40);  // every registry of redfish/selection.json, not an empty table
+  CHECK(messages > 40);  // every registry of platform/redfish/selection.json, not an empty table
 }
 
 TEST(GeneratedRegistries, EveryIdIsItsRegistrysIdAndItsKey) {
