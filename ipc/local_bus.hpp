@@ -90,9 +90,14 @@ class LocalBusClient final : public CommandClient {
   LocalBusClient(const LocalBusClient&) = delete;
   LocalBusClient& operator=(const LocalBusClient&) = delete;
 
-  // nullopt on timeout, or at once when spd's queue does not exist.
+  // nullopt on timeout, at once when spd's queue does not exist, and at once once closed.
   std::optional<proto::CommandResult> call(const proto::Command& command,
                                            std::chrono::milliseconds timeout) override;
+  // For spweb's stop (docs/WEB.md "Stopping"): every call waiting for spd returns nullopt
+  // now, and later calls return nullopt without sending. A command spd already received goes
+  // on there; only its answer is not waited for. Safe to call twice and from any thread.
+  void close();
+  bool closed() const;
   const std::string& requestQueueName() const;
   const std::string& replyQueueName() const;
 

@@ -3,7 +3,10 @@
 
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -54,6 +57,8 @@ int run(const Options& options) {
   Dispatcher dispatcher(
       buildRouteTable(), service, [&board] { return board.read(); }, reads);
   WebServer server(dispatcher);
+  // A stop answers the requests waiting for spd at once (503) instead of waiting for them.
+  server.onStopping([&bus] { bus->close(); });
   std::string error;
   if (!server.start({.address = options.listen_address, .port = options.port}, error)) {
     LOG_CRITICAL << "cannot serve on " << options.listen_address << ":" << options.port << ": "
@@ -68,7 +73,13 @@ int run(const Options& options) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   LOG_INFO << "stopping on " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.stop();
+  if (!server.stopWithin(kStopBound)) {
+    // CivetWeb's threads still use the dispatcher and the bus: no destructor may run.
+    LOG_WARNING << "a request still held a worker " << kStopBound.count()
+                << " ms after the stop (a client sending or reading slowly); exiting without it";
+    ipc::removeBusReplyQueue(options.bus, getpid());
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -102,6 +104,30 @@ int streamEvents(mg_connection* conn, const Request& request, Response& res) {
   return res.status;
 }
 
+// Counts a request as being handled while it lives (WebServer::stopUntil waits for these).
+class HandlingRequest {
+ public:
+  explicit HandlingRequest(WebServer& server) : server_(server) { server_.enterHandler(); }
+  ~HandlingRequest() { server_.leaveHandler(); }
+  HandlingRequest(const HandlingRequest&) = delete;
+  HandlingRequest& operator=(const HandlingRequest&) = delete;
+
+ private:
+  WebServer& server_;
+};
+
+// A 503 answered while spweb stops (its bus closed: docs/WEB.md "Stopping") says so. A change
+// spd had already received goes on there, so its outcome is for the client to read back.
+void noteStopping(const Request& request, Response& res) {
+  if (!res.body.is_object() || !res.body.contains("error") ||
+      !res.body["error"].contains("message") || !res.body["error"]["message"].is_string())
+    return;
+  std::string note = " This SP's web server is restarting (spd changes its mode); retry.";
+  if (request.method != HttpMethod::Get && request.method != HttpMethod::Head)
+    note += " A change already passed on to spd may have been applied: read it back.";
+  res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + note;
+}
+
 // begin_request, not a registered handler: it sees every request, including any that
 // arrives between mg_start and a handler registration.
 int handleRequest(mg_connection* conn) {
@@ -115,7 +141,9 @@ int handleRequest(mg_connection* conn) {
     request.headers.emplace_back(info->http_headers[i].name ? info->http_headers[i].name : "",
                                  info->http_headers[i].value ? info->http_headers[i].value : "");
   readBody(conn, request);
+  HandlingRequest handling(serverOf(conn));
   Response res = dispatcherOf(conn).handle(request);
+  if (serverOf(conn).stopping().raised() && res.status == 503) noteStopping(request, res);
   if (res.event_stream) return streamEvents(conn, request, res);
   writeResponse(conn, res, request.method == HttpMethod::Head);
   return res.status;
@@ -211,23 +239,54 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
 }
 
 void WebServer::stop() {
-  if (!context_) return;
-  stopping_.raise();  // open event streams end at their next wait, at once
+  stopUntil(std::chrono::steady_clock::time_point::max());
+}
+
+bool WebServer::stopWithin(std::chrono::milliseconds bound) {
+  return stopUntil(std::chrono::steady_clock::now() + bound);
+}
+
+bool WebServer::stopUntil(std::chrono::steady_clock::time_point deadline) {
+  if (context_) {
+    stopping_.raise();  // open event streams end at their next wait, at once
+    if (on_stopping_) on_stopping_();
+    // Once mg_stop raises CivetWeb's stop flag its writes fail: the requests being handled
+    // (answered 503 now that the bus is closed) write their answers first.
+    {
+      std::unique_lock lock(handling_mutex_);
+      handled_.wait_until(lock,
+                          std::min(deadline, std::chrono::steady_clock::now() + kStopAnswerGrace),
+                          [this] { return handling_ == 0; });
+    }
+    wake_port_ = port();
+    stopped_ = std::make_shared<std::atomic<bool>>(false);
+    stopper_ = std::thread([context = context_, stopped = stopped_] {
+      mg_stop(context);
+      *stopped = true;
+    });
+    context_ = nullptr;  // being stopped: port() says -1 from now on
+  }
+  if (!stopper_.joinable()) return true;
   // CivetWeb's accept loop sees the stop flag only when its poll() returns, which without
   // traffic is up to 2 s later (SOCKET_TIMEOUT_QUANTUM). spd restarts spweb to change its mode
   // and must not wait that long for the port, so connections to our own listener wake it.
-  const int bound = port();
-  std::atomic<bool> stopped{false};
-  std::thread stopper([this, &stopped] {
-    mg_stop(context_);
-    stopped = true;
-  });
-  while (!stopped.load()) {
-    if (bound > 0) pokeListener(wake_address_, bound);
+  while (!stopped_->load() && std::chrono::steady_clock::now() < deadline) {
+    if (wake_port_ > 0) pokeListener(wake_address_, wake_port_);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  stopper.join();
-  context_ = nullptr;
+  if (!stopped_->load()) return false;  // a worker is held by a slow client
+  stopper_.join();
+  return true;
+}
+
+void WebServer::enterHandler() {
+  std::lock_guard lock(handling_mutex_);
+  ++handling_;
+}
+
+void WebServer::leaveHandler() {
+  std::lock_guard lock(handling_mutex_);
+  if (--handling_ == 0) handled_.notify_all();
 }
 
 bool WebServer::enterEventStream() {

@@ -3,7 +3,13 @@
 // request into a Request and writes the Response back. Nothing else here knows CivetWeb.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "webserver/dispatcher.hpp"
 #include "webserver/sse_stream.hpp"
@@ -22,6 +28,15 @@ struct ListenConfig {
   int request_timeout_ms = 10000;
 };
 
+// How long spweb's stop waits for CivetWeb's workers (docs/WEB.md "Stopping"). Requests
+// waiting for spd are answered 503 at once (WebServer::onStopping closes the bus), so what is
+// left after this is a client sending or reading slowly: not worth the floating address
+// going unanswered while spd restarts spweb in another mode (chaos invariant 4: under 1 s).
+inline constexpr std::chrono::milliseconds kStopBound{250};
+// Of that, how long the requests being handled get to write their answers (503 once the bus is
+// closed) before mg_stop, after which CivetWeb writes nothing more.
+inline constexpr std::chrono::milliseconds kStopAnswerGrace{100};
+
 class WebServer {
  public:
   explicit WebServer(const Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
@@ -31,8 +46,16 @@ class WebServer {
 
   // False, with CivetWeb's reason in `error`, when it cannot listen (address in use, ...).
   bool start(const ListenConfig& config, std::string& error);
-  // Waits for the requests in flight. Safe to call twice.
+  // Waits for the requests in flight, however long. Safe to call twice.
   void stop();
+  // The same, but waits at most `bound`. False when a worker still held a request then:
+  // CivetWeb goes on stopping in the background (its threads still use the Dispatcher), so
+  // the caller must end the process (spweb: _exit) or call stop() again before destroying
+  // what the handlers use (stop() then waits for that background stop).
+  bool stopWithin(std::chrono::milliseconds bound);
+  // Runs first thing in a stop, after the event streams' stop signal is raised: spweb closes
+  // the local bus there, so requests waiting for spd are answered at once.
+  void onStopping(std::function<void()> hook) { on_stopping_ = std::move(hook); }
   // The port actually bound (the chosen one when ListenConfig::port was 0); -1 if stopped.
   int port() const;
 
@@ -43,13 +66,25 @@ class WebServer {
   bool enterEventStream();
   void leaveEventStream();
   int eventStreams() const { return event_streams_.load(); }
+  // A request between its body read and its answer written (a stop lets these finish).
+  void enterHandler();
+  void leaveHandler();
 
  private:
   const Dispatcher& dispatcher_;
   mg_context* context_ = nullptr;
   std::string wake_address_;  // where stop() connects to wake CivetWeb's accept loop
-  StopSignal stopping_;       // raised by stop(): open event streams end
+  int wake_port_ = -1;
+  StopSignal stopping_;  // raised by stop(): open event streams end
   std::atomic<int> event_streams_{0};
+  std::function<void()> on_stopping_;
+  std::mutex handling_mutex_;
+  std::condition_variable handled_;
+  int handling_ = 0;                            // under handling_mutex_
+  std::shared_ptr<std::atomic<bool>> stopped_;  // set by mg_stop's thread when it returns
+  std::thread stopper_;                         // runs mg_stop
+
+  bool stopUntil(std::chrono::steady_clock::time_point deadline);
 };
 
 }  // namespace dualsp::web

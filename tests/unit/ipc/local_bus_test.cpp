@@ -302,3 +302,44 @@ TEST(LocalBus, StopIsPromptAndTheQueueGoesWithTheServer) {
   server.reset();
   CHECK_THROWS(bip::interprocess_exception, bip::message_queue(bip::open_only, name.c_str()));
 }
+
+// spweb's stop (docs/WEB.md "Stopping"): a call waiting for spd returns at once, not after
+// its timeout (a configuration change may wait seconds in spd).
+TEST(LocalBus, CloseWakesACallWaitingForSpd) {
+  std::atomic<int> seen{0};
+  LocalBusServer server(name, [&](const proto::Command&, LocalBusServer::Reply) { ++seen; });
+  server.start();
+  LocalBusClient client(name);
+  std::atomic<bool> returned{false};
+  bool answered = true;
+  std::thread caller([&] {
+    answered = client.call(command("ConfigWrite"), 6000ms).has_value();
+    returned = true;
+  });
+  const auto deadline = Clock::now() + 5s;
+  while (seen.load() == 0 && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
+  LONGS_EQUAL(1, seen.load());
+  CHECK_FALSE(returned.load());
+  CHECK_FALSE(client.closed());
+
+  const auto start = Clock::now();
+  client.close();
+  caller.join();
+  const long took = msSince(start);
+  CHECK_TEXT(took < 100, ("took " + std::to_string(took) + " ms").c_str());
+  CHECK_FALSE(answered);
+  CHECK(client.closed());
+  client.close();  // twice is harmless
+}
+
+// Once closed, nothing more reaches spd: a call returns at once without sending.
+TEST(LocalBus, AClosedClientSendsNothing) {
+  LocalBusServer server(name, echo("x"));  // not started: what is sent stays in its queue
+  LocalBusClient client(name);
+  client.close();
+  const auto start = Clock::now();
+  CHECK_FALSE(client.call(command("ResetSp"), 2000ms).has_value());
+  CHECK(msSince(start) < 100);
+  bip::message_queue queue(bip::open_only, name.c_str());
+  LONGS_EQUAL(0, queue.get_num_msg());
+}

@@ -5,9 +5,11 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "fake_command_client.hpp"
 #include "fake_config_store.hpp"
@@ -344,4 +346,69 @@ TEST(WebServer, StreamsEventsOverServerSentEvents) {
   CHECK_TEXT(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1000),
              "stop waited for the open stream");
   close(fd);
+}
+
+// spd restarts spweb in the other mode while a change waits in spd for the passive SP (up to
+// seconds): the stop closes the bus, so the request is answered 503 at once, saying that the
+// change may have been applied, and the stop does not wait for spd (docs/WEB.md "Stopping").
+TEST(WebServer, AStopAnswersARequestWaitingForSpdWith503AtOnce) {
+  const std::string array_id = test::uniqueArrayId();
+  const std::string bus_name = ipc::busRequestQueueName(array_id, SpId::A);
+  std::atomic<int> received{0};
+  ipc::LocalBusServer silent_spd(bus_name, [&](const proto::Command&, ipc::LocalBusServer::Reply) {
+    ++received;  // and never answers
+  });
+  silent_spd.start();
+  ipc::LocalBusClient bus(bus_name);
+  RunningServer s(SpId::A, ServeMode::Full, true, &bus, array_id);
+  s.server->onStopping([&bus] { bus.close(); });
+  HttpReply reply;
+  std::thread client([&reply, port = s.server->port()] {
+    HttpTestClient c(port);
+    reply = c.request("PATCH", "/redfish/v1/Chassis/Enclosure", R"({"AssetTag": "R7-12"})");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (received.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK_TEXT(received.load() > 0, "the PATCH never reached spd");
+
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_TEXT(s.server->stopWithin(kStopBound), "the stop waited for spd");
+  CHECK(std::chrono::steady_clock::now() - start < kStopBound);
+  client.join();
+  LONGS_EQUAL(503, reply.status);
+  CHECK(reply.header("retry-after").has_value());
+  const std::string message = bodyOf(reply)["error"]["message"].get<std::string>();
+  STRCMP_CONTAINS("restarting", message.c_str());
+  STRCMP_CONTAINS("may have been applied", message.c_str());
+  CHECK(bus.closed());
+}
+
+// A client that sends its body slowly holds a worker in CivetWeb's read, which notices a stop
+// only every 2 s: the stop gives up after its bound (spweb then exits), and a later stop()
+// waits for CivetWeb to finish.
+TEST(WebServer, AStopWaitsNoLongerThanItsBoundForAClientSendingSlowly) {
+  RunningServer s(SpId::A, ServeMode::Full);
+  const int fd = connectTo(s.server->port());
+  const std::string partial =
+      "PATCH /redfish/v1/Chassis/Enclosure HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nContent-Length: 64\r\n\r\n{\"AssetTag\":";
+  CHECK(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(partial.size()));
+  // Connections go to the workers in the order they came: once a later one is answered, the
+  // slow one is in a worker, reading its body.
+  HttpTestClient other(s.server->port());
+  LONGS_EQUAL(200, other.request("GET", "/redfish/v1").status);
+
+  const auto bound = std::chrono::milliseconds(100);
+  auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE_TEXT(s.server->stopWithin(bound), "the slow body did not hold a worker");
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK_TEXT(took < bound + std::chrono::milliseconds(100), "the stop overran its bound");
+  LONGS_EQUAL(-1, s.server->port());
+
+  close(fd);  // the worker's read ends, the request is answered, CivetWeb stops
+  start = std::chrono::steady_clock::now();
+  s.server->stop();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
 }
