@@ -566,7 +566,15 @@ void Election::decide(TimePoint now, Actions& out) {
     }
     // The listen is for an active peer; one the chassis says is powered off can be neither
     // active nor about to answer, so there is nothing to wait for (docs/ELECTION.md rule 5).
-    if (now - started_ < config_.startup_wait && !chassisSaysPeerOff(now, out)) return;
+    if (now - started_ < config_.startup_wait) {
+      if (!chassisSaysPeerOff(now, out)) return;
+      if (!peer_lost_reported_) {
+        out.push_back(alert(Alert::PeerLost, std::string(spName(peerOf(config_.self))) +
+                                                 " not heard since start; the chassis says it "
+                                                 "is powered off"));
+        peer_lost_reported_ = true;
+      }
+    }
     setRole(Role::Passive, out);  // nobody answered: decide as a passive SP with a dead peer
   }
 

@@ -120,7 +120,11 @@ platform::Status ConfigWriter::commitLocal(std::vector<ConfigRecord>& records, b
       synced = core_.synced;
     }
     auto s = core_.saveSyncPoint(synced);
-    if (!s.ok) return s;
+    if (!s.ok) {
+      // A full disk refuses the sync point before the journal: the same fault.
+      if (isStorageError(s)) core_.storageFault(s);
+      return s;
+    }
   }
   auto status = core_.store.commit(records);
   if (!status.ok) {

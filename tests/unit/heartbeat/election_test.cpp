@@ -188,7 +188,7 @@ const std::vector<Transition> kTransitions = {
   {"start: nobody heard before the startup wait -> still starting, the chassis asked", SpId::A, Millis{0}, 1,
    {}, tick(299), "QueryPeerPower", "", Role::Starting, 1},
   {"start: nobody heard, the chassis says the peer is off -> no need to listen on", SpId::A, Millis{0}, 1,
-   {tick(20)}, power(21, PowerState::Off), "SetRole(passive) SetRole(taking-over) FencePeer", "", Role::TakingOver, 1},
+   {tick(20)}, power(21, PowerState::Off), "SetRole(passive) SetRole(taking-over) FencePeer", "PeerLost", Role::TakingOver, 1},
   {"start: nobody heard, the chassis says the peer runs -> listen the whole startup wait", SpId::A, Millis{0}, 1,
    {tick(20)}, power(21, PowerState::Running), "", "", Role::Starting, 1},
   {"start: nobody heard, the chassis says the peer is hung -> listen the whole startup wait", SpId::A, Millis{0}, 1,
