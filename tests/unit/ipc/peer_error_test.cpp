@@ -39,6 +39,5 @@ TEST(PeerError, OnlyErrorsRaisedBeforeSendingCountAsNeverSent) {
     if (neverSent(e)) never.insert(e);
   // A timeout or a dropped connection may have delivered the request: not safe to resend.
   CHECK((never == std::set<PeerError>{PeerError::NotConnected, PeerError::TooLarge,
-                                      PeerError::Stopped, PeerError::NoLink,
-                                      PeerError::PeerDead}));
+                                      PeerError::Stopped, PeerError::NoLink, PeerError::PeerDead}));
 }

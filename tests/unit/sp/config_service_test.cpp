@@ -42,7 +42,8 @@ class LoopTransport : public PeerTransport {
             std::function<void(Answer)> done) override {
     if (!connected || !deliver) return done(Answer{std::nullopt, ipc::PeerError::NotConnected});
     if (fail_with != ipc::PeerError::None) return done(Answer{std::nullopt, fail_with});
-    if (command.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, ipc::PeerError::TooLarge});
+    if (command.ByteSizeLong() > kMaxFrame)
+      return done(Answer{std::nullopt, ipc::PeerError::TooLarge});
     largest = std::max(largest.load(), command.ByteSizeLong());
     if (lose_answers) {
       auto ran = std::make_shared<std::promise<void>>();
@@ -53,7 +54,8 @@ class LoopTransport : public PeerTransport {
       return done(Answer{std::nullopt, ipc::PeerError::Timeout});
     }
     deliver(command, [this, done](proto::CommandResult r) {
-      if (r.ByteSizeLong() > kMaxFrame) return done(Answer{std::nullopt, ipc::PeerError::Timeout});  // never sent
+      if (r.ByteSizeLong() > kMaxFrame)
+        return done(Answer{std::nullopt, ipc::PeerError::Timeout});  // never sent
       largest = std::max(largest.load(), r.ByteSizeLong());
       done(Answer{std::move(r)});
     });
