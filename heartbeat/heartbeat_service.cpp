@@ -96,7 +96,12 @@ void HeartbeatService::setInitialHistory(const History& history) {
     std::lock_guard lock(history_mu_);
     if (segment_) segment_->writeHistory(history);
   }
-  election_.onHistory(history, Clock::now());
+  // What the election decides now (at start: to ask the chassis about a silent peer) is
+  // carried out on the heartbeat thread once it runs. Dropped, a question the election
+  // believes asked held the start-up's chassis question back by its whole re-ask interval
+  // (250 ms).
+  asio::post(io_,
+             [this, actions = election_.onHistory(history, Clock::now())] { execute(actions); });
 }
 
 void HeartbeatService::start() {
@@ -482,6 +487,8 @@ void HeartbeatService::fence() {
 }
 
 void HeartbeatService::queryPeerPower() {
+  LOG_DEBUG << "asking the chassis about " << spName(peerOf(options_.election.self))
+            << (power_query_in_flight_ ? " (an answer is under way: asking again after it)" : "");
   if (power_query_in_flight_) {
     // The answer under way was asked for before: the election wants one asked from now.
     power_query_again_ = true;
