@@ -1,35 +1,52 @@
 #!/bin/sh
-# Builds the peer-link frame decoder's libFuzzer target with clang (the main build uses g++)
-# and runs it for a bounded time over a generated seed corpus. Any finding fails.
-# Usage: run-fuzz.sh <source dir> <build dir> [seconds, default 20]
+# Builds one libFuzzer target with clang (the main build uses g++) and runs it for a bounded
+# time over the seed corpus the target writes itself. Any finding fails.
+# Usage: run-fuzz.sh <source dir> <build dir> [seconds, default 20] [target, default
+#        frame_decoder_fuzz]
+# Targets: frame_decoder_fuzz (the peer link's frame decoder), config_store_fuzz (recovery of
+# the configuration store from whatever files are on disk).
 set -eu
 src=$1
 build=$2
 seconds=${3:-20}
+target=${4:-frame_decoder_fuzz}
 cxx=${DUALSP_FUZZ_CXX:-clang++}
+
+case $target in
+  frame_decoder_fuzz)
+    sources="$src/ipc/frame_codec.cpp $build/proto/peer.pb.cc $build/proto/heartbeat.pb.cc"
+    protos="peer.pb.cc heartbeat.pb.cc" ;;
+  config_store_fuzz)
+    sources="$src/sp/config_store/config_store.cpp $src/sp/config_store/journal.cpp
+             $src/sp/config_store/crc32c.cpp $src/sp/durable_file.cpp $src/platform/log.cpp
+             $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
+    protos="config.pb.cc heartbeat.pb.cc" ;;
+  *)
+    echo "run-fuzz.sh: unknown target $target" >&2
+    exit 1 ;;
+esac
 
 if ! command -v "$cxx" >/dev/null 2>&1; then
   echo "run-fuzz.sh: $cxx not found. The fuzz test needs clang and libclang-rt-14-dev" \
        "(both in tools/debian-packages.txt; run tools/install-deps)." >&2
   exit 1
 fi
-for f in peer.pb.cc heartbeat.pb.cc; do
+for f in $protos; do
   if [ ! -f "$build/proto/$f" ]; then
     echo "run-fuzz.sh: $build/proto/$f is missing; build the ipc target first." >&2
     exit 1
   fi
 done
 
-work=$build/tests/fuzz/work
+work=$build/tests/fuzz/work-$target
 rm -rf "$work"
 mkdir -p "$work/seeds" "$work/corpus"
-bin=$work/frame_decoder_fuzz
+bin=$work/$target
 
 echo "run-fuzz.sh: compiling $bin with $cxx"
 if ! "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
      -I"$src" -I"$build" \
-     "$src/tests/fuzz/frame_decoder_fuzz.cpp" "$src/ipc/frame_codec.cpp" \
-     "$build/proto/peer.pb.cc" "$build/proto/heartbeat.pb.cc" \
+     "$src/tests/fuzz/$target.cpp" $sources \
      -lprotobuf-lite -lsodium -o "$bin"; then
   echo "run-fuzz.sh: compiling the fuzz target failed (libFuzzer comes with libclang-rt-14-dev)." >&2
   exit 1
