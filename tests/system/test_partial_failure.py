@@ -173,7 +173,8 @@ def test_a_starting_sp_with_a_stale_store_does_not_fence_the_serving_active(pair
 
 def hammer(paths, seconds, clients=10):
     """`clients` threads GET the paths through the floating address in turn, for `seconds`:
-    [(path, status, seconds, stale)] of every request (status None: no answer in 3 s)."""
+    [(path, status, seconds, stale, err)] of every request (status None: no answer in 3 s, or
+    the client's error in err)."""
     out, lock = [], threading.Lock()
     end = time.monotonic() + seconds
 
@@ -188,7 +189,7 @@ def hammer(paths, seconds, clients=10):
             stale = (r["json"] or {}).get("Oem", {}).get("DualSP", {}).get("Stale") \
                 if isinstance(r["json"], dict) else None
             with lock:
-                out.append((path, r["status"], took, stale))
+                out.append((path, r["status"], took, stale, r["err"]))
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
