@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "platform/private_shm.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace bip = boost::interprocess;
@@ -151,12 +152,14 @@ MidplaneSegment::MidplaneSegment(const std::string& name, SpId self)
 
 void MidplaneSegment::mapSharedMemory(const std::string& name) {
   try {
-    impl_->shm = bip::shared_memory_object(bip::open_or_create, name.c_str(), bip::read_write);
+    // Both SPs of a simulated pair map the same segment: an existing one is kept when it is
+    // theirs, replaced when someone else made it (platform/private_shm.hpp).
+    impl_->shm = openPrivateShm(name);
     bip::offset_t size = 0;
     impl_->shm.get_size(size);
     if (size < static_cast<bip::offset_t>(kSize)) impl_->shm.truncate(kSize);  // zero-filled
     impl_->region = bip::mapped_region(impl_->shm, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
+  } catch (const std::exception& e) {  // interprocess_exception or runtime_error
     throw std::runtime_error("midplane segment " + name + ": " + e.what());
   }
   impl_->layout = static_cast<Layout*>(impl_->region.get_address());
