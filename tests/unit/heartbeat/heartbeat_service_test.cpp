@@ -39,18 +39,20 @@ class FakeAddress final : public platform::FloatingAddress {
   std::atomic<bool> held_{false};
 };
 
-// A chassis that says the peer is off, and counts the questions.
+// A chassis that says the peer is off (or `answer`), and counts the questions.
 class OffChassis final : public platform::Fencer {
  public:
+  explicit OffChassis(PowerState says = PowerState::Off) : answer(says) {}
   platform::Status fencePeer(std::chrono::milliseconds) override {
     ++fences;
     return platform::Status::success();
   }
   PowerState peerPower(std::chrono::milliseconds) override {
     ++questions;
-    return PowerState::Off;
+    return answer;
   }
   std::string describe() const override { return "fake chassis"; }
+  const PowerState answer;
   std::atomic<int> questions{0};
   std::atomic<int> fences{0};
 };
@@ -162,8 +164,10 @@ ServiceOptions loneSp(SpId self, const char* local, const char* peer, uint16_t p
 }
 
 struct SpUnderTest {
-  SpUnderTest(ServiceOptions options, const std::string& board_name)
-      : board(board_name),
+  SpUnderTest(ServiceOptions options, const std::string& board_name,
+              PowerState peer_power = PowerState::Off)
+      : chassis(peer_power),
+        board(board_name),
         service(std::move(options),
                 ServiceDependencies{address,
                                     chassis,
@@ -215,7 +219,10 @@ TEST(HeartbeatService, CapturedFramesOfEarlierBootsDoNotKeepASilentPeerAlive) {
   CHECK_FALSE(boot1.empty());
   CHECK_FALSE(boot2.empty());
 
-  SpUnderTest b(loneSp(SpId::B, "127.0.0.42", "127.0.0.41", port), board_name + "-b");
+  // SP-A hung: the chassis says so (Stopped). Not Off: SP-B then listens its whole start-up
+  // wait and hears the replays, instead of fencing at once a peer it never heard.
+  SpUnderTest b(loneSp(SpId::B, "127.0.0.42", "127.0.0.41", port), board_name + "-b",
+                PowerState::Stopped);
   TestSocket attacker("127.0.0.41", 0);  // SP-A's address, as the receiver checks
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -232,6 +239,7 @@ TEST(HeartbeatService, CapturedFramesOfEarlierBootsDoNotKeepASilentPeerAlive) {
   b.service.stop();
   CHECK_TRUE(taken_over);
   CHECK_EQUAL(1, b.chassis.fences.load());  // the silent SP-A was fenced first
+  CHECK_TRUE(b.service.epoch() >= 2);       // past SP-A's, heard in the first replays
 }
 
 // Whoever can write the midplane window without the pair key forges SP-A's slot: "active at
