@@ -45,6 +45,8 @@ std::string_view alertName(Alert a) {
       return "WaitingForPeer";
     case Alert::Stalled:
       return "Stalled";
+    case Alert::OldBootRefused:
+      return "OldBootRefused";
   }
   return "Unknown";
 }
@@ -298,6 +300,17 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
   Actions out;
   if (beat.sp == config_.self || !config_.paths[index(path)].enabled) return out;
   noteTime(now, out);
+  // Boots only move forward, across every path: a beat of an older boot is a replay of a
+  // captured frame (its MAC is still valid) and proves nothing (docs/SECURITY.md).
+  if (beat.boot_counter < peer_boot_counter_) {
+    if (old_boot_beats_++ == 0)
+      out.push_back(alert(Alert::OldBootRefused,
+                          std::string(spName(beat.sp)) + " beat of boot " +
+                              std::to_string(beat.boot_counter) + " refused: boot " +
+                              std::to_string(peer_boot_counter_) + " was heard (a replay)"));
+    return out;
+  }
+  peer_boot_counter_ = beat.boot_counter;
   // On one path a sender's beats only move forward: an old one again is a replay (or a
   // duplicate) and proves nothing, not even that the peer is alive.
   auto& seen = last_on_path_[index(path)];

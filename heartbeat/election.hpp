@@ -35,6 +35,7 @@
 //  - An SP whose own timers stalled (the process was stopped, the machine starved it) does
 //    not judge its peer's silence until it has listened for one dead interval again.
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -106,6 +107,10 @@ struct Beat {
   // The boot of the other SP the sender last heard (0: none). A role is taken from a passive
   // peer only when its beat names this boot: beats queued before this SP started cannot.
   uint64_t heard_boot = 0;
+  // The sender's boot counter (persisted, one more at every start of spd; 0 = none). Beats of
+  // a boot older than the newest one heard from the peer, on any path, are refused: a beat
+  // captured during an earlier boot is still validly signed, but it is never taken again.
+  uint64_t boot_counter = 0;
 };
 
 // A stable 64-bit nonce of a boot id (FNV-1a), the same on every SP and firmware build.
@@ -125,6 +130,7 @@ enum class Alert : uint8_t {
   CarrierRestored,
   WaitingForPeer,  // never heard the peer, which is powered on (or its state unknown)
   Stalled,         // this SP's own timers stalled: peer silence is not judged for a while
+  OldBootRefused,  // a beat of an older boot of the peer (a replay): refused (raised once)
 };
 std::string_view alertName(Alert a);
 
@@ -169,6 +175,11 @@ class Election {
   // behind when it died): adopted before this SP takes over, so two takeovers never share
   // an epoch.
   Actions onEpochHint(uint64_t epoch, TimePoint now);
+  // A boot of the peer known otherwise (its authenticated midplane slot, left behind): beats of
+  // older boots are refused from now on.
+  void notePeerBoot(uint64_t boot_counter) {
+    peer_boot_counter_ = std::max(peer_boot_counter_, boot_counter);
+  }
   // Whether both sides of the midplane can be read now (no side cut). Its silence decides
   // the peer's death early only for beats heard while it has been readable since.
   void setMidplaneReadable(bool readable, TimePoint now);
@@ -204,6 +215,9 @@ class Election {
   uint64_t refusedBeats() const { return refused_beats_; }
   uint64_t outdatedBeats() const { return outdated_beats_; }
   uint64_t replayedBeats() const { return replayed_beats_; }
+  // Beats refused for naming an older boot counter than the newest heard from the peer.
+  uint64_t oldBootBeats() const { return old_boot_beats_; }
+  uint64_t peerBootCounter() const { return peer_boot_counter_; }
   bool fenceInFlight() const { return fence_in_flight_; }
 
  private:
@@ -259,6 +273,8 @@ class Election {
   uint64_t refused_beats_ = 0;
   uint64_t outdated_beats_ = 0;
   uint64_t replayed_beats_ = 0;
+  uint64_t old_boot_beats_ = 0;
+  uint64_t peer_boot_counter_ = 0;  // the newest boot of the peer heard on any path
   // Per path, the (boot, send time) of the newest beat taken.
   std::array<std::optional<std::pair<uint64_t, uint64_t>>, kPathCount> last_on_path_{};
   bool yielding_ = false;

@@ -41,6 +41,7 @@ log::Level levelOf(Alert a) {
     case Alert::NoCarrier:
     case Alert::WaitingForPeer:
     case Alert::Stalled:
+    case Alert::OldBootRefused:
       return log::Level::Warning;
     default:
       return log::Level::Notice;
@@ -83,7 +84,7 @@ HeartbeatService::HeartbeatService(ServiceOptions options, ServiceDependencies d
   if (options_.midplane.enabled) {
     segment_ = std::make_unique<platform::MidplaneSegment>(options_.midplane.segment,
                                                            options_.election.self);
-    midplane_path_ = std::make_unique<MidplanePath>(*segment_);
+    midplane_path_ = std::make_unique<MidplanePath>(*segment_, options_.midplane.key);
   }
 }
 
@@ -256,11 +257,15 @@ void HeartbeatService::run() {
   }
   if (segment_) {
     // The peer's slot as it left it (maybe dead): its epoch is one this SP must pass.
-    if (auto left = segment_->readPeer(); left && left->epoch > election_.epoch()) {
+    auto left =
+        midplane_path_ ? midplane_path_->readPeer(peerOf(options_.election.self)) : std::nullopt;
+    if (left && left->epoch > election_.epoch()) {
       LOG_INFO << "the midplane shows " << spName(peerOf(options_.election.self)) << " at epoch "
                << left->epoch;
       execute(election_.onEpochHint(left->epoch, Clock::now()));
     }
+    // Its boot too: beats of older boots are replays from the first beat on.
+    if (left) election_.notePeerBoot(left->boot_counter);
   }
   if (midplane_path_) {
     LOG_INFO << "heartbeat midplane: segment " << options_.midplane.segment << " every "
@@ -323,12 +328,14 @@ std::string HeartbeatService::frame() {
   f.set_history_seq(own.history.seq);
   f.set_last_event_id(own.history.last_event_id);
   f.set_heard_boot(own.heard_boot);
+  f.set_boot_counter(own.boot_counter);
   return f.SerializeAsString();
 }
 
 Beat HeartbeatService::stamped(Beat beat) const {
   beat.boot = boot_nonce_;
   beat.sent_us = monotonicMicros();
+  beat.boot_counter = options_.boot_counter;
   return beat;
 }
 
@@ -381,6 +388,7 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
   beat.can_serve = !f.no_carrier();
   beat.history = History{f.history_epoch(), f.history_seq(), f.last_event_id()};
   beat.heard_boot = f.heard_boot();
+  beat.boot_counter = f.boot_counter();
   onBeat(path, beat);
 }
 

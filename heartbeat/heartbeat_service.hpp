@@ -26,11 +26,15 @@ struct MidplaneOptions {
   bool enabled = true;
   std::string segment;
   Millis interval{5};
+  std::string key;  // the pair key: each slot carries an HMAC-SHA256 (heartbeat/midplane_path.hpp)
 };
 
 struct ServiceOptions {
   std::string array_id;
   std::string boot_id;
+  // This start's boot counter (sp/boot_counter.hpp): carried in every beat, so the peer refuses
+  // beats captured during an earlier boot.
+  uint64_t boot_counter = 0;
   ElectionConfig election;
   UdpPathOptions peer;
   UdpPathOptions mgmt;

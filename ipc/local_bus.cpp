@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "platform/log.hpp"
+#include "platform/private_shm.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -59,22 +60,29 @@ struct QueueIdentity {
   bool operator==(const QueueIdentity&) const = default;
 };
 
-// Boost.Interprocess keeps a queue in POSIX shared memory named "/<name>" (shm_open).
+// Boost.Interprocess keeps a queue in POSIX shared memory named "/<name>" (shm_open). A queue
+// someone else made (another user, or readable by others) has no identity: it is never used.
 std::optional<QueueIdentity> queueIdentity(const std::string& name) {
-  int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   int rc = fstat(fd, &st);
   close(fd);
   if (rc != 0) return std::nullopt;
+  if (std::string why = platform::untrustedShmReason(st); !why.empty()) {
+    LOG_WARNING << "local bus: queue /dev/shm/" << name << " refused: " << why;
+    return std::nullopt;
+  }
   return QueueIdentity{st.st_dev, st.st_ino};
 }
 
-// Removes a queue a crashed process may have left behind, then creates it.
+// Removes a queue a crashed process (or someone else) left behind, then creates it, 0600: the
+// requests and answers on the bus are for spd and spweb only.
 QueuePtr createQueue(const std::string& name, size_t messages, size_t message_bytes) {
   Queue::remove(name.c_str());
   try {
-    return std::make_shared<Queue>(bip::create_only, name.c_str(), messages, message_bytes);
+    return std::make_shared<Queue>(bip::create_only, name.c_str(), messages, message_bytes,
+                                   bip::permissions(platform::kPrivateShmMode));
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error("local bus queue " + name + ": " + e.what());
   }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <utility>
 
 #include "platform/log.hpp"
 
@@ -136,6 +137,7 @@ void PeerLink::stop() {
   liveness_timer_.cancel();
   asio::error_code ec;
   acceptor_.close(ec);
+  if (candidate_) close(std::exchange(candidate_, nullptr), "stopped", /*stopping=*/true);
   if (conn_) close(conn_, "stopped", /*stopping=*/true);
   failPending(PeerError::Stopped);
 }
@@ -185,7 +187,7 @@ void PeerLink::adopt(ConnectionPtr conn) {
   hello.set_type(proto::Envelope::HELLO);
   hello.set_nonce(conn->nonce);
   send(conn, std::move(hello));
-  if (conn == conn_) read(std::move(conn));
+  if (tracked(conn)) read(std::move(conn));
 }
 
 void PeerLink::read(ConnectionPtr conn) {
@@ -194,7 +196,7 @@ void PeerLink::read(ConnectionPtr conn) {
   socket.async_read_some(asio::buffer(buffer),
                          [this, alive = std::weak_ptr(alive_), conn = std::move(conn)](
                              const asio::error_code& ec, size_t n) {
-                           if (alive.expired() || conn != conn_) return;
+                           if (alive.expired() || !tracked(conn)) return;
                            if (ec == asio::error::eof) {
                              auto error = conn->decoder.finish();
                              if (error && error->code == FrameError::Truncated)
@@ -223,7 +225,7 @@ void PeerLink::onBytes(const ConnectionPtr& conn, size_t n) {
     if (!r.frame) break;
     handleFrame(conn, r.frame->envelope);
     // A callback may have stopped or replaced the link.
-    if (alive.expired() || conn != conn_) return;
+    if (alive.expired() || !tracked(conn)) return;
   }
   read(conn);
 }
@@ -237,7 +239,7 @@ void PeerLink::handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope)
   }
   switch (envelope.type()) {
     case proto::Envelope::HELLO:
-      if (conn->up) {
+      if (conn->hello) {
         refuse(conn, RefuseReason::Unexpected, "a second HELLO");
         return;
       }
@@ -252,11 +254,23 @@ void PeerLink::handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope)
       return;
     case proto::Envelope::REQUEST:
     case proto::Envelope::RESPONSE:
-      if (!conn->up) {
+      if (!conn->hello) {
         refuse(conn, RefuseReason::Unexpected,
                std::string(envelope.type() == proto::Envelope::REQUEST ? "REQUEST" : "RESPONSE") +
                    " before HELLO");
         return;
+      }
+      if (!conn->up) {
+        // The first frame after the HELLO is MACed with our fresh nonce: the answer to our
+        // challenge. The peer's proof names its own nonce again (both nonces covered); an
+        // older peer's first ping names none and proves as much.
+        if (!envelope.nonce().empty() && envelope.nonce() != conn->peer_nonce) {
+          refuse(conn, RefuseReason::Unexpected, "a proof naming another nonce than its HELLO");
+          return;
+        }
+        std::weak_ptr<char> alive = alive_;
+        authenticated(conn);
+        if (alive.expired() || !tracked(conn)) return;
       }
       break;
     default:
@@ -287,7 +301,34 @@ void PeerLink::handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope)
 }
 
 void PeerLink::handleHello(const ConnectionPtr& conn, const proto::Envelope& envelope) {
+  // A HELLO alone proves nothing (one recorded earlier replays as well as the peer sends it):
+  // the connection is up only once the peer has MACed a frame with our fresh nonce.
   conn->peer_nonce = envelope.nonce();
+  conn->peer_version = envelope.version();
+  conn->hello = true;
+  // Our proof: a ping (any firmware answers one), MACed with the peer's nonce, naming ours.
+  const uint64_t id = next_message_id_++;
+  proto::Envelope proof;
+  proof.set_type(proto::Envelope::REQUEST);
+  proof.set_message_id(id);
+  proof.set_ping(true);
+  proof.set_nonce(conn->nonce);
+  proof.set_deadline_ms(static_cast<uint32_t>(options_.dead_after.count()));
+  pings_.emplace(id, SteadyClock::now());  // its answer is an RTT sample like any pong
+  send(conn, std::move(proof), false);
+}
+
+void PeerLink::authenticated(const ConnectionPtr& conn) {
+  if (conn == candidate_) {
+    candidate_.reset();
+    if (ConnectionPtr old = conn_) {
+      std::weak_ptr<char> alive = alive_;
+      // The peer's spd restarted, or its old connection is half-open: the newest one wins.
+      drop(old, "replaced by a new connection from " + conn->remote);
+      if (alive.expired() || !running_) return;
+    }
+    conn_ = conn;
+  }
   conn->up = true;
   conn->handshake.cancel();
   if (stats_.connections++ > 0) ++stats_.reconnects;
@@ -295,7 +336,7 @@ void PeerLink::handleHello(const ConnectionPtr& conn, const proto::Envelope& env
   backoff_ = options_.reconnect_min;
   handshake_failures_ = 0;
   LOG_INFO << "peer link up: " << spName(peerOf(options_.self)) << " at " << conn->remote
-           << " (version " << envelope.version() << ")";
+           << " (version " << conn->peer_version << ")";
   next_ping_ = SteadyClock::now();  // the first RTT sample at once
   heard(conn);
   if (conn == conn_) checkLiveness();
@@ -356,7 +397,7 @@ void PeerLink::writeNext(ConnectionPtr conn) {
   asio::async_write(socket, asio::buffer(front),
                     [this, alive = std::weak_ptr(alive_), conn = std::move(conn)](
                         const asio::error_code& ec, size_t) {
-                      if (alive.expired() || conn != conn_) return;
+                      if (alive.expired() || !tracked(conn)) return;
                       if (ec) {
                         drop(conn, "write failed: " + ec.message());
                         return;
@@ -382,6 +423,16 @@ void PeerLink::refuse(ConnectionPtr conn, RefuseReason reason, const std::string
 }
 
 void PeerLink::drop(ConnectionPtr conn, const std::string& why, bool logged) {
+  if (conn == candidate_) {
+    // The connection in use stays: only an authenticated one replaces it.
+    candidate_.reset();
+    close(conn, why);
+    if (!logged && worthLogging(++candidate_failures_))
+      LOG_WARNING << "peer link: dropped a new connection from " << conn->remote
+                  << " before it authenticated (" << why << "); the link in use stays ["
+                  << candidate_failures_ << " so far]";
+    return;
+  }
   if (conn != conn_) return;
   const bool was_up = conn->up;
   close(conn, why);

@@ -93,7 +93,7 @@ class PeerLink {
   struct Stats {
     uint64_t frames_in = 0;            // accepted frames (pings and their answers apart)
     uint64_t frames_out = 0;           // frames written to the socket (pings apart)
-    uint64_t connections = 0;          // HELLO received on a connection
+    uint64_t connections = 0;          // connections authenticated (HELLO and its proof)
     uint64_t reconnects = 0;           // connections after the first
     uint64_t late_responses = 0;       // answers to requests that already ended
     uint64_t discarded_responses = 0;  // our answers whose connection was gone
@@ -170,7 +170,13 @@ class PeerLink {
   void read(ConnectionPtr conn);
   void onBytes(const ConnectionPtr& conn, size_t n);
   void handleFrame(const ConnectionPtr& conn, proto::Envelope& envelope);
+  // The peer's HELLO: its nonce, the challenge we answer at once with our proof.
   void handleHello(const ConnectionPtr& conn, const proto::Envelope& envelope);
+  // The peer answered our challenge: the connection is up (and, on SP-B, replaces the one in
+  // use only now).
+  void authenticated(const ConnectionPtr& conn);
+  // The connection in use, or SP-B's new one still proving itself.
+  bool tracked(const ConnectionPtr& conn) const { return conn == conn_ || conn == candidate_; }
   void handleRequest(const ConnectionPtr& conn, const proto::Envelope& envelope);
   void respond(const std::weak_ptr<Connection>& weak, uint64_t correlation_id, std::string payload);
   // `counted`: in stats().frames_out (pings and their answers are not).
@@ -203,6 +209,9 @@ class PeerLink {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;  // SP-A: next dial; SP-B: next bind attempt
   ConnectionPtr conn_;
+  // SP-B: a new connection from the peer's address while conn_ is up. It replaces conn_ only
+  // once authenticated: a bare connect (anyone on that address) must not cut the link.
+  ConnectionPtr candidate_;
   std::map<uint64_t, Pending> pending_;  // ordered: failed in the order they were made
   uint64_t next_message_id_ = 1;
   Millis backoff_;
@@ -210,6 +219,7 @@ class PeerLink {
   uint64_t handshake_failures_ = 0;  // in a row, before any HELLO: only the first is logged
   uint64_t bind_failures_ = 0;
   uint64_t foreign_connections_ = 0;
+  uint64_t candidate_failures_ = 0;  // new connections dropped before they authenticated
   Stats stats_;
   asio::steady_timer liveness_timer_;
   std::map<uint64_t, std::chrono::steady_clock::time_point> pings_;  // in flight, by id

@@ -1,4 +1,6 @@
 // PeerLink: SP-B listens and accepts, SP-A dials with backoff (docs/COMMANDS.md "The peer link").
+#include <utility>
+
 #include "ipc/peer_link.hpp"
 #include "ipc/peer_link_detail.hpp"
 #include "platform/log.hpp"
@@ -68,9 +70,15 @@ void PeerLink::accept() {
     }
     auto conn = std::make_shared<Connection>(std::move(socket), options_);
     conn->remote = endpointText(remote);
-    // The peer's spd restarted, or its old connection is half-open: the newest one wins.
-    if (conn_) drop(conn_, "replaced by a new connection from " + conn->remote);
-    conn_ = conn;
+    if (conn_ && conn_->up) {
+      // Anyone who can use the peer's address can connect: the link in use stays until this
+      // one has answered our challenge (PeerLink::authenticated). A newer candidate wins.
+      if (candidate_) close(std::exchange(candidate_, nullptr), "superseded by a newer connection");
+      candidate_ = conn;
+    } else {
+      if (conn_) drop(conn_, "replaced by a new connection from " + conn->remote);
+      conn_ = conn;
+    }
     armHandshake(conn, kHandshakeTimeout);
     adopt(conn);
     accept();
@@ -126,7 +134,7 @@ void PeerLink::armHandshake(const ConnectionPtr& conn, Millis timeout) {
       [this, alive = std::weak_ptr(alive_), weak = std::weak_ptr(conn)](const asio::error_code& e) {
         if (alive.expired() || e) return;
         auto c = weak.lock();
-        if (!c || c != conn_ || c->up) return;
+        if (!c || !tracked(c) || c->up) return;
         if (c->connecting)
           onConnectTimeout(c);
         else

@@ -13,7 +13,8 @@ namespace dualsp::ipc::detail {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The peer's HELLO must arrive within this of the TCP connection, or it is abandoned.
+// The peer's HELLO and its proof must arrive within this of the TCP connection, or it is
+// abandoned.
 constexpr Millis kHandshakeTimeout{500};
 // Our pings still unanswered are forgotten beyond this many (a peer that answers none is
 // dropped after dead_after anyway).
@@ -56,7 +57,11 @@ struct PeerLink::Connection {
   size_t out_bytes = 0;
   bool writing = false;
   bool connecting = false;  // SP-A: the TCP connect has not completed yet
-  bool up = false;          // the peer's HELLO has been received
+  bool hello = false;       // the peer's HELLO (its nonce, the challenge) has been received
+  // The peer answered our challenge: a frame MACed with our nonce (its proof, a ping naming
+  // its own nonce again; an older peer's first ping).
+  bool up = false;
+  uint32_t peer_version = 0;
   detail::SteadyClock::time_point last_heard{};
   uint64_t send_seq = kHelloSequence;
 };

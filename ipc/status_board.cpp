@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "platform/log.hpp"
+#include "platform/private_shm.hpp"
+
 namespace bip = boost::interprocess;
 
 namespace dualsp::ipc {
@@ -38,10 +41,12 @@ struct StatusBoardWriter::Impl {
 StatusBoardWriter::StatusBoardWriter(std::string name) : name_(std::move(name)) {
   impl_ = std::make_unique<Impl>();
   try {
-    impl_->shm = bip::shared_memory_object(bip::open_or_create, name_.c_str(), bip::read_write);
+    impl_->shm = platform::openPrivateShm(name_);
     impl_->shm.truncate(sizeof(Segment));
     impl_->region = bip::mapped_region(impl_->shm, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error("status board " + name_ + ": " + e.what());
+  } catch (const std::runtime_error& e) {
     throw std::runtime_error("status board " + name_ + ": " + e.what());
   }
   void* at = impl_->region.get_address();
@@ -71,6 +76,7 @@ struct StatusBoardReader::Impl {
   bip::shared_memory_object shm;
   bip::mapped_region region;
   const Segment* segment = nullptr;
+  std::string refused;  // why the segment under the name was last refused (logged once)
 };
 
 StatusBoardReader::StatusBoardReader(std::string name)
@@ -84,6 +90,17 @@ std::optional<StatusSnapshot> StatusBoardReader::read() {
     if (!impl_->segment) {
       try {
         impl_->shm = bip::shared_memory_object(bip::open_only, name_.c_str(), bip::read_only);
+        // A board someone else made is not spd's word: refuse it (checked on the open
+        // descriptor, so the name cannot be swapped after the check).
+        if (std::string why = platform::untrustedShmReason(impl_->shm.get_mapping_handle().handle);
+            !why.empty()) {
+          if (why != impl_->refused)
+            LOG_ERROR << "status board /dev/shm/" << name_ << " refused: " << why;
+          impl_->refused = why;
+          impl_->shm = bip::shared_memory_object();
+          return std::nullopt;
+        }
+        impl_->refused.clear();
         bip::offset_t size = 0;
         if (!impl_->shm.get_size(size) || size < static_cast<bip::offset_t>(sizeof(Segment)))
           return std::nullopt;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "platform/private_shm.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace bip = boost::interprocess;
@@ -19,7 +20,7 @@ namespace dualsp::platform {
 namespace {
 
 constexpr uint64_t kMagic = 0x4c50444d50534444ULL;  // bytes "DDSPMDPL", only a tag
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;              // 2: slots authenticated
 
 struct Slot {
   std::atomic<uint64_t> sequence;  // seqlock: odd while written
@@ -35,6 +36,14 @@ struct Slot {
 };
 static_assert(sizeof(Slot) == 64);
 static_assert(offsetof(Slot, heard_boot) == 56);
+
+// A slot's boot counter and MAC, beside it (the slot's 64 bytes were full).
+struct SlotAuth {
+  std::atomic<uint64_t> boot_counter;
+  std::atomic<uint64_t> mac[4];
+  uint8_t pad[24];
+};
+static_assert(sizeof(SlotAuth) == 64);
 
 struct HistoryArea {
   std::atomic<uint64_t> sequence;  // seqlock: odd while written
@@ -57,6 +66,7 @@ struct Layout {
   std::atomic<uint64_t> power_state[2];
   uint8_t pad3[16];
   HistoryArea history[2];
+  SlotAuth auth[2];
 };
 
 // The seqlock both areas use: the writer makes the sequence odd, stores, makes it even again;
@@ -89,6 +99,7 @@ static_assert(offsetof(Layout, power_off_request) == MidplaneSegment::kPowerRequ
 static_assert(offsetof(Layout, power_off_done) == MidplaneSegment::kPowerDoneOffset);
 static_assert(offsetof(Layout, power_state) == MidplaneSegment::kPowerStateOffset);
 static_assert(offsetof(Layout, history) == MidplaneSegment::kHistoryOffset);
+static_assert(offsetof(Layout, auth) == MidplaneSegment::kAuthOffset);
 static_assert(sizeof(Layout) <= MidplaneSegment::kSize);
 
 constexpr uint32_t kFlagYielding = 1u;
@@ -151,12 +162,14 @@ MidplaneSegment::MidplaneSegment(const std::string& name, SpId self)
 
 void MidplaneSegment::mapSharedMemory(const std::string& name) {
   try {
-    impl_->shm = bip::shared_memory_object(bip::open_or_create, name.c_str(), bip::read_write);
+    // Both SPs of a simulated pair map the same segment: an existing one is kept when it is
+    // theirs, replaced when someone else made it (platform/private_shm.hpp).
+    impl_->shm = openPrivateShm(name);
     bip::offset_t size = 0;
     impl_->shm.get_size(size);
     if (size < static_cast<bip::offset_t>(kSize)) impl_->shm.truncate(kSize);  // zero-filled
     impl_->region = bip::mapped_region(impl_->shm, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
+  } catch (const std::exception& e) {  // interprocess_exception or runtime_error
     throw std::runtime_error("midplane segment " + name + ": " + e.what());
   }
   impl_->layout = static_cast<Layout*>(impl_->region.get_address());
@@ -218,6 +231,14 @@ bool MidplaneSegment::write(const MidplaneBeat& beat) {
     s.flags.store((beat.yielding ? kFlagYielding : 0u) | (beat.no_carrier ? kFlagNoCarrier : 0u),
                   std::memory_order_relaxed);
     s.heard_boot.store(beat.heard_boot, std::memory_order_relaxed);
+    // Under the slot's seqlock too: a reader never pairs one beat with another's MAC.
+    SlotAuth& a = impl_->layout->auth[index(self_)];
+    a.boot_counter.store(beat.boot_counter, std::memory_order_relaxed);
+    for (size_t i = 0; i < 4; ++i) {
+      uint64_t word = 0;
+      std::memcpy(&word, beat.mac.data() + 8 * i, 8);
+      a.mac[i].store(word, std::memory_order_relaxed);
+    }
   });
   return true;
 }
@@ -239,6 +260,12 @@ std::optional<MidplaneBeat> MidplaneSegment::readPeer() const {
     beat.yielding = (flags & kFlagYielding) != 0;
     beat.no_carrier = (flags & kFlagNoCarrier) != 0;
     beat.heard_boot = s.heard_boot.load(std::memory_order_relaxed);
+    const SlotAuth& a = impl_->layout->auth[index(peer)];
+    beat.boot_counter = a.boot_counter.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < 4; ++i) {
+      const uint64_t word = a.mac[i].load(std::memory_order_relaxed);
+      std::memcpy(beat.mac.data() + 8 * i, &word, 8);
+    }
   });
   if (!seq) return std::nullopt;
   if (role > static_cast<uint32_t>(Role::Active) ||

@@ -6,7 +6,7 @@
 // Each SP writes its own slot and reads its peer's.
 //
 // Layout (little-endian, fixed; the harness pokes the cut words from Python):
-//   0   u64  magic "DSPMIDPL"          8  u32 layout version (1)
+//   0   u64  magic "DSPMIDPL"          8  u32 layout version (2)
 //   16  u32  cut[A]   20  u32 cut[B]   nonzero: that SP's side of the midplane is cut
 //   64  slot A (64 bytes)   128 slot B (64 bytes)
 //   slot: u64 seqlock, u64 beat_seq, u64 epoch, u32 role, u32 health, u64 boot, u64 sent_us,
@@ -26,7 +26,12 @@
 // acknowledges a change its peer does not hold; it stays readable after the SP's death, so a
 // survivor knows what it lacks):
 //   320 history A, 352 history B: u64 seqlock, u64 epoch, u64 seq, u64 last_event_id
+//
+// Each slot's authentication (layout version 2), written and read under the slot's seqlock:
+//   384 auth A, 448 auth B (64 bytes each): u64 boot_counter, u8 mac[32] (HMAC-SHA256 under the
+//   pair key over the slot's fields, heartbeat/midplane_path.cpp), 24 bytes reserved
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -47,6 +52,8 @@ struct MidplaneBeat {
   bool yielding = false;
   bool no_carrier = false;
   uint64_t heard_boot = 0;
+  uint64_t boot_counter = 0;      // the writer's boot counter (sp/boot_counter.hpp)
+  std::array<uint8_t, 32> mac{};  // HMAC-SHA256 of the fields above (midplane_path.cpp)
 };
 
 class MidplaneSegment {
@@ -57,6 +64,7 @@ class MidplaneSegment {
   static constexpr size_t kPowerDoneOffset = 272;
   static constexpr size_t kPowerStateOffset = 288;
   static constexpr size_t kHistoryOffset = 320;
+  static constexpr size_t kAuthOffset = 384;
 
   // Opens or creates the named segment. Throws std::runtime_error on failure.
   MidplaneSegment(const std::string& name, SpId self);

@@ -20,6 +20,7 @@
 #include "platform/log.hpp"
 #include "platform/redfish/generated/registries/resource_event.hpp"
 #include "sp/array_events.hpp"
+#include "sp/boot_counter.hpp"
 #include "sp/channel_transport.hpp"
 #include "sp/command_router.hpp"
 #include "sp/commands/commands.hpp"
@@ -56,8 +57,12 @@ sigset_t blockSignals() {
 // configuration store, event delivery, then the local bus and spweb.
 class Daemon {
  public:
-  Daemon(const Settings& c, std::string boot_id, std::string self_exe)
-      : c_(c), boot_id_(std::move(boot_id)), self_exe_(std::move(self_exe)), epochs_(c.state_dir) {}
+  Daemon(const Settings& c, std::string boot_id, uint64_t boot_counter, std::string self_exe)
+      : c_(c),
+        boot_id_(std::move(boot_id)),
+        boot_counter_(boot_counter),
+        self_exe_(std::move(self_exe)),
+        epochs_(c.state_dir) {}
   bool buildPlatform();
   bool buildElection();
   void buildCommands();
@@ -85,6 +90,7 @@ class Daemon {
 
   const Settings& c_;
   const std::string boot_id_;
+  const uint64_t boot_counter_;
   const std::string self_exe_;
   EpochStore epochs_;
   uint64_t start_epoch_ = 0;  // as read at start-up
@@ -159,13 +165,13 @@ bool Daemon::buildPlatform() {
   health_ = monitor_->evaluate();
   logHealthChange(HealthReport{}, health_);
 
-  // The pair key signs the UDP heartbeats and every peer-link frame.
+  // The pair key signs every heartbeat (both networks and the midplane) and every peer-link
+  // frame. spd_main checked it before start-up; it may have gone since.
   std::string key_error;
   key_ = readPairKey(c_.peer_link.key_file, key_error);
   if (key_.empty()) {
-    LOG_CRITICAL << key_error << "; heartbeats go unsigned, the peer link stays down and "
-                 << "queries about " << spName(peerOf(c_.sp))
-                 << " are answered from heartbeats only";
+    LOG_CRITICAL << key_error << "; no election without the pair key";
+    return false;
   }
   return true;
 }
@@ -174,8 +180,10 @@ bool Daemon::buildElection() {
   try {
     auto options = serviceOptions(c_, boot_id_, start_epoch_);
     options.initial_health = health_.health;
+    options.boot_counter = boot_counter_;
     options.peer.key = key_;
     options.mgmt.key = key_;
+    options.midplane.key = key_;
     service_ = std::make_unique<heartbeat::HeartbeatService>(
         options, heartbeat::ServiceDependencies{*floating_, *fencer_,
                                                 [this](uint64_t e) { return epochs_.save(e); },
@@ -479,7 +487,15 @@ int runDaemon(const Settings& c, const std::string& settings_path, const std::st
              << c.array_id << "', settings " << settings_path << ", boot id " << boot_id;
   const sigset_t signals = blockSignals();
 
-  Daemon daemon(c, boot_id, self_exe);
+  // Stored before the first beat: a beat of this boot must never name a counter the next boot
+  // could repeat.
+  uint64_t boot_counter = 0;
+  if (auto s = advanceBootCounter(c.state_dir, boot_counter); !s.ok) {
+    LOG_CRITICAL << s.error;
+    return 1;
+  }
+  LOG_INFO << "boot counter " << boot_counter;
+  Daemon daemon(c, boot_id, boot_counter, self_exe);
   if (!daemon.buildPlatform() || !daemon.buildElection()) return 1;
   daemon.buildCommands();
   daemon.buildConfigService();

@@ -17,9 +17,10 @@ std::string readPairKey(const std::string& path, std::string& error) {
   }
   std::string hex;
   in >> hex;
-  if (hex.size() < 64 || hex.size() % 2 != 0 ||
+  if (hex.size() < 2 * kMinPairKeyBytes || hex.size() % 2 != 0 ||
       hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    error = "the pair key " + path + " must hold at least 64 hex digits";
+    error = "the pair key " + path + " (peer_link.key_file) must hold at least 64 hex digits (" +
+            std::to_string(kMinPairKeyBytes) + " bytes)";
     return {};
   }
   std::string key;

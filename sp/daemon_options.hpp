@@ -15,8 +15,11 @@
 
 namespace dualsp::sp {
 
-// The pair key: hex text (at least 32 bytes of key) in a file only root reads. Empty, with
-// `error` set, when the file is missing or malformed.
+// The shortest pair key spd accepts: HMAC-SHA256's own output size (docs/SECURITY.md).
+constexpr size_t kMinPairKeyBytes = 32;
+// The pair key: hex text (at least kMinPairKeyBytes bytes of key) in a file only root reads.
+// Empty, with `error` set (naming peer_link.key_file, never the key), when the file is
+// missing or malformed.
 std::string readPairKey(const std::string& path, std::string& error);
 
 // The routes of the peer link: the dedicated link, then the management network; a route is

@@ -11,6 +11,7 @@
 
 #include "platform/log.hpp"
 #include "sp/daemon.hpp"
+#include "sp/daemon_options.hpp"
 #include "sp/settings.hpp"
 #include "sp/spd_main.hpp"
 
@@ -88,6 +89,13 @@ int dualsp::spdMain(int argc, char** argv) {
   if (access(settings.state_dir.c_str(), W_OK) != 0) {
     std::cerr << "spd: state directory " << settings.state_dir
               << " is not writable: " << strerror(errno) << "\n";
+    return 2;
+  }
+  // Without the pair key nothing the peer says can be believed: no election at all.
+  if (std::string key_error;
+      dualsp::sp::readPairKey(settings.peer_link.key_file, key_error).empty()) {
+    std::cerr << "spd: settings error: " << key_error
+              << "; spd does not run an election without the pair key\n";
     return 2;
   }
   if (check_only) {

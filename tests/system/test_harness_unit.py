@@ -137,6 +137,18 @@ def test_power_controller_protocol(tmp_path):
     assert not os.path.exists(sock)
 
 
+def test_power_controller_socket_is_for_its_owner_only(tmp_path):
+    """The power controller powers SPs off: its socket was 0666, so any local user who could
+    reach the state directory could. It must be 0600 and owned by the harness's user (root,
+    or the user of a loopback pair, who runs spd too)."""
+    import stat
+    with power_controller(tmp_path, {}) as (state, sock):
+        st = os.stat(sock)
+        assert stat.S_ISSOCK(st.st_mode)
+        assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        assert st.st_uid == os.getuid()
+
+
 def test_power_controller_status(tmp_path):
     """`status A|B` on the power controller: off (no process), stopped (every process
     SIGSTOPped), running. Loopback layout: the SP's processes are found by session and by the

@@ -26,6 +26,11 @@ WEB_PORT = 18081
 def base_config(tmp_path, power_sock=None):
     state = tmp_path / "state"
     (state / "log").mkdir(parents=True, exist_ok=True)
+    # the default peer_link.key_file: spd runs no election without a valid pair key
+    key = state / "pair.key"
+    if not key.exists():
+        key.write_text(os.urandom(32).hex() + "\n")
+        key.chmod(0o600)
     return {
         "sp": "A",
         # 1-24 characters of a-z, 0-9 and '-'; one segment per test
@@ -124,6 +129,29 @@ def test_missing_state_directory(tmp_path):
     print("missing state_dir -> exit %s: %s" % (rc, out.strip()[-400:]))
     assert rc != 0
     assert names_key(out, "state_dir") or missing in out, out
+
+
+@pytest.mark.parametrize("case,content", [
+    ("missing", None),
+    ("empty", ""),
+    ("31 bytes", "ab" * 31),
+    ("not hex", "zz" * 32),
+])
+def test_no_election_without_a_valid_pair_key(tmp_path, case, content):
+    """Without a good pair key spd used to carry on with unsigned heartbeats: anyone on either
+    network could speak for the peer. It must refuse to start, naming the setting (and never
+    printing the key)."""
+    cfg = base_config(tmp_path)
+    key = tmp_path / "state" / "pair.key"
+    if content is None:
+        key.unlink()
+    else:
+        key.write_text(content + "\n")
+    rc, out = run_spd_expect_exit(tmp_path, cfg)
+    print("pair key %s -> exit %s: %s" % (case, rc, out.strip()[-400:]))
+    assert rc != 0, "spd started with a %s pair key" % case
+    assert "peer_link.key_file" in out, out
+    assert not content or content not in out, "the key reached the error message"
 
 
 class FakePowerController:

@@ -10,11 +10,13 @@ CUT_OFFSET = {"A": 16, "B": 20}
 
 def set_cut(path, sp, cut):
     """Sets or clears one side's cut flag; creates a zero-filled segment when none exists yet
-    (spd's open_or_create keeps an existing 4096-byte segment)."""
+    (spd keeps an existing segment of its own user, mode 0600)."""
     if not cut and not os.path.exists(path):
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    # 0600 like spd's own (platform/private_shm.hpp): spd replaces a segment it cannot trust
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        os.fchmod(fd, 0o600)  # one left by an older harness may be wider
         if os.fstat(fd).st_size < SIZE:
             os.ftruncate(fd, SIZE)
         os.pwrite(fd, struct.pack("<I", 1 if cut else 0), CUT_OFFSET[sp])

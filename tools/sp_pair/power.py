@@ -143,8 +143,14 @@ class Controller:
         except FileNotFoundError:
             pass
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(sock_path)
-        os.chmod(sock_path, 0o666)
+        # It powers SPs off: only its owner (root, or the user of a loopback pair, as spd) may
+        # connect. The umask makes it 0600 from the bind on, not after a moment of wider mode.
+        old_umask = os.umask(0o177)
+        try:
+            srv.bind(sock_path)
+        finally:
+            os.umask(old_umask)
+        os.chmod(sock_path, 0o600)
         srv.listen(16)
         srv.settimeout(0.5)
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())

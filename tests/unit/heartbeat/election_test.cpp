@@ -828,3 +828,86 @@ TEST(ElectionFreshness, AReplayedBeatOnAPathIsNotEvenProofOfLife) {
   e.onBeat(Path::Peer, b, at(71));
   CHECK_TRUE(e.pathAlive(Path::Peer, at(71)));
 }
+
+// Attacks on the election with beats captured during an earlier boot of the peer: they are
+// validly signed, so only the boot counter tells them apart (docs/SECURITY.md).
+TEST_GROUP(ElectionBootCounter){};
+
+namespace {
+
+// SP-A's beat as it was sent during boot `counter` (boot nonce `nonce`), naming SP-B's boot.
+Beat capturedBeat(Role role, uint64_t epoch, uint64_t nonce, uint64_t sent_us, uint64_t counter) {
+  Beat b{SpId::A, role, Health::Ok, epoch, nonce, sent_us};
+  b.heard_boot = 222;
+  b.boot_counter = counter;
+  return b;
+}
+
+ElectionConfig spBOfBoot222() {
+  ElectionConfig c = configFor(SpId::B, kFenceDelay);
+  c.own_boot = 222;
+  return c;
+}
+
+}  // namespace
+
+// SP-A handed the role to SP-B during its boot 4 (a passive beat captured then), came back as
+// boot 5 and is active again. The captured "passive" beat replayed to SP-B would make it take
+// the address without fencing while SP-A still holds it.
+TEST(ElectionBootCounter, AReplayedPassiveBeatOfAnEarlierBootDoesNotHandTheRoleOver) {
+  Election e(spBOfBoot222(), 3, Health::Ok, at(0));
+  const Beat active_now = capturedBeat(Role::Active, 3, 88, 1000, 5);
+  for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane}) e.onBeat(p, active_now, at(10));
+  CHECK(e.role() == Role::Passive);
+
+  const Beat replayed = capturedBeat(Role::Passive, 2, 77, 5000, 4);
+  Actions a = e.onBeat(Path::Mgmt, replayed, at(15));
+  STRCMP_EQUAL("", effects(a).c_str());
+  STRCMP_EQUAL("OldBootRefused", alerts(a).c_str());
+  CHECK(e.role() == Role::Passive);
+  CHECK(e.lastPeerBeat()->role == Role::Active);
+  // Again, on another path: refused, counted, alerted only once.
+  a = e.onBeat(Path::Peer, replayed, at(16));
+  STRCMP_EQUAL("", effects(a).c_str());
+  STRCMP_EQUAL("", alerts(a).c_str());
+  CHECK(e.role() == Role::Passive);
+  CHECK_EQUAL(2u, e.oldBootBeats());
+  CHECK_EQUAL(5u, e.peerBootCounter());
+}
+
+// SP-A (boot 5) goes silent. An attacker alternates two captured "active" beats, one of boot 4
+// and one of boot 5, on both networks: each passes a per-path check that remembers one boot
+// only, and SP-B would never take over. Refused, they leave SP-A silent: fenced, taken over.
+TEST(ElectionBootCounter, AlternatingCapturedActiveBeatsOfTwoBootsDoNotKeepASilentPeerAlive) {
+  Election e(spBOfBoot222(), 3, Health::Ok, at(0));
+  const Beat boot5 = capturedBeat(Role::Active, 3, 88, 1000, 5);
+  for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane}) e.onBeat(p, boot5, at(10));
+  const Beat boot4 = capturedBeat(Role::Active, 2, 77, 5000, 4);
+  bool fenced = false;
+  for (int t = 20; t <= 1000 && !fenced; t += 5) {
+    const Beat& replay = (t / 5) % 2 ? boot4 : boot5;
+    for (Path p : {Path::Peer, Path::Mgmt}) {
+      Actions a = e.onBeat(p, replay, at(t));
+      fenced = fenced || effects(a).find("FencePeer") != std::string::npos;
+    }
+    fenced = fenced || effects(e.onTick(at(t))).find("FencePeer") != std::string::npos;
+  }
+  CHECK_TRUE(fenced);
+  e.onFenceResult(true, "powered off", at(1001));
+  CHECK(e.role() == Role::Active);
+  CHECK(e.oldBootBeats() > 0);
+  CHECK(e.replayedBeats() > 0);
+}
+
+// The counter orders boots whatever their nonces and clocks: a newer boot is taken at once.
+TEST(ElectionBootCounter, ANewerBootIsTakenAndOlderOnesAreRefusedOnEveryPath) {
+  Election e(spBOfBoot222(), 3, Health::Ok, at(0));
+  e.onBeat(Path::Peer, capturedBeat(Role::Active, 3, 88, 9000, 5), at(10));
+  e.onBeat(Path::Midplane, capturedBeat(Role::Starting, 3, 99, 10, 6), at(20));
+  CHECK(e.lastPeerBeat()->role == Role::Starting);
+  CHECK_EQUAL(6u, e.peerBootCounter());
+  e.onBeat(Path::Peer, capturedBeat(Role::Active, 3, 88, 9500, 5), at(30));
+  CHECK(e.lastPeerBeat()->role == Role::Starting);
+  CHECK_EQUAL(1u, e.oldBootBeats());
+  CHECK_FALSE(e.pathAlive(Path::Peer, at(70)));  // a refused beat is no proof of life
+}

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ipc/local_bus.hpp"
+#include "tests/unit/platform/foreign_shm.hpp"
 
 #include <CppUTest/TestHarness.h>
 
@@ -342,4 +343,26 @@ TEST(LocalBus, AClosedClientSendsNothing) {
   CHECK(msSince(start) < 100);
   bip::message_queue queue(bip::open_only, name.c_str());
   LONGS_EQUAL(0, queue.get_num_msg());
+}
+
+// Issue 13: bus queues were 0644, so any local user read every request and answer.
+TEST(LocalBus, QueuesAreForTheirOwnerOnly) {
+  LocalBusServer server(name, echo("s1"));
+  LocalBusClient client(name);
+  for (const std::string& q : {name, client.replyQueueName()}) {
+    struct stat st = test::statShm(q);
+    CHECK_EQUAL(::geteuid(), st.st_uid);
+    CHECK_EQUAL(0600u, static_cast<unsigned>(st.st_mode & 07777));
+  }
+}
+
+// A request queue another user made (waiting for spweb's commands before spd is up) is never
+// sent to: the call fails at once, as with no server.
+TEST(LocalBus, ARequestQueueSomeoneElseMadeGetsNothing) {
+  if (::geteuid() != 0) return;  // chown needs root
+  bip::message_queue trap(bip::create_only, name.c_str(), 8, 4096, bip::permissions(0666));
+  CHECK_EQUAL(0, ::chown(("/dev/shm/" + name).c_str(), test::kNobody, test::kNobody));
+  LocalBusClient client(name);
+  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  CHECK_EQUAL(0u, trap.get_num_msg());
 }

@@ -55,6 +55,23 @@ class RawPeer {
     e.set_nonce(nonce_);
     send(e);
   }
+  // The answer to the link's challenge: a ping MACed with its nonce, naming ours.
+  void prove() {
+    proto::Envelope e = envelope(proto::Envelope::REQUEST);
+    e.set_ping(true);
+    e.set_nonce(nonce_);
+    send(e);
+  }
+  // HELLO, the link's HELLO, the proof: the link is up once it has read it. Firmware from
+  // before the proof pings at once instead, which proves as much (MACed with the link's nonce).
+  void handshake(asio::io_context& io, bool like_old_firmware = false) {
+    hello();
+    CHECK_TRUE(runUntil(io, [&] { return gotHello(); }));
+    if (!like_old_firmware) return prove();
+    proto::Envelope ping = envelope(proto::Envelope::REQUEST);
+    ping.set_ping(true);
+    send(ping);
+  }
   // The next frame of this connection, encoded but not sent.
   std::string frame(const proto::Envelope& e) {
     const uint64_t seq = seq_++;
@@ -65,7 +82,8 @@ class RawPeer {
 
   bool gotHello() const { return !peer_nonce_.empty(); }
   bool closed() const { return closed_; }
-  std::vector<proto::Envelope> received;  // everything but pings
+  std::vector<proto::Envelope> received;  // everything but pings and HELLOs
+  int hellos = 0;
   int pings = 0;
   enum class Pings { Answer, AnswerLikeOldFirmware, Ignore } answer_pings = Pings::Answer;
 
@@ -79,8 +97,10 @@ class RawPeer {
       }
       decoder_.feed(buffer_.data(), n);
       for (DecodeResult r = decoder_.next(); r.frame; r = decoder_.next()) {
-        if (r.frame->envelope.type() == proto::Envelope::HELLO)
-          peer_nonce_ = r.frame->envelope.nonce();
+        if (r.frame->envelope.type() == proto::Envelope::HELLO) {
+          if (hellos++ == 0) peer_nonce_ = r.frame->envelope.nonce();
+          continue;
+        }
         if (r.frame->envelope.ping()) {
           ++pings;
           answerPing(r.frame->envelope);
@@ -93,7 +113,8 @@ class RawPeer {
   }
 
   void answerPing(const proto::Envelope& ping) {
-    if (answer_pings == Pings::Ignore) return;
+    // The answer to this peer's own ping (its handshake like old firmware) is no ping to answer.
+    if (answer_pings == Pings::Ignore || ping.type() != proto::Envelope::REQUEST) return;
     proto::Envelope pong = envelope(proto::Envelope::RESPONSE);
     pong.set_correlation_id(ping.message_id());
     if (answer_pings == Pings::Answer)
@@ -306,8 +327,8 @@ TEST(PeerLink, UnknownEnvelopeTypeIsRefused) {
   startB();
   RawPeer peer(io, "raw-peer-nonce-1");
   peer.connect(port);
-  peer.hello();
-  CHECK_TRUE(runUntil(io, [&] { return peer.gotHello() && b->connected(); }));
+  peer.handshake(io);
+  CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
   peer.send(envelope(static_cast<proto::Envelope::Type>(7)));
   CHECK_TRUE(runUntil(io, [&] { return peer.closed(); }));
   CHECK_EQUAL(1u, b->stats().refusedFor(RefuseReason::UnknownType));
@@ -325,14 +346,14 @@ TEST(PeerLink, FrameRecordedOnAnEarlierConnectionIsRefused) {
     CHECK_TRUE(runUntil(io, [&] { return first.gotHello(); }));
     recorded = first.frame(envelope(proto::Envelope::REQUEST));
     first.sendRaw(recorded);
-    CHECK_TRUE(runUntil(io, [&] { return first.received.size() == 2; }));  // HELLO, RESPONSE
+    CHECK_TRUE(runUntil(io, [&] { return first.received.size() == 1; }));  // the RESPONSE
     CHECK_EQUAL(1, handled);
   }
   CHECK_TRUE(runUntil(io, [&] { return !b->connected(); }));
   RawPeer second(io, "raw-peer-nonce-2");
   second.connect(port);
   second.hello();
-  CHECK_TRUE(runUntil(io, [&] { return second.gotHello() && b->connected(); }));
+  CHECK_TRUE(runUntil(io, [&] { return second.gotHello(); }));
   second.sendRaw(recorded);  // right key, right sequence, but MACed with the old nonce
   CHECK_TRUE(runUntil(io, [&] { return second.closed(); }));
   CHECK_EQUAL(1u, b->stats().refusedFor(RefuseReason::BadMac));
@@ -381,19 +402,26 @@ TEST(PeerLink, OversizedFrameIsRefused) {
   CHECK_EQUAL(1u, b->stats().refusedFor(RefuseReason::Oversized));
 }
 
+// Once authenticated (the peer's spd restarted, or the old connection is half-open).
 TEST(PeerLink, NewConnectionReplacesTheOldOne) {
   startB();
   RawPeer first(io, "raw-peer-nonce-1");
   first.connect(port);
-  first.hello();
-  CHECK_TRUE(runUntil(io, [&] { return first.gotHello() && b->connected(); }));
+  first.handshake(io);
+  CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
   RawPeer second(io, "raw-peer-nonce-2");
+  second.answer_pings = RawPeer::Pings::Ignore;  // an answer to the link's proof proves too
   second.connect(port);
   second.hello();
-  CHECK_TRUE(runUntil(io, [&] { return first.closed() && second.gotHello(); }));
-  CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
+  CHECK_TRUE(runUntil(io, [&] { return second.gotHello(); }));
+  runFor(io, Millis{50});
+  CHECK_FALSE(first.closed());  // not before the new one has answered the challenge
+  second.answer_pings = RawPeer::Pings::Answer;
+  second.prove();
+  CHECK_TRUE(runUntil(io, [&] { return first.closed() && b->connected(); }));
   CHECK_FALSE(second.closed());
   CHECK_EQUAL(0u, b->stats().refusedTotal());
+  CHECK_EQUAL(2u, b->stats().connections);
 }
 
 // --- liveness ---
@@ -421,8 +449,8 @@ TEST(PeerLink, OlderPeerAnsweringPingsThroughItsHandlerCountsAsAlive) {
   RawPeer peer(io, "raw-peer-nonce-1");
   peer.answer_pings = RawPeer::Pings::AnswerLikeOldFirmware;
   peer.connect(port);
-  peer.hello();
-  CHECK_TRUE(runUntil(io, [&] { return peer.gotHello() && b->connected(); }));
+  peer.handshake(io, /*like_old_firmware=*/true);
+  CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
   runFor(io, Millis{900});  // past dead_after; the peer sends nothing but its NOT_FOUND answers
   CHECK_TRUE(b->connected());
   CHECK_TRUE(runUntil(io, [&] { return b->healthy(); }));
@@ -439,9 +467,9 @@ TEST(PeerLink, SilentPeerIsUnhealthyAfterSickAfterAndDroppedAfterDeadAfter) {
   RawPeer peer(io, "raw-peer-nonce-1");
   peer.answer_pings = RawPeer::Pings::Ignore;
   peer.connect(port);
-  peer.hello();
+  peer.handshake(io);
   CHECK_TRUE(runUntil(io, [&] { return b->connected(); }));
-  const auto heard = Clock::now() - b->sinceHeard();  // the HELLO was the last frame
+  const auto heard = Clock::now() - b->sinceHeard();  // the proof was the last frame
   CHECK_TRUE(b->healthy());
   CHECK_TRUE(runUntil(io, [&] { return !b->healthy(); }));
   const Millis sick = since(heard);
@@ -554,4 +582,68 @@ TEST(PeerLink, StateIsReadableFromAnotherThread) {
   b.reset();
   CHECK_TRUE(runUntil(io, [&] { return !a->upNow(); }));
   CHECK_FALSE(a->healthyNow());
+}
+
+// --- attacks on the handshake (issue 13) ---
+
+// Anyone who can use the peer's address (here 127.0.0.1, as the test's SP-A) connects to SP-B
+// and says nothing. It used to replace the authenticated connection at once, cutting the
+// link; now the link in use stays, and the silent connection is dropped at the handshake
+// timeout.
+TEST(PeerLink, AConnectFromThePeersAddressDoesNotCutTheAuthenticatedLink) {
+  startPair();
+  RawPeer intruder(io, "intruder-nonce-1");
+  intruder.connect(port);
+  bool stayed = true;
+  const auto end = Clock::now() + Millis{800};  // past the 500 ms handshake timeout
+  for (int i = 0; i < 2000 && Clock::now() < end; ++i) {
+    io.run_for(Millis{2});
+    stayed = stayed && a->connected() && b->connected();
+  }
+  CHECK_TRUE(stayed);
+  CHECK_TRUE(runUntil(io, [&] { return intruder.closed(); }));
+  CHECK_EQUAL(1u, b->stats().connections);
+  CHECK_EQUAL(0u, a->stats().reconnects);
+  Outcome o;
+  a->request("still here", Millis{1000}, record(o));
+  CHECK_TRUE(runUntil(io, [&] { return o.calls == 1; }));
+  CHECK_TRUE(o.result.ok);
+}
+
+// SP-A's real HELLO, captured on an earlier connection (validly MACed: a HELLO is MACed over
+// no nonce), replayed on a new one. It used to bring the link up for whoever sent it; now the
+// link waits for the proof, MACed with its fresh nonce, which a recording cannot give.
+TEST(PeerLink, AReplayedHelloDoesNotAuthenticateANewConnection) {
+  std::string captured;
+  {
+    asio::ip::tcp::acceptor fake_b(io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket from_a(io);
+    fake_b.async_accept(from_a, [](const asio::error_code&) {});
+    PeerLink real_a(io, linkOptions(SpId::A, fake_b.local_endpoint().port()), handler());
+    real_a.start();
+    std::array<char, 4096> buf{};
+    CHECK_TRUE(runUntil(io, [&] {
+      asio::error_code ec;
+      if (!from_a.is_open() || from_a.available(ec) == 0) return false;
+      captured.append(buf.data(), from_a.read_some(asio::buffer(buf), ec));
+      return captured.size() >= 4 &&
+             captured.size() >= 4 + ((static_cast<size_t>(static_cast<uint8_t>(captured[2])) << 8) |
+                                     static_cast<uint8_t>(captured[3]));
+    }));
+    real_a.stop();
+  }
+  startB();
+  RawPeer replayer(io, "replayer-nonce-1");
+  replayer.connect(port);
+  replayer.sendRaw(captured);
+  bool ever_up = false;
+  const auto end = Clock::now() + Millis{800};
+  for (int i = 0; i < 2000 && Clock::now() < end; ++i) {
+    io.run_for(Millis{2});
+    ever_up = ever_up || b->connected();
+  }
+  CHECK_FALSE(ever_up);
+  CHECK_TRUE(replayer.gotHello());  // the challenge went out, unanswered
+  CHECK_TRUE(runUntil(io, [&] { return replayer.closed(); }));
+  CHECK_EQUAL(0u, b->stats().connections);
 }

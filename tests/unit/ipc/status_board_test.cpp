@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ipc/status_board.hpp"
+#include "tests/unit/platform/foreign_shm.hpp"
 
 #include <CppUTest/TestHarness.h>
 
@@ -73,4 +74,32 @@ TEST(StatusBoard, CopyFieldTruncatesAndTerminates) {
   char small[4];
   copyField(small, "abcdef");
   STRCMP_EQUAL("abc", small);
+}
+
+// Issue 13: a local user who creates the board before spd (mode 0666) could write "active,
+// healthy" into what spweb reads. spd's writer replaces such a segment with its own, 0600.
+TEST(StatusBoard, AWriterReplacesABoardSomeoneElseCreatedFirst) {
+  if (!test::createAsNobody(name, 4096)) return;  // needs root to act as another user
+  CHECK_EQUAL(test::kNobody, test::statShm(name).st_uid);
+  StatusBoardWriter writer(name);
+  struct stat st = test::statShm(name);
+  CHECK_EQUAL(::geteuid(), st.st_uid);
+  CHECK_EQUAL(0600u, static_cast<unsigned>(st.st_mode & 07777));
+}
+
+// And spweb's reader refuses a board that is not spd's: here spd's own content, but the
+// segment handed to another user and opened to everyone, as one an attacker made would be.
+TEST(StatusBoard, AReaderRefusesABoardSomeoneElseOwns) {
+  if (::geteuid() != 0) return;  // chown needs root
+  StatusBoardWriter writer(name);
+  StatusSnapshot s;
+  s.role = Role::Active;
+  writer.publish(s);
+  StatusBoardReader reader(name);
+  CHECK_TRUE(reader.read().has_value());
+  StatusBoardReader fresh(name);
+  const std::string path = "/dev/shm/" + name;
+  CHECK_EQUAL(0, ::chown(path.c_str(), test::kNobody, test::kNobody));
+  CHECK_EQUAL(0, ::chmod(path.c_str(), 0666));
+  CHECK_FALSE(fresh.read().has_value());
 }

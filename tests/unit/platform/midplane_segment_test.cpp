@@ -3,9 +3,11 @@
 
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "platform/midplane_segment.hpp"
+#include "tests/unit/platform/foreign_shm.hpp"
 
 #include <CppUTest/TestHarness.h>
 
@@ -119,4 +121,25 @@ TEST(MidplaneWindowFile, PowerRequestsLandAtTheRegisterTheChassisWatches) {
   fclose(f);
   CHECK_EQUAL(2u, a.powerOffDone(SpId::B));
   CHECK_EQUAL(0u, a.powerOffDone(SpId::A));
+}
+
+// Issue 13: a local user who creates the midplane segment first (mode 0666) writes SP-A's slot
+// as it likes ("active at epoch 999999"). The SP replaces such a segment with its own, 0600,
+// so nothing the user wrote (or writes later through its mapping) reaches the election.
+TEST(MidplaneSegment, ASegmentSomeoneElseCreatedFirstIsReplaced) {
+  std::string slot_a(32, '\0');
+  const uint64_t beat_seq = 5, epoch = 999999;
+  const uint32_t active = 3;
+  std::memcpy(&slot_a[8], &beat_seq, 8);
+  std::memcpy(&slot_a[16], &epoch, 8);
+  std::memcpy(&slot_a[24], &active, 4);
+  if (!test::createAsNobody(name, MidplaneSegment::kSize, 64, slot_a)) return;  // needs root
+  MidplaneSegment b(name, SpId::B);
+  struct stat st = test::statShm(name);
+  CHECK_EQUAL(::geteuid(), st.st_uid);
+  CHECK_EQUAL(0600u, static_cast<unsigned>(st.st_mode & 07777));
+  auto peer = b.readPeer();
+  CHECK_TRUE(peer.has_value());
+  CHECK_EQUAL(0u, peer->epoch);
+  CHECK(peer->role != Role::Active);
 }
