@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "platform/text.hpp"
+
 namespace dualsp::log {
 namespace {
 
@@ -83,7 +85,8 @@ void write(Level level, std::string_view message) {
   line += ": <";
   line += levelName(level);
   line += "> ";
-  line += message;
+  // Messages quote what clients sent (destinations, values): one message, one line.
+  line += text::escapeControl(message);
   line += '\n';
   (void)!::write(STDERR_FILENO, line.data(), line.size());
   if (s.fd >= 0) (void)!::write(s.fd, line.data(), line.size());

@@ -2,6 +2,7 @@
 // One line per event, syslog style, to stderr and to a file under the SP's state directory:
 //   2026-11-22T02:38:38.123Z SP-A spd[1234]: <warning> peer lost on every path
 // Each line is written with one write(2) so lines from several threads never interleave.
+// Control characters in a message are escaped (\n, \r, \xHH): a message is always one line.
 
 #include <sstream>
 #include <string>

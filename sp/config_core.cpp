@@ -108,7 +108,12 @@ void ConfigCore::workerLoop() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();
+    // One job's failure is that change's (its requester's deadline answers it), not spd's.
+    try {
+      job();
+    } catch (const std::exception& e) {
+      LOG_ERROR << "configuration worker: a job failed: " << e.what();
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
+#include "platform/text.hpp"
 #include "sp/events.hpp"
 
 namespace dualsp::sp {
@@ -11,9 +12,9 @@ namespace {
 
 std::string shortValue(const ConfigRecord& r) {
   if (r.deleted()) return "(removed)";
-  std::string v = r.value();
-  if (v.size() > 80) v = v.substr(0, 77) + "...";
-  return v;
+  // Cut where a character ends: half a character would make the conflict event invalid UTF-8.
+  if (r.value().size() > 80) return text::shortened(r.value(), 77);
+  return r.value();
 }
 
 // The merge's deterministic order of two writes of one key: the newer version wins; two

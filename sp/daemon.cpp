@@ -52,6 +52,19 @@ sigset_t blockSignals() {
   return signals;
 }
 
+// A handler that throws fails that one piece of work, not spd: asio's run() may be called
+// again after an exception left it.
+void runHandlers(asio::io_context& io, const char* what) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      LOG_ERROR << what << ": a handler failed: " << e.what() << "; carrying on";
+    }
+  }
+}
+
 // spd's parts, built in the order they are declared (so destroyed in the reverse order): the
 // platform and health, the election, the commands and the peer link, the replicated
 // configuration store, event delivery, then the local bus and spweb.
@@ -309,32 +322,34 @@ void Daemon::onManagementNetwork(const ConfigRecord& record) {
 // Event delivery, the peer link's thread, the local bus and spweb; then the array events.
 void Daemon::startServing() {
   // Push delivery of new events to EventService subscribers, by the active SP.
-  delivery_ = std::make_unique<EventDelivery>(EventDelivery::Source{
-      [this, warned = std::set<std::string>{}]() mutable {
-        std::vector<Subscription> out;
-        for (const auto& r : config_service_->list("subscriptions/")) {
-          std::string error;
-          auto sub = parseSubscription(r.key().substr(std::string("subscriptions/").size()),
-                                       r.value(), error);
-          if (!sub) {
-            if (warned.insert(r.key() + toString(versionOf(r))).second)
-              LOG_WARNING << "event delivery: " << error;
-            continue;
-          }
-          // Its record's seq: the events recorded after it have larger ids.
-          sub->created_after = versionOf(r).seq;
-          out.push_back(std::move(*sub));
-        }
-        return out;
-      },
-      [this](uint64_t after, size_t max) { return config_service_->eventsAfter(after, max); },
-      [this] { return config_service_->activeSince(); },
-      [this] { return service_->role() == Role::Active; }});
+  delivery_ = std::make_unique<EventDelivery>(
+      EventDelivery::Source{
+          [this, warned = std::set<std::string>{}]() mutable {
+            std::vector<Subscription> out;
+            for (const auto& r : config_service_->list("subscriptions/")) {
+              std::string error;
+              auto sub = parseSubscription(r.key().substr(std::string("subscriptions/").size()),
+                                           r.value(), error);
+              if (!sub) {
+                if (warned.insert(r.key() + toString(versionOf(r))).second)
+                  LOG_WARNING << "event delivery: " << error;
+                continue;
+              }
+              // Its record's seq: the events recorded after it have larger ids.
+              sub->created_after = versionOf(r).seq;
+              out.push_back(std::move(*sub));
+            }
+            return out;
+          },
+          [this](uint64_t after, size_t max) { return config_service_->eventsAfter(after, max); },
+          [this] { return config_service_->activeSince(); },
+          [this] { return service_->role() == Role::Active; }},
+      deliveryOptions(c_));
   delivery_->start();
 
   const bool link_configured = !key_.empty() && link_->routeCount() > 0;
   if (link_configured) asio::post(peer_io_, [this] { link_->start(); });
-  peer_thread_ = std::thread([this] { peer_io_.run(); });
+  peer_thread_ = std::thread([this] { runHandlers(peer_io_, "peer link"); });
 
   try {
     bus_ = std::make_unique<ipc::LocalBusServer>(

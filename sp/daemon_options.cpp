@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace dualsp::sp {
 
@@ -121,13 +123,60 @@ std::string findSpweb(const Settings& c, const std::string& self_exe) {
   return "spweb";
 }
 
+std::vector<ipc::Ipv4Network> ownNetworks(const Settings& c) {
+  std::vector<ipc::Ipv4Network> out;
+  auto add = [&out](const std::string& address, int prefix_length) {
+    std::optional<uint32_t> a = ipc::parseIpv4(address);
+    if (!a) return;
+    ipc::Ipv4Network n{*a, prefix_length};
+    n = *ipc::parseIpv4Network(n.toString());  // host bits cleared
+    if (std::find_if(out.begin(), out.end(), [&](const ipc::Ipv4Network& o) {
+          return o.address == n.address && o.prefix_length == n.prefix_length;
+        }) == out.end())
+      out.push_back(n);
+  };
+  // Only the two SPs live on the peer link: all of it. On the management network, the
+  // SPs' own addresses and the network's broadcast; its other hosts may well be listeners.
+  add(c.peer_link.address, c.peer_link.prefix_length);
+  add(c.peer.link_address, c.peer_link.prefix_length);
+  add(c.management.address, 32);
+  add(c.peer.management_address, 32);
+  add(c.floating.address, 32);
+  if (std::optional<uint32_t> floating = ipc::parseIpv4(c.floating.address);
+      floating && c.floating.prefix_length < 31)
+    add(ipc::ipv4Text(*floating | ~(~uint32_t{0} << (32 - c.floating.prefix_length))), 32);
+  return out;
+}
+
+DeliveryOptions deliveryOptions(const Settings& c) {
+  DeliveryOptions o;
+  const std::vector<ipc::Ipv4Network> own = ownNetworks(c);
+  o.destinations.refused.insert(o.destinations.refused.end(), own.begin(), own.end());
+  return o;
+}
+
 std::vector<std::string> spwebArguments(const Settings& c, const std::string& mode) {
-  return {"--mode",     mode,
-          "--sp",       std::string(1, spLetter(c.sp)),
-          "--array-id", c.array_id,
-          "--listen",   c.web.listen,
-          "--port",     std::to_string(c.web.port),
-          "--log-file", c.state_dir + "/log/spweb.log"};
+  std::vector<std::string> args = {"--mode",
+                                   mode,
+                                   "--sp",
+                                   std::string(1, spLetter(c.sp)),
+                                   "--array-id",
+                                   c.array_id,
+                                   "--listen",
+                                   c.web.listen,
+                                   "--port",
+                                   std::to_string(c.web.port),
+                                   "--log-file",
+                                   c.state_dir + "/log/spweb.log",
+                                   "--request-timeout-ms",
+                                   std::to_string(c.web.request_timeout_ms),
+                                   "--max-client-requests",
+                                   std::to_string(c.web.max_client_requests)};
+  for (const ipc::Ipv4Network& n : ownNetworks(c)) {
+    args.push_back("--refused-network");
+    args.push_back(n.toString());
+  }
+  return args;
 }
 
 }  // namespace dualsp::sp

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "heartbeat/heartbeat_service.hpp"
+#include "ipc/event_destination.hpp"
 #include "ipc/peer_channel.hpp"
 #include "ipc/status_board.hpp"
 #include "sp/config_service.hpp"
+#include "sp/event_delivery.hpp"
 #include "sp/settings.hpp"
 
 namespace dualsp::sp {
@@ -38,6 +40,11 @@ ipc::StatusSnapshot boardTemplate(const Settings& c, const std::string& boot_id,
 
 // spweb: configured path, else beside spd (installed), else in the build tree, else PATH.
 std::string findSpweb(const Settings& c, const std::string& self_exe);
+// The SPs' own networks, where no event subscription may point (ipc/event_destination.hpp):
+// the peer-link network, both management addresses, the floating address and its broadcast.
+std::vector<ipc::Ipv4Network> ownNetworks(const Settings& c);
+// Push delivery refuses what spweb refuses: the special networks and the SPs' own.
+DeliveryOptions deliveryOptions(const Settings& c);
 // spweb's arguments, starting in `mode` ("full" or "degraded").
 std::vector<std::string> spwebArguments(const Settings& c, const std::string& mode);
 

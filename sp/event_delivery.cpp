@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <asio.hpp>
-#include <cctype>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -21,12 +20,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kBatch = 64;
 // A status line longer than this is not an HTTP server answering.
 constexpr size_t kMaxStatusLine = 1024;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool startsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
@@ -122,66 +115,37 @@ bool subscriptionWants(const Subscription& s, const proto::Event& e) {
   return true;
 }
 
-std::optional<HttpDestination> parseHttpDestination(const std::string& url, std::string& error) {
-  size_t scheme_end = url.find("://");
-  std::string scheme = lower(url.substr(0, scheme_end == std::string::npos ? 0 : scheme_end));
-  if (scheme == "https") {
-    error = "https is not supported (spd has no TLS client)";
-    return std::nullopt;
+// One POST under way. Its handlers hold it; finish() settles it once and closes the socket,
+// so whatever else is queued for it ends at once.
+struct EventDelivery::Attempt {
+  explicit Attempt(asio::io_context& io) : socket(io), timer(io) {}
+  void finish(std::string why) {
+    if (result) return;
+    result = std::move(why);
+    asio::error_code ignored;
+    socket.close(ignored);
+    timer.cancel();
   }
-  if (scheme != "http") {
-    error = "not an http:// URL";
-    return std::nullopt;
-  }
-  std::string rest = url.substr(scheme_end + 3);
-  size_t authority_end = rest.find_first_of("/?#");
-  std::string authority = rest.substr(0, authority_end);
-  HttpDestination to;
-  if (authority_end != std::string::npos) {
-    to.path = rest.substr(authority_end);
-    to.path = to.path.substr(0, to.path.find('#'));
-    if (to.path.empty() || to.path[0] != '/') to.path = "/" + to.path;
-  }
-  if (authority.find('@') != std::string::npos || authority.find('[') != std::string::npos) {
-    error = "only an IPv4 address or localhost as host";
-    return std::nullopt;
-  }
-  size_t colon = authority.rfind(':');
-  to.host = authority.substr(0, colon);
-  if (colon != std::string::npos) {
-    std::string port = authority.substr(colon + 1);
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-      error = "bad port '" + port + "'";
-      return std::nullopt;
-    }
-    to.port = static_cast<uint16_t>(value);
-  }
-  if (lower(to.host) == "localhost") {
-    to.address = "127.0.0.1";
-  } else {
-    // No resolver: a DNS wait could not be bounded by the per-attempt timeout.
-    asio::error_code ec;
-    asio::ip::make_address_v4(to.host, ec);
-    if (ec) {
-      error = "host '" + to.host + "' is not an IPv4 address or localhost";
-      return std::nullopt;
-    }
-    to.address = to.host;
-  }
-  return to;
-}
+  asio::ip::tcp::socket socket;
+  asio::steady_timer timer;
+  std::string request, body, response;
+  std::optional<std::string> result;  // "" delivered, else why not
+};
 
 struct EventDelivery::Cursor {
   Subscription sub;
-  std::optional<HttpDestination> to;  // nullopt: its events are dropped (logged once)
-  uint64_t after = 0;                 // the last event handled: delivered, dropped or not wanted
+  std::optional<ipc::HttpDestination> to;  // nullopt: its events are dropped (logged once)
+  uint64_t after = 0;  // the last event handled: delivered, dropped or not wanted
   std::optional<proto::Event> pending;
   int failures = 0;
   Clock::time_point next_try{};
+  std::shared_ptr<Attempt> attempt;  // the POST of `pending` under way, or null
 };
+
+void EventDelivery::abandon(std::vector<Cursor>& cursors) {
+  for (auto& c : cursors)
+    if (c.attempt) c.attempt->finish("abandoned");
+}
 
 EventDelivery::EventDelivery(Source source, DeliveryOptions options)
     : source_(std::move(source)), options_(options) {}
@@ -201,7 +165,7 @@ void EventDelivery::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
-    if (attempt_io_) attempt_io_->stop();
+    if (io_) io_->stop();
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -217,28 +181,59 @@ bool EventDelivery::stopping() const {
   return stopping_;
 }
 
+// Every subscription's POST runs on this one io_context at once, each with its own deadline:
+// a destination that is slow or never answers holds up its own events only.
 void EventDelivery::work() {
-  std::vector<Cursor> cursors;
+  asio::io_context io;
+  {
+    std::lock_guard lock(mutex_);
+    io_ = &io;
+  }
+  std::vector<Cursor> cursors;  // after `io`: gone before it, their attempts' sockets first
   bool was_active = false;
+  Clock::time_point next_sync{};
   while (!stopping()) {
     bool moved = false;
     if (source_.active()) {
       if (!was_active) LOG_INFO << "event delivery: active, new events go to subscribers";
-      syncCursors(cursors);
       was_active = true;
-      moved = deliverDue(cursors);
-    } else {
+      try {
+        if (Clock::now() >= next_sync) {
+          syncCursors(cursors);
+          next_sync = Clock::now() + options_.poll;
+        }
+        moved = deliverDue(io, cursors);
+      } catch (const std::exception& e) {
+        // Never out of this thread (it would end spd): the next pass tries again.
+        LOG_ERROR << "event delivery: " << e.what();
+      }
+    } else if (was_active || !cursors.empty()) {
       // The active SP delivers; a new active one starts from its own last event.
+      abandon(cursors);
       cursors.clear();
       was_active = false;
     }
     if (moved) continue;
     Clock::time_point wake = Clock::now() + options_.poll;
-    for (const auto& c : cursors)
-      if (c.pending) wake = std::min(wake, c.next_try);
-    std::unique_lock lock(mutex_);
-    wake_.wait_until(lock, wake, [this] { return stopping_; });
+    if (was_active) wake = std::min(wake, next_sync);
+    bool in_flight = false;
+    for (const auto& c : cursors) {
+      if (c.attempt)
+        in_flight = true;
+      else if (c.pending)
+        wake = std::min(wake, c.next_try);
+    }
+    if (in_flight) {
+      io.restart();
+      if (!stopping()) io.run_one_until(wake);  // stop() stops `io`
+    } else {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, wake, [this] { return stopping_; });
+    }
   }
+  abandon(cursors);
+  std::lock_guard lock(mutex_);
+  io_ = nullptr;
 }
 
 void EventDelivery::syncCursors(std::vector<Cursor>& cursors) {
@@ -262,21 +257,28 @@ void EventDelivery::syncCursors(std::vector<Cursor>& cursors) {
     }
     c.sub = std::move(sub);
     if (reparse) {
+      if (c.attempt) c.attempt->finish("destination changed");
       std::string why;
-      c.to = parseHttpDestination(c.sub.destination, why);
+      c.to = ipc::checkDestination(c.sub.destination, options_.destinations, why);
       if (!c.to)
         LOG_WARNING << "event delivery: subscription " << c.sub.id << " destination "
-                    << c.sub.destination << " not supported: " << why << "; its events are dropped";
+                    << c.sub.destination << " refused: " << why << "; its events are dropped";
     }
     next.push_back(std::move(c));
   }
+  abandon(cursors);           // the removed subscriptions' POSTs
   cursors = std::move(next);  // a removed subscription's cursor goes, pending event included
 }
 
-bool EventDelivery::deliverDue(std::vector<Cursor>& cursors) {
+bool EventDelivery::deliverDue(asio::io_context& io, std::vector<Cursor>& cursors) {
   bool moved = false;
   for (auto& c : cursors) {
     if (stopping()) break;
+    if (c.attempt) {
+      if (!c.attempt->result) continue;  // still under way
+      moved |= settle(c);
+      continue;
+    }
     if (!c.pending) {
       for (auto& e : source_.events_after(c.after, kBatch)) {
         if (subscriptionWants(c.sub, e)) {
@@ -290,85 +292,92 @@ bool EventDelivery::deliverDue(std::vector<Cursor>& cursors) {
       }
     }
     if (!c.pending) continue;
-    uint64_t id = c.pending->id();
     if (!c.to) {
-      std::lock_guard lock(mutex_);
-      ++stats_.dropped;
-    } else {
-      if (Clock::now() < c.next_try) continue;
-      if (c.failures > 0) {
-        std::lock_guard lock(mutex_);
-        ++stats_.retried;
-      }
-      std::string why = post(*c.to, ipc::eventPayloadJson({*c.pending}, c.sub.context).dump());
-      if (why.empty()) {
-        std::lock_guard lock(mutex_);
-        ++stats_.delivered;
-      } else if (stopping()) {
-        break;  // cut short by stop(): neither a failure nor a drop
-      } else if (++c.failures <= options_.retry_attempts) {
-        LOG_DEBUG << "event delivery: subscription " << c.sub.id << " event " << id << " to "
-                  << c.sub.destination << " failed (" << why << "), retry " << c.failures;
-        c.next_try = Clock::now() + options_.retry_interval;
-        continue;
-      } else {
-        LOG_WARNING << "event delivery: subscription " << c.sub.id << " to " << c.sub.destination
-                    << ": event " << id << " dropped after " << c.failures << " attempts: " << why;
+      {
         std::lock_guard lock(mutex_);
         ++stats_.dropped;
       }
+      c.after = c.pending->id();
+      c.pending.reset();
+      moved = true;
+      continue;
     }
-    c.after = id;
-    c.pending.reset();
-    moved = true;
+    if (Clock::now() < c.next_try) continue;
+    if (c.failures > 0) {
+      std::lock_guard lock(mutex_);
+      ++stats_.retried;
+    }
+    // Replaced, not thrown: an event's text may hold a client's bytes (docs/SECURITY.md).
+    c.attempt = launch(io, *c.to,
+                       ipc::eventPayloadJson({*c.pending}, c.sub.context)
+                           .dump(-1, ' ', false, ipc::EventJson::error_handler_t::replace));
+    if (c.attempt->result) moved |= settle(c);
   }
   return moved;
 }
 
-std::string EventDelivery::post(const HttpDestination& to, const std::string& body) {
-  asio::io_context io;
-  {
+bool EventDelivery::settle(Cursor& c) {
+  const std::string why = *c.attempt->result;
+  c.attempt.reset();
+  const uint64_t id = c.pending->id();
+  if (why.empty()) {
     std::lock_guard lock(mutex_);
-    if (stopping_) return "stopped";
-    attempt_io_ = &io;
+    ++stats_.delivered;
+  } else if (stopping()) {
+    return false;  // cut short by stop(): neither a failure nor a drop
+  } else if (++c.failures <= options_.retry_attempts) {
+    LOG_DEBUG << "event delivery: subscription " << c.sub.id << " event " << id << " to "
+              << c.sub.destination << " failed (" << why << "), retry " << c.failures;
+    c.next_try = Clock::now() + options_.retry_interval;
+    return false;
+  } else {
+    LOG_WARNING << "event delivery: subscription " << c.sub.id << " to " << c.sub.destination
+                << ": event " << id << " dropped after " << c.failures << " attempts: " << why;
+    std::lock_guard lock(mutex_);
+    ++stats_.dropped;
   }
-  std::string request =
+  c.after = id;
+  c.pending.reset();
+  return true;
+}
+
+std::shared_ptr<EventDelivery::Attempt> EventDelivery::launch(asio::io_context& io,
+                                                              const ipc::HttpDestination& to,
+                                                              std::string body) {
+  auto a = std::make_shared<Attempt>(io);
+  // Checked where it was parsed; again here, where it would be written into a request.
+  if ((to.host + to.path).find_first_of("\r\n \t") != std::string::npos) {
+    a->finish("control characters in the destination");
+    return a;
+  }
+  a->body = std::move(body);
+  a->request =
       "POST " + to.path + " HTTP/1.1\r\nHost: " + to.host +
       (to.port == 80 ? "" : ":" + std::to_string(to.port)) +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(a->body.size()) +
       "\r\nConnection: close\r\n\r\n";
-  std::string response;
-  std::optional<std::string> result;
-  asio::ip::tcp::socket socket(io);
-  asio::ip::tcp::endpoint endpoint(asio::ip::make_address_v4(to.address), to.port);
-  // Each step starts the next; run_for() below bounds the whole chain by the timeout.
-  socket.async_connect(endpoint, [&](const asio::error_code& ec) {
-    if (ec) {
-      result = "connect: " + ec.message();
-      return;
-    }
-    std::array<asio::const_buffer, 2> out{asio::buffer(request), asio::buffer(body)};
-    asio::async_write(socket, out, [&](const asio::error_code& ec, size_t) {
-      if (ec) {
-        result = "send: " + ec.message();
-        return;
-      }
-      asio::async_read_until(socket, asio::dynamic_buffer(response, kMaxStatusLine), "\r\n",
-                             [&](const asio::error_code& ec, size_t n) {
-                               result = ec ? "no response: " + ec.message()
-                                           : statusVerdict(response.substr(0, n));
+  a->timer.expires_after(options_.timeout);
+  a->timer.async_wait([a, ms = options_.timeout.count()](const asio::error_code& ec) {
+    if (!ec) a->finish("no answer within " + std::to_string(ms) + " ms");
+  });
+  // Each step starts the next; the timer bounds the whole chain.
+  asio::ip::tcp::endpoint endpoint(asio::ip::address_v4(to.address), to.port);
+  a->socket.async_connect(endpoint, [a](const asio::error_code& ec) {
+    if (a->result) return;
+    if (ec) return a->finish("connect: " + ec.message());
+    std::array<asio::const_buffer, 2> out{asio::buffer(a->request), asio::buffer(a->body)};
+    asio::async_write(a->socket, out, [a](const asio::error_code& ec, size_t) {
+      if (a->result) return;
+      if (ec) return a->finish("send: " + ec.message());
+      asio::async_read_until(a->socket, asio::dynamic_buffer(a->response, kMaxStatusLine), "\r\n",
+                             [a](const asio::error_code& ec, size_t n) {
+                               if (a->result) return;
+                               a->finish(ec ? "no response: " + ec.message()
+                                            : statusVerdict(a->response.substr(0, n)));
                              });
     });
   });
-  io.run_for(options_.timeout);
-  {
-    std::lock_guard lock(mutex_);
-    attempt_io_ = nullptr;
-    if (!result && stopping_) return "stopped";
-  }
-  // Handlers still queued are destroyed with `io`, never run; the socket closes first.
-  if (!result) return "no answer within " + std::to_string(options_.timeout.count()) + " ms";
-  return *result;
+  return a;
 }
 
 }  // namespace dualsp::sp

@@ -1,8 +1,9 @@
 #pragma once
 // Push delivery of array events to the Redfish EventService subscriptions
 // (docs/EVENTS.md "Push delivery"): the active SP POSTs each new event a subscription wants
-// to its destination, in id order, with bounded retries. One worker thread; every network
-// wait is bounded by the per-attempt timeout and interrupted by stop().
+// to its destination, in id order, with bounded retries. One worker thread runs every
+// subscription's POST at once (asio), each bounded by the per-attempt timeout, so a slow or
+// silent destination delays only its own events; stop() interrupts them all.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ipc/event_destination.hpp"
 #include "proto/config.pb.h"
 
 namespace asio {
@@ -39,22 +41,15 @@ std::optional<Subscription> parseSubscription(const std::string& id, const std::
                                               std::string& error);
 bool subscriptionWants(const Subscription& s, const proto::Event& e);
 
-// Where a destination URL points, for the HTTP client: "http://host[:port][/path]" with an
-// IPv4 literal or "localhost" as host. Anything else (https, names to resolve) is refused
-// with a reason, since spd neither speaks TLS nor waits on DNS.
-struct HttpDestination {
-  std::string host;     // as written in the URL, for the Host header
-  std::string address;  // IPv4 literal to connect to
-  uint16_t port = 80;
-  std::string path = "/";
-};
-std::optional<HttpDestination> parseHttpDestination(const std::string& url, std::string& error);
-
 struct DeliveryOptions {
   int retry_attempts = 3;  // after the first try
   std::chrono::milliseconds retry_interval{2000};
   std::chrono::milliseconds timeout{2000};  // connect + send + response, per attempt
   std::chrono::milliseconds poll{200};
+  // Where no event is ever sent (ipc/event_destination.hpp), checked again before delivery:
+  // spweb checks when a subscription is created, but a record may come from elsewhere (an
+  // older firmware's store, the peer).
+  ipc::DestinationPolicy destinations;
 };
 
 class EventDelivery {
@@ -81,14 +76,22 @@ class EventDelivery {
   Stats stats() const;
 
  private:
-  struct Cursor;
+  struct Attempt;
+  struct Cursor;  // one subscription's place in the log
+
   void work();
-  // One pass over the cursors; true when some cursor moved (look again at once).
-  bool deliverDue(std::vector<Cursor>& cursors);
+  // One pass over the cursors: settles finished POSTs, starts the due ones on `io`; true
+  // when some cursor moved (look again at once).
+  bool deliverDue(asio::io_context& io, std::vector<Cursor>& cursors);
   void syncCursors(std::vector<Cursor>& cursors);
-  // One POST; empty = delivered, else why not.
-  std::string post(const HttpDestination& to, const std::string& body);
+  // The outcome of the cursor's finished POST: delivered, a retry later, or dropped.
+  bool settle(Cursor& c);
+  // Starts one POST on `io`, bounded by options_.timeout; its result is set when it ends.
+  std::shared_ptr<Attempt> launch(asio::io_context& io, const ipc::HttpDestination& to,
+                                  std::string body);
   bool stopping() const;
+  // Ends the POSTs under way of cursors about to go.
+  static void abandon(std::vector<Cursor>& cursors);
 
   Source source_;
   DeliveryOptions options_;
@@ -96,7 +99,7 @@ class EventDelivery {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  asio::io_context* attempt_io_ = nullptr;  // the POST under way, so stop() can cut it short
+  asio::io_context* io_ = nullptr;  // the worker's, so stop() can cut its waits short
   Stats stats_;
 };
 

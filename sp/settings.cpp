@@ -143,6 +143,7 @@ void readPeer(const Reader& r, Settings& c) {
 void readPeerLink(const Reader& r, Settings& c) {
   r.string("interface", c.peer_link.interface);
   r.string("address", c.peer_link.address);
+  r.integer("prefix_length", c.peer_link.prefix_length, 8, 32);
   r.integer("port", c.peer_link.port, 1, 65535);
   r.string("key_file", c.peer_link.key_file);
   r.millis("request_timeout_ms", c.peer_link.request_timeout, 10, 60000);
@@ -152,9 +153,9 @@ void readPeerLink(const Reader& r, Settings& c) {
   r.millis("ping_interval_ms", c.peer_link.ping_interval, 5, 10000);
   r.millis("sick_after_ms", c.peer_link.sick_after, 10, 60000);
   r.millis("dead_after_ms", c.peer_link.dead_after, 20, 600000);
-  r.finish({"interface", "address", "port", "key_file", "request_timeout_ms", "stale_after_ms",
-            "change_wait_ms", "management_route", "ping_interval_ms", "sick_after_ms",
-            "dead_after_ms"});
+  r.finish({"interface", "address", "prefix_length", "port", "key_file", "request_timeout_ms",
+            "stale_after_ms", "change_wait_ms", "management_route", "ping_interval_ms",
+            "sick_after_ms", "dead_after_ms"});
   if (c.peer_link.sick_after < c.peer_link.ping_interval)
     r.fail(r.keyPath("sick_after_ms"), "must be at least ping_interval_ms");
   if (c.peer_link.dead_after < c.peer_link.sick_after)
@@ -224,7 +225,9 @@ void readWeb(const Reader& r, Settings& c) {
   r.string("spweb", c.web.spweb);
   r.string("listen", c.web.listen);
   r.integer("port", c.web.port, 1, 65535);
-  r.finish({"spweb", "listen", "port"});
+  r.integer("request_timeout_ms", c.web.request_timeout_ms, 100, 600000);
+  r.integer("max_client_requests", c.web.max_client_requests, 1, 64);
+  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests"});
   requireIpv4(r, "listen", c.web.listen, true);
 }
 

@@ -45,6 +45,7 @@ struct Settings {
   struct PeerLink {
     std::string interface;
     std::string address;
+    int prefix_length = 24;       // the peer-link network: no event subscription points into it
     int port = 7500;              // TCP; SP-A dials, SP-B listens
     std::string key_file;         // the array's pair key; default <state_dir>/pair.key
     Millis request_timeout{500};  // default deadline of a forwarded command
@@ -93,6 +94,8 @@ struct Settings {
     std::string spweb;  // path of the spweb binary; default: beside spd, then PATH
     std::string listen = "0.0.0.0";
     int port = 80;
+    int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
+    int max_client_requests = 4;     // spweb --max-client-requests: per source address at once
   } web;
 
   std::string log_level = "info";

@@ -96,18 +96,4 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
   return answer;
 }
 
-std::optional<Json> jsonObjectBody(const Request& request, Response& res) {
-  Json json = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    messages::malformedJson(res);
-    return std::nullopt;
-  }
-  return json;
-}
-
-std::string valueText(const Json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 }  // namespace dualsp::web

@@ -15,6 +15,7 @@
 #include "proto/config.pb.h"
 #include "webserver/http_types.hpp"
 #include "webserver/json.hpp"
+#include "webserver/request_body.hpp"  // jsonObjectBody, valueText: what every write route uses
 #include "webserver/service_context.hpp"
 
 namespace dualsp::web {
@@ -57,12 +58,5 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
                                                     const ConfigChange& change, Response& res,
                                                     std::string_view resource_type,
                                                     std::string_view resource_id);
-
-// A PATCH or POST body that must be a JSON object; nullopt with 400 MalformedJSON otherwise.
-std::optional<Json> jsonObjectBody(const Request& request, Response& res);
-
-// A property value as the error messages and the event detail quote it: a string's text,
-// anything else as compact JSON.
-std::string valueText(const Json& value);
 
 }  // namespace dualsp::web

@@ -4,6 +4,7 @@
 #include <getopt.h>
 
 #include <charconv>
+#include <optional>
 
 #include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
@@ -20,6 +21,9 @@ enum OptionKey : int {
   kLogFile,
   kStatusBoard,
   kBus,
+  kRequestTimeout,
+  kMaxClientRequests,
+  kRefusedNetwork,
   kVersion,
   kRoutes,
 };
@@ -33,6 +37,9 @@ const option kLongOptions[] = {
     {"log-file", required_argument, nullptr, kLogFile},
     {"status-board", required_argument, nullptr, kStatusBoard},
     {"bus", required_argument, nullptr, kBus},
+    {"request-timeout-ms", required_argument, nullptr, kRequestTimeout},
+    {"max-client-requests", required_argument, nullptr, kMaxClientRequests},
+    {"refused-network", required_argument, nullptr, kRefusedNetwork},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
     {"routes", no_argument, nullptr, kRoutes},
@@ -50,6 +57,15 @@ bool validArrayId(std::string_view id) {
   return true;
 }
 
+// A whole decimal number in [low, high].
+std::optional<int> numberIn(std::string_view arg, int low, int high) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), value);
+  if (ec != std::errc() || end != arg.data() + arg.size() || value < low || value > high)
+    return std::nullopt;
+  return value;
+}
+
 CommandLine failure(std::string message) {
   CommandLine out;
   out.action = CliAction::Error;
@@ -62,6 +78,8 @@ CommandLine failure(std::string message) {
 std::string usageText() {
   return "Usage: spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N\n"
          "             [--log-file PATH] [--status-board NAME] [--bus NAME]\n"
+         "             [--request-timeout-ms N] [--max-client-requests N]\n"
+         "             [--refused-network CIDR]...\n"
          "       spweb --help | --version | --routes\n"
          "\n"
          "The DualSP web server (Redfish). spd starts it and restarts it; it reads this SP's\n"
@@ -79,6 +97,14 @@ std::string usageText() {
          "                         (default: dualsp-<ID>-sp<a|b>-status)\n"
          "  --bus NAME             spd's local bus request queue\n"
          "                         (default: dualsp-<ID>-sp<a|b>-bus)\n"
+         "  --request-timeout-ms N a request's headers, then its body, must each arrive\n"
+         "                         within N ms (else 408 and closed); 100..600000,\n"
+         "                         default 10000\n"
+         "  --max-client-requests N  requests served at once per client address, event\n"
+         "                         streams included (more: 503); 1..64, default 4\n"
+         "  --refused-network CIDR no event subscription may point into this network\n"
+         "                         (repeatable; loopback, link-local, multicast and the\n"
+         "                         like always are refused)\n"
          "  --routes               print the route table and exit\n"
          "  --version              print the firmware version and exit\n"
          "  --help                 print this text and exit\n"
@@ -156,6 +182,30 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
         if (arg.empty()) return failure("--bus must not be empty");
         o.bus = arg;
         break;
+      case kRequestTimeout: {
+        std::optional<int> ms = numberIn(arg, 100, 600000);
+        if (!ms)
+          return failure("--request-timeout-ms must be a number from 100 to 600000, not '" +
+                         std::string(arg) + "'");
+        o.request_timeout_ms = *ms;
+        break;
+      }
+      case kMaxClientRequests: {
+        std::optional<int> n = numberIn(arg, 1, 64);
+        if (!n)
+          return failure("--max-client-requests must be a number from 1 to 64, not '" +
+                         std::string(arg) + "'");
+        o.max_client_requests = *n;
+        break;
+      }
+      case kRefusedNetwork: {
+        std::optional<ipc::Ipv4Network> network = ipc::parseIpv4Network(arg);
+        if (!network)
+          return failure("--refused-network must be an IPv4 address or network (a.b.c.d/n), not '" +
+                         std::string(arg) + "'");
+        o.service.destinations.refused.push_back(*network);  // the SPs' own
+        break;
+      }
       case ':':
         return failure(std::string(argv[optind - 1]) + " needs a value");
       default:

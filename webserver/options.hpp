@@ -1,12 +1,12 @@
 #pragma once
 // spweb's command line, as spd's supervisor writes it:
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
-//         [--log-file PATH] [--status-board NAME] [--bus NAME]
+//         [--log-file PATH] [--status-board NAME] [--bus NAME] [--request-timeout-ms N]
+//         [--max-client-requests N] [--refused-network CIDR]...
 //   spweb --help | --version | --routes
 
 #include <string>
 #include <string_view>
-
 #include "webserver/service_context.hpp"
 
 namespace dualsp::web {
@@ -20,9 +20,11 @@ struct Options {
   ServiceConfig service;
   std::string listen_address;  // IPv4: Debian's CivetWeb is built without IPv6
   int port = -1;
-  std::string log_file;      // empty: stderr only
-  std::string status_board;  // default statusBoardName(array_id, sp)
-  std::string bus;           // spd's request queue, default busRequestQueueName(array_id, sp)
+  std::string log_file;            // empty: stderr only
+  std::string status_board;        // default statusBoardName(array_id, sp)
+  std::string bus;                 // spd's request queue, default busRequestQueueName(array_id, sp)
+  int request_timeout_ms = 10000;  // headers, then the body, each complete within this
+  int max_client_requests = 4;     // requests served at once per source address
 };
 
 struct CommandLine {

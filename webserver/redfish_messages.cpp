@@ -173,6 +173,14 @@ void payloadTooLarge(Response& res) {
   setError(res, 413, BaseMessage::PayloadTooLarge, {});
 }
 
+void createLimitReachedForResource(Response& res) {
+  setError(res, 400, BaseMessage::CreateLimitReachedForResource, {});
+}
+
+void requestTimeout(Response& res) {
+  setError(res, 408, BaseMessage::GeneralError, {});
+}
+
 void operationTimeout(Response& res) {
   setError(res, 500, BaseMessage::OperationTimeout, {});
 }

@@ -95,6 +95,10 @@ void insufficientPrivilege(Response& res);
 void generalError(Response& res);
 // 413: a request body above kMaxRequestBodyBytes.
 void payloadTooLarge(Response& res);
+// 400: a collection is at its size limit (the event subscriptions, for one).
+void createLimitReachedForResource(Response& res);
+// 408 GeneralError: the body did not arrive within the request timeout (Base has no better).
+void requestTimeout(Response& res);
 // 507: spd's disk refused a configuration change (CommandResult INSUFFICIENT_STORAGE).
 void insufficientStorage(Response& res);
 // 500: an SP did not confirm an operation in time; its outcome is unknown (CommandResult

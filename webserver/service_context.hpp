@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ipc/event_destination.hpp"
 #include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
 #include "platform/sp_types.hpp"
@@ -34,6 +35,9 @@ struct ServiceConfig {
   SpId sp = SpId::A;
   ServeMode mode = ServeMode::Full;
   std::string array_id;
+  // Where event subscriptions may not point (ipc/event_destination.hpp): the special networks
+  // and the SPs' own (spweb --refused-network).
+  ipc::DestinationPolicy destinations;
 };
 
 struct RequestContext {

@@ -60,7 +60,11 @@ int run(const Options& options) {
   // A stop answers the requests waiting for spd at once (503) instead of waiting for them.
   server.onStopping([&bus] { bus->close(); });
   std::string error;
-  if (!server.start({.address = options.listen_address, .port = options.port}, error)) {
+  const ListenConfig listen{.address = options.listen_address,
+                            .port = options.port,
+                            .request_timeout_ms = options.request_timeout_ms,
+                            .max_client_requests = options.max_client_requests};
+  if (!server.start(listen, error)) {
     LOG_CRITICAL << "cannot serve on " << options.listen_address << ":" << options.port << ": "
                  << error;
     return kExitCannotServe;

@@ -30,8 +30,9 @@ struct EventStreamTiming {
 };
 
 // At most this many streams at once: each holds a CivetWeb worker thread for its whole life,
-// and web_server.cpp sizes its thread pool so these never starve ordinary requests.
-inline constexpr int kMaxEventStreams = 8;
+// and web_server.cpp sizes its thread pool so these never starve ordinary requests (each
+// client's streams also count among its requests at once, ListenConfig::max_client_requests).
+inline constexpr int kMaxEventStreams = 4;
 
 // Raised once when spweb stops; a stream waits on it between polls, so CivetWeb's mg_stop,
 // which waits for every worker thread, is not held up by open streams.

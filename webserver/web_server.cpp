@@ -25,6 +25,8 @@ namespace {
 // A client's event stream: 503 when every place is taken, so ordinary requests keep their
 // threads.
 inline constexpr int kRetryAfterStreamsFullSeconds = 5;
+// A client over its requests at once: one of its own finishes soon.
+inline constexpr int kRetryAfterClientBusySeconds = 1;
 
 HttpMethod methodOf(const char* name) {
   std::optional<HttpMethod> m = parseMethod(name ? name : "");
@@ -43,19 +45,30 @@ void writeResponse(mg_connection* conn, const Response& res, bool head) {
   if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
 }
 
-// The request body, up to kMaxRequestBodyBytes (CivetWeb undoes chunked encoding).
-void readBody(mg_connection* conn, Request& request) {
-  char chunk[4096];
+enum class BodyRead { Complete, TooLarge, TooSlow };
+
+// The request body, up to kMaxRequestBodyBytes (CivetWeb undoes chunked encoding), all of it
+// within `timeout` of its headers. One byte per mg_read: a read of n bytes returns only once
+// all n have come (CivetWeb's pull_all), so a client sending a byte now and then could hold a
+// longer read as long as it likes, while one byte waits at most request_timeout_ms. What came
+// with the headers is in CivetWeb's buffer already: for most bodies this is copies, not calls.
+BodyRead readBody(mg_connection* conn, Request& request, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const long long expected = mg_get_request_info(conn)->content_length;  // -1: chunked
   for (;;) {
-    int n = mg_read(conn, chunk, sizeof chunk);
-    if (n <= 0) return;
-    if (request.body.size() + static_cast<size_t>(n) > kMaxRequestBodyBytes) {
+    char byte = 0;
+    if (mg_read(conn, &byte, 1) <= 0) break;  // the end, the client gone or a read timed out
+    if (request.body.size() >= kMaxRequestBodyBytes) {
       request.body_too_large = true;
       request.body.clear();
-      return;
+      return BodyRead::TooLarge;
     }
-    request.body.append(chunk, static_cast<size_t>(n));
+    request.body += byte;
+    if (std::chrono::steady_clock::now() > deadline) return BodyRead::TooSlow;
   }
+  if (expected > 0 && request.body.size() < static_cast<unsigned long long>(expected))
+    return BodyRead::TooSlow;
+  return BodyRead::Complete;
 }
 
 WebServer& serverOf(const mg_connection* conn) {
@@ -104,6 +117,40 @@ int streamEvents(mg_connection* conn, const Request& request, Response& res) {
   return res.status;
 }
 
+// What begin_request returns for a request whose body is left unread: CivetWeb 1.15 drains
+// the rest of a body after a positive return (discard_unread_request_data), which a client
+// dripping it would make last for ever; after a negative one it returns at once, and with the
+// body unread it closes the connection (process_new_connection's keep-alive test).
+constexpr int kAnsweredCloseUnread = -1;
+
+// An answer given here rather than by the dispatcher (a refusal before the request is read),
+// with the headers the dispatcher puts on every answer.
+void writeOwnAnswer(mg_connection* conn, Response& res, bool head) {
+  res.addHeader("X-DualSP-SP", std::string(1, spLetter(dispatcherOf(conn).config().sp)));
+  res.addHeader("OData-Version", "4.0");
+  res.addHeader("Cache-Control", "no-store");
+  res.addHeader("Content-Type", "application/json; charset=utf-8");
+  writeResponse(conn, res, head);
+}
+
+// One of the client's places while the request lives (WebServer::enterClientRequest).
+class ClientRequest {
+ public:
+  ClientRequest(WebServer& server, std::string client)
+      : server_(server), client_(std::move(client)), taken_(server_.enterClientRequest(client_)) {}
+  ~ClientRequest() {
+    if (taken_) server_.leaveClientRequest(client_);
+  }
+  ClientRequest(const ClientRequest&) = delete;
+  ClientRequest& operator=(const ClientRequest&) = delete;
+  bool taken() const { return taken_; }
+
+ private:
+  WebServer& server_;
+  std::string client_;
+  bool taken_;
+};
+
 // Counts a request as being handled while it lives (WebServer::stopUntil waits for these).
 class HandlingRequest {
  public:
@@ -128,9 +175,7 @@ void noteStopping(const Request& request, Response& res) {
   res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + note;
 }
 
-// begin_request, not a registered handler: it sees every request, including any that
-// arrives between mg_start and a handler registration.
-int handleRequest(mg_connection* conn) {
+int serveRequest(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   Request request;
   request.method = methodOf(info->request_method);
@@ -140,13 +185,50 @@ int handleRequest(mg_connection* conn) {
   for (int i = 0; i < info->num_headers; ++i)
     request.headers.emplace_back(info->http_headers[i].name ? info->http_headers[i].name : "",
                                  info->http_headers[i].value ? info->http_headers[i].value : "");
-  readBody(conn, request);
-  HandlingRequest handling(serverOf(conn));
+  WebServer& server = serverOf(conn);
+  const bool head = request.method == HttpMethod::Head;
+  // Before the body: a client sending slowly holds its own places, never everyone's workers.
+  ClientRequest place(server, request.remote_address);
+  if (!place.taken()) {
+    LOG_DEBUG << "request from " << request.remote_address << " refused: too many at once";
+    Response busy;
+    messages::serviceTemporarilyUnavailable(busy, kRetryAfterClientBusySeconds);
+    writeOwnAnswer(conn, busy, head);
+    return kAnsweredCloseUnread;
+  }
+  if (readBody(conn, request, server.requestTimeout()) == BodyRead::TooSlow) {
+    LOG_NOTICE << methodName(request.method) << " " << request.path << " from "
+               << request.remote_address << ": body not complete within "
+               << server.requestTimeout().count() << " ms; closed";
+    Response slow;
+    messages::requestTimeout(slow);
+    slow.addHeader("Connection", "close");  // the rest of the body is never read: CivetWeb closes
+    writeOwnAnswer(conn, slow, head);
+    return kAnsweredCloseUnread;
+  }
+  HandlingRequest handling(server);
   Response res = dispatcherOf(conn).handle(request);
   if (serverOf(conn).stopping().raised() && res.status == 503) noteStopping(request, res);
   if (res.event_stream) return streamEvents(conn, request, res);
   writeResponse(conn, res, request.method == HttpMethod::Head);
-  return res.status;
+  return request.body_too_large ? kAnsweredCloseUnread : res.status;
+}
+
+// begin_request, not a registered handler: it sees every request, including any that
+// arrives between mg_start and a handler registration. Nothing may be thrown through
+// CivetWeb's C frames (that ends spweb): a failure is this request's 500.
+int handleRequest(mg_connection* conn) {
+  try {
+    return serveRequest(conn);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "request failed: " << e.what();
+  } catch (...) {
+    LOG_ERROR << "request failed";
+  }
+  Response failed;
+  messages::internalError(failed);
+  writeOwnAnswer(conn, failed, false);
+  return failed.status;
 }
 
 // Errors CivetWeb raises itself (a malformed request, a timeout): plain text, but with the
@@ -195,6 +277,8 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   std::call_once(library_ready, [] { mg_init_library(0); });
   stop();
   stopping_.reset();
+  request_timeout_ms_ = config.request_timeout_ms;
+  max_client_requests_ = config.max_client_requests;
   wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
 
   const std::string ports = config.address + ":" + std::to_string(config.port);
@@ -287,6 +371,23 @@ void WebServer::enterHandler() {
 void WebServer::leaveHandler() {
   std::lock_guard lock(handling_mutex_);
   if (--handling_ == 0) handled_.notify_all();
+}
+
+bool WebServer::enterClientRequest(const std::string& client) {
+  std::lock_guard lock(clients_mutex_);
+  int& open = client_requests_[client];
+  if (open >= max_client_requests_) {
+    if (open == 0) client_requests_.erase(client);
+    return false;
+  }
+  ++open;
+  return true;
+}
+
+void WebServer::leaveClientRequest(const std::string& client) {
+  std::lock_guard lock(clients_mutex_);
+  auto it = client_requests_.find(client);
+  if (it != client_requests_.end() && --it->second <= 0) client_requests_.erase(it);
 }
 
 bool WebServer::enterEventStream() {

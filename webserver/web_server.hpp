@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "webserver/dispatcher.hpp"
 #include "webserver/sse_stream.hpp"
@@ -18,14 +19,23 @@ struct mg_context;
 
 namespace dualsp::web {
 
+// A client (a source address) is served this many requests at once by default: a browser's
+// parallel requests and an event stream or two. The next ones are answered 503 at once, so no
+// one address can hold every worker (docs/SECURITY.md "Hostile input").
+inline constexpr int kDefaultMaxClientRequests = 4;
+inline constexpr int kDefaultRequestTimeoutMs = 10000;
+
 struct ListenConfig {
   std::string address;  // IPv4
   int port = 0;         // 0: any free port, see WebServer::port()
-  // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB). Four
+  // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB). Eight
   // for ordinary requests, plus one per event stream, which holds its thread while it lasts
   // (a thread is a stack that is mostly never touched: a few tens of KiB resident each).
-  int threads = 4 + kMaxEventStreams;
-  int request_timeout_ms = 10000;
+  int threads = 8 + kMaxEventStreams;
+  // The headers must arrive within this, then the body within this again (408 and the
+  // connection closed otherwise), and each write of an answer must go through within it.
+  int request_timeout_ms = kDefaultRequestTimeoutMs;
+  int max_client_requests = kDefaultMaxClientRequests;  // per source address, at once
 };
 
 // How long spweb's stop waits for CivetWeb's workers (docs/WEB.md "Stopping"). Requests
@@ -69,6 +79,12 @@ class WebServer {
   // A request between its body read and its answer written (a stop lets these finish).
   void enterHandler();
   void leaveHandler();
+  // Takes one of the client's max_client_requests places; false when all are taken.
+  bool enterClientRequest(const std::string& client);
+  void leaveClientRequest(const std::string& client);
+  std::chrono::milliseconds requestTimeout() const {
+    return std::chrono::milliseconds(request_timeout_ms_);
+  }
 
  private:
   const Dispatcher& dispatcher_;
@@ -80,9 +96,13 @@ class WebServer {
   std::function<void()> on_stopping_;
   std::mutex handling_mutex_;
   std::condition_variable handled_;
-  int handling_ = 0;                            // under handling_mutex_
-  std::shared_ptr<std::atomic<bool>> stopped_;  // set by mg_stop's thread when it returns
-  std::thread stopper_;                         // runs mg_stop
+  int handling_ = 0;  // under handling_mutex_
+  int request_timeout_ms_ = kDefaultRequestTimeoutMs;
+  int max_client_requests_ = kDefaultMaxClientRequests;
+  std::mutex clients_mutex_;
+  std::unordered_map<std::string, int> client_requests_;  // under clients_mutex_; none at 0
+  std::shared_ptr<std::atomic<bool>> stopped_;            // set by mg_stop's thread when it returns
+  std::thread stopper_;                                   // runs mg_stop
 
   bool stopUntil(std::chrono::steady_clock::time_point deadline);
 };

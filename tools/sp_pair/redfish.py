@@ -5,7 +5,8 @@ import json
 
 
 def http_request(host, path, method="GET", body=None, timeout=0.5, headers=None, port=80):
-    """One request on a fresh connection. {"status", "headers" (lower-case names), "text",
+    """One request on a fresh connection; `body` is JSON-encoded, or sent as is when bytes.
+    {"status", "headers" (lower-case names), "text",
     "json" (None when not JSON), "err"}; status None with err set when there was no answer.
     Self-contained (the system tests run its source in the client namespace)."""
     import http.client
@@ -15,7 +16,10 @@ def http_request(host, path, method="GET", body=None, timeout=0.5, headers=None,
     try:
         h = {"Connection": "close", "Accept": "application/json"}
         data = None
-        if body is not None:
+        if isinstance(body, (bytes, bytearray)):
+            data = bytes(body)  # sent as is: a test's malformed or hostile body
+            h["Content-Type"] = "application/json"
+        elif body is not None:
             data = json.dumps(body)
             h["Content-Type"] = "application/json"
         h.update(headers or {})

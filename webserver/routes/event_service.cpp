@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/event_destination.hpp"
 #include "platform/log.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/config_access.hpp"
@@ -35,6 +36,9 @@ constexpr int kDeliveryRetryIntervalSeconds = 2;
 // The registries the array's events come from.
 constexpr std::array<std::string_view, 5> kRegistryPrefixes{
     "Base", "ResourceEvent", "Environmental", "ManagerEvent", "HeartbeatEvent"};
+// Each subscription is a request spd makes for every event it wants, and spd delivers to
+// each apart from the others (sp/event_delivery.hpp): a few listeners, not a fan-out service.
+constexpr size_t kMaxSubscriptions = 16;
 // EventDestination.Context: the schema sets no limit; 256 bytes travel in every event.
 constexpr size_t kMaxContextLength = 256;
 
@@ -57,53 +61,32 @@ bool idBefore(const std::string& a, const std::string& b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-// "http://host[:port][/path]" or https: a scheme, a host, a port (when given) 1..65535.
-bool isDestinationUrl(const std::string& url) {
-  size_t rest = 0;
-  if (url.rfind("http://", 0) == 0) {
-    rest = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    rest = 8;
-  } else {
-    return false;
-  }
-  const size_t end = url.find_first_of("/?#", rest);
-  std::string_view authority = std::string_view(url).substr(rest, end - rest);
-  if (authority.find('@') != std::string_view::npos) return false;  // no credentials in URLs
-  std::string_view host = authority;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos || close == 1) return false;
-    host = authority.substr(0, close + 1);
-    authority.remove_prefix(close + 1);
-    if (!authority.empty() && authority.front() != ':') return false;
-  } else if (const size_t colon = authority.find(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    authority.remove_prefix(colon);
-  } else {
-    authority = {};
-  }
-  if (host.empty()) return false;
-  for (char c : host)
-    if (c == ' ' || c == '\t') return false;
-  if (!authority.empty()) {  // ":port"
-    std::string_view port = authority.substr(1);
-    unsigned number = 0;
-    auto [stop, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-    if (port.empty() || ec != std::errc() || stop != port.data() + port.size() || number == 0 ||
-        number > 65535)
-      return false;
-  }
-  return true;
-}
-
 bool isStringArray(const Json& value) {
   return value.is_array() &&
          std::all_of(value.begin(), value.end(), [](const Json& v) { return v.is_string(); });
 }
 
+// The Destination a subscription may have (ipc/event_destination.hpp): spd makes requests
+// there on the client's behalf. False with the error set: 400 PropertyValueFormatError for a
+// URL spd cannot use, PropertyValueOutOfRange for an address it must not send to.
+bool destinationAccepted(const std::string& url, const ipc::DestinationPolicy& policy,
+                         Response& res) {
+  std::string why;
+  if (!ipc::parseHttpDestination(url, why)) {
+    messages::propertyValueFormatError(res, valueText(url), kDestination);
+    return false;
+  }
+  if (!ipc::checkDestination(url, policy, why)) {
+    LOG_NOTICE << "subscription to " << valueText(url) << " refused: " << why;
+    messages::propertyValueOutOfRange(res, valueText(url), kDestination);
+    return false;
+  }
+  return true;
+}
+
 // A POST body for a new subscription; the record to store, or nullopt with the error set.
-std::optional<Json> subscriptionAccepted(const Json& body, Response& res) {
+std::optional<Json> subscriptionAccepted(const Json& body, const ipc::DestinationPolicy& policy,
+                                         Response& res) {
   Json record = Json::object();
   for (const auto& [key, value] : body.items()) {
     if (key == kDestination) {
@@ -111,17 +94,14 @@ std::optional<Json> subscriptionAccepted(const Json& body, Response& res) {
         messages::propertyValueTypeError(res, valueText(value), key);
         return std::nullopt;
       }
-      if (!isDestinationUrl(value.get<std::string>())) {
-        messages::propertyValueFormatError(res, value.get<std::string>(), key);
-        return std::nullopt;
-      }
+      if (!destinationAccepted(value.get<std::string>(), policy, res)) return std::nullopt;
     } else if (key == kProtocol) {
       if (!value.is_string()) {
         messages::propertyValueTypeError(res, valueText(value), key);
         return std::nullopt;
       }
       if (value.get<std::string>() != kRedfishProtocol) {
-        messages::propertyValueNotInList(res, value.get<std::string>(), key);
+        messages::propertyValueNotInList(res, valueText(value), key);
         return std::nullopt;
       }
     } else if (key == kContext) {
@@ -130,7 +110,7 @@ std::optional<Json> subscriptionAccepted(const Json& body, Response& res) {
         return std::nullopt;
       }
       if (value.get<std::string>().size() > kMaxContextLength) {
-        messages::stringValueTooLong(res, value.get<std::string>(), kMaxContextLength);
+        messages::stringValueTooLong(res, valueText(value), kMaxContextLength);
         return std::nullopt;
       }
     } else if (key == kEventFormatType) {
@@ -139,7 +119,7 @@ std::optional<Json> subscriptionAccepted(const Json& body, Response& res) {
         return std::nullopt;
       }
       if (value.get<std::string>() != kEventFormat) {
-        messages::propertyValueNotInList(res, value.get<std::string>(), key);
+        messages::propertyValueNotInList(res, valueText(value), key);
         return std::nullopt;
       }
     } else if (key == kRegistryPrefixesMember || key == kMessageIds) {
@@ -220,13 +200,20 @@ void handleSubscriptionCollectionGet(const RequestContext& ctx, Response& res) {
 void handleSubscriptionPost(const RequestContext& ctx, Response& res) {
   std::optional<Json> body = jsonObjectBody(ctx.request, res);
   if (!body) return;
-  std::optional<Json> record = subscriptionAccepted(*body, res);
+  std::optional<Json> record = subscriptionAccepted(*body, ctx.config.destinations, res);
   if (!record) return;
+  std::optional<std::map<std::string, Json>> existing =
+      readConfig(ctx, kSubscriptionPrefix, res, "EventService", "Subscriptions");
+  if (!existing) return;
+  if (existing->size() >= kMaxSubscriptions) {
+    messages::createLimitReachedForResource(res);
+    return;
+  }
   ConfigChange change;
   change.create_prefix = std::string(kSubscriptionPrefix);
   change.kind = ChangeKind::Created;
   change.origin = std::string(kSubscriptionsPath);
-  change.detail = "Destination = '" + (*record)[kDestination].get<std::string>() + "'";
+  change.detail = "Destination = '" + valueText((*record)[kDestination]) + "'";
   change.puts.emplace_back("", *record);
   std::optional<proto::ConfigWriteAnswer> answer =
       writeConfig(ctx, change, res, "EventService", "Subscriptions");

@@ -16,6 +16,7 @@
 #include "webserver/redfish_enums.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
+#include "webserver/request_body.hpp"
 #include "webserver/routes/routes.hpp"
 
 namespace dualsp::web {
@@ -275,13 +276,14 @@ void renderUnavailableManager(const RequestContext& ctx, SpId sp,
 // error on `res` and answers nullopt when the body is not acceptable.
 std::optional<ResetType> resetTypeOfBody(const std::string& body, Response& res) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return ResetType::GracefulRestart;
-  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
+  BodyProblem problem = BodyProblem::None;
+  std::optional<Json> json = parseRequestJson(body, problem);
+  if (!json || !json->is_object()) {
     messages::malformedJson(res);
     return std::nullopt;
   }
   ResetType type = ResetType::GracefulRestart;
-  for (const auto& [key, value] : json.items()) {
+  for (const auto& [key, value] : json->items()) {
     if (key != kResetTypeParameter) {
       messages::actionParameterNotSupported(res, key, kResetAction);
       return std::nullopt;
@@ -289,9 +291,8 @@ std::optional<ResetType> resetTypeOfBody(const std::string& body, Response& res)
     std::optional<ResetType> parsed =
         value.is_string() ? parseResetType(value.get<std::string>()) : std::nullopt;
     if (!parsed) {
-      messages::actionParameterValueNotInList(
-          res, value.is_string() ? value.get<std::string>() : value.dump(), kResetTypeParameter,
-          kResetAction);
+      messages::actionParameterValueNotInList(res, valueText(value), kResetTypeParameter,
+                                              kResetAction);
       return std::nullopt;
     }
     type = *parsed;
@@ -303,12 +304,13 @@ std::optional<ResetType> resetTypeOfBody(const std::string& body, Response& res)
 // the one manager an SP can fail over to. False, with the error set on `res`, otherwise.
 bool forceFailoverBodyAccepted(const std::string& body, SpId sp, Response& res) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return true;
-  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
+  BodyProblem problem = BodyProblem::None;
+  std::optional<Json> json = parseRequestJson(body, problem);
+  if (!json || !json->is_object()) {
     messages::malformedJson(res);
     return false;
   }
-  for (const auto& [key, value] : json.items()) {
+  for (const auto& [key, value] : json->items()) {
     if (key != kNewManagerParameter) {
       messages::actionParameterNotSupported(res, key, kForceFailoverAction);
       return false;
@@ -316,7 +318,7 @@ bool forceFailoverBodyAccepted(const std::string& body, SpId sp, Response& res) 
     const Json* id =
         value.is_object() && value.contains("@odata.id") ? &value["@odata.id"] : nullptr;
     if (!id || !id->is_string()) {
-      messages::actionParameterValueTypeError(res, value.dump(), kNewManagerParameter,
+      messages::actionParameterValueTypeError(res, jsonText(value), kNewManagerParameter,
                                               kForceFailoverAction);
       return false;
     }

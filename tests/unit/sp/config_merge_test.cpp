@@ -5,6 +5,8 @@
 
 #include "sp/config_merge.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "CppUTest/TestHarness.h"
 #include "config_test_support.hpp"
 
@@ -66,6 +68,32 @@ TEST(ConfigMerge, AKeyBothChangedGoesToTheNewerVersionAndIsReported) {
   MergeOutcome won = ConfigMerge(*core).merge(newer, {1, 2}, false);
   CHECK_EQUAL(1u, won.conflicts);
   CHECK_EQUAL(1u, won.taken);
+}
+
+// Values of two-byte characters, 81 bytes or more: a cut at a byte would leave half an "é"
+// in the event, which no JSON writer after it could render (spd's delivery aborted on it).
+TEST(ConfigMerge, AConflictQuotesValuesCutWhereACharacterEnds) {
+  std::string accents = "\"";
+  for (int i = 0; i < 45; ++i) accents += "\xc3\xa9";
+  accents += "\"";
+  CHECK_TRUE(core->store.commit({record("both", accents, {2, 4})}).ok);
+  proto::SyncOffer offer;
+  *offer.add_divergent() = record("both", "x" + accents, {1, 3}, proto::SP_B);
+  MergeOutcome out = ConfigMerge(*core).merge(offer, {1, 2}, false);
+  CHECK_EQUAL(1u, out.conflicts);
+  proto::Event e;
+  e.ParseFromString(out.merged[0].value());
+  const std::string& m = e.message();
+  for (size_t at = m.find("..."); at != std::string::npos; at = m.find("...", at + 3)) {
+    // The byte before the cut ends a character: ASCII or the last byte of "é".
+    const auto before = static_cast<unsigned char>(m[at - 1]);
+    CHECK_TEXT(before < 0x80 || before == 0xa9, m.c_str());
+    if (before == 0xa9) CHECK_EQUAL(0xc3, static_cast<unsigned char>(m[at - 2]));
+  }
+  CHECK_TRUE(m.find("...") != std::string::npos);
+  // The whole text is valid UTF-8: a strict JSON writer takes it.
+  std::string dumped = nlohmann::json(m).dump();
+  CHECK_TRUE(dumped.size() > m.size());
 }
 
 TEST(ConfigMerge, RecordsThisSpStampedButNeverCommittedAreDropped) {

@@ -137,9 +137,42 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
   Settings c = twoRoutes();
   c.web.port = 8080;
   auto args = spwebArguments(c, "degraded");
-  CHECK_TRUE((args == std::vector<std::string>{"--mode", "degraded", "--sp", "B", "--array-id",
-                                               "array-7", "--listen", "0.0.0.0", "--port", "8080",
-                                               "--log-file", "/var/lib/dualsp/log/spweb.log"}));
+  CHECK_TRUE((args == std::vector<std::string>{"--mode",
+                                               "degraded",
+                                               "--sp",
+                                               "B",
+                                               "--array-id",
+                                               "array-7",
+                                               "--listen",
+                                               "0.0.0.0",
+                                               "--port",
+                                               "8080",
+                                               "--log-file",
+                                               "/var/lib/dualsp/log/spweb.log",
+                                               "--request-timeout-ms",
+                                               "10000",
+                                               "--max-client-requests",
+                                               "4",
+                                               "--refused-network",
+                                               "198.18.1.0/24",
+                                               "--refused-network",
+                                               "198.18.0.12/32",
+                                               "--refused-network",
+                                               "198.18.0.11/32"}));
+}
+
+// Subscriptions must not point at the SPs themselves: the whole peer link, the management
+// addresses of both, the floating address and its network's broadcast.
+TEST(OtherOptions, TheSpsOwnNetworksAreTheirLinkAndTheirAddresses) {
+  Settings c = twoRoutes();
+  c.floating.address = "198.18.0.10";
+  c.floating.prefix_length = 24;
+  c.peer_link.prefix_length = 30;
+  std::vector<std::string> names;
+  for (const auto& n : ownNetworks(c)) names.push_back(n.toString());
+  CHECK_TRUE(
+      (names == std::vector<std::string>{"198.18.1.12/30", "198.18.1.8/30", "198.18.0.12/32",
+                                         "198.18.0.11/32", "198.18.0.10/32", "198.18.0.255/32"}));
 }
 
 TEST(OtherOptions, AConfiguredSpwebPathWinsElseThePath) {

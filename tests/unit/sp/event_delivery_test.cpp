@@ -180,13 +180,14 @@ struct FakeArray {
               return active.load();
             }};
   }
-  uint64_t addEvent(const std::string& message_id = "ResourceEvent.1.4.3.ResourceChanged") {
+  uint64_t addEvent(const std::string& message_id = "ResourceEvent.1.4.3.ResourceChanged",
+                    const std::string& message = "The resource changed.") {
     std::lock_guard lock(mutex);
     proto::Event e;
     e.set_id(events.size() + 1);
     e.set_time_ms(1'795'000'000'000);
     e.set_message_id(message_id);
-    e.set_message("The resource changed.");
+    e.set_message(message);
     e.set_severity("OK");
     e.set_origin("/redfish/v1/Chassis/Enclosure");
     events.push_back(e);
@@ -210,6 +211,7 @@ struct FakeArray {
 
 DeliveryOptions quick() {
   DeliveryOptions o;
+  o.destinations.refused = {};  // the receivers listen on loopback
   o.retry_attempts = 2;
   o.retry_interval = milliseconds(20);
   o.timeout = milliseconds(1000);
@@ -307,25 +309,24 @@ TEST(SubscriptionRecords, FiltersByRegistryAndMessageId) {
 
 TEST(SubscriptionRecords, DestinationsSpdCanReach) {
   std::string error;
-  auto d = parseHttpDestination("http://198.18.0.100:8080/events?x=1", error);
+  auto d = ipc::parseHttpDestination("http://198.18.0.100:8080/events?x=1", error);
   CHECK_TRUE(d.has_value());
-  STRCMP_EQUAL("198.18.0.100", d->address.c_str());
+  STRCMP_EQUAL("198.18.0.100", ipc::ipv4Text(d->address).c_str());
   CHECK_EQUAL(8080, d->port);
   STRCMP_EQUAL("/events?x=1", d->path.c_str());
-  auto plain = parseHttpDestination("HTTP://localhost", error);
+  auto plain = ipc::parseHttpDestination("HTTP://198.18.0.100", error);
   CHECK_TRUE(plain.has_value());
-  STRCMP_EQUAL("127.0.0.1", plain->address.c_str());
-  STRCMP_EQUAL("localhost", plain->host.c_str());
+  STRCMP_EQUAL("198.18.0.100", plain->host.c_str());
   CHECK_EQUAL(80, plain->port);
   STRCMP_EQUAL("/", plain->path.c_str());
 
-  CHECK_FALSE(parseHttpDestination("https://198.18.0.100/events", error).has_value());
+  CHECK_FALSE(ipc::parseHttpDestination("https://198.18.0.100/events", error).has_value());
   CHECK_TRUE(error.find("https") != std::string::npos);
   const char* refused[] = {
-      "ftp://198.18.0.100/",   "198.18.0.100/events",      "http://listener.example/events",
-      "http://[::1]:80/",      "http://198.18.0.100:0/",   "http://198.18.0.100:99999/",
-      "http://198.18.0.100:/", "http://user@198.18.0.100/"};
-  for (const char* url : refused) CHECK_FALSE_TEXT(parseHttpDestination(url, error), url);
+      "ftp://198.18.0.100/",   "198.18.0.100/events",       "http://listener.example/events",
+      "http://[::1]:80/",      "http://198.18.0.100:0/",    "http://198.18.0.100:99999/",
+      "http://198.18.0.100:/", "http://user@198.18.0.100/", "http://localhost/"};
+  for (const char* url : refused) CHECK_FALSE_TEXT(ipc::parseHttpDestination(url, error), url);
 }
 
 TEST_GROUP(PushDelivery) {
@@ -555,5 +556,60 @@ TEST(PushDelivery, StopCutsAnAttemptShort) {
   delivery->stop();
   CHECK(since(t0) < milliseconds(500));
   CHECK_EQUAL(0u, delivery->stats().dropped);
+  close(silent);
+}
+
+// An event's text may quote a client's bytes: invalid UTF-8 is replaced (U+FFFD), the worker
+// goes on, and the next event follows (a strict writer threw out of the thread: spd aborted).
+TEST(PushDelivery, AnEventWithInvalidUtf8IsDeliveredWithReplacementCharacters) {
+  Receiver receiver;
+  array.subscribe("7", receiver.url());
+  startDelivering();
+  array.addEvent("ResourceEvent.1.4.3.ResourceErrorsDetected", "wrote 'caf\xc3' and '\xff\xfe'");
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return delivery->stats().delivered == 2; }));
+  auto bodies = receiver.delivered();
+  STRCMP_EQUAL("1,2", joined(eventIds(bodies)).c_str());
+  STRCMP_EQUAL("wrote 'caf\xef\xbf\xbd' and '\xef\xbf\xbd\xef\xbf\xbd'",
+               bodies[0]["Events"][0]["Message"].get<std::string>().c_str());
+}
+
+// The rules of spweb again before anything is sent (ipc/event_destination.hpp): a refused
+// address and a destination with CR/LF get nothing, not even a connection, and count as
+// dropped; a request is never written with a second one smuggled in its request line.
+TEST(PushDelivery, RefusedDestinationsAreNeverContacted) {
+  Receiver receiver;
+  const std::string base = "http://127.0.0.1:" + std::to_string(receiver.port());
+  array.subscribe("1", base + "/events");
+  array.subscribe("2", base + "/x HTTP/1.1\r\nHost: a\r\n\r\nDELETE /y");
+  DeliveryOptions options = quick();
+  options.destinations.refused = {*ipc::parseIpv4Network("127.0.0.1")};
+  startDelivering(options);
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return delivery->stats().dropped == 2; }));
+  CHECK_TRUE(array.passes(3));
+  CHECK_EQUAL(0u, receiver.count());
+  CHECK_EQUAL(0u, delivery->stats().delivered);
+}
+
+// One subscriber that accepts and never answers must not hold up the others: the second
+// gets its event while the first's attempt is still waiting for its timeout.
+TEST(PushDelivery, ASilentDestinationDoesNotDelayTheOthers) {
+  uint16_t port = 0;
+  int silent = listeningSocket(port);  // the kernel accepts; nobody reads or answers
+  Receiver receiver;
+  array.subscribe("1", "http://127.0.0.1:" + std::to_string(port) + "/events");
+  array.subscribe("2", receiver.url());
+  DeliveryOptions options = quick();
+  options.timeout = milliseconds(3000);
+  startDelivering(options);
+  auto t0 = Clock::now();
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return receiver.delivered().size() == 1; }, milliseconds(2000)));
+  CHECK(since(t0) < milliseconds(1000));
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return receiver.delivered().size() == 2; }, milliseconds(2000)));
+  CHECK(since(t0) < milliseconds(1500));  // still within the silent one's first attempt
+  delivery.reset();
   close(silent);
 }

@@ -18,6 +18,13 @@ const char* const kEntries = "/redfish/v1/Managers/SPB/LogServices/Events/Entrie
 struct EventsServed : Served {
   FakeConfigStore store{bus};
   explicit EventsServed(ServeMode mode = ServeMode::Full) : Served(SpId::A, Role::Active, mode) {}
+  // Serves on with these networks refused to subscriptions too (spweb --refused-network).
+  void refuse(std::initializer_list<const char*> networks) {
+    ServiceConfig config = dispatcher->config();
+    for (const char* n : networks) config.destinations.refused.push_back(*ipc::parseIpv4Network(n));
+    dispatcher = std::make_unique<Dispatcher>(
+        buildRouteTable(), config, [this] { return source->read(); }, bus, [] { return kNowMs; });
+  }
 };
 
 }  // namespace
@@ -53,8 +60,9 @@ TEST(EventService, DegradedModeReadsButDoesNotWriteOrStream) {
   LONGS_EQUAL(200, d.get("/redfish/v1/Managers/SPB/LogServices/Events").status);
   LONGS_EQUAL(200, d.get(kEntries).status);
   const size_t calls = d.bus.calls();
-  checkError(d.post(kSubscriptions, R"({"Destination": "http://h/", "Protocol": "Redfish"})"), 503,
-             "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(
+      d.post(kSubscriptions, R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish"})"),
+      503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   checkError(d.del("/redfish/v1/EventService/Subscriptions/1"), 503,
              "Base.1.22.1.ServiceTemporarilyUnavailable");
   checkError(d.get("/redfish/v1/EventService/SSE"), 503,
@@ -121,7 +129,7 @@ TEST(EventService, SubscriptionsAreListedInIdOrder) {
   EventsServed a;
   for (const char* id : {"10", "9", "2"})
     a.store.put(std::string("subscriptions/") + id,
-                R"({"Destination": "http://h/", "Protocol": "Redfish"})");
+                R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish"})");
   a.store.put("subscriptionsX", "{}");
   Response list = a.get(kSubscriptions);
   LONGS_EQUAL(3, list.body["Members@odata.count"].get<int>());
@@ -143,27 +151,27 @@ TEST(EventService, BadSubscriptionsAreRefusedBeforeSpd) {
   const Case cases[] = {
       {"nope", "Base.1.22.1.MalformedJSON"},
       {R"({"Protocol": "Redfish"})", "Base.1.22.1.PropertyMissing"},
-      {R"({"Destination": "http://h/"})", "Base.1.22.1.PropertyMissing"},
+      {R"({"Destination": "http://198.18.0.100/"})", "Base.1.22.1.PropertyMissing"},
       {R"({"Destination": 7, "Protocol": "Redfish"})", "Base.1.22.1.PropertyValueTypeError"},
-      {R"({"Destination": "ftp://h/", "Protocol": "Redfish"})",
+      {R"({"Destination": "ftp://198.18.0.100/", "Protocol": "Redfish"})",
        "Base.1.22.1.PropertyValueFormatError"},
       {R"({"Destination": "http:///x", "Protocol": "Redfish"})",
        "Base.1.22.1.PropertyValueFormatError"},
-      {R"({"Destination": "http://h:0/", "Protocol": "Redfish"})",
+      {R"({"Destination": "http://198.18.0.100:0/", "Protocol": "Redfish"})",
        "Base.1.22.1.PropertyValueFormatError"},
-      {R"({"Destination": "http://h:99999/", "Protocol": "Redfish"})",
+      {R"({"Destination": "http://198.18.0.100:99999/", "Protocol": "Redfish"})",
        "Base.1.22.1.PropertyValueFormatError"},
-      {R"({"Destination": "http://h/", "Protocol": "SNMPv2c"})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "SNMPv2c"})",
        "Base.1.22.1.PropertyValueNotInList"},
-      {R"({"Destination": "http://h/", "Protocol": "Redfish", "EventFormatType": "MetricReport"})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "EventFormatType": "MetricReport"})",
        "Base.1.22.1.PropertyValueNotInList"},
-      {R"({"Destination": "http://h/", "Protocol": "Redfish", "Context": 3})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "Context": 3})",
        "Base.1.22.1.PropertyValueTypeError"},
-      {R"({"Destination": "http://h/", "Protocol": "Redfish", "MessageIds": "x"})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "MessageIds": "x"})",
        "Base.1.22.1.PropertyValueTypeError"},
-      {R"({"Destination": "http://h/", "Protocol": "Redfish", "RegistryPrefixes": [1]})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "RegistryPrefixes": [1]})",
        "Base.1.22.1.PropertyValueTypeError"},
-      {R"({"Destination": "http://h/", "Protocol": "Redfish", "EventTypes": ["Alert"]})",
+      {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "EventTypes": ["Alert"]})",
        "Base.1.22.1.PropertyUnknown"},
   };
   for (const Case& c : cases) {
@@ -171,14 +179,59 @@ TEST(EventService, BadSubscriptionsAreRefusedBeforeSpd) {
     LONGS_EQUAL_TEXT(400, res.status, c.body);
     STRCMP_EQUAL_TEXT(c.message_id, str(res.body["error"]["code"]).c_str(), c.body);
   }
-  checkError(a.post(kSubscriptions, R"({"Destination": "http://h/", "Protocol": "Redfish",
+  checkError(
+      a.post(kSubscriptions, R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish",
       "Context": ")" + std::string(257, 'c') +
-                                        "\"}"),
-             400, "Base.1.22.1.StringValueTooLong");
+                                 "\"}"),
+      400, "Base.1.22.1.StringValueTooLong");
   LONGS_EQUAL(0, a.store.writes().size());
-  LONGS_EQUAL(201, a.post(kSubscriptions, R"({"Destination": "https://[fd00::1]:443/e",
+  LONGS_EQUAL(201, a.post(kSubscriptions, R"({"Destination": "http://198.18.0.100:8088/e",
       "Protocol": "Redfish", "EventFormatType": "Event", "MessageIds": []})")
                        .status);
+}
+
+// Server-side request forgery (docs/SECURITY.md "Hostile input"): a subscription is a request
+// spd makes for the client, so it may not point at the SP itself, its peer, link-local
+// services, or smuggle a second request through CR/LF. Refused with 400 naming Destination.
+TEST(EventService, SubscriptionsToTheSpsOrWithCrLfAreRefused) {
+  EventsServed a;
+  a.refuse({"198.18.1.0/24", "198.18.0.11", "198.18.0.12", "198.18.0.10"});
+  const char* out_of_range[] = {"http://127.0.0.1/x",     "http://169.254.169.254/latest/meta-data",
+                                "http://0.0.0.0:22/",     "http://198.18.1.12:7500/",
+                                "http://198.18.0.12/",    "http://224.0.0.1/",
+                                "http://255.255.255.255/"};
+  for (const char* url : out_of_range) {
+    Json body = {{"Destination", url}, {"Protocol", "Redfish"}};
+    Response res = a.post(kSubscriptions, body.dump());
+    checkError(res, 400, "Base.1.22.1.PropertyValueOutOfRange");
+    STRCMP_EQUAL_TEXT("Destination",
+                      str(res.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][1]).c_str(),
+                      url);
+  }
+  const char* malformed[] = {"http://198.18.0.100/x HTTP/1.1\r\nHost: a\r\n\r\nDELETE /y",
+                             "http://198.18.0.100/a b", "http://localhost/",
+                             "https://198.18.0.100/", "http://[fd00::1]/"};
+  for (const char* url : malformed) {
+    Json body = {{"Destination", url}, {"Protocol", "Redfish"}};
+    checkError(a.post(kSubscriptions, body.dump()), 400, "Base.1.22.1.PropertyValueFormatError");
+  }
+  LONGS_EQUAL(0, a.store.writes().size());
+  LONGS_EQUAL(201, a.post(kSubscriptions,
+                          R"({"Destination": "http://198.18.0.100:8088/e", "Protocol": "Redfish"})")
+                       .status);
+}
+
+TEST(EventService, SubscriptionsStopAtTheirLimit) {
+  EventsServed a;
+  const std::string body =
+      R"({"Destination": "http://198.18.0.100:8088/e", "Protocol": "Redfish"})";
+  int created = 0;
+  for (int i = 0; i < 40 && a.post(kSubscriptions, body).status == 201; ++i) ++created;
+  LONGS_EQUAL(16, created);
+  checkError(a.post(kSubscriptions, body), 400, "Base.1.22.1.CreateLimitReachedForResource");
+  LONGS_EQUAL(16, a.get(kSubscriptions).body["Members@odata.count"].get<int>());
+  LONGS_EQUAL(204, a.del("/redfish/v1/EventService/Subscriptions/1").status);
+  LONGS_EQUAL(201, a.post(kSubscriptions, body).status);
 }
 
 TEST(EventService, TheStreamIsHandedToTheWebServer) {

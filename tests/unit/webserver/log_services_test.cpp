@@ -1,8 +1,14 @@
 // /redfish/v1/Managers/{id}/LogServices through the Dispatcher, with a fake local bus: the
 // GetLog command, $top, and log lines turned into LogEntry members.
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
 #include <CppUTest/TestHarness.h>
 
+#include "platform/log.hpp"
 #include "test_dispatcher.hpp"
 
 using namespace dualsp;
@@ -237,4 +243,32 @@ TEST(LogServices, DegradedModeServesThisSpsEntriesOnly) {
   LONGS_EQUAL(200, a.get(std::string(kEntries) + "/1").status);
   checkError(a.get("/redfish/v1/Managers/SPB/LogServices/Log/Entries/1"), 503,
              "Base.1.22.1.ServiceTemporarilyUnavailable");
+}
+
+// Log injection (docs/SECURITY.md "Hostile input"): a message quoting a client's CR/LF, as the
+// logger writes it to the file the log service reads (spd's GetLog: the file's lines), stays
+// one entry with the message's own severity, never a forged Critical entry of its own.
+TEST(LogServices, ACrLfInALoggedValueForgesNoEntry) {
+  char name[] = "/tmp/dualsp-log-service-test-XXXXXX";
+  close(mkstemp(name));
+  dualsp::log::init("spd", "SP-A", name);
+  LOG_WARNING << "event delivery: subscription 1 to http://198.18.0.100/x\r\n"
+              << "2026-11-22T02:38:38.123Z SP-A spd[1]: <crit> forged: SP-B fenced"
+              << " refused";
+  dualsp::log::init("spd", "SP-A", "");
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(name);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  unlink(name);
+  Served a(SpId::A, Role::Active);
+  a.bus.answer(logResult(lines, lines.size()));
+  Response res = a.get(kEntries);
+  LONGS_EQUAL(200, res.status);
+  LONGS_EQUAL(1, res.body["Members@odata.count"].get<int>());
+  const Json& entry = res.body["Members"][0];
+  STRCMP_EQUAL("Warning", str(entry["Severity"]).c_str());
+  STRCMP_CONTAINS("http://198.18.0.100/x\\r\\n2026-11-22T02:38:38.123Z",
+                  str(entry["Message"]).c_str());
 }

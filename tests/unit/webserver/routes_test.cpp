@@ -128,7 +128,7 @@ TEST(Dispatch, NoStatusBoardIsServiceTemporarilyUnavailable) {
 
   FakeCommandClient bus;
   Dispatcher absent(
-      buildRouteTable(), {SpId::A, ServeMode::Full, "x"},
+      buildRouteTable(), {SpId::A, ServeMode::Full, "x", {}},
       [] { return std::optional<ipc::StatusSnapshot>(); }, bus);
   LONGS_EQUAL(503, absent.handle(makeRequest(HttpMethod::Get, "/redfish/v1/Managers")).status);
 }
@@ -185,8 +185,8 @@ TEST(Dispatch, AHandlerExceptionIsInternalError) {
              .degraded = DegradedService::Yes,
              .handler = handleThrows});
   Dispatcher d(
-      std::move(table), {SpId::B, ServeMode::Full, a.array_id}, [&a] { return a.source->read(); },
-      a.bus);
+      std::move(table), {SpId::B, ServeMode::Full, a.array_id, {}},
+      [&a] { return a.source->read(); }, a.bus);
   Response res = d.handle(makeRequest(HttpMethod::Get, "/boom"));
   checkError(res, 500, "Base.1.22.1.InternalError");
   checkCommonHeaders(res, "B");

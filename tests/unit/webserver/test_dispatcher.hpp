@@ -37,7 +37,7 @@ struct Served {
     if (publish) board->publish(snapshot(array_id, sp, role));
     source = std::make_unique<StatusBoardSource>(board->name());
     dispatcher = std::make_unique<Dispatcher>(
-        buildRouteTable(), ServiceConfig{sp, mode, array_id}, [this] { return source->read(); },
+        buildRouteTable(), ServiceConfig{sp, mode, array_id, {}}, [this] { return source->read(); },
         bus, [] { return kNowMs; });
   }
   void publish(const ipc::StatusSnapshot& s) { board->publish(s); }

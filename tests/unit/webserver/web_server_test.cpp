@@ -44,7 +44,7 @@ struct RunningServer {
     if (publish) board->publish(test::snapshot(array_id, sp, Role::Active));
     source = std::make_unique<StatusBoardSource>(board->name());
     dispatcher = std::make_unique<Dispatcher>(
-        buildRouteTable(), ServiceConfig{sp, mode, array_id}, [this] { return source->read(); },
+        buildRouteTable(), ServiceConfig{sp, mode, array_id, {}}, [this] { return source->read(); },
         bus ? *bus : fake_bus);
     server = std::make_unique<WebServer>(*dispatcher);
     std::string error;

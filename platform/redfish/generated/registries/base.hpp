@@ -43,6 +43,7 @@ enum class Message {
   QueryParameterOutOfRange,
   StringValueTooLong,
   OperationTimeout,
+  CreateLimitReachedForResource,
 };
 
 // Full MessageIds.
@@ -71,8 +72,9 @@ inline constexpr std::string_view kPropertyValueConflict = "Base.1.22.1.Property
 inline constexpr std::string_view kQueryParameterOutOfRange = "Base.1.22.1.QueryParameterOutOfRange";
 inline constexpr std::string_view kStringValueTooLong = "Base.1.22.1.StringValueTooLong";
 inline constexpr std::string_view kOperationTimeout = "Base.1.22.1.OperationTimeout";
+inline constexpr std::string_view kCreateLimitReachedForResource = "Base.1.22.1.CreateLimitReachedForResource";
 
-inline constexpr std::array<MessageEntry, 25> kMessages{{
+inline constexpr std::array<MessageEntry, 26> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -223,6 +225,12 @@ inline constexpr std::array<MessageEntry, 25> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Warning,
      .resolution = "Resubmit the request.  If the problem persists, consider resetting the service or provider."},
+    {.key = "CreateLimitReachedForResource",
+     .id = "Base.1.22.1.CreateLimitReachedForResource",
+     .text = "The create operation failed because the resource has reached the limit of possible resources.",
+     .number_of_args = 0,
+     .severity = resource::Health::Critical,
+     .resolution = "Either delete resources and resubmit the request if the operation failed or do not resubmit the request."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {
