@@ -18,7 +18,7 @@ case $target in
     protos="peer.pb.cc heartbeat.pb.cc" ;;
   config_store_fuzz)
     sources="$src/sp/config_store/config_store.cpp $src/sp/config_store/journal.cpp
-             $src/sp/config_store/crc32c.cpp $src/sp/durable_file.cpp $src/platform/log.cpp
+             $src/sp/config_store/crc32c.cpp $src/sp/durable_file.cpp $src/platform/log.cpp $src/platform/text.cpp
              $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
     protos="config.pb.cc heartbeat.pb.cc" ;;
   *)
