@@ -79,7 +79,7 @@ heartbeat::ServiceOptions serviceOptions(const Settings& c, const std::string& b
   o.mgmt = {c.heartbeat.mgmt.enabled, c.management.address,      c.peer.management_address,
             c.heartbeat.port,         c.heartbeat.mgmt.interval, /*key=*/""};
   o.midplane = {c.heartbeat.midplane.enabled, c.heartbeat.midplane_segment,
-                c.heartbeat.midplane.interval};
+                c.heartbeat.midplane.interval, /*key=*/""};
   o.persisted_epoch = epoch;
   o.realtime_priority = c.heartbeat.realtime_priority;
   o.garp_count = c.floating.garp_count;

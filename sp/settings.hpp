@@ -95,7 +95,7 @@ struct Settings {
     std::string listen = "0.0.0.0";
     int port = 80;
     int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
-    int max_client_requests = 4;     // spweb --max-client-requests: per source address at once
+    int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
   } web;
 
   std::string log_level = "info";

@@ -101,7 +101,7 @@ std::string usageText() {
          "                         within N ms (else 408 and closed); 100..600000,\n"
          "                         default 10000\n"
          "  --max-client-requests N  requests served at once per client address, event\n"
-         "                         streams included (more: 503); 1..64, default 4\n"
+         "                         streams included (more: 503); 1..64, default 12\n"
          "  --refused-network CIDR no event subscription may point into this network\n"
          "                         (repeatable; loopback, link-local, multicast and the\n"
          "                         like always are refused)\n"

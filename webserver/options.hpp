@@ -24,7 +24,7 @@ struct Options {
   std::string status_board;        // default statusBoardName(array_id, sp)
   std::string bus;                 // spd's request queue, default busRequestQueueName(array_id, sp)
   int request_timeout_ms = 10000;  // headers, then the body, each complete within this
-  int max_client_requests = 4;     // requests served at once per source address
+  int max_client_requests = 12;    // requests served at once per source address
 };
 
 struct CommandLine {

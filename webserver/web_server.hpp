@@ -20,18 +20,20 @@ struct mg_context;
 namespace dualsp::web {
 
 // A client (a source address) is served this many requests at once by default: a browser's
-// parallel requests and an event stream or two. The next ones are answered 503 at once, so no
-// one address can hold every worker (docs/SECURITY.md "Hostile input").
-inline constexpr int kDefaultMaxClientRequests = 4;
+// parallel requests, a monitoring station's parallel queries (or several administrators behind
+// one NAT) and an event stream or two. The next ones are answered 503 at once; with 16 workers
+// for ordinary requests, one address never holds them all (docs/SECURITY.md "Hostile input").
+inline constexpr int kDefaultMaxClientRequests = 12;
 inline constexpr int kDefaultRequestTimeoutMs = 10000;
 
 struct ListenConfig {
   std::string address;  // IPv4
   int port = 0;         // 0: any free port, see WebServer::port()
-  // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB). Eight
-  // for ordinary requests, plus one per event stream, which holds its thread while it lasts
-  // (a thread is a stack that is mostly never touched: a few tens of KiB resident each).
-  int threads = 8 + kMaxEventStreams;
+  // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB).
+  // Sixteen for ordinary requests (more than one address may take), plus one per event stream,
+  // which holds its thread while it lasts (a thread is a stack that is mostly never touched: a few
+  // tens of KiB resident each).
+  int threads = 16 + kMaxEventStreams;
   // The headers must arrive within this, then the body within this again (408 and the
   // connection closed otherwise), and each write of an answer must go through within it.
   int request_timeout_ms = kDefaultRequestTimeoutMs;

@@ -19,7 +19,7 @@ from sp_pair.redfish import http_request
 TIMEOUT_MS = 1500          # web.request_timeout_ms for these tests
 DRIPS = 12                 # as many as spweb had workers before
 DRIP_INTERVAL_S = 0.5      # a byte every half second: no single read ever times out
-MAX_CLIENT_REQUESTS = 4    # spweb's default
+MAX_CLIENT_REQUESTS = 4    # web.max_client_requests for these tests (the default is 12)
 MAX_STREAMS = 4            # kMaxEventStreams
 GET_BOUND_S = 1.0          # a plain GET from elsewhere while the attack goes on
 ATTACKER = Path(__file__).resolve().parent / "slow_client.py"
@@ -32,7 +32,8 @@ def pair():
     require_binaries()
     p = Pair()
     try:
-        p.up("--set", "web.request_timeout_ms=%d" % TIMEOUT_MS)
+        p.up("--set", "web.request_timeout_ms=%d" % TIMEOUT_MS,
+             "--set", "web.max_client_requests=%d" % MAX_CLIENT_REQUESTS)
         yield p
     finally:
         p.down()
