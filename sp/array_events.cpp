@@ -20,6 +20,7 @@ ArrayEvents::Changes ArrayEvents::observe(const ArraySight& s) {
   peer(s, out);
   partition(s, out);
   silentPaths(s, out);
+  keyMismatch(s, out);
   return out;
 }
 
@@ -109,6 +110,29 @@ void ArrayEvents::partition(const ArraySight& s, Changes& out) {
                                        fault_text, Health::Warning})
           : std::nullopt;
   partition_reported_ = partitioned;
+}
+
+// Every heartbeat path (the midplane's too) and the peer link are authenticated with the pair
+// key, so boards holding different keys never hear each other: no election, both passive
+// (docs/SECURITY.md). What an administrator sees on each SP's own address is this fault,
+// raised once the peer's peer-link frames keep failing their MAC while nothing of it
+// verifies, and cleared when it is heard or the link comes up.
+void ArrayEvents::keyMismatch(const ArraySight& s, Changes& out) {
+  const uint64_t refused = s.auth_failures - auth_failures_while_up_;
+  const bool mismatch =
+      link_configured_ && !s.peer_alive && !s.link_up && refused >= kKeyMismatchFrames;
+  if (mismatch == mismatch_reported_) return;
+  mismatch_reported_ = mismatch;
+  if (!mismatch) {
+    out.pair_key_fault = std::optional<Fault>{};
+    return;
+  }
+  out.pair_key_fault = std::optional<Fault>(
+      Fault{"firmware:pair-key", std::string(message::kErrorsDetected),
+            std::string("SP-") + spLetter(peer_) + "'s frames fail authentication (" +
+                std::to_string(refused) +
+                " refused): the SPs do not hold the same pair key; no election with it.",
+            Health::Warning});
 }
 
 // The heartbeat paths the peer is silent on while it is heard on others, named again

@@ -40,6 +40,10 @@ class ArrayEvents {
   static constexpr std::chrono::milliseconds kSilentSettle{200};
   // The id of the firmware fault a partition raises (HealthMonitor::setFirmwareFault).
   static constexpr const char* kPeerLinkFault = "peer-link";
+  // The fault of a peer whose frames keep failing authentication while nothing of it verifies
+  // (HealthMonitor::setFirmwareFault), and how many refused frames make it.
+  static constexpr const char* kPairKeyFault = "pair-key";
+  static constexpr uint64_t kKeyMismatchFrames = 3;
 
   // `link_configured`: a key and at least one route, so the peer link is meant to be up.
   ArrayEvents(SpId self, bool link_configured, Clock::time_point start);
@@ -48,6 +52,8 @@ class ArrayEvents {
     std::vector<proto::Event> events;  // to record, in order
     // Set: raise (a Fault) or clear (nullopt) the peer-link fault; unset: leave it.
     std::optional<std::optional<Fault>> peer_link_fault;
+    // The same for the pair-key fault.
+    std::optional<std::optional<Fault>> pair_key_fault;
   };
   Changes observe(const ArraySight& s);
 
@@ -57,6 +63,7 @@ class ArrayEvents {
   void peer(const ArraySight& s, Changes& out);
   void partition(const ArraySight& s, Changes& out);
   void silentPaths(const ArraySight& s, Changes& out);
+  void keyMismatch(const ArraySight& s, Changes& out);
 
   SpId self_;
   SpId peer_;
@@ -64,6 +71,7 @@ class ArrayEvents {
   Role role_ = Role::Starting;
   bool peer_alive_ = false;
   bool partition_reported_ = false;
+  bool mismatch_reported_ = false;
   std::string route_reported_, route_candidate_;  // the route the last event named, now
   Clock::time_point route_since_;
   Clock::time_point link_down_since_;

@@ -453,6 +453,8 @@ void Daemon::recordArrayEvents() {
   for (auto& e : changes.events) config_service_->recordEvent(std::move(e));
   if (changes.peer_link_fault)
     monitor_->setFirmwareFault(ArrayEvents::kPeerLinkFault, *changes.peer_link_fault);
+  if (changes.pair_key_fault)
+    monitor_->setFirmwareFault(ArrayEvents::kPairKeyFault, *changes.pair_key_fault);
 }
 
 void Daemon::shutDown() {

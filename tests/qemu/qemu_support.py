@@ -41,13 +41,13 @@ def config_partition(path, files):
     return path
 
 
-def booted_pair(run_dir, what, config_disks=None):
+def booted_pair(run_dir, what, config_disks=None, expect_active=True):
     """A generator for a module fixture: the pair up (with the config disks), then down with
-    its logs kept in run_dir."""
+    its logs kept in run_dir. expect_active=False: up once both SPs answer (no active needed)."""
     p = QemuPair(ARCH, str(IMAGE), run_dir=run_dir)
     try:
-        got = p.up(timeout=90, config_disks=config_disks)
-        print("\npair %s up in %.1f s: SP-%s active" % (what, got["seconds"], got["active"]))
+        got = p.up(timeout=90, config_disks=config_disks, expect_active=expect_active)
+        print("\npair %s up in %.1f s: active %s" % (what, got["seconds"], got["active"]))
         yield p
     finally:
         p.down(quiet=True, keep_logs=True)

@@ -1,9 +1,10 @@
 """A board provisioned with another array's pair key (its config partition's pair.key; its
-peer keeps the harness's key): every peer-link frame and network heartbeat between them
-fails authentication. The midplane is not keyed, so the boards still see each other there
-and one stays active. Nothing crosses the network unauthenticated: the active answers
-about its peer only from what the midplane says (stale), raises the peer-link alarm naming
-the pair key as the cause, and logs the refused frames. Docs: docs/FIRMWARE.md, docs/ELECTION.md (partitions).
+peer keeps the harness's key): every heartbeat, on every path including the midplane
+(issue 13: slots are signed too), and every peer-link frame between them fails
+authentication. Boards that cannot authenticate each other do not elect: neither takes the
+floating IP (never two holders, and no takeover on a forged or foreign beat); each stays
+passive, answers on its own management address, raises a fault naming the pair key as the
+cause, and logs the refused frames. Docs: docs/SECURITY.md, docs/FIRMWARE.md.
 
 Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_pair_key_mismatch.py
 """
@@ -16,6 +17,7 @@ import time
 import pytest
 
 from qemu_support import booted_pair, config_partition, require_image
+from qemu_pair.common import MGMT  # noqa: E402
 
 RUN_DIR = "/run/dualsp-qemu-test-key"
 OTHER_KEY = "a5" * 32
@@ -27,34 +29,33 @@ def pair():
     with tempfile.TemporaryDirectory(prefix="dualsp-qemu-key-") as tmp:
         disk = config_partition(os.path.join(tmp, "config-a.tar"),
                                 {"pair.key": OTHER_KEY + "\n"})
-        yield from booted_pair(RUN_DIR, "with mismatched keys", {"A": disk})
+        yield from booted_pair(RUN_DIR, "with mismatched keys", {"A": disk}, expect_active=False)
 
 
-def test_mismatched_keys_authenticate_nothing_and_raise_the_peer_link_alarm(pair):
-    act = pair.wait_active(timeout=10)
-    passive = "B" if act == "A" else "A"
-    pair.wait_role(passive, "passive", 20)
-    # No forwarded answer: what the active knows of its peer comes from the midplane.
-    doc, rec = pair.manager(passive, timeout=3.0)
-    assert doc is not None, rec
-    assert doc["Oem"]["DualSP"]["Stale"] is True, doc["Oem"]
-    assert doc["Oem"]["DualSP"]["ServedBy"] == act, doc["Oem"]
-    assert pair.holders() == [act]  # the midplane keeps the roles: never two active
-    # The alarm an administrator sees: the peer link is down while heartbeats arrive, and
-    # why (frames refused for a bad MAC: not the same pair key). A fault of the active SP
-    # (the event log takes it once the two SPs can write it together, never here).
-    deadline = time.monotonic() + 10
-    found = None
-    while found is None and time.monotonic() < deadline:
-        doc, rec = pair.manager(act, timeout=3.0)
-        for fault in ((doc or {}).get("Oem", {}).get("DualSP", {}).get("Faults") or []):
-            if "peer link" in (fault.get("Message") or fault.get("Text") or "").lower():
-                found = fault
-        if found is None:
-            time.sleep(0.5)
-    assert found is not None, "no peer-link fault on SP-%s: %r" % (act, doc)
-    text = found.get("Message") or found.get("Text") or ""
-    assert "do not hold the same pair key" in text, found
+def test_mismatched_keys_authenticate_nothing_elect_nobody_and_name_the_pair_key(pair):
+    for sp in ("A", "B"):
+        pair.wait_role(sp, "passive", 20)
+    # Nobody holds the address: a board that cannot authenticate its peer cannot know it is
+    # not active, so it does not take the role (docs/SECURITY.md).
+    assert pair.holders() == [], pair.holders()
+    # The alarm an administrator sees on each SP's own address: frames refused for a bad MAC,
+    # the SPs do not hold the same pair key.
+    for sp in ("A", "B"):
+        deadline = time.monotonic() + 20
+        found, doc = None, None
+        while found is None and time.monotonic() < deadline:
+            doc, rec = pair.manager(sp, host=MGMT[sp], timeout=3.0)
+            for fault in ((doc or {}).get("Oem", {}).get("DualSP", {}).get("Faults") or []):
+                if "pair key" in (fault.get("Message") or fault.get("Text") or ""):
+                    found = fault
+            if found is None:
+                time.sleep(0.5)
+        assert found is not None, "no pair-key fault on SP-%s: %r" % (sp, doc)
+        text = found.get("Message") or found.get("Text") or ""
+        assert "do not hold the same pair key" in text, found
+    # Still nobody after the faults: the roles hold.
+    assert pair.holders() == [], pair.holders()
+    assert pair.roles() == {"A": "passive", "B": "passive"}
     # And the reason, in SP-A's log on its console: frames refused for their MAC.
     console = "\n".join(pair.console_tail("A", 400))
     assert "bad MAC" in console or "bad or missing HMAC" in console, console[-2000:]

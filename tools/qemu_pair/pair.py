@@ -82,10 +82,12 @@ class QemuPair:
         return self.vm_pid(sp) is not None
 
     # ------------------------------------------------------------------ up / down
-    def up(self, timeout=UP_TIMEOUT, config_disks=None):
+    def up(self, timeout=UP_TIMEOUT, config_disks=None, expect_active=True):
         """A fresh pair: down first, then run dir, midplane, key, namespace, switch, chassis,
         both VMs; returns {"active", "seconds"} once both SPs answer and exactly one is
-        active and answers on the floating IP. On any failure everything started is stopped
+        active and answers on the floating IP (expect_active=False: once both answer on
+        their own addresses, "active" None; boards that cannot elect, such as ones with
+        different pair keys). On any failure everything started is stopped
         (the run dir keeps its logs) and HarnessError says what was missing."""
         q = self.qemu_json()
         owner = self._owner()
@@ -123,7 +125,8 @@ class QemuPair:
             errors = [e for e in (self.info().get(sp, {}).get("error") for sp in SPS) if e]
             if errors:
                 raise HarnessError("; ".join(errors))
-            active = self.wait_ready(max(1.0, timeout - (time.monotonic() - t0)))
+            left = max(1.0, timeout - (time.monotonic() - t0))
+            active = self.wait_ready(left) if expect_active else self.wait_answering(left)
             return {"active": active, "seconds": time.monotonic() - t0}
         except BaseException as e:
             report = self._failure_report() if isinstance(e, HarnessError) else ""
@@ -137,6 +140,20 @@ class QemuPair:
             self.start(sp, q)
         except HarnessError as e:
             self._update(**{sp: {"error": "SP-%s: %s" % (sp, e)}})
+
+    def wait_answering(self, timeout):
+        """Until both SPs answer on their own addresses with a role. None; HarnessError on
+        the deadline."""
+        end = time.monotonic() + timeout
+        last = {}
+        for _ in range(int(timeout / 0.2) + 2):
+            last = self.roles()
+            if all(last[sp] for sp in SPS):
+                return None
+            if time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        raise HarnessError("not answering after %.0f s: roles %s" % (timeout, last))
 
     def wait_ready(self, timeout):
         """Until both SPs answer, exactly one says active and the floating IP answers.

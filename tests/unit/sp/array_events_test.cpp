@@ -113,6 +113,38 @@ TEST(ArrayEvents, APartitionWithRefusedFramesNamesThePairKey) {
   STRCMP_CONTAINS("pair key", (*c.peer_link_fault)->text.c_str());
 }
 
+// Boards with different keys hear nothing of each other (every path is authenticated): the
+// only sign is the peer's refused frames, raised as a fault on this SP's own address.
+TEST(ArrayEvents, APeerNeverHeardWhoseFramesFailTheirMacNamesThePairKey) {
+  s.peer_alive = false;
+  s.paths_alive = 0;
+  s.link_up = false;
+  s.route = "";
+  s.auth_failures = ArrayEvents::kKeyMismatchFrames - 1;
+  auto early = at(milliseconds{0});
+  CHECK_FALSE(early.pair_key_fault.has_value());  // a frame or two: not yet a pattern
+  s.auth_failures = ArrayEvents::kKeyMismatchFrames + 4;
+  auto c = at(milliseconds{500});
+  CHECK_TRUE(c.pair_key_fault.has_value() && c.pair_key_fault->has_value());
+  STRCMP_CONTAINS("do not hold the same pair key", (*c.pair_key_fault)->text.c_str());
+  STRCMP_CONTAINS("7 refused", (*c.pair_key_fault)->text.c_str());
+  CHECK_FALSE(c.peer_link_fault.has_value());  // not a partition: the peer is not heard
+  s.auth_failures += 10;
+  CHECK_FALSE(at(milliseconds{900}).pair_key_fault.has_value());  // raised once
+  s.peer_alive = true;  // the keys agree again (a board re-provisioned)
+  s.link_up = true;
+  auto healed = at(milliseconds{1500});
+  CHECK_TRUE(healed.pair_key_fault.has_value() && !healed.pair_key_fault->has_value());
+}
+
+TEST(ArrayEvents, ADeadPeerRaisesNoPairKeyFault) {
+  s.peer_alive = false;
+  s.paths_alive = 0;
+  s.link_up = false;
+  at(milliseconds{0});
+  CHECK_FALSE(at(milliseconds{5000}).pair_key_fault.has_value());
+}
+
 TEST(ArrayEvents, WithoutAConfiguredLinkThereIsNoPartition) {
   ArrayEvents unlinked{SpId::A, /*link_configured=*/false, t0};
   s.link_up = false;
