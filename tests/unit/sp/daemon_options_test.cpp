@@ -152,7 +152,7 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
                                                "--request-timeout-ms",
                                                "10000",
                                                "--max-client-requests",
-                                               "4",
+                                               "12",
                                                "--refused-network",
                                                "198.18.1.0/24",
                                                "--refused-network",
