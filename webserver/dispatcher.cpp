@@ -96,7 +96,7 @@ Response Dispatcher::handle(const Request& request) const {
 
 void Dispatcher::route(const Request& request, Response& res) const {
   if (!protocolAccepted(request, res)) return;
-  std::optional<RouteMatch> match = routes_.match(request.path, request.method);
+  std::optional<RouteMatch> match = routes_.match(routedPath(request), request.method);
   if (!match) {
     messages::resourceNotFound(res, "Resource", request.path);
     return;

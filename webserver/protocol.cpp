@@ -85,6 +85,28 @@ bool etagListMatches(std::string_view condition, std::string_view etag) {
   return false;
 }
 
+std::string_view routedPath(const Request& request) {
+  constexpr std::string_view kMembers = "/Members";
+  std::string_view path = request.path;
+  if (request.method != HttpMethod::Post || path.find("/Actions/") != std::string_view::npos)
+    return path;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (!path.ends_with(kMembers) || path.size() == kMembers.size()) return request.path;
+  return path.substr(0, path.size() - kMembers.size());
+}
+
+Json protocolFeaturesSupported() {
+  return {
+      {"ExcerptQuery", false},
+      {"ExpandQuery",
+       {{"ExpandAll", false}, {"Levels", false}, {"Links", false}, {"NoLinks", false}}},
+      {"FilterQuery", false},
+      {"OnlyMemberQuery", false},
+      {"SelectQuery", false},
+      {"TopSkipQuery", false},
+  };
+}
+
 std::optional<std::string> describedByLink(const Json& body) {
   if (!body.is_object()) return std::nullopt;
   auto type = body.find("@odata.type");

@@ -38,6 +38,16 @@ bool anyEtag(std::string_view condition);
 // 8.8.3.2): spweb's tags are weak, and a client sends back the tag it was given.
 bool etagListMatches(std::string_view condition, std::string_view etag);
 
+// A POST to a collection's Members property ("/redfish/v1/EventService/Subscriptions/Members")
+// is a POST to the collection (DSP0266 "POST (create)"): the path to route it by. Any other
+// request, and anything under Actions, keeps its path.
+std::string_view routedPath(const Request& request);
+
+// The service root's ProtocolFeaturesSupported (DSP0266 "Query parameters"): none of the
+// query features service-wide. $top and $skip are implemented on a few collections only (the
+// array event log), not on every one as TopSkipQuery would promise.
+Json protocolFeaturesSupported();
+
 // `<https://redfish.dmtf.org/schemas/v1/ServiceRoot.v1_17_0.json>; rel=describedby` for a
 // body whose @odata.type is "#ServiceRoot.v1_17_0.ServiceRoot" (DSP0266 "Link header");
 // nullopt for a body without one.

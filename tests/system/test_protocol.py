@@ -98,6 +98,15 @@ def test_odata_documents_methods_and_query_parameters(pair):
             % get("/redfish/v1/")["json"]["@odata.type"].lstrip("#").rsplit(".", 1)[0])
         assert r["headers"]["etag"].startswith('W/"')
     assert get("/redfish/v1/Managers/SPA")["headers"]["allow"] == "GET, HEAD, PATCH"
+    features = get("/redfish/v1/")["json"]["ProtocolFeaturesSupported"]
+    assert features["TopSkipQuery"] is False and features["SelectQuery"] is False
+
+    # A POST to a collection's Members creates in the collection.
+    created = get("/redfish/v1/EventService/Subscriptions/Members", method="POST",
+                  body={"Destination": "http://198.18.0.100/", "Protocol": "Redfish"})
+    assert created["status"] == 201, created["text"]
+    location = created["headers"]["location"]
+    assert get(location)["json"]["Destination"] == "http://198.18.0.100/"
 
 
 def test_if_match_guards_a_change_on_either_sp(pair):

@@ -257,7 +257,38 @@ TEST(Methods, AKnownMethodTheResourceDoesNotTakeIsNotAllowed) {
   LONGS_EQUAL(0, a.bus.calls());
 }
 
+TEST(Methods, APostToACollectionsMembersIsAPostToTheCollection) {
+  ConfigServed a;
+  const std::string body = R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish"})";
+  for (const char* members : {"/Members", "/Members/"}) {
+    Response res = a.post(std::string(kSubscriptions) + members, body);
+    LONGS_EQUAL_TEXT(201, res.status, members);
+    STRCMP_CONTAINS("/redfish/v1/EventService/Subscriptions/",
+                    res.header("Location").value_or("").c_str());
+  }
+  LONGS_EQUAL(2, a.bus.commandsNamed("ConfigWrite").size());
+  // Only a POST (a GET asks for the subscription of that id), and never an action.
+  checkError(a.get(std::string(kSubscriptions) + "/Members"), 404, "Base.1.22.1.ResourceNotFound");
+  const size_t calls = a.bus.calls();
+  checkError(a.post("/redfish/v1/Managers/SPA/Actions/Manager.Reset/Members", "{}"), 404,
+             "Base.1.22.1.ResourceNotFound");
+  checkError(a.post("/Members", "{}"), 404, "Base.1.22.1.ResourceNotFound");
+  LONGS_EQUAL(calls, a.bus.calls());
+}
+
 TEST_GROUP(QueryParameters){};
+
+TEST(QueryParameters, TheServiceRootDeclaresNoQueryFeature) {
+  Served a(SpId::A, Role::Active);
+  const Response root = a.get("/redfish/v1");
+  const Json& features = root.body["ProtocolFeaturesSupported"];
+  CHECK(features.is_object());
+  for (const char* name :
+       {"ExcerptQuery", "FilterQuery", "OnlyMemberQuery", "SelectQuery", "TopSkipQuery"})
+    CHECK_TEXT(features.at(name) == false, name);
+  for (const auto& [name, value] : features.at("ExpandQuery").items())
+    CHECK_TEXT(value == false, name.c_str());
+}
 
 TEST(QueryParameters, UnimplementedDollarParametersAreNotImplemented) {
   Served a(SpId::A, Role::Active);
