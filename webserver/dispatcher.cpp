@@ -6,9 +6,54 @@
 #include <exception>
 
 #include "platform/log.hpp"
+#include "webserver/protocol.hpp"
 #include "webserver/redfish_messages.hpp"
 
 namespace dualsp::web {
+namespace {
+
+bool isRead(HttpMethod method) {
+  return method == HttpMethod::Get || method == HttpMethod::Head;
+}
+
+// What DSP0266 asks of any request before its resource is looked up: a method spweb knows
+// (501 otherwise, RFC 9110 15.6.2) and OData 4.0 (412 otherwise).
+bool protocolAccepted(const Request& request, Response& res) {
+  if (request.method == HttpMethod::Other) {
+    messages::methodNotImplemented(res);
+    return false;
+  }
+  if (!odataVersionAccepted(request)) {
+    messages::odataVersionNotSupported(res);
+    return false;
+  }
+  return true;
+}
+
+// A read says what else the resource takes (DSP0266 "Allow"); a 405 has its own Allow.
+void addAllowToRead(const Request& request, const RouteMatch& match, Response& res) {
+  if (isRead(request.method) && match.allowed.contains(request.method))
+    res.addHeader("Allow", match.allowed.toString());
+}
+
+// 501 for a $ query parameter the route does not implement ($expand, $filter, ...).
+bool queryImplemented(const Request& request, const Route& route, Response& res) {
+  std::optional<std::string> unimplemented = unimplementedQueryParameter(request, route.queries);
+  if (!unimplemented) return true;
+  messages::queryParameterUnsupported(res, *unimplemented);
+  return false;
+}
+
+// A resource read carries its ETag and the schema that describes it (DSP0266 "ETags", "Link
+// header"). HEAD runs the GET handler too, so it gets the same headers.
+void addRepresentationHeaders(const Request& request, Response& res) {
+  if (!isRead(request.method) || res.status != 200 || !res.body.is_object() || res.event_stream)
+    return;
+  res.addHeader("ETag", etagOf(res.body));
+  if (std::optional<std::string> link = describedByLink(res.body)) res.addHeader("Link", *link);
+}
+
+}  // namespace
 
 std::vector<messages::FaultMessage> faultsOnBoard(const ipc::StatusSnapshot& status) {
   std::vector<messages::FaultMessage> out;
@@ -48,15 +93,18 @@ Response Dispatcher::handle(const Request& request) const {
   }
   audit(request, res, caller);
   addCommonHeaders(res);
+  addRepresentationHeaders(request, res);
   return res;
 }
 
 void Dispatcher::route(const Request& request, Response& res, Identity& caller) const {
-  std::optional<RouteMatch> match = routes_.match(request.path, request.method);
+  if (!protocolAccepted(request, res)) return;
+  std::optional<RouteMatch> match = routes_.match(routedPath(request), request.method);
   if (!match) {
     messages::resourceNotFound(res, "Resource", request.path);
     return;
   }
+  addAllowToRead(request, *match, res);
   const Route& route = *match->route;
   if (!route.methods.contains(request.method)) {
     messages::operationNotAllowed(res, match->allowed);
@@ -71,6 +119,8 @@ void Dispatcher::route(const Request& request, Response& res, Identity& caller) 
     return;
   }
   if (!authorize(request, route, res, caller)) return;
+  if (!queryImplemented(request, route, res)) return;
+  if (!preconditionHolds(request, res)) return;
   std::optional<ipc::StatusSnapshot> status;
   if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {
     status = readStatus();
@@ -127,6 +177,32 @@ void Dispatcher::audit(const Request& request, const Response& res, const Identi
   LOG_NOTICE << "audit: " << (caller.user.empty() ? "(no account)" : caller.user) << " from "
              << request.remote_address << ": " << methodName(request.method) << " " << request.path
              << " -> " << res.status;
+}
+
+bool Dispatcher::preconditionHolds(const Request& request, Response& res) const {
+  if (request.method != HttpMethod::Patch && request.method != HttpMethod::Put &&
+      request.method != HttpMethod::Delete)
+    return true;
+  std::optional<std::string> condition = request.header("If-Match");
+  // "*": any current representation; a handler answers 404 when there is none.
+  if (!condition || anyEtag(*condition)) return true;
+  std::optional<RouteMatch> read = routes_.match(request.path, HttpMethod::Get);
+  if (!read || !read->route->methods.contains(HttpMethod::Get)) return true;  // nothing to compare
+  // The GET of the same path, as this client would make it: same headers, same checks.
+  Request get = request;
+  get.method = HttpMethod::Get;
+  get.query.clear();
+  get.body.clear();
+  Response current;
+  Identity same_caller;  // authenticated again, by the same credentials
+  route(get, current, same_caller);
+  if (current.status != 200) {
+    res = std::move(current);  // no current ETag to compare with: why not (404, 503, ...)
+    return false;
+  }
+  if (etagListMatches(*condition, etagOf(current.body))) return true;
+  messages::preconditionFailed(res);
+  return false;
 }
 
 void Dispatcher::answerDegraded(Response& res) const {

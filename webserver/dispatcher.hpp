@@ -57,6 +57,9 @@ class Dispatcher {
   bool authorize(const Request& request, const Route& route, Response& res, Identity& caller) const;
   // One audit line per change (any method but GET and HEAD) and per refusal.
   void audit(const Request& request, const Response& res, const Identity& caller) const;
+  // If-Match on PATCH, PUT or DELETE: the ETag of the same path's GET, run now, must be one the
+  // client names (else 412, or the GET's own error, and the change is not made).
+  bool preconditionHolds(const Request& request, Response& res) const;
   // 503 for a route degraded mode does not serve, naming the faults on the status board.
   void answerDegraded(Response& res) const;
   std::optional<ipc::StatusSnapshot> readStatus() const;

@@ -58,6 +58,23 @@ std::optional<std::string> Request::queryParameter(std::string_view name) const 
   return std::nullopt;
 }
 
+std::vector<std::string> Request::queryParameterNames() const {
+  std::vector<std::string> names;
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (!pair.empty()) names.push_back(urlDecode(pair.substr(0, pair.find('='))));
+  }
+  return names;
+}
+
+std::string Response::serializedBody() const {
+  if (body.is_null()) return text;
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string_view methodName(HttpMethod method) {
   for (const auto& [m, name] : kMethodNames)
     if (m == method) return name;

@@ -58,6 +58,8 @@ struct Request {
   std::optional<std::string> queryParameter(std::string_view name) const;
   // The first header of that name (case-insensitive), or nullopt.
   std::optional<std::string> header(std::string_view name) const;
+  // The decoded names of the query parameters, in order ("$top", "only").
+  std::vector<std::string> queryParameterNames() const;
 };
 
 // A response that is a stream of Server-Sent Events instead of a body (GET
@@ -71,7 +73,10 @@ struct EventStreamStart {
 
 struct Response {
   int status = 200;
-  Json body;  // null: no body
+  Json body;  // null: no body, or `text`
+  // A body that is not JSON ($metadata's XML), sent as it is when `body` is null; setText
+  // gives it its Content-Type.
+  std::string text;
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<EventStreamStart> event_stream;  // set: stream events, `body` is unused
 
@@ -80,6 +85,13 @@ struct Response {
   }
   // The first header of that name (case-insensitive), or nullopt.
   std::optional<std::string> header(std::string_view name) const;
+  void setText(std::string content_type, std::string content) {
+    body = nullptr;
+    text = std::move(content);
+    addHeader("Content-Type", std::move(content_type));
+  }
+  // The bytes of the body as sent: `body` serialized (compact), else `text`.
+  std::string serializedBody() const;
 };
 
 }  // namespace dualsp::web

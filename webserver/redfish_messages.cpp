@@ -265,6 +265,30 @@ void queryParameterOutOfRange(Response& res, std::string_view value, std::string
            {std::string(value), std::string(parameter), std::string(range)});
 }
 
+void preconditionFailed(Response& res) {
+  setError(res, 412, BaseMessage::PreconditionFailed, {});
+}
+
+void odataVersionNotSupported(Response& res) {
+  setError(res, 412, BaseMessage::PreconditionFailed, {});
+  Json& error = res.body["error"];
+  Json header = messageObject(BaseMessage::HeaderInvalid, {"OData-Version"});
+  error["message"] = header["Message"].get<std::string>() + "  Only OData version 4.0 is served.";
+  error["@Message.ExtendedInfo"].push_back(std::move(header));
+}
+
+void queryParameterUnsupported(Response& res, std::string_view parameter) {
+  setError(res, 501, BaseMessage::QueryParameterUnsupported, {std::string(parameter)});
+}
+
+void methodNotImplemented(Response& res) {
+  setError(res, 501, BaseMessage::GeneralError, {});
+  Json& error = res.body["error"];
+  error["message"] = "The HTTP method is not implemented by this service.";
+  error["@Message.ExtendedInfo"][0]["Resolution"] =
+      "Use one of GET, HEAD, POST, PUT, PATCH, DELETE as the resource's Allow header lists.";
+}
+
 void stringValueTooLong(Response& res, std::string_view value, size_t limit) {
   setError(res, 400, BaseMessage::StringValueTooLong, {std::string(value), std::to_string(limit)});
 }

@@ -138,4 +138,16 @@ void stringValueTooLong(Response& res, std::string_view value, size_t limit);
 void queryParameterOutOfRange(Response& res, std::string_view value, std::string_view parameter,
                               std::string_view range);
 
+// 412 PreconditionFailed: an If-Match that names none of the resource's current ETags.
+void preconditionFailed(Response& res);
+// 412 PreconditionFailed, then HeaderInvalid naming OData-Version: a request for an OData
+// version other than 4.0 (DSP0266 "Request headers").
+void odataVersionNotSupported(Response& res);
+// 501 QueryParameterUnsupported: a $ query parameter the resource does not implement
+// (DSP0266 "Query parameters").
+void queryParameterUnsupported(Response& res, std::string_view parameter);
+// 501 GeneralError saying so: an HTTP method spweb does not implement on any resource (RFC 9110
+// 15.6.2; one it knows but the resource does not take is 405, operationNotAllowed).
+void methodNotImplemented(Response& res);
+
 }  // namespace dualsp::web::messages

@@ -60,6 +60,9 @@ struct Route {
   DegradedService degraded = DegradedService::No;
   DataSource source = DataSource::StatusBoard;
   Handler handler = nullptr;
+  // The $ query parameters the handler implements ("$top"); the dispatcher answers any other
+  // $ parameter with 501 before the handler runs (docs/WEB.md "Protocol").
+  std::vector<std::string_view> queries = {};
   // Served to an account that must change its password first (PasswordChangeRequired):
   // its own account and its session. Every other route answers 403 until it has.
   bool before_password_change = false;

@@ -34,8 +34,7 @@ HttpMethod methodOf(const char* name) {
 }
 
 void writeResponse(mg_connection* conn, const Response& res, bool head) {
-  std::string body;
-  if (!res.body.is_null()) body = res.body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string body = res.serializedBody();
   mg_response_header_start(conn, res.status);
   for (const auto& [name, value] : res.headers)
     mg_response_header_add(conn, name.c_str(), value.c_str(), static_cast<int>(value.size()));
@@ -231,9 +230,45 @@ int handleRequest(mg_connection* conn) {
   return failed.status;
 }
 
+// CivetWeb refuses a request line whose method it does not know with 400 "Bad request"
+// before begin_request (parse_http_request, CivetWeb 1.15), with the method and the HTTP
+// version already split out of the line. Such a request gets the dispatcher's 501.
+bool isUnknownMethod(const mg_connection* conn, int status, const char* message) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (status != 400 || !message || std::strcmp(message, "Bad request") != 0 || !info ||
+      !info->request_method || !info->http_version)
+    return false;
+  const std::string_view method = info->request_method;
+  // A token (RFC 9110 9.1): upper-case letters, digits, '-' and '_' are what methods use.
+  const bool token = !method.empty() && std::all_of(method.begin(), method.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+  return token && !parseMethod(method);
+}
+
+int answerUnknownMethod(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  Request request;
+  request.method = HttpMethod::Other;
+  request.path = info->request_uri ? info->request_uri : "";
+  request.remote_address = info->remote_addr;
+  Response res = dispatcherOf(conn).handle(request);
+  res.addHeader("Connection", "close");  // CivetWeb closes the connection after an error
+  writeResponse(conn, res, false);
+  return 0;
+}
+
 // Errors CivetWeb raises itself (a malformed request, a timeout): plain text, but with the
-// header that says which SP answered, like every other response.
+// header that says which SP answered, like every other response. An unknown method is the
+// exception: it gets a Redfish 501.
 int handleHttpError(mg_connection* conn, int status, const char* message) {
+  if (isUnknownMethod(conn, status, message)) {
+    try {
+      return answerUnknownMethod(conn);
+    } catch (const std::exception& e) {
+      LOG_ERROR << "answering an unknown method failed: " << e.what();
+    }
+  }
   std::string body = std::string(message ? message : "") + "\n";
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nX-DualSP-SP: %c\r\nContent-Type: text/plain; charset=utf-8\r\n"

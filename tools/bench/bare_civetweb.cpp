@@ -45,12 +45,18 @@ int answer(mg_connection* conn) {
   }
   const std::string& body = it->second;
   const std::string length = std::to_string(body.size());
-  // The headers spweb sends with a JSON answer (webserver/dispatcher.cpp addCommonHeaders).
+  // The headers spweb sends with a JSON answer (webserver/dispatcher.cpp addCommonHeaders,
+  // and on a read Allow, ETag and Link: docs/WEB.md "Protocol"), of the same sizes.
   mg_response_header_start(conn, 200);
   mg_response_header_add(conn, "X-DualSP-SP", "bare", 4);
   mg_response_header_add(conn, "OData-Version", "4.0", 3);
   mg_response_header_add(conn, "Cache-Control", "no-store", 8);
   mg_response_header_add(conn, "Content-Type", "application/json; charset=utf-8", -1);
+  mg_response_header_add(conn, "Allow", "GET, HEAD", -1);
+  mg_response_header_add(conn, "ETag", "W/\"0123456789abcdef\"", -1);
+  mg_response_header_add(
+      conn, "Link", "<https://redfish.dmtf.org/schemas/v1/Manager.v1_19_0.json>; rel=describedby",
+      -1);
   mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
   mg_response_header_send(conn);
   mg_write(conn, body.data(), body.size());

@@ -352,7 +352,8 @@ void requestRoutesLogServices(RouteTable& routes) {
               .privilege = Privilege::Login,
               .degraded = DegradedService::ThisSpOnly,
               .source = DataSource::LocalBus,
-              .handler = handleLogEntryCollectionGet});
+              .handler = handleLogEntryCollectionGet,
+              .queries = {kTopParameter}});
   routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Log/Entries/{EntryId}",
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::Login,
@@ -371,7 +372,8 @@ void requestRoutesLogServices(RouteTable& routes) {
               .privilege = Privilege::Login,
               .degraded = DegradedService::Yes,
               .source = DataSource::LocalBus,
-              .handler = handleEventLogEntryCollectionGet});
+              .handler = handleEventLogEntryCollectionGet,
+              .queries = {kTopParameter, kSkipParameter}});
   routes.add({.pattern = "/redfish/v1/Managers/{ManagerId}/LogServices/Events/Entries/{EntryId}",
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::Login,

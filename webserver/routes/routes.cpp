@@ -5,6 +5,7 @@ namespace dualsp::web {
 RouteTable buildRouteTable() {
   RouteTable routes;
   requestRoutesServiceRoot(routes);
+  requestRoutesOData(routes);
   requestRoutesSessionService(routes);
   requestRoutesAccountService(routes);
   requestRoutesManagers(routes);

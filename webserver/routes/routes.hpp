@@ -7,6 +7,7 @@
 namespace dualsp::web {
 
 void requestRoutesServiceRoot(RouteTable& routes);         // routes/service_root.cpp
+void requestRoutesOData(RouteTable& routes);               // routes/odata.cpp
 void requestRoutesManagers(RouteTable& routes);            // routes/managers.cpp
 void requestRoutesLogServices(RouteTable& routes);         // routes/log_services.cpp
 void requestRoutesChassis(RouteTable& routes);             // routes/chassis.cpp

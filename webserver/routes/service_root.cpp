@@ -1,6 +1,7 @@
 // /redfish and /redfish/v1: the entry points every Redfish client starts from.
 
 #include "ipc/status_board.hpp"
+#include "webserver/protocol.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/routes/routes.hpp"
 
@@ -35,6 +36,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   body["EventService"] = odataLink(std::string(kEventServicePath));  // both modes read it
   body["Links"] = {{"ManagerProvidingService", odataLink(managerPath(sp))},
                    {"Sessions", odataLink(std::string(kSessionsPath))}};
+  body["ProtocolFeaturesSupported"] = protocolFeaturesSupported();
   body["Oem"] = {{"DualSP",
                   {
                       {"ServingSp", std::string(1, spLetter(sp))},

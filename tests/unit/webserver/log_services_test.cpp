@@ -143,8 +143,10 @@ TEST(LogServices, TopSetsTheLinesAskedFor) {
 
   a.get(kEntries, "$top=5");
   STRCMP_EQUAL("5", a.bus.last().args().at("lines").c_str());
-  a.get(kEntries, "%24top=7&$skip=0");
+  a.get(kEntries, "%24top=7&only");
   STRCMP_EQUAL("7", a.bus.last().args().at("lines").c_str());
+  // An SP's log has no $skip paging (the array's Events log has): 501, spd not asked.
+  checkError(a.get(kEntries, "$top=7&$skip=0"), 501, "Base.1.22.1.QueryParameterUnsupported");
   a.get(kEntries, "$top=5000");
   STRCMP_EQUAL("1000", a.bus.last().args().at("lines").c_str());
   a.get(kEntries, "$top=99999999999999999999999");

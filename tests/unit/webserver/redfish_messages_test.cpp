@@ -115,6 +115,26 @@ TEST(RedfishMessages, ActionParameterValueMessages) {
                res.body["error"]["code"].get<std::string>().c_str());
 }
 
+TEST(RedfishMessages, ProtocolRefusals) {
+  Response res;
+  messages::preconditionFailed(res);
+  LONGS_EQUAL(412, res.status);
+  STRCMP_EQUAL("Base.1.22.1.PreconditionFailed",
+               res.body["error"]["code"].get<std::string>().c_str());
+  messages::odataVersionNotSupported(res);
+  LONGS_EQUAL(412, res.status);
+  const Json& info = res.body["error"]["@Message.ExtendedInfo"];
+  LONGS_EQUAL(2, info.size());
+  STRCMP_EQUAL("Header 'OData-Version' is invalid.", info[1]["Message"].get<std::string>().c_str());
+  messages::queryParameterUnsupported(res, "$expand");
+  LONGS_EQUAL(501, res.status);
+  STRCMP_EQUAL("Query parameter '$expand' is not supported.",
+               res.body["error"]["message"].get<std::string>().c_str());
+  messages::methodNotImplemented(res);
+  LONGS_EQUAL(501, res.status);
+  STRCMP_EQUAL("Base.1.22.1.GeneralError", res.body["error"]["code"].get<std::string>().c_str());
+}
+
 TEST(RedfishMessages, WrongArgumentCountIsABug) {
   CHECK_THROWS(std::logic_error,
                messages::messageObject(messages::BaseMessage::InternalError, {"x"}));
@@ -126,7 +146,7 @@ TEST(RedfishMessages, WrongArgumentCountIsABug) {
 // own consistency tests/unit/redfish checks): every message spweb sends has its entry, in order.
 TEST(RedfishMessages, TableIsTheGeneratedBaseRegistry) {
   STRCMP_EQUAL("Base.1.22.1", std::string(messages::kBaseRegistry).c_str());
-  LONGS_EQUAL(33, messages::baseRegistry().size());
+  LONGS_EQUAL(36, messages::baseRegistry().size());
   for (size_t i = 0; i < messages::baseRegistry().size(); ++i) {
     const auto message = static_cast<messages::BaseMessage>(i);
     CHECK(&messages::entry(message) == &messages::baseRegistry()[i]);

@@ -113,7 +113,7 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("PATH", text.c_str());
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
-  LONGS_EQUAL(49, table.routes().size());
+  LONGS_EQUAL(51, table.routes().size());
 
   struct Expected {
     const char* path;
@@ -125,6 +125,8 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   const Expected expected[] = {
       {"/redfish", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       {"/redfish/v1", Privilege::NoAuth, DegradedService::Yes, DataSource::StatusBoard, false},
+      {"/redfish/v1/odata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
+      {"/redfish/v1/$metadata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       {"/redfish/v1/Managers", Privilege::Login, DegradedService::Yes, DataSource::StatusBoard,
        false},
       {"/redfish/v1/Managers/SPA", Privilege::Login, DegradedService::ThisSpOnly,

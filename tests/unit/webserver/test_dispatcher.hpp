@@ -11,10 +11,28 @@
 #include "fake_command_client.hpp"
 #include "test_status_board.hpp"
 #include "webserver/dispatcher.hpp"
+#include "webserver/routes/odata.hpp"
 #include "webserver/routes/routes.hpp"
 #include "webserver/status_board_source.hpp"
 
 namespace dualsp::web::test {
+
+// Every @odata.type in `body`, at any depth, is one $metadata references
+// (webserver/routes/odata.cpp): a route answering with a new type fails here until it is added.
+inline void checkODataTypesServed(const Json& body) {
+  if (body.is_array()) {
+    for (const Json& item : body) checkODataTypesServed(item);
+  } else if (body.is_object()) {
+    for (const auto& [name, value] : body.items()) {
+      if (name == "@odata.type" && value.is_string()) {
+        const std::string type = value.get<std::string>();
+        if (!isODataTypeServed(type))
+          FAIL(("@odata.type " + type + " is not in webserver/routes/odata.cpp").c_str());
+      }
+      checkODataTypesServed(value);
+    }
+  }
+}
 
 inline Request makeRequest(HttpMethod method, std::string path) {
   Request request;
@@ -62,7 +80,9 @@ struct Served {
     Request request = makeRequest(HttpMethod::Get, path);
     request.query = query;
     request.remote_address = "198.18.0.100";
-    return dispatcher->handle(request);
+    Response res = dispatcher->handle(request);
+    checkODataTypesServed(res.body);
+    return res;
   }
   Response post(const std::string& path, const std::string& body) const {
     return send(HttpMethod::Post, path, body);

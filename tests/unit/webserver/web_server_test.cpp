@@ -18,6 +18,7 @@
 #include "test_dispatcher.hpp"
 #include "test_status_board.hpp"
 #include "webserver/dispatcher.hpp"
+#include "webserver/routes/odata.hpp"
 #include "webserver/routes/routes.hpp"
 #include "webserver/status_board_source.hpp"
 #include "webserver/web_server.hpp"
@@ -150,6 +151,56 @@ TEST(WebServer, MalformedRequestStillSaysWhichSpAnswered) {
   HttpReply reply = client.readReply();
   CHECK(reply.status >= 400 && reply.status < 500);
   STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
+}
+
+// CivetWeb refuses a method it does not know before spweb sees the request; spweb still
+// answers it, 501 with a Redfish body (docs/WEB.md "Protocol").
+TEST(WebServer, AnUnknownMethodIsNotImplementedWithARedfishBody) {
+  RunningServer s(SpId::B, ServeMode::Full);
+  HttpTestClient client(s.server->port());
+  client.sendRaw("FAKEMETHODFORTEST /redfish/v1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  HttpReply reply = client.readReply();
+  LONGS_EQUAL(501, reply.status);
+  STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
+  STRCMP_EQUAL("4.0", reply.header("odata-version").value_or("").c_str());
+  STRCMP_EQUAL("application/json; charset=utf-8",
+               reply.header("content-type").value_or("").c_str());
+  STRCMP_EQUAL("close", reply.header("connection").value_or("").c_str());
+  STRCMP_EQUAL("Base.1.22.1.GeneralError",
+               bodyOf(reply)["error"]["code"].get<std::string>().c_str());
+  CHECK(client.closedByServer(1000));
+  // A method CivetWeb knows and spweb does not take on the resource: 405, as before.
+  HttpTestClient second(s.server->port());
+  HttpReply put = second.request("PUT", "/redfish/v1", "{}");
+  LONGS_EQUAL(405, put.status);
+  STRCMP_EQUAL("GET, HEAD", put.header("allow").value_or("").c_str());
+  // A method CivetWeb knows and spweb does not at all (WebDAV): 501 from the dispatcher.
+  HttpReply propfind = second.request("PROPFIND", "/redfish/v1");
+  LONGS_EQUAL(501, propfind.status);
+}
+
+TEST(WebServer, ServesTheODataDocumentsAndProtocolHeaders) {
+  RunningServer s(SpId::A, ServeMode::Degraded);
+  HttpTestClient client(s.server->port());
+  HttpReply metadata = client.request("GET", "/redfish/v1/$metadata");
+  LONGS_EQUAL(200, metadata.status);
+  STRCMP_EQUAL("application/xml; charset=utf-8",
+               metadata.header("content-type").value_or("").c_str());
+  STRCMP_EQUAL(metadataDocument().c_str(), metadata.body.c_str());
+  HttpReply head = client.request("HEAD", "/redfish/v1/$metadata");
+  LONGS_EQUAL(200, head.status);
+  STRCMP_EQUAL(std::to_string(metadataDocument().size()).c_str(),
+               head.header("content-length").value_or("").c_str());
+  HttpReply odata = client.request("GET", "/redfish/v1/odata");
+  LONGS_EQUAL(200, odata.status);
+  STRCMP_EQUAL("/redfish/v1/$metadata", bodyOf(odata)["@odata.context"].get<std::string>().c_str());
+  HttpReply root = client.request("GET", "/redfish/v1/?$expand=.");
+  LONGS_EQUAL(501, root.status);
+  root = client.request("GET", "/redfish/v1/?unknown");
+  LONGS_EQUAL(200, root.status);
+  STRCMP_EQUAL("GET, HEAD", root.header("allow").value_or("").c_str());
+  STRCMP_CONTAINS("rel=describedby", root.header("link").value_or("").c_str());
+  CHECK(root.header("etag").has_value());
 }
 
 TEST(WebServer, APortInUseIsAClearStartError) {

@@ -44,6 +44,9 @@ enum class Message {
   StringValueTooLong,
   OperationTimeout,
   CreateLimitReachedForResource,
+  PreconditionFailed,
+  HeaderInvalid,
+  QueryParameterUnsupported,
   NoValidSession,
   PasswordChangeRequired,
   SessionLimitExceeded,
@@ -80,6 +83,9 @@ inline constexpr std::string_view kQueryParameterOutOfRange = "Base.1.22.1.Query
 inline constexpr std::string_view kStringValueTooLong = "Base.1.22.1.StringValueTooLong";
 inline constexpr std::string_view kOperationTimeout = "Base.1.22.1.OperationTimeout";
 inline constexpr std::string_view kCreateLimitReachedForResource = "Base.1.22.1.CreateLimitReachedForResource";
+inline constexpr std::string_view kPreconditionFailed = "Base.1.22.1.PreconditionFailed";
+inline constexpr std::string_view kHeaderInvalid = "Base.1.22.1.HeaderInvalid";
+inline constexpr std::string_view kQueryParameterUnsupported = "Base.1.22.1.QueryParameterUnsupported";
 inline constexpr std::string_view kNoValidSession = "Base.1.22.1.NoValidSession";
 inline constexpr std::string_view kPasswordChangeRequired = "Base.1.22.1.PasswordChangeRequired";
 inline constexpr std::string_view kSessionLimitExceeded = "Base.1.22.1.SessionLimitExceeded";
@@ -88,7 +94,7 @@ inline constexpr std::string_view kResourceAlreadyExists = "Base.1.22.1.Resource
 inline constexpr std::string_view kPropertyNotWritable = "Base.1.22.1.PropertyNotWritable";
 inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.PasswordIncorrectLength";
 
-inline constexpr std::array<MessageEntry, 33> kMessages{{
+inline constexpr std::array<MessageEntry, 36> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -245,6 +251,24 @@ inline constexpr std::array<MessageEntry, 33> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Critical,
      .resolution = "Either delete resources and resubmit the request if the operation failed or do not resubmit the request."},
+    {.key = "PreconditionFailed",
+     .id = "Base.1.22.1.PreconditionFailed",
+     .text = "The ETag supplied did not match the ETag required to change this resource.",
+     .number_of_args = 0,
+     .severity = resource::Health::Critical,
+     .resolution = "Try the operation again using the appropriate ETag."},
+    {.key = "HeaderInvalid",
+     .id = "Base.1.22.1.HeaderInvalid",
+     .text = "Header '%1' is invalid.",
+     .number_of_args = 1,
+     .severity = resource::Health::Critical,
+     .resolution = "Resubmit the request with a valid request header."},
+    {.key = "QueryParameterUnsupported",
+     .id = "Base.1.22.1.QueryParameterUnsupported",
+     .text = "Query parameter '%1' is not supported.",
+     .number_of_args = 1,
+     .severity = resource::Health::Warning,
+     .resolution = "Correct or remove the query parameter and resubmit the request."},
     {.key = "NoValidSession",
      .id = "Base.1.22.1.NoValidSession",
      .text = "There is no valid session established with the implementation.",
