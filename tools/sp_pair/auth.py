@@ -196,3 +196,46 @@ def first_login(lay, timeout=FIRST_LOGIN_TIMEOUT):
         time.sleep(0.1)
     raise HarnessError("the first password change through %s did not succeed within %.0f s: "
                        "%s" % (lay.floating, timeout, what))
+
+
+# ---------------------------------------------------------------- sessions (benches)
+
+SESSIONS_PATH = "/redfish/v1/SessionService/Sessions"
+
+
+def create_session(host, port, cred, timeout=5.0):
+    """A Redfish session for cred ("user:password"): (token, location). For load generators
+    (wrk): a token is checked with a hash, a Basic login the SP has not cached costs it an
+    Argon2id verification."""
+    user, _, password = cred.partition(":")
+    r = redfish.http_request(host, SESSIONS_PATH, "POST", {"UserName": user, "Password": password},
+                             timeout=timeout, port=port, auth=False)
+    token = r["headers"].get("x-auth-token")
+    if r["status"] != 201 or not token:
+        raise HarnessError("POST %s at %s: HTTP %s%s" % (SESSIONS_PATH, host, r["status"],
+                                                         " (%s)" % r["err"] if r["err"] else ""))
+    return token, r["headers"].get("location")
+
+
+def delete_session(host, port, token, location, timeout=5.0):
+    """Logs the session out (True when the SP said so)."""
+    if not location:
+        return False
+    import urllib.parse
+    path = urllib.parse.urlsplit(location).path or location
+    r = redfish.http_request(host, path, "DELETE", timeout=timeout, port=port,
+                             headers={"X-Auth-Token": token})
+    return r["status"] is not None and 200 <= r["status"] < 300
+
+
+def write_header_files(directory, headers):
+    """The request headers for command-line clients, in files only root can read (a header
+    on a command line would be in every user's `ps`): a wrk Lua script (`wrk -s`) and a curl
+    header file (`curl -H @file`). Returns (lua_path, curl_path)."""
+    lua = "".join('wrk.headers["%s"] = "%s"\n' % (k, v) for k, v in headers.items())
+    curl = "".join("%s: %s\n" % (k, v) for k, v in headers.items())
+    lua_path = os.path.join(directory, "bench-headers.lua")
+    curl_path = os.path.join(directory, "bench-headers.curl")
+    write_secret(lua_path, lua)
+    write_secret(curl_path, curl)
+    return lua_path, curl_path
