@@ -112,17 +112,26 @@ def read_credentials(state):
     return line if line and ":" in line else None
 
 
+def new_initial(state, spd):
+    """A new initial password: kept in <state>/initial-password (0600) until the first
+    change; returns its hash (spd --hash-password), or None when spd has no accounts."""
+    if not spd_hashes_passwords(spd):
+        return None
+    password = new_password()
+    digest = hash_password(spd, password)
+    write_secret(os.path.join(state, PENDING_INITIAL), "%s:%s\n" % (ADMIN, password))
+    return digest
+
+
 def provision(lay, sp_dirs=None):
     """A new initial password for the pair: its hash in <sp_dir>/initial-admin of both SPs
     (0600), the password itself in <state>/initial-password (0600) until the first change.
     Returns False (and provisions nothing) when spd has no --hash-password."""
-    if not spd_hashes_passwords(lay.spd):
+    digest = new_initial(lay.state, lay.spd)
+    if digest is None:
         return False
-    password = new_password()
-    digest = hash_password(lay.spd, password)
     for d in sp_dirs or [lay.sp_dir(sp) for sp in ("A", "B")]:
         write_secret(os.path.join(d, INITIAL_ADMIN), digest + "\n")
-    write_secret(os.path.join(lay.state, PENDING_INITIAL), "%s:%s\n" % (ADMIN, password))
     return True
 
 
@@ -132,25 +141,33 @@ def pending(state):
     return os.path.exists(os.path.join(state, PENDING_INITIAL))
 
 
-def works(host, port, cred, timeout=1.0):
-    """GET of the account with cred answers 200: (ok, status)."""
+def requester(host, port):
+    """request(method, path, body, auth, timeout) -> (status, err) over this process's
+    network (sp-pair: the root namespace reaches the floating address)."""
+    def request(method, path, body, cred, timeout):
+        r = redfish.http_request(host, path, method, body, timeout=timeout, port=port,
+                                 auth=cred or False)
+        return r["status"], r["err"]
+    return request
+
+
+def works(request, cred, timeout=1.0):
+    """GET of cred's own account answers 200: (ok, status)."""
     user = cred.split(":", 1)[0]
-    r = redfish.http_request(host, "/redfish/v1/AccountService/Accounts/" + user,
-                             timeout=timeout, port=port, auth=cred)
-    return r["status"] == 200, r["status"]
+    status, _ = request("GET", "/redfish/v1/AccountService/Accounts/" + user, None, cred, timeout)
+    return status == 200, status
 
 
-def try_first_login(lay, timeout=1.0):
-    """One attempt at the first password change through the floating address.
-    Returns (done, what): done True once <state>/credentials holds working credentials;
-    `what` says what happened (statuses only, never a password)."""
-    state = lay.state
+def first_change(state, request, timeout=1.0):
+    """One attempt at the first password change (request: see requester(); it reaches the
+    floating address). Returns (done, what): done True once <state>/credentials holds
+    working credentials; `what` says what happened (statuses only, never a password)."""
     initial = read_secret(os.path.join(state, PENDING_INITIAL))
     if initial is None:
         cred = read_credentials(state)
         if cred is None:
             return False, "no %s and no %s in %s" % (CREDENTIALS, PENDING_INITIAL, state)
-        ok, status = works(lay.floating, lay.web_port, cred, timeout)
+        ok, status = works(request, cred, timeout)
         return ok, "the existing credentials: HTTP %s" % status
     # The new password is chosen (and kept) before it is sent: when the change is made but
     # its answer is lost, the next attempt finds the initial password refused and the new
@@ -159,20 +176,24 @@ def try_first_login(lay, timeout=1.0):
     if new is None:
         new = "%s:%s" % (ADMIN, new_password())
         write_secret(os.path.join(state, PENDING_NEW), new + "\n")
-    r = redfish.http_request(lay.floating, ACCOUNT_PATH, "PATCH",
-                             {"Password": new.split(":", 1)[1]}, timeout=timeout,
-                             port=lay.web_port, auth=initial)
-    if r["status"] == 200:
+    status, err = request("PATCH", ACCOUNT_PATH, {"Password": new.split(":", 1)[1]}, initial,
+                          timeout)
+    if status == 200:
         return _adopt(state, new), "changed"
-    if r["status"] == 401:
+    if status == 401:
         # The initial password is refused: the change was made (answer lost), or the store
         # already has accounts (an SP's store from before): whatever works is kept.
         for cand in (new, read_credentials(state)):
-            if cand and works(lay.floating, lay.web_port, cand, timeout)[0]:
+            if cand and works(request, cand, timeout)[0]:
                 return _adopt(state, cand), "the store already had the account"
         return False, "the initial password is refused (HTTP 401) and %s/%s does not work" % (
             state, CREDENTIALS)
-    return False, "HTTP %s%s" % (r["status"], " (%s)" % r["err"] if r["err"] else "")
+    return False, "HTTP %s%s" % (status, " (%s)" % err if err else "")
+
+
+def try_first_login(lay, timeout=1.0):
+    """first_change through the sp-pair's floating address."""
+    return first_change(lay.state, requester(lay.floating, lay.web_port), timeout)
 
 
 def _adopt(state, cred):
@@ -182,20 +203,24 @@ def _adopt(state, cred):
     return True
 
 
-def first_login(lay, timeout=FIRST_LOGIN_TIMEOUT):
-    """try_first_login until it succeeds or the deadline passes (HarnessError). The first
-    change may be refused (503) while the pair settles."""
+def first_login(lay, timeout=FIRST_LOGIN_TIMEOUT, state=None, request=None, where=None):
+    """first_change until it succeeds or the deadline passes (HarnessError). The first change
+    may be refused (503) while the pair settles. Default: sp-pair's Layout `lay`; the QEMU
+    pair passes lay=None with its state directory, its request and where it goes."""
+    state = state or lay.state
+    request = request or requester(lay.floating, lay.web_port)
+    where = where or lay.floating
     end = time.monotonic() + timeout
     what = "no attempt"
     for _ in range(int(timeout / 0.1) + 2):
-        done, what = try_first_login(lay)
+        done, what = first_change(state, request)
         if done:
-            return read_credentials(lay.state)
+            return read_credentials(state)
         if time.monotonic() > end:
             break
         time.sleep(0.1)
     raise HarnessError("the first password change through %s did not succeed within %.0f s: "
-                       "%s" % (lay.floating, timeout, what))
+                       "%s" % (where, timeout, what))
 
 
 # ---------------------------------------------------------------- sessions (benches)
