@@ -158,7 +158,7 @@ def works(request, cred, timeout=1.0):
     return status == 200, status
 
 
-def first_change(state, request, timeout=1.0):
+def first_change(state, request, timeout=3.0):
     """One attempt at the first password change (request: see requester(); it reaches the
     floating address). Returns (done, what): done True once <state>/credentials holds
     working credentials; `what` says what happened (statuses only, never a password)."""
@@ -191,7 +191,7 @@ def first_change(state, request, timeout=1.0):
     return False, "HTTP %s%s" % (status, " (%s)" % err if err else "")
 
 
-def try_first_login(lay, timeout=1.0):
+def try_first_login(lay, timeout=3.0):
     """first_change through the sp-pair's floating address."""
     return first_change(lay.state, requester(lay.floating, lay.web_port), timeout)
 

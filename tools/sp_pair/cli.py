@@ -212,7 +212,7 @@ def wait_ready(lay, timeout):
     login = "not tried: the floating address never answered"
     for _ in range(100000):
         if auth.pending(lay.state) and redfish.answers(lay.floating, lay.web_port, 0.3):
-            _, login = auth.try_first_login(lay, timeout=1.0)
+            _, login = auth.try_first_login(lay, timeout=3.0)
         st = control.pair_status(lay)
         answering = {sp: st[sp]["role"] is not None for sp in ("A", "B")}
         actives = [sp for sp in ("A", "B") if st[sp]["role"] == "active"]
