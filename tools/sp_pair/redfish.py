@@ -6,9 +6,9 @@ else the `credentials` file of the pair that is up ($DUALSP_PAIR_STATE, else the
 state directories). A caller opts out with auth=False, or passes its own credentials
 (auth="user:password" or (user, password)), or its own Authorization / X-Auth-Token header
 (then nothing is added). The paths that need no credentials (OPEN_PATHS: the service root,
-/redfish/v1/odata, /redfish/v1/$metadata) get none by default: they would answer with them
-too, but a login the SP has not verified yet costs it an Argon2id verification (~0.1 s),
-and the probes that poll the service root during a failover must not wait for that.
+/redfish/v1/odata, /redfish/v1/$metadata) get none by default: they answer with them too
+(spweb does not look at credentials there), but a probe polling the service root during a
+failover then sends the same bytes, and works against a pair without an administrator.
 """
 
 import http.client
