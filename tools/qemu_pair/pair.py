@@ -235,18 +235,28 @@ class QemuPair:
             self._update(**{sp: {"error": "SP-%s: %s" % (sp, e)}})
 
     def wait_answering(self, timeout):
-        """Until both SPs answer on their own addresses with a role. None; HarnessError on
-        the deadline."""
+        """Until both SPs answer on their own addresses: the service root (it needs no
+        account) from the SP itself (X-DualSP-SP). Boards that elect nobody take no
+        configuration change, so no first password change is made here (the initial
+        password stays in <run>/initial-password). None; HarnessError on the deadline."""
         end = time.monotonic() + timeout
         last = {}
         for _ in range(int(timeout / 0.2) + 2):
-            last = self.roles()
-            if all(last[sp] for sp in SPS):
+            last = self.service_roots()
+            if all(last[sp] == sp for sp in SPS):
                 return None
             if time.monotonic() > end:
                 break
             time.sleep(0.2)
-        raise HarnessError("not answering after %.0f s: roles %s" % (timeout, last))
+        raise HarnessError("not answering after %.0f s: service root answered by %s" % (
+            timeout, last))
+
+    def service_roots(self):
+        """{sp: X-DualSP-SP of GET /redfish/v1 on SP-<sp>'s own address, None without answer}."""
+        futures = {sp: self.client.submit(client.http_request, MGMT[sp], "/redfish/v1", 1.0)
+                   for sp in SPS}
+        return {sp: (f.result()["sp"] if f.result()["status"] == 200 else None)
+                for sp, f in futures.items()}
 
     def wait_ready(self, timeout):
         """Until both SPs answer, exactly one says active and the floating IP answers.
