@@ -50,6 +50,11 @@ Version fromProtoVersion(const proto::Version& v) {
   return {v.epoch(), v.seq()};
 }
 
+bool isAccountKey(const std::string& key) {
+  return key.rfind("accounts/", 0) == 0 || key.rfind("sessions/", 0) == 0 ||
+         key.rfind("account_service/", 0) == 0;
+}
+
 proto::CommandResult okResult(const std::string& payload) {
   proto::CommandResult r;
   r.set_status(proto::CommandResult::OK);

@@ -97,6 +97,8 @@ struct ConfigStats {
 // ---- Helpers shared by the units ----
 inline constexpr const char* kEventPrefix = "events/";
 bool isEventKey(const std::string& key);
+// accounts/, sessions/, account_service/: the account service's records (sp/account_service).
+bool isAccountKey(const std::string& key);
 uint64_t eventIdOf(const std::string& key);
 std::string eventKey(uint64_t id);
 proto::Version toProtoVersion(Version v);

@@ -19,6 +19,7 @@
 #include "ipc/status_board.hpp"
 #include "platform/log.hpp"
 #include "platform/redfish/generated/registries/resource_event.hpp"
+#include "sp/account_service.hpp"
 #include "sp/array_events.hpp"
 #include "sp/boot_counter.hpp"
 #include "sp/channel_transport.hpp"
@@ -100,6 +101,7 @@ class Daemon {
   void turn();
   void followHealth();
   void recordArrayEvents();
+  void startAccounts();
 
   const Settings& c_;
   const std::string boot_id_;
@@ -133,6 +135,7 @@ class Daemon {
   std::mutex fault_mu_;
   std::vector<std::pair<std::string, std::optional<Fault>>> store_faults_;
   std::unique_ptr<ConfigService> config_service_;
+  std::unique_ptr<AccountService> accounts_;
   ManagementNetwork network_;
   std::unique_ptr<EventDelivery> delivery_;
   std::thread peer_thread_;
@@ -288,9 +291,38 @@ void Daemon::buildConfigService() {
   config_service_->onChange("network/management",
                             [this](const ConfigRecord& r) { onManagementNetwork(r); });
   config_service_->start();
+  startAccounts();
   // A peer deciding the start-up tie-break must not take an unknown history for an empty one.
   service_->setInitialHistory(config_service_->history());
   service_->start();
+}
+
+// Accounts and sessions live in the store; their service verifies passwords on a thread of
+// its own (docs/SECURITY.md "Accounts and sessions").
+void Daemon::startAccounts() {
+  AccountService::Dependencies deps;
+  deps.self = c_.sp;
+  deps.list = [this](const std::string& prefix) { return config_service_->list(prefix); };
+  deps.write = [this](proto::Command command, Reply reply) {
+    registry_.find("ConfigWrite")->handler(command, std::move(reply));
+  };
+  deps.record_event = [this](proto::Event e) { config_service_->recordEvent(std::move(e)); };
+  deps.wall_ms = wallMillis;
+  deps.now = [] { return std::chrono::steady_clock::now(); };
+  std::string initial;
+  try {
+    initial = readInitialPasswordHash(c_.accounts.initial_password_file);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "the first administrator is not provisioned: " << e.what();
+  }
+  if (initial.empty() && config_service_->list("accounts/").empty())
+    LOG_WARNING << "no account exists and " << c_.accounts.initial_password_file
+                << " is missing: nobody can log in until the first administrator is provisioned"
+                   " (docs/SECURITY.md)";
+  accounts_ = std::make_unique<AccountService>(
+      AccountSettings{c_.accounts.initial_admin, c_.accounts.initial_password_file}, initial, deps);
+  accounts_->registerCommands(registry_);
+  accounts_->start();
 }
 
 void Daemon::onManagementNetwork(const ConfigRecord& record) {
@@ -460,6 +492,7 @@ void Daemon::recordArrayEvents() {
 void Daemon::shutDown() {
   if (bus_) bus_->stop();
   delivery_->stop();
+  if (accounts_) accounts_->stop();
   config_service_->stop();
   asio::post(peer_io_, [this] { link_->stop(); });
   peer_work_.reset();

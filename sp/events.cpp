@@ -16,7 +16,10 @@ const std::map<std::string_view, std::string_view>& templates() {
     for (std::string_view id :
          {message::kStateChanged, message::kHealthOk, message::kHealthWarning,
           message::kHealthCritical, message::kErrorsDetected, message::kErrorsCorrected,
-          message::kChanged, message::kInsufficientStorage}) {
+          message::kChanged, message::kRemoved, message::kInsufficientStorage,
+          message::kInvalidCredentials, message::kSuccessfulLogin, message::kAccountCreated,
+          message::kAccountRemoved, message::kAccountLocked, message::kAccountEnabled,
+          message::kAccountDisabled, message::kPasswordModified, message::kRoleChanged}) {
       const redfish::MessageEntry* e = redfish::registries::find(id);
       if (e) t.emplace(id, e->text);
     }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/redfish/generated/registries/account_security.hpp"
 #include "platform/redfish/generated/registries/base.hpp"
 #include "platform/redfish/generated/registries/resource_event.hpp"
 #include "platform/sp_types.hpp"
@@ -24,8 +25,20 @@ inline constexpr std::string_view kHealthCritical = resource_event::kResourceSta
 inline constexpr std::string_view kErrorsDetected = resource_event::kResourceErrorsDetected;
 inline constexpr std::string_view kErrorsCorrected = resource_event::kResourceErrorsCorrected;
 inline constexpr std::string_view kChanged = resource_event::kResourceChanged;
+inline constexpr std::string_view kRemoved = resource_event::kResourceRemoved;
 inline constexpr std::string_view kInsufficientStorage =
     redfish::registries::base::kInsufficientStorage;
+// Logins, lockouts and account changes (sp/account_service.cpp).
+namespace account_security = redfish::registries::account_security;
+inline constexpr std::string_view kInvalidCredentials = account_security::kInvalidCredentials;
+inline constexpr std::string_view kSuccessfulLogin = account_security::kSuccessfulLogin;
+inline constexpr std::string_view kAccountCreated = account_security::kAccountCreated;
+inline constexpr std::string_view kAccountRemoved = account_security::kAccountRemoved;
+inline constexpr std::string_view kAccountLocked = account_security::kAccountLocked;
+inline constexpr std::string_view kAccountEnabled = account_security::kAccountEnabled;
+inline constexpr std::string_view kAccountDisabled = account_security::kAccountDisabled;
+inline constexpr std::string_view kPasswordModified = account_security::kPasswordModified;
+inline constexpr std::string_view kRoleChanged = account_security::kManagerAccountRoleChanged;
 }  // namespace message
 
 // The registry text of `message_id` ("%1" filled from args), or "" when it is not one of the

@@ -1,5 +1,7 @@
 #include "sp/settings.hpp"
 
+#include "sp/account_service.hpp"
+
 #include <arpa/inet.h>
 
 #include <fstream>
@@ -231,6 +233,19 @@ void readWeb(const Reader& r, Settings& c) {
   requireIpv4(r, "listen", c.web.listen, true);
 }
 
+void readAccounts(const Reader& r, Settings& c) {
+  r.string("initial_admin", c.accounts.initial_admin);
+  r.string("initial_password_file", c.accounts.initial_password_file);
+  r.finish({"initial_admin", "initial_password_file"});
+  if (!validUserName(c.accounts.initial_admin))
+    r.fail(r.keyPath("initial_admin"),
+           "must be a letter, then up to 31 letters, digits, '.', '_' or '-'");
+  if (c.accounts.initial_password_file.empty())
+    c.accounts.initial_password_file = c.state_dir + "/initial-admin";
+  else if (c.accounts.initial_password_file[0] != '/')
+    r.fail(r.keyPath("initial_password_file"), "must be an absolute path");
+}
+
 }  // namespace
 
 Settings parseSettings(const std::string& text, const std::string& origin) {
@@ -267,8 +282,9 @@ Settings parseSettings(const std::string& text, const std::string& origin) {
   readFloating(top.child("floating"), c);
   readHeartbeat(top.child("heartbeat"), c);
   readWeb(top.child("web"), c);
+  readAccounts(top.child("accounts"), c);
   top.finish({"sp", "array_id", "state_dir", "log_level", "platform", "management", "peer",
-              "peer_link", "floating", "heartbeat", "web"});
+              "peer_link", "floating", "heartbeat", "web", "accounts"});
   return c;
 }
 

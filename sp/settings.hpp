@@ -98,6 +98,12 @@ struct Settings {
     int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
   } web;
 
+  struct Accounts {
+    std::string initial_admin = "admin";  // the first administrator's name
+    // A hash from `spd --hash-password`, mode 0600; default <state_dir>/initial-admin.
+    std::string initial_password_file;
+  } accounts;
+
   std::string log_level = "info";
 
   Millis fenceDelay() const {

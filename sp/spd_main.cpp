@@ -10,15 +10,19 @@
 #include <string>
 
 #include "platform/log.hpp"
+#include "sp/account_service.hpp"
 #include "sp/daemon.hpp"
 #include "sp/daemon_options.hpp"
 #include "sp/settings.hpp"
 #include "sp/spd_main.hpp"
 
+#include <sodium.h>
+
 namespace {
 
 constexpr const char* kUsage =
     "Usage: spd --settings FILE [--check]\n"
+    "       spd --hash-password < PASSWORD\n"
     "\n"
     "The DualSP service-processor daemon: heartbeats and election with the peer SP, the\n"
     "floating management address, and supervision of the web server (spweb).\n"
@@ -26,6 +30,8 @@ constexpr const char* kUsage =
     "  -s, --settings FILE  the SP's own start-up settings (JSON; see docs/SETTINGS.md);\n"
     "                       -c/--config is the same option under its former name\n"
     "      --check          validate the settings and exit\n"
+    "      --hash-password  read a password (one line) on standard input, print its Argon2id\n"
+    "                       hash: the content of accounts.initial_password_file\n"
     "  -h, --help           show this help\n"
     "  -V, --version        show the firmware version\n";
 
@@ -38,13 +44,43 @@ dualsp::log::Level levelFrom(const std::string& s) {
   return Level::Info;
 }
 
+// spd --hash-password: the password from standard input (never an argument: `ps` shows those).
+int hashPasswordFromStdin() {
+  std::string password;
+  if (!std::getline(std::cin, password)) {
+    std::cerr << "spd: --hash-password reads the password on standard input\n";
+    return 2;
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.size() < dualsp::sp::kMinPasswordLength ||
+      password.size() > dualsp::sp::kMaxPasswordLength) {
+    std::cerr << "spd: a password has " << dualsp::sp::kMinPasswordLength << " to "
+              << dualsp::sp::kMaxPasswordLength << " characters\n";
+    return 2;
+  }
+  if (sodium_init() < 0) {
+    std::cerr << "spd: libsodium cannot start\n";
+    return 1;
+  }
+  try {
+    std::cout << dualsp::sp::hashPassword(password) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "spd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int dualsp::spdMain(int argc, char** argv) {
-  static const option kOptions[] = {
-      {"settings", required_argument, nullptr, 's'}, {"config", required_argument, nullptr, 's'},
-      {"check", no_argument, nullptr, 'k'},          {"help", no_argument, nullptr, 'h'},
-      {"version", no_argument, nullptr, 'V'},        {nullptr, 0, nullptr, 0}};
+  static const option kOptions[] = {{"settings", required_argument, nullptr, 's'},
+                                    {"config", required_argument, nullptr, 's'},
+                                    {"check", no_argument, nullptr, 'k'},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {"hash-password", no_argument, nullptr, 'P'},
+                                    {"version", no_argument, nullptr, 'V'},
+                                    {nullptr, 0, nullptr, 0}};
   std::string settings_path;
   bool check_only = false;
   int opt;
@@ -57,6 +93,8 @@ int dualsp::spdMain(int argc, char** argv) {
       case 'k':
         check_only = true;
         break;
+      case 'P':
+        return hashPasswordFromStdin();
       case 'h':
         std::cout << kUsage;
         return 0;
@@ -96,6 +134,13 @@ int dualsp::spdMain(int argc, char** argv) {
       dualsp::sp::readPairKey(settings.peer_link.key_file, key_error).empty()) {
     std::cerr << "spd: settings error: " << key_error
               << "; spd does not run an election without the pair key\n";
+    return 2;
+  }
+  // A first administrator's hash anybody could read or replace is no secret: refuse it.
+  try {
+    dualsp::sp::readInitialPasswordHash(settings.accounts.initial_password_file);
+  } catch (const std::exception& e) {
+    std::cerr << "spd: settings error: accounts.initial_password_file: " << e.what() << "\n";
     return 2;
   }
   if (check_only) {

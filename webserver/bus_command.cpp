@@ -43,11 +43,26 @@ Json freshnessOf(const proto::CommandResult& result) {
   };
 }
 
+namespace {
+
+// Who asks: the account (when the route needs one) and the client's address, for spd's
+// checks of ownership and its audit events.
+void setCaller(const RequestContext& ctx, proto::Command& command) {
+  proto::Caller* caller = command.mutable_caller();
+  caller->set_origin("web " + ctx.request.remote_address);
+  if (ctx.caller) {
+    caller->set_user(ctx.caller->user);
+    caller->set_role(ctx.caller->role);
+  }
+}
+
+}  // namespace
+
 proto::Command makeCommand(const RequestContext& ctx, std::string_view name, SpId target) {
   proto::Command command;
   command.set_name(std::string(name));
   command.set_target(toProto(target));
-  command.mutable_caller()->set_origin("web " + ctx.request.remote_address);
+  setCaller(ctx, command);
   return command;
 }
 
@@ -55,7 +70,7 @@ proto::Command makeArrayCommand(const RequestContext& ctx, std::string_view name
   proto::Command command;
   command.set_name(std::string(name));
   command.set_target(proto::SP_UNKNOWN);
-  command.mutable_caller()->set_origin("web " + ctx.request.remote_address);
+  setCaller(ctx, command);
   return command;
 }
 
@@ -73,10 +88,30 @@ bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
     messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
     return false;
   }
+  // spd named the Base message that fits better than the status alone.
+  const std::string& key = result->message_key();
+  if (key == "SessionLimitExceeded") {
+    messages::sessionLimitExceeded(res);
+    return false;
+  }
+  if (key == "ResourceAlreadyExists") {
+    messages::resourceAlreadyExists(res, resource_type, "Id", resource_id);
+    return false;
+  }
+  if (key == "PasswordIncorrectLength") {
+    messages::passwordIncorrectLength(res, 12, 64);
+    return false;
+  }
   switch (result->status()) {
     case proto::CommandResult::OK:
     case proto::CommandResult::ACCEPTED:
       return true;
+    case proto::CommandResult::UNAUTHORIZED:
+      messages::noValidSession(res);
+      return false;
+    case proto::CommandResult::TOO_MANY_REQUESTS:
+      messages::tooManyFailedLogins(res, 60);
+      return false;
     case proto::CommandResult::NOT_FOUND:
       messages::resourceNotFound(res, resource_type, resource_id);
       return false;

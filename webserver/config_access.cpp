@@ -80,7 +80,12 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
     r->set_deleted(true);
   }
   write.set_create_prefix(change.create_prefix);
-  *write.mutable_event() = changeEvent(change.kind, change.origin, change.detail);
+  // The audit trail: every change's event says who made it and from where.
+  std::string detail = change.detail;
+  if (ctx.caller && !ctx.caller->user.empty())
+    detail += (detail.empty() ? "" : "; ") + std::string("by ") + ctx.caller->user + " from " +
+              ctx.request.remote_address;
+  *write.mutable_event() = changeEvent(change.kind, change.origin, detail);
 
   proto::Command command = makeArrayCommand(ctx, kConfigWrite);
   command.set_payload(write.SerializeAsString());

@@ -28,27 +28,30 @@ int64_t systemWallClockMs() {
 }
 
 Dispatcher::Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
-                       ipc::CommandClient& bus, WallClockMs now_ms)
+                       ipc::CommandClient& bus, WallClockMs now_ms, Authenticator authenticate)
     : routes_(std::move(routes)),
       config_(std::move(config)),
       read_status_(std::move(read_status)),
       bus_(bus),
-      now_ms_(std::move(now_ms)) {}
+      now_ms_(std::move(now_ms)),
+      authenticate_(authenticate ? std::move(authenticate) : busAuthenticator(bus, config_.sp)) {}
 
 Response Dispatcher::handle(const Request& request) const {
   Response res;
+  Identity caller;
   try {
-    route(request, res);
+    route(request, res, caller);
   } catch (const std::exception& e) {
     LOG_ERROR << methodName(request.method) << " " << request.path << ": " << e.what();
     res = Response{};
     messages::internalError(res);
   }
+  audit(request, res, caller);
   addCommonHeaders(res);
   return res;
 }
 
-void Dispatcher::route(const Request& request, Response& res) const {
+void Dispatcher::route(const Request& request, Response& res, Identity& caller) const {
   std::optional<RouteMatch> match = routes_.match(request.path, request.method);
   if (!match) {
     messages::resourceNotFound(res, "Resource", request.path);
@@ -67,6 +70,7 @@ void Dispatcher::route(const Request& request, Response& res) const {
     messages::payloadTooLarge(res);
     return;
   }
+  if (!authorize(request, route, res, caller)) return;
   std::optional<ipc::StatusSnapshot> status;
   if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {
     status = readStatus();
@@ -75,8 +79,54 @@ void Dispatcher::route(const Request& request, Response& res) const {
       return;
     }
   }
-  RequestContext ctx{request, match->params, config_, status ? &*status : nullptr, bus_, now_ms_()};
+  RequestContext ctx{request,
+                     match->params,
+                     config_,
+                     status ? &*status : nullptr,
+                     bus_,
+                     now_ms_(),
+                     route.privilege == Privilege::NoAuth ? nullptr : &caller};
   route.handler(ctx, res);
+}
+
+bool Dispatcher::authorize(const Request& request, const Route& route, Response& res,
+                           Identity& caller) const {
+  if (route.privilege == Privilege::NoAuth) return true;
+  AuthOutcome outcome = authenticate_(request);
+  switch (outcome.status) {
+    case AuthStatus::Ok:
+      break;
+    case AuthStatus::NoCredentials:
+    case AuthStatus::Rejected:
+      messages::noValidSession(res);
+      return false;
+    case AuthStatus::TooManyFailures:
+      messages::tooManyFailedLogins(res, kRetryAfterLoginFailuresSeconds);
+      return false;
+    case AuthStatus::Unavailable:
+      messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
+      return false;
+  }
+  caller = std::move(outcome.identity);
+  if (caller.password_change_required && !route.before_password_change) {
+    messages::passwordChangeRequired(res, "/redfish/v1/AccountService/Accounts/" + caller.user);
+    return false;
+  }
+  if (!roleHas(caller.role, route.privilege)) {
+    messages::insufficientPrivilege(res);
+    return false;
+  }
+  return true;
+}
+
+void Dispatcher::audit(const Request& request, const Response& res, const Identity& caller) const {
+  bool change = request.method != HttpMethod::Get && request.method != HttpMethod::Head;
+  bool refused = res.status == 401 || res.status == 403 || res.status == 429;
+  if (!change && !refused) return;
+  // Never the credentials: the user name the account service returned, the client's address.
+  LOG_NOTICE << "audit: " << (caller.user.empty() ? "(no account)" : caller.user) << " from "
+             << request.remote_address << ": " << methodName(request.method) << " " << request.path
+             << " -> " << res.status;
 }
 
 void Dispatcher::answerDegraded(Response& res) const {

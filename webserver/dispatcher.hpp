@@ -11,6 +11,7 @@
 
 #include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
+#include "webserver/auth.hpp"
 #include "webserver/http_types.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/route_table.hpp"
@@ -23,6 +24,8 @@ inline constexpr int kRetryAfterNoStatusSeconds = 1;
 // A degraded SP either recovers (spd restarts spweb in full mode) or hands the floating
 // address to its healthy peer within a second; a client retrying soon reaches a full server.
 inline constexpr int kRetryAfterDegradedSeconds = 2;
+// A client address that failed too many logins waits out the rest of spd's minute.
+inline constexpr int kRetryAfterLoginFailuresSeconds = 60;
 
 using StatusReader = std::function<std::optional<ipc::StatusSnapshot>()>;
 using WallClockMs = std::function<int64_t()>;
@@ -35,8 +38,10 @@ std::vector<messages::FaultMessage> faultsOnBoard(const ipc::StatusSnapshot& sta
 class Dispatcher {
  public:
   // `bus` carries the commands of LocalBus routes; it must outlive the dispatcher.
+  // `authenticate` finds who sent a request; by default spd answers (busAuthenticator).
   Dispatcher(RouteTable routes, ServiceConfig config, StatusReader read_status,
-             ipc::CommandClient& bus, WallClockMs now_ms = systemWallClockMs);
+             ipc::CommandClient& bus, WallClockMs now_ms = systemWallClockMs,
+             Authenticator authenticate = {});
 
   Response handle(const Request& request) const;
 
@@ -46,7 +51,12 @@ class Dispatcher {
   ipc::CommandClient& bus() const { return bus_; }
 
  private:
-  void route(const Request& request, Response& res) const;
+  void route(const Request& request, Response& res, Identity& caller) const;
+  // The route's privilege against the caller's role: false with the error set on `res`
+  // (401, 403, 429, 503). NoAuth routes pass without credentials.
+  bool authorize(const Request& request, const Route& route, Response& res, Identity& caller) const;
+  // One audit line per change (any method but GET and HEAD) and per refusal.
+  void audit(const Request& request, const Response& res, const Identity& caller) const;
   // 503 for a route degraded mode does not serve, naming the faults on the status board.
   void answerDegraded(Response& res) const;
   std::optional<ipc::StatusSnapshot> readStatus() const;
@@ -57,6 +67,7 @@ class Dispatcher {
   StatusReader read_status_;
   ipc::CommandClient& bus_;
   WallClockMs now_ms_;
+  Authenticator authenticate_;
   // Board readability last logged, so a missing board is one log line, not one per request.
   enum class BoardState : int { Unknown, Readable, Unreadable };
   mutable std::atomic<BoardState> board_state_{BoardState::Unknown};

@@ -35,6 +35,9 @@ std::string managerPath(SpId sp);
 
 inline constexpr std::string_view kSessionServicePath = "/redfish/v1/SessionService";
 inline constexpr std::string_view kSessionsPath = "/redfish/v1/SessionService/Sessions";
+inline constexpr std::string_view kAccountServicePath = "/redfish/v1/AccountService";
+inline constexpr std::string_view kAccountsPath = "/redfish/v1/AccountService/Accounts";
+inline constexpr std::string_view kRolesPath = "/redfish/v1/AccountService/Roles";
 inline constexpr std::string_view kEventServicePath = "/redfish/v1/EventService";
 inline constexpr std::string_view kSubscriptionsPath = "/redfish/v1/EventService/Subscriptions";
 inline constexpr std::string_view kEventStreamPath = "/redfish/v1/EventService/SSE";

@@ -165,6 +165,42 @@ void insufficientPrivilege(Response& res) {
   setError(res, 403, BaseMessage::InsufficientPrivilege, {});
 }
 
+void noValidSession(Response& res) {
+  setError(res, 401, BaseMessage::NoValidSession, {});
+  res.addHeader("WWW-Authenticate", "Basic realm=\"DualSP\"");
+}
+
+void passwordChangeRequired(Response& res, std::string_view account) {
+  setError(res, 403, BaseMessage::PasswordChangeRequired, {std::string(account)});
+}
+
+void tooManyFailedLogins(Response& res, int retry_after_seconds) {
+  std::string seconds = std::to_string(retry_after_seconds);
+  setError(res, 429, BaseMessage::ServiceTemporarilyUnavailable, {seconds});
+  res.addHeader("Retry-After", seconds);
+}
+
+void sessionLimitExceeded(Response& res) {
+  setError(res, 503, BaseMessage::SessionLimitExceeded, {});
+}
+
+void resourceAlreadyExists(Response& res, std::string_view type, std::string_view property,
+                           std::string_view value) {
+  setError(res, 409, BaseMessage::ResourceAlreadyExists,
+           {std::string(type), std::string(property), std::string(value)});
+}
+
+void propertyNotWritable(Response& res, std::string_view property) {
+  setError(res, 400, BaseMessage::PropertyNotWritable, {std::string(property)});
+}
+
+void passwordIncorrectLength(Response& res, size_t min, size_t max) {
+  setError(res, 400, BaseMessage::PasswordIncorrectLength, {});
+  // The registry's text names no figures; the error's message does.
+  res.body["error"]["message"] =
+      "A password has " + std::to_string(min) + " to " + std::to_string(max) + " characters.";
+}
+
 void generalError(Response& res) {
   setError(res, 400, BaseMessage::GeneralError, {});
 }

@@ -91,6 +91,21 @@ void actionParameterValueConflict(Response& res, std::string_view parameter,
 void actionRefused(Response& res, std::string_view reason);
 // 403.
 void insufficientPrivilege(Response& res);
+// 401 with WWW-Authenticate: no credentials, or credentials that are not (or no longer) valid.
+void noValidSession(Response& res);
+// 403: the account must change its password (`account`, its URI) before anything else.
+void passwordChangeRequired(Response& res, std::string_view account);
+// 429 with Retry-After: the client's address failed too many logins.
+void tooManyFailedLogins(Response& res, int retry_after_seconds);
+// 503: the array holds its maximum of sessions.
+void sessionLimitExceeded(Response& res);
+// 409: a resource with that name exists ("UserName").
+void resourceAlreadyExists(Response& res, std::string_view type, std::string_view property,
+                           std::string_view value);
+// 400: a property the service does not let a client write.
+void propertyNotWritable(Response& res, std::string_view property);
+// 400: a password outside min..max characters.
+void passwordIncorrectLength(Response& res, size_t min, size_t max);
 // 400: spd refused the command's arguments (CommandResult BAD_REQUEST).
 void generalError(Response& res);
 // 413: a request body above kMaxRequestBodyBytes.

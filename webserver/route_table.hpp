@@ -15,7 +15,7 @@
 namespace dualsp::web {
 
 // Redfish_1.8.0_PrivilegeRegistry.json "PrivilegesUsed", plus NoAuth for the service root.
-// Declared now, enforced once sessions exist.
+// Enforced by the dispatcher for every route (webserver/auth.hpp).
 enum class Privilege : uint8_t {
   NoAuth,
   Login,
@@ -60,6 +60,9 @@ struct Route {
   DegradedService degraded = DegradedService::No;
   DataSource source = DataSource::StatusBoard;
   Handler handler = nullptr;
+  // Served to an account that must change its password first (PasswordChangeRequired):
+  // its own account and its session. Every other route answers 403 until it has.
+  bool before_password_change = false;
 };
 
 struct RouteMatch {

@@ -40,6 +40,14 @@ struct ServiceConfig {
   ipc::DestinationPolicy destinations;
 };
 
+// Who sent the request (webserver/auth.hpp): the account spd found for its credentials.
+struct Identity {
+  std::string user;
+  std::string role;     // Administrator, Operator, ReadOnly
+  std::string session;  // the session's id; empty for HTTP Basic
+  bool password_change_required = false;
+};
+
 struct RequestContext {
   const Request& request;
   const std::vector<std::string>& params;  // path parameters, in the pattern's order
@@ -49,6 +57,9 @@ struct RequestContext {
   const ipc::StatusSnapshot* status;
   ipc::CommandClient& bus;  // commands to spd (webserver/bus_command.hpp)
   int64_t now_ms;           // wall clock, ms since 1970
+  // The authenticated caller; null on NoAuth routes (the dispatcher checked the route's
+  // privilege before the handler runs).
+  const Identity* caller = nullptr;
 };
 
 }  // namespace dualsp::web

@@ -6,6 +6,7 @@ RouteTable buildRouteTable() {
   RouteTable routes;
   requestRoutesServiceRoot(routes);
   requestRoutesSessionService(routes);
+  requestRoutesAccountService(routes);
   requestRoutesManagers(routes);
   requestRoutesEthernetInterfaces(routes);
   requestRoutesLogServices(routes);

@@ -11,6 +11,7 @@ void requestRoutesManagers(RouteTable& routes);            // routes/managers.cp
 void requestRoutesLogServices(RouteTable& routes);         // routes/log_services.cpp
 void requestRoutesChassis(RouteTable& routes);             // routes/chassis.cpp
 void requestRoutesSessionService(RouteTable& routes);      // routes/session_service.cpp
+void requestRoutesAccountService(RouteTable& routes);      // routes/account_service.cpp
 void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_interfaces.cpp
 void requestRoutesEventService(RouteTable& routes);        // routes/event_service.cpp
 

@@ -182,7 +182,9 @@ TEST(ManagerSettings, ServiceIdentificationIsWrittenAndShown) {
   STRCMP_EQUAL("managers/SPB/ServiceIdentification", change.records(0).key().c_str());
   STRCMP_EQUAL("\"lab-7 B\"", change.records(0).value().c_str());
   STRCMP_EQUAL("/redfish/v1/Managers/SPB", change.event().origin().c_str());
-  STRCMP_CONTAINS("(ServiceIdentification = 'lab-7 B')", change.event().message().c_str());
+  // Who made the change, and from where: the audit trail.
+  STRCMP_CONTAINS("(ServiceIdentification = 'lab-7 B'; by admin from 198.18.0.100)",
+                  change.event().message().c_str());
 }
 
 TEST(ManagerSettings, BadBodiesAndUnknownManagers) {

@@ -23,7 +23,8 @@ struct EventsServed : Served {
     ServiceConfig config = dispatcher->config();
     for (const char* n : networks) config.destinations.refused.push_back(*ipc::parseIpv4Network(n));
     dispatcher = std::make_unique<Dispatcher>(
-        buildRouteTable(), config, [this] { return source->read(); }, bus, [] { return kNowMs; });
+        buildRouteTable(), config, [this] { return source->read(); }, bus, [] { return kNowMs; },
+        authenticator());
   }
 };
 
@@ -94,7 +95,7 @@ TEST(EventService, SubscriptionLifecycle) {
   STRCMP_EQUAL("ResourceEvent.1.4.3.ResourceCreated", change.event().message_id().c_str());
   STRCMP_EQUAL(
       "The resource was created successfully. (Destination = "
-      "'http://198.18.0.100:8080/events')",
+      "'http://198.18.0.100:8080/events'; by admin from 198.18.0.100)",
       change.event().message().c_str());
 
   const std::string id = a.store.writes().size() == 1 ? "1" : "?";  // the fake's first seq

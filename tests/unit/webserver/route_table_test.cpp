@@ -113,7 +113,7 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("PATH", text.c_str());
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
-  LONGS_EQUAL(36, table.routes().size());
+  LONGS_EQUAL(49, table.routes().size());
 
   struct Expected {
     const char* path;
@@ -133,10 +133,12 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
        DegradedService::ThisSpOnly, DataSource::LocalBus, true},
       {"/redfish/v1/Managers/SPA/Actions/Manager.ForceFailover", Privilege::ConfigureManager,
        DegradedService::No, DataSource::LocalBus, true},
-      {"/redfish/v1/SessionService", Privilege::Login, DegradedService::Yes, DataSource::None,
+      {"/redfish/v1/SessionService", Privilege::Login, DegradedService::Yes, DataSource::LocalBus,
        false},
       {"/redfish/v1/SessionService/Sessions", Privilege::Login, DegradedService::Yes,
-       DataSource::None, false},
+       DataSource::LocalBus, false},
+      {"/redfish/v1/AccountService/Roles", Privilege::Login, DegradedService::Yes, DataSource::None,
+       false},
       {"/redfish/v1/Chassis", Privilege::Login, DegradedService::No, DataSource::None, false},
       {"/redfish/v1/Chassis/Enclosure", Privilege::Login, DegradedService::No, DataSource::LocalBus,
        false},

@@ -129,7 +129,8 @@ TEST(Dispatch, NoStatusBoardIsServiceTemporarilyUnavailable) {
   FakeCommandClient bus;
   Dispatcher absent(
       buildRouteTable(), {SpId::A, ServeMode::Full, "x", {}},
-      [] { return std::optional<ipc::StatusSnapshot>(); }, bus);
+      [] { return std::optional<ipc::StatusSnapshot>(); }, bus, systemWallClockMs,
+      asAdministrator());
   LONGS_EQUAL(503, absent.handle(makeRequest(HttpMethod::Get, "/redfish/v1/Managers")).status);
 }
 
@@ -186,7 +187,7 @@ TEST(Dispatch, AHandlerExceptionIsInternalError) {
              .handler = handleThrows});
   Dispatcher d(
       std::move(table), {SpId::B, ServeMode::Full, a.array_id, {}},
-      [&a] { return a.source->read(); }, a.bus);
+      [&a] { return a.source->read(); }, a.bus, systemWallClockMs, asAdministrator());
   Response res = d.handle(makeRequest(HttpMethod::Get, "/boom"));
   checkError(res, 500, "Base.1.22.1.InternalError");
   checkCommonHeaders(res, "B");
@@ -209,25 +210,86 @@ TEST(ServiceRoot, LinksOnlyWhatTheModeServes) {
 
 TEST_GROUP(SessionService){};
 
-TEST(SessionService, APlaceholderUntilSessionsExist) {
+namespace {
+
+proto::CommandResult okPayload(const std::string& payload) {
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_payload(payload);
+  return r;
+}
+
+constexpr const char* kAccountState =
+    R"({"accounts":[{"UserName":"admin","RoleId":"Administrator","Enabled":true,"Locked":false,)"
+    R"("PasswordChangeRequired":false}],"sessions":[{"Id":"7","UserName":"admin",)"
+    R"("CreatedMs":1700000000000,"Origin":"198.18.0.100"}],"policy":{"SessionTimeout":900,)"
+    R"("AccountLockoutThreshold":5,"AccountLockoutDuration":300,"AccountLockoutCounterResetAfter":300}})";
+
+}  // namespace
+
+TEST(SessionService, ShowsTheSessionsSpdKeeps) {
   for (ServeMode mode : {ServeMode::Full, ServeMode::Degraded}) {
     Served a(SpId::A, Role::Active, mode);
+    a.bus.answerFor("GetAccounts", proto::SP_A, okPayload(kAccountState));
     Response res = a.get("/redfish/v1/SessionService");
     LONGS_EQUAL(200, res.status);
     STRCMP_CONTAINS("#SessionService.", str(res.body["@odata.type"]).c_str());
-    CHECK_FALSE(res.body["ServiceEnabled"].get<bool>());
-    STRCMP_EQUAL("/redfish/v1/SessionService/Sessions",
-                 str(res.body["Sessions"]["@odata.id"]).c_str());
+    CHECK(res.body["ServiceEnabled"].get<bool>());
+    LONGS_EQUAL(900, res.body["SessionTimeout"].get<int>());
     res = a.get("/redfish/v1/SessionService/Sessions");
     LONGS_EQUAL(200, res.status);
-    STRCMP_EQUAL("#SessionCollection.SessionCollection", str(res.body["@odata.type"]).c_str());
-    LONGS_EQUAL(0, res.body["Members@odata.count"].get<int>());
-    CHECK(res.body["Members"].empty());
-    // No session can be created yet.
-    checkError(a.post("/redfish/v1/SessionService/Sessions", "{}"), 405,
-               "Base.1.22.1.OperationNotAllowed");
-    LONGS_EQUAL(0, a.bus.calls());
+    LONGS_EQUAL(1, res.body["Members@odata.count"].get<int>());
+    STRCMP_EQUAL("/redfish/v1/SessionService/Sessions/7",
+                 str(res.body["Members"][0]["@odata.id"]).c_str());
+    res = a.get("/redfish/v1/SessionService/Sessions/7");
+    LONGS_EQUAL(200, res.status);
+    STRCMP_EQUAL("admin", str(res.body["UserName"]).c_str());
+    CHECK(res.body["Password"].is_null());
+    // Another user's session: only its owner or an administrator sees it.
+    a.identity = Identity{"viewer", "ReadOnly", "", false};
+    checkError(a.get("/redfish/v1/SessionService/Sessions/7"), 403,
+               "Base.1.22.1.InsufficientPrivilege");
   }
+}
+
+TEST(SessionService, ALoginAnswers201WithTheToken) {
+  Served a(SpId::A, Role::Active);
+  a.identity.reset();  // a login needs no credentials
+  a.bus.answerFor(
+      "CreateSession", proto::SP_A,
+      okPayload(R"({"id":"8","token":"0123abcd","user":"admin","role":"Administrator"})"));
+  Response res = a.post("/redfish/v1/SessionService/Sessions",
+                        R"({"UserName":"admin","Password":"pass-word-1234"})");
+  LONGS_EQUAL(201, res.status);
+  STRCMP_EQUAL("0123abcd", res.header("X-Auth-Token").value_or("").c_str());
+  STRCMP_EQUAL("/redfish/v1/SessionService/Sessions/8",
+               res.header("Location").value_or("").c_str());
+  STRCMP_EQUAL("admin", str(res.body["UserName"]).c_str());
+  // spd got the password once, for this SP only (never forwarded).
+  std::vector<proto::Command> sent = a.bus.commandsNamed("CreateSession");
+  LONGS_EQUAL(1, sent.size());
+  LONGS_EQUAL(proto::SP_A, sent[0].target());
+  STRCMP_EQUAL("pass-word-1234", sent[0].args().at("password").c_str());
+}
+
+TEST(SessionService, ABadLoginIs401AndAMalformedOne400) {
+  Served a(SpId::A, Role::Active);
+  a.identity.reset();
+  proto::CommandResult refused;
+  refused.set_status(proto::CommandResult::UNAUTHORIZED);
+  a.bus.answerFor("CreateSession", proto::SP_A, refused);
+  checkError(a.post("/redfish/v1/SessionService/Sessions",
+                    R"({"UserName":"admin","Password":"wrong-password"})"),
+             401, "Base.1.22.1.NoValidSession");
+  checkError(a.post("/redfish/v1/SessionService/Sessions", R"({"UserName":"admin"})"), 400,
+             "Base.1.22.1.PropertyMissing");
+  // A password of the wrong type is not quoted back.
+  Response typed = a.post("/redfish/v1/SessionService/Sessions",
+                          R"({"UserName":"admin","Password":12345678901234})");
+  checkError(typed, 400, "Base.1.22.1.PropertyValueTypeError");
+  CHECK(typed.body.dump().find("12345678901234") == std::string::npos);
+  // Everything else needs credentials.
+  checkError(a.get("/redfish/v1/SessionService"), 401, "Base.1.22.1.NoValidSession");
 }
 
 namespace {

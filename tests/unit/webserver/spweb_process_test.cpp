@@ -118,10 +118,18 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
   const std::string array_id = test::uniqueArrayId();
   test::TestStatusBoard board(array_id, SpId::B);  // the default board name for SP-B
   board.publish(test::snapshot(array_id, SpId::B, Role::Passive));
-  // spd's local bus under a name of our own (--bus), answering GetSpStatus.
+  // spd's local bus under a name of our own (--bus), answering GetSpStatus, and Authenticate
+  // for one account (ops:secret-password, ReadOnly).
   const std::string bus = "dualsp-ut-spweb-bus-" + std::to_string(getpid());
   ipc::LocalBusServer spd(bus, [](const proto::Command& c, ipc::LocalBusServer::Reply reply) {
     proto::CommandResult r;
+    if (c.name() == "Authenticate") {
+      auto it = c.args().find("authorization");
+      bool good = it != c.args().end() && it->second == "Basic b3BzOnNlY3JldC1wYXNzd29yZA==";
+      r.set_status(good ? proto::CommandResult::OK : proto::CommandResult::UNAUTHORIZED);
+      if (good) r.set_payload(R"({"user":"ops","role":"ReadOnly","session":""})");
+      return reply(r);
+    }
     r.set_answered_by(c.target());
     r.set_served_by(proto::SP_B);
     r.mutable_sp_status()->set_role(proto::ROLE_PASSIVE);
@@ -151,8 +159,19 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
     test::HttpReply reply = client.request("GET", "/redfish/v1");
     LONGS_EQUAL(200, reply.status);
     STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
-    LONGS_EQUAL(503, client.request("GET", "/redfish/v1/Managers/SPA").status);
-    test::HttpReply own = client.request("GET", "/redfish/v1/Managers/SPB");
+    // Without credentials, or with wrong ones: 401 with a challenge.
+    test::HttpReply anonymous = client.request("GET", "/redfish/v1/Managers/SPB");
+    LONGS_EQUAL(401, anonymous.status);
+    STRCMP_EQUAL("Basic realm=\"DualSP\"",
+                 anonymous.header("www-authenticate").value_or("").c_str());
+    auto asOps = [&](const std::string& path, const std::string& credentials) {
+      client.sendRaw("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic " +
+                     credentials + "\r\n\r\n");
+      return client.readReply();
+    };
+    LONGS_EQUAL(401, asOps("/redfish/v1/Managers/SPB", "b3BzOndyb25n").status);  // ops:wrong
+    LONGS_EQUAL(503, asOps("/redfish/v1/Managers/SPA", "b3BzOnNlY3JldC1wYXNzd29yZA==").status);
+    test::HttpReply own = asOps("/redfish/v1/Managers/SPB", "b3BzOnNlY3JldC1wYXNzd29yZA==");
     LONGS_EQUAL(200, own.status);
     Json body = Json::parse(own.body);
     STRCMP_EQUAL("StandbySpare", body["Status"]["State"].get<std::string>().c_str());

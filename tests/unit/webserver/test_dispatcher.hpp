@@ -5,6 +5,7 @@
 #include <CppUTest/TestHarness.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fake_command_client.hpp"
@@ -22,12 +23,22 @@ inline Request makeRequest(HttpMethod method, std::string path) {
   return request;
 }
 
+// The tests' authenticator: every request comes from an administrator, unless a test says
+// otherwise (Served::identity).
+inline Authenticator asAdministrator() {
+  return [](const Request&) {
+    return AuthOutcome{AuthStatus::Ok, Identity{"admin", "Administrator", "", false}};
+  };
+}
+
 struct Served {
   std::string array_id;
   std::unique_ptr<TestStatusBoard> board;
   std::unique_ptr<StatusBoardSource> source;
   FakeCommandClient bus;
   std::unique_ptr<Dispatcher> dispatcher;
+  // Who the requests come from; nullopt: nobody (no credentials, 401).
+  std::optional<Identity> identity = Identity{"admin", "Administrator", "", false};
 
   // Publishes `role` for SP `sp` (unless publish is false) and serves it in `mode`.
   Served(SpId sp, Role role, ServeMode mode = ServeMode::Full, bool publish = true,
@@ -38,7 +49,13 @@ struct Served {
     source = std::make_unique<StatusBoardSource>(board->name());
     dispatcher = std::make_unique<Dispatcher>(
         buildRouteTable(), ServiceConfig{sp, mode, array_id, {}}, [this] { return source->read(); },
-        bus, [] { return kNowMs; });
+        bus, [] { return kNowMs; }, authenticator());
+  }
+  Authenticator authenticator() {
+    return [this](const Request&) {
+      if (!identity) return AuthOutcome{AuthStatus::NoCredentials, {}};
+      return AuthOutcome{AuthStatus::Ok, *identity};
+    };
   }
   void publish(const ipc::StatusSnapshot& s) { board->publish(s); }
   Response get(const std::string& path, const std::string& query = "") const {

@@ -15,6 +15,7 @@
 #include "fake_config_store.hpp"
 #include "http_test_client.hpp"
 #include "ipc/local_bus.hpp"
+#include "test_dispatcher.hpp"
 #include "test_status_board.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/routes/routes.hpp"
@@ -45,7 +46,7 @@ struct RunningServer {
     source = std::make_unique<StatusBoardSource>(board->name());
     dispatcher = std::make_unique<Dispatcher>(
         buildRouteTable(), ServiceConfig{sp, mode, array_id, {}}, [this] { return source->read(); },
-        bus ? *bus : fake_bus);
+        bus ? *bus : fake_bus, systemWallClockMs, test::asAdministrator());
     server = std::make_unique<WebServer>(*dispatcher);
     std::string error;
     if (!server->start({.address = "127.0.0.1", .port = 0}, error)) FAIL(error.c_str());

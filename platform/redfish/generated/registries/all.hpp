@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include "platform/redfish/generated/registries/account_security.hpp"
 #include "platform/redfish/generated/registries/base.hpp"
 #include "platform/redfish/generated/registries/resource_event.hpp"
 #include "platform/redfish/generated/registries/platform.hpp"
@@ -19,8 +20,9 @@
 
 namespace dualsp::redfish::registries {
 
-// Base.1.22.1, ResourceEvent.1.4.3, Platform.1.3.2, Environmental.1.4.0, Power.1.2.0, SensorEvent.1.1.0, NetworkDevice.1.1.1
-inline constexpr std::array<std::span<const MessageEntry>, 7> kAll{{
+// AccountSecurity.1.0.1, Base.1.22.1, ResourceEvent.1.4.3, Platform.1.3.2, Environmental.1.4.0, Power.1.2.0, SensorEvent.1.1.0, NetworkDevice.1.1.1
+inline constexpr std::array<std::span<const MessageEntry>, 8> kAll{{
+    account_security::kMessages,
     base::kMessages,
     resource_event::kMessages,
     platform::kMessages,

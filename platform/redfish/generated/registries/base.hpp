@@ -44,6 +44,13 @@ enum class Message {
   StringValueTooLong,
   OperationTimeout,
   CreateLimitReachedForResource,
+  NoValidSession,
+  PasswordChangeRequired,
+  SessionLimitExceeded,
+  AccessDenied,
+  ResourceAlreadyExists,
+  PropertyNotWritable,
+  PasswordIncorrectLength,
 };
 
 // Full MessageIds.
@@ -73,8 +80,15 @@ inline constexpr std::string_view kQueryParameterOutOfRange = "Base.1.22.1.Query
 inline constexpr std::string_view kStringValueTooLong = "Base.1.22.1.StringValueTooLong";
 inline constexpr std::string_view kOperationTimeout = "Base.1.22.1.OperationTimeout";
 inline constexpr std::string_view kCreateLimitReachedForResource = "Base.1.22.1.CreateLimitReachedForResource";
+inline constexpr std::string_view kNoValidSession = "Base.1.22.1.NoValidSession";
+inline constexpr std::string_view kPasswordChangeRequired = "Base.1.22.1.PasswordChangeRequired";
+inline constexpr std::string_view kSessionLimitExceeded = "Base.1.22.1.SessionLimitExceeded";
+inline constexpr std::string_view kAccessDenied = "Base.1.22.1.AccessDenied";
+inline constexpr std::string_view kResourceAlreadyExists = "Base.1.22.1.ResourceAlreadyExists";
+inline constexpr std::string_view kPropertyNotWritable = "Base.1.22.1.PropertyNotWritable";
+inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.PasswordIncorrectLength";
 
-inline constexpr std::array<MessageEntry, 26> kMessages{{
+inline constexpr std::array<MessageEntry, 33> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -231,6 +245,48 @@ inline constexpr std::array<MessageEntry, 26> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Critical,
      .resolution = "Either delete resources and resubmit the request if the operation failed or do not resubmit the request."},
+    {.key = "NoValidSession",
+     .id = "Base.1.22.1.NoValidSession",
+     .text = "There is no valid session established with the implementation.",
+     .number_of_args = 0,
+     .severity = resource::Health::Critical,
+     .resolution = "Establish a session before attempting any operations."},
+    {.key = "PasswordChangeRequired",
+     .id = "Base.1.22.1.PasswordChangeRequired",
+     .text = "The password provided for this account must be changed before access is granted.  PATCH the Password property for this account located at the target URI '%1' to complete this process.",
+     .number_of_args = 1,
+     .severity = resource::Health::Critical,
+     .resolution = "Change the password for this account using a PATCH to the Password property at the URI provided."},
+    {.key = "SessionLimitExceeded",
+     .id = "Base.1.22.1.SessionLimitExceeded",
+     .text = "The session establishment failed due to the number of simultaneous sessions exceeding the limit of the implementation.",
+     .number_of_args = 0,
+     .severity = resource::Health::Critical,
+     .resolution = "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions, if supported."},
+    {.key = "AccessDenied",
+     .id = "Base.1.22.1.AccessDenied",
+     .text = "While attempting to establish a connection to '%1', the service denied access.",
+     .number_of_args = 1,
+     .severity = resource::Health::Critical,
+     .resolution = "Attempt to ensure that the URI is correct and that the service has the appropriate credentials."},
+    {.key = "ResourceAlreadyExists",
+     .id = "Base.1.22.1.ResourceAlreadyExists",
+     .text = "The requested resource of type %1 with the property %2 with the value '%3' already exists.",
+     .number_of_args = 3,
+     .severity = resource::Health::Critical,
+     .resolution = "Do not repeat the create operation as the resource was already created."},
+    {.key = "PropertyNotWritable",
+     .id = "Base.1.22.1.PropertyNotWritable",
+     .text = "The property %1 is a read-only property and cannot be assigned a value.",
+     .number_of_args = 1,
+     .severity = resource::Health::Warning,
+     .resolution = "Remove the property from the request body and resubmit the request if the operation failed."},
+    {.key = "PasswordIncorrectLength",
+     .id = "Base.1.22.1.PasswordIncorrectLength",
+     .text = "The password provided for this account does not meet the password length requirements of the service.",
+     .number_of_args = 0,
+     .severity = resource::Health::Critical,
+     .resolution = "Resubmit the request with a password that meets the password length requirements as specified by the `MinPasswordLength` and `MaxPasswordLength` properties in the `AccountService` resource."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {
