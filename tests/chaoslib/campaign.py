@@ -532,11 +532,18 @@ class Campaign:
         log("chaos: seed %s, %s, state %s, build %s" % (
             self.seed, ("replay of %d steps from %s" % (len(replay), self.args.replay)) if replay
             else "%.1f min" % self.args.minutes, self.state, os.environ.get("DUALSP_BUILD_DIR", "(default)")))
+        os.environ.pop("DUALSP_AUTH", None)
         rc, out = self.sp_pair("up")
         log(out)
         if rc != 0:
             log("chaos: sp-pair up failed")
             return 2
+        # every client (this process's threads, probe and holder-watch) authenticates with
+        # the pair's administrator (tools/sp_pair/redfish.py)
+        from sp_pair import auth
+        cred = auth.read_credentials(self.state)
+        if cred:
+            os.environ["DUALSP_AUTH"] = cred
         if self.args.loss:
             log(self.sp_pair("loss", "A", "--path", "peer", "--percent", self.args.loss)[1])
         # how long the load may run at most (it is stopped at the end anyway): the budget, or

@@ -21,6 +21,12 @@ def http_request(host, path, method="GET", body=None, timeout=1.0, headers=None)
     return redfish.http_request(host, path, method, body, timeout, headers)
 
 
+def auth_line():
+    """The Authorization header line (CRLF included) for a raw request, or ""."""
+    from sp_pair import redfish
+    return "".join("%s: %s\r\n" % kv for kv in redfish.auth_headers().items())
+
+
 def error_message(r):
     j = r.get("json")
     if isinstance(j, dict) and isinstance(j.get("error"), dict):
@@ -134,8 +140,8 @@ class SseFollower(threading.Thread):
             return
         try:
             s.settimeout(0.5)
-            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n"
-                       "Last-Event-ID: %d\r\n\r\n" % (SSE_PATH, FLOATING, last)).encode())
+            s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n%s"
+                       "Last-Event-ID: %d\r\n\r\n" % (SSE_PATH, FLOATING, auth_line(), last)).encode())
             buf, head, quiet_since = b"", None, time.monotonic()
             for _ in range(10 ** 8):
                 if self.stop.is_set() or time.monotonic() > self.deadline:

@@ -10,6 +10,7 @@ consoles, power.log) stay in $DUALSP_QEMU_RUN (default /run/dualsp-qemu-test) af
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -105,6 +106,36 @@ ASSET_TAG = "qemu-rack-%d" % os.getpid()
 def asset_tag(pair, host=FLOATING):
     rec = pair.client_http("/redfish/v1/Chassis/Enclosure", host=host, timeout=3.0)
     return json.loads(rec["body"]).get("AssetTag") if rec["ok"] else None
+
+
+def test_no_secret_on_a_command_line_and_credentials_needed(pair):
+    """The pair key and the administrator's password reach each board on its config
+    partition, never on a command line: not in the host's `ps` (every local user sees it),
+    not in a VM's -append (the guest's /proc/cmdline). The Managers need the credentials."""
+    key = open(os.path.join(pair.paths.run, "pair.key")).read().strip()
+    cred = pair.credentials()
+    assert cred and cred.startswith("admin:"), "no credentials after up"
+    password = cred.split(":", 1)[1]
+    st = os.stat(os.path.join(pair.paths.run, "credentials"))
+    assert st.st_mode & 0o077 == 0, oct(st.st_mode)
+    ps = subprocess.run(["ps", "-e", "-ww", "-o", "args="], stdout=subprocess.PIPE, text=True,
+                        timeout=10).stdout
+    assert key not in ps, "the pair key is on a command line"
+    assert password not in ps, "the administrator's password is on a command line"
+    for sp in ("A", "B"):
+        pid = pair.vm_pid(sp)
+        assert pid, "SP-%s's VM is not running" % sp
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+        append = args[args.index(b"-append") + 1].decode()
+        assert "dualsp.config=/dev/vda" in append and "pair_key" not in append, append
+        assert key.encode() not in b" ".join(args)
+        console = "\n".join(pair.console_tail(sp, 400))
+        assert key not in console and password not in console
+    act = pair.wait_active(timeout=10)
+    rec = pair.client_http("/redfish/v1/Managers/SP" + act, auth=False, timeout=3.0)
+    assert rec["status"] == 401, rec
+    assert pair.client_http("/redfish/v1", auth=False, timeout=3.0)["status"] == 200
 
 
 def test_floating_ip_serves_the_active_managers(pair):

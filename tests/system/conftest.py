@@ -36,7 +36,25 @@ NS = {"A": "dualsp-spa", "B": "dualsp-spb", "cli": "dualsp-cli"}
 sys.path.insert(0, str(TOOLS))
 sys.dont_write_bytecode = True
 
+from sp_pair import auth as pair_auth  # noqa: E402
+from sp_pair import redfish as _redfish  # noqa: E402
 from sp_pair.redfish import http_request  # noqa: E402  (one HTTP helper for every test)
+
+
+def use_credentials(cred):
+    """Every client of the tests authenticates with cred ("user:password", None: none):
+    http_request and redfish.* in this process, and every subprocess started from now on
+    (probe, holder-watch, the client namespace's scripts) through $DUALSP_AUTH."""
+    if cred:
+        os.environ["DUALSP_AUTH"] = cred
+    else:
+        os.environ.pop("DUALSP_AUTH", None)
+
+
+def auth_header_line():
+    """The Authorization header line (with its CRLF) for raw-socket requests, or ""."""
+    h = _redfish.auth_headers()
+    return "".join("%s: %s\r\n" % kv for kv in h.items())
 
 
 def other(sp):
@@ -133,9 +151,14 @@ class Pair:
 
     def __init__(self, state=STATE):
         self.state = state
-        self.env = dict(os.environ, DUALSP_BUILD_DIR=str(BUILD), PYTHONDONTWRITEBYTECODE="1")
         self.background = []
         self.up_done = None
+
+    @property
+    def env(self):
+        """The environment of the harness's subprocesses: os.environ now (with DUALSP_AUTH
+        once the pair is up) and the build."""
+        return dict(os.environ, DUALSP_BUILD_DIR=str(BUILD), PYTHONDONTWRITEBYTECODE="1")
 
     def run(self, *args, timeout=30, check=True):
         cmd = [PYTHON, str(SP_PAIR), "--state", str(self.state)] + [str(a) for a in args]
@@ -147,13 +170,34 @@ class Pair:
         return p
 
     def up(self, *extra):
+        use_credentials(None)
         self.run("up", *extra, timeout=60)
         self.up_done = time.monotonic()
+        self.refresh_credentials()
+
+    def first_login(self, timeout=20):
+        """After `up --no-wait`: the first password change (sp-pair first-login), then every
+        client uses the new credentials."""
+        self.run("first-login", "--timeout", timeout, timeout=timeout + 30)
+        return self.refresh_credentials()
+
+    def refresh_credentials(self):
+        """$DUALSP_AUTH from <state>/credentials (none when the pair has no administrator)."""
+        cred = pair_auth.read_credentials(str(self.state))
+        use_credentials(cred)
+        return cred
+
+    def credentials(self):
+        """("user", "password") of the pair's administrator."""
+        cred = pair_auth.read_credentials(str(self.state))
+        assert cred, "no credentials in %s" % self.state
+        return tuple(cred.split(":", 1))
 
     def down(self):
         for b in self.background:
             b.stop()
         self.run("down", timeout=60, check=False)
+        use_credentials(None)
 
     def status(self):
         return json.loads(self.run("status").stdout)
@@ -231,7 +275,8 @@ class Pair:
         cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, str(PROBE), "--url",
                "http://%s%s" % (host, path), "--count", "1", "--timeout", str(timeout),
                "--duration", "5", "--body"]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=15,
+                           env=self.env)
         lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
         assert lines, "probe printed nothing: %s" % p.stderr
         return json.loads(lines[-1])
@@ -258,9 +303,8 @@ class Pair:
 
     def client_http(self, path, host=FLOATING, method="GET", body=None, timeout=2.0):
         """One request from the client namespace (dualsp-cli), as http() returns it."""
-        import inspect
-        script = ("import json, sys\n" + inspect.getsource(http_request) +
-                  "print(json.dumps(http_request(*json.loads(sys.stdin.read()))))\n")
+        script = ("import json, sys\n" + _redfish.source() +
+                  "\nprint(json.dumps(http_request(*json.loads(sys.stdin.read()))))\n")
         cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, "-c", script]
         p = subprocess.run(cmd, input=json.dumps([host, path, method, body, timeout]),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -308,16 +352,19 @@ class Pair:
     def client_post(self, path, body, host=FLOATING, timeout=3.0):
         """One POST of a JSON body from the client namespace: {"status", "body", "headers"}."""
         script = (
-            "import http.client, json, sys\n"
+            "import base64, http.client, json, os, sys\n"
             "c = http.client.HTTPConnection(sys.argv[1], 80, timeout=float(sys.argv[3]))\n"
-            "c.request('POST', sys.argv[2], body=sys.stdin.read(),"
-            " headers={'Content-Type': 'application/json'})\n"
+            "h = {'Content-Type': 'application/json'}\n"
+            "if os.environ.get('DUALSP_AUTH'):\n"
+            "    h['Authorization'] = 'Basic ' + base64.b64encode("
+            "os.environ['DUALSP_AUTH'].encode()).decode()\n"
+            "c.request('POST', sys.argv[2], body=sys.stdin.read(), headers=h)\n"
             "r = c.getresponse()\n"
             "print(json.dumps({'status': r.status, 'body': r.read().decode('utf-8', 'replace'),"
             " 'headers': dict(r.getheaders())}))\n")
         cmd = ["ip", "netns", "exec", NS["cli"], PYTHON, "-c", script, host, path, str(timeout)]
         p = subprocess.run(cmd, input=json.dumps(body), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=timeout + 10)
+                           stderr=subprocess.PIPE, text=True, timeout=timeout + 10, env=self.env)
         assert p.returncode == 0 and p.stdout.strip(), "POST %s failed: %s" % (path, p.stderr)
         return json.loads(p.stdout.strip().splitlines()[-1])
 

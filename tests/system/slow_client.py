@@ -7,16 +7,21 @@ Prints one JSON line "ready" once every connection has sent its headers, then, w
 drip has ended (answered or closed) or --duration is over, one JSON line with what each got:
 {"streams": [{"source", "status"}], "drips": [{"status", "ended_s"}]} (status None: no
 answer; ended_s None: still open at the end).
+Every request carries HTTP Basic credentials from $DUALSP_AUTH (set by conftest after `up`).
 """
 
 import argparse
+import base64
 import json
+import os
 import select
 import socket
 import sys
 import time
 
 BODY = b'{"AssetTag": "' + b"x" * 48 + b'"}'
+AUTH = (b"Authorization: Basic " + base64.b64encode(os.environ["DUALSP_AUTH"].encode()) + b"\r\n"
+        if os.environ.get("DUALSP_AUTH") else b"")
 
 
 def connect(target, source):
@@ -46,7 +51,7 @@ def main():
     for source in sources:
         for _ in range(a.streams_per_source):
             s = connect(a.target, source)
-            s.sendall(b"GET /redfish/v1/EventService/SSE HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(b"GET /redfish/v1/EventService/SSE HTTP/1.1\r\nHost: x\r\n" + AUTH +
                       b"Accept: text/event-stream\r\n\r\n")
             streams.append({"sock": s, "source": source, "data": b""})
             # One at a time: the server takes each in turn, in the order they are counted.
@@ -59,7 +64,7 @@ def main():
                         break
                     streams[-1]["data"] += chunk
 
-    head = (b"PATCH /redfish/v1/Chassis/Enclosure HTTP/1.1\r\nHost: x\r\n"
+    head = (b"PATCH /redfish/v1/Chassis/Enclosure HTTP/1.1\r\nHost: x\r\n" + AUTH +
             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY))
     drips = []
     for _ in range(a.drips):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import FLOATING, MGMT, http_request, other, wait_for
+from conftest import FLOATING, MGMT, auth_header_line, http_request, other, wait_for
 
 CHASSIS = "/redfish/v1/Chassis/Enclosure"
 ENTRIES = "/redfish/v1/Managers/SPA/LogServices/Events/Entries"
@@ -295,8 +295,9 @@ class SseClient:
                 continue
             s.settimeout(0.5)
             last = ("Last-Event-ID: %d\r\n" % self.ids[-1]) if self.ids else ""
-            s.sendall(("GET /redfish/v1/EventService/SSE HTTP/1.1\r\nHost: %s\r\n"
-                       "Accept: text/event-stream\r\n%s\r\n" % (FLOATING, last)).encode())
+            s.sendall(("GET /redfish/v1/EventService/SSE HTTP/1.1\r\nHost: %s\r\n%s"
+                       "Accept: text/event-stream\r\n%s\r\n" % (FLOATING, auth_header_line(),
+                                                                   last)).encode())
             buf = b""
             silent = 0
             while not self.stop.is_set() and time.monotonic() < self.deadline:

@@ -189,3 +189,306 @@ def test_cut_and_loss_rules():
             assert (netns.CUT_OUT, ["-o", "mgmt0", "-p", proto, opt, port]) in mgmt
     assert not any("80" in m for _, m in mgmt)
     assert netns.probability(30) == "0.300000" and netns.probability(0.5) == "0.005000"
+
+
+# ---------------------------------------------------------------- credentials (sp_pair/auth.py)
+
+FAKE_SPD = r'''#!/bin/sh
+# A stand-in for spd --hash-password: reads one line, prints a fake Argon2id string (never
+# the password).
+case "$1" in
+  --help) echo "Usage: spd --settings FILE [--check] | --hash-password" ;;
+  --hash-password) read -r pw; echo '$argon2id$v=19$m=19456,t=2,p=1$fakesalt$fakehash' ;;
+  *) exit 2 ;;
+esac
+'''
+
+
+def fake_layout(tmp_path, floating="127.0.0.1", port=80):
+    """A Layout whose spd is FAKE_SPD (build dir tmp_path/build) and state tmp_path/state."""
+    build = tmp_path / "build"
+    (build / "sp").mkdir(parents=True)
+    spd = build / "sp" / "spd"
+    spd.write_text(FAKE_SPD)
+    spd.chmod(0o755)
+    lay = Layout("loopback", str(tmp_path / "state"), str(build))
+    lay.floating, lay.web_port = floating, port
+    for sp in ("A", "B"):
+        os.makedirs(lay.log_dir(sp))
+    return lay
+
+
+def mode_of(path):
+    import stat
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_secrets_are_written_atomically_with_mode_0600(tmp_path):
+    from sp_pair import auth
+    old = os.umask(0)          # a permissive umask must not widen the mode
+    try:
+        path = tmp_path / "d" / "credentials"
+        auth.write_secret(str(path), "admin:x\n")
+        assert mode_of(path) == 0o600 and path.read_text() == "admin:x\n"
+        path.chmod(0o644)                      # replaced, not rewritten in place
+        auth.write_secret(str(path), "admin:y\n")
+        assert mode_of(path) == 0o600 and path.read_text() == "admin:y\n"
+        assert os.listdir(tmp_path / "d") == ["credentials"], "a temporary file was left"
+    finally:
+        os.umask(old)
+
+
+def test_provision_writes_the_hash_to_each_sp_and_keeps_the_password_private(tmp_path):
+    from sp_pair import auth
+    lay = fake_layout(tmp_path)
+    assert auth.provision(lay) is True
+    for sp in ("A", "B"):
+        f = os.path.join(lay.sp_dir(sp), "initial-admin")
+        assert mode_of(f) == 0o600
+        assert open(f).read().startswith("$argon2id$")
+    pending = os.path.join(lay.state, auth.PENDING_INITIAL)
+    assert mode_of(pending) == 0o600
+    user, password = open(pending).read().strip().split(":", 1)
+    assert user == "admin" and len(password) >= 24
+    for sp in ("A", "B"):
+        assert password not in open(os.path.join(lay.sp_dir(sp), "initial-admin")).read()
+    assert auth.pending(lay.state)
+    # Two provisions, two passwords.
+    auth.provision(lay)
+    assert open(pending).read().strip().split(":", 1)[1] != password
+
+
+def test_provision_is_skipped_for_an_spd_without_accounts(tmp_path):
+    from sp_pair import auth
+    lay = fake_layout(tmp_path)
+    with open(lay.spd, "w") as f:
+        f.write("#!/bin/sh\necho 'Usage: spd --settings FILE [--check]'\n")
+    assert auth.provision(lay) is False
+    assert not os.path.exists(os.path.join(lay.sp_dir("A"), "initial-admin"))
+    assert not auth.pending(lay.state)
+
+
+def test_hash_password_failure_does_not_show_the_password(tmp_path):
+    from sp_pair import auth
+    from sp_pair.common import HarnessError
+    spd = tmp_path / "spd"
+    spd.write_text("#!/bin/sh\nread -r pw\necho \"spd: no memory\" >&2\necho \"$pw\"\nexit 1\n")
+    spd.chmod(0o755)
+    try:
+        auth.hash_password(str(spd), "s3cret-Password-123")
+        raise AssertionError("no error")
+    except HarnessError as e:
+        assert "s3cret" not in str(e) and "no memory" in str(e)
+
+
+class FakeAccountService:
+    """A loopback HTTP server that plays the contract's first password change: the account
+    admin with `initial` (PasswordChangeRequired) until a PATCH changes it; 401 for anything
+    else. `lose_first_answer`: the first successful PATCH is made but its connection closed
+    without an answer."""
+
+    def __init__(self, initial, lose_first_answer=False, busy=0):
+        import base64
+        import http.server
+        import threading
+        svc = self
+        self.password, self.lose, self.busy = initial, lose_first_answer, busy
+        self.requests = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _auth_ok(self):
+                h = self.headers.get("Authorization", "")
+                if not h.startswith("Basic "):
+                    return False
+                user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
+                return user == "admin" and pw == svc.password
+
+            def _send(self, status, body=b"{}"):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                svc.requests.append(("GET", self.path, self.headers.get("Authorization")))
+                if self.path == "/redfish/v1":
+                    return self._send(200)
+                self._send(200 if self._auth_ok() else 401)
+
+            def do_PATCH(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                svc.requests.append(("PATCH", self.path, self.headers.get("Authorization")))
+                if not self._auth_ok():
+                    return self._send(401)
+                if svc.busy > 0:
+                    svc.busy -= 1
+                    return self._send(503)
+                svc.password = body["Password"]
+                if svc.lose:
+                    svc.lose = False
+                    self.close_connection = True
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self._send(200)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_first_login_changes_the_password_and_keeps_the_credentials_0600(tmp_path):
+    from sp_pair import auth
+    lay = fake_layout(tmp_path)
+    auth.provision(lay)
+    initial = open(os.path.join(lay.state, auth.PENDING_INITIAL)).read().strip().split(":", 1)[1]
+    svc = FakeAccountService(initial, busy=2)    # two 503s while the pair settles
+    try:
+        lay.web_port = svc.port
+        cred = auth.first_login(lay, timeout=10)
+        user, new = cred.split(":", 1)
+        assert user == "admin" and new == svc.password and new != initial and len(new) >= 24
+        assert mode_of(auth.credentials_path(lay.state)) == 0o600
+        assert not auth.pending(lay.state)
+        assert not os.path.exists(os.path.join(lay.state, auth.PENDING_NEW))
+        patches = [r for r in svc.requests if r[0] == "PATCH"]
+        assert len(patches) == 3 and patches[0][1] == "/redfish/v1/AccountService/Accounts/admin"
+        # Later: the existing credentials are verified, not changed.
+        before = len(svc.requests)
+        assert auth.try_first_login(lay) == (True, "the existing credentials: HTTP 200")
+        assert [r[0] for r in svc.requests[before:]] == ["GET"]
+    finally:
+        svc.close()
+
+
+def test_first_login_whose_answer_is_lost_adopts_the_new_password(tmp_path):
+    from sp_pair import auth
+    lay = fake_layout(tmp_path)
+    auth.provision(lay)
+    initial = open(os.path.join(lay.state, auth.PENDING_INITIAL)).read().strip().split(":", 1)[1]
+    svc = FakeAccountService(initial, lose_first_answer=True)
+    try:
+        lay.web_port = svc.port
+        cred = auth.first_login(lay, timeout=10)
+        assert cred.split(":", 1)[1] == svc.password != initial
+    finally:
+        svc.close()
+
+
+def test_first_login_keeps_working_credentials_of_a_store_with_accounts(tmp_path):
+    """A restart with the same state: the store already has the account, the initial password
+    is refused, the existing credentials file is verified and kept."""
+    from sp_pair import auth
+    lay = fake_layout(tmp_path)
+    auth.provision(lay)
+    auth.write_secret(auth.credentials_path(lay.state), "admin:the-existing-one-123\n")
+    svc = FakeAccountService("the-existing-one-123")
+    try:
+        lay.web_port = svc.port
+        assert auth.first_login(lay, timeout=5) == "admin:the-existing-one-123"
+        assert svc.password == "the-existing-one-123"
+        assert not auth.pending(lay.state)
+    finally:
+        svc.close()
+
+
+def test_first_login_failure_names_no_password(tmp_path):
+    from sp_pair import auth
+    from sp_pair.common import HarnessError
+    lay = fake_layout(tmp_path)
+    auth.provision(lay)
+    svc = FakeAccountService("another-password-entirely")
+    try:
+        lay.web_port = svc.port
+        try:
+            auth.first_login(lay, timeout=0.5)
+            raise AssertionError("no error")
+        except HarnessError as e:
+            secrets = [open(os.path.join(lay.state, n)).read().strip().split(":", 1)[1]
+                       for n in (auth.PENDING_INITIAL, auth.PENDING_NEW)]
+            assert "401" in str(e)
+            assert not any(s in str(e) for s in secrets), str(e)
+    finally:
+        svc.close()
+
+
+def test_clients_send_basic_credentials_unless_told_otherwise(tmp_path, monkeypatch):
+    import base64
+    from sp_pair import redfish
+    svc = FakeAccountService("pw-from-env-1234")
+    try:
+        monkeypatch.setenv("DUALSP_AUTH", "admin:pw-from-env-1234")
+        basic = "Basic " + base64.b64encode(b"admin:pw-from-env-1234").decode()
+        acct = "/redfish/v1/AccountService/Accounts/admin"
+        assert redfish.http_request("127.0.0.1", acct, port=svc.port)["status"] == 200
+        assert svc.requests[-1][2] == basic
+        assert redfish.get("127.0.0.1", svc.port, acct)[0] == 200
+        assert redfish.http_request("127.0.0.1", acct, port=svc.port, auth=False)["status"] == 401
+        assert svc.requests[-1][2] is None
+        r = redfish.http_request("127.0.0.1", acct, port=svc.port, auth=("admin", "other"))
+        assert r["status"] == 401
+        # the caller's own header wins; a token means no Basic header
+        redfish.http_request("127.0.0.1", acct, port=svc.port, headers={"X-Auth-Token": "t"})
+        assert svc.requests[-1][2] is None
+        redfish.http_request("127.0.0.1", acct, port=svc.port, headers={"authorization": "Bearer x"})
+        assert svc.requests[-1][2] == "Bearer x"
+        # the service root needs none and gets none by default
+        assert redfish.http_request("127.0.0.1", "/redfish/v1", port=svc.port)["status"] == 200
+        assert svc.requests[-1][2] is None
+        # the source that runs in another namespace authenticates from the environment
+        script = ("import json, sys\n" + redfish.source() +
+                  "\nprint(json.dumps(http_request('127.0.0.1', %r, port=%d)))\n" % (acct, svc.port))
+        out = subprocess.run(["/usr/bin/python3", "-c", script], stdout=subprocess.PIPE,
+                             text=True, timeout=20, env=dict(os.environ, PYTHONPATH=""))
+        assert json.loads(out.stdout)["status"] == 200
+        # without DUALSP_AUTH: the credentials file of $DUALSP_PAIR_STATE
+        monkeypatch.delenv("DUALSP_AUTH")
+        state = tmp_path / "st"
+        state.mkdir()
+        (state / "credentials").write_text("admin:pw-from-env-1234\n")
+        monkeypatch.setenv("DUALSP_PAIR_STATE", str(state))
+        assert redfish.resolve_auth() == "admin:pw-from-env-1234"
+    finally:
+        svc.close()
+
+
+def run_sp_pair(*args, env=None):
+    from conftest import PYTHON, SP_PAIR
+    return subprocess.run([PYTHON, str(SP_PAIR)] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=30,
+                          env=dict(os.environ, **(env or {})))
+
+
+def test_credentials_command(tmp_path):
+    state = tmp_path / "pair"
+    p = run_sp_pair("--state", str(state), "credentials")
+    assert p.returncode != 0 and not p.stdout
+    assert "no pair is up in %s" % state in p.stderr
+    state.mkdir()
+    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "accounts": True}))
+    p = run_sp_pair("--state", str(state), "credentials")
+    assert p.returncode != 0 and not p.stdout and "no credentials in" in p.stderr
+    from sp_pair import auth
+    auth.write_secret(str(state / "initial-password"), "admin:initial-secret-123\n")
+    p = run_sp_pair("--state", str(state), "credentials")
+    assert p.returncode != 0 and "first-login" in p.stderr
+    assert "initial-secret" not in p.stdout + p.stderr
+    os.unlink(state / "initial-password")
+    auth.write_secret(str(state / "credentials"), "admin:the-secret-12345\n")
+    p = run_sp_pair("--state", str(state), "credentials")
+    assert p.returncode == 0 and p.stdout == "admin:the-secret-12345\n", p.stderr
+    # $DUALSP_PAIR_STATE names the pair as --state does
+    p = run_sp_pair("credentials", env={"DUALSP_PAIR_STATE": str(state)})
+    assert p.returncode == 0 and p.stdout == "admin:the-secret-12345\n"
+    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "accounts": False}))
+    os.unlink(state / "credentials")
+    p = run_sp_pair("--state", str(state), "credentials")
+    assert p.returncode != 0 and "no administrator" in p.stderr

@@ -367,6 +367,12 @@ def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
         active = first["headers"].get("x-dualsp-sp")
         assert active in ("A", "B"), first
         t_first = time.monotonic()
+        unblock = threading.Timer(max(0.0, t_first + link_after - time.monotonic()),
+                                  block_peer_link_tcp, args=(False,))
+        unblock.start()
+        # No change is accepted before the first password change (PasswordChangeRequired):
+        # it is made at once, and the writer starts when it is done.
+        p.first_login()
         stop = threading.Event()
 
         def writer():
@@ -383,9 +389,6 @@ def test_writes_from_the_first_moment_with_a_kill_in_the_first_second(seed):
                     unknown.append(value)
         t = threading.Thread(target=writer)
         t.start()
-        unblock = threading.Timer(max(0.0, t_first + link_after - time.monotonic()),
-                                  block_peer_link_tcp, args=(False,))
-        unblock.start()
         time.sleep(max(0.0, t_first + kill_after - time.monotonic()))
         p.kill(active)
         survivor = other(active)

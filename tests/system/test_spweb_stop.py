@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from conftest import FLOATING, MGMT, http_request, other, wait_for
+from conftest import FLOATING, MGMT, auth_header_line, http_request, other, wait_for
 from test_config import CHASSIS, asset_tag, patch, wait_in_sync
 
 # Fault to degraded server answering through the floating IP: spweb's stop (at most 250 ms)
@@ -36,7 +36,8 @@ def slow_body(host):
     """A PATCH whose body never completes: a worker waits in CivetWeb's read for it."""
     s = socket.create_connection((host, 80), timeout=3.0)
     s.sendall(b"PATCH " + CHASSIS.encode() + b" HTTP/1.1\r\nHost: " + host.encode() +
-              b"\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{\"AssetTag\":")
+              b"\r\n" + auth_header_line().encode() +
+              b"Content-Type: application/json\r\nContent-Length: 64\r\n\r\n{\"AssetTag\":")
     return s
 
 

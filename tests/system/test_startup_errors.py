@@ -16,11 +16,17 @@ import zlib
 import pytest
 
 from conftest import SPD, SPWEB, require_binaries, tail_text, wait_for
-from sp_pair import redfish
+from sp_pair import auth, redfish
 
 ADDR_A, ADDR_B, FLOAT = "127.0.0.31", "127.0.0.32", "127.0.0.30"
 LINK_A, LINK_B = "127.0.1.31", "127.0.1.32"
 WEB_PORT = 18081
+
+
+# The directory whose initial-password / credentials role() uses (sp_pair/auth.py files):
+# the test's tmp_path, set by base_config.
+ACCOUNT = {"dir": None}
+HASHES_PASSWORDS = {}
 
 
 def base_config(tmp_path, power_sock=None):
@@ -31,6 +37,14 @@ def base_config(tmp_path, power_sock=None):
     if not key.exists():
         key.write_text(os.urandom(32).hex() + "\n")
         key.chmod(0o600)
+    # the first administrator (the default accounts.initial_password_file), so that role()
+    # can log in; its password in tmp_path/initial-password until role() changes it
+    ACCOUNT["dir"] = str(tmp_path)
+    if "spd" not in HASHES_PASSWORDS:
+        HASHES_PASSWORDS["spd"] = auth.spd_hashes_passwords(str(SPD))
+    if HASHES_PASSWORDS["spd"] and not (state / "initial-admin").exists():
+        digest = auth.new_initial(str(tmp_path), str(SPD))
+        auth.write_secret(str(state / "initial-admin"), digest + "\n")
     return {
         "sp": "A",
         # 1-24 characters of a-z, 0-9 and '-'; one segment per test
@@ -220,7 +234,23 @@ def stop_spd(p, cfg):
 
 
 def role(addr=ADDR_A, sp="A"):
-    return redfish.role_of(redfish.manager(addr, WEB_PORT, sp, timeout=0.3))[0]
+    """The SP's role from its Manager resource (None: no answer). The resource needs an
+    account: while the first password change is not made, role() makes it (a PATCH through
+    this address); a lone SP that cannot make it (503: no active SP takes the change) is
+    "not active"."""
+    d = ACCOUNT["dir"]
+    cred = auth.read_credentials(d) if d else None
+    path = "/redfish/v1/Managers/SP" + sp
+    r = redfish.http_request(addr, path, timeout=0.3, port=WEB_PORT, auth=cred or False)
+    if r["status"] in (401, 403) and d and auth.pending(d):
+        done, what = auth.first_change(d, auth.requester(addr, WEB_PORT), timeout=2.0)
+        if not done:
+            return "not active (the first password change: %s)" % what if "503" in what else None
+        r = redfish.http_request(addr, path, timeout=0.3, port=WEB_PORT,
+                                 auth=auth.read_credentials(d))
+    if r["status"] != 200 or not isinstance(r["json"], dict):
+        return None
+    return redfish.role_of(r["json"])[0]
 
 
 def spd_log(cfg):

@@ -35,9 +35,23 @@ def cmd_up(args, pair):
         pair.arch, pair.image, st.get("build_id"), got["seconds"], got["active"], passive,
         st[passive]["role"]))
     print("Management address: %s (on the client LAN, namespace %s)" % (FLOATING, NS_CLI))
-    print("  ip netns exec %s curl http://%s/redfish/v1/Managers" % (NS_CLI, FLOATING))
-    print("  tools/qemu-pair exec curl -s http://%s/redfish/v1/Managers/SP%s" % (
-        FLOATING, got["active"]))
+    print("Administrator: `tools/qemu-pair credentials` prints user:password (%s, mode 0600)"
+          % os.path.join(pair.paths.run, "credentials"))
+    print("  tools/qemu-pair exec curl -s http://%s/redfish/v1" % FLOATING)
+    print('  tools/qemu-pair exec curl -s -u "$(tools/qemu-pair credentials)" '
+          "http://%s/redfish/v1/Managers/SP%s" % (FLOATING, got["active"]))
+    return 0
+
+
+def cmd_credentials(args, pair):
+    """user:password of the pair that is up: the only place qemu-pair prints a password."""
+    if not pair.info():
+        raise HarnessError("no pair in %s (run `qemu-pair up`)" % pair.paths.run)
+    cred = pair.credentials()
+    if cred is None:
+        raise HarnessError("no credentials in %s: the first password change has not been made "
+                           "(`qemu-pair up` did not finish)" % pair.paths.run)
+    print(cred)
     return 0
 
 
@@ -124,6 +138,9 @@ def main(argv=None):
     sub.add_parser("down", parents=[common], help="stop and delete everything"
                    ).set_defaults(func=cmd_down)
     sub.add_parser("status", parents=[common], help="JSON status").set_defaults(func=cmd_status)
+    sub.add_parser("credentials", parents=[common],
+                   help="print the administrator's user:password of the pair that is up"
+                   ).set_defaults(func=cmd_credentials)
     p = sub.add_parser("kill", parents=[common], help="power loss of an SP (SIGKILL its VM)")
     p.add_argument("sp", type=sp_arg)
     p.set_defaults(func=cmd_kill)

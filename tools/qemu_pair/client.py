@@ -6,6 +6,7 @@ namespace is per thread, and a socket stays in the namespace it was created in),
 polls every few milliseconds without forking `ip netns exec` each time.
 """
 
+import base64
 import concurrent.futures
 import ctypes
 import http.client
@@ -100,12 +101,13 @@ class Client:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     # --- HTTP (runs in the namespace) ---
-    def http(self, host, path, timeout=2.0, method="GET", body=None):
-        return self.call(http_request, host, path, timeout, method, body)
+    def http(self, host, path, timeout=2.0, method="GET", body=None, auth=None, headers=None):
+        return self.call(http_request, host, path, timeout, method, body, auth=auth,
+                         headers=headers)
 
-    def manager(self, host, sp, timeout=2.0):
+    def manager(self, host, sp, timeout=2.0, auth=None):
         """(Manager resource dict or None, record) of SP-<sp> asked at host."""
-        rec = self.http(host, "/redfish/v1/Managers/SP" + sp, timeout)
+        rec = self.http(host, "/redfish/v1/Managers/SP" + sp, timeout, auth=auth)
         doc = None
         if rec["status"] == 200:
             try:
@@ -118,22 +120,30 @@ class Client:
         return self.call(arp_entry, ip)
 
 
-def http_request(host, path, timeout=2.0, method="GET", body=None, port=WEB_PORT):
+def http_request(host, path, timeout=2.0, method="GET", body=None, port=WEB_PORT, auth=None,
+                 headers=None):
     """One request on a fresh connection. A record: {"t" (monotonic start), "ms", "ok",
-    "status", "sp" (X-DualSP-SP), "body", "err"}."""
+    "status", "sp" (X-DualSP-SP), "body", "err", "headers" (lower-case names)}.
+    auth: "user:password" sent as HTTP Basic (QemuPair passes the pair's administrator), or
+    None: none; `headers` are added last (an X-Auth-Token, a test's own Authorization)."""
     t0 = time.monotonic()
-    rec = {"t": t0, "ok": False, "status": None, "sp": None, "body": b"", "err": None}
+    rec = {"t": t0, "ok": False, "status": None, "sp": None, "body": b"", "err": None,
+           "headers": {}}
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        headers = {"Connection": "close"}
+        h = {"Connection": "close"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=headers)
+            h["Content-Type"] = "application/json"
+        if auth:
+            h["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode("ascii")
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
         resp = conn.getresponse()
         rec["body"] = resp.read()
         rec["status"] = resp.status
+        rec["headers"] = {k.lower(): v for k, v in resp.getheaders()}
         rec["sp"] = resp.getheader("X-DualSP-SP")
         rec["ok"] = 200 <= resp.status < 300
     except (OSError, http.client.HTTPException) as e:

@@ -43,6 +43,14 @@ def kill(pid, name, timeout=5.0):
     return not alive(pid)
 
 
+def describe(cmd):
+    """What an error message says about a QEMU command line: the program and its -name, never
+    the whole line (it could carry a secret; the full line is in `ps` while it runs)."""
+    name = next((cmd[i + 1] for i, a in enumerate(cmd[:-1]) if a == "-name"), "?")
+    prog = next((a for a in cmd if os.path.basename(a).startswith("qemu-")), cmd[0])
+    return "%s -name %s" % (prog, name)
+
+
 def daemonize(cmd, pidfile, errlog, timeout=30):
     """Runs a -daemonize'd QEMU command line; returns the daemon's pid."""
     try:
@@ -54,13 +62,13 @@ def daemonize(cmd, pidfile, errlog, timeout=30):
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                                timeout=timeout, close_fds=True)
         except subprocess.TimeoutExpired:
-            raise HarnessError("QEMU did not finish starting in %d s: %s" % (timeout, " ".join(cmd)))
+            raise HarnessError("QEMU did not finish starting in %d s: %s" % (timeout, describe(cmd)))
     pid = read_pid(pidfile)
     if p.returncode != 0 or not pid:
         with open(errlog, "rb") as f:
             text = f.read().decode("utf-8", "replace").strip().splitlines()[-5:]
-        raise HarnessError("QEMU exited with %d: %s\n  %s" % (p.returncode, " ".join(cmd),
-                                                             "\n  ".join(text)))
+        raise HarnessError("QEMU exited with %d: %s (%s)\n  %s" % (
+            p.returncode, describe(cmd), errlog, "\n  ".join(text)))
     return pid
 
 
@@ -81,12 +89,14 @@ def switch_cmd(qemu, paths):
     return cmd
 
 
-def vm_cmd(qemu_json, image, paths, sp, key_hex, config_disk=None):
+def vm_cmd(qemu_json, image, paths, sp, config_disk):
     """One SP board: 256 MiB, one CPU, two virtio NICs in fixed PCI slots (eth0 management,
     eth1 peer link) with fixed MACs, the midplane (ivshmem on the shared file), the serial
-    console appended to console-<sp>.log, optionally a config disk (raw tar)."""
+    console appended to console-<sp>.log, its config disk (raw tar: the pair key, the first
+    administrator's hash, ...; /dev/vda in the guest). Nothing secret is on this command line
+    (every local user's `ps` shows it, and the guest's /proc/cmdline the -append)."""
     q = qemu_json
-    append = "%s dualsp.sp=%s dualsp.pair_key=%s" % (q["append"], sp, key_hex)
+    append = "%s dualsp.sp=%s dualsp.config=/dev/vda" % (q["append"], sp)
     nic = q.get("nic_device", "virtio-net-pci")
     cmd = [q["qemu"], "-name", vm_name(sp)] + list(q["machine_args"]) + [
         "-m", "256", "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot",
@@ -102,9 +112,7 @@ def vm_cmd(qemu_json, image, paths, sp, key_hex, config_disk=None):
         "-object", "memory-backend-file,id=midplane,share=on,mem-path=%s,size=1M" % MIDPLANE,
         "-device", "ivshmem-plain,memdev=midplane,addr=%s" % PCI_MIDPLANE,
     ]
-    if config_disk:
-        cmd += ["-drive", "file=%s,format=raw,if=none,id=config,readonly=on" % config_disk,
-                "-device", "%s,drive=config,addr=%s" % (q.get("disk_device", "virtio-blk-pci"),
-                                                         PCI_CONFIG)]
-        append += " dualsp.config=/dev/vda"
+    cmd += ["-drive", "file=%s,format=raw,if=none,id=config,readonly=on" % config_disk,
+            "-device", "%s,drive=config,addr=%s" % (q.get("disk_device", "virtio-blk-pci"),
+                                                     PCI_CONFIG)]
     return cmd + ["-append", append]

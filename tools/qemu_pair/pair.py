@@ -7,20 +7,74 @@ verbs of tools/qemu-pair and tests/qemu use).
     pair.kill("A"); pair.start("A"); pair.down()
 """
 
+import io
 import json
 import os
 import secrets
 import shutil
 import signal
+import tarfile
 import threading
 import time
 
+from sp_pair import auth
+
 from . import chassis, client, machines
 from .common import (DEFAULT_RUN_DIR, FLOATING, MAC_MGMT, MGMT, MIDPLANE, MIDPLANE_SIZE,
-                     NAME_SWITCH, SPS, HarnessError, Paths, default_image, log_line,
+                     NAME_SWITCH, REPO, SPS, HarnessError, Paths, default_image, log_line,
                      read_json, read_pid, tail, utc_stamp, vm_name, wait_until, write_json)
 
 UP_TIMEOUT = 60.0
+OPEN_PATHS = auth.redfish.OPEN_PATHS   # need no credentials (sp_pair/redfish.py)
+# What the guest's /init takes from a config partition (tools/firmware/init CONFIG_FILES).
+CONFIG_FILES = ("pair.key", "initial-admin", "platform.env", "sp.json", "hardware-a.json",
+                "hardware-b.json")
+
+
+def host_spd():
+    """The host build's spd, which hashes the initial password (`spd --hash-password`; the
+    image's is for another architecture): $DUALSP_BUILD_DIR/sp/spd, default build/sp/spd."""
+    return os.path.join(os.environ.get("DUALSP_BUILD_DIR") or os.path.join(REPO, "build"),
+                        "sp", "spd")
+
+
+def vendor_files(path):
+    """{name: bytes} of a vendor's config partition (a tar archive): regular files with the
+    names /init takes; anything else is refused (the guest would ignore it)."""
+    out = {}
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for m in tar.getmembers():
+                name = m.name[2:] if m.name.startswith("./") else m.name
+                if name in ("", "."):
+                    continue
+                if name not in CONFIG_FILES or not m.isfile():
+                    raise HarnessError("config disk %s: %r is not one of the regular files the "
+                                       "guest takes (%s)" % (path, m.name, " ".join(CONFIG_FILES)))
+                out[name] = tar.extractfile(m).read()
+    except (OSError, tarfile.TarError) as e:
+        raise HarnessError("config disk %s: %s" % (path, e))
+    return out
+
+
+def write_config_disk(path, files):
+    """A config partition as /init reads it: a ustar archive of {name: bytes}, each file mode
+    0600; the archive itself 0600 (it holds the pair key), written atomically."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(files[name]))
+    data = buf.getvalue()
+    data += b"\0" * (-len(data) % 512)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
+    os.replace(tmp, path)
 # The namespace, the midplane file and the switch ports' addresses are one per host: the run
 # dir that owns them is written here, so an `up` in another run dir takes that pair down.
 OWNER = "/run/dualsp-qemu.owner"
@@ -74,6 +128,31 @@ class QemuPair:
                     info[k] = v
             write_json(self.paths.pair_json, info)
 
+    def config_disk(self, sp):
+        """The config partition SP-<sp> boots with (built by up(): the pair key, the first
+        administrator's hash, and a vendor's files given with config_disks)."""
+        return os.path.join(self.paths.run, "config-%s.tar" % sp.lower())
+
+    # ------------------------------------------------------------------ credentials
+    def credentials(self):
+        """"admin:<password>" of the pair's administrator (<run>/credentials), or None before
+        the first password change."""
+        return auth.read_credentials(self.paths.run)
+
+    def _request(self, host):
+        """request(method, path, body, cred, timeout) -> (status, err) from the client
+        namespace (for sp_pair.auth.first_change)."""
+        def request(method, path, body, cred, timeout):
+            rec = self.client.call(client.http_request, host, path, timeout, method, body,
+                                   auth=cred)
+            return rec["status"], rec["err"]
+        return request
+
+    def first_login(self, timeout=auth.FIRST_LOGIN_TIMEOUT, host=FLOATING):
+        """The first password change (through the floating address): the new credentials."""
+        return auth.first_login(None, timeout, state=self.paths.run,
+                                request=self._request(host), where=host)
+
     def vm_pid(self, sp):
         pid = read_pid(self.paths.vm_pid(sp))
         return pid if machines.is_ours(pid, vm_name(sp)) else None
@@ -106,10 +185,24 @@ class QemuPair:
                          os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(key + "\n")
+            # The first administrator: the hash of a random password (the host build's
+            # spd) on both config partitions; the password in initial-password until the
+            # first change below.
+            digest = auth.new_initial(self.paths.run, host_spd())
+            if digest is None:
+                raise HarnessError("%s is missing or has no --hash-password: build the host's "
+                                   "spd (cmake --build build --target spd) or set "
+                                   "DUALSP_BUILD_DIR" % host_spd())
             info = {"arch": self.arch, "image": self.image, "build_id": q.get("build_id"),
                     "run_dir": self.paths.run, "created": utc_stamp(), "midplane": MIDPLANE,
                     "config_disks": config_disks or {}, "A": {}, "B": {}}
             write_json(self.paths.pair_json, info)
+            for sp in SPS:
+                files = {"pair.key": (key + "\n").encode(),
+                         "initial-admin": (digest + "\n").encode()}
+                if (config_disks or {}).get(sp):
+                    files.update(vendor_files(config_disks[sp]))    # the vendor's win
+                write_config_disk(self.config_disk(sp), files)
             client.create_namespace()
             switch = machines.daemonize(machines.switch_cmd(q["qemu"], self.paths),
                                         self.paths.switch_pid, self.paths.switch_log)
@@ -142,28 +235,44 @@ class QemuPair:
             self._update(**{sp: {"error": "SP-%s: %s" % (sp, e)}})
 
     def wait_answering(self, timeout):
-        """Until both SPs answer on their own addresses with a role. None; HarnessError on
-        the deadline."""
+        """Until both SPs answer on their own addresses: the service root (it needs no
+        account) from the SP itself (X-DualSP-SP). Boards that elect nobody take no
+        configuration change, so no first password change is made here (the initial
+        password stays in <run>/initial-password). None; HarnessError on the deadline."""
         end = time.monotonic() + timeout
         last = {}
         for _ in range(int(timeout / 0.2) + 2):
-            last = self.roles()
-            if all(last[sp] for sp in SPS):
+            last = self.service_roots()
+            if all(last[sp] == sp for sp in SPS):
                 return None
             if time.monotonic() > end:
                 break
             time.sleep(0.2)
-        raise HarnessError("not answering after %.0f s: roles %s" % (timeout, last))
+        raise HarnessError("not answering after %.0f s: service root answered by %s" % (
+            timeout, last))
+
+    def service_roots(self):
+        """{sp: X-DualSP-SP of GET /redfish/v1 on SP-<sp>'s own address, None without answer}."""
+        futures = {sp: self.client.submit(client.http_request, MGMT[sp], "/redfish/v1", 1.0)
+                   for sp in SPS}
+        return {sp: (f.result()["sp"] if f.result()["status"] == 200 else None)
+                for sp, f in futures.items()}
 
     def wait_ready(self, timeout):
         """Until both SPs answer, exactly one says active and the floating IP answers.
         Returns the active SP; HarnessError on the deadline."""
         end = time.monotonic() + timeout
         last = {}
+        login = "not tried: the floating address never answered"
         for _ in range(int(timeout / 0.2) + 2):
+            if auth.pending(self.paths.run) and self.client_http("/redfish/v1", timeout=1.0)["ok"]:
+                # The SPs' Manager resources need credentials, and until the first password
+                # change every request but the change is refused.
+                _, login = auth.first_change(self.paths.run, self._request(FLOATING), 2.0)
             last = self.roles()
             actives = [sp for sp in SPS if last[sp] == "active"]
-            if all(last[sp] for sp in SPS) and len(actives) == 1:
+            if all(last[sp] for sp in SPS) and len(actives) == 1 and \
+                    not auth.pending(self.paths.run):
                 rec = self.client_http("/redfish/v1", timeout=2.0)
                 if rec["ok"] and rec["sp"] == actives[0]:
                     return actives[0]
@@ -174,8 +283,9 @@ class QemuPair:
             if time.monotonic() > end:
                 break
             time.sleep(0.2)
-        raise HarnessError("not ready after %.0f s: roles %s (want both answering, one active)"
-                           % (timeout, last))
+        raise HarnessError("not ready after %.0f s: roles %s (want both answering, one active)%s"
+                           % (timeout, last, "; the first password change is not done: " + login
+                              if auth.pending(self.paths.run) else ""))
 
     @staticmethod
     def _owner():
@@ -268,12 +378,12 @@ class QemuPair:
         for lan in ("mgmt", "link"):
             if not os.path.exists(self.paths.port(lan, sp)):
                 raise HarnessError("no switch port %s (is the pair up?)" % self.paths.port(lan, sp))
-        with open(os.path.join(self.paths.run, "pair.key")) as f:
-            key = f.read().strip()
-        disk = (self.info().get("config_disks") or {}).get(sp)
+        disk = self.config_disk(sp)
+        if not os.path.exists(disk):
+            raise HarnessError("no config disk %s (is the pair up?)" % disk)
         with open(self.paths.console(sp), "ab") as con:
             con.write(("--- %s qemu-pair: power on SP-%s\n" % (utc_stamp(), sp)).encode())
-        pid = machines.daemonize(machines.vm_cmd(q, self.image, self.paths, sp, key, disk),
+        pid = machines.daemonize(machines.vm_cmd(q, self.image, self.paths, sp, disk),
                                  self.paths.vm_pid(sp), self.paths.qemu_log(sp))
         boots = (self.info().get(sp) or {}).get("boots", 0) + 1
         self._update(**{sp: {"pid": pid, "started": utc_stamp(), "boots": boots,
@@ -296,14 +406,27 @@ class QemuPair:
             self._client.close()
             self._client = None
 
-    def client_http(self, path, timeout=2.0, host=FLOATING, method="GET", body=None):
+    def client_http(self, path, timeout=2.0, host=FLOATING, method="GET", body=None,
+                    auth=None, headers=None):
         """A request from the client namespace (default: the floating IP). A record:
-        {"t", "ms", "ok", "status", "sp" (X-DualSP-SP), "body", "err"}."""
-        return self.client.http(host, path, timeout, method, body)
+        {"t", "ms", "ok", "status", "sp" (X-DualSP-SP), "body", "err", "headers"}.
+        auth: None = the pair's administrator (HTTP Basic) on every path but the service
+        root; False = none; "user:password" = those."""
+        return self.client.http(host, path, timeout, method, body,
+                                auth=self._auth(auth, path), headers=headers)
+
+    def _auth(self, auth_arg, path=None):
+        if auth_arg is False:
+            return None
+        if auth_arg:
+            return auth_arg
+        if path is not None and path.split("?", 1)[0] in OPEN_PATHS:
+            return None
+        return self.credentials()
 
     def manager(self, about, host=FLOATING, timeout=2.0):
         """(Manager of SP-<about> as host answers it, or None; the HTTP record)."""
-        return self.client.manager(host, about, timeout)
+        return self.client.manager(host, about, timeout, auth=self.credentials())
 
     def role(self, sp, timeout=1.0):
         """SP-<sp>'s role as it reports it on its own address (None: no answer)."""
@@ -320,7 +443,8 @@ class QemuPair:
         return out
 
     def _own_role(self, sp):
-        rec = client.http_request(MGMT[sp], "/redfish/v1/Managers/SP" + sp, 1.0)
+        rec = client.http_request(MGMT[sp], "/redfish/v1/Managers/SP" + sp, 1.0,
+                                  auth=self.credentials())
         if rec["status"] != 200:
             return None
         try:
@@ -364,7 +488,8 @@ class QemuPair:
                        "address": MGMT[sp], "boots": (info.get(sp) or {}).get("boots", 0)}
             if pid:
                 futures[sp] = self.client.submit(client.http_request, MGMT[sp],
-                                                 "/redfish/v1/Managers/SP" + sp, 1.0)
+                                                 "/redfish/v1/Managers/SP" + sp, 1.0,
+                                                 auth=self.credentials())
         floating = self.client.submit(client.http_request, FLOATING, "/redfish/v1", 1.0)
         for sp in SPS:
             role = state = health = epoch = boot = None

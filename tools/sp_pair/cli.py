@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 
-from . import control, faults, hardware, midplane, netns, power, procs, redfish
+from . import auth, control, faults, hardware, midplane, netns, power, procs, redfish
 from .common import (NS_CLI, NS_LAN, NS_SP, DEFAULT_NETNS_STATE, HarnessError, Layout,
                      default_build, default_loopback_state, eprint, layout_from_pair_json,
                      read_pair_json, set_deep, utc_stamp, write_pair_json)
 
 SELF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sp-pair")
+SELF_CMD = os.path.relpath(SELF) if not os.path.relpath(SELF).startswith("..") else SELF
 READY_TIMEOUT = 15.0
 NETNS_OWNER = "/run/dualsp-pair.owner"   # state dir of the pair that owns the namespaces
 
@@ -133,7 +134,8 @@ def cmd_up(args):
     for sp in ("A", "B"):
         shutil.rmtree(lay.sp_dir(sp), ignore_errors=True)
         os.makedirs(lay.log_dir(sp))
-    for name in ("power.log", "power-controller.log", "config-a.json", "config-b.json"):
+    for name in ("power.log", "power-controller.log", "config-a.json", "config-b.json",
+                 auth.PENDING_INITIAL, auth.PENDING_NEW):
         try:
             os.unlink(os.path.join(state, name))
         except OSError:
@@ -151,6 +153,12 @@ def cmd_up(args):
     for sp in ("A", "B"):
         hardware.write_description(lay.hardware_path(sp), sp)
     hardware.write_pair_key(lay.pair_key)
+    # the first administrator: <sp_dir>/initial-admin (the hash of a random password, 0600),
+    # changed by wait_ready once the pair answers (<state>/credentials)
+    accounts = auth.provision(lay)
+    if not accounts:
+        eprint("sp-pair up: %s has no --hash-password (a build without accounts): no "
+               "administrator provisioned, clients send no credentials" % lay.spd)
     for sp in ("A", "B"):
         cfg = lay.config(sp)
         for key, value in overrides:
@@ -164,7 +172,8 @@ def cmd_up(args):
         with open(NETNS_OWNER, "w") as f:
             f.write(state + "\n")
     info = {"mode": mode, "state": state, "build": lay.build, "array_id": lay.array_id,
-            "floating_ip": lay.floating, "created": utc_stamp(), "A": {}, "B": {}}
+            "floating_ip": lay.floating, "created": utc_stamp(), "accounts": accounts,
+            "A": {}, "B": {}}
     write_pair_json(state, info)
 
     # the power controller, detached, in the root namespace
@@ -186,16 +195,24 @@ def cmd_up(args):
         control.start_sp(lay, sp)
     if args.no_wait:
         # Tests of the first moments after power-on drive the pair themselves.
-        print("started SP-A and SP-B (not waiting for them)")
+        print("started SP-A and SP-B (not waiting for them%s)" % (
+            "; `sp-pair first-login` makes the first password change" if accounts else ""))
         return 0
     return wait_ready(lay, args.timeout)
 
 
 def wait_ready(lay, timeout):
+    """Until both SPs answer, exactly one is active and (when `up` provisioned an
+    administrator) the first password change is made (auth.try_first_login: the SPs'
+    Manager resources need credentials, and until the change every request but the
+    change is refused)."""
     t0 = time.monotonic()
     end = t0 + timeout
     st = None
+    login = "not tried: the floating address never answered"
     for _ in range(100000):
+        if auth.pending(lay.state) and redfish.answers(lay.floating, lay.web_port, 0.3):
+            _, login = auth.try_first_login(lay, timeout=3.0)
         st = control.pair_status(lay)
         answering = {sp: st[sp]["role"] is not None for sp in ("A", "B")}
         actives = [sp for sp in ("A", "B") if st[sp]["role"] == "active"]
@@ -203,11 +220,14 @@ def wait_ready(lay, timeout):
         if dead and time.monotonic() - t0 > 1.0:
             eprint("sp-pair up: spd of SP-%s exited" % " and SP-".join(dead))
             break
-        if all(answering.values()) and len(actives) == 1:
+        if all(answering.values()) and len(actives) == 1 and not auth.pending(lay.state):
             print("sp-pair: up (%s) in %.2f s: SP-%s active, SP-%s %s" % (
                 lay.mode, time.monotonic() - t0, actives[0], "B" if actives[0] == "A" else "A",
                 st["B" if actives[0] == "A" else "A"]["role"]))
             print("Management URL: %s" % lay.url())
+            if auth.read_credentials(lay.state):
+                print("Credentials: `%s credentials` prints user:password (%s, mode 0600)" % (
+                    SELF_CMD, auth.credentials_path(lay.state)))
             return 0
         if time.monotonic() > end:
             break
@@ -219,7 +239,7 @@ def wait_ready(lay, timeout):
         if s["state"] != "running":
             missing.append("no process running (state %s)" % s["state"])
         elif s["role"] is None:
-            missing.append("no HTTP answer at %s" % lay.url(lay.mgmt[sp], "/redfish/v1/Managers/SP" + sp))
+            missing.append("no answer with a role at %s" % lay.url(lay.mgmt[sp], "/redfish/v1/Managers/SP" + sp))
         else:
             missing.append("role %s" % s["role"])
         eprint("  SP-%s: %s" % (sp, "; ".join(missing)))
@@ -228,6 +248,9 @@ def wait_ready(lay, timeout):
             eprint("      " + line)
     eprint("  exactly one active required; got %s" % (
         [sp for sp in ("A", "B") if st[sp]["role"] == "active"]))
+    if auth.pending(lay.state):
+        eprint("  the first password change (PATCH %s through %s) is not done: %s" % (
+            auth.ACCOUNT_PATH, lay.floating, login))
     return 1
 
 
@@ -240,6 +263,43 @@ def tail(path, n):
             return f.read().decode("utf-8", "replace").splitlines()[-n:]
     except OSError:
         return ["(no %s)" % path]
+
+
+# ---------------------------------------------------------------- credentials
+
+def cmd_credentials(args):
+    """user:password of the pair that is up: the only place the harness prints a password."""
+    state = resolve_state(args)
+    info = read_pair_json(state)
+    if info is None:
+        raise HarnessError("no pair is up in %s (run `sp-pair up` first, or pass --state)" % state)
+    cred = auth.read_credentials(state)
+    if auth.pending(state):
+        raise HarnessError("the first password change has not been made (`up --no-wait`, or "
+                           "`up` failed): run `sp-pair first-login`")
+    if cred is None:
+        if info.get("accounts") is False:
+            raise HarnessError("the pair in %s has no administrator (its spd has no "
+                               "--hash-password): no credentials are needed" % state)
+        raise HarnessError("no credentials in %s" % auth.credentials_path(state))
+    print(cred)
+    return 0
+
+
+def cmd_first_login(args):
+    lay, info = load(args)
+    if not auth.pending(lay.state):
+        if auth.read_credentials(lay.state):
+            print("the first password change is done (%s)" % auth.credentials_path(lay.state))
+            return 0
+        if info.get("accounts") is False:
+            print("nothing to change: the pair's spd has no accounts (no --hash-password)")
+            return 0
+        raise HarnessError("nothing to change: `up` provisioned no administrator in %s" % lay.state)
+    auth.first_login(lay, args.timeout)
+    print("first password change done; `sp-pair credentials` prints them (%s)" %
+          auth.credentials_path(lay.state))
+    return 0
 
 
 # ---------------------------------------------------------------- per-SP verbs
@@ -443,6 +503,14 @@ def main(argv=None):
 
     sub.add_parser("down", parents=[common], help="stop everything, delete the topology"
                    ).set_defaults(func=cmd_down)
+    sub.add_parser("credentials", parents=[common],
+                   help="print the administrator's user:password of the pair that is up"
+                   ).set_defaults(func=cmd_credentials)
+    p = sub.add_parser("first-login", parents=[common],
+                       help="make the first password change (after `up --no-wait`)")
+    p.add_argument("--timeout", type=float, default=auth.FIRST_LOGIN_TIMEOUT,
+                   help="seconds (default %.0f)" % auth.FIRST_LOGIN_TIMEOUT)
+    p.set_defaults(func=cmd_first_login)
     sub.add_parser("status", parents=[common], help="JSON status of both SPs").set_defaults(func=cmd_status)
 
     p = sub.add_parser("kill", parents=[common], help="power loss of an SP")

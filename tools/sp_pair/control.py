@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from . import midplane, netns, procs, redfish
+from . import auth, midplane, netns, procs, redfish
 from .common import NS_SP, HarnessError, read_pair_json, utc_stamp, write_pair_json
 
 
@@ -220,7 +220,9 @@ def sp_status(lay, sp, info=None):
     st = sp_state(pids)
     role = health = epoch = boot_id = None
     if st == "running":
-        doc = redfish.manager(lay.mgmt[sp], lay.web_port, sp, timeout=0.5)
+        # the pair's own credentials (not $DUALSP_AUTH, which may name another pair's)
+        cred = auth.read_credentials(lay.state)
+        doc = redfish.manager(lay.mgmt[sp], lay.web_port, sp, timeout=0.5, auth=cred or False)
         role, health, epoch, boot_id = redfish.role_of(doc)
     return {"pids": pids, "state": st, "role": role, "health": health, "epoch": epoch,
             "boot_id": boot_id, "holds_floating_ip": holds_floating(lay, sp, pids)}
