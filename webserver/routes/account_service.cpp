@@ -215,6 +215,13 @@ void handleAccountPatch(const RequestContext& ctx, Response& res) {
   std::optional<Json> body = jsonObjectBody(ctx.request, res);
   if (!body) return;
   const bool admin = roleHas(ctx.caller->role, Privilege::ConfigureUsers);
+  // Its role, state and lock are an administrator's to change, not the account's own.
+  for (std::string_view property : {"RoleId", "Enabled", "Locked"}) {
+    if (!admin && body->contains(property)) {
+      messages::insufficientPrivilege(res);
+      return;
+    }
+  }
   bool valid = admin
                    ? accountPropertiesValid(*body, {"Password", "RoleId", "Enabled", "Locked"}, res)
                    : accountPropertiesValid(*body, {"Password"}, res);
