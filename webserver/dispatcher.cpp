@@ -8,6 +8,7 @@
 #include "platform/log.hpp"
 #include "webserver/protocol.hpp"
 #include "webserver/redfish_messages.hpp"
+#include "webserver/request_body.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -41,6 +42,19 @@ bool queryImplemented(const Request& request, const Route& route, Response& res)
   std::optional<std::string> unimplemented = unimplementedQueryParameter(request, route.queries);
   if (!unimplemented) return true;
   messages::queryParameterUnsupported(res, *unimplemented);
+  return false;
+}
+
+// A PATCH of OData annotations alone ({"@odata.id": ...}) changes nothing: 400 NoOperation
+// (DSP0266 "PATCH (update)"), before the handler would call each annotation unknown.
+bool patchChangesSomething(const Request& request, Response& res) {
+  if (request.method != HttpMethod::Patch) return true;
+  BodyProblem problem = BodyProblem::None;
+  std::optional<Json> body = parseRequestJson(request.body, problem);
+  if (!body || !body->is_object() || body->empty()) return true;  // the handler's to refuse
+  for (const auto& [key, value] : body->items())
+    if (key.empty() || key[0] != '@') return true;
+  messages::noOperation(res);
   return false;
 }
 
@@ -120,6 +134,7 @@ void Dispatcher::route(const Request& request, Response& res, Identity& caller) 
   }
   if (!authorize(request, route, res, caller)) return;
   if (!queryImplemented(request, route, res)) return;
+  if (!patchChangesSomething(request, res)) return;
   if (!preconditionHolds(request, res)) return;
   std::optional<ipc::StatusSnapshot> status;
   if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {

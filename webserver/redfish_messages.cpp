@@ -165,6 +165,10 @@ void insufficientPrivilege(Response& res) {
   setError(res, 403, BaseMessage::InsufficientPrivilege, {});
 }
 
+void noOperation(Response& res) {
+  setError(res, 400, BaseMessage::NoOperation, {});
+}
+
 void noValidSession(Response& res) {
   setError(res, 401, BaseMessage::NoValidSession, {});
   res.addHeader("WWW-Authenticate", "Basic realm=\"DualSP\"");

@@ -91,6 +91,8 @@ void actionParameterValueConflict(Response& res, std::string_view parameter,
 void actionRefused(Response& res, std::string_view reason);
 // 403.
 void insufficientPrivilege(Response& res);
+// 400: a PATCH with nothing to change (only OData annotations).
+void noOperation(Response& res);
 // 401 with WWW-Authenticate: no credentials, or credentials that are not (or no longer) valid.
 void noValidSession(Response& res);
 // 403: the account must change its password (`account`, its URI) before anything else.

@@ -137,14 +137,16 @@ def test_repeated_failures_lock_the_account_for_the_lockout_duration(pair):
     wait_for(evented, 5, 0.1, "AccountLocked and InvalidCredentials in the event log")
 
 
-def test_no_password_or_token_in_logs_or_the_process_list(pair):
+def test_no_password_token_or_key_in_logs_or_the_process_list(pair):
     pair.wait_active()
     user, password = admin()
     token, _ = login(user, password)
     assert req("/redfish/v1/Managers", headers={"X-Auth-Token": token})["status"] == 200
     req("/redfish/v1/Managers", auth=(user, "wrong-password-3"))
     create_account("auditor", "auditor-password-1", "ReadOnly")
-    secrets = [password, token, "auditor-password-1", "wrong-password-3"]
+    with open("%s/pair.key" % pair.state) as f:
+        pair_key = f.read().strip()
+    secrets = [password, token, "auditor-password-1", "wrong-password-3", pair_key]
     for sp in ("A", "B"):
         for name in ("spd.log", "spweb.log"):
             try:

@@ -461,3 +461,15 @@ TEST(ProtocolHelpers, QueryParametersAndODataVersion) {
   r.headers = {{"OData-Version", "4"}};
   CHECK_FALSE(odataVersionAccepted(r));
 }
+
+// DSP0266 "PATCH (update)": a body of OData annotations alone changes nothing.
+TEST(ProtocolHeaders, APatchOfAnnotationsAloneIsNoOperation) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.patch("/redfish/v1/Managers/SPA",
+                         R"({"@odata.id": "/redfish/v1/Managers/SPA", "@odata.etag": "x"})");
+  checkError(res, 400, "Base.1.22.1.NoOperation");
+  LONGS_EQUAL(0, a.bus.calls());  // nothing reached spd
+  // One real property among them: the handler's to judge.
+  Response real = a.patch("/redfish/v1/Managers/SPA", R"({"@odata.id": "x", "Bogus": 1})");
+  checkError(real, 400, "Base.1.22.1.PropertyUnknown");
+}

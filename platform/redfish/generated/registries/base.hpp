@@ -54,6 +54,7 @@ enum class Message {
   ResourceAlreadyExists,
   PropertyNotWritable,
   PasswordIncorrectLength,
+  NoOperation,
 };
 
 // Full MessageIds.
@@ -93,8 +94,9 @@ inline constexpr std::string_view kAccessDenied = "Base.1.22.1.AccessDenied";
 inline constexpr std::string_view kResourceAlreadyExists = "Base.1.22.1.ResourceAlreadyExists";
 inline constexpr std::string_view kPropertyNotWritable = "Base.1.22.1.PropertyNotWritable";
 inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.PasswordIncorrectLength";
+inline constexpr std::string_view kNoOperation = "Base.1.22.1.NoOperation";
 
-inline constexpr std::array<MessageEntry, 36> kMessages{{
+inline constexpr std::array<MessageEntry, 37> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -311,6 +313,12 @@ inline constexpr std::array<MessageEntry, 36> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Critical,
      .resolution = "Resubmit the request with a password that meets the password length requirements as specified by the `MinPasswordLength` and `MaxPasswordLength` properties in the `AccountService` resource."},
+    {.key = "NoOperation",
+     .id = "Base.1.22.1.NoOperation",
+     .text = "The request body submitted contain no data to act upon and no changes to the resource took place.",
+     .number_of_args = 0,
+     .severity = resource::Health::Warning,
+     .resolution = "Add properties in the JSON object and resubmit the request."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {
