@@ -525,16 +525,23 @@ void AccountService::createSession(const proto::Command& command, Reply reply) {
       return reply(failure(proto::CommandResult::UNAUTHORIZED, "bad credentials"));
     const Clock::time_point now = deps_.now();
     const AccountPolicy p = policy();
-    proto::ConfigWrite change;
+    // Expired sessions (and those of removed accounts) go first, in a change of their own: a
+    // change that creates a record carries nothing else.
+    proto::ConfigWrite expired;
     size_t live = 0;
     for (const Session& s : sessions()) {
       if (sessionExpired(s, p, now) || !account(s.user)) {
-        proto::ConfigRecord* r = change.add_records();
+        proto::ConfigRecord* r = expired.add_records();
         r->set_key(kSessionPrefix + s.id);
         r->set_deleted(true);
       } else {
         ++live;
       }
+    }
+    if (expired.records_size() > 0) {
+      std::lock_guard lock(mu_);
+      for (const auto& r : expired.records())
+        last_used_.erase(r.key().substr(std::string_view(kSessionPrefix).size()));
     }
     if (live >= AccountPolicy::kMaxSessions)
       return reply(failure(proto::CommandResult::UNAVAILABLE,
@@ -549,16 +556,17 @@ void AccountService::createSession(const proto::Command& command, Reply reply) {
                    {"TokenHash", tokenHash(token)},
                    {"CreatedMs", deps_.wall_ms()},
                    {"Origin", source}};
-    proto::ConfigRecord created;
-    created.set_value(record.dump());
-    *change.mutable_records()->Add() = created;
-    // The created record goes first: ConfigWrite takes records[0] as the new one.
-    auto* records = change.mutable_records();
-    std::rotate(records->begin(), records->end() - 1, records->end());
+    proto::ConfigWrite change;
+    change.add_records()->set_value(record.dump());
     change.set_create_prefix(kSessionPrefix);
     *change.mutable_event() = makeEvent(message::kSuccessfulLogin, {a->user, source, "Redfish"},
                                         kSessionsUri, "OK", deps_.self);
     Account who = *a;
+    if (expired.records_size() > 0)
+      deps_.write(writeCommand(from, std::move(expired)), [](proto::CommandResult result) {
+        if (result.status() != proto::CommandResult::OK)
+          LOG_WARNING << "accounts: expired sessions not removed: " << result.error();
+      });
     deps_.write(writeCommand(from, std::move(change)), [this, who, token, reply](
                                                            proto::CommandResult result) mutable {
       if (result.status() != proto::CommandResult::OK) return reply(std::move(result));

@@ -156,6 +156,13 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
   });
 }
 
+uint64_t ConfigService::lastEventIdAtOrBefore(Version v) const {
+  uint64_t id = 0;
+  for (const ConfigRecord& r : core_.store.list(kEventPrefix))
+    if (!r.deleted() && versionOf(r) <= v) id = std::max(id, eventIdOf(r.key()));
+  return id;
+}
+
 void ConfigService::handleGetConfig(const proto::Command& c, Reply reply) const {
   auto it = c.args().find("prefix");
   std::string prefix = it == c.args().end() ? "" : it->second;

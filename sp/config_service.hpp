@@ -71,6 +71,10 @@ class ConfigService {
     return events_.eventsAfter(after, max);
   }
   uint64_t lastEventId() const { return events_.lastEventId(); }
+  // The newest event stored at or before version `v` (0: none): what a record written at `v`
+  // comes after. Event ids and versions advance apart (a change has several records and one
+  // event), so a version is never an event id.
+  uint64_t lastEventIdAtOrBefore(Version v) const;
   // How far this SP's history reaches (the store's last version and event id). After start().
   History history() const { return core_.currentHistory(); }
   // The newest event id when this SP last started acting as the active one: a new active

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -356,7 +357,8 @@ void Daemon::startServing() {
   // Push delivery of new events to EventService subscribers, by the active SP.
   delivery_ = std::make_unique<EventDelivery>(
       EventDelivery::Source{
-          [this, warned = std::set<std::string>{}]() mutable {
+          [this, warned = std::set<std::string>{},
+           created = std::map<std::string, std::pair<Version, uint64_t>>{}]() mutable {
             std::vector<Subscription> out;
             for (const auto& r : config_service_->list("subscriptions/")) {
               std::string error;
@@ -367,8 +369,17 @@ void Daemon::startServing() {
                   LOG_WARNING << "event delivery: " << error;
                 continue;
               }
-              // Its record's seq: the events recorded after it have larger ids.
-              sub->created_after = versionOf(r).seq;
+              // The newest event when it was written: the events after it are its own. Kept
+              // per record version (a scan of the event log once per new subscription).
+              auto known = created.find(r.key());
+              if (known == created.end() || known->second.first != versionOf(r))
+                known = created
+                            .insert_or_assign(
+                                r.key(), std::make_pair(
+                                             versionOf(r),
+                                             config_service_->lastEventIdAtOrBefore(versionOf(r))))
+                            .first;
+              sub->created_after = known->second.second;
               out.push_back(std::move(*sub));
             }
             return out;

@@ -389,3 +389,20 @@ TEST(InitialPasswordFile, MustBeAPrivateFileHoldingAHash) {
   unlink(file.c_str());
   rmdir(dir);
 }
+
+TEST(AccountService, ExpiredSessionsAreRemovedFromTheStoreAtTheNextLogin) {
+  Fixture f;
+  f.firstChange("a-new-password-2");
+  f.openSession("admin", "a-new-password-2");
+  f.openSession("admin", "a-new-password-2");
+  auto sessionsStored = [&] {
+    std::lock_guard lock(f.mu);
+    size_t n = 0;
+    for (auto& [k, v] : f.store) n += k.rfind("sessions/", 0) == 0;
+    return n;
+  };
+  LONGS_EQUAL(2, sessionsStored());
+  f.advance(std::chrono::seconds(1801));  // both idle beyond the timeout
+  LONGS_EQUAL(proto::CommandResult::OK, f.openSession("admin", "a-new-password-2").status());
+  LONGS_EQUAL(1, sessionsStored());
+}
