@@ -44,9 +44,9 @@ case $target in
              $web/redfish_format.cpp $web/bus_command.cpp $web/read_cache.cpp $web/request_body.cpp
              $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/routes/*.cpp
              $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp
-             $src/platform/text.cpp $build/proto/command.pb.cc $build/proto/config.pb.cc
-             $build/proto/heartbeat.pb.cc"
-    protos="command.pb.cc config.pb.cc heartbeat.pb.cc"
+             $src/platform/text.cpp $build/proto/bus.pb.cc $build/proto/command.pb.cc
+             $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
+    protos="bus.pb.cc command.pb.cc config.pb.cc heartbeat.pb.cc"
     defines=-DDUALSP_FIRMWARE_VERSION=\"0.0.0+fuzz\" ;;
   *)
     echo "run-fuzz.sh: unknown target $target" >&2
