@@ -6,13 +6,13 @@
 #include <future>
 #include <thread>
 
+#include "heartbeat/heartbeat_frame.hpp"
 #include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
 
 namespace dualsp::heartbeat {
 namespace {
 
-using ipc::fromProto;
 using ipc::toProto;
 
 constexpr Millis kTick{2};  // election re-evaluation: well under the shortest dead interval
@@ -378,18 +378,10 @@ void HeartbeatService::beatNow() {
 }
 
 void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
-  auto sp = fromProto(f.sp());
-  if (f.array_id() != options_.array_id || !sp || *sp == options_.election.self) return;
-  if (f.role() > proto::ROLE_ACTIVE || f.health() > proto::HEALTH_CRITICAL) return;
+  std::optional<Beat> beat = beatOfFrame(f, options_.array_id, options_.election.self);
+  if (!beat) return;
   peer_boot_id_ = f.boot_id();
-  Beat beat{*sp,       static_cast<Role>(f.role()), static_cast<Health>(f.health()),
-            f.epoch(), bootNonce(f.boot_id()),      f.sent_us()};
-  beat.yielding = f.yielding();
-  beat.can_serve = !f.no_carrier();
-  beat.history = History{f.history_epoch(), f.history_seq(), f.last_event_id()};
-  beat.heard_boot = f.heard_boot();
-  beat.boot_counter = f.boot_counter();
-  onBeat(path, beat);
+  onBeat(path, *beat);
 }
 
 void HeartbeatService::onBeat(Path path, const Beat& beat) {

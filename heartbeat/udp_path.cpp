@@ -1,6 +1,6 @@
 #include "heartbeat/udp_path.hpp"
 
-#include "ipc/frame_codec.hpp"
+#include "heartbeat/heartbeat_frame.hpp"
 #include "platform/log.hpp"
 
 namespace dualsp::heartbeat {
@@ -49,17 +49,18 @@ void UdpPath::receive() {
   socket_.async_receive_from(
       asio::buffer(buffer_), from_, [this](const asio::error_code& ec, size_t n) {
         if (ec == asio::error::operation_aborted) return;
-        if (!ec && !authentic(n)) {
-          if (bad_mac_++ % 1000 == 0)
-            LOG_WARNING << "heartbeat " << pathName(which_) << ": dropped a frame with a bad or"
-                        << " missing HMAC from " << from_.address().to_string() << " (" << bad_mac_
-                        << " so far)";
-        } else if (!ec) {
-          if (!options_.key.empty()) n -= ipc::kFrameMacSize;
-          proto::Heartbeat beat;
-          if (from_.address() == peer_.address() && beat.ParseFromArray(buffer_.data(), n)) {
+        if (!ec) {
+          FrameProblem problem = FrameProblem::None;
+          std::optional<proto::Heartbeat> beat =
+              decodeHeartbeatFrame(std::string_view(buffer_.data(), n), options_.key, problem);
+          if (problem == FrameProblem::BadMac) {
+            if (bad_mac_++ % 1000 == 0)
+              LOG_WARNING << "heartbeat " << pathName(which_) << ": dropped a frame with a bad or"
+                          << " missing HMAC from " << from_.address().to_string() << " ("
+                          << bad_mac_ << " so far)";
+          } else if (beat && from_.address() == peer_.address()) {
             ++received_;
-            on_beat_(which_, beat);
+            on_beat_(which_, *beat);
           } else if (malformed_++ % 1000 == 0) {
             LOG_WARNING << "heartbeat " << pathName(which_) << ": dropped a malformed or foreign"
                         << " frame from " << from_.address().to_string() << " (" << malformed_
@@ -70,19 +71,10 @@ void UdpPath::receive() {
       });
 }
 
-bool UdpPath::authentic(size_t n) const {
-  if (options_.key.empty()) return true;
-  if (n < ipc::kFrameMacSize) return false;
-  std::string_view body(buffer_.data(), n - ipc::kFrameMacSize);
-  std::string_view mac(buffer_.data() + body.size(), ipc::kFrameMacSize);
-  return ipc::macEquals(mac, ipc::hmacSha256(options_.key, body));
-}
-
 void UdpPath::send(const std::string& frame) {
   if (!bound_) return;
   asio::error_code ec;
-  std::string signed_frame = frame;
-  if (!options_.key.empty()) signed_frame += ipc::hmacSha256(options_.key, frame);
+  const std::string signed_frame = signHeartbeatFrame(frame, options_.key);
   socket_.send_to(asio::buffer(signed_frame), peer_, 0, ec);
   if (ec && send_errors_++ % 1000 == 0)
     LOG_WARNING << "heartbeat " << pathName(which_) << ": send to " << options_.peer_address

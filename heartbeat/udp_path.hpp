@@ -36,7 +36,6 @@ class UdpPath {
  private:
   void bind();
   void receive();
-  bool authentic(size_t n) const;
 
   asio::io_context& io_;
   Path which_;

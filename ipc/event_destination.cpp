@@ -133,6 +133,16 @@ std::optional<HttpDestination> parseHttpDestination(std::string_view url, std::s
   return to;
 }
 
+std::string httpRequestHead(const HttpDestination& to, size_t content_length) {
+  // Checked where it was parsed; again here, where it would be written into a request.
+  if ((to.host + to.path).find_first_of(std::string_view("\r\n \t\0", 5)) != std::string::npos)
+    return {};
+  return "POST " + to.path + " HTTP/1.1\r\nHost: " + to.host +
+         (to.port == 80 ? "" : ":" + std::to_string(to.port)) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(content_length) +
+         "\r\nConnection: close\r\n\r\n";
+}
+
 std::optional<HttpDestination> checkDestination(std::string_view url,
                                                 const DestinationPolicy& policy,
                                                 std::string& error) {

@@ -54,6 +54,12 @@ std::optional<HttpDestination> checkDestination(std::string_view url,
                                                 const DestinationPolicy& policy,
                                                 std::string& error);
 
+// The head of the POST that delivers an event of `content_length` bytes to `to`: request line,
+// Host, Content-Type, Content-Length, Connection, blank line. Empty when the destination holds
+// a character that would break out of its line (one that did not come from
+// parseHttpDestination): nothing is sent then.
+std::string httpRequestHead(const HttpDestination& to, size_t content_length);
+
 // The address as text ("198.18.0.100").
 std::string ipv4Text(uint32_t address);
 

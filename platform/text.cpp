@@ -1,5 +1,7 @@
 #include "platform/text.hpp"
 
+#include <cstdint>
+
 namespace dualsp::text {
 namespace {
 
@@ -20,6 +22,40 @@ std::string_view cutUtf8(std::string_view s, size_t max_bytes) {
   // Not a sequence's continuation within reach: the input was not UTF-8 there anyway.
   if (isContinuation(s[end])) end = max_bytes;
   return s.substr(0, end);
+}
+
+bool validUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t more = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      more = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      more = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      more = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= more) return false;
+    for (size_t k = 1; k <= more; ++k) {
+      if (!isContinuation(s[i + k])) return false;
+      cp = cp << 6 | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < least[more] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += more + 1;
+  }
+  return true;
 }
 
 std::string shortened(std::string_view s, size_t max_bytes) {

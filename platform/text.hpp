@@ -13,6 +13,11 @@ namespace dualsp::text {
 // the whole message invalid UTF-8 for every JSON writer after it).
 std::string_view cutUtf8(std::string_view s, size_t max_bytes);
 
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF). Protobuf refuses to parse a string field that is not: spd drops a command holding
+// one, so spweb must not send it.
+bool validUtf8(std::string_view s);
+
 // The same with "..." appended when something was cut; the result is at most max_bytes + 3.
 std::string shortened(std::string_view s, size_t max_bytes);
 

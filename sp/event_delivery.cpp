@@ -345,17 +345,12 @@ std::shared_ptr<EventDelivery::Attempt> EventDelivery::launch(asio::io_context& 
                                                               const ipc::HttpDestination& to,
                                                               std::string body) {
   auto a = std::make_shared<Attempt>(io);
-  // Checked where it was parsed; again here, where it would be written into a request.
-  if ((to.host + to.path).find_first_of("\r\n \t") != std::string::npos) {
+  a->request = ipc::httpRequestHead(to, body.size());
+  if (a->request.empty()) {
     a->finish("control characters in the destination");
     return a;
   }
   a->body = std::move(body);
-  a->request =
-      "POST " + to.path + " HTTP/1.1\r\nHost: " + to.host +
-      (to.port == 80 ? "" : ":" + std::to_string(to.port)) +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(a->body.size()) +
-      "\r\nConnection: close\r\n\r\n";
   a->timer.expires_after(options_.timeout);
   a->timer.async_wait([a, ms = options_.timeout.count()](const asio::error_code& ec) {
     if (!ec) a->finish("no answer within " + std::to_string(ms) + " ms");

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "platform/log.hpp"
+#include "platform/text.hpp"
 #include "webserver/protocol.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/request_body.hpp"
@@ -113,7 +114,11 @@ Response Dispatcher::handle(const Request& request) const {
 
 void Dispatcher::route(const Request& request, Response& res, Identity& caller) const {
   if (!protocolAccepted(request, res)) return;
-  std::optional<RouteMatch> match = routes_.match(routedPath(request), request.method);
+  // No resource has a name that is not UTF-8, and a path parameter that is not would reach
+  // spd inside a protobuf string, which spd cannot parse: it drops the command and the client
+  // waits for the whole bus timeout (found by tests/fuzz/request_handlers_fuzz.cpp).
+  std::optional<RouteMatch> match;
+  if (text::validUtf8(request.path)) match = routes_.match(routedPath(request), request.method);
   if (!match) {
     messages::resourceNotFound(res, "Resource", request.path);
     return;

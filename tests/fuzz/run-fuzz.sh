@@ -3,14 +3,22 @@
 # time over the seed corpus the target writes itself. Any finding fails.
 # Usage: run-fuzz.sh <source dir> <build dir> [seconds, default 20] [target, default
 #        frame_decoder_fuzz]
-# Targets: frame_decoder_fuzz (the peer link's frame decoder), config_store_fuzz (recovery of
-# the configuration store from whatever files are on disk).
+# Targets (each file's header says what it feeds and which invariants it checks):
+#   frame_decoder_fuzz      the peer link's frame decoder
+#   config_store_fuzz       recovery of the configuration store from whatever files are on disk
+#   heartbeat_fuzz          UDP heartbeat frames and midplane slots (MAC, parse, conversion), and
+#                           the election driven by hostile beats, time steps and chassis answers
+#   event_destination_fuzz  event subscription Destination URLs: parse, policy, request head
+#   request_handlers_fuzz   spweb's dispatcher and route handlers (real route table, fake spd
+#                           and status board): methods, paths, queries, headers, bodies
+# A target may come with tests/fuzz/<target>.dict (libFuzzer -dict).
 set -eu
 src=$1
 build=$2
 seconds=${3:-20}
 target=${4:-frame_decoder_fuzz}
 cxx=${DUALSP_FUZZ_CXX:-clang++}
+defines=
 
 case $target in
   frame_decoder_fuzz)
@@ -21,6 +29,26 @@ case $target in
              $src/sp/config_store/crc32c.cpp $src/sp/durable_file.cpp $src/platform/log.cpp $src/platform/text.cpp
              $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
     protos="config.pb.cc heartbeat.pb.cc" ;;
+  heartbeat_fuzz)
+    sources="$src/heartbeat/election.cpp $src/heartbeat/heartbeat_frame.cpp
+             $src/heartbeat/midplane_path.cpp $src/platform/midplane_segment.cpp
+             $src/platform/private_shm.cpp $src/ipc/frame_codec.cpp $src/platform/log.cpp
+             $src/platform/text.cpp $build/proto/heartbeat.pb.cc $build/proto/peer.pb.cc"
+    protos="heartbeat.pb.cc peer.pb.cc" ;;
+  event_destination_fuzz)
+    sources="$src/ipc/event_destination.cpp"
+    protos="" ;;
+  request_handlers_fuzz)
+    web=$src/webserver
+    sources="$web/http_types.cpp $web/route_table.cpp $web/redfish_messages.cpp
+             $web/redfish_format.cpp $web/bus_command.cpp $web/read_cache.cpp $web/request_body.cpp
+             $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/routes/*.cpp
+             $web/auth.cpp $web/account_access.cpp $web/protocol.cpp
+             $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp
+             $src/platform/text.cpp $build/proto/bus.pb.cc $build/proto/command.pb.cc
+             $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
+    protos="bus.pb.cc command.pb.cc config.pb.cc heartbeat.pb.cc"
+    defines=-DDUALSP_FIRMWARE_VERSION=\"0.0.0+fuzz\" ;;
   *)
     echo "run-fuzz.sh: unknown target $target" >&2
     exit 1 ;;
@@ -45,9 +73,9 @@ bin=$work/$target
 
 echo "run-fuzz.sh: compiling $bin with $cxx"
 if ! "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-     -I"$src" -I"$build" \
+     -I"$src" -I"$build" $defines \
      "$src/tests/fuzz/$target.cpp" $sources \
-     -lprotobuf-lite -lsodium -o "$bin"; then
+     -lprotobuf-lite -lsodium -pthread -lrt -o "$bin"; then
   echo "run-fuzz.sh: compiling the fuzz target failed (libFuzzer comes with libclang-rt-14-dev)." >&2
   exit 1
 fi
@@ -56,9 +84,12 @@ fi
 DUALSP_FUZZ_WRITE_SEEDS=$work/seeds "$bin"
 cp "$work/seeds/"* "$work/corpus/"
 
+dict=
+if [ -f "$src/tests/fuzz/$target.dict" ]; then dict=-dict=$src/tests/fuzz/$target.dict; fi
+
 echo "run-fuzz.sh: fuzzing for $seconds s"
 status=0
-"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $dict \
   -artifact_prefix="$work/" "$work/corpus" >"$work/fuzz.log" 2>&1 || status=$?
 tail -n 25 "$work/fuzz.log"
 
