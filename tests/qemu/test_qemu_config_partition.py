@@ -55,7 +55,10 @@ def test_the_partitions_settings_win_over_the_images(pair):
     assert root_uuid != name_based_uuid("dualsp/service-root/qemu")
     for sp in ("A", "B"):
         console = "\n".join(pair.console_tail(sp, 200))
-        assert "config partition /dev/vda extracted" in console, console[-1500:]
+        assert "config partition /dev/vda: took" in console, console[-1500:]
+        taken = [l for l in console.splitlines() if "config partition /dev/vda: took" in l][-1]
+        for name in ("pair.key", "initial-admin", "platform.env"):
+            assert name in taken, taken
 
 
 def test_the_provisioned_pair_pairs_and_forwards(pair):

@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import FLOATING, MGMT, NS, PYTHON, SP_PAIR, other, wait_for
+from sp_pair.redfish import resolve_auth
 
 # The fault's message must name the part (any of these, case-insensitive).
 MENTIONS = {
@@ -456,14 +457,17 @@ def test_manager_shows_health_and_redundancy(pair):
 
 
 def redfishtool(*args):
-    """redfishtool as shipped by Debian, run as a LAN client; no authentication yet, so no
-    credentials (-A None) and plain http (-S Never)."""
+    """redfishtool as shipped by Debian, run as a LAN client, as the pair's administrator
+    (HTTP Basic: -A Basic -u -p; redfishtool takes the password only as an argument, so a
+    failure's message shows the command without it) over plain http (-S Never)."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    cmd = ["ip", "netns", "exec", NS["cli"], "redfishtool", "-r", FLOATING, "-A", "None",
-           "-S", "Never", "-T", "5"] + list(args)
+    user, password = resolve_auth().split(":", 1)
+    cmd = ["ip", "netns", "exec", NS["cli"], "redfishtool", "-r", FLOATING, "-A", "Basic",
+           "-u", user, "-p", password, "-S", "Never", "-T", "5"] + list(args)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=60, env=env)
-    assert p.returncode == 0, "%s: exit %d\n%s\n%s" % (" ".join(cmd), p.returncode, p.stdout, p.stderr)
+    shown = " ".join("***" if a == password else a for a in cmd)
+    assert p.returncode == 0, "%s: exit %d\n%s\n%s" % (shown, p.returncode, p.stdout, p.stderr)
     return json.loads(p.stdout)
 
 

@@ -268,7 +268,8 @@ class QemuPair:
             if auth.pending(self.paths.run) and self.client_http("/redfish/v1", timeout=1.0)["ok"]:
                 # The SPs' Manager resources need credentials, and until the first password
                 # change every request but the change is refused.
-                _, login = auth.first_change(self.paths.run, self._request(FLOATING), 2.0)
+                # (an Argon2id verification takes a TCG guest a second or more)
+                _, login = auth.first_change(self.paths.run, self._request(FLOATING), 10.0)
             last = self.roles()
             actives = [sp for sp in SPS if last[sp] == "active"]
             if all(last[sp] for sp in SPS) and len(actives) == 1 and \

@@ -13,7 +13,6 @@ Secrets are never printed, logged or put in an exception message here: only path
 HTTP statuses are.
 """
 
-import json
 import os
 import secrets
 import subprocess
