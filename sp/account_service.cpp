@@ -475,7 +475,20 @@ void AccountService::authenticate(const proto::Command& command, Reply reply) {
     sodium_memzero(password.data(), password.size());
     return identityReply(*a, "", reply);
   }
-  bool queued = post([this, user, password, source, key, reply]() mutable {
+  verifyOnWorker(std::move(user), std::move(password), std::move(source), std::move(reply),
+                 [this, key](const Account& a, Reply& reply) {
+                   {
+                     std::lock_guard lock(mu_);
+                     if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+                     cache_[key] = CachedLogin{a.user, a.hash, deps_.now() + kCacheLifetime};
+                   }
+                   identityReply(a, "", reply);
+                 });
+}
+
+void AccountService::verifyOnWorker(std::string user, std::string password, std::string source,
+                                    Reply reply, VerifiedThen then) {
+  bool queued = post([this, user, password, source, reply, then]() mutable {
     std::optional<Account> a;
     Verdict v = checkPassword(user, password, source, a);
     sodium_memzero(password.data(), password.size());
@@ -484,12 +497,7 @@ void AccountService::authenticate(const proto::Command& command, Reply reply) {
                            "too many failed logins from " + source));
     if (v != Verdict::Ok)
       return reply(failure(proto::CommandResult::UNAUTHORIZED, "bad credentials"));
-    {
-      std::lock_guard lock(mu_);
-      if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-      cache_[key] = CachedLogin{a->user, a->hash, deps_.now() + kCacheLifetime};
-    }
-    identityReply(*a, "", reply);
+    then(*a, reply);
   });
   if (!queued) reply(failure(proto::CommandResult::UNAVAILABLE, "too many logins at once; retry"));
 }
@@ -514,81 +522,77 @@ void AccountService::createSession(const proto::Command& command, Reply reply) {
   std::string source = arg(command, "source");
   proto::Command from = command;
   from.mutable_args()->erase("password");
-  bool queued = post([this, user, password, source, from, reply]() mutable {
-    std::optional<Account> a;
-    Verdict v = checkPassword(user, password, source, a);
-    sodium_memzero(password.data(), password.size());
-    if (v == Verdict::Limited)
-      return reply(failure(proto::CommandResult::TOO_MANY_REQUESTS,
-                           "too many failed logins from " + source));
-    if (v != Verdict::Ok)
-      return reply(failure(proto::CommandResult::UNAUTHORIZED, "bad credentials"));
-    const Clock::time_point now = deps_.now();
-    const AccountPolicy p = policy();
-    // Expired sessions (and those of removed accounts) go first, in a change of their own: a
-    // change that creates a record carries nothing else.
-    proto::ConfigWrite expired;
-    size_t live = 0;
-    for (const Session& s : sessions()) {
-      if (sessionExpired(s, p, now) || !account(s.user)) {
-        proto::ConfigRecord* r = expired.add_records();
-        r->set_key(kSessionPrefix + s.id);
-        r->set_deleted(true);
-      } else {
-        ++live;
-      }
-    }
-    if (expired.records_size() > 0) {
-      std::lock_guard lock(mu_);
-      for (const auto& r : expired.records())
-        last_used_.erase(r.key().substr(std::string_view(kSessionPrefix).size()));
-    }
-    if (live >= AccountPolicy::kMaxSessions)
-      return reply(failure(proto::CommandResult::UNAVAILABLE,
-                           "the array holds its maximum of " +
-                               std::to_string(AccountPolicy::kMaxSessions) + " sessions",
-                           "SessionLimitExceeded"));
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    std::string token = hexOf(raw, sizeof raw);
-    sodium_memzero(raw, sizeof raw);
-    json record = {{"UserName", a->user},
-                   {"TokenHash", tokenHash(token)},
-                   {"CreatedMs", deps_.wall_ms()},
-                   {"Origin", source}};
-    proto::ConfigWrite change;
-    change.add_records()->set_value(record.dump());
-    change.set_create_prefix(kSessionPrefix);
-    *change.mutable_event() = makeEvent(message::kSuccessfulLogin, {a->user, source, "Redfish"},
-                                        kSessionsUri, "OK", deps_.self);
-    Account who = *a;
-    if (expired.records_size() > 0)
-      deps_.write(writeCommand(from, std::move(expired)), [](proto::CommandResult result) {
-        if (result.status() != proto::CommandResult::OK)
-          LOG_WARNING << "accounts: expired sessions not removed: " << result.error();
+  verifyOnWorker(
+      std::move(user), std::move(password), source, std::move(reply),
+      [this, source, from](const Account& who, Reply& reply) {
+        const Clock::time_point now = deps_.now();
+        const AccountPolicy p = policy();
+        // Expired sessions (and those of removed accounts) go first, in a change of their own: a
+        // change that creates a record carries nothing else.
+        proto::ConfigWrite expired;
+        size_t live = 0;
+        for (const Session& s : sessions()) {
+          if (sessionExpired(s, p, now) || !account(s.user)) {
+            proto::ConfigRecord* r = expired.add_records();
+            r->set_key(kSessionPrefix + s.id);
+            r->set_deleted(true);
+          } else {
+            ++live;
+          }
+        }
+        if (expired.records_size() > 0) {
+          std::lock_guard lock(mu_);
+          for (const auto& r : expired.records())
+            last_used_.erase(r.key().substr(std::string_view(kSessionPrefix).size()));
+        }
+        if (live >= AccountPolicy::kMaxSessions)
+          return reply(failure(proto::CommandResult::UNAVAILABLE,
+                               "the array holds its maximum of " +
+                                   std::to_string(AccountPolicy::kMaxSessions) + " sessions",
+                               "SessionLimitExceeded"));
+        unsigned char raw[32];
+        randombytes_buf(raw, sizeof raw);
+        std::string token = hexOf(raw, sizeof raw);
+        sodium_memzero(raw, sizeof raw);
+        json record = {{"UserName", who.user},
+                       {"TokenHash", tokenHash(token)},
+                       {"CreatedMs", deps_.wall_ms()},
+                       {"Origin", source}};
+        proto::ConfigWrite change;
+        change.add_records()->set_value(record.dump());
+        change.set_create_prefix(kSessionPrefix);
+        *change.mutable_event() =
+            makeEvent(message::kSuccessfulLogin, {who.user, source, "Redfish"}, kSessionsUri, "OK",
+                      deps_.self);
+        if (expired.records_size() > 0)
+          deps_.write(writeCommand(from, std::move(expired)), [](proto::CommandResult result) {
+            if (result.status() != proto::CommandResult::OK)
+              LOG_WARNING << "accounts: expired sessions not removed: " << result.error();
+          });
+        deps_.write(writeCommand(from, std::move(change)),
+                    [this, who, token, reply](proto::CommandResult result) mutable {
+                      if (result.status() != proto::CommandResult::OK)
+                        return reply(std::move(result));
+                      proto::ConfigWriteAnswer answer;
+                      if (!answer.ParseFromString(result.payload()) || answer.keys().empty())
+                        return reply(failure(proto::CommandResult::INTERNAL,
+                                             "the session write answered no key"));
+                      std::string id =
+                          answer.keys(0).substr(std::string_view(kSessionPrefix).size());
+                      {
+                        std::lock_guard lock(mu_);
+                        last_used_[id] = deps_.now();
+                      }
+                      LOG_NOTICE << "session " << id << " opened for '" << who.user << "'";
+                      json out = {{"id", id},
+                                  {"token", token},
+                                  {"user", who.user},
+                                  {"role", who.role},
+                                  {"password_change_required", who.password_change_required}};
+                      sodium_memzero(token.data(), token.size());
+                      reply(okResult(out.dump()));
+                    });
       });
-    deps_.write(writeCommand(from, std::move(change)), [this, who, token, reply](
-                                                           proto::CommandResult result) mutable {
-      if (result.status() != proto::CommandResult::OK) return reply(std::move(result));
-      proto::ConfigWriteAnswer answer;
-      if (!answer.ParseFromString(result.payload()) || answer.keys().empty())
-        return reply(failure(proto::CommandResult::INTERNAL, "the session write answered no key"));
-      std::string id = answer.keys(0).substr(std::string_view(kSessionPrefix).size());
-      {
-        std::lock_guard lock(mu_);
-        last_used_[id] = deps_.now();
-      }
-      LOG_NOTICE << "session " << id << " opened for '" << who.user << "'";
-      json out = {{"id", id},
-                  {"token", token},
-                  {"user", who.user},
-                  {"role", who.role},
-                  {"password_change_required", who.password_change_required}};
-      sodium_memzero(token.data(), token.size());
-      reply(okResult(out.dump()));
-    });
-  });
-  if (!queued) reply(failure(proto::CommandResult::UNAVAILABLE, "too many logins at once; retry"));
 }
 
 void AccountService::deleteSession(const proto::Command& command, Reply reply) {
@@ -800,16 +804,10 @@ void AccountService::writeAccount(const proto::Command& command, Reply reply) {
   proto::ConfigRecord* marker = change.add_records();
   marker->set_key(kProvisionedKey);
   marker->set_value("true");
-  std::string detail = (changes.empty() ? ""
-                                        : "(" +
-                                              [&] {
-                                                std::string s;
-                                                for (auto& c : changes)
-                                                  s += (s.empty() ? "" : ", ") + c;
-                                                return s;
-                                              }() +
-                                              ") ") +
-                       "by " + callerText(command);
+  std::string listed;
+  for (const std::string& c : changes) listed += (listed.empty() ? "" : ", ") + c;
+  const std::string detail =
+      (listed.empty() ? "" : "(" + listed + ") ") + "by " + callerText(command);
   if (message == message::kChanged) message_args = {};
   *change.mutable_event() =
       makeEvent(message, message_args, kAccountsUri + user, "OK", deps_.self, detail);

@@ -158,6 +158,11 @@ class AccountService {
   std::optional<Account> cachedLogin(const std::string& key,
                                      std::chrono::steady_clock::time_point now) const;
 
+  // Checks the password on the worker, answers a refusal itself (401, 429, or 503 when too
+  // many wait) and calls `then` with the account when it holds.
+  using VerifiedThen = std::function<void(const Account&, Reply&)>;
+  void verifyOnWorker(std::string user, std::string password, std::string source, Reply reply,
+                      VerifiedThen then);
   // Runs `job` on the worker; false (and nothing runs) when too many are waiting.
   bool post(std::function<void()> job);
   void workerLoop();

@@ -360,6 +360,7 @@ void Daemon::startServing() {
           [this, warned = std::set<std::string>{},
            created = std::map<std::string, std::pair<Version, uint64_t>>{}]() mutable {
             std::vector<Subscription> out;
+            std::map<std::string, std::pair<Version, uint64_t>> current;
             for (const auto& r : config_service_->list("subscriptions/")) {
               std::string error;
               auto sub = parseSubscription(r.key().substr(std::string("subscriptions/").size()),
@@ -370,18 +371,19 @@ void Daemon::startServing() {
                 continue;
               }
               // The newest event when it was written: the events after it are its own. Kept
-              // per record version (a scan of the event log once per new subscription).
+              // per record version (a scan of the event log once per new subscription); a
+              // removed subscription's entry goes with the next call.
+              const Version v = versionOf(r);
               auto known = created.find(r.key());
-              if (known == created.end() || known->second.first != versionOf(r))
-                known = created
-                            .insert_or_assign(
-                                r.key(), std::make_pair(
-                                             versionOf(r),
-                                             config_service_->lastEventIdAtOrBefore(versionOf(r))))
-                            .first;
-              sub->created_after = known->second.second;
+              std::pair<Version, uint64_t> entry =
+                  known != created.end() && known->second.first == v
+                      ? known->second
+                      : std::make_pair(v, config_service_->lastEventIdAtOrBefore(v));
+              current.emplace(r.key(), entry);
+              sub->created_after = entry.second;
               out.push_back(std::move(*sub));
             }
+            created = std::move(current);
             return out;
           },
           [this](uint64_t after, size_t max) { return config_service_->eventsAfter(after, max); },

@@ -13,6 +13,11 @@
 
 namespace dualsp::web {
 
+// What spd's account service takes (sp/account_service.hpp kMinPasswordLength, ...), for
+// the error a client gets before the password travels.
+inline constexpr size_t kMinPasswordLength = 12;
+inline constexpr size_t kMaxPasswordLength = 64;
+
 inline constexpr std::string_view kGetAccounts = "GetAccounts";
 inline constexpr std::string_view kAccountWrite = "AccountWrite";
 inline constexpr std::string_view kCreateSession = "CreateSession";

@@ -25,6 +25,9 @@ std::vector<std::string> rolePrivileges(std::string_view role);
 // `privilege` (an administrator's ConfigureUsers, ConfigureManager), or they are the owner.
 bool callerMay(const RequestContext& ctx, Privilege privilege, std::string_view owner);
 
+// A client address that failed too many logins waits out the rest of spd's minute.
+inline constexpr int kRetryAfterLoginFailuresSeconds = 60;
+
 enum class AuthStatus {
   Ok,
   NoCredentials,    // neither X-Auth-Token nor Authorization: 401

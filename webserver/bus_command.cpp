@@ -1,6 +1,8 @@
 #include "webserver/bus_command.hpp"
 
 #include "platform/log.hpp"
+#include "webserver/account_access.hpp"
+#include "webserver/auth.hpp"
 #include "webserver/redfish_messages.hpp"
 
 namespace dualsp::web {
@@ -99,7 +101,7 @@ bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
     return false;
   }
   if (key == "PasswordIncorrectLength") {
-    messages::passwordIncorrectLength(res, 12, 64);
+    messages::passwordIncorrectLength(res, kMinPasswordLength, kMaxPasswordLength);
     return false;
   }
   switch (result->status()) {
@@ -110,7 +112,7 @@ bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
       messages::noValidSession(res);
       return false;
     case proto::CommandResult::TOO_MANY_REQUESTS:
-      messages::tooManyFailedLogins(res, 60);
+      messages::tooManyFailedLogins(res, kRetryAfterLoginFailuresSeconds);
       return false;
     case proto::CommandResult::NOT_FOUND:
       messages::resourceNotFound(res, resource_type, resource_id);

@@ -24,8 +24,6 @@ inline constexpr int kRetryAfterNoStatusSeconds = 1;
 // A degraded SP either recovers (spd restarts spweb in full mode) or hands the floating
 // address to its healthy peer within a second; a client retrying soon reaches a full server.
 inline constexpr int kRetryAfterDegradedSeconds = 2;
-// A client address that failed too many logins waits out the rest of spd's minute.
-inline constexpr int kRetryAfterLoginFailuresSeconds = 60;
 
 using StatusReader = std::function<std::optional<ipc::StatusSnapshot>()>;
 using WallClockMs = std::function<int64_t()>;

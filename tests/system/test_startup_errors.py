@@ -168,6 +168,22 @@ def test_no_election_without_a_valid_pair_key(tmp_path, case, content):
     assert not content or content not in out, "the key reached the error message"
 
 
+@pytest.mark.parametrize("case", ["readable by others", "not a hash"])
+def test_a_first_administrator_file_that_is_not_private_is_refused(tmp_path, case):
+    """The first administrator's hash is a secret: a file others can read, or one that holds
+    something else than a hash (a password in clear), stops spd, naming the setting."""
+    cfg = base_config(tmp_path)
+    initial = tmp_path / "state" / "initial-admin"
+    if case == "not a hash":
+        initial.write_text("a-password-in-clear\n")
+    initial.chmod(0o644 if case == "readable by others" else 0o600)
+    rc, out = run_spd_expect_exit(tmp_path, cfg)
+    print("initial-admin %s -> exit %s: %s" % (case, rc, out.strip()[-400:]))
+    assert rc == 2, out
+    assert "accounts.initial_password_file" in out, out
+    assert "a-password-in-clear" not in out
+
+
 class FakePowerController:
     """Stands in for sp-pair's power controller: records each request line, answers `reply`
     to a power-off and `power` to a status request ("ok off", "ok running", "ok stopped")."""

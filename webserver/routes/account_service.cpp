@@ -23,8 +23,6 @@ constexpr std::string_view kAccountType = "#ManagerAccount.v1_12_0.ManagerAccoun
 constexpr std::string_view kRoleCollectionType = "#RoleCollection.RoleCollection";
 constexpr std::string_view kRoleType = "#Role.v1_3_2.Role";
 constexpr std::array<std::string_view, 3> kRoles = {"Administrator", "Operator", "ReadOnly"};
-constexpr size_t kMinPassword = 12;
-constexpr size_t kMaxPassword = 64;
 
 std::string accountPath(std::string_view user) {
   return std::string(kAccountsPath) + "/" + std::string(user);
@@ -73,8 +71,8 @@ bool accountPropertiesValid(const Json& body, std::initializer_list<std::string_
   }
   if (body.contains("Password")) {
     size_t n = body["Password"].get_ref<const std::string&>().size();
-    if (n < kMinPassword || n > kMaxPassword) {
-      messages::passwordIncorrectLength(res, kMinPassword, kMaxPassword);
+    if (n < kMinPasswordLength || n > kMaxPasswordLength) {
+      messages::passwordIncorrectLength(res, kMinPasswordLength, kMaxPasswordLength);
       return false;
     }
   }
@@ -104,8 +102,8 @@ void handleAccountServiceGet(const RequestContext& ctx, Response& res) {
       {"Name", "Account Service"},
       {"ServiceEnabled", true},
       {"LocalAccountAuth", "Enabled"},
-      {"MinPasswordLength", kMinPassword},
-      {"MaxPasswordLength", kMaxPassword},
+      {"MinPasswordLength", kMinPasswordLength},
+      {"MaxPasswordLength", kMaxPasswordLength},
       {"AccountLockoutThreshold", p.value("AccountLockoutThreshold", 0)},
       {"AccountLockoutDuration", p.value("AccountLockoutDuration", 0)},
       {"AccountLockoutCounterResetAfter", p.value("AccountLockoutCounterResetAfter", 0)},

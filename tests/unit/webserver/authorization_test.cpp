@@ -7,6 +7,7 @@
 
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "test_dispatcher.hpp"
 #include "webserver/auth.hpp"
@@ -172,4 +173,26 @@ TEST(Authorization, RolesCarryTheRedfishPrivileges) {
   CHECK_FALSE(roleHas("ReadOnly", Privilege::ConfigureComponents));
   CHECK_FALSE(roleHas("Nobody", Privilege::Login));
   CHECK(roleHas("Nobody", Privilege::NoAuth));
+}
+
+// What the authenticator answers besides an account: a refusal of the address (429 with
+// Retry-After) and spd not answering (503), each before the handler.
+TEST(Authorization, TooManyFailuresIs429AndNoAnswerFromSpd503) {
+  Served served(SpId::A, Role::Active);
+  for (auto [status, code, message] :
+       {std::tuple{AuthStatus::TooManyFailures, 429, "Base.1.22.1.ServiceTemporarilyUnavailable"},
+        std::tuple{AuthStatus::Unavailable, 503, "Base.1.22.1.ServiceTemporarilyUnavailable"},
+        std::tuple{AuthStatus::Rejected, 401, "Base.1.22.1.NoValidSession"}}) {
+    Dispatcher d(
+        buildRouteTable(), ServiceConfig{SpId::A, ServeMode::Full, served.array_id, {}},
+        [&] { return served.source->read(); }, served.bus, [] { return kNowMs; },
+        [status = status](const Request&) {
+          return AuthOutcome{status, {}};
+        });
+    Request request = makeRequest(HttpMethod::Get, "/redfish/v1/Managers");
+    Response res = d.handle(request);
+    checkError(res, code, message);
+    if (code != 401) CHECK(res.header("Retry-After").has_value());
+  }
+  LONGS_EQUAL(0, served.bus.calls());  // no handler ran
 }
