@@ -508,12 +508,28 @@ std::optional<proto::CommandResult> LocalBusClient::call(const proto::Command& c
     closed = d.closed;
     d.pending.erase(id);
   }
-  if (!result && closed) return std::nullopt;  // spweb stopping: spd is not to blame
+  if (!result && !sent) {
+    d.forgetRequestQueue(queue);
+    d.noteAnswering(false, "is full");
+    return std::nullopt;  // never reached spd: nothing was done
+  }
   if (!result) {
+    // spd got the command and may have carried it out (a change replicated, then spd killed
+    // before its answer): not "nothing done", which is what nullopt promises.
+    proto::CommandResult unanswered;
+    unanswered.set_status(proto::CommandResult::UNANSWERED);
+    if (closed) {  // spweb stopping: spd is not to blame
+      unanswered.set_error(
+          "this SP's web server stopped waiting for spd's answer (it is "
+          "restarting); a change may have been applied: read it back");
+      return unanswered;
+    }
     // spd may be gone or restarted: look the queue up afresh next time.
     d.forgetRequestQueue(queue);
-    d.noteAnswering(false, sent ? "did not answer in time" : "is full");
-    return std::nullopt;
+    d.noteAnswering(false, "did not answer in time");
+    unanswered.set_error("spd did not answer within " + std::to_string(timeout.count()) +
+                         " ms; a change may have been applied: read it back");
+    return unanswered;
   }
   d.noteAnswering(true, "");
   return result;

@@ -42,7 +42,8 @@ bool removeBusReplyQueue(const std::string& request_queue, pid_t client_pid);
 class CommandClient {
  public:
   virtual ~CommandClient() = default;
-  // The command's result, or nullopt when nobody answered within `timeout`.
+  // The command's result; nullopt when it certainly never reached spd; status UNANSWERED
+  // when it did and no answer came within `timeout` (a change's outcome is then unknown).
   virtual std::optional<proto::CommandResult> call(const proto::Command& command,
                                                    std::chrono::milliseconds timeout) = 0;
 };
@@ -90,10 +91,13 @@ class LocalBusClient final : public CommandClient {
   LocalBusClient(const LocalBusClient&) = delete;
   LocalBusClient& operator=(const LocalBusClient&) = delete;
 
-  // nullopt on timeout, at once when spd's queue does not exist, and at once once closed.
+  // nullopt when the command never reached spd: at once when spd's queue does not exist or
+  // once closed, after `timeout` when the queue stays full. A result with status UNANSWERED
+  // when it was sent and no answer came within `timeout` (or close() was called meanwhile):
+  // spd may have carried it out.
   std::optional<proto::CommandResult> call(const proto::Command& command,
                                            std::chrono::milliseconds timeout) override;
-  // For spweb's stop (docs/WEB.md "Stopping"): every call waiting for spd returns nullopt
+  // For spweb's stop (docs/WEB.md "Stopping"): every call waiting for spd returns UNANSWERED
   // now, and later calls return nullopt without sending. A command spd already received goes
   // on there; only its answer is not waited for. Safe to call twice and from any thread.
   void close();

@@ -475,7 +475,31 @@ void AccountService::authenticate(const proto::Command& command, Reply reply) {
     sodium_memzero(password.data(), password.size());
     return identityReply(*a, "", reply);
   }
-  verifyOnWorker(std::move(user), std::move(password), std::move(source), std::move(reply),
+  // One Argon2id per credentials at a time: a client's parallel first requests (a browser, a
+  // script's pool) all miss the cache at once, and each verification would take a place in
+  // the worker's queue (kMaxWaitingJobs) and ~60 ms of it. The later ones wait for the first's
+  // verdict (its source counts a failure once).
+  {
+    std::lock_guard lock(mu_);
+    auto [waiting, first] = verifying_.try_emplace(key);
+    waiting->second.push_back(std::move(reply));
+    if (!first) {
+      sodium_memzero(password.data(), password.size());
+      return;
+    }
+  }
+  Reply everyone = [this, key](proto::CommandResult result) {
+    std::vector<Reply> waiting;
+    {
+      std::lock_guard lock(mu_);
+      auto it = verifying_.find(key);
+      if (it == verifying_.end()) return;
+      waiting = std::move(it->second);
+      verifying_.erase(it);
+    }
+    for (Reply& r : waiting) r(result);
+  };
+  verifyOnWorker(std::move(user), std::move(password), std::move(source), std::move(everyone),
                  [this, key](const Account& a, Reply& reply) {
                    {
                      std::lock_guard lock(mu_);

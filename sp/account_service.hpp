@@ -182,8 +182,10 @@ class AccountService {
   std::map<std::string, SourceFailures> sources_;                           // (mu_)
   std::map<std::string, std::chrono::steady_clock::time_point> last_used_;  // (mu_)
   std::map<std::string, CachedLogin> cache_;                                // (mu_)
-  int events_this_minute_ = 0;                                              // (mu_)
-  std::chrono::steady_clock::time_point events_minute_{};                   // (mu_)
+  // Basic logins waiting for a verification of the same credentials (cache key) under way.
+  std::map<std::string, std::vector<Reply>> verifying_;    // (mu_)
+  int events_this_minute_ = 0;                             // (mu_)
+  std::chrono::steady_clock::time_point events_minute_{};  // (mu_)
 
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;

@@ -67,8 +67,8 @@ Authenticator busAuthenticator(ipc::CommandClient& bus, SpId sp) {
       args["authorization"] = *basic;
     command.set_deadline_ms(static_cast<uint32_t>(kAuthTimeout.count()));
     std::optional<proto::CommandResult> result = bus.call(command, kAuthTimeout);
-    if (!result) {
-      out.status = AuthStatus::Unavailable;
+    if (!result || result->status() == proto::CommandResult::UNANSWERED) {
+      out.status = AuthStatus::Unavailable;  // spd not answering is logged by the bus client
       return out;
     }
     switch (result->status()) {

@@ -79,7 +79,12 @@ proto::Command makeArrayCommand(const RequestContext& ctx, std::string_view name
 std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
                                                const proto::Command& command,
                                                std::chrono::milliseconds timeout) {
-  return ctx.bus.call(command, timeout);
+  std::optional<proto::CommandResult> result = ctx.bus.call(command, timeout);
+  // A read that went unanswered changed nothing: as for spd not running, 503 and retry.
+  if (result && result->status() == proto::CommandResult::UNANSWERED &&
+      (ctx.request.method == HttpMethod::Get || ctx.request.method == HttpMethod::Head))
+    return std::nullopt;
+  return result;
 }
 
 namespace {
@@ -125,6 +130,7 @@ bool mapResult(const std::optional<proto::CommandResult>& result, Response& res,
       messages::serviceTemporarilyUnavailable(res, kRetryAfterNoAnswerSeconds);
       return false;
     case proto::CommandResult::TIMEOUT:
+    case proto::CommandResult::UNANSWERED:
       // It may have been done: not a 503, whose promise is that nothing changed.
       messages::operationTimeout(res);
       return false;

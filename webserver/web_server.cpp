@@ -162,16 +162,16 @@ class HandlingRequest {
   WebServer& server_;
 };
 
-// A 503 answered while spweb stops (its bus closed: docs/WEB.md "Stopping") says so. A change
-// spd had already received goes on there, so its outcome is for the client to read back.
-void noteStopping(const Request& request, Response& res) {
+// A 503 answered while spweb stops (its bus closed: docs/WEB.md "Stopping") says so. It was
+// never passed on to spd; one spd had already received answers 500 OperationTimeout instead
+// (its outcome is for the client to read back: runCommand, UNANSWERED).
+void noteStopping(Response& res) {
   if (!res.body.is_object() || !res.body.contains("error") ||
       !res.body["error"].contains("message") || !res.body["error"]["message"].is_string())
     return;
-  std::string note = " This SP's web server is restarting (spd changes its mode); retry.";
-  if (request.method != HttpMethod::Get && request.method != HttpMethod::Head)
-    note += " A change already passed on to spd may have been applied: read it back.";
-  res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + note;
+  res.body["error"]["message"] =
+      res.body["error"]["message"].get<std::string>() +
+      " This SP's web server is restarting (spd changes its mode); retry.";
 }
 
 int serveRequest(mg_connection* conn) {
@@ -207,7 +207,7 @@ int serveRequest(mg_connection* conn) {
   }
   HandlingRequest handling(server);
   Response res = dispatcherOf(conn).handle(request);
-  if (serverOf(conn).stopping().raised() && res.status == 503) noteStopping(request, res);
+  if (serverOf(conn).stopping().raised() && res.status == 503) noteStopping(res);
   if (res.event_stream) return streamEvents(conn, request, res);
   writeResponse(conn, res, request.method == HttpMethod::Head);
   return request.body_too_large ? kAnsweredCloseUnread : res.status;

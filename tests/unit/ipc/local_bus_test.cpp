@@ -135,9 +135,13 @@ TEST(LocalBus, ServerThatNeverRepliesTimesOut) {
   server.start();
   LocalBusClient client(name);
   auto start = Clock::now();
-  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  // Sent and not answered: not "never sent" (nullopt), since spd may have carried it out.
+  std::optional<proto::CommandResult> r = client.call(command("GetSpStatus"), 200ms);
   const long took = msSince(start);
   CHECK_TEXT(took >= 195 && took < 450, ("took " + std::to_string(took) + " ms").c_str());
+  CHECK(r.has_value());
+  CHECK_EQUAL(proto::CommandResult::UNANSWERED, r->status());
+  CHECK(r->error().find("did not answer within 200 ms") != std::string::npos);
   LONGS_EQUAL(1, seen.load());
 }
 
@@ -312,9 +316,9 @@ TEST(LocalBus, CloseWakesACallWaitingForSpd) {
   server.start();
   LocalBusClient client(name);
   std::atomic<bool> returned{false};
-  bool answered = true;
+  std::optional<proto::CommandResult> answer;
   std::thread caller([&] {
-    answered = client.call(command("ConfigWrite"), 6000ms).has_value();
+    answer = client.call(command("ConfigWrite"), 6000ms);
     returned = true;
   });
   const auto deadline = Clock::now() + 5s;
@@ -328,7 +332,10 @@ TEST(LocalBus, CloseWakesACallWaitingForSpd) {
   caller.join();
   const long took = msSince(start);
   CHECK_TEXT(took < 100, ("took " + std::to_string(took) + " ms").c_str());
-  CHECK_FALSE(answered);
+  // spd received it: its outcome is unknown (UNANSWERED), not "never sent" (nullopt).
+  CHECK(answer.has_value());
+  CHECK_EQUAL(proto::CommandResult::UNANSWERED, answer->status());
+  CHECK(answer->error().find("stopped waiting") != std::string::npos);
   CHECK(client.closed());
   client.close();  // twice is harmless
 }

@@ -390,6 +390,47 @@ TEST(InitialPasswordFile, MustBeAPrivateFileHoldingAHash) {
   rmdir(dir);
 }
 
+// A client's parallel first requests all miss the Basic cache at once: one Argon2id for all of
+// them, not one each (more than the worker's 16 waiting places were refused with 503: CI's
+// test_a_sick_peer_link_never_holds_the_floating_address).
+TEST(AccountService, ParallelLoginsWithTheSameCredentialsShareOneVerification) {
+  Fixture f;
+  f.firstChange("new-password-123");
+  constexpr int kCallers = 40;
+  proto::Command c;
+  (*c.mutable_args())["authorization"] = basic("admin", "new-password-123");
+  (*c.mutable_args())["source"] = "198.18.0.100";
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<proto::CommandResult> got;
+  for (int i = 0; i < kCallers; ++i)
+    f.service->authenticate(c, [&](proto::CommandResult r) {
+      std::lock_guard lock(m);
+      got.push_back(std::move(r));
+      cv.notify_all();
+    });
+  std::unique_lock lock(m);
+  CHECK(cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == kCallers; }));
+  for (const proto::CommandResult& r : got)
+    LONGS_EQUAL_TEXT(proto::CommandResult::OK, r.status(), r.error().c_str());
+  // And a wrong password sent in parallel is one failure for the lockout, answered to all.
+  (*c.mutable_args())["authorization"] = basic("admin", "wrong-password-1");
+  got.clear();
+  lock.unlock();
+  for (int i = 0; i < kCallers; ++i)
+    f.service->authenticate(c, [&](proto::CommandResult r) {
+      std::lock_guard l(m);
+      got.push_back(std::move(r));
+      cv.notify_all();
+    });
+  lock.lock();
+  CHECK(cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == kCallers; }));
+  for (const proto::CommandResult& r : got)
+    LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, r.status());
+  lock.unlock();
+  LONGS_EQUAL(proto::CommandResult::OK, f.login("admin", "new-password-123").status());
+}
+
 TEST(AccountService, ExpiredSessionsAreRemovedFromTheStoreAtTheNextLogin) {
   Fixture f;
   f.firstChange("a-new-password-2");

@@ -149,6 +149,21 @@ TEST(ChassisSettings, DiskFullIsInsufficientStorage) {
   checkError(a.patch(kEnclosure, R"({"AssetTag": "R7"})"), 503,
              "Base.1.22.1.ServiceTemporarilyUnavailable");
   LONGS_EQUAL(6000, a.bus.lastTimeout().count());  // a write waits for replication
+  // Sent to spd and not answered (spd killed after replicating it): it may have been applied,
+  // so not a 503 (test_partial_failure's "refused (503) but on SP-B").
+  auto unanswered = [](const proto::Command&) {
+    proto::CommandResult r;
+    r.set_status(proto::CommandResult::UNANSWERED);
+    r.set_error("spd did not answer within 6000 ms; a change may have been applied: read it back");
+    return std::optional<proto::CommandResult>(r);
+  };
+  a.bus.respond("ConfigWrite", unanswered);
+  res = a.patch(kEnclosure, R"({"AssetTag": "R7"})");
+  checkError(res, 500, "Base.1.22.1.OperationTimeout");
+  CHECK(str(res.body["error"]["message"]).find("read it back") != std::string::npos);
+  // A read that went unanswered changed nothing: 503, retry.
+  a.bus.respond("GetSensors", unanswered);
+  checkError(a.get(kEnclosure), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
 }
 
 TEST(ChassisSettings, PatchIsRefusedInDegradedModeAndOnOtherChassis) {
