@@ -39,10 +39,29 @@ void addAllowToRead(const Request& request, const RouteMatch& match, Response& r
 }
 
 // 501 for a $ query parameter the route does not implement ($expand, $filter, ...).
+constexpr size_t kMaxEchoedQueryBytes = 64;
+
 bool queryImplemented(const Request& request, const Route& route, Response& res) {
   std::optional<std::string> unimplemented = unimplementedQueryParameter(request, route.queries);
   if (!unimplemented) return true;
-  messages::queryParameterUnsupported(res, *unimplemented);
+  // Echoed in the message: at most 64 bytes, and valid UTF-8 even when the client's %-escapes
+  // decode to bytes that are not (those bytes shown %-escaped again, as sent).
+  std::string shown;
+  if (text::validUtf8(*unimplemented)) {
+    shown = text::shortened(*unimplemented, kMaxEchoedQueryBytes);
+  } else {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    for (unsigned char c : text::cutUtf8(*unimplemented, kMaxEchoedQueryBytes)) {
+      if (c < 0x80) {
+        shown += static_cast<char>(c);
+      } else {
+        shown += '%';
+        shown += kHex[c >> 4];
+        shown += kHex[c & 0xF];
+      }
+    }
+  }
+  messages::queryParameterUnsupported(res, shown);
   return false;
 }
 

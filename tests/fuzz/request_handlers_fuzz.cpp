@@ -56,6 +56,7 @@
 #include "platform/log.hpp"
 #include "proto/bus.pb.h"
 #include "tests/unit/webserver/fake_config_store.hpp"
+#include "webserver/account_access.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/routes/routes.hpp"
@@ -198,6 +199,12 @@ class ScriptedSpd : public ipc::CommandClient {
     switch (s % 16) {
       case 8:
         saw_no_answer = true;
+        if (s & 0x80) {
+          // Sent and not answered (the bus client's UNANSWERED): a change's outcome is
+          // unknown (500 OperationTimeout), a read's 503.
+          saw_internal = true;
+          return fail(proto::CommandResult::UNANSWERED);
+        }
         return std::nullopt;
       case 9:
         return fail(proto::CommandResult::NOT_FOUND);
@@ -319,6 +326,44 @@ class ScriptedSpd : public ipc::CommandClient {
       for (uint64_t i = 0; i < std::min<uint64_t>(wanted, 4); ++i)
         r.mutable_log()->add_lines(lines[i]);
       r.mutable_log()->set_total(1500);
+    } else if (name == kGetAccounts) {
+      // What spd's AccountService answers (sp/account_service.cpp getAccounts).
+      Json state = {{"accounts", Json::array({{{"UserName", "admin"},
+                                               {"RoleId", "Administrator"},
+                                               {"Enabled", true},
+                                               {"Locked", false},
+                                               {"PasswordChangeRequired", false}},
+                                              {{"UserName", "viewer"},
+                                               {"RoleId", "ReadOnly"},
+                                               {"Enabled", true},
+                                               {"Locked", stale},
+                                               {"PasswordChangeRequired", false}}})},
+                    {"sessions", Json::array({{{"Id", "7"},
+                                               {"UserName", "admin"},
+                                               {"CreatedMs", kNowMs - 1000},
+                                               {"Origin", "198.18.0.100"}}})},
+                    {"policy",
+                     {{"AccountLockoutThreshold", 5},
+                      {"AccountLockoutDuration", 60},
+                      {"AccountLockoutCounterResetAfter", 60},
+                      {"SessionTimeout", 1800}}}};
+      r.set_payload(state.dump());
+    } else if (name == kAccountWrite) {
+      auto user = c.args().find("user");
+      r.set_payload(Json({{"UserName", user == c.args().end() ? "" : user->second},
+                          {"RoleId", "Operator"},
+                          {"Enabled", true},
+                          {"Locked", false},
+                          {"PasswordChangeRequired", false}})
+                        .dump(-1, ' ', false, Json::error_handler_t::replace));
+    } else if (name == kCreateSession) {
+      auto user = c.args().find("user");
+      r.set_payload(Json({{"id", "8"},
+                          {"token", std::string(64, 'a')},
+                          {"user", user == c.args().end() ? "" : user->second},
+                          {"role", "Operator"},
+                          {"password_change_required", false}})
+                        .dump(-1, ' ', false, Json::error_handler_t::replace));
     } else if (name == kForceFailover) {
       if (stale) {
         r.set_status(proto::CommandResult::BAD_REQUEST);
@@ -514,7 +559,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [name, value] : res.headers) FUZZ_EXPECT(headerSafe(name) && headerSafe(value));
   FUZZ_EXPECT(res.header("X-DualSP-SP") == std::string(1, spLetter(self)));
   FUZZ_EXPECT(res.header("OData-Version") == std::string("4.0"));
-  FUZZ_EXPECT(res.header("Content-Type").has_value() == (!res.body.is_null() || res.event_stream));
+  const bool has_body = !res.body.is_null() || !res.text.empty();
+  FUZZ_EXPECT(res.header("Content-Type").has_value() == (has_body || res.event_stream));
 
   // The body.
   if (res.status >= 400) {
@@ -525,8 +571,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_EXPECT(res.body.is_null());
   } else if (res.event_stream) {
     FUZZ_EXPECT(res.status == 200 && res.body.is_null());
+  } else if (!res.text.empty()) {
+    // Not JSON: only $metadata (CSDL XML).
+    FUZZ_EXPECT(res.status == 200 && res.body.is_null() && match &&
+                match->route->pattern == "/redfish/v1/$metadata");
+    FUZZ_EXPECT(res.text.rfind("<?xml", 0) == 0);
   } else if (match && match->route->pattern == "/redfish") {
     FUZZ_EXPECT(res.body.is_object() && res.body.contains("v1"));  // the version document
+  } else if (match && match->route->pattern == "/redfish/v1/odata") {
+    // The OData service document: no @odata.id, a "value" list of what the service holds.
+    FUZZ_EXPECT(res.body.is_object() && res.body.contains("value") && res.body["value"].is_array());
   } else {
     FUZZ_EXPECT(res.body.is_object() && res.body.contains("@odata.id") &&
                 res.body["@odata.id"].is_string());

@@ -303,6 +303,21 @@ TEST(QueryParameters, UnimplementedDollarParametersAreNotImplemented) {
   Response expand = a.get("/redfish/v1/Managers", "$expand=*($levels=1)");
   CHECK(expand.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"] ==
         Json::array({"$expand"}));
+  // The echoed name is valid UTF-8 and bounded, whatever its %-escapes decode to (found by
+  // request_handlers_fuzz: a name cut inside a character made the whole answer invalid).
+  Response bad = a.get("/redfish/v1", "$x%C3%28%FF=1");
+  checkError(bad, 501, "Base.1.22.1.QueryParameterUnsupported");
+  STRCMP_EQUAL("$x%C3(%FF",
+               str(bad.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][0]).c_str());
+  (void)bad.body.dump();  // strict: throws on invalid UTF-8
+  Response longer =
+      a.get("/redfish/v1",
+            "$" + std::string(40, 'a') +
+                "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9");
+  const std::string echoed =
+      str(longer.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][0]);
+  CHECK(echoed.size() <= 64 + 3);
+  (void)longer.body.dump();
   // Parameters without $ are not the service's to judge.
   LONGS_EQUAL(200, a.get("/redfish/v1", "rpvunknown").status);
   LONGS_EQUAL(200, a.get("/redfish/v1", "only=x&excerpt").status);
