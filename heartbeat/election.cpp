@@ -47,6 +47,8 @@ std::string_view alertName(Alert a) {
       return "Stalled";
     case Alert::OldBootRefused:
       return "OldBootRefused";
+    case Alert::EpochOutOfRange:
+      return "EpochOutOfRange";
   }
   return "Unknown";
 }
@@ -310,6 +312,16 @@ Actions Election::onBeat(Path path, const Beat& beat, TimePoint now) {
                               std::to_string(peer_boot_counter_) + " was heard (a replay)"));
     return out;
   }
+  // An epoch no takeover can pass is not heard at all (not even as a sign of life): adopting
+  // it would make the next takeover's epoch wrap.
+  if (beat.epoch > kMaxEpoch) {
+    if (epoch_out_of_range_beats_++ == 0)
+      out.push_back(alert(Alert::EpochOutOfRange, std::string(spName(beat.sp)) + " beat at epoch " +
+                                                      std::to_string(beat.epoch) +
+                                                      " refused: above the largest, " +
+                                                      std::to_string(kMaxEpoch)));
+    return out;
+  }
   peer_boot_counter_ = beat.boot_counter;
   // On one path a sender's beats only move forward: an old one again is a replay (or a
   // duplicate) and proves nothing, not even that the peer is alive.
@@ -443,6 +455,13 @@ Actions Election::onPeerPower(PowerState state, TimePoint now) {
 Actions Election::onEpochHint(uint64_t epoch, TimePoint now) {
   Actions out;
   noteTime(now, out);
+  if (epoch > kMaxEpoch) {
+    if (epoch_out_of_range_beats_++ == 0)
+      out.push_back(alert(Alert::EpochOutOfRange, "epoch hint " + std::to_string(epoch) +
+                                                      " refused: above the largest, " +
+                                                      std::to_string(kMaxEpoch)));
+    return out;
+  }
   if (role_ != Role::Active && role_ != Role::TakingOver) adoptEpoch(epoch, out);
   return out;
 }

@@ -128,10 +128,16 @@ enum class Alert : uint8_t {
   TookOver,           // became active
   NoCarrier,          // cannot serve clients: no takeover, no fencing until carrier returns
   CarrierRestored,
-  WaitingForPeer,  // never heard the peer, which is powered on (or its state unknown)
-  Stalled,         // this SP's own timers stalled: peer silence is not judged for a while
-  OldBootRefused,  // a beat of an older boot of the peer (a replay): refused (raised once)
+  WaitingForPeer,   // never heard the peer, which is powered on (or its state unknown)
+  Stalled,          // this SP's own timers stalled: peer silence is not judged for a while
+  OldBootRefused,   // a beat of an older boot of the peer (a replay): refused (raised once)
+  EpochOutOfRange,  // a beat (or hint) above kMaxEpoch: refused, never adopted (raised once)
 };
+
+// The largest epoch an SP adopts. One takeover a millisecond would need 146 million years to
+// reach it; a beat above it (signed, so from a holder of the pair key) is refused, so that a
+// takeover's "newest + 1" never wraps to 0 and two takeovers never share an epoch.
+inline constexpr uint64_t kMaxEpoch = uint64_t{1} << 62;
 std::string_view alertName(Alert a);
 
 struct Action {
@@ -217,6 +223,7 @@ class Election {
   uint64_t replayedBeats() const { return replayed_beats_; }
   // Beats refused for naming an older boot counter than the newest heard from the peer.
   uint64_t oldBootBeats() const { return old_boot_beats_; }
+  uint64_t epochOutOfRangeBeats() const { return epoch_out_of_range_beats_; }
   uint64_t peerBootCounter() const { return peer_boot_counter_; }
   bool fenceInFlight() const { return fence_in_flight_; }
 
@@ -274,6 +281,7 @@ class Election {
   uint64_t outdated_beats_ = 0;
   uint64_t replayed_beats_ = 0;
   uint64_t old_boot_beats_ = 0;
+  uint64_t epoch_out_of_range_beats_ = 0;
   uint64_t peer_boot_counter_ = 0;  // the newest boot of the peer heard on any path
   // Per path, the (boot, send time) of the newest beat taken.
   std::array<std::optional<std::pair<uint64_t, uint64_t>>, kPathCount> last_on_path_{};

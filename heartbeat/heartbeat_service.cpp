@@ -42,6 +42,7 @@ log::Level levelOf(Alert a) {
     case Alert::WaitingForPeer:
     case Alert::Stalled:
     case Alert::OldBootRefused:
+    case Alert::EpochOutOfRange:
       return log::Level::Warning;
     default:
       return log::Level::Notice;

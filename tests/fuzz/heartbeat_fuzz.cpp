@@ -548,9 +548,9 @@ class Sim {
     } else if (epoch < 0xf0) {
       b.epoch = epoch & 0x3f;
     } else {
-      // Large, but not the last few values: an epoch of 2^64-1 wraps the next takeover's
-      // (ElectionEpochLimit in tests/unit/heartbeat/election_test.cpp, reported).
-      b.epoch = (uint64_t{1} << 62) - (epoch & 0xf);
+      // Around the largest epoch adopted (kMaxEpoch: above it a beat is refused, else the
+      // next takeover's epoch could wrap: ElectionEpochLimit in election_test.cpp), and 2^64-1.
+      b.epoch = epoch == 0xff ? UINT64_MAX : kMaxEpoch + 8 - (epoch & 0xf);
     }
     switch (flags & 3) {
       case 0:
@@ -613,8 +613,10 @@ class Sim {
     const size_t pi = static_cast<size_t>(path);
     const bool ignored = b.sp == config_.self || !config_.paths[pi].enabled;
     const bool old_boot = !ignored && b.boot_counter < e_.peerBootCounter();
+    // An epoch no takeover can pass is refused before the boot counter moves (kMaxEpoch).
+    const bool out_of_range = !ignored && !old_boot && b.epoch > kMaxEpoch;
     const auto& seen = seen_[pi];
-    const bool replayed = !ignored && !old_boot && b.sent_us != 0 && seen &&
+    const bool replayed = !ignored && !old_boot && !out_of_range && b.sent_us != 0 && seen &&
                           seen->first == b.boot && b.sent_us <= seen->second;
     const std::optional<Beat> peer_before = e_.lastPeerBeat();
     const std::optional<TimePoint> heard_before = e_.lastHeard();
@@ -623,6 +625,7 @@ class Sim {
     const uint64_t boot_counter_before = e_.peerBootCounter();
     const uint64_t old_before = e_.oldBootBeats(), replayed_before = e_.replayedBeats();
     const uint64_t outdated_before = e_.outdatedBeats();
+    const uint64_t out_of_range_before = e_.epochOutOfRangeBeats();
 
     Actions acts = e_.onBeat(path, b, now_);
     if (tracing())
@@ -633,11 +636,13 @@ class Sim {
               (unsigned long long)b.sent_us, b.heard_boot == kOwnBoot ? "us" : "-",
               b.can_serve ? "" : " no-carrier", b.yielding ? " yielding" : "");
 
-    if (ignored || old_boot || replayed) {
+    FUZZ_EXPECT(e_.epochOutOfRangeBeats() == out_of_range_before + (out_of_range ? 1 : 0));
+    if (ignored || old_boot || replayed || out_of_range) {
       // Not acted on: only its alerts (and this SP's own stall, noticed on any event).
       for (const Action& a : acts) {
         FUZZ_EXPECT(a.kind == Action::Kind::RaiseAlert);
-        FUZZ_EXPECT(a.alert == Alert::OldBootRefused || a.alert == Alert::Stalled);
+        FUZZ_EXPECT(a.alert == Alert::OldBootRefused || a.alert == Alert::Stalled ||
+                    a.alert == Alert::EpochOutOfRange);
       }
       if (ignored) FUZZ_EXPECT(acts.empty());
       FUZZ_EXPECT(e_.role() == role_before && e_.epoch() == epoch_before);

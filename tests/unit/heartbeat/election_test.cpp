@@ -915,15 +915,25 @@ TEST(ElectionBootCounter, ANewerBootIsTakenAndOlderOnesAreRefusedOnEveryPath) {
 TEST_GROUP(ElectionEpochLimit){};
 
 // Found by tests/fuzz/heartbeat_fuzz.cpp (a signed beat: it takes a holder of the pair key).
-// SP-B announces itself active at epoch 2^64-1; SP-A adopts it, stays passive, then fences the
-// silent SP-B and takes over. becomeActive's "newest + 1" wraps to 0: nothing is persisted and
-// SP-A serves at the very epoch SP-B claimed, so two takeovers share an epoch (rule 7 of
-// docs/ELECTION.md then has nothing to tell them apart by). Reported, not fixed here: the
-// election logic is not this change's to alter. Enable once the election refuses (or caps) an
-// epoch it cannot pass.
-IGNORE_TEST(ElectionEpochLimit, ATakeoverAfterTheLargestEpochStillPersistsANewerOne) {
+// SP-B announced itself active at epoch 2^64-1; SP-A adopted it, then fenced the silent SP-B
+// and took over: becomeActive's "newest + 1" wrapped to 0, nothing was persisted and SP-A
+// served at the very epoch SP-B claimed (two takeovers sharing an epoch). Now an epoch above
+// kMaxEpoch is refused, and the largest one accepted still leaves room for a takeover.
+TEST(ElectionEpochLimit, AnEpochNoTakeoverCanPassIsRefused) {
   Election e(configFor(SpId::A), 1, Health::Ok, at(0));
   Beat top{SpId::B, Role::Active, Health::Ok, UINT64_MAX};
+  Actions first = e.onBeat(Path::Peer, top, at(10));
+  STRCMP_EQUAL("EpochOutOfRange", alerts(first).c_str());
+  for (Path p : {Path::Mgmt, Path::Midplane}) e.onBeat(p, top, at(10));
+  e.onEpochHint(kMaxEpoch + 1, at(11));
+  LONGS_EQUAL(1, e.epoch());
+  CHECK_FALSE(e.lastPeerBeat().has_value());  // not even heard as alive
+  LONGS_EQUAL(4, e.epochOutOfRangeBeats());
+}
+
+TEST(ElectionEpochLimit, ATakeoverAfterTheLargestEpochStillPersistsANewerOne) {
+  Election e(configFor(SpId::A), 1, Health::Ok, at(0));
+  Beat top{SpId::B, Role::Active, Health::Ok, kMaxEpoch};
   for (Path p : {Path::Peer, Path::Mgmt, Path::Midplane}) e.onBeat(p, top, at(10));
   CHECK(e.role() == Role::Passive);
   Actions fence = e.onTick(at(100));  // silent on every path for 90 ms: fenced at once
