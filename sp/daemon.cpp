@@ -72,11 +72,13 @@ void runHandlers(asio::io_context& io, const char* what) {
 // configuration store, event delivery, then the local bus and spweb.
 class Daemon {
  public:
-  Daemon(const Settings& c, std::string boot_id, uint64_t boot_counter, std::string self_exe)
+  Daemon(const Settings& c, std::string boot_id, uint64_t boot_counter, std::string self_exe,
+         std::string initial_admin_hash)
       : c_(c),
         boot_id_(std::move(boot_id)),
         boot_counter_(boot_counter),
         self_exe_(std::move(self_exe)),
+        initial_admin_hash_(std::move(initial_admin_hash)),
         epochs_(c.state_dir) {}
   bool buildPlatform();
   bool buildElection();
@@ -108,6 +110,7 @@ class Daemon {
   const std::string boot_id_;
   const uint64_t boot_counter_;
   const std::string self_exe_;
+  const std::string initial_admin_hash_;  // read and checked once, by spd_main
   EpochStore epochs_;
   uint64_t start_epoch_ = 0;  // as read at start-up
   std::unique_ptr<RetargetableFloatingAddress> floating_;
@@ -310,18 +313,13 @@ void Daemon::startAccounts() {
   deps.record_event = [this](proto::Event e) { config_service_->recordEvent(std::move(e)); };
   deps.wall_ms = wallMillis;
   deps.now = [] { return std::chrono::steady_clock::now(); };
-  std::string initial;
-  try {
-    initial = readInitialPasswordHash(c_.accounts.initial_password_file);
-  } catch (const std::exception& e) {
-    LOG_ERROR << "the first administrator is not provisioned: " << e.what();
-  }
-  if (initial.empty() && config_service_->list("accounts/").empty())
+  if (initial_admin_hash_.empty() && config_service_->list("accounts/").empty())
     LOG_WARNING << "no account exists and " << c_.accounts.initial_password_file
                 << " is missing: nobody can log in until the first administrator is provisioned"
                    " (docs/SECURITY.md)";
   accounts_ = std::make_unique<AccountService>(
-      AccountSettings{c_.accounts.initial_admin, c_.accounts.initial_password_file}, initial, deps);
+      AccountSettings{c_.accounts.initial_admin, c_.accounts.initial_password_file},
+      initial_admin_hash_, deps);
   accounts_->registerCommands(registry_);
   accounts_->start();
 }
@@ -544,7 +542,8 @@ HandOverControl Daemon::handOverControl() {
 
 }  // namespace
 
-int runDaemon(const Settings& c, const std::string& settings_path, const std::string& self_exe) {
+int runDaemon(const Settings& c, const std::string& settings_path, const std::string& self_exe,
+              std::string initial_admin_hash) {
   const std::string boot_id = newBootId();
   LOG_NOTICE << "spd " << DUALSP_FIRMWARE_VERSION << " starting: " << spName(c.sp) << " of array '"
              << c.array_id << "', settings " << settings_path << ", boot id " << boot_id;
@@ -558,7 +557,7 @@ int runDaemon(const Settings& c, const std::string& settings_path, const std::st
     return 1;
   }
   LOG_INFO << "boot counter " << boot_counter;
-  Daemon daemon(c, boot_id, boot_counter, self_exe);
+  Daemon daemon(c, boot_id, boot_counter, self_exe, std::move(initial_admin_hash));
   if (!daemon.buildPlatform() || !daemon.buildElection()) return 1;
   daemon.buildCommands();
   daemon.buildConfigService();

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 namespace dualsp::sp {
 namespace {
@@ -87,6 +89,29 @@ platform::Status removeFileDurably(const std::string& path) {
     return sysFailure("unlink", path, errno);
   }
   return syncDirectory(directoryOf(path));
+}
+
+CounterFile readCounterFile(const std::string& path) {
+  CounterFile out;
+  std::ifstream in(path);
+  if (!in) {
+    std::error_code ec;
+    out.state = std::filesystem::exists(path, ec) || ec ? CounterFile::State::Unreadable
+                                                        : CounterFile::State::Missing;
+    return out;
+  }
+  std::string text;
+  std::getline(in, text);
+  out.text = text.substr(0, 32);
+  out.state = CounterFile::State::Corrupt;
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return out;
+  try {
+    size_t used = 0;
+    out.value = std::stoull(text, &used);
+    if (used == text.size()) out.state = CounterFile::State::Ok;
+  } catch (const std::exception&) {  // out of range
+  }
+  return out;
 }
 
 }  // namespace dualsp::sp

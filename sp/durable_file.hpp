@@ -4,6 +4,7 @@
 // survives a power cut; after a failure the old file is untouched. Every failure carries the
 // step, the path and its errno (Status::sys_errno), so callers decide on the errno, not text.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,15 @@ platform::Status writeFileSynced(const std::string& path, std::string_view data)
 platform::Status syncDirectory(const std::string& dir);
 // Removes `path` (absent is fine) and fsyncs its directory.
 platform::Status removeFileDurably(const std::string& path);
+
+// A counter kept as one decimal line (the boot counter, the election epoch): digits only, no
+// sign, no space, no overflow (std::stoull alone would read "-1" as 2^64-1).
+struct CounterFile {
+  enum class State { Missing, Ok, Unreadable, Corrupt };
+  State state = State::Missing;
+  uint64_t value = 0;  // when Ok
+  std::string text;    // the first line, at most 32 bytes, for the message (Corrupt)
+};
+CounterFile readCounterFile(const std::string& path);
 
 }  // namespace dualsp::sp

@@ -1,7 +1,6 @@
 #include "sp/epoch_store.hpp"
 
-#include <fstream>
-
+#include "heartbeat/election.hpp"
 #include "sp/durable_file.hpp"
 
 namespace dualsp::sp {
@@ -10,17 +9,21 @@ EpochStore::EpochStore(std::string state_dir)
     : dir_(std::move(state_dir)), path_(dir_ + "/epoch") {}
 
 uint64_t EpochStore::load(std::string& problem) const {
-  std::ifstream in(path_);
-  if (!in) return 0;
-  std::string text;
-  std::getline(in, text);
-  try {
-    size_t used = 0;
-    uint64_t epoch = std::stoull(text, &used);
-    if (used == text.size() && !text.empty()) return epoch;
-  } catch (const std::exception&) {
+  const CounterFile file = readCounterFile(path_);
+  switch (file.state) {
+    case CounterFile::State::Missing:
+      return 0;
+    case CounterFile::State::Unreadable:
+      problem = "cannot read " + path_ + "; starting from epoch 0";
+      return 0;
+    case CounterFile::State::Ok:
+      // Above the largest epoch the election adopts, a takeover's epoch would wrap.
+      if (file.value <= heartbeat::kMaxEpoch) return file.value;
+      break;
+    case CounterFile::State::Corrupt:
+      break;
   }
-  problem = path_ + " is corrupt ('" + text.substr(0, 32) + "'); starting from epoch 0";
+  problem = path_ + " is corrupt ('" + file.text + "'); starting from epoch 0";
   return 0;
 }
 

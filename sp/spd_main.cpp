@@ -136,9 +136,12 @@ int dualsp::spdMain(int argc, char** argv) {
               << "; spd does not run an election without the pair key\n";
     return 2;
   }
-  // A first administrator's hash anybody could read or replace is no secret: refuse it.
+  // A first administrator's hash anybody could read or replace is no secret: refuse it. Read
+  // once, here; the account service gets it from runDaemon.
+  std::string initial_admin_hash;
   try {
-    dualsp::sp::readInitialPasswordHash(settings.accounts.initial_password_file);
+    initial_admin_hash =
+        dualsp::sp::readInitialPasswordHash(settings.accounts.initial_password_file);
   } catch (const std::exception& e) {
     std::cerr << "spd: settings error: accounts.initial_password_file: " << e.what() << "\n";
     return 2;
@@ -161,5 +164,5 @@ int dualsp::spdMain(int argc, char** argv) {
       self_exe.ends_with("/dualsp") && access(spd_link.c_str(), X_OK) == 0) {
     self_exe = spd_link;
   }
-  return dualsp::sp::runDaemon(settings, settings_path, self_exe);
+  return dualsp::sp::runDaemon(settings, settings_path, self_exe, std::move(initial_admin_hash));
 }

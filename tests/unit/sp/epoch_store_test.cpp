@@ -45,6 +45,21 @@ TEST(EpochStore, CorruptFileIsReported) {
   CHECK(problem.find("corrupt") != std::string::npos);
 }
 
+// std::stoull alone reads "-1" as 2^64-1, and an epoch above kMaxEpoch would wrap the next
+// takeover's: both are corrupt.
+TEST(EpochStore, ASignOrAnEpochAboveTheLargestIsCorrupt) {
+  for (const char* text : {"-1", "+5", " 7", "18446744073709551615", "99999999999999999999999"}) {
+    std::ofstream(dir + "/epoch") << text << "\n";
+    std::string problem;
+    CHECK_EQUAL_TEXT(0u, EpochStore(dir).load(problem), text);
+    CHECK_TEXT(problem.find("corrupt") != std::string::npos, text);
+  }
+  std::ofstream(dir + "/epoch") << "4611686018427387904\n";  // kMaxEpoch itself
+  std::string problem;
+  CHECK_EQUAL(4611686018427387904u, EpochStore(dir).load(problem));
+  CHECK(problem.empty());
+}
+
 TEST(EpochStore, UnwritableDirectoryFailsWithTheReason) {
   if (geteuid() == 0) {
     // root ignores directory permissions: use a path whose parent is a file instead.
