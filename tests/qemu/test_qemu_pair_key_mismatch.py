@@ -48,7 +48,7 @@ def test_mismatched_keys_authenticate_nothing_elect_nobody_and_name_the_pair_key
     for sp in ("A", "B"):
         rec = pair.client_http("/redfish/v1/AccountService/Accounts/admin", host=MGMT[sp],
                                method="PATCH", body={"Password": "x" * 24}, auth=initial,
-                               timeout=5.0)
+                               timeout=30.0)  # two Argon2id under TCG (login, new hash), then the refusal
         assert rec["status"] == 503, (sp, rec["status"], rec["body"][:300])
     # The alarm each SP raises (spd logs every fault it raises; stderr is the console):
     # frames refused for a bad MAC, the SPs do not hold the same pair key.
