@@ -238,13 +238,18 @@ bool ConfigResync::commitAndInstall(MergeOutcome& merged, bool full, Version pee
   }
   core_.notifyListeners(merged.merged);
   if (!sendCopy(full, peer_last, error)) {
+    error = "install: " + error;
+    // Stamped at versions (and event ids) the peer already holds: records of this SP it
+    // journaled without a confirmation (merged.dropped), which it takes over with if this SP
+    // dies before a copy installs. Shown now, one event id would show two events (chaos seed
+    // 53): they stay unseen until a resync installs, or this SP writes alone.
+    if (!merged.merged.empty() && !(peer_last < versionOf(merged.merged.front()))) return false;
     // The merged records are this SP's (acknowledged) history now; the peer gets them next time.
     {
       std::lock_guard lock(core_.mu);
       core_.visible = core_.store.last();
     }
     core_.publishHistory();
-    error = "install: " + error;
     return false;
   }
   return true;

@@ -35,6 +35,8 @@ class LoopTransport : public PeerTransport {
   std::atomic<bool> lose_answers{false};
   // Runs after the peer handled a request whose answer is lost (lose_answers).
   std::function<void()> before_losing;
+  // A request this returns true for fails as on a dropped link (NotConnected).
+  std::function<bool(const proto::Command&)> drop;
   // A peer-link frame holds at most this (ipc/frame_codec.hpp): bigger is TooLarge.
   static constexpr size_t kMaxFrame = 1 << 20;
   std::atomic<size_t> largest{0};
@@ -42,6 +44,7 @@ class LoopTransport : public PeerTransport {
             std::function<void(Answer)> done) override {
     if (!connected || !deliver) return done(Answer{std::nullopt, ipc::PeerError::NotConnected});
     if (fail_with != ipc::PeerError::None) return done(Answer{std::nullopt, fail_with});
+    if (drop && drop(command)) return done(Answer{std::nullopt, ipc::PeerError::NotConnected});
     if (command.ByteSizeLong() > kMaxFrame)
       return done(Answer{std::nullopt, ipc::PeerError::TooLarge});
     largest = std::max(largest.load(), command.ByteSizeLong());
@@ -467,6 +470,41 @@ TEST(ConfigService, AnUnconfirmedChangeIsAnsweredAsUnknownAndItsEventIdIsNeverSh
     STRCMP_EQUAL(on_a[i].message().c_str(), on_b[i].message().c_str());
     CHECK_TRUE(on_a[i].message().find("k = unconfirmed") == std::string::npos);
   }
+}
+
+// Chaos seed 53: SP-B journals a change of SP-A whose confirmation is lost; SP-A's next resync
+// of SP-B merges (its own event stamped with that change's version and event id), but the
+// copy never installs; SP-A dies and SP-B takes over with what it journaled. SP-A showed the
+// resync's event under the id SP-B now shows the lost change under: one id, two events. A
+// resync that could not install shows nothing stamped over what the peer holds.
+TEST(ConfigService, AResyncThatDidNotInstallShowsNothingUnderIdsThePeerHolds) {
+  a->put("k", "\"one\"");
+  b->tickAndSettle();
+  a->link.lose_answers = true;
+  auto lost = a->write("k", "\"unconfirmed\"", "k = unconfirmed");
+  CHECK_EQUAL(proto::CommandResult::TIMEOUT, lost.status());
+  a->link.lose_answers = false;
+  a->link.drop = [](const proto::Command& c) { return c.name() == "ConfigSyncInstall"; };
+  a->tickAndSettle();  // the resync: offer, merge, install dropped
+  CHECK_FALSE(a->service->stats().peer_in_sync);
+  std::map<uint64_t, std::string> shown_by_a;
+  for (const auto& e : a->events()) shown_by_a[e.id()] = e.message();
+  CHECK_FALSE(shown_by_a.empty());
+
+  a->close();  // SP-A dies
+  b->link.connected = false;
+  b->peer_alive = false;
+  b->epoch = 2;
+  b->role = Role::Active;
+  b->tickAndSettle();
+  size_t compared = 0;
+  for (const auto& e : b->events()) {
+    auto it = shown_by_a.find(e.id());
+    if (it == shown_by_a.end()) continue;
+    ++compared;
+    STRCMP_EQUAL(it->second.c_str(), e.message().c_str());
+  }
+  CHECK_EQUAL(shown_by_a.size(), compared);  // SP-B shows all that SP-A showed
 }
 
 // Chaos seed 11: the passive is cut off on every path while a change to it is under way; by
