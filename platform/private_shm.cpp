@@ -23,9 +23,11 @@ std::string untrustedShmReason(const struct stat& st, const ShmTrust& trust) {
                           (group_bits & ~trust.web_group_mode) == 0);
   if (owner_ok && others_ok && group_ok) return {};
   char why[200];
-  int n = std::snprintf(why, sizeof why, "owned by uid %u gid %u, mode %04o (want uid 0 or %u",
+  int n = std::snprintf(why, sizeof why, "owned by uid %u gid %u, mode %04o (want uid 0",
                         static_cast<unsigned>(st.st_uid), static_cast<unsigned>(st.st_gid),
-                        static_cast<unsigned>(mode), static_cast<unsigned>(::geteuid()));
+                        static_cast<unsigned>(mode));
+  if (::geteuid() != 0)
+    n += std::snprintf(why + n, sizeof why - n, " or %u", static_cast<unsigned>(::geteuid()));
   if (trust.web_may_own && trust.web)
     n += std::snprintf(why + n, sizeof why - n, " or %u", static_cast<unsigned>(trust.web->uid));
   if (trust.shares())

@@ -41,7 +41,10 @@ sigset_t blockStopSignals() {
 // gives up root for good (docs/SECURITY.md "What runs as whom"). Not started as root (a
 // developer's run, a test): keeps its identity and says so. Empty, or why it failed.
 std::string dropRoot(const Options& options) {
-  if (!options.user) return {};
+  if (!options.user) {
+    if (::geteuid() == 0) LOG_WARNING << "no --user given: running as root";
+    return {};
+  }
   if (::geteuid() != 0) {
     LOG_INFO << "not started as root (uid " << ::getuid() << "): running as such, not as "
              << platform::identityText(*options.user);
