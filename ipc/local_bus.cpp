@@ -62,39 +62,61 @@ struct QueueIdentity {
 
 // Boost.Interprocess keeps a queue in POSIX shared memory named "/<name>" (shm_open). A queue
 // someone else made (another user, or readable by others) has no identity: it is never used.
-std::optional<QueueIdentity> queueIdentity(const std::string& name) {
+std::optional<QueueIdentity> queueIdentity(const std::string& name,
+                                           const platform::ShmTrust& trust) {
   int fd = shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   int rc = fstat(fd, &st);
   close(fd);
   if (rc != 0) return std::nullopt;
-  if (std::string why = platform::untrustedShmReason(st); !why.empty()) {
+  if (std::string why = platform::untrustedShmReason(st, trust); !why.empty()) {
     LOG_WARNING << "local bus: queue /dev/shm/" << name << " refused: " << why;
     return std::nullopt;
   }
   return QueueIdentity{st.st_dev, st.st_ino};
 }
 
-// Removes a queue a crashed process (or someone else) left behind, then creates it, 0600: the
-// requests and answers on the bus are for spd and spweb only.
-QueuePtr createQueue(const std::string& name, size_t messages, size_t message_bytes) {
+// Who may use spd's request queue besides root: spweb's group, to send on it (0660).
+platform::ShmTrust requestQueueTrust(const std::optional<platform::UnixIdentity>& web) {
+  return platform::ShmTrust{.web = web, .web_group_mode = platform::kWebReadWriteMode};
+}
+// Which reply queues spd sends to: its own user's or root's, or the web user's, all 0600.
+platform::ShmTrust replyQueueTrust(const std::optional<platform::UnixIdentity>& web) {
+  return platform::ShmTrust{.web = web, .web_may_own = true};
+}
+
+// Removes a queue a crashed process (or someone else) left behind, then creates it, 0600 (or
+// 0660 with the web group when `trust` shares it): the requests and answers on the bus are for
+// spd and spweb only.
+QueuePtr createQueue(const std::string& name, size_t messages, size_t message_bytes,
+                     const platform::ShmTrust& trust = {}) {
   Queue::remove(name.c_str());
+  QueuePtr queue;
   try {
-    return std::make_shared<Queue>(bip::create_only, name.c_str(), messages, message_bytes,
-                                   bip::permissions(platform::kPrivateShmMode));
+    queue = std::make_shared<Queue>(bip::create_only, name.c_str(), messages, message_bytes,
+                                    bip::permissions(platform::kPrivateShmMode));
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error("local bus queue " + name + ": " + e.what());
   }
+  // Shared only once it is ours (created exclusively above; /dev/shm's sticky bit keeps
+  // others from replacing the name).
+  if (std::string why = platform::shareShmByName(name, trust); !why.empty()) {
+    queue.reset();
+    Queue::remove(name.c_str());
+    throw std::runtime_error("local bus queue " + name + ": " + why);
+  }
+  return queue;
 }
 
 // The queue `name` denotes now, with its identity; nullopt when there is none.
-std::optional<std::pair<QueuePtr, QueueIdentity>> openQueue(const std::string& name) {
-  std::optional<QueueIdentity> before = queueIdentity(name);
+std::optional<std::pair<QueuePtr, QueueIdentity>> openQueue(const std::string& name,
+                                                            const platform::ShmTrust& trust) {
+  std::optional<QueueIdentity> before = queueIdentity(name, trust);
   if (!before) return std::nullopt;
   try {
     auto queue = std::make_shared<Queue>(bip::open_only, name.c_str());
-    if (queueIdentity(name) != before) return std::nullopt;  // replaced meanwhile: next time
+    if (queueIdentity(name, trust) != before) return std::nullopt;  // replaced meanwhile
     return std::make_pair(std::move(queue), *before);
   } catch (const bip::interprocess_exception&) {
     return std::nullopt;
@@ -114,6 +136,8 @@ proto::CommandResult internalErrorResult(const proto::CommandResult& original, s
 // after the server is gone.
 class ReplySender {
  public:
+  explicit ReplySender(platform::ShmTrust trust) : trust_(std::move(trust)) {}
+
   void send(const std::string& reply_queue, uint64_t id, const proto::CommandResult& result) {
     QueuePtr queue = replyQueue(reply_queue);
     if (!queue) return;
@@ -155,7 +179,7 @@ class ReplySender {
   };
 
   QueuePtr replyQueue(const std::string& name) {
-    std::optional<QueueIdentity> now = queueIdentity(name);
+    std::optional<QueueIdentity> now = queueIdentity(name, trust_);
     if (!now) {
       forget(name);
       warnOnce(name, "does not exist");
@@ -166,7 +190,7 @@ class ReplySender {
       auto it = cache_.find(name);
       if (it != cache_.end() && it->second.identity == *now) return it->second.queue;
     }
-    auto opened = openQueue(name);
+    auto opened = openQueue(name, trust_);
     if (!opened) {
       warnOnce(name, "cannot be opened");
       return nullptr;
@@ -192,6 +216,7 @@ class ReplySender {
     LOG_WARNING << "local bus: reply queue " << name << " " << problem << ": dropping replies";
   }
 
+  const platform::ShmTrust trust_;
   std::mutex mutex_;
   std::map<std::string, Cached> cache_;
   std::set<std::string> warned_;
@@ -285,17 +310,22 @@ void Receiver::dispatch(proto::BusRequest& request) {
 struct LocalBusServer::Impl {
   std::string name;
   Handler handler;
+  platform::ShmTrust trust;  // of the request queue
   QueuePtr queue;
-  std::shared_ptr<ReplySender> sender = std::make_shared<ReplySender>();
+  std::shared_ptr<ReplySender> sender;
   std::shared_ptr<Receiver> receiver;  // the running one, or null
   std::thread thread;
 };
 
-LocalBusServer::LocalBusServer(std::string request_queue_name, Handler handler)
+LocalBusServer::LocalBusServer(std::string request_queue_name, Handler handler,
+                               std::optional<platform::UnixIdentity> web)
     : impl_(std::make_unique<Impl>()) {
   impl_->name = std::move(request_queue_name);
   impl_->handler = std::move(handler);
-  impl_->queue = createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes);
+  impl_->trust = requestQueueTrust(web);
+  impl_->sender = std::make_shared<ReplySender>(replyQueueTrust(web));
+  impl_->queue =
+      createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes, impl_->trust);
 }
 
 LocalBusServer::~LocalBusServer() {
@@ -335,7 +365,8 @@ void LocalBusServer::recreate() {
   const bool was_running = impl_->receiver != nullptr;
   stop();
   impl_->queue.reset();
-  impl_->queue = createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes);
+  impl_->queue =
+      createQueue(impl_->name, kBusRequestQueueMessages, kBusRequestMessageBytes, impl_->trust);
   if (was_running) start();
 }
 
@@ -353,6 +384,7 @@ struct LocalBusClient::Impl {
   };
 
   std::string request_name;
+  platform::ShmTrust request_trust;
   std::string reply_name;
   QueuePtr reply_queue;
   std::atomic<bool> running{true};
@@ -423,14 +455,14 @@ bool LocalBusClient::Impl::send(Queue& queue, const std::string& bytes,
 }
 
 QueuePtr LocalBusClient::Impl::requestQueue() {
-  std::optional<QueueIdentity> now = queueIdentity(request_name);
+  std::optional<QueueIdentity> now = queueIdentity(request_name, request_trust);
   std::lock_guard<std::mutex> lock(queue_mutex);
   if (!now) {
     request_queue.reset();
     return nullptr;
   }
   if (request_queue && request_identity == *now) return request_queue;
-  auto opened = openQueue(request_name);
+  auto opened = openQueue(request_name, request_trust);
   if (!opened) {
     request_queue.reset();
     return nullptr;
@@ -454,11 +486,23 @@ void LocalBusClient::Impl::noteAnswering(bool now, const char* why) {
     LOG_WARNING << "local bus: " << request_name << " " << why;
 }
 
-LocalBusClient::LocalBusClient(std::string request_queue_name) : impl_(std::make_unique<Impl>()) {
+LocalBusClient::LocalBusClient(std::string request_queue_name,
+                               std::optional<platform::UnixIdentity> web)
+    : impl_(std::make_unique<Impl>()) {
   impl_->request_name = std::move(request_queue_name);
+  impl_->request_trust = requestQueueTrust(web);
   impl_->reply_name = busReplyQueueName(impl_->request_name, getpid());
   impl_->reply_queue =
       createQueue(impl_->reply_name, kBusReplyQueueMessages, kBusReplyMessageBytes);
+  // Root about to become the web user (spweb): the queue is that user's from the start, so it
+  // stays this process's own after the drop (spd answers it: replyQueueTrust).
+  if (web && ::geteuid() == 0) {
+    if (std::string why = platform::giveShmByName(impl_->reply_name, *web); !why.empty()) {
+      impl_->reply_queue.reset();
+      Queue::remove(impl_->reply_name.c_str());
+      throw std::runtime_error("local bus queue " + impl_->reply_name + ": " + why);
+    }
+  }
   impl_->receiver = std::thread([impl = impl_.get()] { impl->receiveLoop(); });
 }
 

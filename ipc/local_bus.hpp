@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "platform/privilege.hpp"
 #include "platform/sp_types.hpp"
 #include "proto/bus.pb.h"
 #include "proto/command.pb.h"
@@ -56,8 +57,12 @@ class LocalBusServer {
   using Reply = std::function<void(const proto::CommandResult&)>;
   using Handler = std::function<void(const proto::Command&, Reply)>;
 
-  // Removes a stale queue of that name and creates it. Throws std::runtime_error on failure.
-  LocalBusServer(std::string request_queue_name, Handler handler);
+  // Removes a stale queue of that name and creates it, 0600. With `web` (spd as root, spweb
+  // unprivileged: docs/SECURITY.md "What runs as whom") the queue gets the web group, mode
+  // 0660, and reply queues the web user owns (0600) are answered too. Throws
+  // std::runtime_error on failure.
+  LocalBusServer(std::string request_queue_name, Handler handler,
+                 std::optional<platform::UnixIdentity> web = {});
   // Stops and removes the queue.
   ~LocalBusServer();
   LocalBusServer(const LocalBusServer&) = delete;
@@ -84,8 +89,12 @@ class LocalBusClient final : public CommandClient {
  public:
   // Creates the reply queue "<request_queue_name>-reply-<pid>" (removing a stale one) and
   // its receiver thread, so one client per request queue and process. spd's queue is opened
-  // lazily. Throws std::runtime_error on failure.
-  explicit LocalBusClient(std::string request_queue_name);
+  // lazily, and again whenever spd made it anew: with `web` (spweb's identity), a request queue
+  // of root's with the web group and mode 0660 is trusted too, and a root process gives its
+  // reply queue (still 0600) to `web` at once, as it will be that user soon (spweb drops root
+  // after binding). Throws std::runtime_error on failure.
+  explicit LocalBusClient(std::string request_queue_name,
+                          std::optional<platform::UnixIdentity> web = {});
   // Removes the reply queue.
   ~LocalBusClient() override;
   LocalBusClient(const LocalBusClient&) = delete;

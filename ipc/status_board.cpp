@@ -26,6 +26,10 @@ struct Segment {
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
+platform::ShmTrust boardTrust(const std::optional<platform::UnixIdentity>& web) {
+  return platform::ShmTrust{.web = web, .web_group_mode = platform::kWebReadMode};
+}
+
 }  // namespace
 
 std::string statusBoardName(const std::string& array_id, SpId sp) {
@@ -38,10 +42,11 @@ struct StatusBoardWriter::Impl {
   Segment* segment = nullptr;
 };
 
-StatusBoardWriter::StatusBoardWriter(std::string name) : name_(std::move(name)) {
+StatusBoardWriter::StatusBoardWriter(std::string name, std::optional<platform::UnixIdentity> web)
+    : name_(std::move(name)) {
   impl_ = std::make_unique<Impl>();
   try {
-    impl_->shm = platform::openPrivateShm(name_);
+    impl_->shm = platform::openPrivateShm(name_, boardTrust(web));
     impl_->shm.truncate(sizeof(Segment));
     impl_->region = bip::mapped_region(impl_->shm, bip::read_write);
   } catch (const bip::interprocess_exception& e) {
@@ -76,11 +81,14 @@ struct StatusBoardReader::Impl {
   bip::shared_memory_object shm;
   bip::mapped_region region;
   const Segment* segment = nullptr;
+  platform::ShmTrust trust;
   std::string refused;  // why the segment under the name was last refused (logged once)
 };
 
-StatusBoardReader::StatusBoardReader(std::string name)
-    : name_(std::move(name)), impl_(std::make_unique<Impl>()) {}
+StatusBoardReader::StatusBoardReader(std::string name, std::optional<platform::UnixIdentity> web)
+    : name_(std::move(name)), impl_(std::make_unique<Impl>()) {
+  impl_->trust = boardTrust(web);
+}
 
 StatusBoardReader::~StatusBoardReader() = default;
 
@@ -92,7 +100,8 @@ std::optional<StatusSnapshot> StatusBoardReader::read() {
         impl_->shm = bip::shared_memory_object(bip::open_only, name_.c_str(), bip::read_only);
         // A board someone else made is not spd's word: refuse it (checked on the open
         // descriptor, so the name cannot be swapped after the check).
-        if (std::string why = platform::untrustedShmReason(impl_->shm.get_mapping_handle().handle);
+        if (std::string why =
+                platform::untrustedShmReason(impl_->shm.get_mapping_handle().handle, impl_->trust);
             !why.empty()) {
           if (why != impl_->refused)
             LOG_ERROR << "status board /dev/shm/" << name_ << " refused: " << why;

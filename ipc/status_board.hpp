@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "platform/privilege.hpp"
 #include "platform/sp_types.hpp"
 
 namespace dualsp::ipc {
@@ -66,9 +67,11 @@ std::string statusBoardName(const std::string& array_id, SpId sp);
 
 class StatusBoardWriter {
  public:
-  // Creates (or takes over a stale) segment, removed again by the destructor.
+  // Creates (or takes over a stale) segment, removed again by the destructor. With `web`
+  // (spd as root, spweb unprivileged: docs/SECURITY.md "What runs as whom") the segment is
+  // given the web group, mode 0640: spweb reads it, nobody else. Otherwise 0600.
   // Throws std::runtime_error on failure.
-  explicit StatusBoardWriter(std::string name);
+  explicit StatusBoardWriter(std::string name, std::optional<platform::UnixIdentity> web = {});
   ~StatusBoardWriter();
   StatusBoardWriter(const StatusBoardWriter&) = delete;
   StatusBoardWriter& operator=(const StatusBoardWriter&) = delete;
@@ -83,7 +86,9 @@ class StatusBoardWriter {
 
 class StatusBoardReader {
  public:
-  explicit StatusBoardReader(std::string name);
+  // With `web` (spweb's identity, dropped to or not), a board of root's (or this user's) with
+  // the web group and mode 0640 is trusted too; 0600 always is (docs/SECURITY.md).
+  explicit StatusBoardReader(std::string name, std::optional<platform::UnixIdentity> web = {});
   ~StatusBoardReader();
   // nullopt while spd has not published yet (segment absent or never written).
   // Reopens the segment if spd restarted and recreated it.

@@ -67,6 +67,15 @@ void runHandlers(asio::io_context& io, const char* what) {
   }
 }
 
+// spweb's identity, as spd shares the status board and its bus request queue with it (and
+// answers its reply queues): only when spd runs as root, since only root can give a segment
+// to another group and only a root spweb drops to that identity (docs/SECURITY.md "What runs
+// as whom"). Not root (a developer's run): everything stays 0600 and spweb keeps spd's user.
+std::optional<platform::UnixIdentity> webShare(const Settings& c) {
+  if (::geteuid() != 0) return std::nullopt;
+  return c.web.identity;
+}
+
 // spd's parts, built in the order they are declared (so destroyed in the reverse order): the
 // platform and health, the election, the commands and the peer link, the replicated
 // configuration store, event delivery, then the local bus and spweb.
@@ -172,7 +181,8 @@ bool Daemon::buildPlatform() {
              << (c_.peer.link_address.empty() ? "-" : c_.peer.link_address) << ", management "
              << (c_.peer.management_address.empty() ? "-" : c_.peer.management_address);
   try {
-    board_ = std::make_unique<ipc::StatusBoardWriter>(ipc::statusBoardName(c_.array_id, c_.sp));
+    board_ = std::make_unique<ipc::StatusBoardWriter>(ipc::statusBoardName(c_.array_id, c_.sp),
+                                                      webShare(c_));
   } catch (const std::exception& e) {
     LOG_CRITICAL << "cannot create the status board: " << e.what();
     return false;
@@ -399,7 +409,8 @@ void Daemon::startServing() {
         ipc::busRequestQueueName(c_.array_id, c_.sp),
         [this](const proto::Command& command, ipc::LocalBusServer::Reply reply) {
           router_->dispatch(command, std::move(reply));
-        });
+        },
+        webShare(c_));
     bus_->start();
   } catch (const std::exception& e) {
     LOG_CRITICAL << "cannot start the local bus: " << e.what();

@@ -171,7 +171,9 @@ std::vector<std::string> spwebArguments(const Settings& c, const std::string& mo
                                    "--request-timeout-ms",
                                    std::to_string(c.web.request_timeout_ms),
                                    "--max-client-requests",
-                                   std::to_string(c.web.max_client_requests)};
+                                   std::to_string(c.web.max_client_requests),
+                                   "--user",
+                                   platform::identityText(c.web.identity)};
   for (const ipc::Ipv4Network& n : ownNetworks(c)) {
     args.push_back("--refused-network");
     args.push_back(n.toString());

@@ -229,7 +229,12 @@ void readWeb(const Reader& r, Settings& c) {
   r.integer("port", c.web.port, 1, 65535);
   r.integer("request_timeout_ms", c.web.request_timeout_ms, 100, 600000);
   r.integer("max_client_requests", c.web.max_client_requests, 1, 64);
-  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests"});
+  r.string("user", c.web.user);
+  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests", "user"});
+  std::string error;
+  std::optional<platform::UnixIdentity> identity = platform::resolveIdentity(c.web.user, error);
+  if (!identity) r.fail(r.keyPath("user"), error);
+  c.web.identity = *identity;
   requireIpv4(r, "listen", c.web.listen, true);
 }
 

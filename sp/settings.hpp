@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "platform/privilege.hpp"
 #include "platform/sp_types.hpp"
 
 namespace dualsp::sp {
@@ -96,6 +97,10 @@ struct Settings {
     int port = 80;
     int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
     int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
+    // Who spweb runs as once bound (docs/SECURITY.md "What runs as whom"): a name from
+    // /etc/passwd or "UID:GID"; identity is what it resolved to (spweb --user).
+    std::string user = platform::kDefaultWebUser;
+    platform::UnixIdentity identity = platform::kFallbackWebIdentity;
   } web;
 
   struct Accounts {

@@ -24,6 +24,7 @@ enum OptionKey : int {
   kRequestTimeout,
   kMaxClientRequests,
   kRefusedNetwork,
+  kUser,
   kVersion,
   kRoutes,
 };
@@ -40,6 +41,7 @@ const option kLongOptions[] = {
     {"request-timeout-ms", required_argument, nullptr, kRequestTimeout},
     {"max-client-requests", required_argument, nullptr, kMaxClientRequests},
     {"refused-network", required_argument, nullptr, kRefusedNetwork},
+    {"user", required_argument, nullptr, kUser},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
     {"routes", no_argument, nullptr, kRoutes},
@@ -79,7 +81,7 @@ std::string usageText() {
   return "Usage: spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N\n"
          "             [--log-file PATH] [--status-board NAME] [--bus NAME]\n"
          "             [--request-timeout-ms N] [--max-client-requests N]\n"
-         "             [--refused-network CIDR]...\n"
+         "             [--refused-network CIDR]... [--user NAME|UID:GID]\n"
          "       spweb --help | --version | --routes\n"
          "\n"
          "The DualSP web server (Redfish). spd starts it and restarts it; it reads this SP's\n"
@@ -105,11 +107,16 @@ std::string usageText() {
          "  --refused-network CIDR no event subscription may point into this network\n"
          "                         (repeatable; loopback, link-local, multicast and the\n"
          "                         like always are refused)\n"
+         "  --user NAME|UID:GID    started as root: run as this user and group once the port\n"
+         "                         is bound (a name from /etc/passwd, its primary group;\n"
+         "                         dualsp-web, when absent there, is 64900:64900); not\n"
+         "                         root: keep the identity started with. spd passes it\n"
          "  --routes               print the route table and exit\n"
          "  --version              print the firmware version and exit\n"
          "  --help                 print this text and exit\n"
          "\n"
-         "Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot serve (address in use),\n"
+         "Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot serve (address in use,\n"
+         "root not given up),\n"
          "2 on bad arguments.\n";
 }
 
@@ -204,6 +211,12 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
           return failure("--refused-network must be an IPv4 address or network (a.b.c.d/n), not '" +
                          std::string(arg) + "'");
         o.service.destinations.refused.push_back(*network);  // the SPs' own
+        break;
+      }
+      case kUser: {
+        std::string error;
+        o.user = platform::resolveIdentity(std::string(arg), error);
+        if (!o.user) return failure("--user: " + error);
         break;
       }
       case ':':

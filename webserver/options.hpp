@@ -2,17 +2,20 @@
 // spweb's command line, as spd's supervisor writes it:
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
 //         [--log-file PATH] [--status-board NAME] [--bus NAME] [--request-timeout-ms N]
-//         [--max-client-requests N] [--refused-network CIDR]...
+//         [--max-client-requests N] [--refused-network CIDR]... [--user NAME|UID:GID]
 //   spweb --help | --version | --routes
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "platform/privilege.hpp"
 #include "webserver/service_context.hpp"
 
 namespace dualsp::web {
 
 inline constexpr int kExitBadArguments = 2;
-inline constexpr int kExitCannotServe = 1;  // cannot bind, cannot start CivetWeb
+inline constexpr int kExitCannotServe = 1;  // cannot bind, cannot start CivetWeb, cannot drop root
 
 enum class CliAction { Run, Help, Version, Routes, Error };
 
@@ -25,6 +28,10 @@ struct Options {
   std::string bus;                 // spd's request queue, default busRequestQueueName(array_id, sp)
   int request_timeout_ms = 10000;  // headers, then the body, each complete within this
   int max_client_requests = 12;    // requests served at once per source address
+  // Who to run as once the port is bound, when started as root (docs/SECURITY.md "What runs
+  // as whom"); also the group spd shares the status board and its bus queue with. None: keep
+  // the identity spweb was started with (a developer's run).
+  std::optional<platform::UnixIdentity> user;
 };
 
 struct CommandLine {

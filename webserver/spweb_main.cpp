@@ -2,6 +2,7 @@
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N ...
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "ipc/local_bus.hpp"
 #include "platform/log.hpp"
+#include "platform/privilege.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/options.hpp"
 #include "webserver/read_cache.hpp"
@@ -35,15 +37,43 @@ sigset_t blockStopSignals() {
   return stop;
 }
 
+// After the port is bound and before CivetWeb starts a thread (ListenConfig::after_bind):
+// gives up root for good (docs/SECURITY.md "What runs as whom"). Not started as root (a
+// developer's run, a test): keeps its identity and says so. Empty, or why it failed.
+std::string dropRoot(const Options& options) {
+  if (!options.user) {
+    if (::geteuid() == 0) LOG_WARNING << "no --user given: running as root";
+    return {};
+  }
+  if (::geteuid() != 0) {
+    LOG_INFO << "not started as root (uid " << ::getuid() << "): running as such, not as "
+             << platform::identityText(*options.user);
+    return {};
+  }
+  // Changing the ids clears the parent-death signal spd's supervisor set (prctl(2)): set again.
+  int parent_death_signal = 0;
+  ::prctl(PR_GET_PDEATHSIG, &parent_death_signal);
+  const pid_t parent = ::getppid();
+  if (std::string why = platform::dropPrivileges(*options.user); !why.empty())
+    return "cannot give up root for " + platform::identityText(*options.user) + ": " + why;
+  if (parent_death_signal != 0) {
+    ::prctl(PR_SET_PDEATHSIG, parent_death_signal);
+    if (::getppid() != parent) ::raise(parent_death_signal);  // spd died meanwhile
+  }
+  LOG_INFO << "gave up root: running as uid " << ::getuid() << ", gid " << ::getgid();
+  return {};
+}
+
 int run(const Options& options) {
   const ServiceConfig& service = options.service;
   log::init("spweb", spName(service.sp), options.log_file);
   sigset_t stop_signals = blockStopSignals();
 
-  StatusBoardSource board(options.status_board);
+  // Opened after the drop as well (spd restarted): spd shares them with options.user's group.
+  StatusBoardSource board(options.status_board, options.user);
   std::unique_ptr<ipc::LocalBusClient> bus;
   try {
-    bus = std::make_unique<ipc::LocalBusClient>(options.bus);
+    bus = std::make_unique<ipc::LocalBusClient>(options.bus, options.user);
   } catch (const std::exception& e) {
     LOG_CRITICAL << "cannot reach spd: " << e.what();
     return kExitCannotServe;
@@ -63,7 +93,8 @@ int run(const Options& options) {
   const ListenConfig listen{.address = options.listen_address,
                             .port = options.port,
                             .request_timeout_ms = options.request_timeout_ms,
-                            .max_client_requests = options.max_client_requests};
+                            .max_client_requests = options.max_client_requests,
+                            .after_bind = [&options] { return dropRoot(options); }};
   if (!server.start(listen, error)) {
     LOG_CRITICAL << "cannot serve on " << options.listen_address << ":" << options.port << ": "
                  << error;

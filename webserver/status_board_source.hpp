@@ -13,7 +13,8 @@ namespace dualsp::web {
 
 class StatusBoardSource {
  public:
-  explicit StatusBoardSource(std::string name) : reader_(std::move(name)) {}
+  explicit StatusBoardSource(std::string name, std::optional<platform::UnixIdentity> web = {})
+      : reader_(std::move(name), std::move(web)) {}
 
   std::optional<ipc::StatusSnapshot> read() {
     std::lock_guard<std::mutex> lock(mutex_);

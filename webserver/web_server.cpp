@@ -175,6 +175,7 @@ void noteStopping(Response& res) {
 }
 
 int serveRequest(mg_connection* conn) {
+  if (serverOf(conn).refusingAll()) return kAnsweredCloseUnread;  // start() is failing
   const mg_request_info* info = mg_get_request_info(conn);
   Request request;
   request.method = methodOf(info->request_method);
@@ -335,6 +336,11 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
       nullptr,
   };
   mg_callbacks callbacks{};
+  // CivetWeb 1.15 calls init_context after binding the port and before it starts its master
+  // and worker threads (mg_start2).
+  callbacks.init_context = [](const mg_context* ctx) {
+    static_cast<WebServer*>(mg_get_user_data(ctx))->runAfterBind();
+  };
   callbacks.begin_request = handleRequest;
   callbacks.http_error = handleHttpError;
   callbacks.log_message = logCivetwebMessage;
@@ -347,6 +353,9 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   mg_error_data failure{&code, text, sizeof text};
 
   std::string messages;
+  after_bind_ = config.after_bind;
+  after_bind_error_.clear();
+  refuse_all_ = false;
   start_messages = &messages;
   context_ = mg_start2(&init, &failure);
   start_messages = nullptr;
@@ -354,7 +363,31 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
     error = !messages.empty() ? messages : text[0] ? text : "CivetWeb did not start";
     return false;
   }
+  if (refuse_all_) {
+    // Nothing was served (every request refused): stopped without the stop hook, which is
+    // for a server that served.
+    error = after_bind_error_;
+    std::function<void()> hook = std::move(on_stopping_);
+    on_stopping_ = nullptr;
+    stop();
+    on_stopping_ = std::move(hook);
+    refuse_all_ = false;
+    return false;
+  }
   return true;
+}
+
+void WebServer::runAfterBind() {
+  if (!after_bind_) return;
+  std::string why;
+  try {
+    why = after_bind_();
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  if (why.empty()) return;
+  after_bind_error_ = std::move(why);
+  refuse_all_ = true;
 }
 
 void WebServer::stop() {

@@ -38,6 +38,11 @@ struct ListenConfig {
   // connection closed otherwise), and each write of an answer must go through within it.
   int request_timeout_ms = kDefaultRequestTimeoutMs;
   int max_client_requests = kDefaultMaxClientRequests;  // per source address, at once
+  // Runs once the port is bound, before CivetWeb starts any thread (its init_context
+  // callback), so that no part of a request is ever handled before it: spweb drops root here
+  // (docs/SECURITY.md "What runs as whom"). Returns why it failed, or empty; a failure makes
+  // start() fail with that reason, and nothing is served meanwhile.
+  std::function<std::string()> after_bind = {};
 };
 
 // How long spweb's stop waits for CivetWeb's workers (docs/WEB.md "Stopping"). Requests
@@ -73,6 +78,8 @@ class WebServer {
 
   // For CivetWeb's callbacks (web_server.cpp).
   const Dispatcher& dispatcher() const { return dispatcher_; }
+  bool refusingAll() const { return refuse_all_.load(); }
+  void runAfterBind();
   const StopSignal& stopping() const { return stopping_; }
   // Takes one of the kMaxEventStreams places; false when all are taken.
   bool enterEventStream();
@@ -96,6 +103,8 @@ class WebServer {
   StopSignal stopping_;  // raised by stop(): open event streams end
   std::atomic<int> event_streams_{0};
   std::function<void()> on_stopping_;
+  std::function<std::string()> after_bind_;  // ListenConfig::after_bind, during start()
+  std::string after_bind_error_;
   std::mutex handling_mutex_;
   std::condition_variable handled_;
   int handling_ = 0;  // under handling_mutex_
@@ -103,8 +112,10 @@ class WebServer {
   int max_client_requests_ = kDefaultMaxClientRequests;
   std::mutex clients_mutex_;
   std::unordered_map<std::string, int> client_requests_;  // under clients_mutex_; none at 0
-  std::shared_ptr<std::atomic<bool>> stopped_;            // set by mg_stop's thread when it returns
-  std::thread stopper_;                                   // runs mg_stop
+  std::shared_ptr<std::atomic<bool>> stopped_;
+  // after_bind failed: every request is refused until start() has stopped CivetWeb.
+  std::atomic<bool> refuse_all_{false};  // set by mg_stop's thread when it returns
+  std::thread stopper_;                  // runs mg_stop
 
   bool stopUntil(std::chrono::steady_clock::time_point deadline);
 };

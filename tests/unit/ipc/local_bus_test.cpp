@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "ipc/local_bus.hpp"
+#include "platform/privilege.hpp"
+#include "tests/unit/platform/dropped_child.hpp"
 #include "tests/unit/platform/foreign_shm.hpp"
 
 #include <CppUTest/TestHarness.h>
@@ -372,4 +374,84 @@ TEST(LocalBus, ARequestQueueSomeoneElseMadeGetsNothing) {
   LocalBusClient client(name);
   CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
   CHECK_EQUAL(0u, trap.get_num_msg());
+}
+
+// spweb runs unprivileged once bound (docs/SECURITY.md "What runs as whom"). spd, root, gives
+// its request queue to the web group (0660); spweb, still root, gives its reply queue to the
+// web user (0600), drops, and only then opens spd's queue, as it does again whenever spd
+// restarted. spd answers the reply queue the web user owns.
+TEST(LocalBus, AClientThatDroppedRootToTheWebUserIsAnswered) {
+  if (::geteuid() != 0) return;  // only root gives a queue away and drops
+  const platform::UnixIdentity web = test::kTestWebIdentity;
+  LocalBusServer server(name, echo("s1"), web);
+  server.start();
+  struct stat st = test::statShm(name);
+  CHECK_EQUAL(0u, st.st_uid);
+  CHECK_EQUAL(web.gid, st.st_gid);
+  CHECK_EQUAL(0660u, static_cast<unsigned>(st.st_mode & 07777));
+  const std::string request_queue = name;
+  std::string outcome = test::inChild([request_queue, web]() -> std::string {
+    auto client = std::make_unique<LocalBusClient>(request_queue, web);
+    struct stat reply = test::statShm(client->replyQueueName());
+    if (reply.st_uid != web.uid || (reply.st_mode & 07777) != 0600)
+      return "the reply queue is not the web user's, 0600";
+    if (std::string why = platform::dropPrivileges(web); !why.empty()) return "drop: " + why;
+    auto result = client->call(command("GetSpStatus", "9"), 2000ms);
+    if (!result) return "no answer after the drop";
+    if (result->error() != "GetSpStatus/9/s1") return "wrong answer " + result->error();
+    client.reset();  // removes its reply queue: the web user's own
+    // A client made after the drop (its reply queue created by the web user) too.
+    client = std::make_unique<LocalBusClient>(request_queue, web);
+    if (!client->call(command("GetSpStatus", "10"), 2000ms)) return "no answer to a new client";
+    return {};
+  });
+  STRCMP_EQUAL("ok", outcome.c_str());
+  server.recreate();  // spd's queue made anew is shared the same way
+  st = test::statShm(name);
+  CHECK_EQUAL(web.gid, st.st_gid);
+  CHECK_EQUAL(0660u, static_cast<unsigned>(st.st_mode & 07777));
+}
+
+// And nothing broader: a request queue with the web group that others may use too, or with
+// another group, gets nothing from a client that trusts the web group.
+TEST(LocalBus, ARequestQueueSharedMoreBroadlyOrWithAnotherGroupGetsNothing) {
+  if (::geteuid() != 0) return;  // chown needs root
+  const platform::UnixIdentity web = test::kTestWebIdentity;
+  bip::message_queue trap(bip::create_only, name.c_str(), 8, 4096, bip::permissions(0600));
+  const std::string path = "/dev/shm/" + name;
+  LocalBusClient client(name, web);
+  for (auto [gid, mode] : {std::pair<gid_t, mode_t>{web.gid, 0666},
+                           {web.gid, 0662},
+                           {test::kNobody, 0660},
+                           {web.gid, 0670}}) {
+    CHECK_EQUAL(0, ::chown(path.c_str(), 0, gid));
+    CHECK_EQUAL(0, ::chmod(path.c_str(), mode));
+    CHECK_FALSE(client.call(command("GetSpStatus"), 100ms).has_value());
+    CHECK_EQUAL(0u, trap.get_num_msg());
+  }
+  // The one spd makes is used (nobody answers this one: the call times out after sending).
+  CHECK_EQUAL(0, ::chmod(path.c_str(), 0660));
+  CHECK_EQUAL(0, ::chown(path.c_str(), 0, web.gid));
+  CHECK_FALSE(client.call(command("GetSpStatus"), 100ms).has_value());
+  CHECK_EQUAL(1u, trap.get_num_msg());
+}
+
+// spd answers reply queues of root's, its own user's and the web user's, all 0600; not one of
+// another user's, nor the web user's open to its group.
+TEST(LocalBus, SpdAnswersOnlyTheWebUsersPrivateReplyQueue) {
+  if (::geteuid() != 0) return;  // chown needs root
+  const platform::UnixIdentity web = test::kTestWebIdentity;
+  LocalBusServer server(name, echo("s1"), web);
+  server.start();
+  LocalBusClient client(name, web);  // root: its reply queue is given to the web user
+  const std::string reply = "/dev/shm/" + client.replyQueueName();
+  CHECK_EQUAL(web.uid, test::statShm(client.replyQueueName()).st_uid);
+  CHECK_TRUE(client.call(command("GetSpStatus"), 1000ms).has_value());
+  CHECK_EQUAL(0, ::chmod(reply.c_str(), 0640));
+  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  CHECK_EQUAL(0, ::chmod(reply.c_str(), 0600));
+  CHECK_EQUAL(0, ::chown(reply.c_str(), test::kNobody, test::kNobody));
+  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  CHECK_EQUAL(0, ::chown(reply.c_str(), web.uid, web.gid));
+  CHECK_TRUE(client.call(command("GetSpStatus"), 1000ms).has_value());
 }

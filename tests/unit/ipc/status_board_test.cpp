@@ -1,10 +1,14 @@
 // The status board between spd and spweb: what is published is read back whole.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <string>
 
 #include "ipc/status_board.hpp"
+#include "platform/private_shm.hpp"
+#include "tests/unit/platform/dropped_child.hpp"
 #include "tests/unit/platform/foreign_shm.hpp"
 
 #include <CppUTest/TestHarness.h>
@@ -102,4 +106,60 @@ TEST(StatusBoard, AReaderRefusesABoardSomeoneElseOwns) {
   CHECK_EQUAL(0, ::chown(path.c_str(), test::kNobody, test::kNobody));
   CHECK_EQUAL(0, ::chmod(path.c_str(), 0666));
   CHECK_FALSE(fresh.read().has_value());
+}
+
+// spweb runs unprivileged once bound (docs/SECURITY.md "What runs as whom"): spd, root, gives
+// the board to the web group, read-only, and spweb reads it after its drop.
+TEST(StatusBoard, TheWebGroupReadsTheBoardAfterDroppingRoot) {
+  if (::geteuid() != 0) return;  // only root gives a segment a group and drops
+  const platform::UnixIdentity web = test::kTestWebIdentity;
+  StatusBoardWriter writer(name, web);
+  struct stat st = test::statShm(name);
+  CHECK_EQUAL(0u, st.st_uid);
+  CHECK_EQUAL(web.gid, st.st_gid);
+  CHECK_EQUAL(0640u, static_cast<unsigned>(st.st_mode & 07777));
+  StatusSnapshot s;
+  s.role = Role::Active;
+  s.epoch = 77;
+  writer.publish(s);
+  const std::string board = name;
+  std::string outcome = test::inChild([board, web]() -> std::string {
+    if (std::string why = platform::dropPrivileges(web); !why.empty()) return "drop: " + why;
+    StatusBoardReader reader(board, web);
+    std::optional<StatusSnapshot> read = reader.read();
+    if (!read) return "the board cannot be read after the drop";
+    if (read->epoch != 77) return "wrong snapshot";
+    // Read-only for the group: the drop left no way to write it.
+    int fd = ::shm_open(("/" + board).c_str(), O_RDWR, 0);
+    if (fd >= 0) return "the web user may write the board";
+    return {};
+  });
+  STRCMP_EQUAL("ok", outcome.c_str());
+  // A second writer (spd restarted) takes the shared board over as its own.
+  StatusBoardWriter again(name, web);
+  CHECK_EQUAL(0640u, static_cast<unsigned>(test::statShm(name).st_mode & 07777));
+}
+
+// Only exactly that is trusted: not a broader mode, not another group, not a board the web
+// user owns (spweb itself could have made it), and with no web identity, no group at all.
+TEST(StatusBoard, ABoardSharedMoreBroadlyOrWithAnotherGroupIsRefused) {
+  if (::geteuid() != 0) return;  // chown needs root
+  const platform::UnixIdentity web = test::kTestWebIdentity;
+  StatusBoardWriter writer(name, web);
+  StatusSnapshot s;
+  writer.publish(s);
+  const std::string path = "/dev/shm/" + name;
+  CHECK_TRUE(StatusBoardReader(name, web).read().has_value());
+  CHECK_FALSE(StatusBoardReader(name).read().has_value());  // no web identity: 0600 only
+  CHECK_EQUAL(0, ::chmod(path.c_str(), 0660));              // the group may write
+  CHECK_FALSE(StatusBoardReader(name, web).read().has_value());
+  CHECK_EQUAL(0, ::chmod(path.c_str(), 0644));  // others may read
+  CHECK_FALSE(StatusBoardReader(name, web).read().has_value());
+  CHECK_EQUAL(0, ::chmod(path.c_str(), 0640));
+  CHECK_EQUAL(0, ::chown(path.c_str(), 0, test::kNobody));  // another group
+  CHECK_FALSE(StatusBoardReader(name, web).read().has_value());
+  CHECK_EQUAL(0, ::chown(path.c_str(), web.uid, web.gid));  // the web user's own
+  CHECK_FALSE(StatusBoardReader(name, web).read().has_value());
+  CHECK_EQUAL(0, ::chown(path.c_str(), 0, web.gid));
+  CHECK_TRUE(StatusBoardReader(name, web).read().has_value());
 }

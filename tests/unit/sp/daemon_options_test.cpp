@@ -153,6 +153,8 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
                                                "10000",
                                                "--max-client-requests",
                                                "12",
+                                               "--user",
+                                               "64900:64900",
                                                "--refused-network",
                                                "198.18.1.0/24",
                                                "--refused-network",

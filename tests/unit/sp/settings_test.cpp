@@ -57,6 +57,21 @@ TEST(Settings, ValidFileParsesWithDefaults) {
   LONGS_EQUAL(200, c.fenceDelay().count());  // SP-B waits before fencing by default
 }
 
+// spweb's identity after it drops root (docs/SECURITY.md "What runs as whom").
+TEST(Settings, TheWebUserIsResolvedOrRefused) {
+  auto c = parseSettings(validConfig().dump());
+  STRCMP_EQUAL("dualsp-web", c.web.user.c_str());
+  json j = validConfig();
+  j["web"]["user"] = "1234:5678";
+  c = parseSettings(j.dump());
+  CHECK_EQUAL(1234u, c.web.identity.uid);
+  CHECK_EQUAL(5678u, c.web.identity.gid);
+  j["web"]["user"] = "0:0";
+  checkNames(j, "web.user: '0:0' is root");
+  j["web"]["user"] = "no-such-user-here";
+  checkNames(j, "web.user: no user 'no-such-user-here'");
+}
+
 TEST(Settings, UnknownKeyIsNamed) {
   json j = validConfig();
   j["heartbeat"]["peer"] = {{"intreval_ms", 5}};

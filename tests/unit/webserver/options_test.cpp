@@ -58,6 +58,25 @@ TEST(Options, OptionalArguments) {
   LONGS_EQUAL(0, cl.options.port);
 }
 
+// Who to run as once bound (docs/WEB.md "Who spweb runs as"): none unless given.
+TEST(Options, TheUserToRunAsIsUidGidOrAName) {
+  CHECK_FALSE(parse(fullLine()).options.user.has_value());
+  auto args = fullLine();
+  args.insert(args.end(), {"--user", "64900:64901"});
+  CommandLine cl = parse(args);
+  CHECK(cl.action == CliAction::Run);
+  CHECK_TRUE(cl.options.user.has_value());
+  CHECK_EQUAL(64900u, cl.options.user->uid);
+  CHECK_EQUAL(64901u, cl.options.user->gid);
+  args = fullLine();
+  args.insert(args.end(), {"--user", "0:0"});
+  checkError(args, "--user: '0:0' is root");
+  args = fullLine();
+  args.insert(args.end(), {"--user", "no-such-user-here"});
+  checkError(args, "--user: no user 'no-such-user-here'");
+  STRCMP_CONTAINS("--user", usageText().c_str());
+}
+
 TEST(Options, InformationalActionsNeedNothingElse) {
   CHECK(parse({"--help"}).action == CliAction::Help);
   CHECK(parse({"-h"}).action == CliAction::Help);

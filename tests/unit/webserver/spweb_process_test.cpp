@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -188,6 +191,100 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
   unlink(log.c_str());
   unlink(out.c_str());
   unlink(err.c_str());
+}
+
+// As spd runs it, as root with --user: spweb binds, gives root up (every thread), and still
+// reads the status board and talks to spd through what spd shared with the web group
+// (docs/SECURITY.md "What runs as whom").
+TEST(SpwebProcess, StartedAsRootItServesAsTheWebUser) {
+  if (::geteuid() != 0) return;  // only root drops
+  const platform::UnixIdentity web{64901, 64901};
+  const std::string array_id = test::uniqueArrayId();
+  const std::string board_name = ipc::statusBoardName(array_id, SpId::B);
+  ipc::StatusBoardWriter board(board_name, web);
+  board.publish(test::snapshot(array_id, SpId::B, Role::Passive));
+  const std::string bus = "dualsp-ut-spweb-bus-" + std::to_string(getpid());
+  ipc::LocalBusServer spd(
+      bus,
+      [](const proto::Command& c, ipc::LocalBusServer::Reply reply) {
+        proto::CommandResult r;
+        if (c.name() == "Authenticate") {
+          r.set_status(proto::CommandResult::OK);
+          r.set_payload(R"({"user":"ops","role":"ReadOnly","session":""})");
+          return reply(r);
+        }
+        r.set_answered_by(c.target());
+        r.set_served_by(proto::SP_B);
+        r.mutable_sp_status()->set_role(proto::ROLE_PASSIVE);
+        reply(r);
+      },
+      web);
+  spd.start();
+  const std::string log = tempPath("log"), out = tempPath("run-out"), err = tempPath("run-err");
+  pid_t pid = spawnSpweb(
+      {"--mode", "degraded", "--sp", "B", "--array-id", array_id, "--listen", "127.0.0.1", "--port",
+       "0", "--log-file", log, "--bus", bus, "--user", "64901:64901"},
+      out, err);
+  // A failed check returns at once: the process and its files go anyway, or the next test
+  // would read this one's log.
+  struct Cleanup {
+    pid_t pid;
+    std::vector<std::string> files;
+    ~Cleanup() {
+      if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+      for (const std::string& f : files) ::unlink(f.c_str());
+    }
+  } cleanup{pid, {log, out, err}};
+  const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::smatch m;
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!std::regex_search(text = readFile(log), m, started) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
+  const size_t gave_up = text.find("gave up root: running as uid 64901, gid 64901");
+  CHECK_TEXT(gave_up != std::string::npos && gave_up < text.find("serving, mode"), text.c_str());
+
+  // Every thread (CivetWeb's, the bus receiver) has the web identity, with no way back.
+  int threads = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    const std::string status = readFile(task.path().string() + "/status");
+    STRCMP_CONTAINS("Uid:\t64901\t64901\t64901\t64901\n", status.c_str());
+    STRCMP_CONTAINS("Gid:\t64901\t64901\t64901\t64901\n", status.c_str());
+    const size_t groups = status.find("Groups:");
+    CHECK_TEXT(groups != std::string::npos &&
+                   status.substr(groups + 7, status.find('\n', groups) - groups - 7)
+                           .find_first_not_of(" \t") == std::string::npos,
+               "supplementary groups left");
+    STRCMP_CONTAINS("CapEff:\t0000000000000000\n", status.c_str());
+    ++threads;
+  }
+  CHECK(threads > 10);  // CivetWeb's workers among them
+  {
+    test::HttpTestClient client(std::stoi(m[1].str()));
+    client.sendRaw(
+        "GET /redfish/v1/Managers/SPB HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
+        "b3BzOnNlY3JldC1wYXNzd29yZA==\r\n\r\n");
+    test::HttpReply own = client.readReply();
+    LONGS_EQUAL(200, own.status);  // authenticated by spd over the bus, state from the board
+    Json body = Json::parse(own.body);
+    STRCMP_EQUAL("StandbySpare", body["Status"]["State"].get<std::string>().c_str());
+  }
+  // Its reply queue is the web user's, 0600.
+  const std::string reply_queue = bus + "-reply-" + std::to_string(pid);
+  struct stat st {};
+  CHECK_EQUAL(0, ::stat(("/dev/shm/" + reply_queue).c_str(), &st));
+  CHECK_EQUAL(web.uid, st.st_uid);
+  CHECK_EQUAL(0600u, static_cast<unsigned>(st.st_mode & 07777));
+  kill(pid, SIGTERM);
+  LONGS_EQUAL(0, waitExit(pid));
+  cleanup.pid = 0;  // reaped
+  // Removed on the way out: the web user could.
+  CHECK_THROWS(
+      boost::interprocess::interprocess_exception,
+      boost::interprocess::message_queue(boost::interprocess::open_only, reply_queue.c_str()));
 }
 
 TEST(SpwebProcess, APortInUseExitsOneWithTheReason) {
