@@ -429,10 +429,12 @@ TEST(LocalBus, ARequestQueueSharedMoreBroadlyOrWithAnotherGroupGetsNothing) {
     CHECK_FALSE(client.call(command("GetSpStatus"), 100ms).has_value());
     CHECK_EQUAL(0u, trap.get_num_msg());
   }
-  // The one spd makes is used (nobody answers this one: the call times out after sending).
+  // The one spd makes is used (nobody answers this one: sent, then UNANSWERED).
   CHECK_EQUAL(0, ::chmod(path.c_str(), 0660));
   CHECK_EQUAL(0, ::chown(path.c_str(), 0, web.gid));
-  CHECK_FALSE(client.call(command("GetSpStatus"), 100ms).has_value());
+  std::optional<proto::CommandResult> sent = client.call(command("GetSpStatus"), 100ms);
+  CHECK(sent.has_value());
+  CHECK_EQUAL(proto::CommandResult::UNANSWERED, sent->status());
   CHECK_EQUAL(1u, trap.get_num_msg());
 }
 
@@ -446,12 +448,20 @@ TEST(LocalBus, SpdAnswersOnlyTheWebUsersPrivateReplyQueue) {
   LocalBusClient client(name, web);  // root: its reply queue is given to the web user
   const std::string reply = "/dev/shm/" + client.replyQueueName();
   CHECK_EQUAL(web.uid, test::statShm(client.replyQueueName()).st_uid);
-  CHECK_TRUE(client.call(command("GetSpStatus"), 1000ms).has_value());
+  std::optional<proto::CommandResult> first = client.call(command("GetSpStatus"), 1000ms);
+  CHECK_TRUE(first.has_value() && first->status() == proto::CommandResult::OK);
+  // spd refuses to answer into these: the call was sent and goes unanswered.
+  auto unanswered = [&] {
+    std::optional<proto::CommandResult> r = client.call(command("GetSpStatus"), 200ms);
+    return r.has_value() && r->status() == proto::CommandResult::UNANSWERED;
+  };
   CHECK_EQUAL(0, ::chmod(reply.c_str(), 0640));
-  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  CHECK_TRUE(unanswered());
   CHECK_EQUAL(0, ::chmod(reply.c_str(), 0600));
   CHECK_EQUAL(0, ::chown(reply.c_str(), test::kNobody, test::kNobody));
-  CHECK_FALSE(client.call(command("GetSpStatus"), 200ms).has_value());
+  CHECK_TRUE(unanswered());
   CHECK_EQUAL(0, ::chown(reply.c_str(), web.uid, web.gid));
-  CHECK_TRUE(client.call(command("GetSpStatus"), 1000ms).has_value());
+  std::optional<proto::CommandResult> answered = client.call(command("GetSpStatus"), 1000ms);
+  CHECK(answered.has_value());
+  CHECK_EQUAL(proto::CommandResult::OK, answered->status());
 }
