@@ -32,7 +32,8 @@ case $target in
   heartbeat_fuzz)
     sources="$src/heartbeat/election.cpp $src/heartbeat/heartbeat_frame.cpp
              $src/heartbeat/midplane_path.cpp $src/platform/midplane_segment.cpp
-             $src/platform/private_shm.cpp $src/ipc/frame_codec.cpp $src/platform/log.cpp
+             $src/platform/private_shm.cpp $src/platform/privilege.cpp $src/ipc/frame_codec.cpp
+             $src/platform/log.cpp
              $src/platform/text.cpp $build/proto/heartbeat.pb.cc $build/proto/peer.pb.cc"
     protos="heartbeat.pb.cc peer.pb.cc" ;;
   event_destination_fuzz)
