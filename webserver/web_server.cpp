@@ -138,16 +138,23 @@ class ClientRequest {
   ClientRequest(WebServer& server, std::string client)
       : server_(server), client_(std::move(client)), taken_(server_.enterClientRequest(client_)) {}
   ~ClientRequest() {
-    if (taken_) server_.leaveClientRequest(client_);
+    if (taken_) server_.leaveClientRequest(client_, answering_);
   }
   ClientRequest(const ClientRequest&) = delete;
   ClientRequest& operator=(const ClientRequest&) = delete;
   bool taken() const { return taken_; }
+  // From here on the client may have its answer before the place is let go.
+  void answering() {
+    if (!taken_ || answering_) return;
+    answering_ = true;
+    server_.answeringClientRequest(client_);
+  }
 
  private:
   WebServer& server_;
   std::string client_;
   bool taken_;
+  bool answering_ = false;
 };
 
 // Counts a request as being handled while it lives (WebServer::stopUntil waits for these).
@@ -210,6 +217,7 @@ int serveRequest(mg_connection* conn) {
   Response res = dispatcherOf(conn).handle(request);
   if (serverOf(conn).stopping().raised() && res.status == 503) noteStopping(res);
   if (res.event_stream) return streamEvents(conn, request, res);
+  place.answering();
   writeResponse(conn, res, request.method == HttpMethod::Head);
   return request.body_too_large ? kAnsweredCloseUnread : res.status;
 }
@@ -315,6 +323,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   stopping_.reset();
   request_timeout_ms_ = config.request_timeout_ms;
   max_client_requests_ = config.max_client_requests;
+  client_place_grace_ = config.client_place_grace;
   wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
 
   const std::string ports = config.address + ":" + std::to_string(config.port);
@@ -442,20 +451,54 @@ void WebServer::leaveHandler() {
 }
 
 bool WebServer::enterClientRequest(const std::string& client) {
-  std::lock_guard lock(clients_mutex_);
-  int& open = client_requests_[client];
-  if (open >= max_client_requests_) {
-    if (open == 0) client_requests_.erase(client);
-    return false;
+  std::unique_lock lock(clients_mutex_);
+  const auto deadline = std::chrono::steady_clock::now() + client_place_grace_;
+  for (;;) {
+    ClientPlaces& places = client_requests_[client];
+    if (places.open < max_client_requests_) {
+      ++places.open;
+      return true;
+    }
+    // A worker that has written an answer lets its place go a moment later; the client may
+    // have sent this request in that moment (a thread preempted there, on a busy SP). A
+    // client whose places are all still reading or being handled is refused at once.
+    if (places.answering == 0) return false;
+    ++waiting_for_places_;
+    const bool timed_out = client_left_.wait_until(lock, deadline) == std::cv_status::timeout;
+    --waiting_for_places_;
+    if (timed_out) {
+      auto it = client_requests_.find(client);
+      if (it != client_requests_.end() && it->second.open < max_client_requests_) {
+        ++it->second.open;
+        return true;
+      }
+      if (it != client_requests_.end() && it->second.open == 0) client_requests_.erase(it);
+      return false;
+    }
   }
-  ++open;
-  return true;
 }
 
-void WebServer::leaveClientRequest(const std::string& client) {
+void WebServer::answeringClientRequest(const std::string& client) {
   std::lock_guard lock(clients_mutex_);
   auto it = client_requests_.find(client);
-  if (it != client_requests_.end() && --it->second <= 0) client_requests_.erase(it);
+  if (it != client_requests_.end()) ++it->second.answering;
+}
+
+void WebServer::leaveClientRequest(const std::string& client, bool answering) {
+  {
+    std::lock_guard lock(clients_mutex_);
+    auto it = client_requests_.find(client);
+    if (it != client_requests_.end()) {
+      if (answering) --it->second.answering;
+      if (--it->second.open <= 0) client_requests_.erase(it);
+    }
+  }
+  client_left_.notify_all();
+}
+
+int WebServer::waitingForClientPlaces() const {
+  std::lock_guard lock(clients_mutex_);
+  return waiting_for_places_;
 }
 
 bool WebServer::enterEventStream() {

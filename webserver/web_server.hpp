@@ -25,6 +25,7 @@ namespace dualsp::web {
 // for ordinary requests, one address never holds them all (docs/SECURITY.md "Hostile input").
 inline constexpr int kDefaultMaxClientRequests = 12;
 inline constexpr int kDefaultRequestTimeoutMs = 10000;
+inline constexpr std::chrono::milliseconds kDefaultClientPlaceGrace{100};
 
 struct ListenConfig {
   std::string address;  // IPv4
@@ -38,6 +39,10 @@ struct ListenConfig {
   // connection closed otherwise), and each write of an answer must go through within it.
   int request_timeout_ms = kDefaultRequestTimeoutMs;
   int max_client_requests = kDefaultMaxClientRequests;  // per source address, at once
+  // A request over its client's places waits this long for one of them to be freed, but only
+  // while one of them is writing its answer: the client may already have that answer and sent
+  // this one before the worker let its place go. Over the limit otherwise: 503 at once.
+  std::chrono::milliseconds client_place_grace = kDefaultClientPlaceGrace;
   // Runs once the port is bound, before CivetWeb starts any thread (its init_context
   // callback), so that no part of a request is ever handled before it: spweb drops root here
   // (docs/SECURITY.md "What runs as whom"). Returns why it failed, or empty; a failure makes
@@ -88,9 +93,14 @@ class WebServer {
   // A request between its body read and its answer written (a stop lets these finish).
   void enterHandler();
   void leaveHandler();
-  // Takes one of the client's max_client_requests places; false when all are taken.
+  // Takes one of the client's max_client_requests places; false when all are taken (after
+  // waiting up to ListenConfig::client_place_grace if one of them is answering).
   bool enterClientRequest(const std::string& client);
-  void leaveClientRequest(const std::string& client);
+  // The request holding one of the client's places is writing its answer.
+  void answeringClientRequest(const std::string& client);
+  void leaveClientRequest(const std::string& client, bool answering);
+  // Requests waiting for one of their client's places (for tests).
+  int waitingForClientPlaces() const;
   std::chrono::milliseconds requestTimeout() const {
     return std::chrono::milliseconds(request_timeout_ms_);
   }
@@ -110,8 +120,16 @@ class WebServer {
   int handling_ = 0;  // under handling_mutex_
   int request_timeout_ms_ = kDefaultRequestTimeoutMs;
   int max_client_requests_ = kDefaultMaxClientRequests;
-  std::mutex clients_mutex_;
-  std::unordered_map<std::string, int> client_requests_;  // under clients_mutex_; none at 0
+  std::chrono::milliseconds client_place_grace_ = kDefaultClientPlaceGrace;
+  struct ClientPlaces {
+    int open = 0;       // places taken
+    int answering = 0;  // of those, writing their answers
+  };
+  mutable std::mutex clients_mutex_;
+  std::condition_variable client_left_;
+  // Under clients_mutex_; no entry with nothing open.
+  std::unordered_map<std::string, ClientPlaces> client_requests_;
+  int waiting_for_places_ = 0;  // under clients_mutex_
   std::shared_ptr<std::atomic<bool>> stopped_;
   // after_bind failed: every request is refused until start() has stopped CivetWeb.
   std::atomic<bool> refuse_all_{false};  // set by mg_stop's thread when it returns

@@ -38,6 +38,16 @@ def events(host=FLOATING, timeout=2.0):
     raise AssertionError("event log paging did not end")
 
 
+def wait_takeover_logged(sp, timeout=5):
+    """Until the event log shows SP `sp` active with a new epoch. A change the old active had
+    replicated but not confirmed when it died is on the survivor at once, while its event shows
+    only once the survivor has acknowledged it with its own takeover (docs/CONFIG-STORE.md,
+    "Events are visible only when acknowledged"): read the log's history after this."""
+    def logged():
+        return any("SP-%s is now active" % sp in e["Message"] for e in events(timeout=1.0))
+    wait_for(logged, timeout, what="SP-%s's takeover in the event log" % sp)
+
+
 def tag_history(host=FLOATING):
     """AssetTag values in the order the event log recorded their changes."""
     out = []
@@ -103,6 +113,7 @@ def test_acknowledged_patches_survive_a_kill_of_the_active_sp(pair, seed):
     assert not t.is_alive()
     new = other(old)
     wait_served_by(pair, new)
+    wait_takeover_logged(new)
     history = tag_history()
     mine = [v for v in history if v.startswith("w%d-" % seed)]
     assert len(mine) == len(set(mine)), "a change is in the event log twice: %s" % mine

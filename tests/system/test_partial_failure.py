@@ -174,7 +174,7 @@ def test_a_starting_sp_with_a_stale_store_does_not_fence_the_serving_active(pair
 def hammer(paths, seconds, clients=10):
     """`clients` threads GET the paths through the floating address in turn, for `seconds`:
     [(path, status, seconds, stale, err)] of every request (status None: no answer in 3 s, or
-    the client's error in err)."""
+    the client's error in err; on another status, what the SP answered)."""
     out, lock = [], threading.Lock()
     end = time.monotonic() + seconds
 
@@ -188,8 +188,12 @@ def hammer(paths, seconds, clients=10):
             took = time.monotonic() - t0
             stale = (r["json"] or {}).get("Oem", {}).get("DualSP", {}).get("Stale") \
                 if isinstance(r["json"], dict) else None
+            why = r["err"]
+            if r["status"] not in (None, 200):
+                # What the SP said, so that a failure names which refusal it was.
+                why = "%s (Retry-After %s)" % (r["text"], r["headers"].get("retry-after"))
             with lock:
-                out.append((path, r["status"], took, stale, r["err"]))
+                out.append((path, r["status"], took, stale, why))
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
