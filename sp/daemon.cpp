@@ -229,7 +229,7 @@ bool Daemon::buildElection() {
 // The registry, the peer link and the router between them.
 void Daemon::buildCommands() {
   own_board_ = std::make_unique<ipc::StatusBoardReader>(ipc::statusBoardName(c_.array_id, c_.sp),
-                                                     webShare(c_));
+                                                        webShare(c_));
   ctx_.self = c_.sp;
   ctx_.log_file = c_.state_dir + "/log/spd.log";
   ctx_.hardware = hardware_.get();
