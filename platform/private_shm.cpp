@@ -70,35 +70,41 @@ std::string shareShm(int fd, const ShmTrust& trust) {
   return {};
 }
 
-std::string shareShmByName(const std::string& name, const ShmTrust& trust) {
-  if (!trust.shares()) return {};
+namespace {
+
+// Opens /dev/shm/<name> (never through a link) and hands `change` the descriptor and what
+// fstat says of it: the checks and the change are made on the same file. Why it failed, or
+// empty.
+template <typename Change>
+std::string changeShmByName(const std::string& name, Change change) {
   int fd = ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0) return std::string("open: ") + std::strerror(errno);
   struct stat st {};
-  std::string why;
-  if (::fstat(fd, &st) != 0)
-    why = std::string("fstat: ") + std::strerror(errno);
-  else if (st.st_uid != ::geteuid())
-    why = "owned by uid " + std::to_string(st.st_uid) + ", not ours";
-  else if (why = untrustedShmReason(st, trust); why.empty())
-    why = shareShm(fd, trust);
+  std::string why =
+      ::fstat(fd, &st) != 0 ? std::string("fstat: ") + std::strerror(errno) : change(fd, st);
   ::close(fd);
   return why;
 }
 
+}  // namespace
+
+std::string shareShmByName(const std::string& name, const ShmTrust& trust) {
+  if (!trust.shares()) return {};
+  return changeShmByName(name, [&trust](int fd, const struct stat& st) -> std::string {
+    if (st.st_uid != ::geteuid()) return "owned by uid " + std::to_string(st.st_uid) + ", not ours";
+    if (std::string why = untrustedShmReason(st, trust); !why.empty()) return why;
+    return shareShm(fd, trust);
+  });
+}
+
 std::string giveShmByName(const std::string& name, const UnixIdentity& owner) {
-  int fd = ::shm_open(("/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-  if (fd < 0) return std::string("open: ") + std::strerror(errno);
-  struct stat st {};
-  std::string why;
-  if (::fstat(fd, &st) != 0)
-    why = std::string("fstat: ") + std::strerror(errno);
-  else if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
-    why = untrustedShmReason(st) + ", not ours";
-  else if (::fchown(fd, owner.uid, owner.gid) != 0)
-    why = "cannot give it to " + identityText(owner) + ": " + std::strerror(errno);
-  ::close(fd);
-  return why;
+  return changeShmByName(name, [&owner](int fd, const struct stat& st) -> std::string {
+    if (st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+      return untrustedShmReason(st) + ", not ours";
+    if (::fchown(fd, owner.uid, owner.gid) != 0)
+      return "cannot give it to " + identityText(owner) + ": " + std::strerror(errno);
+    return {};
+  });
 }
 
 boost::interprocess::shared_memory_object openPrivateShm(const std::string& name,

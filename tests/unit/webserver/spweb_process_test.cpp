@@ -92,6 +92,18 @@ Finished runSpweb(const std::vector<std::string>& args) {
   return f;
 }
 
+// Until spweb's log says where it listens (5 s at most): that port; `text` is the log then.
+int waitForStartLine(const std::string& log, std::string& text) {
+  const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::smatch m;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!std::regex_search(text = readFile(log), m, started) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
+  return std::stoi(m[1].str());
+}
+
 }  // namespace
 
 TEST_GROUP(SpwebProcess){};
@@ -145,20 +157,14 @@ TEST(SpwebProcess, ServesLogsAndStopsOnSigterm) {
                           "127.0.0.1", "--port", "0", "--log-file", log, "--bus", bus},
                          out, err);
 
-  const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::smatch m;
   std::string text;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!std::regex_search(text = readFile(log), m, started) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
+  const int port = waitForStartLine(log, text);
   STRCMP_CONTAINS("SP-B spweb[", text.c_str());
   STRCMP_CONTAINS("mode degraded", text.c_str());
   STRCMP_CONTAINS(("bus " + bus).c_str(), text.c_str());
 
   {
-    test::HttpTestClient client(std::stoi(m[1].str()));
+    test::HttpTestClient client(port);
     test::HttpReply reply = client.request("GET", "/redfish/v1");
     LONGS_EQUAL(200, reply.status);
     STRCMP_EQUAL("B", reply.header("x-dualsp-sp").value_or("").c_str());
@@ -235,14 +241,8 @@ TEST(SpwebProcess, StartedAsRootItServesAsTheWebUser) {
       for (const std::string& f : files) ::unlink(f.c_str());
     }
   } cleanup{pid, {log, out, err}};
-  const std::regex started("listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::smatch m;
   std::string text;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!std::regex_search(text = readFile(log), m, started) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK_TEXT(!m.empty(), ("no start-up line in: " + text).c_str());
+  const int port = waitForStartLine(log, text);
   const size_t gave_up = text.find("gave up root: running as uid 64901, gid 64901");
   CHECK_TEXT(gave_up != std::string::npos && gave_up < text.find("serving, mode"), text.c_str());
 
@@ -263,7 +263,7 @@ TEST(SpwebProcess, StartedAsRootItServesAsTheWebUser) {
   }
   CHECK(threads > 10);  // CivetWeb's workers among them
   {
-    test::HttpTestClient client(std::stoi(m[1].str()));
+    test::HttpTestClient client(port);
     client.sendRaw(
         "GET /redfish/v1/Managers/SPB HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
         "b3BzOnNlY3JldC1wYXNzd29yZA==\r\n\r\n");
