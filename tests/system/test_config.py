@@ -38,6 +38,16 @@ def events(host=FLOATING, timeout=2.0):
     raise AssertionError("event log paging did not end")
 
 
+def answer_of(r):
+    """A failed request's answer in a few words: the status and the Redfish message, or the
+    connection error."""
+    if r["status"] is None:
+        return r["err"]
+    err = (r["json"] or {}).get("error") or {}
+    info = (err.get("@Message.ExtendedInfo") or [{}])[0]
+    return "%s %s" % (r["status"], info.get("Message") or err.get("message") or r["text"])
+
+
 def wait_takeover_logged(sp, timeout=5):
     """Until the event log shows SP `sp` active with a new epoch. A change the old active had
     replicated but not confirmed when it died is on the survivor at once, while its event shows
@@ -94,6 +104,8 @@ def test_acknowledged_patches_survive_a_kill_of_the_active_sp(pair, seed):
     acked, failed = [], []
     killed = threading.Event()
 
+    t0 = time.monotonic()
+
     def writer():
         deadline = time.monotonic() + 60
         for n in range(1, 201):
@@ -101,7 +113,10 @@ def test_acknowledged_patches_survive_a_kill_of_the_active_sp(pair, seed):
                 break
             value = "w%d-%04d" % (seed, n)
             r = patch(FLOATING, CHASSIS, {"AssetTag": value})
-            (acked if r["status"] and 200 <= r["status"] < 300 else failed).append(value)
+            if r["status"] and 200 <= r["status"] < 300:
+                acked.append(value)
+            else:
+                failed.append((value, round(time.monotonic() - t0, 3), answer_of(r)))
             if n == kill_at:
                 killed.set()
 
@@ -120,11 +135,12 @@ def test_acknowledged_patches_survive_a_kill_of_the_active_sp(pair, seed):
     assert mine == sorted(mine), "changes out of order: %s" % mine
     missing = [v for v in acked if v not in mine]
     assert not missing, "acknowledged but lost on SP-%s: %s" % (new, missing)
-    assert len(acked) >= 150, "too few acknowledged (%d, failed %d)" % (len(acked), len(failed))
+    assert len(acked) >= 150, "too few acknowledged (%d, failed %d: %s)" % (
+        len(acked), len(failed), failed)
     # The current value is the newest change the new active has, at least the last acked.
     assert asset_tag(FLOATING) == mine[-1] >= acked[-1]
-    print("seed %d: kill after %d, %d acked, %d failed, %d in the log" % (
-        seed, kill_at, len(acked), len(failed), len(mine)))
+    print("seed %d: kill after %d, %d acked, %d failed, %d in the log; failed: %s" % (
+        seed, kill_at, len(acked), len(failed), len(mine), failed))
 
 
 def test_with_the_peer_link_cut_changes_go_over_the_management_network(pair):

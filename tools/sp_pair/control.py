@@ -119,9 +119,15 @@ def _power_off(lay, sp, info, on_off, steps, t0, spd_first):
         step("spd killed")
     else:
         # Everything the SP runs stops at one instant, as when the power goes: its heartbeats
-        # on every path (the midplane is not a link) end together.
-        procs.signal_pids(sp_pids(lay, sp, info), signal.SIGKILL)
-        step("killed")
+        # on every path (the midplane is not a link) end together. Stopped, not yet killed:
+        # a killed process's sockets close and its kernel would answer connections to the
+        # floating address with a reset until the links go down, which a board without power
+        # never does (its clients see nothing, then the survivor). SIGKILLed below.
+        pids = sp_pids(lay, sp, info)
+        procs.signal_pids(pids, signal.SIGSTOP)
+        step("stopped")
+        if lay.mode != "netns":
+            procs.signal_pids(pids, signal.SIGKILL)
     if lay.mode == "netns":
         netns.links_down(sp)
         step("links down")
