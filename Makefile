@@ -14,8 +14,17 @@ all: build
 deps:
 	@tools/install-deps
 
-build: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
+# CivetWeb is built into spweb from Debian's source package (CMakeLists.txt says why); the
+# firmware build (Makefile.cross) uses the same tree.
+CIVETWEB_SRC := build/cross/src/civetweb
+$(CIVETWEB_SRC)/.done: tools/firmware/debfetch
+	@echo "CivetWeb from Debian's source package"
+	@tools/firmware/debfetch --apt-dir build/cross/apt --source civetweb --into $(CIVETWEB_SRC)
+	@touch $@
+
+build: deps $(CIVETWEB_SRC)/.done
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
+	  -DCIVETWEB_SOURCE_DIR=$(abspath $(CIVETWEB_SRC)) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Starts a two-SP array on the simulated platform and prints its management address.

@@ -8,6 +8,7 @@
 
 #include "ipc/local_bus.hpp"
 #include "ipc/status_board.hpp"
+#include "webserver/web_server.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -25,6 +26,9 @@ enum OptionKey : int {
   kMaxClientRequests,
   kRefusedNetwork,
   kUser,
+  kHttpsPort,
+  kTlsCertificate,
+  kPlainHttp,
   kVersion,
   kRoutes,
 };
@@ -42,6 +46,9 @@ const option kLongOptions[] = {
     {"max-client-requests", required_argument, nullptr, kMaxClientRequests},
     {"refused-network", required_argument, nullptr, kRefusedNetwork},
     {"user", required_argument, nullptr, kUser},
+    {"https-port", required_argument, nullptr, kHttpsPort},
+    {"tls-certificate", required_argument, nullptr, kTlsCertificate},
+    {"plain-http", required_argument, nullptr, kPlainHttp},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, kVersion},
     {"routes", no_argument, nullptr, kRoutes},
@@ -82,6 +89,7 @@ std::string usageText() {
          "             [--log-file PATH] [--status-board NAME] [--bus NAME]\n"
          "             [--request-timeout-ms N] [--max-client-requests N]\n"
          "             [--refused-network CIDR]... [--user NAME|UID:GID]\n"
+         "             [--https-port N --tls-certificate PATH [--plain-http serve|redirect]]\n"
          "       spweb --help | --version | --routes\n"
          "\n"
          "The DualSP web server (Redfish). spd starts it and restarts it; it reads this SP's\n"
@@ -111,6 +119,13 @@ std::string usageText() {
          "                         is bound (a name from /etc/passwd, its primary group;\n"
          "                         dualsp-web, when absent there, is 64900:64900); not\n"
          "                         root: keep the identity started with. spd passes it\n"
+         "  --https-port N         also serve HTTPS (TLS 1.2 and newer) on this port,\n"
+         "                         0..65535 (0: any free port); needs --tls-certificate\n"
+         "  --tls-certificate PATH PEM file with the certificate and its private key; made\n"
+         "                         (self-signed ECDSA P-256, mode 0600) when it does not\n"
+         "                         exist. Its SHA-256 fingerprint is logged at start\n"
+         "  --plain-http serve|redirect  with --https-port: serve plain HTTP on --port too\n"
+         "                         (default), or answer it with 308 to the HTTPS port\n"
          "  --routes               print the route table and exit\n"
          "  --version              print the firmware version and exit\n"
          "  --help                 print this text and exit\n"
@@ -219,6 +234,23 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
         if (!o.user) return failure("--user: " + error);
         break;
       }
+      case kHttpsPort: {
+        std::optional<int> port = numberIn(arg, 0, 65535);
+        if (!port)
+          return failure("--https-port must be a number from 0 to 65535, not '" + std::string(arg) +
+                         "'");
+        o.https_port = *port;
+        break;
+      }
+      case kTlsCertificate:
+        if (arg.empty()) return failure("--tls-certificate must not be empty");
+        o.tls_certificate = arg;
+        break;
+      case kPlainHttp:
+        if (arg != "serve" && arg != "redirect")
+          return failure("--plain-http must be serve or redirect, not '" + std::string(arg) + "'");
+        o.redirect_plain = arg == "redirect";
+        break;
       case ':':
         return failure(std::string(argv[optind - 1]) + " needs a value");
       default:
@@ -236,6 +268,12 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
   if (o.listen_address.empty()) missing += " --listen";
   if (o.port < 0) missing += " --port";
   if (!missing.empty()) return failure("missing" + missing);
+  if (o.https_port >= 0 && o.tls_certificate.empty())
+    return failure("--https-port needs --tls-certificate");
+  if (o.https_port < 0 && (!o.tls_certificate.empty() || o.redirect_plain))
+    return failure("--tls-certificate and --plain-http go with --https-port");
+  if (o.https_port >= 0 && !tlsAvailable())
+    return failure("--https-port: this spweb was built without TLS");
   if (o.status_board.empty())
     o.status_board = ipc::statusBoardName(o.service.array_id, o.service.sp);
   if (o.bus.empty()) o.bus = ipc::busRequestQueueName(o.service.array_id, o.service.sp);

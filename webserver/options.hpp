@@ -3,6 +3,7 @@
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
 //         [--log-file PATH] [--status-board NAME] [--bus NAME] [--request-timeout-ms N]
 //         [--max-client-requests N] [--refused-network CIDR]... [--user NAME|UID:GID]
+//         [--https-port N --tls-certificate PATH [--plain-http serve|redirect]]
 //   spweb --help | --version | --routes
 
 #include <optional>
@@ -23,6 +24,11 @@ struct Options {
   ServiceConfig service;
   std::string listen_address;  // IPv4: Debian's CivetWeb is built without IPv6
   int port = -1;
+  // HTTPS (docs/SECURITY.md "TLS"): --https-port, -1 none; --tls-certificate, a PEM file with
+  // the certificate and its key, made (self-signed) when it does not exist; --plain-http.
+  int https_port = -1;
+  std::string tls_certificate;
+  bool redirect_plain = false;     // --plain-http redirect (default serve)
   std::string log_file;            // empty: stderr only
   std::string status_board;        // default statusBoardName(array_id, sp)
   std::string bus;                 // spd's request queue, default busRequestQueueName(array_id, sp)

@@ -20,6 +20,9 @@
 #include "webserver/routes/routes.hpp"
 #include "webserver/spweb_main.hpp"
 #include "webserver/status_board_source.hpp"
+#ifdef DUALSP_TLS
+#include "webserver/tls_certificate.hpp"
+#endif
 #include "webserver/web_server.hpp"
 
 namespace dualsp::web {
@@ -64,6 +67,37 @@ std::string dropRoot(const Options& options) {
   return {};
 }
 
+// The HTTPS certificate: made when the file does not exist (the first start), then its
+// fingerprint logged for clients to pin. False when there is none to serve with.
+bool prepareCertificate(const Options& options) {
+#ifdef DUALSP_TLS
+  const std::string& path = options.tls_certificate;
+  if (::access(path.c_str(), F_OK) != 0) {
+    SelfSignedRequest request{.common_name = "dualsp-" + options.service.array_id,
+                              .ip_addresses = {}};
+    if (options.listen_address != "0.0.0.0") request.ip_addresses.push_back(options.listen_address);
+    if (std::string why = writeSelfSignedCertificate(path, request); !why.empty()) {
+      LOG_CRITICAL << "no HTTPS certificate at " << path << " and cannot make one: " << why;
+      return false;
+    }
+    LOG_NOTICE << "made a self-signed HTTPS certificate for " << request.common_name << " at "
+               << path;
+  }
+  std::string error;
+  std::string fingerprint = certificateFingerprint(path, error);
+  if (fingerprint.empty()) {
+    LOG_CRITICAL << "cannot serve HTTPS: " << error;
+    return false;
+  }
+  LOG_INFO << "HTTPS certificate " << path << ", SHA-256 fingerprint " << fingerprint;
+  return true;
+#else
+  (void)options;
+  LOG_CRITICAL << "this spweb was built without TLS";
+  return false;
+#endif
+}
+
 int run(const Options& options) {
   const ServiceConfig& service = options.service;
   log::init("spweb", spName(service.sp), options.log_file);
@@ -90,8 +124,12 @@ int run(const Options& options) {
   // A stop answers the requests waiting for spd at once (503) instead of waiting for them.
   server.onStopping([&bus] { bus->close(); });
   std::string error;
+  if (options.https_port >= 0 && !prepareCertificate(options)) return kExitCannotServe;
   const ListenConfig listen{.address = options.listen_address,
                             .port = options.port,
+                            .tls_port = options.https_port,
+                            .tls_certificate = options.tls_certificate,
+                            .redirect_plain = options.redirect_plain,
                             .request_timeout_ms = options.request_timeout_ms,
                             .max_client_requests = options.max_client_requests,
                             .after_bind = [&options] { return dropRoot(options); }};
@@ -101,9 +139,13 @@ int run(const Options& options) {
     return kExitCannotServe;
   }
   LOG_INFO << "serving, mode " << modeName(service.mode) << ", listening on "
-           << options.listen_address << ":" << server.port() << ", array " << service.array_id
-           << ", status board " << options.status_board << ", bus " << options.bus << ", firmware "
-           << DUALSP_FIRMWARE_VERSION;
+           << options.listen_address << ":" << server.port()
+           << (server.tlsPort() < 0 ? std::string()
+                                    : (options.redirect_plain ? " (redirects to HTTPS)" : "") +
+                                          std::string(", HTTPS on ") + options.listen_address +
+                                          ":" + std::to_string(server.tlsPort()))
+           << ", array " << service.array_id << ", status board " << options.status_board
+           << ", bus " << options.bus << ", firmware " << DUALSP_FIRMWARE_VERSION;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "platform/log.hpp"
 #include "webserver/redfish_messages.hpp"
@@ -27,6 +28,12 @@ namespace {
 inline constexpr int kRetryAfterStreamsFullSeconds = 5;
 // A client over its requests at once: one of its own finishes soon.
 inline constexpr int kRetryAfterClientBusySeconds = 1;
+// TLS 1.2 suites (OpenSSL names): ECDHE key exchange and AEAD ciphers only. TLS 1.3's are
+// OpenSSL's defaults, all AEAD.
+constexpr const char* kTlsCipherList =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
 
 HttpMethod methodOf(const char* name) {
   std::optional<HttpMethod> m = parseMethod(name ? name : "");
@@ -326,10 +333,23 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   client_place_grace_ = config.client_place_grace;
   wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
 
-  const std::string ports = config.address + ":" + std::to_string(config.port);
+  if (config.tls_port >= 0 && !tlsAvailable()) {
+    error = "this spweb was built without TLS (DUALSP_TLS off): no HTTPS port";
+    return false;
+  }
+  if (config.tls_port >= 0 && config.tls_certificate.empty()) {
+    error = "an HTTPS port needs a certificate file";
+    return false;
+  }
+  // CivetWeb's port list: "r" redirects a plain port to the first "s" (TLS) port.
+  std::string ports = config.address + ":" + std::to_string(config.port);
+  if (config.tls_port >= 0) {
+    if (config.redirect_plain) ports += "r";
+    ports += "," + config.address + ":" + std::to_string(config.tls_port) + "s";
+  }
   const std::string threads = std::to_string(config.threads);
   const std::string timeout = std::to_string(config.request_timeout_ms);
-  const char* options[] = {
+  std::vector<const char*> options = {
       "listening_ports",
       ports.c_str(),
       "num_threads",
@@ -342,8 +362,19 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
       // the client's delayed ACK (40 ms per request).
       "tcp_nodelay",
       "1",
-      nullptr,
   };
+  if (config.tls_port >= 0) {
+    options.insert(options.end(), {
+                                      "ssl_certificate",
+                                      config.tls_certificate.c_str(),
+                                      // 4: TLS 1.2 and newer (CivetWeb's numbering)
+                                      "ssl_protocol_version",
+                                      "4",
+                                      "ssl_cipher_list",
+                                      kTlsCipherList,
+                                  });
+  }
+  options.push_back(nullptr);
   mg_callbacks callbacks{};
   // CivetWeb 1.15 calls init_context after binding the port and before it starts its master
   // and worker threads (mg_start2).
@@ -356,7 +387,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = this;
-  init.configuration_options = options;
+  init.configuration_options = options.data();
   char text[256] = {};
   unsigned code = 0;
   mg_error_data failure{&code, text, sizeof text};
@@ -501,6 +532,12 @@ int WebServer::waitingForClientPlaces() const {
   return waiting_for_places_;
 }
 
+int WebServer::clientPlacesTaken(const std::string& client) const {
+  std::lock_guard lock(clients_mutex_);
+  auto it = client_requests_.find(client);
+  return it == client_requests_.end() ? 0 : it->second.open;
+}
+
 bool WebServer::enterEventStream() {
   int open = event_streams_.load();
   while (open < kMaxEventStreams)
@@ -513,10 +550,28 @@ void WebServer::leaveEventStream() {
 }
 
 int WebServer::port() const {
+  return boundPort(false);
+}
+
+int WebServer::tlsPort() const {
+  return boundPort(true);
+}
+
+int WebServer::boundPort(bool tls) const {
   if (!context_) return -1;
   mg_server_port ports[4] = {};
   int n = mg_get_server_ports(context_, 4, ports);
-  return n > 0 ? ports[0].port : -1;
+  for (int i = 0; i < n; ++i)
+    if ((ports[i].is_ssl != 0) == tls) return ports[i].port;
+  return -1;
+}
+
+bool tlsAvailable() {
+#ifdef DUALSP_TLS
+  return true;
+#else
+  return false;
+#endif
 }
 
 }  // namespace dualsp::web

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "webserver/dispatcher.hpp"
 #include "webserver/sse_stream.hpp"
@@ -24,12 +25,23 @@ namespace dualsp::web {
 // one NAT) and an event stream or two. The next ones are answered 503 at once; with 16 workers
 // for ordinary requests, one address never holds them all (docs/SECURITY.md "Hostile input").
 inline constexpr int kDefaultMaxClientRequests = 12;
+// Whether this build of spweb can serve HTTPS (CMake's DUALSP_TLS).
+bool tlsAvailable();
 inline constexpr int kDefaultRequestTimeoutMs = 10000;
 inline constexpr std::chrono::milliseconds kDefaultClientPlaceGrace{100};
 
 struct ListenConfig {
   std::string address;  // IPv4
   int port = 0;         // 0: any free port, see WebServer::port()
+  // HTTPS (docs/SECURITY.md "TLS"): a second port, TLS 1.2 or newer with forward-secret AEAD
+  // suites only, when tls_port >= 0 (0: any free port, see WebServer::tlsPort()).
+  // tls_certificate: a PEM file holding the certificate and its private key. A build
+  // without TLS (DUALSP_TLS off: the firmware today) refuses to start with one.
+  int tls_port = -1;
+  std::string tls_certificate = {};
+  // With HTTPS: the plain port answers every request with 308 to the same path on the HTTPS
+  // port instead of serving it.
+  bool redirect_plain = false;
   // Small on purpose: firmware memory (docs/DESIGN.md "Targets": spd + spweb under 10 MB).
   // Sixteen for ordinary requests (more than one address may take), plus one per event stream,
   // which holds its thread while it lasts (a thread is a stack that is mostly never touched: a few
@@ -79,7 +91,8 @@ class WebServer {
   // the local bus there, so requests waiting for spd are answered at once.
   void onStopping(std::function<void()> hook) { on_stopping_ = std::move(hook); }
   // The port actually bound (the chosen one when ListenConfig::port was 0); -1 if stopped.
-  int port() const;
+  int port() const;     // the plain HTTP port bound, -1 before start
+  int tlsPort() const;  // the HTTPS port bound, -1 without one
 
   // For CivetWeb's callbacks (web_server.cpp).
   const Dispatcher& dispatcher() const { return dispatcher_; }
@@ -101,11 +114,14 @@ class WebServer {
   void leaveClientRequest(const std::string& client, bool answering);
   // Requests waiting for one of their client's places (for tests).
   int waitingForClientPlaces() const;
+  // The places a client's requests hold now (for tests).
+  int clientPlacesTaken(const std::string& client) const;
   std::chrono::milliseconds requestTimeout() const {
     return std::chrono::milliseconds(request_timeout_ms_);
   }
 
  private:
+  int boundPort(bool tls) const;
   const Dispatcher& dispatcher_;
   mg_context* context_ = nullptr;
   std::string wake_address_;  // where stop() connects to wake CivetWeb's accept loop

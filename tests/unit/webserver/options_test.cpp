@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "webserver/options.hpp"
+#include "webserver/web_server.hpp"
 
 using namespace dualsp;
 using namespace dualsp::web;
@@ -117,4 +118,38 @@ TEST(Options, RefusesBadArgumentsWithAClearMessage) {
 TEST(Options, ParsesAgainAfterAnError) {
   checkError({"--bogus"}, "unknown option");
   CHECK(parse(fullLine()).action == CliAction::Run);
+}
+
+std::vector<std::string> withArgs(std::vector<std::string> extra) {
+  std::vector<std::string> args = fullLine();
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+TEST(Options, HttpsNeedsACertificateAndRedirectNeedsHttps) {
+  CommandLine plain = parse(fullLine());
+  LONGS_EQUAL(-1, plain.options.https_port);
+  CHECK_FALSE(plain.options.redirect_plain);
+  if (tlsAvailable()) {
+    CommandLine cl = parse(withArgs(
+        {"--https-port", "443", "--tls-certificate", "/cfg/tls.pem", "--plain-http", "redirect"}));
+    CHECK(cl.action == CliAction::Run);
+    LONGS_EQUAL(443, cl.options.https_port);
+    STRCMP_EQUAL("/cfg/tls.pem", cl.options.tls_certificate.c_str());
+    CHECK_TRUE(cl.options.redirect_plain);
+    CHECK_FALSE(
+        parse(withArgs({"--https-port", "0", "--tls-certificate", "x", "--plain-http", "serve"}))
+            .options.redirect_plain);
+    checkError(withArgs({"--https-port", "443"}), "--https-port needs --tls-certificate");
+  } else {
+    checkError(withArgs({"--https-port", "443", "--tls-certificate", "x"}), "built without TLS");
+  }
+  checkError(withArgs({"--tls-certificate", "x"}), "go with --https-port");
+  checkError(withArgs({"--plain-http", "redirect"}), "go with --https-port");
+  checkError(withArgs({"--https-port", "65536", "--tls-certificate", "x"}),
+             "--https-port must be a number from 0 to 65535, not '65536'");
+  checkError(withArgs({"--https-port", "443", "--tls-certificate", "x", "--plain-http", "drop"}),
+             "--plain-http must be serve or redirect, not 'drop'");
+  checkError(withArgs({"--https-port", "443", "--tls-certificate", ""}),
+             "--tls-certificate must not be empty");
 }

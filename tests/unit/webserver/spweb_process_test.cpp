@@ -27,6 +27,9 @@
 #include "ipc/local_bus.hpp"
 #include "test_status_board.hpp"
 #include "webserver/json.hpp"
+#ifdef DUALSP_TLS
+#include "webserver/tls_certificate.hpp"
+#endif
 
 using namespace dualsp;
 using namespace dualsp::web;
@@ -305,3 +308,66 @@ TEST(SpwebProcess, APortInUseExitsOneWithTheReason) {
   STRCMP_CONTAINS(("cannot serve on 127.0.0.1:" + port).c_str(), f.err.c_str());
   STRCMP_CONTAINS("Address already in use", f.err.c_str());
 }
+
+#ifdef DUALSP_TLS
+// spweb with --https-port and no certificate yet: it makes one (0600), logs its fingerprint,
+// serves HTTPS, redirects plain HTTP; started again, it keeps that certificate.
+TEST(SpwebProcess, MakesItsCertificateOnceAndRedirectsPlainHttp) {
+  const std::string array_id = test::uniqueArrayId();
+  test::TestStatusBoard board(array_id, SpId::A);
+  board.publish(test::snapshot(array_id, SpId::A, Role::Active));
+  const std::string bus = "dualsp-ut-spweb-tls-bus-" + std::to_string(getpid());
+  ipc::LocalBusServer spd(bus, [](const proto::Command&, ipc::LocalBusServer::Reply reply) {
+    proto::CommandResult r;
+    r.set_status(proto::CommandResult::UNAUTHORIZED);
+    reply(r);
+  });
+  spd.start();
+  const std::string certificate = tempPath("https.pem");
+  unlink(certificate.c_str());
+  const std::string log = tempPath("tls-log"), out = tempPath("tls-out"), err = tempPath("tls-err");
+  auto start = [&] {
+    return spawnSpweb(
+        {"--mode",       "full",      "--sp",         "A", "--array-id",        array_id,
+         "--listen",     "127.0.0.1", "--port",       "0", "--log-file",        log,
+         "--bus",        bus,         "--https-port", "0", "--tls-certificate", certificate,
+         "--plain-http", "redirect"},
+        out, err);
+  };
+  const std::regex fingerprint_line("SHA-256 fingerprint ([0-9A-F:]{95})");
+  const std::regex https_line("HTTPS on 127\\.0\\.0\\.1:([0-9]+)");
+  std::string first_fingerprint;
+  for (int round = 0; round < 2; ++round) {
+    unlink(log.c_str());
+    pid_t pid = start();
+    std::string text;
+    const int port = waitForStartLine(log, text);
+    std::smatch fp, https;
+    CHECK_TEXT(std::regex_search(text, fp, fingerprint_line), text.c_str());
+    CHECK_TEXT(std::regex_search(text, https, https_line), text.c_str());
+    std::string error;
+    STRCMP_EQUAL(certificateFingerprint(certificate, error).c_str(), fp[1].str().c_str());
+    struct stat st {};
+    CHECK_EQUAL(0, stat(certificate.c_str(), &st));
+    LONGS_EQUAL(0600, st.st_mode & 0777);
+    if (round == 0) {
+      STRCMP_CONTAINS("made a self-signed HTTPS certificate", text.c_str());
+      first_fingerprint = fp[1].str();
+    } else {
+      CHECK(text.find("made a self-signed") == std::string::npos);
+      STRCMP_EQUAL(first_fingerprint.c_str(), fp[1].str().c_str());
+    }
+    test::HttpTestClient plain(port);
+    test::HttpReply reply = plain.request("GET", "/redfish/v1/");
+    LONGS_EQUAL(308, reply.status);
+    STRCMP_CONTAINS((":" + https[1].str() + "/redfish/v1/").c_str(),
+                    reply.header("location").value_or("").c_str());
+    kill(pid, SIGTERM);
+    LONGS_EQUAL(0, waitExit(pid));
+  }
+  unlink(certificate.c_str());
+  unlink(log.c_str());
+  unlink(out.c_str());
+  unlink(err.c_str());
+}
+#endif
