@@ -22,7 +22,7 @@ enum class CliAction { Run, Help, Version, Routes, Error };
 
 struct Options {
   ServiceConfig service;
-  std::string listen_address;  // IPv4: Debian's CivetWeb is built without IPv6
+  std::string listen_address;  // IPv4 only
   int port = -1;
   // HTTPS (docs/SECURITY.md "TLS"): --https-port, -1 none; --tls-certificate, a PEM file with
   // the certificate and its key, made (self-signed) when it does not exist; --plain-http.
