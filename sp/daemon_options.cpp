@@ -174,6 +174,9 @@ std::vector<std::string> spwebArguments(const Settings& c, const std::string& mo
                                    std::to_string(c.web.max_client_requests),
                                    "--user",
                                    platform::identityText(c.web.identity)};
+  if (c.web.https_port != 0)
+    args.insert(args.end(), {"--https-port", std::to_string(c.web.https_port), "--tls-certificate",
+                             c.web.tls_certificate, "--plain-http", c.web.plain_http});
   for (const ipc::Ipv4Network& n : ownNetworks(c)) {
     args.push_back("--refused-network");
     args.push_back(n.toString());

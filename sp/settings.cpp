@@ -230,7 +230,23 @@ void readWeb(const Reader& r, Settings& c) {
   r.integer("request_timeout_ms", c.web.request_timeout_ms, 100, 600000);
   r.integer("max_client_requests", c.web.max_client_requests, 1, 64);
   r.string("user", c.web.user);
-  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests", "user"});
+  r.integer("https_port", c.web.https_port, 0, 65535);
+  r.string("tls_certificate", c.web.tls_certificate);
+  r.string("plain_http", c.web.plain_http);
+  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests", "user",
+            "https_port", "tls_certificate", "plain_http"});
+#ifndef DUALSP_SPWEB_TLS
+  if (c.web.https_port != 0)
+    r.fail(r.keyPath("https_port"), "this firmware's spweb is built without TLS: leave it 0");
+#endif
+  if (c.web.https_port != 0 && c.web.https_port == c.web.port)
+    r.fail(r.keyPath("https_port"), "must differ from web.port");
+  if (c.web.plain_http != "serve" && c.web.plain_http != "redirect")
+    r.fail(r.keyPath("plain_http"), "must be \"serve\" or \"redirect\"");
+  if (c.web.tls_certificate.empty())
+    c.web.tls_certificate = c.state_dir + "/spweb-https.pem";
+  else if (c.web.tls_certificate[0] != '/')
+    r.fail(r.keyPath("tls_certificate"), "must be an absolute path");
   std::string error;
   std::optional<platform::UnixIdentity> identity = platform::resolveIdentity(c.web.user, error);
   if (!identity) r.fail(r.keyPath("user"), error);

@@ -97,6 +97,11 @@ struct Settings {
     int port = 80;
     int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
     int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
+    // HTTPS (docs/SECURITY.md "TLS"): spweb --https-port when not 0; --tls-certificate,
+    // default <state_dir>/spweb-https.pem (made by spweb when missing); --plain-http.
+    int https_port = 0;
+    std::string tls_certificate;
+    std::string plain_http = "serve";  // or "redirect"
     // Who spweb runs as once bound (docs/SECURITY.md "What runs as whom"): a name from
     // /etc/passwd or "UID:GID"; identity is what it resolved to (spweb --user).
     std::string user = platform::kDefaultWebUser;

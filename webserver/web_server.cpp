@@ -372,6 +372,10 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
                                       "4",
                                       "ssl_cipher_list",
                                       kTlsCipherList,
+                                      // A redirect names the address the client connected
+                                      // to, not CivetWeb's default "mydomain.com".
+                                      "enable_auth_domain_check",
+                                      "no",
                                   });
   }
   options.push_back(nullptr);

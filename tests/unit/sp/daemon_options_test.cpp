@@ -10,6 +10,8 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <algorithm>
+
 using namespace dualsp;
 using namespace dualsp::sp;
 using std::chrono::milliseconds;
@@ -161,6 +163,22 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
                                                "198.18.0.12/32",
                                                "--refused-network",
                                                "198.18.0.11/32"}));
+}
+
+TEST(OtherOptions, SpwebGetsHttpsOnlyWhenAskedFor) {
+  Settings c = twoRoutes();
+  c.web.tls_certificate = "/var/lib/dualsp/spweb-https.pem";
+  auto plain = spwebArguments(c, "full");
+  CHECK_TRUE(std::find(plain.begin(), plain.end(), "--https-port") == plain.end());
+  c.web.https_port = 443;
+  c.web.plain_http = "redirect";
+  auto args = spwebArguments(c, "full");
+  auto at = std::find(args.begin(), args.end(), "--https-port");
+  CHECK_TRUE(at != args.end());
+  CHECK_TRUE(
+      (std::vector<std::string>(at, at + 6) ==
+       std::vector<std::string>{"--https-port", "443", "--tls-certificate",
+                                "/var/lib/dualsp/spweb-https.pem", "--plain-http", "redirect"}));
 }
 
 // Subscriptions must not point at the SPs themselves: the whole peer link, the management

@@ -137,3 +137,29 @@ TEST(Settings, MissingFileIsReported) {
     CHECK(std::string(e.what()).find("cannot read") != std::string::npos);
   }
 }
+
+// HTTPS is off unless asked for; the certificate defaults into the state directory.
+TEST(Settings, HttpsIsOptInWithItsCertificateInTheStateDirectory) {
+  auto c = parseSettings(validConfig().dump());
+  LONGS_EQUAL(0, c.web.https_port);
+  STRCMP_EQUAL("/tmp/spb/spweb-https.pem", c.web.tls_certificate.c_str());
+  STRCMP_EQUAL("serve", c.web.plain_http.c_str());
+  json j = validConfig();
+  j["web"]["https_port"] = 443;
+  j["web"]["plain_http"] = "redirect";
+#ifdef DUALSP_SPWEB_TLS
+  c = parseSettings(j.dump());
+  LONGS_EQUAL(443, c.web.https_port);
+  STRCMP_EQUAL("redirect", c.web.plain_http.c_str());
+  j["web"]["https_port"] = 80;
+  checkNames(j, "web.https_port: must differ from web.port");
+  j["web"]["https_port"] = 443;
+  j["web"]["plain_http"] = "drop";
+  checkNames(j, "web.plain_http: must be \"serve\" or \"redirect\"");
+  j["web"]["plain_http"] = "serve";
+  j["web"]["tls_certificate"] = "relative.pem";
+  checkNames(j, "web.tls_certificate: must be an absolute path");
+#else
+  checkNames(j, "web.https_port: this firmware's spweb is built without TLS");
+#endif
+}
