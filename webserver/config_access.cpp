@@ -101,4 +101,20 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
   return answer;
 }
 
+void answerChanged(const RequestContext& ctx, Response& res,
+                   void (*read)(const RequestContext&, Response&)) {
+  Response now;
+  read(ctx, now);
+  if (now.status >= 200 && now.status < 300) {
+    res = std::move(now);
+    return;
+  }
+  LOG_NOTICE << methodName(ctx.request.method) << " " << ctx.request.path
+             << " was applied; reading the resource back answered " << now.status
+             << ", so the answer is 204 without it";
+  res = Response{};
+  res.status = 204;
+  res.body = nullptr;
+}
+
 }  // namespace dualsp::web

@@ -59,4 +59,10 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
                                                     std::string_view resource_type,
                                                     std::string_view resource_id);
 
+// The answer to a change spd acknowledged: the resource as `read` renders it now. When that
+// read fails (spweb stopping closed its bus, spd slow), the change still stands, so the answer
+// is 204 No Content, never the read's 503, whose promise is that nothing changed.
+void answerChanged(const RequestContext& ctx, Response& res,
+                   void (*read)(const RequestContext&, Response&));
+
 }  // namespace dualsp::web

@@ -8,6 +8,7 @@
 
 #include "webserver/account_access.hpp"
 #include "webserver/auth.hpp"
+#include "webserver/config_access.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/request_body.hpp"
@@ -145,7 +146,7 @@ void handleAccountServicePatch(const RequestContext& ctx, Response& res) {
     return;
   }
   if (!writeAccount(ctx, "policy", "", *body, res, "AccountService", "AccountService")) return;
-  handleAccountServiceGet(ctx, res);
+  answerChanged(ctx, res, handleAccountServiceGet);
 }
 
 void handleAccountCollectionGet(const RequestContext& ctx, Response& res) {

@@ -309,7 +309,7 @@ void handleChassisPatch(const RequestContext& ctx, Response& res) {
     change.detail += key + " = '" + valueText(value) + "'";
   }
   if (!change.puts.empty() && !writeConfig(ctx, change, res, "Chassis", kEnclosureId)) return;
-  handleChassisGet(ctx, res);
+  answerChanged(ctx, res, handleChassisGet);
 }
 
 void handleSensorCollectionGet(const RequestContext& ctx, Response& res) {

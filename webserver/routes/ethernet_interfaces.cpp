@@ -229,7 +229,7 @@ void handleEthernetInterfacePatch(const RequestContext& ctx, Response& res) {
     change.puts.emplace_back(kManagementKey, std::move(*setting));
   }
   if (!change.puts.empty() && !writeConfig(ctx, change, res, "EthernetInterface", id)) return;
-  handleEthernetInterfaceGet(ctx, res);
+  answerChanged(ctx, res, handleEthernetInterfaceGet);
 }
 
 }  // namespace

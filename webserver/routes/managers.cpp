@@ -413,7 +413,7 @@ void handleManagerPatch(const RequestContext& ctx, Response& res) {
     change.detail = key + " = '" + value.get<std::string>() + "'";
   }
   if (!change.puts.empty() && !writeConfig(ctx, change, res, "Manager", id)) return;
-  handleManagerGet(ctx, res);
+  answerChanged(ctx, res, handleManagerGet);
 }
 
 void handleManagerResetPost(const RequestContext& ctx, Response& res) {

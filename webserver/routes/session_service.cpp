@@ -89,7 +89,7 @@ void handleSessionServicePatch(const RequestContext& ctx, Response& res) {
     return;
   }
   if (!writeAccount(ctx, "policy", "", *body, res, "SessionService", "SessionService")) return;
-  handleSessionServiceGet(ctx, res);
+  answerChanged(ctx, res, handleSessionServiceGet);
 }
 
 void handleSessionCollectionGet(const RequestContext& ctx, Response& res) {

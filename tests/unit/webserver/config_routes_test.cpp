@@ -166,6 +166,32 @@ TEST(ChassisSettings, DiskFullIsInsufficientStorage) {
   checkError(a.get(kEnclosure), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
 }
 
+// Chaos seed 7103: spweb's stop closed its bus between an acknowledged change and the read
+// that renders the answer; the read's 503 ("nothing changed, retry") went to the client of a
+// change that stood. A change spd acknowledged is a success whatever the read-back says.
+TEST(ChassisSettings, AnAcknowledgedChangeWhoseReadBackFailsIs204NotA503) {
+  const struct {
+    const char* path;
+    const char* body;
+  } changes[] = {
+      {kEnclosure, R"({"AssetTag": "R7"})"},
+      {"/redfish/v1/Managers/SPA", R"({"ServiceIdentification": "lab-7 A"})"},
+      {kFloating, R"({"IPv4StaticAddresses": [{"Address": "198.18.0.20",
+          "SubnetMask": "255.255.254.0"}]})"},
+  };
+  for (const auto& change : changes) {
+    ConfigServed a;
+    a.bus.closeAfter("ConfigWrite");
+    Response res = a.patch(change.path, change.body);
+    LONGS_EQUAL_TEXT(204, res.status, change.path);
+    CHECK_TEXT(res.body.is_null(), change.path);
+    LONGS_EQUAL_TEXT(1, a.store.writes().size(), change.path);
+    CHECK_TEXT(a.bus.commandsNamed("ConfigWrite").size() < a.bus.calls(), change.path);
+    // A read alone still says what it is: nothing changed, retry.
+    checkError(a.get(change.path), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  }
+}
+
 TEST(ChassisSettings, PatchIsRefusedInDegradedModeAndOnOtherChassis) {
   Served d(SpId::A, Role::Active, ServeMode::Degraded);
   checkError(d.patch(kEnclosure, R"({"AssetTag": "R7"})"), 503,

@@ -37,11 +37,20 @@ class FakeCommandClient : public ipc::CommandClient {
     responders_[std::move(name)] = std::move(responder);
   }
 
+  // Once a call of command `name` has been answered, every later call answers nullopt
+  // without reaching spd: LocalBusClient::close() from spweb's stop, right after that command.
+  void closeAfter(std::string name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    close_after_ = std::move(name);
+  }
+
   std::optional<proto::CommandResult> call(const proto::Command& command,
                                            std::chrono::milliseconds timeout) override {
     std::lock_guard<std::mutex> lock(mutex_);
     commands_.push_back(command);
     timeouts_.push_back(timeout);
+    if (closed_) return std::nullopt;
+    if (!close_after_.empty() && command.name() == close_after_) closed_ = true;
     if (auto responder = responders_.find(command.name()); responder != responders_.end())
       return responder->second(command);
     auto scripted = scripted_.find({command.name(), command.target()});
@@ -82,6 +91,8 @@ class FakeCommandClient : public ipc::CommandClient {
   std::map<std::string, Responder> responders_;
   std::vector<proto::Command> commands_;
   std::vector<std::chrono::milliseconds> timeouts_;
+  std::string close_after_;
+  bool closed_ = false;
 };
 
 }  // namespace dualsp::web::test
