@@ -535,7 +535,7 @@ proto::Command AccountService::writeCommand(const proto::Command& from,
   c.set_target(proto::SP_UNKNOWN);
   *c.mutable_caller() = from.caller();
   // Only this service writes accounts/ and sessions/ (ConfigService refuses it to others).
-  (*c.mutable_args())["accounts"] = "1";
+  (*c.mutable_args())["private"] = "1";
   c.set_payload(change.SerializeAsString());
   return c;
 }

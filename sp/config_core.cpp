@@ -50,9 +50,9 @@ Version fromProtoVersion(const proto::Version& v) {
   return {v.epoch(), v.seq()};
 }
 
-bool isAccountKey(const std::string& key) {
+bool isPrivateKey(const std::string& key) {
   return key.rfind("accounts/", 0) == 0 || key.rfind("sessions/", 0) == 0 ||
-         key.rfind("account_service/", 0) == 0;
+         key.rfind("account_service/", 0) == 0 || key.rfind("security/", 0) == 0;
 }
 
 proto::CommandResult okResult(const std::string& payload) {

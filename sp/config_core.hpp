@@ -97,8 +97,9 @@ struct ConfigStats {
 // ---- Helpers shared by the units ----
 inline constexpr const char* kEventPrefix = "events/";
 bool isEventKey(const std::string& key);
-// accounts/, sessions/, account_service/: the account service's records (sp/account_service).
-bool isAccountKey(const std::string& key);
+// accounts/, sessions/, account_service/: the account service's records (sp/account_service);
+// security/: the HTTPS certificate (sp/https_certificate). No client reads or writes them.
+bool isPrivateKey(const std::string& key);
 uint64_t eventIdOf(const std::string& key);
 std::string eventKey(uint64_t id);
 proto::Version toProtoVersion(Version v);

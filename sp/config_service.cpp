@@ -129,14 +129,15 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
   for (const auto& r : change.records())
     if (r.key().empty() && change.create_prefix().empty())
       return reply(errorResult(proto::CommandResult::BAD_REQUEST, "a record without a key"));
-  // Accounts and sessions are written by the account service only (a route's mistake must
-  // not overwrite a password hash); it marks its writes.
-  auto marked = command.args().find("accounts");
-  bool from_accounts = marked != command.args().end() && marked->second == "1";
+  // Accounts, sessions and the HTTPS certificate are written by their services only (a
+  // route's mistake must not overwrite a password hash); they mark their writes.
+  auto marked = command.args().find("private");
+  bool from_service = marked != command.args().end() && marked->second == "1";
   for (const auto& r : change.records())
-    if (!from_accounts && isAccountKey(r.key().empty() ? change.create_prefix() : r.key()))
+    if (!from_service && isPrivateKey(r.key().empty() ? change.create_prefix() : r.key()))
       return reply(errorResult(proto::CommandResult::FORBIDDEN,
-                               "accounts and sessions are changed through the account service"));
+                               "accounts, sessions and the HTTPS certificate are changed through "
+                               "their own commands"));
   if (!core_.store.isOpen())
     return reply(errorResult(
         proto::CommandResult::UNAVAILABLE,
@@ -190,7 +191,7 @@ void ConfigService::handleGetConfig(const proto::Command& c, Reply reply) const 
             [](const ConfigRecord& a, const ConfigRecord& b) { return a.key() < b.key(); });
   // Password and token hashes never leave spd.
   for (auto& r : records)
-    if (!isEventKey(r.key()) && !isAccountKey(r.key())) *out.add_records() = std::move(r);
+    if (!isEventKey(r.key()) && !isPrivateKey(r.key())) *out.add_records() = std::move(r);
   *out.mutable_last() = toProtoVersion(core_.store.last());
   reply(okResult(out.SerializeAsString()));
 }

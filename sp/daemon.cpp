@@ -34,6 +34,9 @@
 #include "sp/floating_settings.hpp"
 #include "sp/health_events.hpp"
 #include "sp/health_monitor.hpp"
+#ifdef DUALSP_SPWEB_TLS
+#include "sp/https_certificate.hpp"
+#endif
 #include "sp/peer_commands.hpp"
 #include "sp/platform_choice.hpp"
 #include "sp/restart.hpp"
@@ -114,6 +117,7 @@ class Daemon {
   void followHealth();
   void recordArrayEvents();
   void startAccounts();
+  void startHttpsCertificate();
 
   const Settings& c_;
   const std::string boot_id_;
@@ -149,6 +153,9 @@ class Daemon {
   std::vector<std::pair<std::string, std::optional<Fault>>> store_faults_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<AccountService> accounts_;
+#ifdef DUALSP_SPWEB_TLS
+  std::unique_ptr<HttpsCertificate> https_;  // null: HTTPS off, or no pair key
+#endif
   ManagementNetwork network_;
   std::unique_ptr<EventDelivery> delivery_;
   std::thread peer_thread_;
@@ -305,8 +312,12 @@ void Daemon::buildConfigService() {
   config_service_->setDefault("network/management", managementNetworkJson(network_));
   config_service_->onChange("network/management",
                             [this](const ConfigRecord& r) { onManagementNetwork(r); });
+  startHttpsCertificate();
   config_service_->start();
   startAccounts();
+#ifdef DUALSP_SPWEB_TLS
+  if (https_) https_->install();  // before spweb starts (startServing)
+#endif
   // A peer deciding the start-up tie-break must not take an unknown history for an empty one.
   service_->setInitialHistory(config_service_->history());
   service_->start();
@@ -333,6 +344,31 @@ void Daemon::startAccounts() {
       initial_admin_hash_, deps);
   accounts_->registerCommands(registry_);
   accounts_->start();
+}
+
+// The array's HTTPS certificate, shared by both SPs through the store (sp/https_certificate).
+void Daemon::startHttpsCertificate() {
+#ifdef DUALSP_SPWEB_TLS
+  if (c_.web.https_port == 0) return;
+  if (key_.empty()) {
+    LOG_WARNING << "no pair key: the SPs cannot share an HTTPS certificate; spweb serves one "
+                   "of this SP's own ("
+                << c_.web.tls_certificate << ")";
+    return;
+  }
+  HttpsCertificate::Dependencies deps;
+  deps.self = c_.sp;
+  deps.list = [this](const std::string& prefix) { return config_service_->list(prefix); };
+  deps.write = [this](proto::Command command, Reply reply) {
+    registry_.find("ConfigWrite")->handler(command, std::move(reply));
+  };
+  deps.active = [this] { return service_->role() == Role::Active; };
+  https_ = std::make_unique<HttpsCertificate>(c_.web.tls_certificate, key_, "dualsp-" + c_.array_id,
+                                              std::vector<std::string>{c_.floating.address}, deps);
+  https_->registerCommands(registry_);
+  config_service_->onChange(kHttpsCertificateKey,
+                            [this](const ConfigRecord& r) { https_->onRecord(r); });
+#endif
 }
 
 void Daemon::onManagementNetwork(const ConfigRecord& record) {
@@ -474,6 +510,12 @@ void Daemon::turn() {
   followHealth();
   recordArrayEvents();
   config_service_->tick();
+#ifdef DUALSP_SPWEB_TLS
+  if (https_) {
+    https_->tick();
+    if (https_->takeFileChanged()) web_->restart("the array's HTTPS certificate changed");
+  }
+#endif
 }
 
 void Daemon::followHealth() {

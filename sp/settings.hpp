@@ -97,11 +97,17 @@ struct Settings {
     int port = 80;
     int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
     int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
-    // HTTPS (docs/SECURITY.md "TLS"): spweb --https-port when not 0; --tls-certificate,
-    // default <state_dir>/spweb-https.pem (made by spweb when missing); --plain-http.
+    // HTTPS (docs/SECURITY.md "TLS"): spweb --https-port when not 0 (443 by default where
+    // spweb has TLS, 0 in a firmware without it); --tls-certificate, default
+    // <state_dir>/spweb-https.pem (the array's certificate, written by spd from the store);
+    // --plain-http: what the plain port does while HTTPS is on.
+#ifdef DUALSP_SPWEB_TLS
+    int https_port = 443;
+#else
     int https_port = 0;
+#endif
     std::string tls_certificate;
-    std::string plain_http = "serve";  // or "redirect"
+    std::string plain_http = "redirect";  // or "serve" (for debugging)
     // Who spweb runs as once bound (docs/SECURITY.md "What runs as whom"): a name from
     // /etc/passwd or "UID:GID"; identity is what it resolved to (spweb --user).
     std::string user = platform::kDefaultWebUser;

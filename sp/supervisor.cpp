@@ -41,6 +41,14 @@ void Supervisor::setMode(const std::string& mode) {
   if (was_running) spawn();
 }
 
+void Supervisor::restart(const std::string& why) {
+  bool was_running = pid_ > 0 || restart_pending_;
+  if (!was_running) return;
+  LOG_NOTICE << "restarting the web server: " << why;
+  stop(std::chrono::milliseconds{1000});
+  spawn();
+}
+
 bool Supervisor::crashLooping() const {
   if (crashes_.size() < static_cast<size_t>(kCrashLoopCount)) return false;
   return crashes_.back() - crashes_[crashes_.size() - kCrashLoopCount] <= kCrashLoopWindow;

@@ -27,6 +27,8 @@ class Supervisor {
   // Runs spweb with `--mode <mode>` from now on, restarting it at once if the mode changed.
   void setMode(const std::string& mode);
   const std::string& mode() const { return mode_; }
+  // Stops spweb and starts it again at once (its HTTPS certificate changed), if it runs.
+  void restart(const std::string& why);
   // kCrashLoopCount unexpected exits within kCrashLoopWindow (DESIGN: a fault, then degraded).
   bool crashLooping() const;
   pid_t pid() const { return pid_; }

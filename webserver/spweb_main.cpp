@@ -21,7 +21,7 @@
 #include "webserver/spweb_main.hpp"
 #include "webserver/status_board_source.hpp"
 #ifdef DUALSP_TLS
-#include "webserver/tls_certificate.hpp"
+#include "platform/tls_certificate.hpp"
 #endif
 #include "webserver/web_server.hpp"
 
@@ -73,10 +73,10 @@ bool prepareCertificate(const Options& options) {
 #ifdef DUALSP_TLS
   const std::string& path = options.tls_certificate;
   if (::access(path.c_str(), F_OK) != 0) {
-    SelfSignedRequest request{.common_name = "dualsp-" + options.service.array_id,
-                              .ip_addresses = {}};
+    platform::SelfSignedRequest request{.common_name = "dualsp-" + options.service.array_id,
+                                        .ip_addresses = {}};
     if (options.listen_address != "0.0.0.0") request.ip_addresses.push_back(options.listen_address);
-    if (std::string why = writeSelfSignedCertificate(path, request); !why.empty()) {
+    if (std::string why = platform::writeSelfSignedCertificate(path, request); !why.empty()) {
       LOG_CRITICAL << "no HTTPS certificate at " << path << " and cannot make one: " << why;
       return false;
     }
@@ -84,7 +84,7 @@ bool prepareCertificate(const Options& options) {
                << path;
   }
   std::string error;
-  std::string fingerprint = certificateFingerprint(path, error);
+  std::string fingerprint = platform::certificateFingerprint(path, error);
   if (fingerprint.empty()) {
     LOG_CRITICAL << "cannot serve HTTPS: " << error;
     return false;

@@ -70,7 +70,7 @@ struct Fixture {
     d.write = [this](proto::Command c, Reply reply) {
       proto::ConfigWrite w;
       CHECK(w.ParseFromString(c.payload()));
-      CHECK_EQUAL(std::string("1"), c.args().at("accounts"));
+      CHECK_EQUAL(std::string("1"), c.args().at("private"));
       proto::ConfigWriteAnswer answer;
       {
         std::lock_guard lock(mu);

@@ -138,6 +138,7 @@ TEST(OtherOptions, APassiveWaitsLongerForAForwardedWriteThanTheActiveCanTake) {
 TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
   Settings c = twoRoutes();
   c.web.port = 8080;
+  c.web.https_port = 0;  // HTTPS's options: SpwebGetsHttpsOnlyWhenAskedFor
   auto args = spwebArguments(c, "degraded");
   CHECK_TRUE((args == std::vector<std::string>{"--mode",
                                                "degraded",
@@ -168,6 +169,7 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
 TEST(OtherOptions, SpwebGetsHttpsOnlyWhenAskedFor) {
   Settings c = twoRoutes();
   c.web.tls_certificate = "/var/lib/dualsp/spweb-https.pem";
+  c.web.https_port = 0;
   auto plain = spwebArguments(c, "full");
   CHECK_TRUE(std::find(plain.begin(), plain.end(), "--https-port") == plain.end());
   c.web.https_port = 443;

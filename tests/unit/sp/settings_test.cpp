@@ -138,19 +138,22 @@ TEST(Settings, MissingFileIsReported) {
   }
 }
 
-// HTTPS is off unless asked for; the certificate defaults into the state directory.
-TEST(Settings, HttpsIsOptInWithItsCertificateInTheStateDirectory) {
+// HTTPS on 443 with plain HTTP redirected, where spweb has TLS (off in a firmware without it);
+// the certificate defaults into the state directory.
+TEST(Settings, HttpsIsOnByDefaultWithItsCertificateInTheStateDirectory) {
   auto c = parseSettings(validConfig().dump());
-  LONGS_EQUAL(0, c.web.https_port);
   STRCMP_EQUAL("/tmp/spb/spweb-https.pem", c.web.tls_certificate.c_str());
-  STRCMP_EQUAL("serve", c.web.plain_http.c_str());
-  json j = validConfig();
-  j["web"]["https_port"] = 443;
-  j["web"]["plain_http"] = "redirect";
-#ifdef DUALSP_SPWEB_TLS
-  c = parseSettings(j.dump());
-  LONGS_EQUAL(443, c.web.https_port);
   STRCMP_EQUAL("redirect", c.web.plain_http.c_str());
+  json j = validConfig();
+  j["web"]["https_port"] = 8443;
+  j["web"]["plain_http"] = "serve";
+#ifdef DUALSP_SPWEB_TLS
+  LONGS_EQUAL(443, c.web.https_port);
+  c = parseSettings(j.dump());
+  LONGS_EQUAL(8443, c.web.https_port);
+  STRCMP_EQUAL("serve", c.web.plain_http.c_str());
+  j["web"]["https_port"] = 0;  // switched off: plain HTTP only
+  LONGS_EQUAL(0, parseSettings(j.dump()).web.https_port);
   j["web"]["https_port"] = 80;
   checkNames(j, "web.https_port: must differ from web.port");
   j["web"]["https_port"] = 443;
@@ -160,6 +163,7 @@ TEST(Settings, HttpsIsOptInWithItsCertificateInTheStateDirectory) {
   j["web"]["tls_certificate"] = "relative.pem";
   checkNames(j, "web.tls_certificate: must be an absolute path");
 #else
+  LONGS_EQUAL(0, c.web.https_port);
   checkNames(j, "web.https_port: this firmware's spweb is built without TLS");
 #endif
 }

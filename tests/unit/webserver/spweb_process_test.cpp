@@ -28,11 +28,12 @@
 #include "test_status_board.hpp"
 #include "webserver/json.hpp"
 #ifdef DUALSP_TLS
-#include "webserver/tls_certificate.hpp"
+#include "platform/tls_certificate.hpp"
 #endif
 
 using namespace dualsp;
 using namespace dualsp::web;
+using namespace dualsp::platform;
 
 namespace {
 

@@ -22,11 +22,12 @@
 #include "webserver/dispatcher.hpp"
 #include "webserver/routes/routes.hpp"
 #include "webserver/status_board_source.hpp"
-#include "webserver/tls_certificate.hpp"
+#include "platform/tls_certificate.hpp"
 #include "webserver/web_server.hpp"
 
 using namespace dualsp;
 using namespace dualsp::web;
+using namespace dualsp::platform;
 
 namespace {
 
