@@ -274,6 +274,9 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
     return failure("--tls-certificate and --plain-http go with --https-port");
   if (o.https_port >= 0 && !tlsAvailable())
     return failure("--https-port: this spweb was built without TLS");
+  o.service.http_port = o.port;
+  o.service.https_port = o.https_port;
+  o.service.redirect_plain = o.redirect_plain;
   if (o.status_board.empty())
     o.status_board = ipc::statusBoardName(o.service.array_id, o.service.sp);
   if (o.bus.empty()) o.bus = ipc::busRequestQueueName(o.service.array_id, o.service.sp);

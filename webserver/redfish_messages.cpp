@@ -125,6 +125,11 @@ void actionParameterValueNotInList(Response& res, std::string_view value,
            {std::string(value), std::string(parameter), std::string(action)});
 }
 
+void actionParameterMissing(Response& res, std::string_view action, std::string_view parameter) {
+  setError(res, 400, BaseMessage::ActionParameterMissing,
+           {std::string(action), std::string(parameter)});
+}
+
 void actionParameterNotSupported(Response& res, std::string_view parameter,
                                  std::string_view action) {
   setError(res, 400, BaseMessage::ActionParameterNotSupported,

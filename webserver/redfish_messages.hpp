@@ -69,6 +69,9 @@ void malformedJson(Response& res);
 // the list of acceptable values."
 void actionParameterValueNotInList(Response& res, std::string_view value,
                                    std::string_view parameter, std::string_view action);
+// 400: "The action <action> requires the parameter <parameter> to be present in the request
+// body."
+void actionParameterMissing(Response& res, std::string_view action, std::string_view parameter);
 // 400: a parameter the action does not take.
 void actionParameterNotSupported(Response& res, std::string_view parameter,
                                  std::string_view action);

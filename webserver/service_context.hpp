@@ -38,6 +38,11 @@ struct ServiceConfig {
   // Where event subscriptions may not point (ipc/event_destination.hpp): the special networks
   // and the SPs' own (spweb --refused-network).
   ipc::DestinationPolicy destinations;
+  // What ManagerNetworkProtocol shows: spweb's ports (https_port -1: no HTTPS) and whether the
+  // plain port redirects to HTTPS.
+  int http_port = 80;
+  int https_port = -1;
+  bool redirect_plain = false;
 };
 
 // Who sent the request (webserver/auth.hpp): the account spd found for its credentials.

@@ -195,6 +195,9 @@ Json managerCommon(const RequestContext& ctx, SpId sp, const proto::CommandResul
   body["ServiceEntryPointUUID"] = uuids.service_root;
   body["LogServices"] = odataLink(managerPath(sp) + "/LogServices");
   body["EthernetInterfaces"] = odataLink(managerPath(sp) + "/EthernetInterfaces");
+#ifdef DUALSP_TLS_CERTIFICATES
+  body["NetworkProtocol"] = odataLink(managerPath(sp) + "/NetworkProtocol");
+#endif
   if (full) {
     body["Redundancy"] = redundancyOf(sp, membersOf(ctx, sp, result));
     body["Redundancy@odata.count"] = 1;

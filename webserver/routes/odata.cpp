@@ -16,7 +16,7 @@ namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 34> kODataTypes = {
+constexpr std::array<std::string_view, 39> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -51,6 +51,12 @@ constexpr std::array<std::string_view, 34> kODataTypes = {
     "#EventDestination.v1_16_0.EventDestination",
     "#Event.v1_13_0.Event",     // the SSE stream and event deliveries
     "#Message.v1_1_1.Message",  // @Message.ExtendedInfo of every error
+    // The HTTPS certificate (routes/certificate_service.cpp), where spweb has TLS.
+    "#CertificateService.v1_2_1.CertificateService",
+    "#CertificateLocations.v1_0_4.CertificateLocations",
+    "#ManagerNetworkProtocol.v1_12_0.ManagerNetworkProtocol",
+    "#CertificateCollection.CertificateCollection",
+    "#Certificate.v1_11_0.Certificate",
 };
 
 // The entity container the service's extends: ServiceRoot_v1.xml declares ServiceContainer
@@ -113,7 +119,12 @@ struct ServiceDocumentEntry {
   std::string_view url;
   bool degraded;
 };
-constexpr std::array<ServiceDocumentEntry, 7> kServiceDocument{{
+#ifdef DUALSP_TLS_CERTIFICATES
+constexpr size_t kServiceDocumentEntries = 8;
+#else
+constexpr size_t kServiceDocumentEntries = 7;
+#endif
+constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
     {"Managers", "/redfish/v1/Managers", true},
     {"Chassis", "/redfish/v1/Chassis", false},
@@ -121,6 +132,9 @@ constexpr std::array<ServiceDocumentEntry, 7> kServiceDocument{{
     {"AccountService", kAccountServicePath, true},
     {"EventService", kEventServicePath, true},
     {"Sessions", kSessionsPath, true},
+#ifdef DUALSP_TLS_CERTIFICATES
+    {"CertificateService", "/redfish/v1/CertificateService", false},
+#endif
 }};
 
 void handleODataServiceGet(const RequestContext& ctx, Response& res) {

@@ -13,6 +13,9 @@ RouteTable buildRouteTable() {
   requestRoutesLogServices(routes);
   requestRoutesChassis(routes);
   requestRoutesEventService(routes);
+#ifdef DUALSP_TLS_CERTIFICATES
+  requestRoutesCertificateService(routes);
+#endif
   return routes;
 }
 

@@ -34,6 +34,10 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));
   body["EventService"] = odataLink(std::string(kEventServicePath));  // both modes read it
+#ifdef DUALSP_TLS_CERTIFICATES
+  if (ctx.config.mode == ServeMode::Full)
+    body["CertificateService"] = odataLink("/redfish/v1/CertificateService");
+#endif
   body["Links"] = {{"ManagerProvidingService", odataLink(managerPath(sp))},
                    {"Sessions", odataLink(std::string(kSessionsPath))}};
   body["ProtocolFeaturesSupported"] = protocolFeaturesSupported();

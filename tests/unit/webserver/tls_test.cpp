@@ -17,12 +17,12 @@
 #include <string>
 
 #include "http_test_client.hpp"
+#include "platform/tls_certificate.hpp"
 #include "test_dispatcher.hpp"
 #include "test_status_board.hpp"
 #include "webserver/dispatcher.hpp"
 #include "webserver/routes/routes.hpp"
 #include "webserver/status_board_source.hpp"
-#include "platform/tls_certificate.hpp"
 #include "webserver/web_server.hpp"
 
 using namespace dualsp;

@@ -55,6 +55,7 @@ enum class Message {
   PropertyNotWritable,
   PasswordIncorrectLength,
   NoOperation,
+  ActionParameterMissing,
 };
 
 // Full MessageIds.
@@ -95,8 +96,9 @@ inline constexpr std::string_view kResourceAlreadyExists = "Base.1.22.1.Resource
 inline constexpr std::string_view kPropertyNotWritable = "Base.1.22.1.PropertyNotWritable";
 inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.PasswordIncorrectLength";
 inline constexpr std::string_view kNoOperation = "Base.1.22.1.NoOperation";
+inline constexpr std::string_view kActionParameterMissing = "Base.1.22.1.ActionParameterMissing";
 
-inline constexpr std::array<MessageEntry, 37> kMessages{{
+inline constexpr std::array<MessageEntry, 38> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -319,6 +321,12 @@ inline constexpr std::array<MessageEntry, 37> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Warning,
      .resolution = "Add properties in the JSON object and resubmit the request."},
+    {.key = "ActionParameterMissing",
+     .id = "Base.1.22.1.ActionParameterMissing",
+     .text = "The action %1 requires the parameter %2 to be present in the request body.",
+     .number_of_args = 2,
+     .severity = resource::Health::Critical,
+     .resolution = "Supply the action with the required parameter in the request body when the request is resubmitted."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {
