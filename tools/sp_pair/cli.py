@@ -210,6 +210,7 @@ def wait_ready(lay, timeout):
     end = t0 + timeout
     st = None
     login = "not tried: the floating address never answered"
+    same_certificate = True
     for _ in range(100000):
         if auth.pending(lay.state) and redfish.answers(lay.floating, lay.web_port, 0.3):
             _, login = auth.try_first_login(lay, timeout=3.0)
@@ -220,11 +221,22 @@ def wait_ready(lay, timeout):
         if dead and time.monotonic() - t0 > 1.0:
             eprint("sp-pair up: spd of SP-%s exited" % " and SP-".join(dead))
             break
-        if all(answering.values()) and len(actives) == 1 and not auth.pending(lay.state):
+        # Both SPs serve the array's one certificate (spd restarts spweb once to serve it,
+        # right after the first election on an empty store).
+        same_certificate = True
+        if lay.https_port and all(answering.values()):
+            served = [redfish.served_certificate(lay.mgmt[sp], lay.https_port, 0.5)
+                      for sp in ("A", "B")]
+            same_certificate = served[0] is not None and served[0] == served[1]
+        if (all(answering.values()) and len(actives) == 1 and not auth.pending(lay.state)
+                and same_certificate):
             print("sp-pair: up (%s) in %.2f s: SP-%s active, SP-%s %s" % (
                 lay.mode, time.monotonic() - t0, actives[0], "B" if actives[0] == "A" else "A",
                 st["B" if actives[0] == "A" else "A"]["role"]))
             print("Management URL: %s" % lay.url())
+            if lay.https_url():
+                print("HTTPS: %s (the array's self-signed certificate; plain HTTP kept on "
+                      "for the harness's tests)" % lay.https_url())
             if auth.read_credentials(lay.state):
                 print("Credentials: `%s credentials` prints user:password (%s, mode 0600)" % (
                     SELF_CMD, auth.credentials_path(lay.state)))
@@ -248,6 +260,8 @@ def wait_ready(lay, timeout):
             eprint("      " + line)
     eprint("  exactly one active required; got %s" % (
         [sp for sp in ("A", "B") if st[sp]["role"] == "active"]))
+    if lay.https_port and not same_certificate:
+        eprint("  the SPs do not serve one HTTPS certificate on port %d yet" % lay.https_port)
     if auth.pending(lay.state):
         eprint("  the first password change (PATCH %s through %s) is not done: %s" % (
             auth.ACCOUNT_PATH, lay.floating, login))

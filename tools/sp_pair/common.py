@@ -45,6 +45,9 @@ class Layout:
             self.array_id = "sp-pair"
             self.floating = "198.18.0.10"
             self.web_port = 80
+            # HTTPS as the firmware serves it; plain HTTP stays on for the tests and scripts
+            # (web.plain_http "serve", docs/HARNESS.md "HTTPS").
+            self.https_port = 443
             self.mgmt = {"A": "198.18.0.11", "B": "198.18.0.12"}
             self.link = {"A": "198.18.1.11", "B": "198.18.1.12"}
             self.mgmt_if, self.peer_if = MGMT_IF, PEER_IF
@@ -55,6 +58,7 @@ class Layout:
             self.array_id = "sp-pair-lo%d" % os.getuid()
             self.floating = "127.0.0.10"
             self.web_port = 8080
+            self.https_port = 0  # plain HTTP only: the loopback floating port is HTTP's
             self.mgmt = {"A": "127.0.0.11", "B": "127.0.0.12"}
             self.link = {"A": "127.0.1.11", "B": "127.0.1.12"}
             self.mgmt_if, self.peer_if = "", ""
@@ -112,6 +116,13 @@ class Layout:
                     if n.startswith(prefix) and (n.endswith("-status") or "-bus" in n)]
         return out + ([] if sp else [self.midplane_file])
 
+    def https_url(self, addr=None, path="/redfish/v1"):
+        """The HTTPS URL, or None when this layout serves plain HTTP only."""
+        if not self.https_port:
+            return None
+        port = "" if self.https_port == 443 else ":%d" % self.https_port
+        return "https://%s%s%s" % (addr or self.floating, port, path)
+
     def url(self, addr=None, path="/redfish/v1"):
         addr = addr or self.floating
         port = "" if self.web_port == 80 else ":%d" % self.web_port
@@ -139,7 +150,8 @@ class Layout:
                 "garp_count": 5, "garp_interval_ms": 20,
             },
             "heartbeat": {"port": HEARTBEAT_PORT},
-            "web": {"spweb": self.spweb, "listen": self.web_listen[sp], "port": self.web_port},
+            "web": {"spweb": self.spweb, "listen": self.web_listen[sp], "port": self.web_port,
+                    "https_port": self.https_port, "plain_http": "serve"},
         }
 
 

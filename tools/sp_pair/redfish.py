@@ -161,3 +161,13 @@ def answers(host, port, timeout=0.5):
         return status == 200
     except (OSError, http.client.HTTPException):
         return False
+
+
+def served_certificate(host, port=443, timeout=1.0):
+    """The certificate `host` serves on `port` (PEM), or None when no TLS handshake completes.
+    Not verified: the array's certificate is self-signed until an administrator replaces it."""
+    import ssl
+    try:
+        return ssl.get_server_certificate((host, port), timeout=timeout)
+    except (OSError, ssl.SSLError, ValueError):
+        return None
