@@ -59,7 +59,8 @@ def base_config(tmp_path, power_sock=None):
         "floating": {"mode": "loopback", "address": FLOAT, "prefix_length": 24, "interface": "",
                      "port": WEB_PORT, "garp_count": 5, "garp_interval_ms": 20},
         "heartbeat": {"port": 17400, "realtime_priority": 0},
-        "web": {"spweb": str(SPWEB), "listen": ADDR_A, "port": WEB_PORT},
+        # Plain HTTP only: these tests read the role over HTTP (TLS: test_tls.py).
+        "web": {"spweb": str(SPWEB), "listen": ADDR_A, "port": WEB_PORT, "https_port": 0},
     }
 
 
