@@ -19,6 +19,7 @@ seconds=${3:-20}
 target=${4:-frame_decoder_fuzz}
 cxx=${DUALSP_FUZZ_CXX:-clang++}
 defines=
+libs=
 
 case $target in
   frame_decoder_fuzz)
@@ -46,10 +47,13 @@ case $target in
              $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/routes/*.cpp
              $web/auth.cpp $web/account_access.cpp $web/protocol.cpp
              $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp
-             $src/platform/text.cpp $build/proto/bus.pb.cc $build/proto/command.pb.cc
+             $src/platform/text.cpp $src/platform/tls_certificate.cpp
+             $build/proto/bus.pb.cc $build/proto/command.pb.cc
              $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
     protos="bus.pb.cc command.pb.cc config.pb.cc heartbeat.pb.cc"
-    defines=-DDUALSP_FIRMWARE_VERSION=\"0.0.0+fuzz\" ;;
+    # The HTTPS certificate's routes too (routes/certificate_service.cpp, OpenSSL's libcrypto).
+    defines="-DDUALSP_FIRMWARE_VERSION=\"0.0.0+fuzz\" -DDUALSP_TLS_CERTIFICATES=1"
+    libs=-lcrypto ;;
   *)
     echo "run-fuzz.sh: unknown target $target" >&2
     exit 1 ;;
@@ -89,7 +93,7 @@ done | xargs -0 -n 2 -P "${DUALSP_FUZZ_JOBS:-2}" sh -c \
   echo "run-fuzz.sh: compiling the fuzz target failed (libFuzzer comes with libclang-rt-14-dev)." >&2
   exit 1
 }
-if ! "$cxx" $flags "$work"/obj/*.o -lprotobuf-lite -lsodium -pthread -lrt -o "$bin"; then
+if ! "$cxx" $flags "$work"/obj/*.o -lprotobuf-lite -lsodium $libs -pthread -lrt -o "$bin"; then
   echo "run-fuzz.sh: linking the fuzz target failed." >&2
   exit 1
 fi
