@@ -245,7 +245,7 @@ std::optional<CertificateInfo> inspectCertificate(const std::string& pem, std::s
   info.not_before = isoTime(X509_get0_notBefore(cert));
   info.not_after = isoTime(X509_get0_notAfter(cert));
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  info.serial = hexOf(serial->data, static_cast<size_t>(serial->length), false);
+  info.serial = hexOf(serial->data, static_cast<size_t>(serial->length), true);
   info.fingerprint = fingerprintOf(cert);
   if (EVP_PKEY* key = X509_get0_pubkey(cert)) info.key_type = keyTypeOf(key);
   Bio bio(BIO_new(BIO_s_mem()));

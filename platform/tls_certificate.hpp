@@ -40,7 +40,7 @@ struct CertificateInfo {
   std::string issuer_common_name;
   std::string not_before;  // ISO 8601, UTC: "2026-12-04T03:30:00Z"
   std::string not_after;
-  std::string serial;       // hex
+  std::string serial;       // hex bytes, "7F:F4:..." (the Certificate schema's pattern)
   std::string fingerprint;  // SHA-256, "AB:CD:..."
   std::string key_type;     // "EC P-256", "RSA 2048"
   std::string certificate;  // the PEM of the certificates alone (never a key)

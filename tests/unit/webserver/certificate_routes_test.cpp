@@ -4,6 +4,8 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <regex>
+
 #include "platform/tls_certificate.hpp"
 #include "test_dispatcher.hpp"
 
@@ -75,6 +77,11 @@ TEST(CertificateRoutes, TheCertificateIsSpdsAndTheSameForBothManagers) {
   STRCMP_EQUAL(str(on_a.body["Fingerprint"]).c_str(), str(on_b.body["Fingerprint"]).c_str());
   STRCMP_EQUAL("dualsp-array", str(on_a.body["Subject"]["CommonName"]).c_str());
   STRCMP_EQUAL("TPM_ALG_SHA256", str(on_a.body["FingerprintHashAlgorithm"]).c_str());
+  // Certificate_v1.xml's patterns (DMTF's Service Validator checks them).
+  const std::regex bytes("^([0-9A-Fa-f]{2}:){0,}([0-9A-Fa-f]{2})$");
+  CHECK_TEXT(std::regex_match(str(on_a.body["SerialNumber"]), bytes),
+             str(on_a.body["SerialNumber"]).c_str());
+  CHECK(std::regex_match(str(on_a.body["Fingerprint"]), bytes));
   STRCMP_EQUAL(cert.certificate.c_str(), str(on_a.body["CertificateString"]).c_str());
   CHECK(on_a.serializedBody().find("PRIVATE") == std::string::npos);
   checkError(a.get("/redfish/v1/Managers/SPA/NetworkProtocol/HTTPS/Certificates/2"), 404,
