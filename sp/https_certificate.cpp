@@ -126,7 +126,9 @@ void HttpsCertificate::installLocked(const Stored& s) {
 void HttpsCertificate::install() {
   std::lock_guard lock(mu_);
   std::string why;
-  if (std::optional<Stored> s = stored(why)) installLocked(*s);
+  std::optional<Stored> s = stored(why);
+  usable_ = s.has_value();
+  if (s) installLocked(*s);
   file_changed_ = false;  // spweb starts after this: nothing to restart
 }
 
@@ -135,6 +137,7 @@ void HttpsCertificate::onRecord(const ConfigRecord& record) {
   std::lock_guard lock(mu_);
   std::string why;
   std::optional<Stored> s = stored(why);
+  usable_ = s.has_value();
   if (!s) {
     LOG_ERROR << "the array's HTTPS certificate changed but cannot be installed: " << why;
     return;
@@ -150,7 +153,8 @@ bool HttpsCertificate::takeFileChanged() {
 void HttpsCertificate::tick() {
   {
     std::lock_guard lock(mu_);
-    if (making_ || deps_.now() < retry_at_ || !deps_.active()) return;
+    // usable_ follows the record (install, onRecord): the store is read only while it lacks one.
+    if (usable_ || making_ || deps_.now() < retry_at_ || !deps_.active()) return;
     std::string why;
     if (stored(why)) return;
     if (why != last_complaint_) {

@@ -85,6 +85,7 @@ class HttpsCertificate {
   mutable std::mutex mu_;
   std::string installed_;  // what the file holds, as this process last wrote or read it
   bool file_changed_ = false;
+  bool usable_ = false;  // the store holds a certificate whose key this pair key opens
   bool making_ = false;
   std::chrono::steady_clock::time_point retry_at_{};
   std::string last_complaint_;

@@ -277,3 +277,35 @@ TEST(TlsCertificate, InspectShowsWhatACertificateResourceNeeds) {
   CHECK(info->certificate.find("PRIVATE") == std::string::npos);
   CHECK_FALSE(platform::inspectCertificate("nothing", error).has_value());
 }
+
+TEST(HttpsCertificate, AFileThatCannotBeWrittenIsLoggedAndSpwebKeepsItsOwn) {
+  Pair p;
+  // spweb's certificate file in a directory that does not exist: the write fails for real.
+  std::string missing_dir = p.dir + "/gone";
+  p.a->tick();  // the store now holds the array's certificate
+  auto lost = std::make_unique<HttpsCertificate>(
+      missing_dir + "/spweb.pem", kPairKey, "dualsp-test", std::vector<std::string>{},
+      HttpsCertificate::Dependencies{
+          .self = SpId::B,
+          .list =
+              [&p](const std::string& prefix) {
+                std::vector<ConfigRecord> out;
+                for (auto& [k, v] : p.store)
+                  if (k.rfind(prefix, 0) == 0) {
+                    ConfigRecord r;
+                    r.set_key(k);
+                    r.set_value(v);
+                    out.push_back(r);
+                  }
+                return out;
+              },
+          .write = [](proto::Command, Reply) { FAIL("a passive SP writes nothing"); },
+          .active = [] { return false; }});
+  lost->install();
+  ConfigRecord r;
+  r.set_key(kHttpsCertificateKey);
+  r.set_value(p.store.at(kHttpsCertificateKey));
+  lost->onRecord(r);
+  CHECK_FALSE(lost->takeFileChanged());  // nothing installed: spweb is not restarted
+  CHECK(access((missing_dir + "/spweb.pem").c_str(), F_OK) != 0);
+}
