@@ -89,18 +89,20 @@ std::optional<HttpDestination> parseHttpDestination(std::string_view url, std::s
   const size_t scheme_end = url.find("://");
   const std::string scheme =
       scheme_end == std::string_view::npos ? "" : lower(url.substr(0, scheme_end));
-  if (scheme == "https") {
-    error = "https is not supported (spd has no TLS client)";
+  if (scheme == "https" && !kHttpsDestinations) {
+    error = "https is not supported (this firmware's spd has no TLS client)";
     return std::nullopt;
   }
-  if (scheme != "http") {
-    error = "not an http:// URL";
+  if (scheme != "http" && scheme != "https") {
+    error = kHttpsDestinations ? "not an http:// or https:// URL" : "not an http:// URL";
     return std::nullopt;
   }
   std::string_view rest = url.substr(scheme_end + 3);
   const size_t authority_end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, authority_end);
   HttpDestination to;
+  to.tls = scheme == "https";
+  to.port = to.tls ? 443 : 80;
   if (authority_end != std::string_view::npos) {
     std::string_view path = rest.substr(authority_end);
     path = path.substr(0, path.find('#'));
@@ -138,7 +140,7 @@ std::string httpRequestHead(const HttpDestination& to, size_t content_length) {
   if ((to.host + to.path).find_first_of(std::string_view("\r\n \t\0", 5)) != std::string::npos)
     return {};
   return "POST " + to.path + " HTTP/1.1\r\nHost: " + to.host +
-         (to.port == 80 ? "" : ":" + std::to_string(to.port)) +
+         (to.port == (to.tls ? 443 : 80) ? "" : ":" + std::to_string(to.port)) +
          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(content_length) +
          "\r\nConnection: close\r\n\r\n";
 }

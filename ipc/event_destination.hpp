@@ -4,8 +4,9 @@
 // twice with the same rules, by spweb when it is created (400 naming Destination) and by spd
 // before it delivers (a record that reached the store another way is never sent).
 //
-// Accepted: http://<IPv4 literal>[:port][/path]. No names (spd does not resolve: a resolver
-// wait cannot be bounded), no https (spd has no TLS client), nothing but printable ASCII
+// Accepted: http:// or https://<IPv4 literal>[:port][/path] (https only where spd has a TLS
+// client: kHttpsDestinations). No names (spd does not resolve: a resolver
+// wait cannot be bounded), nothing but printable ASCII
 // without spaces (a CR/LF would be written into the request line), and no address of the
 // refused networks: loopback, link-local, unspecified, multicast, broadcast and reserved
 // (kSpecialNetworks), and the SPs' own (the peer-link network, the management addresses).
@@ -39,10 +40,19 @@ struct DestinationPolicy {
   std::vector<Ipv4Network> refused = specialNetworks();
 };
 
+// Whether this build's spd can deliver to https:// destinations (a TLS client: the host
+// build's OpenSSL). Without it they are refused like any URL spd cannot use.
+#if defined(DUALSP_EVENT_TLS)
+inline constexpr bool kHttpsDestinations = true;
+#else
+inline constexpr bool kHttpsDestinations = false;
+#endif
+
 struct HttpDestination {
   std::string host;  // the IPv4 literal as written, for the Host header
   uint32_t address = 0;
-  uint16_t port = 80;
+  bool tls = false;        // https://
+  uint16_t port = 80;      // 443 for https:// without a port
   std::string path = "/";  // never holds a control character or a space
 };
 

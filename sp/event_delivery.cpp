@@ -4,6 +4,12 @@
 #include <array>
 #include <asio.hpp>
 #include <charconv>
+#if defined(DUALSP_EVENT_TLS)
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <asio/ssl.hpp>
+#endif
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +62,16 @@ std::string statusVerdict(const std::string& line) {
   return "HTTP " + std::to_string(code);
 }
 
+#if defined(DUALSP_EVENT_TLS)
+// Why a handshake failed, with the certificate check's own reason when that was it.
+std::string tlsErrorText(SSL* ssl, const asio::error_code& ec) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK)
+    return std::string("certificate: ") + X509_verify_cert_error_string(verify);
+  return ec.message();
+}
+#endif
+
 }  // namespace
 
 std::optional<Subscription> parseSubscription(const std::string& id, const std::string& json,
@@ -95,6 +111,13 @@ std::optional<Subscription> parseSubscription(const std::string& id, const std::
     error = "subscription " + id + ": MessageIds is not an array of strings";
     return std::nullopt;
   }
+  if (auto verify = v.find("VerifyCertificate"); verify != v.end() && !verify->is_null()) {
+    if (!verify->is_boolean()) {
+      error = "subscription " + id + ": VerifyCertificate is not a boolean";
+      return std::nullopt;
+    }
+    s.verify_certificate = verify->get<bool>();
+  }
   return s;
 }
 
@@ -116,7 +139,8 @@ bool subscriptionWants(const Subscription& s, const proto::Event& e) {
 }
 
 // One POST under way. Its handlers hold it; finish() settles it once and closes the socket,
-// so whatever else is queued for it ends at once.
+// so whatever else is queued for it ends at once (the TLS stream's operations too: they run
+// on the socket).
 struct EventDelivery::Attempt {
   explicit Attempt(asio::io_context& io) : socket(io), timer(io) {}
   void finish(std::string why) {
@@ -128,6 +152,9 @@ struct EventDelivery::Attempt {
   }
   asio::ip::tcp::socket socket;
   asio::steady_timer timer;
+#if defined(DUALSP_EVENT_TLS)
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;  // https:// only
+#endif
   std::string request, body, response;
   std::optional<std::string> result;  // "" delivered, else why not
 };
@@ -310,7 +337,8 @@ bool EventDelivery::deliverDue(asio::io_context& io, std::vector<Cursor>& cursor
     // Replaced, not thrown: an event's text may hold a client's bytes (docs/SECURITY.md).
     c.attempt = launch(io, *c.to,
                        ipc::eventPayloadJson({*c.pending}, c.sub.context)
-                           .dump(-1, ' ', false, ipc::EventJson::error_handler_t::replace));
+                           .dump(-1, ' ', false, ipc::EventJson::error_handler_t::replace),
+                       c.sub.verify_certificate);
     if (c.attempt->result) moved |= settle(c);
   }
   return moved;
@@ -343,13 +371,38 @@ bool EventDelivery::settle(Cursor& c) {
 
 std::shared_ptr<EventDelivery::Attempt> EventDelivery::launch(asio::io_context& io,
                                                               const ipc::HttpDestination& to,
-                                                              std::string body) {
+                                                              std::string body, bool verify) {
   auto a = std::make_shared<Attempt>(io);
   a->request = ipc::httpRequestHead(to, body.size());
   if (a->request.empty()) {
     a->finish("control characters in the destination");
     return a;
   }
+#if defined(DUALSP_EVENT_TLS)
+  if (to.tls) {
+    asio::ssl::context* context = tlsContext();
+    if (!context) {
+      a->finish("no TLS client (see the log)");
+      return a;
+    }
+    a->tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(a->socket, *context);
+    // The destination is an IPv4 literal: no SNI (RFC 6066 3), the address is what the
+    // certificate must name (an iPAddress subjectAltName) when it is verified.
+    if (verify) {
+      a->tls->set_verify_mode(asio::ssl::verify_peer);
+      X509_VERIFY_PARAM* param = SSL_get0_param(a->tls->native_handle());
+      X509_VERIFY_PARAM_set1_ip_asc(param, to.host.c_str());
+    } else {
+      a->tls->set_verify_mode(asio::ssl::verify_none);
+    }
+  }
+#else
+  (void)verify;
+  if (to.tls) {
+    a->finish("https: this spd has no TLS client");
+    return a;
+  }
+#endif
   a->body = std::move(body);
   a->timer.expires_after(options_.timeout);
   a->timer.async_wait([a, ms = options_.timeout.count()](const asio::error_code& ec) {
@@ -360,19 +413,57 @@ std::shared_ptr<EventDelivery::Attempt> EventDelivery::launch(asio::io_context& 
   a->socket.async_connect(endpoint, [a](const asio::error_code& ec) {
     if (a->result) return;
     if (ec) return a->finish("connect: " + ec.message());
-    std::array<asio::const_buffer, 2> out{asio::buffer(a->request), asio::buffer(a->body)};
-    asio::async_write(a->socket, out, [a](const asio::error_code& ec, size_t) {
-      if (a->result) return;
-      if (ec) return a->finish("send: " + ec.message());
-      asio::async_read_until(a->socket, asio::dynamic_buffer(a->response, kMaxStatusLine), "\r\n",
-                             [a](const asio::error_code& ec, size_t n) {
-                               if (a->result) return;
-                               a->finish(ec ? "no response: " + ec.message()
-                                            : statusVerdict(a->response.substr(0, n)));
-                             });
-    });
+#if defined(DUALSP_EVENT_TLS)
+    if (a->tls) {
+      a->tls->async_handshake(asio::ssl::stream_base::client, [a](const asio::error_code& ec) {
+        if (a->result) return;
+        if (ec) return a->finish("TLS handshake: " + tlsErrorText(a->tls->native_handle(), ec));
+        exchange(a, *a->tls);
+      });
+      return;
+    }
+#endif
+    exchange(a, a->socket);
   });
   return a;
 }
+
+template <typename Stream>
+void EventDelivery::exchange(const std::shared_ptr<Attempt>& a, Stream& stream) {
+  std::array<asio::const_buffer, 2> out{asio::buffer(a->request), asio::buffer(a->body)};
+  asio::async_write(stream, out, [a, &stream](const asio::error_code& ec, size_t) {
+    if (a->result) return;
+    if (ec) return a->finish("send: " + ec.message());
+    asio::async_read_until(
+        stream, asio::dynamic_buffer(a->response, kMaxStatusLine), "\r\n",
+        [a](const asio::error_code& ec, size_t n) {
+          if (a->result) return;
+          a->finish(ec ? "no response: " + ec.message() : statusVerdict(a->response.substr(0, n)));
+        });
+  });
+}
+
+#if defined(DUALSP_EVENT_TLS)
+asio::ssl::context* EventDelivery::tlsContext() {
+  if (tls_context_) return tls_context_.get();
+  try {
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    // TLS 1.2 and newer, OpenSSL's default (AEAD-first) suites at its default security level.
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    context->set_options(asio::ssl::context::no_compression);
+    if (options_.trusted_certificates.empty())
+      context->set_default_verify_paths();
+    else
+      context->load_verify_file(options_.trusted_certificates);
+    tls_context_ = std::move(context);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "event delivery: cannot set up the TLS client ("
+              << (options_.trusted_certificates.empty() ? "system trust store"
+                                                        : options_.trusted_certificates)
+              << "): " << e.what() << "; https destinations fail";
+  }
+  return tls_context_.get();
+}
+#endif
 
 }  // namespace dualsp::sp

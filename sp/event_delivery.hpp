@@ -21,7 +21,10 @@
 
 namespace asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace asio
 
 namespace dualsp::sp {
 
@@ -33,6 +36,9 @@ struct Subscription {
   std::vector<std::string> registry_prefixes;
   std::vector<std::string> message_ids;  // empty = all; "ResourceChanged" or full id
   uint64_t created_after = 0;            // the newest event id when it was created (0: unknown)
+  // https:// only: the destination's certificate must chain to a trusted certificate
+  // (DeliveryOptions::trusted_certificates) and name its address. Redfish's default: false.
+  bool verify_certificate = false;
 };
 
 // Parses the stored JSON value of a subscription record (Destination, Context,
@@ -50,6 +56,9 @@ struct DeliveryOptions {
   // spweb checks when a subscription is created, but a record may come from elsewhere (an
   // older firmware's store, the peer).
   ipc::DestinationPolicy destinations;
+  // The certificates (PEM file) that https destinations with VerifyCertificate are checked
+  // against; empty: the system's trust store (OpenSSL's default paths, /etc/ssl/certs).
+  std::string trusted_certificates;
 };
 
 class EventDelivery {
@@ -88,7 +97,17 @@ class EventDelivery {
   bool settle(Cursor& c);
   // Starts one POST on `io`, bounded by options_.timeout; its result is set when it ends.
   std::shared_ptr<Attempt> launch(asio::io_context& io, const ipc::HttpDestination& to,
-                                  std::string body);
+                                  std::string body, bool verify);
+  // Sends the request on `stream` (the socket, or the TLS stream over it) and reads the
+  // status line; the attempt's timer bounds it all.
+  template <typename Stream>
+  static void exchange(const std::shared_ptr<Attempt>& a, Stream& stream);
+#if defined(DUALSP_EVENT_TLS)
+  // The TLS client's context, made on first use (the worker's thread); null when it cannot
+  // be set up (logged), and then https attempts fail.
+  asio::ssl::context* tlsContext();
+  std::unique_ptr<asio::ssl::context> tls_context_;
+#endif
   bool stopping() const;
   // Ends the POSTs under way of cursors about to go.
   static void abandon(std::vector<Cursor>& cursors);

@@ -33,7 +33,8 @@ def test_destinations_on_the_sps_or_special_addresses_are_refused(pair):
     for destination in ("http://127.0.0.1:8080/", "http://169.254.169.254/latest/meta-data/",
                         "http://0.0.0.0:22/", "http://198.18.1.12:7500/", "http://198.18.1.11/",
                         "http://198.18.0.11/", "http://198.18.0.12:80/", "http://198.18.0.10/",
-                        "http://224.0.0.251/", "http://255.255.255.255/"):
+                        "http://224.0.0.251/", "http://255.255.255.255/",
+                        "https://127.0.0.1/", "https://198.18.1.12:7500/"):
         for host in (FLOATING, MGMT["A"], MGMT["B"]):
             r = post(destination, host)
             assert r["status"] == 400, (destination, host, r["status"], r["text"])
@@ -47,7 +48,8 @@ def test_a_destination_with_crlf_is_refused(pair):
     smuggle = ("http://198.18.0.100:8089/x HTTP/1.1\r\nHost: a\r\n\r\n"
                "DELETE /redfish/v1/EventService/Subscriptions/1 HTTP/1.1\r\nX: y")
     for destination in (smuggle, "http://198.18.0.100:8089/a\nb", "http://198.18.0.100/a b",
-                        "http://localhost/", "https://198.18.0.100/"):
+                        "http://localhost/", "https://listener.example/",
+                        "ftp://198.18.0.100/"):
         r = post(destination)
         assert r["status"] == 400, (destination, r["status"], r["text"])
         key, args = message(r)

@@ -190,3 +190,82 @@ def test_a_replaced_certificate_is_served_by_both_sps_and_kept(pair):
         with open(path, "rb") as f:
             data = f.read()
         assert b"PRIVATE KEY" not in data and key_line.encode() not in data, path
+
+
+HTTPS_RECEIVER = r"""
+import http.server, ssl, sys, time
+port, pem, out_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+out = open(out_path, "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        out.write("%s %s %s\n" % (self.path, self.connection.version(), body.decode()))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(pem)
+s = http.server.HTTPServer(("198.18.0.100", port), H)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.timeout = 0.5
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    try:
+        s.handle_request()
+    except (OSError, ssl.SSLError):
+        pass  # a refused handshake: the next connection
+"""
+
+
+def test_events_reach_an_https_subscriber(pair, tmp_path):
+    """A subscription to an https:// Destination gets its events over TLS (1.2 or newer);
+    with VerifyCertificate the same self-signed listener, which no trusted certificate
+    vouches for, gets nothing and the active SP logs why."""
+    cert, key = make_certificate("listener.example.test")
+    pem = tmp_path / "listener.pem"
+    pem.write_text(cert + key)
+    received = tmp_path / "received.txt"
+    receiver = subprocess.Popen(["ip", "netns", "exec", "dualsp-cli", "/usr/bin/python3", "-c",
+                                 HTTPS_RECEIVER, "8443", str(pem), str(received)])
+    try:
+        active = pair.wait_active()
+        pin = wait_for(one_fingerprint, 10, 0.1, "one certificate")
+        subs = []
+        for path, verify in (("/plain", None), ("/verified", True)):
+            body = {"Destination": "https://198.18.0.100:8443" + path, "Protocol": "Redfish",
+                    "Context": "tls" + path}
+            if verify is not None:
+                body["VerifyCertificate"] = verify
+            status, headers, doc, _ = pinned_request(FLOATING, "/redfish/v1/EventService/"
+                                                     "Subscriptions", pin, "POST", body,
+                                                     auth=admin())
+            assert status == 201, doc
+            assert doc["VerifyCertificate"] is bool(verify), doc
+            subs.append(headers["location"])
+        status, _, _, _ = pinned_request(FLOATING, "/redfish/v1/Chassis/Enclosure", pin,
+                                         "PATCH", {"AssetTag": "over-tls"}, auth=admin())
+        assert status in (200, 204), status
+
+        def lines():
+            return received.read_text().splitlines() if received.exists() else []
+        wait_for(lambda: any("over-tls" in l for l in lines()), 10,
+                 what="the event delivered over TLS")
+        line = next(l for l in lines() if "over-tls" in l)
+        path, version, body = line.split(" ", 2)
+        assert path == "/plain" and version in ("TLSv1.2", "TLSv1.3"), line
+        assert json.loads(body)["Context"] == "tls/plain"
+        # The verified subscription: its tries (first + 3 retries, 2 s apart) all refused.
+        wait_for(lambda: "/verified: event" in pair.log_text(active) and
+                 "dropped after" in pair.log_text(active), 20, 0.2,
+                 what="the verified subscription's event dropped")
+        log = pair.log_text(active)
+        dropped = [l for l in log.splitlines() if "/verified: event" in l and "dropped" in l]
+        assert dropped and "certificate" in dropped[0], dropped
+        assert not any(l.startswith("/verified") for l in lines()), lines()
+        for sub in subs:
+            status, _, _, _ = pinned_request(FLOATING, sub, pin, "DELETE", auth=admin())
+            assert status == 204
+    finally:
+        receiver.terminate()
+        receiver.wait(5)

@@ -49,6 +49,7 @@ constexpr std::string_view kContext = "Context";
 constexpr std::string_view kEventFormatType = "EventFormatType";
 constexpr std::string_view kRegistryPrefixesMember = "RegistryPrefixes";
 constexpr std::string_view kMessageIds = "MessageIds";
+constexpr std::string_view kVerifyCertificate = "VerifyCertificate";
 constexpr std::string_view kRedfishProtocol = "Redfish";  // EventDestinationProtocol
 constexpr std::string_view kEventFormat = "Event";        // EventFormatType
 
@@ -122,6 +123,11 @@ std::optional<Json> subscriptionAccepted(const Json& body, const ipc::Destinatio
         messages::propertyValueNotInList(res, valueText(value), key);
         return std::nullopt;
       }
+    } else if (key == kVerifyCertificate) {
+      if (!value.is_boolean()) {
+        messages::propertyValueTypeError(res, valueText(value), key);
+        return std::nullopt;
+      }
     } else if (key == kRegistryPrefixesMember || key == kMessageIds) {
       if (!isStringArray(value)) {
         messages::propertyValueTypeError(res, valueText(value), key);
@@ -157,6 +163,9 @@ Json subscriptionBody(const std::string& id, const Json& record) {
   };
   body["RegistryPrefixes"] = record.value(std::string(kRegistryPrefixesMember), Json::array());
   body["MessageIds"] = record.value(std::string(kMessageIds), Json::array());
+  // Redfish: false when not given. spd verifies an https destination's certificate against
+  // the SP's trust store when true (docs/EVENTS.md "Push delivery").
+  body["VerifyCertificate"] = record.value(std::string(kVerifyCertificate), false);
   body["Status"] = {{"State", ResourceState::Enabled}};
   return body;
 }

@@ -78,10 +78,34 @@ TEST(EventDestination, ControlCharactersAndSpacesAreRefusedAnywhere) {
   }
 }
 
+TEST(EventDestination, HttpsWhereSpdHasATlsClient) {
+  std::string why;
+  std::optional<HttpDestination> to = parseHttpDestination("https://198.18.0.100/in", why);
+  if (!kHttpsDestinations) {
+    CHECK_FALSE(to);
+    CHECK(why.find("https") != std::string::npos);
+    return;
+  }
+  CHECK_TEXT(to, why.c_str());
+  CHECK(to->tls);
+  LONGS_EQUAL(443, to->port);
+  STRCMP_EQUAL("/in", to->path.c_str());
+  // The default port of the scheme is not written into Host; another one is.
+  CHECK(httpRequestHead(*to, 2).find("Host: 198.18.0.100\r\n") != std::string::npos);
+  to = parseHttpDestination("HTTPS://198.18.0.100:8443/", why);
+  CHECK_TEXT(to, why.c_str());
+  CHECK(to->tls);
+  LONGS_EQUAL(8443, to->port);
+  CHECK(httpRequestHead(*to, 2).find("Host: 198.18.0.100:8443\r\n") != std::string::npos);
+  to = parseHttpDestination("http://198.18.0.100:443/", why);
+  CHECK_FALSE(to->tls);
+  CHECK(httpRequestHead(*to, 2).find("Host: 198.18.0.100:443\r\n") != std::string::npos);
+  // The policy applies to https as to http.
+  CHECK_FALSE(checkDestination("https://127.0.0.1/", DestinationPolicy{}, why));
+}
+
 TEST(EventDestination, OnlyHttpToALiteralAddress) {
   std::string why;
-  CHECK_FALSE(parseHttpDestination("https://198.18.0.100/", why));
-  CHECK(why.find("https") != std::string::npos);
   for (const char* url : {"ftp://198.18.0.100/", "198.18.0.100/", "http://listener.example/",
                           "http://198.18.0.100:0/", "http://198.18.0.100:65536/", "http:///x"})
     CHECK_FALSE_TEXT(parseHttpDestination(url, why).has_value(), url);

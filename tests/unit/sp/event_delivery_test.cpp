@@ -19,6 +19,17 @@
 
 #include "sp/event_delivery.hpp"
 
+#if defined(DUALSP_EVENT_TLS)
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "platform/tls_certificate.hpp"
+#endif
+
 #include <CppUTest/TestHarness.h>
 
 using namespace dualsp;
@@ -71,20 +82,58 @@ class Receiver {
     fd_ = listeningSocket(port_);
     thread_ = std::thread([this] { serve(); });
   }
+#if defined(DUALSP_EVENT_TLS)
+  // An https:// receiver serving `certificate_and_key` (PEM), with TLS versions up to
+  // `max_version`.
+  Receiver(const platform::CertificateAndKey& pem, int max_version = 0) : fail_first_(0) {
+    tls_ = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_security_level(tls_, 0);  // lets the TLS 1.1 receiver offer what it can
+    SSL_CTX_set_min_proto_version(tls_, TLS1_VERSION);
+    if (max_version) SSL_CTX_set_max_proto_version(tls_, max_version);
+    BIO* cert = BIO_new_mem_buf(pem.certificate.data(), static_cast<int>(pem.certificate.size()));
+    BIO* key = BIO_new_mem_buf(pem.key.data(), static_cast<int>(pem.key.size()));
+    X509* x = PEM_read_bio_X509(cert, nullptr, nullptr, nullptr);
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(key, nullptr, nullptr, nullptr);
+    if (!x || !k || SSL_CTX_use_certificate(tls_, x) != 1 || SSL_CTX_use_PrivateKey(tls_, k) != 1)
+      FAIL("the receiver's certificate does not load");
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cert);
+    BIO_free(key);
+    fd_ = listeningSocket(port_);
+    thread_ = std::thread([this] { serve(); });
+  }
+#endif
   ~Receiver() {
     stop_ = true;
     thread_.join();
     close(fd_);
+#if defined(DUALSP_EVENT_TLS)
+    if (tls_) SSL_CTX_free(tls_);
+#endif
   }
   std::string url(const std::string& path = "/events") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
   }
-  uint16_t port() const { return port_; }
+  // Connections that ended before a request was read (a refused TLS handshake among them).
+  int failedConnections() const {
+    return failed_;
+  }
+  // The TLS version of the last request ("TLSv1.3"), empty over plain HTTP.
+  std::string lastVersion() const {
+    std::lock_guard lock(mutex_);
+    return version_;
+  }
+  uint16_t port() const {
+    return port_;
+  }
   std::vector<Request> requests() const {
     std::lock_guard lock(mutex_);
     return requests_;
   }
-  size_t count() const { return requests().size(); }
+  size_t count() const {
+    return requests().size();
+  }
   // The bodies of the requests answered 2xx at `path`.
   std::vector<nlohmann::json> delivered(const std::string& path = "/events") const {
     std::vector<nlohmann::json> out;
@@ -101,10 +150,53 @@ class Receiver {
       if (poll(&p, 1, 5) <= 0) continue;
       int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
+#if defined(DUALSP_EVENT_TLS)
+      if (tls_) {
+        answerTls(c);
+        close(c);
+        continue;
+      }
+#endif
       answer(c);
       close(c);
     }
   }
+#if defined(DUALSP_EVENT_TLS)
+  // Blocking, each read bounded by the socket's receive timeout.
+  void answerTls(int c) {
+    timeval limit{2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    SSL* ssl = SSL_new(tls_);
+    SSL_set_fd(ssl, c);
+    std::string in;
+    size_t head_end = std::string::npos, length = 0;
+    if (SSL_accept(ssl) == 1) {
+      while (head_end == std::string::npos || in.size() < head_end + 4 + length) {
+        char buf[4096];
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+        if (head_end == std::string::npos &&
+            (head_end = in.find("\r\n\r\n")) != std::string::npos) {
+          auto at = in.find("Content-Length: ");
+          if (at != std::string::npos && at < head_end) length = std::stoul(in.substr(at + 16));
+        }
+      }
+    }
+    if (head_end == std::string::npos || in.size() < head_end + 4 + length) {
+      ++failed_;
+    } else {
+      std::lock_guard lock(mutex_);
+      requests_.push_back({in.substr(0, head_end), in.substr(head_end + 4, length), 204});
+      version_ = SSL_get_version(ssl);
+      const std::string out = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+      SSL_write(ssl, out.data(), static_cast<int>(out.size()));
+      SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+    ERR_clear_error();
+  }
+#endif
   void answer(int c) {
     std::string in;
     size_t head_end = std::string::npos;
@@ -146,6 +238,13 @@ class Receiver {
   mutable std::mutex mutex_;
   int fail_first_;
   std::vector<Request> requests_;
+  std::atomic<int> failed_{0};
+  std::string version_;
+#if defined(DUALSP_EVENT_TLS)
+  SSL_CTX* tls_ = nullptr;
+#else
+  void* tls_ = nullptr;
+#endif
 };
 
 // The event log, the subscriptions and the role, as spd would hand them to the delivery.
@@ -197,6 +296,12 @@ struct FakeArray {
                  std::vector<std::string> prefixes = {}, std::vector<std::string> ids = {}) {
     std::lock_guard lock(mutex);
     subs.push_back({id, destination, "ctx-" + id, std::move(prefixes), std::move(ids)});
+  }
+  void subscribeVerified(const std::string& id, const std::string& destination) {
+    std::lock_guard lock(mutex);
+    Subscription s{id, destination, "ctx-" + id, {}, {}};
+    s.verify_certificate = true;
+    subs.push_back(s);
   }
   void unsubscribe(const std::string& id) {
     std::lock_guard lock(mutex);
@@ -263,6 +368,11 @@ TEST(SubscriptionRecords, ParsesTheStoredJson) {
   CHECK_TRUE(minimal.has_value());
   CHECK_TRUE(minimal->context.empty());
   CHECK_TRUE(minimal->registry_prefixes.empty() && minimal->message_ids.empty());
+  CHECK_FALSE(minimal->verify_certificate);  // Redfish: false unless asked for
+  auto verified = parseSubscription(
+      "9", R"({"Destination":"https://198.18.0.100/","VerifyCertificate":true})", error);
+  CHECK_TRUE(verified.has_value());
+  CHECK_TRUE(verified->verify_certificate);
 }
 
 TEST(SubscriptionRecords, BadRecordsAreRefusedWithAReason) {
@@ -275,6 +385,7 @@ TEST(SubscriptionRecords, BadRecordsAreRefusedWithAReason) {
       R"({"Destination":"http://127.0.0.1/","Context":3})",
       R"({"Destination":"http://127.0.0.1/","RegistryPrefixes":"ResourceEvent"})",
       R"({"Destination":"http://127.0.0.1/","MessageIds":[1]})",
+      R"({"Destination":"http://127.0.0.1/","VerifyCertificate":"yes"})",
   };
   for (const char* json : bad) {
     std::string error;
@@ -320,8 +431,8 @@ TEST(SubscriptionRecords, DestinationsSpdCanReach) {
   CHECK_EQUAL(80, plain->port);
   STRCMP_EQUAL("/", plain->path.c_str());
 
-  CHECK_FALSE(ipc::parseHttpDestination("https://198.18.0.100/events", error).has_value());
-  CHECK_TRUE(error.find("https") != std::string::npos);
+  CHECK_EQUAL(ipc::kHttpsDestinations,
+              ipc::parseHttpDestination("https://198.18.0.100/events", error).has_value());
   const char* refused[] = {
       "ftp://198.18.0.100/",   "198.18.0.100/events",       "http://listener.example/events",
       "http://[::1]:80/",      "http://198.18.0.100:0/",    "http://198.18.0.100:99999/",
@@ -512,6 +623,7 @@ TEST(PushDelivery, ARemovedSubscriptionStops) {
   CHECK_EQUAL(0u, delivery->stats().dropped);
 }
 
+#if !defined(DUALSP_EVENT_TLS)
 TEST(PushDelivery, HttpsDestinationsAreSkippedAsDropped) {
   Receiver receiver;
   array.subscribe("1", "https://127.0.0.1:" + std::to_string(receiver.port()) + "/events");
@@ -524,6 +636,95 @@ TEST(PushDelivery, HttpsDestinationsAreSkippedAsDropped) {
   CHECK_TRUE(receiver.delivered("/events").empty());
   CHECK_EQUAL(2u, receiver.count());
 }
+#else
+namespace {
+
+platform::CertificateAndKey receiverCertificate(const std::string& ip,
+                                                const std::string& name = "event-listener") {
+  std::string error;
+  auto made = platform::makeSelfSigned({name, {ip}, 30}, error);
+  if (!made) FAIL(error.c_str());
+  return *made;
+}
+
+// A PEM file of trusted certificates, removed with the test.
+struct TrustFile {
+  explicit TrustFile(const std::string& pem) {
+    char name[] = "/tmp/dualsp-trust-XXXXXX";
+    int fd = mkstemp(name);
+    (void)!write(fd, pem.data(), pem.size());
+    close(fd);
+    path = name;
+  }
+  ~TrustFile() { unlink(path.c_str()); }
+  std::string path;
+};
+
+}  // namespace
+
+TEST(PushDelivery, HttpsDestinationsGetTheirEventsOverTls) {
+  Receiver tls(receiverCertificate("127.0.0.1"));
+  Receiver plain;
+  array.subscribe("1", tls.url());  // VerifyCertificate false: Redfish's default
+  array.subscribe("2", plain.url("/plain"));
+  startDelivering();
+  array.addEvent();
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return tls.delivered().size() == 2; }));
+  CHECK_TRUE(eventually([&] { return plain.delivered("/plain").size() == 2; }));
+  std::vector<std::string> expected{"1", "2"};
+  CHECK_TRUE(eventIds(tls.delivered()) == expected);
+  // The Host header carries the port the URL names.
+  CHECK_TRUE(tls.requests().at(0).head.find("Host: 127.0.0.1:" + std::to_string(tls.port())) !=
+             std::string::npos);
+  const std::string version = tls.lastVersion();
+  CHECK_TEXT(version == "TLSv1.2" || version == "TLSv1.3", version.c_str());
+  CHECK_EQUAL(0u, delivery->stats().dropped);
+}
+
+TEST(PushDelivery, AVerifiedDestinationNeedsATrustedCertificateThatNamesItsAddress) {
+  platform::CertificateAndKey good = receiverCertificate("127.0.0.1", "good");
+  platform::CertificateAndKey other_address = receiverCertificate("198.18.0.100", "elsewhere");
+  platform::CertificateAndKey untrusted = receiverCertificate("127.0.0.1", "stranger");
+  TrustFile trust(good.certificate + other_address.certificate);
+  Receiver trusted(good), misnamed(other_address), stranger(untrusted);
+  array.subscribeVerified("1", trusted.url());
+  array.subscribeVerified("2", misnamed.url());
+  array.subscribeVerified("3", stranger.url());
+  array.subscribe("4", stranger.url("/unverified"));  // the same server, not verified
+  DeliveryOptions options = quick();
+  options.trusted_certificates = trust.path;
+  startDelivering(options);
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return trusted.delivered().size() == 1; }));
+  CHECK_TRUE(eventually([&] { return stranger.delivered("/unverified").size() == 1; }));
+  // Each refused subscription: the first try and its retries, every one cut at the handshake.
+  CHECK_TRUE(eventually([&] { return delivery->stats().dropped == 2; }));
+  CHECK_TRUE(misnamed.requests().empty());
+  CHECK_EQUAL(1u, stranger.requests().size());  // the unverified one only
+  CHECK_EQUAL(3, misnamed.failedConnections());
+  CHECK_EQUAL(3, stranger.failedConnections());
+}
+
+TEST(PushDelivery, ADestinationOfferingOnlyTls11IsNotSentTo) {
+  Receiver old(receiverCertificate("127.0.0.1"), TLS1_1_VERSION);
+  array.subscribe("1", old.url());
+  startDelivering();
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return delivery->stats().dropped == 1; }));
+  CHECK_TRUE(old.requests().empty());
+  CHECK_EQUAL(3, old.failedConnections());
+}
+
+TEST(PushDelivery, AnHttpsUrlToAPlainHttpServerFailsAndIsDropped) {
+  Receiver plain;
+  array.subscribe("1", "https://127.0.0.1:" + std::to_string(plain.port()) + "/events");
+  startDelivering();
+  array.addEvent();
+  CHECK_TRUE(eventually([&] { return delivery->stats().dropped == 1; }));
+  CHECK_TRUE(plain.delivered("/events").empty());
+}
+#endif
 
 TEST(PushDelivery, StopCutsARetryWaitShort) {
   Receiver receiver(1'000'000);

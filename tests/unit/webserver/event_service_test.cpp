@@ -4,6 +4,7 @@
 #include <CppUTest/TestHarness.h>
 
 #include "fake_config_store.hpp"
+#include "ipc/event_destination.hpp"
 #include "test_dispatcher.hpp"
 
 using namespace dualsp;
@@ -106,6 +107,7 @@ TEST(EventService, SubscriptionLifecycle) {
   STRCMP_EQUAL(path.c_str(), str(created.body["@odata.id"]).c_str());
   STRCMP_EQUAL("lab", str(created.body["Context"]).c_str());
   STRCMP_EQUAL("Event", str(created.body["EventFormatType"]).c_str());
+  CHECK(created.body["VerifyCertificate"] == false);  // Redfish: false unless asked for
 
   Response one = a.get(path);
   LONGS_EQUAL(200, one.status);
@@ -124,6 +126,25 @@ TEST(EventService, SubscriptionLifecycle) {
   STRCMP_EQUAL(path.c_str(), removal.event().origin().c_str());
   checkError(a.get(path), 404, "Base.1.22.1.ResourceNotFound");
   checkError(a.del(path), 404, "Base.1.22.1.ResourceNotFound");  // spd's NOT_FOUND
+}
+
+// https:// where spd has a TLS client (the host build), with VerifyCertificate kept as given.
+TEST(EventService, AnHttpsSubscriptionKeepsItsVerifyCertificate) {
+  EventsServed a;
+  Response res = a.post(kSubscriptions, R"({"Destination": "https://198.18.0.100:8443/events",
+      "Protocol": "Redfish", "VerifyCertificate": true})");
+  if (!ipc::kHttpsDestinations) {
+    checkError(res, 400, "Base.1.22.1.PropertyValueFormatError");
+    return;
+  }
+  LONGS_EQUAL(201, res.status);
+  CHECK(res.body["VerifyCertificate"] == true);
+  STRCMP_EQUAL("https://198.18.0.100:8443/events", str(res.body["Destination"]).c_str());
+  CHECK(Json::parse(a.store.writes().back().records(0).value())["VerifyCertificate"] == true);
+  // The same policy as http://: not to the SPs' own or special addresses.
+  checkError(
+      a.post(kSubscriptions, R"({"Destination": "https://127.0.0.1/", "Protocol": "Redfish"})"),
+      400, "Base.1.22.1.PropertyValueOutOfRange");
 }
 
 TEST(EventService, SubscriptionsAreListedInIdOrder) {
@@ -174,6 +195,8 @@ TEST(EventService, BadSubscriptionsAreRefusedBeforeSpd) {
        "Base.1.22.1.PropertyValueTypeError"},
       {R"({"Destination": "http://198.18.0.100/", "Protocol": "Redfish", "EventTypes": ["Alert"]})",
        "Base.1.22.1.PropertyUnknown"},
+      {R"({"Destination": "https://198.18.0.100/", "Protocol": "Redfish", "VerifyCertificate": "yes"})",
+       "Base.1.22.1.PropertyValueTypeError"},
   };
   for (const Case& c : cases) {
     Response res = a.post(kSubscriptions, c.body);
@@ -211,7 +234,7 @@ TEST(EventService, SubscriptionsToTheSpsOrWithCrLfAreRefused) {
   }
   const char* malformed[] = {"http://198.18.0.100/x HTTP/1.1\r\nHost: a\r\n\r\nDELETE /y",
                              "http://198.18.0.100/a b", "http://localhost/",
-                             "https://198.18.0.100/", "http://[fd00::1]/"};
+                             "https://listener.example/", "http://[fd00::1]/"};
   for (const char* url : malformed) {
     Json body = {{"Destination", url}, {"Protocol", "Redfish"}};
     checkError(a.post(kSubscriptions, body.dump()), 400, "Base.1.22.1.PropertyValueFormatError");
