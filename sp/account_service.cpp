@@ -36,6 +36,9 @@ constexpr size_t kMaxWaitingJobs = 16;
 // Failed-login events per minute; beyond that only the log has them (a flood from many
 // addresses must not fill the replicated event log).
 constexpr int kMaxFailureEventsPerMinute = 30;
+// The peer-only commands that keep both SPs' failure counts together.
+constexpr const char* kPeerLoginFailure = "AccountLoginFailure";
+constexpr const char* kPeerLockoutReset = "AccountLockoutReset";
 
 proto::CommandResult failure(proto::CommandResult::Status status, const std::string& text,
                              std::string_view message_key = {}) {
@@ -208,7 +211,7 @@ void AccountService::workerLoop() {
   }
 }
 
-void AccountService::registerCommands(CommandRegistry& clients) {
+void AccountService::registerCommands(CommandRegistry& clients, PeerCommandRegistry* peers) {
   auto bind = [this](void (AccountService::*fn)(const proto::Command&, Reply)) {
     return [this, fn](const proto::Command& c, Reply r) { (this->*fn)(c, std::move(r)); };
   };
@@ -221,6 +224,10 @@ void AccountService::registerCommands(CommandRegistry& clients) {
   clients.add({"GetAccounts", bind(&AccountService::getAccounts), true, Privilege::Login, false});
   clients.add({"AccountWrite", bind(&AccountService::accountWrite), false,
                Privilege::ConfigureUsers, true});
+  if (peers) {
+    peers->add(kPeerLoginFailure, bind(&AccountService::peerLoginFailure));
+    peers->add(kPeerLockoutReset, bind(&AccountService::peerLockoutReset));
+  }
 }
 
 // ---- What the store holds ----
@@ -353,20 +360,62 @@ void AccountService::recordFailure(const std::string& user, const std::string& s
                                      " failures within a minute: logins from " + source +
                                      " refused for the rest of it)"));
     }
-    if (known_user && p.lockout_threshold > 0) {
-      Lockout& l = lockouts_[user];
-      if (now - l.last_failure > std::chrono::seconds(p.lockout_reset_after_s)) l.failures = 0;
-      l.last_failure = now;
-      if (++l.failures >= p.lockout_threshold && l.locked_until <= now) {
-        l.locked_until = now + std::chrono::seconds(p.lockout_duration_s);
-        LOG_WARNING << "account '" << user << "' locked for " << p.lockout_duration_s << " s after "
-                    << l.failures << " failed logins (the last from " << source << ")";
-        events.push_back(makeEvent(message::kAccountLocked, {user}, kAccountsUri + user, "Critical",
-                                   deps_.self, "(the last attempt from " + source + ")"));
-      }
+    if (known_user && countFailure(user, p, now)) {
+      LOG_WARNING << "account '" << user << "' locked for " << p.lockout_duration_s << " s after "
+                  << lockouts_[user].failures << " failed logins (the last from " << source << ")";
+      events.push_back(makeEvent(message::kAccountLocked, {user}, kAccountsUri + user, "Critical",
+                                 deps_.self, "(the last attempt from " + source + ")"));
     }
   }
+  if (known_user) tellPeer(kPeerLoginFailure, user);
   for (auto& e : events) deps_.record_event(std::move(e));
+}
+
+bool AccountService::countFailure(const std::string& user, const AccountPolicy& p,
+                                  Clock::time_point now) {
+  if (p.lockout_threshold <= 0) return false;
+  Lockout& l = lockouts_[user];
+  if (now - l.last_failure > std::chrono::seconds(p.lockout_reset_after_s)) l.failures = 0;
+  l.last_failure = now;
+  if (++l.failures < p.lockout_threshold || l.locked_until > now) return false;
+  l.locked_until = now + std::chrono::seconds(p.lockout_duration_s);
+  return true;
+}
+
+void AccountService::tellPeer(const char* name, const std::string& user) const {
+  if (!deps_.tell_peer) return;
+  proto::Command c;
+  c.set_name(name);
+  c.set_forwarded(true);
+  (*c.mutable_args())["user"] = user;
+  c.mutable_caller()->set_origin(std::string("peer ").append(spName(deps_.self)));
+  deps_.tell_peer(std::move(c));
+}
+
+void AccountService::peerLoginFailure(const proto::Command& command, Reply reply) {
+  auto it = command.args().find("user");
+  if (it == command.args().end() || !validUserName(it->second))
+    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "no valid user"));
+  const std::string& user = it->second;
+  if (account(user)) {
+    const AccountPolicy p = policy();
+    std::lock_guard lock(mu_);
+    if (countFailure(user, p, deps_.now()))
+      LOG_WARNING << "account '" << user << "' locked for " << p.lockout_duration_s << " s after "
+                  << lockouts_[user].failures << " failed logins (the last on the peer SP)";
+  }
+  reply(proto::CommandResult{});
+}
+
+void AccountService::peerLockoutReset(const proto::Command& command, Reply reply) {
+  auto it = command.args().find("user");
+  if (it == command.args().end() || !validUserName(it->second))
+    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "no valid user"));
+  std::lock_guard lock(mu_);
+  if (lockouts_.erase(it->second))
+    LOG_INFO << "account '" << it->second << "': failed logins forgotten (a login or an unlock"
+             << " on the peer SP)";
+  reply(proto::CommandResult{});
 }
 
 AccountService::Verdict AccountService::checkPassword(const std::string& user,
@@ -399,9 +448,17 @@ AccountService::Verdict AccountService::checkPassword(const std::string& user,
     LOG_WARNING << "login for disabled account '" << user << "' from " << source << " refused";
     return Verdict::Bad;
   }
-  std::lock_guard lock(mu_);
-  lockouts_.erase(user);
+  forgetFailures(user);
   return Verdict::Ok;
+}
+
+void AccountService::forgetFailures(const std::string& user) {
+  bool had_failures = false;
+  {
+    std::lock_guard lock(mu_);
+    had_failures = lockouts_.erase(user) > 0;
+  }
+  if (had_failures) tellPeer(kPeerLockoutReset, user);
 }
 
 std::optional<AccountService::Account> AccountService::cachedLogin(const std::string& key,
@@ -473,6 +530,7 @@ void AccountService::authenticate(const proto::Command& command, Reply reply) {
   const std::string key = cacheKey(user, password);
   if (std::optional<Account> a = cachedLogin(key, now)) {
     sodium_memzero(password.data(), password.size());
+    forgetFailures(a->user);  // a login like any other: the failures before it no longer count
     return identityReply(*a, "", reply);
   }
   // One Argon2id per credentials at a time: a client's parallel first requests (a browser, a
@@ -752,11 +810,16 @@ void AccountService::writeAccount(const proto::Command& command, Reply reply) {
             failure(proto::CommandResult::BAD_REQUEST, "Locked can only be set to false (unlock)"));
       if (!admin)
         return reply(failure(proto::CommandResult::FORBIDDEN, "only an administrator unlocks"));
-      std::lock_guard lock(mu_);
-      if (lockouts_.erase(user)) {
+      bool unlocked = false;
+      {
+        std::lock_guard lock(mu_);
+        unlocked = lockouts_.erase(user) > 0;
+      }
+      if (unlocked) {
         LOG_NOTICE << "account '" << user << "' unlocked by " << callerText(command);
         changes.push_back("unlocked");
       }
+      tellPeer(kPeerLockoutReset, user);  // the peer's count may be locking it there
     }
     if (body.contains("Password")) {
       if (!body["Password"].is_string())

@@ -6,8 +6,11 @@
 // changes accounts and sessions through the commands below. A password crosses the local bus
 // once, is verified or hashed on this SP, and never reaches the peer link or a log.
 //
-// What stays on one SP (not replicated): failure counts and lockouts, the per-address
-// limit, the idle clock of each session and a short cache of verified Basic credentials.
+// What stays on one SP (not replicated): the per-address limit, the idle clock of each session
+// and a short cache of verified Basic credentials. Failure counts and lockouts are kept by
+// each SP in memory and told to the peer as they happen (AccountLoginFailure,
+// AccountLockoutReset on the peer link), so both SPs count every failure: alternating between
+// the SPs' addresses gives an attacker no more tries.
 
 #include <chrono>
 #include <condition_variable>
@@ -86,6 +89,9 @@ class AccountService {
     std::function<void(proto::Event)> record_event;
     std::function<int64_t()> wall_ms;
     std::function<std::chrono::steady_clock::time_point()> now;
+    // Sends a peer-only command to the peer SP and forgets it (no answer awaited; a peer that
+    // is down or unreachable misses it). Empty: no peer.
+    std::function<void(proto::Command)> tell_peer;
   };
 
   AccountService(AccountSettings settings, std::string initial_hash, Dependencies deps);
@@ -97,8 +103,9 @@ class AccountService {
   void start();
   void stop();
 
-  // Authenticate, CreateSession, DeleteSession, GetAccounts, AccountWrite.
-  void registerCommands(CommandRegistry& clients);
+  // Authenticate, CreateSession, DeleteSession, GetAccounts, AccountWrite; on the peer link
+  // AccountLoginFailure and AccountLockoutReset.
+  void registerCommands(CommandRegistry& clients, PeerCommandRegistry* peers = nullptr);
 
   // The commands' handlers, public for the tests.
   void authenticate(const proto::Command& command, Reply reply);
@@ -106,6 +113,10 @@ class AccountService {
   void deleteSession(const proto::Command& command, Reply reply);
   void getAccounts(const proto::Command& command, Reply reply);
   void accountWrite(const proto::Command& command, Reply reply);
+  // From the peer: a failed login for `user` there (counted here as one of ours, without an
+  // event: the peer recorded it), or its failures forgotten (a login, an unlock).
+  void peerLoginFailure(const proto::Command& command, Reply reply);
+  void peerLockoutReset(const proto::Command& command, Reply reply);
 
  private:
   struct Account {
@@ -152,6 +163,12 @@ class AccountService {
                         const std::string& source, std::optional<Account>& out);
   bool sourceLimited(const std::string& source, std::chrono::steady_clock::time_point now);
   void recordFailure(const std::string& user, const std::string& source, bool known_user);
+  // One more failure in a row for a known `user`; true when it locks the account now. (mu_)
+  bool countFailure(const std::string& user, const AccountPolicy& p,
+                    std::chrono::steady_clock::time_point now);
+  void tellPeer(const char* name, const std::string& user) const;
+  // After a login: the failures before it are forgotten, here and on the peer.
+  void forgetFailures(const std::string& user);
   std::string cacheKey(const std::string& user, const std::string& password) const;
   // The account of a Basic login verified within kCacheLifetime, unless its password,
   // state or lockout changed since.

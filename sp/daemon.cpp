@@ -335,6 +335,16 @@ void Daemon::startAccounts() {
   deps.record_event = [this](proto::Event e) { config_service_->recordEvent(std::move(e)); };
   deps.wall_ms = wallMillis;
   deps.now = [] { return std::chrono::steady_clock::now(); };
+  // Failure counts to the peer, fire and forget: a peer that is not heard is not asked.
+  deps.tell_peer = [this](proto::Command command) {
+    if (!query_transport_->usable()) return;
+    constexpr std::chrono::milliseconds kDeadline{1000};
+    command.set_deadline_ms(static_cast<uint32_t>(kDeadline.count()));
+    query_transport_->send(command, kDeadline, [name = command.name()](PeerTransport::Answer a) {
+      if (!a.result || a.result->status() != proto::CommandResult::OK)
+        LOG_DEBUG << "accounts: " << name << " not taken by the peer";
+    });
+  };
   if (initial_admin_hash_.empty() && config_service_->list("accounts/").empty())
     LOG_WARNING << "no account exists and " << c_.accounts.initial_password_file
                 << " is missing: nobody can log in until the first administrator is provisioned"
@@ -342,7 +352,7 @@ void Daemon::startAccounts() {
   accounts_ = std::make_unique<AccountService>(
       AccountSettings{c_.accounts.initial_admin, c_.accounts.initial_password_file},
       initial_admin_hash_, deps);
-  accounts_->registerCommands(registry_);
+  accounts_->registerCommands(registry_, &peer_registry_);
   accounts_->start();
 }
 

@@ -137,6 +137,31 @@ def test_repeated_failures_lock_the_account_for_the_lockout_duration(pair):
     wait_for(evented, 5, 0.1, "AccountLocked and InvalidCredentials in the event log")
 
 
+def test_alternating_between_the_sps_gives_no_more_tries(pair):
+    """Wrong passwords sent in turn to SP-A's and SP-B's own addresses: each SP counts the
+    other's failures, so the threshold locks the account on both; an administrator's unlock
+    through the floating address ends it on both."""
+    pair.wait_active()
+    r = req("/redfish/v1/AccountService", "PATCH",
+            {"AccountLockoutThreshold": 4, "AccountLockoutDuration": 300}, auth=admin())
+    assert r["status"] == 200, r
+    create_account("operator", "operator-password-1", "Operator")
+    for i in range(4):
+        host = MGMT["A" if i % 2 == 0 else "B"]
+        r = req("/redfish/v1/Managers", auth=("operator", "wrong-password-0"), host=host)
+        assert r["status"] == 401, (host, r)
+    # Two failures on each SP, four in all: locked on both.
+    for sp in ("A", "B"):
+        r = req("/redfish/v1/Managers", auth=("operator", "operator-password-1"), host=MGMT[sp])
+        assert r["status"] == 401, (sp, r)
+    r = req(ACCOUNTS + "/operator", "PATCH", {"Locked": False}, auth=admin())
+    assert r["status"] == 200, r
+    for sp in ("A", "B"):
+        wait_for(lambda: req("/redfish/v1/Managers", auth=("operator", "operator-password-1"),
+                             host=MGMT[sp])["status"] == 200, 5, 0.1,
+                 "SP-%s unlocked too" % sp)
+
+
 def test_no_password_token_or_key_in_logs_or_the_process_list(pair):
     pair.wait_active()
     user, password = admin()

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,8 @@ struct Fixture {
   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
   int64_t wall = 1'700'000'000'000;
   std::unique_ptr<AccountService> service;
+  // What the service tells its peer (Dependencies::tell_peer), when a test wires one.
+  std::function<void(proto::Command)> peer;
 
   explicit Fixture(std::string initial = initialHash()) {
     AccountService::Dependencies d;
@@ -95,6 +98,9 @@ struct Fixture {
     d.record_event = [this](proto::Event e) {
       std::lock_guard lock(mu);
       events.push_back(std::move(e));
+    };
+    d.tell_peer = [this](proto::Command c) {
+      if (peer) peer(std::move(c));
     };
     d.wall_ms = [this] { return wall; };
     d.now = [this] {
@@ -284,6 +290,58 @@ TEST(AccountService, RepeatedFailuresLockTheAccountForTheLockoutDuration) {
   CHECK(state["accounts"][0]["Locked"].get<bool>());
   f.advance(std::chrono::seconds(61));
   LONGS_EQUAL(proto::CommandResult::OK, f.login("admin", "a-new-password-2").status());
+}
+
+namespace {
+
+// `to`'s peer-only handler for what `from` tells its peer, as the peer link would run it.
+void wirePeer(Fixture& from, Fixture& to) {
+  from.peer = [&to](proto::Command c) {
+    CHECK(c.forwarded());
+    auto handler = c.name() == "AccountLoginFailure"   ? &AccountService::peerLoginFailure
+                   : c.name() == "AccountLockoutReset" ? &AccountService::peerLockoutReset
+                                                       : nullptr;
+    CHECK_TEXT(handler != nullptr, c.name().c_str());
+    (to.service.get()->*handler)(
+        c, [](proto::CommandResult r) { LONGS_EQUAL(proto::CommandResult::OK, r.status()); });
+  };
+}
+
+}  // namespace
+
+// An attacker alternating between SP-A's and SP-B's addresses gets no more tries: each SP
+// counts the other's failures, the lock holds on both, and an unlock on one ends it on both.
+TEST(AccountService, BothSpsCountEveryFailedLoginAndUnlockTogether) {
+  Fixture a, b;
+  a.firstChange("a-new-password-2");
+  {
+    std::scoped_lock lock(a.mu, b.mu);
+    b.store = a.store;  // what replication does
+  }
+  wirePeer(a, b);
+  wirePeer(b, a);
+  for (int i = 0; i < 3; ++i)
+    LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, a.login("admin", "wrong-password-9").status());
+  for (int i = 0; i < 2; ++i)
+    LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, b.login("admin", "wrong-password-9").status());
+  // Five in a row, the default threshold: locked on both, the right password refused.
+  LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, a.login("admin", "a-new-password-2").status());
+  LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, b.login("admin", "a-new-password-2").status());
+  CHECK(payloadOf(a.call(&AccountService::getAccounts, {}))["accounts"][0]["Locked"].get<bool>());
+  // One lockout, one event: by the SP whose failure locked it.
+  CHECK(b.anyEvent(message::kAccountLocked));
+  CHECK_FALSE(a.anyEvent(message::kAccountLocked));
+  // An administrator's unlock on SP-A ends it on SP-B too.
+  LONGS_EQUAL(proto::CommandResult::OK,
+              a.write("patch", "admin", {{"Locked", false}}, "admin", "Administrator").status());
+  LONGS_EQUAL(proto::CommandResult::OK, b.login("admin", "a-new-password-2").status());
+  // A login forgets the failures on both: four more on SP-A after one on SP-B and a login
+  // on SP-B do not lock.
+  LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, b.login("admin", "wrong-password-9").status());
+  LONGS_EQUAL(proto::CommandResult::OK, b.login("admin", "a-new-password-2").status());
+  for (int i = 0; i < 4; ++i)
+    LONGS_EQUAL(proto::CommandResult::UNAUTHORIZED, a.login("admin", "wrong-password-9").status());
+  LONGS_EQUAL(proto::CommandResult::OK, a.login("admin", "a-new-password-2").status());
 }
 
 TEST(AccountService, AnAddressWithTooManyFailuresIsRefusedForAMinute) {
