@@ -4,6 +4,7 @@
 // JSON hardware description the two-SP harness writes, so tests change a reading by editing
 // a file instead of calling a backdoor.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,20 @@ struct HardwareFault {
   bool critical = true;    // Critical (the SP is unhealthy) or Warning
 };
 
+// A drive of the array's shelf. The shelf is cabled to both SPs, so both report the same
+// drives (docs/STORAGE.md); which pool uses a drive is the array's configuration, not here.
+struct DriveInfo {
+  std::string id;  // stable across reads and SPs: "Disk0" (the slot's), or the device's
+  int slot = 0;    // shelf slot, 0-based
+  uint64_t capacity_bytes = 0;
+  std::string media_type;  // Redfish Drive.MediaType: "HDD" or "SSD"
+  std::string protocol;    // Redfish Protocol: "SAS", "SATA", "NVMe", "" unknown
+  std::string manufacturer;
+  std::string model;
+  std::string serial_number;
+  bool failed = false;  // the drive reports a failure
+};
+
 // Thread-safe. Reading the source never throws: a source that cannot be read leaves the
 // last good content (sim) or skips what is missing (linux), and says so in lastError().
 class Hardware {
@@ -48,6 +63,8 @@ class Hardware {
   virtual std::vector<InventoryItem> inventory() = 0;
   // Faults the parts report beside the sensors; empty on a healthy board.
   virtual std::vector<HardwareFault> faults() = 0;
+  // The shelf's drives, by slot; empty when the board has none (or none are found).
+  virtual std::vector<DriveInfo> drives() { return {}; }
   virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
   // The problem met by the last sensors()/inventory()/faults() call reading the source;
   // empty when it was read fine.
