@@ -26,6 +26,7 @@ inline constexpr std::string_view kErrorsDetected = resource_event::kResourceErr
 inline constexpr std::string_view kErrorsCorrected = resource_event::kResourceErrorsCorrected;
 inline constexpr std::string_view kChanged = resource_event::kResourceChanged;
 inline constexpr std::string_view kRemoved = resource_event::kResourceRemoved;
+inline constexpr std::string_view kCreated = resource_event::kResourceCreated;
 inline constexpr std::string_view kInsufficientStorage =
     redfish::registries::base::kInsufficientStorage;
 // Logins, lockouts and account changes (sp/account_service.cpp).

@@ -1,0 +1,442 @@
+#include "sp/storage_model.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "sp/events.hpp"
+
+namespace dualsp::sp::storage {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kRaidTypes[] = {"RAID0", "RAID1", "RAID5", "RAID6", "RAID10"};
+
+std::string poolUri(const std::string& id) {
+  return std::string(kStorageUri) + "/StoragePools/" + id;
+}
+std::string volumeUri(const std::string& id) {
+  return std::string(kStorageUri) + "/Volumes/" + id;
+}
+
+bool startsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+uint64_t numericId(const std::string& id) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+  return ec == std::errc() && end == id.data() + id.size() ? n : 0;
+}
+
+bool idBefore(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+std::optional<std::string> ownerOf(const json& v, const char* key) {
+  if (!v.contains(key)) return std::nullopt;
+  if (!v[key].is_string()) return std::nullopt;
+  std::string o = v[key].get<std::string>();
+  if (o != "A" && o != "B") return std::nullopt;
+  return o;
+}
+
+Refusal refuse(int status, std::string message, std::vector<std::string> args, std::string detail) {
+  return {status, std::move(message), std::move(args), std::move(detail)};
+}
+
+Outcome refused(Refusal r) {
+  return {std::nullopt, std::move(r)};
+}
+
+std::string text(const json& v) {
+  return v.is_string() ? v.get<std::string>()
+                       : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+proto::ConfigRecord put(std::string key, const json& value) {
+  proto::ConfigRecord r;
+  r.set_key(std::move(key));
+  r.set_value(value.dump(-1, ' ', false, json::error_handler_t::replace));
+  return r;
+}
+
+proto::ConfigRecord removal(std::string key) {
+  proto::ConfigRecord r;
+  r.set_key(std::move(key));
+  r.set_deleted(true);
+  return r;
+}
+
+// Name: a string of 1..kMaxNameLength bytes.
+std::optional<Refusal> checkName(const json& body, const char* key = "Name") {
+  if (!body.contains(key)) return std::nullopt;
+  const json& v = body[key];
+  if (!v.is_string()) return refuse(400, "PropertyValueTypeError", {text(v), key}, "not a string");
+  const std::string s = v.get<std::string>();
+  if (s.empty()) return refuse(400, "PropertyValueOutOfRange", {s, key}, "empty");
+  if (s.size() > kMaxNameLength)
+    return refuse(400, "StringValueTooLong", {s.substr(0, 32), std::to_string(kMaxNameLength)},
+                  "too long");
+  return std::nullopt;
+}
+
+std::optional<Refusal> unknownKeys(const json& body,
+                                   std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : body.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return refuse(400, "PropertyUnknown", {key}, "not a property this takes");
+  return std::nullopt;
+}
+
+std::optional<Refusal> checkOwner(const json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  if (!ownerOf(body, key))
+    return refuse(400, "PropertyValueNotInList", {text(body[key]), key}, "not A or B");
+  return std::nullopt;
+}
+
+}  // namespace
+
+const Pool* Model::pool(std::string_view id) const {
+  for (const Pool& p : pools)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+const Volume* Model::volume(std::string_view id) const {
+  for (const Volume& v : volumes)
+    if (v.id == id) return &v;
+  return nullptr;
+}
+const Drive* Model::drive(std::string_view id) const {
+  for (const Drive& d : drives)
+    if (d.info.id == id) return &d;
+  return nullptr;
+}
+
+std::optional<uint64_t> usableCapacity(std::string_view raid_type,
+                                       const std::vector<uint64_t>& capacities,
+                                       std::string& error) {
+  const size_t n = capacities.size();
+  if (n == 0) {
+    error = "a pool needs drives";
+    return std::nullopt;
+  }
+  const uint64_t smallest = *std::min_element(capacities.begin(), capacities.end());
+  size_t data = 0;
+  if (raid_type == "RAID0") {
+    data = n;
+  } else if (raid_type == "RAID1") {
+    if (n != 2) error = "RAID1 takes exactly 2 drives";
+    data = 1;
+  } else if (raid_type == "RAID10") {
+    if (n < 4 || n % 2 != 0) error = "RAID10 takes an even number of drives, at least 4";
+    data = n / 2;
+  } else if (raid_type == "RAID5") {
+    if (n < 3) error = "RAID5 takes at least 3 drives";
+    data = n - 1;
+  } else if (raid_type == "RAID6") {
+    if (n < 4) error = "RAID6 takes at least 4 drives";
+    data = n - 2;
+  } else {
+    error = "unknown RAID type";
+  }
+  if (!error.empty()) return std::nullopt;
+  return smallest * data;
+}
+
+Model buildModel(const std::vector<proto::ConfigRecord>& records,
+                 const std::vector<platform::DriveInfo>& drives,
+                 std::vector<std::string>* problems) {
+  auto problem = [&](const std::string& p) {
+    if (problems) problems->push_back(p);
+  };
+  Model m;
+  for (const auto& d : drives) m.drives.push_back({d, ""});
+  std::sort(m.drives.begin(), m.drives.end(),
+            [](const Drive& a, const Drive& b) { return a.info.slot < b.info.slot; });
+  std::vector<std::pair<std::string, json>> pools, volumes;
+  for (const auto& r : records) {
+    if (r.deleted()) continue;
+    const bool is_pool = startsWith(r.key(), kPoolPrefix);
+    const bool is_volume = startsWith(r.key(), kVolumePrefix);
+    if (!is_pool && !is_volume) continue;
+    json v = json::parse(r.value(), nullptr, false);
+    if (!v.is_object()) {
+      problem(r.key() + " is not a JSON object");
+      continue;
+    }
+    std::string id = r.key().substr((is_pool ? kPoolPrefix : kVolumePrefix).size());
+    (is_pool ? pools : volumes).emplace_back(std::move(id), std::move(v));
+  }
+  for (auto& [id, v] : pools) {
+    Pool p;
+    p.id = id;
+    p.name = v.value("Name", "Pool " + id);
+    p.raid_type = v.value("RAIDType", std::string());
+    p.default_owner = ownerOf(v, "DefaultOwner").value_or("A");
+    if (v.contains("Drives") && v["Drives"].is_array())
+      for (const auto& d : v["Drives"])
+        if (d.is_string()) p.drives.push_back(d.get<std::string>());
+    std::vector<uint64_t> sizes;
+    for (const std::string& d : p.drives) {
+      auto it = std::find_if(m.drives.begin(), m.drives.end(),
+                             [&](const Drive& x) { return x.info.id == d; });
+      if (it == m.drives.end() || it->info.failed) p.degraded = true;
+      if (it == m.drives.end()) continue;
+      it->pool = p.id;
+      sizes.push_back(it->info.capacity_bytes);
+    }
+    // A missing drive's share is the smallest present one's: the pool's size does not shrink
+    // under its volumes while a drive is away (it is degraded instead).
+    while (!sizes.empty() && sizes.size() < p.drives.size()) sizes.push_back(sizes.front());
+    std::string why;
+    p.capacity_bytes = usableCapacity(p.raid_type, sizes, why).value_or(0);
+    if (!why.empty()) problem("storage pool " + id + ": " + why);
+    m.pools.push_back(std::move(p));
+  }
+  for (auto& [id, v] : volumes) {
+    Volume vol;
+    vol.id = id;
+    vol.name = v.value("Name", "Volume " + id);
+    vol.capacity_bytes = v.contains("CapacityBytes") && v["CapacityBytes"].is_number_unsigned()
+                             ? v["CapacityBytes"].get<uint64_t>()
+                             : 0;
+    vol.pool = v.value("Pool", std::string());
+    vol.wwn = v.value("WWN", std::string());
+    vol.default_owner = ownerOf(v, "DefaultOwner").value_or("A");
+    vol.current_owner = ownerOf(v, "CurrentOwner").value_or(vol.default_owner);
+    auto pool = std::find_if(m.pools.begin(), m.pools.end(),
+                             [&](const Pool& p) { return p.id == vol.pool; });
+    if (pool == m.pools.end())
+      problem("volume " + id + ": its pool '" + vol.pool + "' does not exist");
+    else
+      pool->allocated_bytes += vol.capacity_bytes;
+    m.volumes.push_back(std::move(vol));
+  }
+  std::sort(m.pools.begin(), m.pools.end(),
+            [](const Pool& a, const Pool& b) { return idBefore(a.id, b.id); });
+  std::sort(m.volumes.begin(), m.volumes.end(),
+            [](const Volume& a, const Volume& b) { return idBefore(a.id, b.id); });
+  return m;
+}
+
+Outcome createPool(const Model& m, const json& body, const std::string& new_id) {
+  if (!body.is_object())
+    return refused(refuse(400, "MalformedJSON", {}, "the body is not a JSON object"));
+  if (auto r = unknownKeys(body, {"Name", "RAIDType", "Drives", "DefaultOwner"}))
+    return refused(*r);
+  for (const char* key : {"RAIDType", "Drives"})
+    if (!body.contains(key)) return refused(refuse(400, "PropertyMissing", {key}, "required"));
+  if (auto r = checkName(body)) return refused(*r);
+  if (auto r = checkOwner(body, "DefaultOwner")) return refused(*r);
+  const json& raid = body["RAIDType"];
+  if (!raid.is_string())
+    return refused(refuse(400, "PropertyValueTypeError", {text(raid), "RAIDType"}, "not a string"));
+  const std::string raid_type = raid.get<std::string>();
+  if (std::find(std::begin(kRaidTypes), std::end(kRaidTypes), raid_type) == std::end(kRaidTypes))
+    return refused(refuse(400, "PropertyValueNotInList", {raid_type, "RAIDType"},
+                          "RAID0, RAID1, RAID5, RAID6 or RAID10"));
+  const json& list = body["Drives"];
+  if (!list.is_array() || list.empty() ||
+      !std::all_of(list.begin(), list.end(), [](const json& d) { return d.is_string(); }))
+    return refused(refuse(400, "PropertyValueTypeError", {text(list), "Drives"},
+                          "a non-empty list of drive ids"));
+  if (m.pools.size() >= kMaxPools)
+    return refused(refuse(400, "CreateLimitReachedForResource", {}, "too many pools"));
+  std::set<std::string> seen;
+  std::vector<uint64_t> sizes;
+  std::string media;
+  for (const auto& item : list) {
+    const std::string id = item.get<std::string>();
+    const Drive* d = m.drive(id);
+    if (!d) return refused(refuse(400, "ResourceNotFound", {"Drive", id}, "no such drive"));
+    if (!seen.insert(id).second)
+      return refused(refuse(400, "PropertyValueConflict", {"Drives", "Drives"},
+                            "drive " + id + " is named twice"));
+    if (d->info.failed)
+      return refused(
+          refuse(400, "PropertyValueOutOfRange", {id, "Drives"}, "drive " + id + " has failed"));
+    if (!d->pool.empty())
+      return refused(refuse(409, "ResourceInUse", {},
+                            "drive " + id + " is already in storage pool " + d->pool));
+    if (!media.empty() && d->info.media_type != media)
+      return refused(refuse(400, "PropertyValueConflict", {"Drives", "Drives"},
+                            "a pool's drives are all HDD or all SSD"));
+    media = d->info.media_type;
+    sizes.push_back(d->info.capacity_bytes);
+  }
+  std::string why;
+  std::optional<uint64_t> usable = usableCapacity(raid_type, sizes, why);
+  if (!usable) return refused(refuse(400, "PropertyValueConflict", {"Drives", "RAIDType"}, why));
+  json record = {{"Name", body.value("Name", "Pool " + new_id)},
+                 {"RAIDType", raid_type},
+                 {"Drives", list},
+                 {"DefaultOwner", body.value("DefaultOwner", "A")}};
+  Change c;
+  c.id = new_id;
+  c.records.push_back(put(std::string(kPoolPrefix) + new_id, record));
+  c.resource = record;
+  c.event = makeEvent(message::kCreated, {}, poolUri(new_id), "OK", SpId::A,
+                      "(storage pool " + new_id + ", " + raid_type + " over " +
+                          std::to_string(sizes.size()) + " drives, " + std::to_string(*usable) +
+                          " bytes)");
+  return {std::move(c), std::nullopt};
+}
+
+Outcome deletePool(const Model& m, const std::string& id) {
+  const Pool* p = m.pool(id);
+  if (!p) return refused(refuse(404, "ResourceNotFound", {"StoragePool", id}, "no such pool"));
+  for (const Volume& v : m.volumes)
+    if (v.pool == id)
+      return refused(refuse(
+          409, "ResourceInUse", {},
+          "storage pool " + id + " still has volume " + v.id + ": delete its volumes first"));
+  Change c;
+  c.id = id;
+  c.records.push_back(removal(std::string(kPoolPrefix) + id));
+  c.event =
+      makeEvent(message::kRemoved, {}, poolUri(id), "OK", SpId::A, "(storage pool " + id + ")");
+  return {std::move(c), std::nullopt};
+}
+
+namespace {
+
+std::optional<Refusal> checkCapacity(const json& body, uint64_t& out) {
+  if (!body.contains("CapacityBytes")) return std::nullopt;
+  const json& v = body["CapacityBytes"];
+  if (!v.is_number_integer())
+    return refuse(400, "PropertyValueTypeError", {text(v), "CapacityBytes"}, "not an integer");
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < kMinVolumeBytes ||
+      v.get<uint64_t>() % kBlockBytes != 0)
+    return refuse(400, "PropertyValueOutOfRange", {text(v), "CapacityBytes"},
+                  "a multiple of " + std::to_string(kBlockBytes) + " bytes, at least " +
+                      std::to_string(kMinVolumeBytes));
+  out = v.get<uint64_t>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Outcome createVolume(const Model& m, const json& body, const std::string& new_id,
+                     const std::string& wwn) {
+  if (!body.is_object())
+    return refused(refuse(400, "MalformedJSON", {}, "the body is not a JSON object"));
+  if (auto r = unknownKeys(body, {"Name", "CapacityBytes", "Pool", "DefaultOwner"}))
+    return refused(*r);
+  for (const char* key : {"CapacityBytes", "Pool"})
+    if (!body.contains(key)) return refused(refuse(400, "PropertyMissing", {key}, "required"));
+  if (auto r = checkName(body)) return refused(*r);
+  if (auto r = checkOwner(body, "DefaultOwner")) return refused(*r);
+  uint64_t capacity = 0;
+  if (auto r = checkCapacity(body, capacity)) return refused(*r);
+  if (!body["Pool"].is_string())
+    return refused(
+        refuse(400, "PropertyValueTypeError", {text(body["Pool"]), "Pool"}, "not a pool id"));
+  const std::string pool_id = body["Pool"].get<std::string>();
+  const Pool* pool = m.pool(pool_id);
+  if (!pool)
+    return refused(refuse(400, "ResourceNotFound", {"StoragePool", pool_id}, "no such pool"));
+  if (m.volumes.size() >= kMaxVolumes)
+    return refused(refuse(400, "CreateLimitReachedForResource", {}, "too many volumes"));
+  const uint64_t free =
+      pool->capacity_bytes - std::min(pool->capacity_bytes, pool->allocated_bytes);
+  if (capacity > free)
+    return refused(
+        refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
+               "storage pool " + pool_id + " has " + std::to_string(free) + " bytes free"));
+  const std::string owner = body.value("DefaultOwner", pool->default_owner);
+  json record = {{"Name", body.value("Name", "Volume " + new_id)},
+                 {"CapacityBytes", capacity},
+                 {"Pool", pool_id},
+                 {"WWN", wwn},
+                 {"DefaultOwner", owner},
+                 {"CurrentOwner", owner}};
+  Change c;
+  c.id = new_id;
+  c.records.push_back(put(std::string(kVolumePrefix) + new_id, record));
+  c.resource = record;
+  c.event = makeEvent(message::kCreated, {}, volumeUri(new_id), "OK", SpId::A,
+                      "(volume " + new_id + ", " + std::to_string(capacity) +
+                          " bytes in storage pool " + pool_id + ", owned by SP-" + owner + ")");
+  return {std::move(c), std::nullopt};
+}
+
+Outcome patchVolume(const Model& m, const std::string& id, const json& body) {
+  const Volume* v = m.volume(id);
+  if (!v) return refused(refuse(404, "ResourceNotFound", {"Volume", id}, "no such volume"));
+  if (!body.is_object())
+    return refused(refuse(400, "MalformedJSON", {}, "the body is not a JSON object"));
+  if (body.empty()) return refused(refuse(400, "NoOperation", {}, "nothing to change"));
+  if (auto r = unknownKeys(body, {"Name", "CapacityBytes", "DefaultOwner"})) return refused(*r);
+  if (auto r = checkName(body)) return refused(*r);
+  if (auto r = checkOwner(body, "DefaultOwner")) return refused(*r);
+  uint64_t capacity = v->capacity_bytes;
+  if (auto r = checkCapacity(body, capacity)) return refused(*r);
+  if (capacity < v->capacity_bytes)
+    return refused(refuse(400, "PropertyValueOutOfRange",
+                          {std::to_string(capacity), "CapacityBytes"},
+                          "a volume grows, never shrinks (its data would be cut)"));
+  if (capacity > v->capacity_bytes) {
+    const Pool* pool = m.pool(v->pool);
+    const uint64_t free =
+        pool ? pool->capacity_bytes - std::min(pool->capacity_bytes, pool->allocated_bytes) : 0;
+    if (capacity - v->capacity_bytes > free)
+      return refused(
+          refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
+                 "storage pool " + v->pool + " has " + std::to_string(free) + " bytes free"));
+  }
+  json record = {{"Name", body.value("Name", v->name)},
+                 {"CapacityBytes", capacity},
+                 {"Pool", v->pool},
+                 {"WWN", v->wwn},
+                 {"DefaultOwner", body.value("DefaultOwner", v->default_owner)},
+                 {"CurrentOwner", v->current_owner}};
+  Change c;
+  c.id = id;
+  c.records.push_back(put(std::string(kVolumePrefix) + id, record));
+  c.resource = record;
+  std::string what;
+  for (const auto& [key, value] : body.items()) what += (what.empty() ? "" : ", ") + key;
+  c.event = makeEvent(message::kChanged, {}, volumeUri(id), "OK", SpId::A,
+                      "(volume " + id + ": " + what + ")");
+  return {std::move(c), std::nullopt};
+}
+
+Outcome deleteVolume(const Model& m, const std::string& id) {
+  if (!m.volume(id))
+    return refused(refuse(404, "ResourceNotFound", {"Volume", id}, "no such volume"));
+  Change c;
+  c.id = id;
+  c.records.push_back(removal(std::string(kVolumePrefix) + id));
+  c.event = makeEvent(message::kRemoved, {}, volumeUri(id), "OK", SpId::A, "(volume " + id + ")");
+  return {std::move(c), std::nullopt};
+}
+
+std::string nextId(const std::vector<std::string>& ids) {
+  uint64_t top = 0;
+  for (const std::string& id : ids) top = std::max(top, numericId(id));
+  return std::to_string(top + 1);
+}
+
+std::string newWwn() {
+  unsigned char bytes[13];
+  randombytes_buf(bytes, sizeof bytes);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "6001405";
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  out.resize(32);  // 7 + 25 hex digits
+  return out;
+}
+
+std::string ownerName(bool is_a) {
+  return is_a ? "A" : "B";
+}
+
+}  // namespace dualsp::sp::storage
