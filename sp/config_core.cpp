@@ -55,6 +55,10 @@ bool isPrivateKey(const std::string& key) {
          key.rfind("account_service/", 0) == 0 || key.rfind("security/", 0) == 0;
 }
 
+bool isServiceOwnedKey(const std::string& key) {
+  return isPrivateKey(key) || key.rfind("storage/", 0) == 0;
+}
+
 proto::CommandResult okResult(const std::string& payload) {
   proto::CommandResult r;
   r.set_status(proto::CommandResult::OK);

@@ -100,6 +100,9 @@ bool isEventKey(const std::string& key);
 // accounts/, sessions/, account_service/: the account service's records (sp/account_service);
 // security/: the HTTPS certificate (sp/https_certificate). No client reads or writes them.
 bool isPrivateKey(const std::string& key);
+// Written only by the service that owns it (a ConfigWrite marked "private"): the private keys
+// and the array's storage (storage/, sp/storage_service.hpp), whose changes are checked there.
+bool isServiceOwnedKey(const std::string& key);
 uint64_t eventIdOf(const std::string& key);
 std::string eventKey(uint64_t id);
 proto::Version toProtoVersion(Version v);

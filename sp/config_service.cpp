@@ -134,10 +134,10 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
   auto marked = command.args().find("private");
   bool from_service = marked != command.args().end() && marked->second == "1";
   for (const auto& r : change.records())
-    if (!from_service && isPrivateKey(r.key().empty() ? change.create_prefix() : r.key()))
+    if (!from_service && isServiceOwnedKey(r.key().empty() ? change.create_prefix() : r.key()))
       return reply(errorResult(proto::CommandResult::FORBIDDEN,
-                               "accounts, sessions and the HTTPS certificate are changed through "
-                               "their own commands"));
+                               "accounts, sessions, the HTTPS certificate and the array's storage "
+                               "are changed through their own commands"));
   if (!core_.store.isOpen())
     return reply(errorResult(
         proto::CommandResult::UNAVAILABLE,
@@ -155,6 +155,10 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
               reply = std::move(reply)]() mutable {
     writer_.writeAsActive(std::move(change), deadline, std::move(reply));
   });
+}
+
+void ConfigService::forwardToActive(const proto::Command& command, Reply reply) {
+  forwarder_.forwardWrite(command, core_.role(), std::move(reply));
 }
 
 uint64_t ConfigService::lastEventIdAtOrBefore(Version v) const {

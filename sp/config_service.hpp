@@ -83,6 +83,9 @@ class ConfigService {
   // What GetConfig answers for `key` while no record exists (the running value of a setting
   // from spd's configuration file, e.g. network/management).
   void setDefault(const std::string& key, const std::string& value);
+  // A change a service decides on the active SP only (StorageWrite): sent to the active peer
+  // as ConfigWrite is from a passive one, with the same answers when there is none.
+  void forwardToActive(const proto::Command& command, Reply reply);
 
   using Stats = ConfigStats;
   Stats stats() const;

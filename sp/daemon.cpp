@@ -34,6 +34,7 @@
 #include "sp/floating_settings.hpp"
 #include "sp/health_events.hpp"
 #include "sp/health_monitor.hpp"
+#include "sp/storage_service.hpp"
 #ifdef DUALSP_SPWEB_TLS
 #include "sp/https_certificate.hpp"
 #endif
@@ -117,6 +118,7 @@ class Daemon {
   void followHealth();
   void recordArrayEvents();
   void startAccounts();
+  void startStorage();
   void startHttpsCertificate();
 
   const Settings& c_;
@@ -153,6 +155,7 @@ class Daemon {
   std::vector<std::pair<std::string, std::optional<Fault>>> store_faults_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<StorageService> storage_;
 #ifdef DUALSP_SPWEB_TLS
   std::unique_ptr<HttpsCertificate> https_;  // null: HTTPS off, or no pair key
 #endif
@@ -315,6 +318,7 @@ void Daemon::buildConfigService() {
   startHttpsCertificate();
   config_service_->start();
   startAccounts();
+  startStorage();
 #ifdef DUALSP_SPWEB_TLS
   if (https_) https_->install();  // before spweb starts (startServing)
 #endif
@@ -354,6 +358,23 @@ void Daemon::startAccounts() {
       initial_admin_hash_, deps);
   accounts_->registerCommands(registry_, &peer_registry_);
   accounts_->start();
+}
+
+// The array's pools and volumes (docs/STORAGE.md): in the store, changed on the active SP.
+void Daemon::startStorage() {
+  StorageService::Dependencies deps;
+  deps.list = [this](const std::string& prefix) { return config_service_->list(prefix); };
+  deps.write = [this](proto::Command command, Reply reply) {
+    registry_.find("ConfigWrite")->handler(command, std::move(reply));
+  };
+  deps.drives = [this] { return hardware_->drives(); };
+  deps.active = [this] { return service_->role() == Role::Active; };
+  deps.forward_to_active = [this](const proto::Command& command, Reply reply) {
+    config_service_->forwardToActive(command, std::move(reply));
+  };
+  storage_ = std::make_unique<StorageService>(deps);
+  storage_->registerCommands(registry_);
+  storage_->start();
 }
 
 // The array's HTTPS certificate, shared by both SPs through the store (sp/https_certificate).
@@ -567,6 +588,7 @@ void Daemon::recordArrayEvents() {
 void Daemon::shutDown() {
   if (bus_) bus_->stop();
   delivery_->stop();
+  if (storage_) storage_->stop();
   if (accounts_) accounts_->stop();
   config_service_->stop();
   asio::post(peer_io_, [this] { link_->stop(); });

@@ -29,6 +29,19 @@ void setError(Response& res, int status, BaseMessage message,
 
 }  // namespace
 
+bool fromKey(Response& res, int status, std::string_view key,
+             const std::vector<std::string>& args) {
+  const auto all = redfish::registries::base::kMessages;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].key != key) continue;
+    if (static_cast<size_t>(all[i].number_of_args) != args.size() || status < 400 || status > 599)
+      return false;
+    setError(res, status, static_cast<BaseMessage>(i), args);
+    return true;
+  }
+  return false;
+}
+
 std::span<const RegistryEntry> baseRegistry() {
   return redfish::registries::base::kMessages;
 }

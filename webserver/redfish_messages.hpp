@@ -39,6 +39,11 @@ Json messageObject(BaseMessage message, const std::vector<std::string>& args);
 // {"error":{"code":..., "message":..., "@Message.ExtendedInfo":[...]}}
 Json errorBody(BaseMessage message, const std::vector<std::string>& args);
 
+// The error of a selected Base message named by its key ("PropertyValueOutOfRange"), as spd
+// words a refusal it decided (sp/storage_model.hpp Refusal). False, and nothing set, when the
+// key is not one spweb generated or the arguments do not match the registry.
+bool fromKey(Response& res, int status, std::string_view key, const std::vector<std::string>& args);
+
 // 404: "The requested resource of type <type> named '<id>' was not found."
 void resourceNotFound(Response& res, std::string_view type, std::string_view id);
 // 405 with an Allow header listing what the resource does accept.

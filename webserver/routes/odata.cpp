@@ -16,7 +16,7 @@ namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 39> kODataTypes = {
+constexpr std::array<std::string_view, 46> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -51,6 +51,14 @@ constexpr std::array<std::string_view, 39> kODataTypes = {
     "#EventDestination.v1_16_0.EventDestination",
     "#Event.v1_13_0.Event",     // the SSE stream and event deliveries
     "#Message.v1_1_1.Message",  // @Message.ExtendedInfo of every error
+    // The array's storage (routes/storage.cpp).
+    "#StorageCollection.StorageCollection",
+    "#Storage.v1_21_0.Storage",
+    "#Drive.v1_22_0.Drive",
+    "#StoragePoolCollection.StoragePoolCollection",
+    "#StoragePool.v1_9_1.StoragePool",
+    "#VolumeCollection.VolumeCollection",
+    "#Volume.v1_10_2.Volume",
     // The HTTPS certificate (routes/certificate_service.cpp), where spweb has TLS.
     "#CertificateService.v1_2_1.CertificateService",
     "#CertificateLocations.v1_0_4.CertificateLocations",
@@ -120,14 +128,15 @@ struct ServiceDocumentEntry {
   bool degraded;
 };
 #ifdef DUALSP_TLS_CERTIFICATES
-constexpr size_t kServiceDocumentEntries = 8;
+constexpr size_t kServiceDocumentEntries = 9;
 #else
-constexpr size_t kServiceDocumentEntries = 7;
+constexpr size_t kServiceDocumentEntries = 8;
 #endif
 constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
     {"Managers", "/redfish/v1/Managers", true},
     {"Chassis", "/redfish/v1/Chassis", false},
+    {"Storage", "/redfish/v1/Storage", false},
     {"SessionService", kSessionServicePath, true},
     {"AccountService", kAccountServicePath, true},
     {"EventService", kEventServicePath, true},

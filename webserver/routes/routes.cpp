@@ -13,6 +13,7 @@ RouteTable buildRouteTable() {
   requestRoutesLogServices(routes);
   requestRoutesChassis(routes);
   requestRoutesEventService(routes);
+  requestRoutesStorage(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

@@ -15,6 +15,7 @@ void requestRoutesSessionService(RouteTable& routes);      // routes/session_ser
 void requestRoutesAccountService(RouteTable& routes);      // routes/account_service.cpp
 void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_interfaces.cpp
 void requestRoutesEventService(RouteTable& routes);        // routes/event_service.cpp
+void requestRoutesStorage(RouteTable& routes);             // routes/storage.cpp
 // Where spweb has TLS (DUALSP_TLS_CERTIFICATES): CertificateService, NetworkProtocol.
 void requestRoutesCertificateService(RouteTable& routes);  // routes/certificate_service.cpp
 

@@ -31,6 +31,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   };
   // Degraded: links only to what the rescue subset serves.
   if (ctx.config.mode == ServeMode::Full) body["Chassis"] = odataLink("/redfish/v1/Chassis");
+  if (ctx.config.mode == ServeMode::Full) body["Storage"] = odataLink("/redfish/v1/Storage");
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));
   body["EventService"] = odataLink(std::string(kEventServicePath));  // both modes read it

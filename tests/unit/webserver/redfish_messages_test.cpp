@@ -146,7 +146,7 @@ TEST(RedfishMessages, WrongArgumentCountIsABug) {
 // own consistency tests/unit/redfish checks): every message spweb sends has its entry, in order.
 TEST(RedfishMessages, TableIsTheGeneratedBaseRegistry) {
   STRCMP_EQUAL("Base.1.22.1", std::string(messages::kBaseRegistry).c_str());
-  LONGS_EQUAL(38, messages::baseRegistry().size());
+  LONGS_EQUAL(39, messages::baseRegistry().size());
   for (size_t i = 0; i < messages::baseRegistry().size(); ++i) {
     const auto message = static_cast<messages::BaseMessage>(i);
     CHECK(&messages::entry(message) == &messages::baseRegistry()[i]);
@@ -157,4 +157,24 @@ TEST(RedfishMessages, TableIsTheGeneratedBaseRegistry) {
   STRCMP_EQUAL("Insufficient storage or memory available to complete the request.",
                info.at("Message").get<std::string>().c_str());
   STRCMP_EQUAL("Critical", info.at("MessageSeverity").get<std::string>().c_str());
+}
+
+// spd's refusals name their message by key (sp/storage_model.hpp): any selected Base message
+// with its arguments, and nothing for a key spweb does not have or a wrong argument count.
+TEST(RedfishMessages, AMessageNamedByItsKey) {
+  Response res;
+  CHECK(messages::fromKey(res, 409, "ResourceInUse", {}));
+  LONGS_EQUAL(409, res.status);
+  STRCMP_EQUAL("Base.1.22.1.ResourceInUse", res.body["error"]["code"].get<std::string>().c_str());
+  Response out_of_range;
+  CHECK(messages::fromKey(out_of_range, 400, "PropertyValueOutOfRange", {"7", "CapacityBytes"}));
+  STRCMP_EQUAL("CapacityBytes",
+               out_of_range.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][1]
+                   .get<std::string>()
+                   .c_str());
+  Response untouched;
+  CHECK_FALSE(messages::fromKey(untouched, 400, "NoSuchMessage", {}));
+  CHECK_FALSE(messages::fromKey(untouched, 400, "PropertyValueOutOfRange", {"7"}));
+  CHECK_FALSE(messages::fromKey(untouched, 200, "ResourceInUse", {}));
+  CHECK(untouched.body.is_null());
 }

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(57, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(69, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(51, table.routes().size());
+  LONGS_EQUAL(63, table.routes().size());
 #endif
 
   struct Expected {
@@ -131,6 +131,14 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
       {"/redfish/v1", Privilege::NoAuth, DegradedService::Yes, DataSource::StatusBoard, false},
       {"/redfish/v1/odata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       {"/redfish/v1/$metadata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
+      // The array's storage: read by any user, changed with ConfigureComponents, never in
+      // degraded mode (its model is spd's).
+      {"/redfish/v1/Storage/Array/Volumes", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
+      {"/redfish/v1/Storage/Array/StoragePools/3", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
+      {"/redfish/v1/Storage/Array", Privilege::Login, DegradedService::No, DataSource::LocalBus,
+       false},
       {"/redfish/v1/Managers", Privilege::Login, DegradedService::Yes, DataSource::StatusBoard,
        false},
       {"/redfish/v1/Managers/SPA", Privilege::Login, DegradedService::ThisSpOnly,
@@ -181,6 +189,12 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
     DegradedService degraded;
   };
   const ExpectedMethod by_method[] = {
+      {"/redfish/v1/Storage/Array/Volumes", HttpMethod::Post, Privilege::ConfigureComponents,
+       DegradedService::No},
+      {"/redfish/v1/Storage/Array/Volumes/1", HttpMethod::Patch, Privilege::ConfigureComponents,
+       DegradedService::No},
+      {"/redfish/v1/Storage/Array/StoragePools/1", HttpMethod::Delete,
+       Privilege::ConfigureComponents, DegradedService::No},
       {"/redfish/v1/Chassis/Enclosure", HttpMethod::Patch, Privilege::ConfigureComponents,
        DegradedService::No},
       {"/redfish/v1/Managers/SPA", HttpMethod::Patch, Privilege::ConfigureManager,

@@ -56,6 +56,7 @@ enum class Message {
   PasswordIncorrectLength,
   NoOperation,
   ActionParameterMissing,
+  ResourceInUse,
 };
 
 // Full MessageIds.
@@ -97,8 +98,9 @@ inline constexpr std::string_view kPropertyNotWritable = "Base.1.22.1.PropertyNo
 inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.PasswordIncorrectLength";
 inline constexpr std::string_view kNoOperation = "Base.1.22.1.NoOperation";
 inline constexpr std::string_view kActionParameterMissing = "Base.1.22.1.ActionParameterMissing";
+inline constexpr std::string_view kResourceInUse = "Base.1.22.1.ResourceInUse";
 
-inline constexpr std::array<MessageEntry, 38> kMessages{{
+inline constexpr std::array<MessageEntry, 39> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -327,6 +329,12 @@ inline constexpr std::array<MessageEntry, 38> kMessages{{
      .number_of_args = 2,
      .severity = resource::Health::Critical,
      .resolution = "Supply the action with the required parameter in the request body when the request is resubmitted."},
+    {.key = "ResourceInUse",
+     .id = "Base.1.22.1.ResourceInUse",
+     .text = "The change to the requested resource failed because the resource is in use or in transition.",
+     .number_of_args = 0,
+     .severity = resource::Health::Warning,
+     .resolution = "Remove the condition and resubmit the request if the operation failed."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {

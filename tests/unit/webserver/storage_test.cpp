@@ -1,0 +1,232 @@
+// The array's storage through the Dispatcher (webserver/routes/storage.cpp) on spd's real
+// storage service (sp/storage_service.hpp) over an in-memory store: Swordfish bodies in,
+// Swordfish resources and Base registry errors out, nothing stored on a refusal.
+
+#include <CppUTest/TestHarness.h>
+
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "sp/storage_service.hpp"
+#include "test_dispatcher.hpp"
+
+using namespace dualsp;
+using namespace dualsp::web;
+using namespace dualsp::web::test;
+
+namespace {
+
+constexpr uint64_t kHdd = 4'000'787'030'016;
+constexpr const char* kPools = "/redfish/v1/Storage/Array/StoragePools";
+constexpr const char* kVolumes = "/redfish/v1/Storage/Array/Volumes";
+
+std::vector<platform::DriveInfo> shelf() {
+  std::vector<platform::DriveInfo> d;
+  for (int slot = 0; slot < 6; ++slot)
+    d.push_back({"Disk" + std::to_string(slot), slot, kHdd, "HDD", "SAS", "Sim", "HDD-4T",
+                 "SIMD000" + std::to_string(slot), slot == 5});
+  return d;
+}
+
+struct StorageServed : Served {
+  std::mutex mu;
+  std::map<std::string, std::string> store;
+  std::vector<proto::ConfigWrite> writes;
+  std::unique_ptr<sp::StorageService> service;
+
+  StorageServed() : Served(SpId::A, Role::Active) {
+    sp::StorageService::Dependencies d;
+    d.list = [this](const std::string& prefix) {
+      std::lock_guard lock(mu);
+      std::vector<proto::ConfigRecord> out;
+      for (auto& [k, v] : store)
+        if (k.rfind(prefix, 0) == 0) {
+          proto::ConfigRecord r;
+          r.set_key(k);
+          r.set_value(v);
+          out.push_back(r);
+        }
+      return out;
+    };
+    d.write = [this](proto::Command c, sp::Reply reply) {
+      proto::ConfigWrite w;
+      CHECK(w.ParseFromString(c.payload()));
+      CHECK_EQUAL(std::string("1"), c.args().at("private"));
+      {
+        std::lock_guard lock(mu);
+        writes.push_back(w);
+        for (const auto& r : w.records()) {
+          if (r.deleted())
+            store.erase(r.key());
+          else
+            store[r.key()] = r.value();
+        }
+      }
+      reply(proto::CommandResult{});
+    };
+    d.drives = [] { return shelf(); };
+    d.active = [] { return true; };
+    d.forward_to_active = [](const proto::Command&, sp::Reply reply) {
+      reply(sp::errorResult(proto::CommandResult::UNAVAILABLE, "no peer in this test"));
+    };
+    service = std::make_unique<sp::StorageService>(d);
+    service->start();
+    auto call = [this](void (sp::StorageService::*fn)(const proto::Command&, sp::Reply)) {
+      return [this, fn](const proto::Command& c) -> std::optional<proto::CommandResult> {
+        auto promise = std::make_shared<std::promise<proto::CommandResult>>();
+        (service.get()->*fn)(c, [promise](proto::CommandResult r) { promise->set_value(r); });
+        auto future = promise->get_future();
+        if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+          return std::nullopt;
+        return future.get();
+      };
+    };
+    bus.respond("GetStorage", call(&sp::StorageService::getStorage));
+    bus.respond("StorageWrite", call(&sp::StorageService::storageWrite));
+  }
+  ~StorageServed() { service->stop(); }
+  size_t writeCount() {
+    std::lock_guard lock(mu);
+    return writes.size();
+  }
+};
+
+std::string drives(std::initializer_list<int> slots) {
+  Json links = Json::array();
+  for (int s : slots)
+    links.push_back({{"@odata.id", "/redfish/v1/Storage/Array/Drives/Disk" + std::to_string(s)}});
+  return Json::array({{{"ProvidingDrives", links}}}).dump();
+}
+
+std::string poolBody(const char* raid, std::initializer_list<int> slots, const char* extra = "") {
+  return std::string(R"({"Name": "p", "SupportedRAIDTypes": [")") + raid +
+         R"("], "CapacitySources": )" + drives(slots) + extra + "}";
+}
+
+std::string volumeBody(uint64_t bytes, const char* pool = "1", const char* extra = "") {
+  return R"({"Name": "v", "CapacityBytes": )" + std::to_string(bytes) +
+         R"(, "CapacitySources": [{"ProvidingPools": [{"@odata.id": "/redfish/v1/Storage/Array/StoragePools/)" +
+         pool + R"("}]}])" + extra + "}";
+}
+
+}  // namespace
+
+TEST_GROUP(Storage){};
+
+TEST(Storage, TheArrayAndItsDrivesAreServedAndLinkedFromTheRoot) {
+  StorageServed a;
+  CHECK(a.get("/redfish/v1").body["Storage"]["@odata.id"] == "/redfish/v1/Storage");
+  Response list = a.get("/redfish/v1/Storage");
+  LONGS_EQUAL(200, list.status);
+  CHECK(list.body["Members"][0]["@odata.id"] == "/redfish/v1/Storage/Array");
+  Response storage = a.get("/redfish/v1/Storage/Array");
+  LONGS_EQUAL(200, storage.status);
+  LONGS_EQUAL(6, storage.body["Drives@odata.count"].get<int>());
+  CHECK(storage.body["Status"]["Health"] == "Warning");  // Disk5 failed
+  Response drive = a.get("/redfish/v1/Storage/Array/Drives/Disk2");
+  LONGS_EQUAL(200, drive.status);
+  CHECK(drive.body["CapacityBytes"] == kHdd);
+  CHECK(drive.body["MediaType"] == "HDD");
+  CHECK(drive.body["Protocol"] == "SAS");
+  CHECK(drive.body["PhysicalLocation"]["PartLocation"]["LocationOrdinalValue"] == 2);
+  CHECK(drive.body["Status"]["Health"] == "OK");
+  CHECK(a.get("/redfish/v1/Storage/Array/Drives/Disk5").body["Status"]["Health"] == "Critical");
+  checkError(a.get("/redfish/v1/Storage/Array/Drives/Disk9"), 404, "Base.1.22.1.ResourceNotFound");
+}
+
+TEST(Storage, APoolAndItsVolumesFromCreationToDeletion) {
+  StorageServed a;
+  Response pool = a.post(
+      kPools, poolBody("RAID5", {0, 1, 2}, R"(, "Oem": {"DualSP": {"DefaultOwner": "SPB"}})"));
+  LONGS_EQUAL(201, pool.status);
+  STRCMP_EQUAL("/redfish/v1/Storage/Array/StoragePools/1",
+               pool.header("Location").value_or("").c_str());
+  CHECK(pool.body["SupportedRAIDTypes"][0] == "RAID5");
+  CHECK(pool.body["Capacity"]["Data"]["AllocatedBytes"] == 2 * kHdd);
+  CHECK(pool.body["Oem"]["DualSP"]["DefaultOwner"] == "SPB");
+  CHECK(a.get("/redfish/v1/Storage/Array/Drives/Disk1")
+            .body["Links"]["StoragePools"][0]["@odata.id"] ==
+        "/redfish/v1/Storage/Array/StoragePools/1");
+
+  Response volume = a.post(kVolumes, volumeBody(uint64_t{1} << 30));
+  LONGS_EQUAL(201, volume.status);
+  const std::string path = volume.header("Location").value_or("");
+  STRCMP_EQUAL("/redfish/v1/Storage/Array/Volumes/1", path.c_str());
+  CHECK(volume.body["CapacityBytes"] == uint64_t{1} << 30);
+  CHECK(volume.body["RAIDType"] == "RAID5");
+  CHECK(volume.body["Identifiers"][0]["DurableNameFormat"] == "NAA");
+  STRCMP_EQUAL("6001405", str(volume.body["Identifiers"][0]["DurableName"]).substr(0, 7).c_str());
+  CHECK(volume.body["Oem"]["DualSP"]["CurrentOwner"] == "SPB");  // the pool's default owner
+  LONGS_EQUAL(3, volume.body["Links"]["Drives@odata.count"].get<int>());
+  CHECK(a.get(kPools).body["Members@odata.count"] == 1);
+  CHECK(a.get(std::string(kPools) + "/1").body["Capacity"]["Data"]["ConsumedBytes"] == uint64_t{1}
+                                                                                           << 30);
+
+  Response grown = a.patch(path, R"({"CapacityBytes": 2147483648, "Name": "bigger"})");
+  LONGS_EQUAL(200, grown.status);
+  CHECK(grown.body["CapacityBytes"] == uint64_t{2} << 30);
+  CHECK(grown.body["Name"] == "bigger");
+  CHECK(a.get(path).body["Identifiers"] == volume.body["Identifiers"]);  // durable
+
+  // A pool with a volume stays; then both go.
+  checkError(a.del(std::string(kPools) + "/1"), 409, "Base.1.22.1.ResourceInUse");
+  LONGS_EQUAL(204, a.del(path).status);
+  checkError(a.get(path), 404, "Base.1.22.1.ResourceNotFound");
+  LONGS_EQUAL(204, a.del(std::string(kPools) + "/1").status);
+  CHECK(a.get(kPools).body["Members@odata.count"] == 0);
+  checkError(a.del(std::string(kPools) + "/1"), 404, "Base.1.22.1.ResourceNotFound");
+}
+
+TEST(Storage, RefusalsAreRedfishErrorsAndStoreNothing) {
+  StorageServed a;
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID1", {0, 1})).status);
+  const size_t writes = a.writeCount();
+  struct Case {
+    const char* path;
+    std::string body;
+    int status;
+    const char* message;
+  };
+  const Case cases[] = {
+      {kPools, poolBody("RAID1", {1, 2}), 409, "Base.1.22.1.ResourceInUse"},  // Disk1 in pool 1
+      {kPools, poolBody("RAID1", {2, 5}), 400, "Base.1.22.1.PropertyValueOutOfRange"},  // failed
+      {kPools, poolBody("RAID5", {2, 3}), 400, "Base.1.22.1.PropertyValueConflict"},
+      {kPools, poolBody("RAID9", {2, 3}), 400, "Base.1.22.1.PropertyValueNotInList"},
+      {kPools, poolBody("RAID1", {2, 9}), 400, "Base.1.22.1.ResourceNotFound"},
+      {kPools, R"({"SupportedRAIDTypes": ["RAID1"]})", 400, "Base.1.22.1.PropertyMissing"},
+      {kPools,
+       R"({"SupportedRAIDTypes": ["RAID1"], "CapacitySources": [{"ProvidingDrives": [{"@odata.id": "/redfish/v1/Chassis/Enclosure"}]}]})",
+       400, "Base.1.22.1.PropertyValueFormatError"},
+      {kPools, poolBody("RAID1", {2, 3}, R"(, "Color": "red")"), 400,
+       "Base.1.22.1.PropertyUnknown"},
+      {kPools, poolBody("RAID1", {2, 3}, R"(, "Oem": {"DualSP": {"DefaultOwner": "SPC"}})"), 400,
+       "Base.1.22.1.PropertyValueNotInList"},
+      {kPools, "{nope", 400, "Base.1.22.1.MalformedJSON"},
+      {kVolumes, volumeBody(kHdd + 512), 400, "Base.1.22.1.PropertyValueOutOfRange"},
+      {kVolumes, volumeBody(1000), 400, "Base.1.22.1.PropertyValueOutOfRange"},
+      {kVolumes, volumeBody(uint64_t{1} << 30, "7"), 400, "Base.1.22.1.ResourceNotFound"},
+      {kVolumes,
+       R"({"CapacityBytes": "big", "CapacitySources": [{"ProvidingPools": [{"@odata.id": "/redfish/v1/Storage/Array/StoragePools/1"}]}]})",
+       400, "Base.1.22.1.PropertyValueTypeError"},
+      {kVolumes, R"({"CapacityBytes": 1073741824})", 400, "Base.1.22.1.PropertyMissing"},
+  };
+  for (const Case& c : cases) {
+    Response res = a.post(c.path, c.body);
+    LONGS_EQUAL_TEXT(c.status, res.status, c.body.c_str());
+    STRCMP_EQUAL_TEXT(c.message, str(res.body["error"]["code"]).c_str(), c.body.c_str());
+  }
+  // The property named as the client wrote it, and spd's reason after the registry's words.
+  Response full = a.post(kVolumes, volumeBody(kHdd + 512));
+  CHECK(full.body["error"]["@Message.ExtendedInfo"][0]["MessageArgs"][1] == "CapacityBytes");
+  CHECK(str(full.body["error"]["message"]).find("bytes free") != std::string::npos);
+  LONGS_EQUAL(writes, a.writeCount());
+}
+
+TEST(Storage, AReadOnlyUserReadsButChangesNothing) {
+  StorageServed a;
+  a.identity = Identity{"viewer", "ReadOnly", "", false};
+  LONGS_EQUAL(200, a.get(kPools).status);
+  checkError(a.post(kPools, poolBody("RAID1", {0, 1})), 403, "Base.1.22.1.InsufficientPrivilege");
+  LONGS_EQUAL(0, a.writeCount());
+}

@@ -1,0 +1,490 @@
+// The array's storage on Swordfish (docs/STORAGE.md): /redfish/v1/Storage/Array with its
+// Drives, StoragePools and Volumes. spd's storage service (sp/storage_service.hpp) holds the
+// model and decides every change on the active SP; here the Redfish bodies are translated to
+// its terms and its refusals back into Base registry errors.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/log.hpp"
+#include "webserver/bus_command.hpp"
+#include "webserver/config_access.hpp"
+#include "webserver/redfish_enums.hpp"
+#include "webserver/redfish_format.hpp"
+#include "webserver/redfish_messages.hpp"
+#include "webserver/routes/routes.hpp"
+
+namespace dualsp::web {
+namespace {
+
+constexpr std::string_view kStorageCollectionPath = "/redfish/v1/Storage";
+constexpr std::string_view kStoragePath = "/redfish/v1/Storage/Array";
+constexpr std::string_view kDrivesPath = "/redfish/v1/Storage/Array/Drives";
+constexpr std::string_view kPoolsPath = "/redfish/v1/Storage/Array/StoragePools";
+constexpr std::string_view kVolumesPath = "/redfish/v1/Storage/Array/Volumes";
+constexpr std::string_view kStorageCollectionType = "#StorageCollection.StorageCollection";
+constexpr std::string_view kStorageType = "#Storage.v1_21_0.Storage";
+constexpr std::string_view kDriveType = "#Drive.v1_22_0.Drive";
+constexpr std::string_view kPoolCollectionType = "#StoragePoolCollection.StoragePoolCollection";
+constexpr std::string_view kPoolType = "#StoragePool.v1_9_1.StoragePool";
+constexpr std::string_view kVolumeCollectionType = "#VolumeCollection.VolumeCollection";
+constexpr std::string_view kVolumeType = "#Volume.v1_10_2.Volume";
+constexpr std::string_view kGetStorage = "GetStorage";
+constexpr std::string_view kStorageWrite = "StorageWrite";
+constexpr uint64_t kBlockSizeBytes = 512;
+
+std::string drivePath(const std::string& id) {
+  return std::string(kDrivesPath) + "/" + id;
+}
+std::string poolPath(const std::string& id) {
+  return std::string(kPoolsPath) + "/" + id;
+}
+std::string volumePath(const std::string& id) {
+  return std::string(kVolumesPath) + "/" + id;
+}
+
+// "A" -> "SPA" (the Manager's id), and back.
+std::string spOf(const Json& owner) {
+  return owner.is_string() ? "SP" + owner.get<std::string>() : std::string();
+}
+
+// spd's model: {"drives", "pools", "volumes"}; nullopt with the error set.
+std::optional<Json> readStorage(const RequestContext& ctx, Response& res,
+                                std::string_view type = "Storage", std::string_view id = "Array") {
+  proto::Command command = makeArrayCommand(ctx, kGetStorage);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, type, id)) return std::nullopt;
+  Json model = Json::parse(result->payload(), nullptr, false);
+  if (!model.is_object() || !model["drives"].is_array() || !model["pools"].is_array() ||
+      !model["volumes"].is_array()) {
+    LOG_ERROR << kGetStorage << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return model;
+}
+
+const Json* findById(const Json& list, std::string_view id) {
+  for (const Json& item : list)
+    if (item.value("Id", std::string()) == id) return &item;
+  return nullptr;
+}
+
+// The property names of spd's refusals as the client wrote them.
+std::string clientName(const std::string& name) {
+  if (name == "RAIDType") return "SupportedRAIDTypes";
+  if (name == "Drives" || name == "Pool") return "CapacitySources";
+  if (name == "DefaultOwner") return "Oem/DualSP/DefaultOwner";
+  return name;
+}
+
+// One StorageWrite; spd's answer payload {"id", "resource"} or nullopt with the error set.
+std::optional<Json> writeStorage(const RequestContext& ctx, std::string_view op,
+                                 const std::string& id, const Json& body, Response& res,
+                                 std::string_view type, std::string_view type_id) {
+  proto::Command command = makeArrayCommand(ctx, kStorageWrite);
+  auto& args = *command.mutable_args();
+  args["op"] = std::string(op);
+  args["id"] = id;
+  args["body"] = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
+  if (result && (result->status() == proto::CommandResult::BAD_REQUEST ||
+                 result->status() == proto::CommandResult::NOT_FOUND)) {
+    Json payload = Json::parse(result->payload(), nullptr, false);
+    if (payload.is_object() && payload["refusal"].is_object()) {
+      const Json& r = payload["refusal"];
+      std::vector<std::string> margs;
+      for (const Json& a : r.value("args", Json::array()))
+        margs.push_back(clientName(a.is_string() ? a.get<std::string>() : a.dump()));
+      if (messages::fromKey(res, r.value("status", 400), r.value("message", std::string()),
+                            margs)) {
+        // spd's reason after the registry's words: which drive, how much is free.
+        if (r.contains("detail") && r["detail"].is_string())
+          res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + " " +
+                                         r["detail"].get<std::string>();
+        return std::nullopt;
+      }
+      LOG_ERROR << kStorageWrite << " refused with an unknown message " << r.dump();
+    }
+  }
+  if (!commandSucceeded(result, res, type, type_id)) return std::nullopt;
+  Json out = Json::parse(result->payload(), nullptr, false);
+  if (!out.is_object()) {
+    LOG_ERROR << kStorageWrite << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return out;
+}
+
+// The id at the end of `link` ({"@odata.id": "<collection>/<id>"}) when it names a member of
+// `collection`; nullopt otherwise.
+std::optional<std::string> memberOf(const Json& link, std::string_view collection) {
+  if (!link.is_object() || !link.contains("@odata.id") || !link["@odata.id"].is_string())
+    return std::nullopt;
+  const std::string uri = link["@odata.id"].get<std::string>();
+  const std::string prefix = std::string(collection) + "/";
+  if (uri.rfind(prefix, 0) != 0 || uri.size() == prefix.size() ||
+      uri.find('/', prefix.size()) != std::string::npos)
+    return std::nullopt;
+  return uri.substr(prefix.size());
+}
+
+// CapacitySources: [{"<member>": [{"@odata.id": ...}, ...]}] -> the ids; nullopt with the
+// error set.
+std::optional<Json> capacitySources(const Json& value, std::string_view member,
+                                    std::string_view collection, Response& res) {
+  const std::string property = "CapacitySources";
+  if (!value.is_array() || value.size() != 1 || !value[0].is_object() || value[0].size() != 1 ||
+      !value[0].contains(member) || !value[0][member].is_array()) {
+    messages::propertyValueFormatError(res, valueText(value), property);
+    return std::nullopt;
+  }
+  Json ids = Json::array();
+  for (const Json& link : value[0][member]) {
+    std::optional<std::string> id = memberOf(link, collection);
+    if (!id) {
+      messages::propertyValueFormatError(res, valueText(link), property);
+      return std::nullopt;
+    }
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+// Oem: {"DualSP": {"DefaultOwner": "SPA"|"SPB"}} -> "A"/"B" into `out`; false with the error.
+bool defaultOwnerOf(const Json& oem, Json& out, Response& res) {
+  const std::string property = "Oem/DualSP/DefaultOwner";
+  if (!oem.is_object() || oem.size() != 1 || !oem.contains("DualSP") ||
+      !oem["DualSP"].is_object()) {
+    messages::propertyValueFormatError(res, valueText(oem), "Oem");
+    return false;
+  }
+  for (const auto& [key, value] : oem["DualSP"].items()) {
+    if (key != "DefaultOwner") {
+      messages::propertyUnknown(res, "Oem/DualSP/" + key);
+      return false;
+    }
+    if (!value.is_string() || (value != "SPA" && value != "SPB")) {
+      messages::propertyValueNotInList(res, valueText(value), property);
+      return false;
+    }
+    out["DefaultOwner"] = value.get<std::string>().substr(2);
+  }
+  return true;
+}
+
+Json statusOf(bool critical, bool warning) {
+  return {{"State", ResourceState::Enabled},
+          {"Health", critical  ? HealthState::Critical
+                     : warning ? HealthState::Warning
+                               : HealthState::OK}};
+}
+
+Json driveBody(const Json& d) {
+  const std::string id = d.value("Id", std::string());
+  Json body = {
+      {"@odata.id", drivePath(id)},
+      {"@odata.type", kDriveType},
+      {"Id", id},
+      {"Name", "Drive in slot " + std::to_string(d.value("Slot", 0))},
+      {"CapacityBytes", d.value("CapacityBytes", uint64_t{0})},
+      {"MediaType", d.value("MediaType", std::string())},
+      {"Manufacturer", d.value("Manufacturer", std::string())},
+      {"Model", d.value("Model", std::string())},
+      {"SerialNumber", d.value("SerialNumber", std::string())},
+      {"BlockSizeBytes", kBlockSizeBytes},
+      {"PhysicalLocation",
+       {{"PartLocation",
+         {{"LocationOrdinalValue", d.value("Slot", 0)}, {"LocationType", "Slot"}}}}},
+      {"Status", statusOf(d.value("Failed", false), false)},
+  };
+  if (!d.value("Protocol", std::string()).empty()) body["Protocol"] = d["Protocol"];
+  Json pools = Json::array();
+  if (!d.value("Pool", std::string()).empty()) pools.push_back(odataLink(poolPath(d["Pool"])));
+  body["Links"] = {{"StoragePools", pools}, {"StoragePools@odata.count", pools.size()}};
+  return body;
+}
+
+Json poolBody(const Json& p, const Json& model) {
+  const std::string id = p.value("Id", std::string());
+  const uint64_t capacity = p.value("CapacityBytes", uint64_t{0});
+  const uint64_t allocated = p.value("AllocatedBytes", uint64_t{0});
+  Json drives = Json::array();
+  for (const Json& d : p.value("Drives", Json::array()))
+    if (d.is_string()) drives.push_back(odataLink(drivePath(d.get<std::string>())));
+  Json volumes = Json::array();
+  for (const Json& v : model["volumes"])
+    if (v.value("Pool", std::string()) == id) volumes.push_back(odataLink(volumePath(v["Id"])));
+  Json body = {
+      {"@odata.id", poolPath(id)},
+      {"@odata.type", kPoolType},
+      {"Id", id},
+      {"Name", p.value("Name", "Pool " + id)},
+      {"SupportedRAIDTypes", Json::array({p.value("RAIDType", std::string())})},
+      {"BlockSizeBytes", kBlockSizeBytes},
+      {"Capacity", {{"Data", {{"AllocatedBytes", capacity}, {"ConsumedBytes", allocated}}}}},
+      {"RemainingCapacityPercent",
+       capacity == 0
+           ? 0
+           : static_cast<int>((capacity - std::min(capacity, allocated)) * 100 / capacity)},
+      {"Status", statusOf(false, p.value("Degraded", false))},
+  };
+  body["Oem"]["DualSP"] = {
+      {"DefaultOwner", spOf(p["DefaultOwner"])}, {"Drives", drives}, {"Volumes", volumes}};
+  return body;
+}
+
+Json volumeBody(const Json& v, const Json& model) {
+  const std::string id = v.value("Id", std::string());
+  const std::string pool_id = v.value("Pool", std::string());
+  const Json* pool = findById(model["pools"], pool_id);
+  Json drives = Json::array();
+  if (pool)
+    for (const Json& d : pool->value("Drives", Json::array()))
+      if (d.is_string()) drives.push_back(odataLink(drivePath(d.get<std::string>())));
+  Json body = {
+      {"@odata.id", volumePath(id)},
+      {"@odata.type", kVolumeType},
+      {"Id", id},
+      {"Name", v.value("Name", "Volume " + id)},
+      {"CapacityBytes", v.value("CapacityBytes", uint64_t{0})},
+      {"BlockSizeBytes", kBlockSizeBytes},
+      {"Identifiers", Json::array({{{"DurableName", v.value("WWN", std::string())},
+                                    {"DurableNameFormat", "NAA"}}})},
+      {"Status", statusOf(false, pool && pool->value("Degraded", false))},
+  };
+  if (pool) body["RAIDType"] = pool->value("RAIDType", std::string());
+  body["Links"] = {{"Drives", drives}, {"Drives@odata.count", drives.size()}};
+  body["Oem"]["DualSP"] = {{"StoragePool", odataLink(poolPath(pool_id))},
+                           {"DefaultOwner", spOf(v["DefaultOwner"])},
+                           {"CurrentOwner", spOf(v["CurrentOwner"])}};
+  return body;
+}
+
+Json collectionBody(std::string_view path, std::string_view type, std::string_view name,
+                    const Json& items, std::string (*member)(const std::string&)) {
+  Json members = Json::array();
+  for (const Json& i : items) members.push_back(odataLink(member(i.value("Id", std::string()))));
+  return {{"@odata.id", path},
+          {"@odata.type", type},
+          {"Name", name},
+          {"Members@odata.count", members.size()},
+          {"Members", std::move(members)}};
+}
+
+void handleStorageCollectionGet(const RequestContext&, Response& res) {
+  res.body = {{"@odata.id", kStorageCollectionPath},
+              {"@odata.type", kStorageCollectionType},
+              {"Name", "Storage"},
+              {"Members@odata.count", 1},
+              {"Members", Json::array({odataLink(std::string(kStoragePath))})}};
+}
+
+void handleStorageGet(const RequestContext& ctx, Response& res) {
+  std::optional<Json> model = readStorage(ctx, res);
+  if (!model) return;
+  Json drives = Json::array();
+  bool failed = false, degraded = false;
+  for (const Json& d : (*model)["drives"]) {
+    drives.push_back(odataLink(drivePath(d.value("Id", std::string()))));
+    failed |= d.value("Failed", false);
+  }
+  for (const Json& p : (*model)["pools"]) degraded |= p.value("Degraded", false);
+  res.body = {{"@odata.id", kStoragePath},
+              {"@odata.type", kStorageType},
+              {"Id", "Array"},
+              {"Name", "Array storage"},
+              {"Drives@odata.count", drives.size()},
+              {"Drives", std::move(drives)},
+              {"StoragePools", odataLink(std::string(kPoolsPath))},
+              {"Volumes", odataLink(std::string(kVolumesPath))},
+              {"Status", statusOf(false, failed || degraded)}};
+}
+
+void handleDriveGet(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<Json> model = readStorage(ctx, res, "Drive", id);
+  if (!model) return;
+  const Json* d = findById((*model)["drives"], id);
+  if (!d) return messages::resourceNotFound(res, "Drive", id);
+  res.body = driveBody(*d);
+}
+
+void handlePoolCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<Json> model = readStorage(ctx, res);
+  if (!model) return;
+  res.body =
+      collectionBody(kPoolsPath, kPoolCollectionType, "Storage pools", (*model)["pools"], poolPath);
+}
+
+void handlePoolGet(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<Json> model = readStorage(ctx, res, "StoragePool", id);
+  if (!model) return;
+  const Json* p = findById((*model)["pools"], id);
+  if (!p) return messages::resourceNotFound(res, "StoragePool", id);
+  res.body = poolBody(*p, *model);
+}
+
+// Answers a created or changed pool or volume from a fresh read, or 201/200 with what spd
+// stored when that read fails (the change is made: never a 503 for it).
+void answerStored(const RequestContext& ctx, Response& res, const Json& written, bool pool,
+                  int status) {
+  const std::string id = written.value("id", std::string());
+  Response fresh;
+  std::optional<Json> model = readStorage(ctx, fresh);
+  const Json* item = model ? findById((*model)[pool ? "pools" : "volumes"], id) : nullptr;
+  res.status = status;
+  if (status == 201) res.addHeader("Location", pool ? poolPath(id) : volumePath(id));
+  if (item) {
+    res.body = pool ? poolBody(*item, *model) : volumeBody(*item, *model);
+  } else {
+    res.status = status == 201 ? 201 : 204;
+    res.body = nullptr;
+  }
+}
+
+void handlePoolPost(const RequestContext& ctx, Response& res) {
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  Json change = Json::object();
+  for (const auto& [key, value] : body->items()) {
+    if (key == "Name") {
+      change["Name"] = value;
+    } else if (key == "SupportedRAIDTypes") {
+      if (!value.is_array() || value.size() != 1)
+        return messages::propertyValueFormatError(res, valueText(value), key);
+      change["RAIDType"] = value[0];
+    } else if (key == "CapacitySources") {
+      std::optional<Json> ids = capacitySources(value, "ProvidingDrives", kDrivesPath, res);
+      if (!ids) return;
+      change["Drives"] = *ids;
+    } else if (key == "Oem") {
+      if (!defaultOwnerOf(value, change, res)) return;
+    } else {
+      return messages::propertyUnknown(res, key);
+    }
+  }
+  for (std::string_view required : {"SupportedRAIDTypes", "CapacitySources"})
+    if (!body->contains(required)) return messages::propertyMissing(res, required);
+  std::optional<Json> written =
+      writeStorage(ctx, "create_pool", "", change, res, "StoragePool", "");
+  if (written) answerStored(ctx, res, *written, true, 201);
+}
+
+void handlePoolDelete(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  if (!writeStorage(ctx, "delete_pool", id, Json::object(), res, "StoragePool", id)) return;
+  res.status = 204;
+  res.body = nullptr;
+}
+
+void handleVolumeCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<Json> model = readStorage(ctx, res);
+  if (!model) return;
+  res.body = collectionBody(kVolumesPath, kVolumeCollectionType, "Volumes", (*model)["volumes"],
+                            volumePath);
+}
+
+void handleVolumeGet(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<Json> model = readStorage(ctx, res, "Volume", id);
+  if (!model) return;
+  const Json* v = findById((*model)["volumes"], id);
+  if (!v) return messages::resourceNotFound(res, "Volume", id);
+  res.body = volumeBody(*v, *model);
+}
+
+// A Volume body (POST or PATCH) in spd's terms; nullopt with the error set.
+std::optional<Json> volumeChange(const Json& body, bool create, Response& res) {
+  Json change = Json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (key == "Name" || key == "CapacityBytes") {
+      change[key] = value;
+    } else if (key == "CapacitySources" && create) {
+      std::optional<Json> ids = capacitySources(value, "ProvidingPools", kPoolsPath, res);
+      if (!ids) return std::nullopt;
+      if (ids->size() != 1) {
+        messages::propertyValueFormatError(res, valueText(value), key);
+        return std::nullopt;
+      }
+      change["Pool"] = (*ids)[0];
+    } else if (key == "Oem") {
+      if (!defaultOwnerOf(value, change, res)) return std::nullopt;
+    } else {
+      messages::propertyUnknown(res, key);
+      return std::nullopt;
+    }
+  }
+  if (create)
+    for (std::string_view required : {"CapacityBytes", "CapacitySources"})
+      if (!body.contains(required)) {
+        messages::propertyMissing(res, required);
+        return std::nullopt;
+      }
+  return change;
+}
+
+void handleVolumePost(const RequestContext& ctx, Response& res) {
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  std::optional<Json> change = volumeChange(*body, true, res);
+  if (!change) return;
+  std::optional<Json> written = writeStorage(ctx, "create_volume", "", *change, res, "Volume", "");
+  if (written) answerStored(ctx, res, *written, false, 201);
+}
+
+void handleVolumePatch(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  std::optional<Json> change = volumeChange(*body, false, res);
+  if (!change) return;
+  std::optional<Json> written = writeStorage(ctx, "patch_volume", id, *change, res, "Volume", id);
+  if (written) answerStored(ctx, res, *written, false, 200);
+}
+
+void handleVolumeDelete(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  if (!writeStorage(ctx, "delete_volume", id, Json::object(), res, "Volume", id)) return;
+  res.status = 204;
+  res.body = nullptr;
+}
+
+}  // namespace
+
+void requestRoutesStorage(RouteTable& routes) {
+  auto get = [&](std::string pattern, Handler handler, DataSource source) {
+    routes.add({.pattern = std::move(pattern),
+                .methods = {HttpMethod::Get, HttpMethod::Head},
+                .privilege = Privilege::Login,
+                .degraded = DegradedService::No,
+                .source = source,
+                .handler = std::move(handler)});
+  };
+  auto change = [&](std::string pattern, HttpMethod method, Handler handler) {
+    routes.add({.pattern = std::move(pattern),
+                .methods = {method},
+                .privilege = Privilege::ConfigureComponents,
+                .degraded = DegradedService::No,
+                .source = DataSource::LocalBus,
+                .handler = std::move(handler)});
+  };
+  get(std::string(kStorageCollectionPath), handleStorageCollectionGet, DataSource::None);
+  get(std::string(kStoragePath), handleStorageGet, DataSource::LocalBus);
+  get(std::string(kDrivesPath) + "/{DriveId}", handleDriveGet, DataSource::LocalBus);
+  get(std::string(kPoolsPath), handlePoolCollectionGet, DataSource::LocalBus);
+  change(std::string(kPoolsPath), HttpMethod::Post, handlePoolPost);
+  get(std::string(kPoolsPath) + "/{StoragePoolId}", handlePoolGet, DataSource::LocalBus);
+  change(std::string(kPoolsPath) + "/{StoragePoolId}", HttpMethod::Delete, handlePoolDelete);
+  get(std::string(kVolumesPath), handleVolumeCollectionGet, DataSource::LocalBus);
+  change(std::string(kVolumesPath), HttpMethod::Post, handleVolumePost);
+  get(std::string(kVolumesPath) + "/{VolumeId}", handleVolumeGet, DataSource::LocalBus);
+  change(std::string(kVolumesPath) + "/{VolumeId}", HttpMethod::Patch, handleVolumePatch);
+  change(std::string(kVolumesPath) + "/{VolumeId}", HttpMethod::Delete, handleVolumeDelete);
+}
+
+}  // namespace dualsp::web
