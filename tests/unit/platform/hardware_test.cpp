@@ -194,6 +194,161 @@ TEST(SimHardware, MalformedFaultsKeepTheLastGoodContent) {
   STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
+// A shelf as the harness writes it, out of slot order, with defaults left out.
+const char* const kShelf = R"({"drives": [
+    {"slot": 8, "id": "Disk8", "capacity_bytes": 1920383410176, "media_type": "SSD",
+     "protocol": "SAS", "manufacturer": "DualSP Sim", "model": "SIM-SSD-1T9",
+     "serial_number": "SIMD0009", "failed": false, "later": "ignored"},
+    {"slot": 0, "capacity_bytes": 4000787030016, "media_type": "HDD"},
+    {"slot": 3, "id": "Bay3", "capacity_bytes": 4000787030016, "media_type": "HDD",
+     "protocol": "SATA", "failed": true},
+    {"slot": 11, "id": "Disk11", "capacity_bytes": 800166076416, "media_type": "SSD",
+     "protocol": "NVMe"}]})";
+
+TEST(SimHardware, ReadsTheShelfSortedBySlot) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  auto drives = hw->drives();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  LONGS_EQUAL(4, drives.size());
+  LONGS_EQUAL(0, drives[0].slot);
+  LONGS_EQUAL(3, drives[1].slot);
+  LONGS_EQUAL(8, drives[2].slot);
+  LONGS_EQUAL(11, drives[3].slot);
+
+  const DriveInfo& ssd = drives[2];
+  STRCMP_EQUAL("Disk8", ssd.id.c_str());
+  CHECK_EQUAL(1920383410176ULL, ssd.capacity_bytes);
+  STRCMP_EQUAL("SSD", ssd.media_type.c_str());
+  STRCMP_EQUAL("SAS", ssd.protocol.c_str());
+  STRCMP_EQUAL("DualSP Sim", ssd.manufacturer.c_str());
+  STRCMP_EQUAL("SIM-SSD-1T9", ssd.model.c_str());
+  STRCMP_EQUAL("SIMD0009", ssd.serial_number.c_str());
+  CHECK_FALSE(ssd.failed);
+
+  STRCMP_EQUAL("Bay3", drives[1].id.c_str());
+  STRCMP_EQUAL("SATA", drives[1].protocol.c_str());
+  CHECK_TRUE(drives[1].failed);
+  STRCMP_EQUAL("NVMe", drives[3].protocol.c_str());
+  CHECK_EQUAL(800166076416ULL, drives[3].capacity_bytes);
+}
+
+TEST(SimHardware, DriveDefaults) {
+  writeFile(path, kShelf);
+  auto drives = makeSimHardware(path)->drives();
+  const DriveInfo& d = drives[0];  // slot 0: only the required keys
+  STRCMP_EQUAL("Disk0", d.id.c_str());
+  CHECK_EQUAL(4000787030016ULL, d.capacity_bytes);
+  STRCMP_EQUAL("HDD", d.media_type.c_str());
+  STRCMP_EQUAL("SAS", d.protocol.c_str());
+  STRCMP_EQUAL("", d.manufacturer.c_str());
+  STRCMP_EQUAL("", d.model.c_str());
+  STRCMP_EQUAL("", d.serial_number.c_str());
+  CHECK_FALSE(d.failed);
+}
+
+TEST(SimHardware, NoDrivesListIsNoDrive) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, DriveFailedAndRestoredByEditingTheFile) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  CHECK_FALSE(hw->drives()[3].failed);
+  writeFile(path + ".tmp",
+            replaced(kShelf, "\"protocol\": \"NVMe\"", "\"protocol\": \"NVMe\", \"failed\": true"));
+  fs::rename(path + ".tmp", path);
+  CHECK_TRUE(hw->drives()[3].failed);
+  writeFile(path + ".tmp", kShelf);
+  fs::rename(path + ".tmp", path);
+  CHECK_FALSE(hw->drives()[3].failed);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedDrivesKeepTheLastGoodContent) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(4, hw->drives().size());
+  const char* const broken[][2] = {
+      {R"({"drives": {"slot": 0}})", "drives: not a list"},
+      {R"({"drives": ["Disk0"]})", "drives[0]: not an object"},
+      {R"({"drives": [{"capacity_bytes": 1, "media_type": "HDD"}]})", "drives[0].slot: missing"},
+      {R"({"drives": [{"slot": "0", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: not an integer"},
+      {R"({"drives": [{"slot": 1.5, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: not an integer"},
+      {R"({"drives": [{"slot": -1, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: -1 is out of range"},
+      {R"({"drives": [{"slot": 4294967296, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: 4294967296 is out of range"},
+      {R"({"drives": [{"slot": 0, "media_type": "HDD"}]})", "drives[0].capacity_bytes: missing"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 0, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: 0 is out of range"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": -4, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: -4 is out of range"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 4e12, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: not an integer"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1}]})", "drives[0].media_type: missing"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "Tape"}]})",
+       "drives[0].media_type: 'Tape' is not HDD or SSD"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "protocol": "FC"}]})",
+       "drives[0].protocol: 'FC' is not SAS, SATA or NVMe"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "id": 7}]})",
+       "drives[0].id: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "id": ""}]})",
+       "drives[0].id: empty"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "model": 1}]})",
+       "drives[0].model: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD",
+                       "serial_number": null}]})",
+       "drives[0].serial_number: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "failed": "yes"}]})",
+       "drives[0].failed: not true or false"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 0, "id": "Other", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[1].slot: duplicate 0"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 1, "id": "Disk0", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[1].id: duplicate 'Disk0'"},
+      // one bad drive among good ones spoils the whole file, sensors included
+      {R"({"sensors": [{"id": "T", "kind": "Temperature", "reading": 1}],
+           "drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 1, "capacity_bytes": 1, "media_type": "hdd"}]})",
+       "drives[1].media_type: 'hdd' is not HDD or SSD"},
+  };
+  int tick = 0;
+  for (const auto& [text, problem] : broken) {
+    writeFile(path, text);
+    bumpMtime(path, 10 * ++tick);
+    auto drives = hw->drives();
+    LONGS_EQUAL(4, drives.size());
+    STRCMP_EQUAL("Bay3", drives[1].id.c_str());
+    LONGS_EQUAL(0, hw->sensors().size());
+    STRCMP_CONTAINS(problem, hw->lastError().c_str());
+    STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+  }
+  // the next good version: one drive, error gone
+  writeFile(path, R"({"drives": [{"slot": 5, "capacity_bytes": 1, "media_type": "SSD"}]})");
+  bumpMtime(path, 10 * ++tick);
+  auto drives = hw->drives();
+  LONGS_EQUAL(1, drives.size());
+  STRCMP_EQUAL("Disk5", drives[0].id.c_str());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedDrivesBeforeAnyGoodVersion) {
+  writeFile(path, R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                                 {"slot": 0, "capacity_bytes": 2, "media_type": "SSD",
+                                  "id": "Twin"}]})");
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_CONTAINS("drives[1].slot: duplicate 0", hw->lastError().c_str());
+  STRCMP_CONTAINS("no description loaded yet", hw->lastError().c_str());
+}
+
 TEST(SimHardware, CriticalFromUpperCriticalAndFailed) {
   writeFile(path, R"({"sensors": [
     {"id": "Below", "kind": "Temperature", "reading": 94.9, "upper_critical": 95},
