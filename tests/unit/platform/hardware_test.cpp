@@ -472,6 +472,49 @@ TEST_GROUP(LinuxHardware) {
     writeFile(root + "/" + rel, value + "\n");
   }
 
+  // A shelf in /sys/block, with what is not a shelf drive beside it.
+  void makeShelf() {
+    const std::string b = "block/";
+    attr(b + "sda/size", "7814037168");
+    attr(b + "sda/removable", "0");
+    attr(b + "sda/queue/rotational", "1");
+    attr(b + "sda/device/vendor", "SEAGATE ");
+    attr(b + "sda/device/model", "ST4000NM0025    ");
+    attr(b + "sda/device/serial", "ZC1A2B3C");
+    attr(b + "sda/device/state", "running");
+    attr(b + "sdb/size", "3750748848");
+    attr(b + "sdb/removable", "0");
+    attr(b + "sdb/queue/rotational", "0");
+    attr(b + "sdb/device/vendor", "ATA");
+    attr(b + "sdb/device/model", "SAMSUNG MZ7LH1T9");
+    attr(b + "sdb/device/state", "offline");
+    attr(b + "sdaa/size", "3750748848");
+    attr(b + "sdaa/queue/rotational", "0");
+    attr(b + "nvme0n1/size", "1953525168");
+    attr(b + "nvme0n1/removable", "0");
+    attr(b + "nvme0n1/queue/rotational", "0");
+    attr(b + "nvme0n1/device/model", "Samsung SSD 980 PRO 1TB                 ");
+    attr(b + "nvme0n1/device/serial", "S5GXNX0R123456      ");
+    attr(b + "nvme0n1/device/state", "live");
+    attr(b + "nvme2n1/size", "1953525168");
+    attr(b + "nvme2n1/device/state", "live");
+    attr(b + "nvme10n1/size", "1953525168");
+    attr(b + "nvme10n1/device/state", "dead");
+    attr(b + "vda/size", "2097152");
+    attr(b + "vda/removable", "0");
+    attr(b + "vda/queue/rotational", "1");
+    attr(b + "vda/serial", "QM00001");
+    attr(b + "vda/device/vendor", "0x1af4");
+    // not shelf drives
+    attr(b + "sdc/size", "30031872");  // a USB stick
+    attr(b + "sdc/removable", "1");
+    attr(b + "sdc/device/vendor", "SanDisk");
+    for (const char* other : {"loop0", "ram0", "zram0", "md0", "dm-0", "mmcblk0", "mmcblk0boot0",
+                              "sr0", "nvme0c0n1", "nvmen1", "sd", "sda1", "vdb2"}) {
+      attr(b + other + "/size", "1024");
+    }
+  }
+
   // Two chips, as on a real board: a CPU sensor with labels and an SP controller chip.
   void makeBoard() {
     attr("class/hwmon/hwmon10/name", "nct6779");
@@ -642,6 +685,79 @@ TEST(LinuxHardware, UnparsableEdacCounterIsSkippedAndNamed) {
   STRCMP_CONTAINS((root + "/devices/system/edac/mc/mc0/ue_count").c_str(), hw->lastError().c_str());
   hw->sensors();  // another call's clean read does not hide the problem
   STRCMP_CONTAINS("ue_count", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, NoBlockDevicesNoDrives) {
+  auto hw = makeLinuxHardware(root);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, DrivesFromSysBlock) {
+  makeShelf();
+  auto hw = makeLinuxHardware(root);
+  auto drives = hw->drives();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  // nvme (by controller, then namespace), then sd (sdb before sdaa), then vd; the rest skipped
+  const char* const order[] = {"nvme0n1", "nvme2n1", "nvme10n1", "sda", "sdb", "sdaa", "vda"};
+  LONGS_EQUAL(std::size(order), drives.size());
+  for (size_t n = 0; n < drives.size(); ++n) {
+    STRCMP_EQUAL(order[n], drives[n].id.c_str());
+    LONGS_EQUAL(n, drives[n].slot);
+  }
+
+  const DriveInfo& nvme = drives[0];
+  CHECK_EQUAL(1953525168ULL * 512, nvme.capacity_bytes);
+  STRCMP_EQUAL("SSD", nvme.media_type.c_str());
+  STRCMP_EQUAL("NVMe", nvme.protocol.c_str());
+  STRCMP_EQUAL("", nvme.manufacturer.c_str());
+  STRCMP_EQUAL("Samsung SSD 980 PRO 1TB", nvme.model.c_str());
+  STRCMP_EQUAL("S5GXNX0R123456", nvme.serial_number.c_str());
+  CHECK_FALSE(nvme.failed);
+  CHECK_TRUE(drives[2].failed);  // nvme10: controller dead
+
+  const DriveInfo& hdd = drives[3];
+  CHECK_EQUAL(7814037168ULL * 512, hdd.capacity_bytes);
+  STRCMP_EQUAL("HDD", hdd.media_type.c_str());
+  STRCMP_EQUAL("", hdd.protocol.c_str());
+  STRCMP_EQUAL("SEAGATE", hdd.manufacturer.c_str());  // trimmed: sysfs pads it with spaces
+  STRCMP_EQUAL("ST4000NM0025", hdd.model.c_str());
+  STRCMP_EQUAL("ZC1A2B3C", hdd.serial_number.c_str());
+  CHECK_FALSE(hdd.failed);
+
+  const DriveInfo& offline = drives[4];  // sdb: SCSI offline
+  CHECK_TRUE(offline.failed);
+  STRCMP_EQUAL("SSD", offline.media_type.c_str());
+  STRCMP_EQUAL("", offline.serial_number.c_str());
+  CHECK_FALSE(drives[5].failed);  // sdaa: no device/state at all
+
+  const DriveInfo& vda = drives[6];
+  CHECK_EQUAL(2097152ULL * 512, vda.capacity_bytes);
+  STRCMP_EQUAL("HDD", vda.media_type.c_str());
+  STRCMP_EQUAL("", vda.protocol.c_str());
+  STRCMP_EQUAL("", vda.manufacturer.c_str());  // not virtio's vendor number
+  STRCMP_EQUAL("QM00001", vda.serial_number.c_str());
+  CHECK_FALSE(vda.failed);
+}
+
+TEST(LinuxHardware, UnreadableDriveAttributeIsSkippedAndNamed) {
+  makeShelf();
+  attr("block/sda/size", "lots");
+  attr("block/sdb/queue/rotational", "spinning");
+  auto hw = makeLinuxHardware(root);
+  auto drives = hw->drives();
+  LONGS_EQUAL(7, drives.size());  // still reported, without what could not be read
+  CHECK_EQUAL(0ULL, drives[3].capacity_bytes);
+  STRCMP_EQUAL("SSD", drives[4].media_type.c_str());
+  STRCMP_CONTAINS((root + "/block/sda/size: not an integer").c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS((root + "/block/sdb/queue/rotational").c_str(), hw->lastError().c_str());
+  hw->sensors();  // another call's clean read does not hide the problem
+  STRCMP_CONTAINS("block/sda/size", hw->lastError().c_str());
+
+  attr("block/sda/size", "7814037168");  // read again on every call
+  attr("block/sdb/queue/rotational", "0");
+  CHECK_EQUAL(7814037168ULL * 512, hw->drives()[3].capacity_bytes);
+  STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
 TEST_GROUP(SystemMetrics) {
