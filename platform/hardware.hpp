@@ -66,7 +66,7 @@ class Hardware {
   // The shelf's drives, by slot; empty when the board has none (or none are found).
   virtual std::vector<DriveInfo> drives() { return {}; }
   virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
-  // The problem met by the last sensors()/inventory()/faults() call reading the source;
+  // The problem met by the last sensors()/inventory()/faults()/drives() call reading the source;
   // empty when it was read fine.
   virtual std::string lastError() const = 0;
 };

@@ -229,6 +229,72 @@ void readEdac(const std::string& dir, std::vector<HardwareFault>& out, Problems&
   }
 }
 
+// What sysfs calls a healthy device in `device/state`: a SCSI device "running" (else offline,
+// blocked, transport-offline, ...), an NVMe controller "live" (else resetting, dead, ...).
+constexpr std::string_view kScsiRunning = "running";
+constexpr std::string_view kNvmeLive = "live";
+
+// A whole disk of a real bus, as /sys/block names it, and its place in the kernel's own order:
+// sda..sdz, sdaa..; nvme0n1, nvme0n2, nvme1n1, nvme10n1; vda..vdz, vdaa...
+struct BlockDisk {
+  enum class Bus { Nvme, Scsi, Virtio } bus;
+  std::string name;
+  unsigned controller = 0, ns = 0;  // nvme<controller>n<ns>
+
+  auto key() const { return std::make_tuple(bus, controller, ns, name.size(), name); }
+};
+
+bool allLowerLetters(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+// Everything else in /sys/block is not a shelf drive: loop, ram, zram, md, dm-, mmcblk (the
+// board's boot media), sr (optical), nvme<s>c<c>n<n> (a multipath path, hidden by the kernel).
+std::optional<BlockDisk> blockDisk(const std::string& name) {
+  const std::string_view n = name;
+  if (n.starts_with("sd") && allLowerLetters(n.substr(2))) {
+    return BlockDisk{BlockDisk::Bus::Scsi, name};
+  }
+  if (n.starts_with("vd") && allLowerLetters(n.substr(2))) {
+    return BlockDisk{BlockDisk::Bus::Virtio, name};
+  }
+  if (const auto sep = n.find('n', 4); n.starts_with("nvme") && sep != std::string_view::npos) {
+    auto controller = indexedName(n.substr(0, sep), "nvme", "");
+    auto ns = indexedName(n.substr(sep), "n", "");
+    if (controller && ns) return BlockDisk{BlockDisk::Bus::Nvme, name, *controller, *ns};
+  }
+  return std::nullopt;
+}
+
+// One drive from /sys/block/<name>; nullopt for a removable device (a USB stick, a card
+// reader), which is not part of the shelf.
+std::optional<DriveInfo> readDrive(const std::string& dir, const BlockDisk& disk,
+                                   Problems& problems) {
+  if (flagRaised(dir + "/removable", problems)) return std::nullopt;
+  DriveInfo drive;
+  drive.id = disk.name;
+  // `size` counts 512-byte sectors (SECTOR_SIZE) whatever the disk's logical block size.
+  if (auto sectors = readInteger(dir + "/size", problems); sectors && *sectors >= 0) {
+    drive.capacity_bytes = static_cast<uint64_t>(*sectors) * 512;
+  }
+  drive.media_type = flagRaised(dir + "/queue/rotational", problems) ? "HDD" : "SSD";
+  // sysfs does not say whether an sd disk is SAS or SATA, nor what a virtio disk stands for.
+  drive.protocol = disk.bus == BlockDisk::Bus::Nvme ? "NVMe" : "";
+  // A virtio device's `vendor` is a number (0x1af4), not a maker's name.
+  if (disk.bus != BlockDisk::Bus::Virtio) {
+    drive.manufacturer = readAttribute(dir + "/device/vendor", problems).value_or("");
+  }
+  drive.model = readAttribute(dir + "/device/model", problems).value_or("");
+  // SCSI and NVMe put it on the device, virtio-blk on the disk.
+  auto serial = readAttribute(dir + "/device/serial", problems, true);
+  if (!serial) serial = readAttribute(dir + "/serial", problems, true);
+  drive.serial_number = serial.value_or("");
+  if (auto state = readAttribute(dir + "/device/state", problems)) {
+    drive.failed = *state != (disk.bus == BlockDisk::Bus::Nvme ? kNvmeLive : kScsiRunning);
+  }
+  return drive;
+}
+
 class LinuxHardware final : public Hardware {
  public:
   explicit LinuxHardware(std::string root) : root_(std::move(root)) {}
@@ -280,12 +346,34 @@ class LinuxHardware final : public Hardware {
     return out;
   }
 
+  std::vector<DriveInfo> drives() override {
+    const std::string block = root_ + "/block";
+    std::vector<BlockDisk> disks;
+    for (const auto& name : listDir(block)) {
+      if (auto disk = blockDisk(name)) disks.push_back(std::move(*disk));
+    }
+    std::sort(disks.begin(), disks.end(),
+              [](const BlockDisk& a, const BlockDisk& b) { return a.key() < b.key(); });
+    std::vector<DriveInfo> out;
+    Problems problems;
+    for (const BlockDisk& disk : disks) {
+      if (auto drive = readDrive(block + "/" + disk.name, disk, problems)) {
+        drive->slot = static_cast<int>(out.size());
+        out.push_back(std::move(*drive));
+      }
+    }
+    std::lock_guard lock(mutex_);
+    drives_error_ = problems.text();
+    return out;
+  }
+
   std::string describe() const override { return "linux hardware " + root_; }
 
   std::string lastError() const override {
     std::lock_guard lock(mutex_);
     std::string out;
-    for (const std::string* e : {&sensors_error_, &inventory_error_, &faults_error_}) {
+    for (const std::string* e :
+         {&sensors_error_, &inventory_error_, &faults_error_, &drives_error_}) {
       if (!e->empty()) out += (out.empty() ? "" : "; ") + *e;
     }
     return out;
@@ -297,6 +385,7 @@ class LinuxHardware final : public Hardware {
   std::string sensors_error_;  // of the last sensors() call
   std::string inventory_error_;
   std::string faults_error_;
+  std::string drives_error_;
 };
 
 }  // namespace

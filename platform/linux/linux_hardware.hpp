@@ -20,6 +20,12 @@ namespace dualsp::platform {
 // one "memory-ecc" fault per controller that counted errors, critical when ue_count > 0
 // (Platform.1.3.2.MemoryUncorrectableError), else a warning for ce_count > 0
 // (ResourceEvent.1.4.3.ResourceErrorsDetected); component "mc<N>".
+// Drives: the whole disks in <sysfs_root>/block named sd*, nvme<c>n<n> or vd* (not loop, ram,
+// zram, md, dm, mmcblk, sr; not `removable`), in the kernel's order (sda..sdz, sdaa..; nvme2n1
+// before nvme10n1), slot = that position, id = the kernel name; capacity `size` x 512; HDD when
+// queue/rotational is 1, else SSD; protocol "NVMe" for nvme, else "" (SAS or SATA is not told);
+// device/vendor (not for virtio, a number), device/model, device/serial (else serial);
+// failed when device/state is there and is not the healthy state ("running"; NVMe: "live").
 // Missing files are skipped, never an error; a present file that cannot be read or parsed
 // is skipped and named in lastError().
 std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys");

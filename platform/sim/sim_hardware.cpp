@@ -4,13 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +34,7 @@ struct Description {
   std::vector<SensorReading> sensors;
   std::vector<InventoryItem> inventory;
   std::vector<HardwareFault> faults;
+  std::vector<DriveInfo> drives;  // by slot
 };
 
 // What is wrong with the description, naming the key: "sensors[2].reading: not a number".
@@ -42,6 +47,9 @@ constexpr std::pair<std::string_view, std::string_view> kSensorKinds[] = {
     {"Temperature", "Cel"}, {"Rotational", "RPM"}, {"Power", "W"}, {"Voltage", "V"}};
 constexpr std::string_view kInventoryKinds[] = {"Board", "Processor",   "Memory",
                                                 "Fan",   "PowerSupply", "BootMedia"};
+// Redfish Drive.MediaType and Protocol values a shelf drive may have.
+constexpr std::string_view kMediaTypes[] = {"HDD", "SSD"};
+constexpr std::string_view kDriveProtocols[] = {"SAS", "SATA", "NVMe"};
 
 const Json* member(const Json& object, const char* key) {
   auto it = object.find(key);
@@ -67,6 +75,40 @@ double numberField(const Json& object, const char* key, const std::string& where
   }
   if (!v->is_number()) throw DescriptionError{where + "." + key + ": not a number"};
   return v->get<double>();
+}
+
+// A JSON integer (not 1.5, not "1") in [min, max].
+uint64_t integerField(const Json& object, const char* key, const std::string& where, uint64_t min,
+                      uint64_t max) {
+  const Json* v = member(object, key);
+  if (v == nullptr) throw DescriptionError{where + "." + key + ": missing"};
+  if (!v->is_number_integer()) throw DescriptionError{where + "." + key + ": not an integer"};
+  const std::string range = " (" + std::to_string(min) + " to " + std::to_string(max) + ")";
+  if (v->is_number_unsigned()) {
+    const uint64_t n = v->get<uint64_t>();
+    if (n < min || n > max) {
+      throw DescriptionError{where + "." + key + ": " + std::to_string(n) + " is out of range" +
+                             range};
+    }
+    return n;
+  }
+  const int64_t n = v->get<int64_t>();  // nlohmann stores only negative integers as signed
+  if (n < 0 || static_cast<uint64_t>(n) < min || static_cast<uint64_t>(n) > max) {
+    throw DescriptionError{where + "." + key + ": " + std::to_string(n) + " is out of range" +
+                           range};
+  }
+  return static_cast<uint64_t>(n);
+}
+
+// A string field whose value must be one of `allowed`.
+std::string oneOf(const Json& object, const char* key, const std::string& where, bool required,
+                  const std::string& fallback, std::span<const std::string_view> allowed,
+                  const char* allowed_text) {
+  std::string value = stringField(object, key, where, required, fallback);
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+    throw DescriptionError{where + "." + key + ": '" + value + "' is not " + allowed_text};
+  }
+  return value;
 }
 
 bool boolField(const Json& object, const char* key, const std::string& where) {
@@ -151,6 +193,23 @@ HardwareFault parseFault(const Json& f, const std::string& where) {
   return fault;
 }
 
+DriveInfo parseDrive(const Json& d, const std::string& where) {
+  if (!d.is_object()) throw DescriptionError{where + ": not an object"};
+  DriveInfo drive;
+  drive.slot = static_cast<int>(
+      integerField(d, "slot", where, 0, static_cast<uint64_t>(std::numeric_limits<int>::max())));
+  drive.id = stringField(d, "id", where, false, "Disk" + std::to_string(drive.slot));
+  drive.capacity_bytes =
+      integerField(d, "capacity_bytes", where, 1, std::numeric_limits<uint64_t>::max());
+  drive.media_type = oneOf(d, "media_type", where, true, {}, kMediaTypes, "HDD or SSD");
+  drive.protocol = oneOf(d, "protocol", where, false, "SAS", kDriveProtocols, "SAS, SATA or NVMe");
+  drive.manufacturer = stringField(d, "manufacturer", where, false);
+  drive.model = stringField(d, "model", where, false);
+  drive.serial_number = stringField(d, "serial_number", where, false);
+  drive.failed = boolField(d, "failed", where);
+  return drive;
+}
+
 // Throws DescriptionError, or nlohmann's parse_error for text that is not JSON.
 Description parseDescription(const std::string& text) {
   const Json doc = Json::parse(text);
@@ -179,6 +238,20 @@ Description parseDescription(const std::string& text) {
       d.faults.push_back(parseFault((*list)[n], where));
       checkUniqueId(ids, d.faults.back().id, where);
     }
+  }
+  ids.clear();
+  if (const Json* list = listField(doc, "drives")) {
+    std::set<int> slots;
+    for (size_t n = 0; n < list->size(); ++n) {
+      const std::string where = "drives[" + std::to_string(n) + "]";
+      d.drives.push_back(parseDrive((*list)[n], where));
+      checkUniqueId(ids, d.drives.back().id, where);
+      if (!slots.insert(d.drives.back().slot).second) {
+        throw DescriptionError{where + ".slot: duplicate " + std::to_string(d.drives.back().slot)};
+      }
+    }
+    std::sort(d.drives.begin(), d.drives.end(),
+              [](const DriveInfo& a, const DriveInfo& b) { return a.slot < b.slot; });
   }
   return d;
 }
@@ -224,6 +297,12 @@ class SimHardware final : public Hardware {
     std::lock_guard lock(mutex_);
     refresh();
     return current_.faults;
+  }
+
+  std::vector<DriveInfo> drives() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.drives;
   }
 
   std::string describe() const override { return "sim hardware " + path_; }

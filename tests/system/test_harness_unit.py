@@ -1,5 +1,6 @@
 """Unit tests of the harness's own logic (no root, no spd): holder decision, sandwich rule,
-netlink parsing, the midplane cut flags and the probe's HTTP head parser."""
+netlink parsing, the midplane cut flags, the probe's HTTP head parser and the drive shelf
+both SPs share (`drive fail`/`restore`)."""
 
 import contextlib
 import importlib.machinery
@@ -492,3 +493,84 @@ def test_credentials_command(tmp_path):
     os.unlink(state / "credentials")
     p = run_sp_pair("--state", str(state), "credentials")
     assert p.returncode != 0 and "no administrator" in p.stderr
+
+
+def test_both_sps_see_the_same_shelf():
+    """The shelf is cabled to both SPs: the same 12 drives (ids, serial numbers) in each
+    description, 4 TB SAS HDDs in slots 0-7 and 1.92 TB SAS SSDs in 8-11, none failed; the
+    SP's own parts keep serial numbers of their own."""
+    from sp_pair import hardware
+    a, b = hardware.description("A"), hardware.description("B")
+    assert a["drives"] == b["drives"]
+    drives = a["drives"]
+    assert [d["slot"] for d in drives] == list(range(12))
+    assert [d["id"] for d in drives] == ["Disk%d" % n for n in range(12)]
+    assert [d["serial_number"] for d in drives] == ["SIMD%04d" % (n + 1) for n in range(12)]
+    for d in drives:
+        hdd = d["slot"] < 8
+        assert d["media_type"] == ("HDD" if hdd else "SSD")
+        assert d["capacity_bytes"] == (4000787030016 if hdd else 1920383410176)
+        assert d["protocol"] == "SAS" and d["failed"] is False
+        assert d["manufacturer"] and d["model"]
+    assert a["inventory"][0]["serial_number"] != b["inventory"][0]["serial_number"]
+
+
+def shelf_pair(tmp_path):
+    """A loopback state directory with both SPs' healthy descriptions (what `up` writes)."""
+    from sp_pair import hardware
+    state = tmp_path / "pair"
+    state.mkdir()
+    (state / "pair.json").write_text(json.dumps({"mode": "loopback", "A": {}, "B": {}}))
+    for sp in ("A", "B"):
+        hardware.write_description(str(state / ("hw-%s.json" % sp.lower())), sp)
+    return state
+
+
+def read_hw(state, sp):
+    return json.loads((state / ("hw-%s.json" % sp.lower())).read_text())
+
+
+def test_drive_fail_and_restore_edit_both_descriptions(tmp_path):
+    from sp_pair import hardware, shelf
+    state = shelf_pair(tmp_path)
+    p = run_sp_pair("--state", str(state), "drive", "fail", "3")
+    assert p.returncode == 0, p.stderr
+    assert "slot 3 (Disk3) failed" in p.stdout
+    for sp in ("A", "B"):
+        doc, healthy = read_hw(state, sp), hardware.description(sp)
+        assert shelf.failed_slots(doc) == [3]
+        healthy["drives"][3]["failed"] = True
+        assert doc == healthy, "only drive 3's failed changed"
+    run_sp_pair("--state", str(state), "drive", "fail", "3")  # idempotent
+    assert run_sp_pair("--state", str(state), "drive", "fail", "10").returncode == 0
+    assert [shelf.failed_slots(read_hw(state, sp)) for sp in ("A", "B")] == [[3, 10], [3, 10]]
+    lines = run_sp_pair("--state", str(state), "drive", "list").stdout.splitlines()
+    assert len(lines) == 13 and lines[4].split()[0] == "3" and lines[4].split()[-2:] == [
+        "failed", "failed"]
+    assert lines[1].split()[-2:] == ["ok", "ok"]
+
+    p = run_sp_pair("--state", str(state), "drive", "restore", "3")
+    assert p.returncode == 0, p.stderr
+    assert [shelf.failed_slots(read_hw(state, sp)) for sp in ("A", "B")] == [[10], [10]]
+    p = run_sp_pair("--state", str(state), "drive", "restore")  # every drive
+    assert p.returncode == 0, p.stderr
+    for sp in ("A", "B"):
+        assert read_hw(state, sp) == hardware.description(sp)
+
+
+def test_drive_fail_refuses_a_slot_either_sp_lacks(tmp_path):
+    state = shelf_pair(tmp_path)
+    p = run_sp_pair("--state", str(state), "drive", "fail", "12")
+    assert p.returncode == 1 and "no drive in slot 12" in p.stderr
+    for bad in ("x", "-1"):
+        p = run_sp_pair("--state", str(state), "drive", "fail", bad)
+        assert p.returncode == 2 and "drive slot" in p.stderr
+    assert run_sp_pair("--state", str(state), "drive", "fail").returncode == 1
+    # SP-B's description lost slot 5 (a hand edit): neither SP's is written
+    b = read_hw(state, "B")
+    b["drives"] = [d for d in b["drives"] if d["slot"] != 5]
+    (state / "hw-b.json").write_text(json.dumps(b))
+    before = {sp: (state / ("hw-%s.json" % sp)).read_bytes() for sp in ("a", "b")}
+    p = run_sp_pair("--state", str(state), "drive", "fail", "5")
+    assert p.returncode == 1 and "hw-b.json has no drive in slot 5" in p.stderr
+    assert {sp: (state / ("hw-%s.json" % sp)).read_bytes() for sp in ("a", "b")} == before

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from . import auth, control, faults, hardware, midplane, netns, power, procs, redfish
+from . import auth, control, faults, hardware, midplane, netns, power, procs, redfish, shelf
 from .common import (NS_CLI, NS_LAN, NS_SP, DEFAULT_NETNS_STATE, HarnessError, Layout,
                      default_build, default_loopback_state, eprint, layout_from_pair_json,
                      read_pair_json, set_deep, utc_stamp, write_pair_json)
@@ -32,6 +32,16 @@ def fault_arg(value):
         raise argparse.ArgumentTypeError("unknown fault %r; the faults are: %s" % (
             value, faults.names_text()))
     return value
+
+
+def slot_arg(value):
+    try:
+        slot = int(value)
+    except ValueError:
+        slot = -1
+    if slot < 0:
+        raise argparse.ArgumentTypeError("a drive slot is an integer from 0, not %r" % value)
+    return slot
 
 
 def resolve_state(args, for_up_mode=None):
@@ -324,6 +334,11 @@ def cmd_status(args):
     for sp in ("A", "B"):
         if st.get(sp) is not None:
             st[sp]["faults"] = faults.injected(lay, sp)
+            try:
+                st[sp]["failed_drives"] = shelf.failed_slots(
+                    faults.read_description(lay.hardware_path(sp)))
+            except HarnessError as e:
+                st[sp]["failed_drives"] = ["(%s)" % e]
             cuts, loss = netns.cuts_and_loss(sp) if lay.mode == "netns" else ([], {})
             if midplane.get_cut(lay.midplane_file, sp):
                 cuts.append("midplane")
@@ -341,6 +356,20 @@ def cmd_fault(args):
 def cmd_clear(args):
     lay, _ = load(args)
     print(faults.clear(lay, args.sp, args.name))
+    return 0
+
+
+def cmd_drive(args):
+    lay, _ = load(args)
+    if args.action == "list":
+        if args.slot is not None:
+            raise HarnessError("drive list takes no SLOT")
+        for line in shelf.listing(lay):
+            print(line)
+        return 0
+    if args.action == "fail" and args.slot is None:
+        raise HarnessError("drive fail needs a SLOT")
+    print(shelf.set_drive(lay, args.action == "fail", args.slot))
     return 0
 
 
@@ -552,6 +581,16 @@ def main(argv=None):
     p.add_argument("name", type=fault_arg, metavar="NAME", nargs="?", default=None,
                    help=faults.names_text())
     p.set_defaults(func=cmd_clear)
+
+    p = sub.add_parser("drive", parents=[common], help="fail or restore a drive of the shelf",
+                       description="The shelf is cabled to both SPs: `fail SLOT` marks the "
+                                   "drive failed in both SPs' hardware descriptions, `restore "
+                                   "[SLOT]` healthy again (every drive without SLOT), `list` "
+                                   "shows the shelf as each SP's description has it.")
+    p.add_argument("action", choices=("fail", "restore", "list"))
+    p.add_argument("slot", type=slot_arg, nargs="?", default=None, metavar="SLOT",
+                   help="shelf slot, 0-based")
+    p.set_defaults(func=cmd_drive)
 
     p = sub.add_parser("cut", parents=[common], help="cut heartbeat paths of an SP")
     p.add_argument("sp", type=sp_arg)

@@ -1,5 +1,6 @@
 """What `up` provisions beside the configs: each SP's hardware description (the sim back end's
-sensors and inventory, docs/HARDWARE-SIM.md) and the array's pair key (peer-link auth)."""
+sensors, inventory and the shelf's drives, docs/HARDWARE-SIM.md) and the array's pair key
+(peer-link auth)."""
 
 import json
 import os
@@ -11,9 +12,32 @@ def _serial(sp, n):
     return "SIM%s%04d" % (sp, n)
 
 
+# The array's drive shelf, cabled to both SPs: slots 0-7 4 TB SAS HDDs, 8-11 1.92 TB SAS SSDs
+# (the capacities such drives report).
+SHELF_SLOTS = 12
+HDD_SLOTS = range(0, 8)
+HDD_BYTES = 4000787030016
+SSD_BYTES = 1920383410176
+
+
+def drives():
+    """The shelf as both SPs see it: the same drives, ids and serial numbers in each
+    description (SIMD0001 is slot 0's), all healthy."""
+    out = []
+    for slot in range(SHELF_SLOTS):
+        hdd = slot in HDD_SLOTS
+        out.append({"slot": slot, "id": "Disk%d" % slot,
+                    "capacity_bytes": HDD_BYTES if hdd else SSD_BYTES,
+                    "media_type": "HDD" if hdd else "SSD", "protocol": "SAS",
+                    "manufacturer": "DualSP Sim", "model": "SIM-HDD-4T" if hdd else "SIM-SSD-1T9",
+                    "serial_number": _serial("D", slot + 1), "failed": False})
+    return out
+
+
 def description(sp):
     """The simulated hardware of SP `sp`: every part an SP board carries, serial numbers that
-    differ per SP, readings a healthy board shows (SP-B runs a little warmer)."""
+    differ per SP, readings a healthy board shows (SP-B runs a little warmer), and the shelf's
+    drives, the same for both SPs."""
     warm = 0.0 if sp == "A" else 1.5
     sensors = [
         {"id": "CPU0Temp", "name": "CPU 0 temperature", "kind": "Temperature",
@@ -47,7 +71,7 @@ def description(sp):
     inventory = [{"id": pid, "kind": kind, "name": name, "manufacturer": "DualSP Sim",
                   "model": model, "serial_number": _serial(sp, n + 1), "part_number": pn}
                  for n, (pid, kind, name, model, pn) in enumerate(parts)]
-    return {"sensors": sensors, "inventory": inventory}
+    return {"sensors": sensors, "inventory": inventory, "drives": drives()}
 
 
 def write_description(path, sp):

@@ -194,6 +194,161 @@ TEST(SimHardware, MalformedFaultsKeepTheLastGoodContent) {
   STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
+// A shelf as the harness writes it, out of slot order, with defaults left out.
+const char* const kShelf = R"({"drives": [
+    {"slot": 8, "id": "Disk8", "capacity_bytes": 1920383410176, "media_type": "SSD",
+     "protocol": "SAS", "manufacturer": "DualSP Sim", "model": "SIM-SSD-1T9",
+     "serial_number": "SIMD0009", "failed": false, "later": "ignored"},
+    {"slot": 0, "capacity_bytes": 4000787030016, "media_type": "HDD"},
+    {"slot": 3, "id": "Bay3", "capacity_bytes": 4000787030016, "media_type": "HDD",
+     "protocol": "SATA", "failed": true},
+    {"slot": 11, "id": "Disk11", "capacity_bytes": 800166076416, "media_type": "SSD",
+     "protocol": "NVMe"}]})";
+
+TEST(SimHardware, ReadsTheShelfSortedBySlot) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  auto drives = hw->drives();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  LONGS_EQUAL(4, drives.size());
+  LONGS_EQUAL(0, drives[0].slot);
+  LONGS_EQUAL(3, drives[1].slot);
+  LONGS_EQUAL(8, drives[2].slot);
+  LONGS_EQUAL(11, drives[3].slot);
+
+  const DriveInfo& ssd = drives[2];
+  STRCMP_EQUAL("Disk8", ssd.id.c_str());
+  CHECK_EQUAL(1920383410176ULL, ssd.capacity_bytes);
+  STRCMP_EQUAL("SSD", ssd.media_type.c_str());
+  STRCMP_EQUAL("SAS", ssd.protocol.c_str());
+  STRCMP_EQUAL("DualSP Sim", ssd.manufacturer.c_str());
+  STRCMP_EQUAL("SIM-SSD-1T9", ssd.model.c_str());
+  STRCMP_EQUAL("SIMD0009", ssd.serial_number.c_str());
+  CHECK_FALSE(ssd.failed);
+
+  STRCMP_EQUAL("Bay3", drives[1].id.c_str());
+  STRCMP_EQUAL("SATA", drives[1].protocol.c_str());
+  CHECK_TRUE(drives[1].failed);
+  STRCMP_EQUAL("NVMe", drives[3].protocol.c_str());
+  CHECK_EQUAL(800166076416ULL, drives[3].capacity_bytes);
+}
+
+TEST(SimHardware, DriveDefaults) {
+  writeFile(path, kShelf);
+  auto drives = makeSimHardware(path)->drives();
+  const DriveInfo& d = drives[0];  // slot 0: only the required keys
+  STRCMP_EQUAL("Disk0", d.id.c_str());
+  CHECK_EQUAL(4000787030016ULL, d.capacity_bytes);
+  STRCMP_EQUAL("HDD", d.media_type.c_str());
+  STRCMP_EQUAL("SAS", d.protocol.c_str());
+  STRCMP_EQUAL("", d.manufacturer.c_str());
+  STRCMP_EQUAL("", d.model.c_str());
+  STRCMP_EQUAL("", d.serial_number.c_str());
+  CHECK_FALSE(d.failed);
+}
+
+TEST(SimHardware, NoDrivesListIsNoDrive) {
+  writeFile(path, kDescription);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, DriveFailedAndRestoredByEditingTheFile) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  CHECK_FALSE(hw->drives()[3].failed);
+  writeFile(path + ".tmp",
+            replaced(kShelf, "\"protocol\": \"NVMe\"", "\"protocol\": \"NVMe\", \"failed\": true"));
+  fs::rename(path + ".tmp", path);
+  CHECK_TRUE(hw->drives()[3].failed);
+  writeFile(path + ".tmp", kShelf);
+  fs::rename(path + ".tmp", path);
+  CHECK_FALSE(hw->drives()[3].failed);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedDrivesKeepTheLastGoodContent) {
+  writeFile(path, kShelf);
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(4, hw->drives().size());
+  const char* const broken[][2] = {
+      {R"({"drives": {"slot": 0}})", "drives: not a list"},
+      {R"({"drives": ["Disk0"]})", "drives[0]: not an object"},
+      {R"({"drives": [{"capacity_bytes": 1, "media_type": "HDD"}]})", "drives[0].slot: missing"},
+      {R"({"drives": [{"slot": "0", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: not an integer"},
+      {R"({"drives": [{"slot": 1.5, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: not an integer"},
+      {R"({"drives": [{"slot": -1, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: -1 is out of range"},
+      {R"({"drives": [{"slot": 4294967296, "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[0].slot: 4294967296 is out of range"},
+      {R"({"drives": [{"slot": 0, "media_type": "HDD"}]})", "drives[0].capacity_bytes: missing"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 0, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: 0 is out of range"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": -4, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: -4 is out of range"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 4e12, "media_type": "HDD"}]})",
+       "drives[0].capacity_bytes: not an integer"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1}]})", "drives[0].media_type: missing"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "Tape"}]})",
+       "drives[0].media_type: 'Tape' is not HDD or SSD"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "protocol": "FC"}]})",
+       "drives[0].protocol: 'FC' is not SAS, SATA or NVMe"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "id": 7}]})",
+       "drives[0].id: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "id": ""}]})",
+       "drives[0].id: empty"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "model": 1}]})",
+       "drives[0].model: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD",
+                       "serial_number": null}]})",
+       "drives[0].serial_number: not a string"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD", "failed": "yes"}]})",
+       "drives[0].failed: not true or false"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 0, "id": "Other", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[1].slot: duplicate 0"},
+      {R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 1, "id": "Disk0", "capacity_bytes": 1, "media_type": "HDD"}]})",
+       "drives[1].id: duplicate 'Disk0'"},
+      // one bad drive among good ones spoils the whole file, sensors included
+      {R"({"sensors": [{"id": "T", "kind": "Temperature", "reading": 1}],
+           "drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                      {"slot": 1, "capacity_bytes": 1, "media_type": "hdd"}]})",
+       "drives[1].media_type: 'hdd' is not HDD or SSD"},
+  };
+  int tick = 0;
+  for (const auto& [text, problem] : broken) {
+    writeFile(path, text);
+    bumpMtime(path, 10 * ++tick);
+    auto drives = hw->drives();
+    LONGS_EQUAL(4, drives.size());
+    STRCMP_EQUAL("Bay3", drives[1].id.c_str());
+    LONGS_EQUAL(0, hw->sensors().size());
+    STRCMP_CONTAINS(problem, hw->lastError().c_str());
+    STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+  }
+  // the next good version: one drive, error gone
+  writeFile(path, R"({"drives": [{"slot": 5, "capacity_bytes": 1, "media_type": "SSD"}]})");
+  bumpMtime(path, 10 * ++tick);
+  auto drives = hw->drives();
+  LONGS_EQUAL(1, drives.size());
+  STRCMP_EQUAL("Disk5", drives[0].id.c_str());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedDrivesBeforeAnyGoodVersion) {
+  writeFile(path, R"({"drives": [{"slot": 0, "capacity_bytes": 1, "media_type": "HDD"},
+                                 {"slot": 0, "capacity_bytes": 2, "media_type": "SSD",
+                                  "id": "Twin"}]})");
+  auto hw = makeSimHardware(path);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_CONTAINS("drives[1].slot: duplicate 0", hw->lastError().c_str());
+  STRCMP_CONTAINS("no description loaded yet", hw->lastError().c_str());
+}
+
 TEST(SimHardware, CriticalFromUpperCriticalAndFailed) {
   writeFile(path, R"({"sensors": [
     {"id": "Below", "kind": "Temperature", "reading": 94.9, "upper_critical": 95},
@@ -315,6 +470,49 @@ TEST_GROUP(LinuxHardware) {
   void attr(const std::string& rel, const std::string& value) {
     fs::create_directories(fs::path(root + "/" + rel).parent_path());
     writeFile(root + "/" + rel, value + "\n");
+  }
+
+  // A shelf in /sys/block, with what is not a shelf drive beside it.
+  void makeShelf() {
+    const std::string b = "block/";
+    attr(b + "sda/size", "7814037168");
+    attr(b + "sda/removable", "0");
+    attr(b + "sda/queue/rotational", "1");
+    attr(b + "sda/device/vendor", "SEAGATE ");
+    attr(b + "sda/device/model", "ST4000NM0025    ");
+    attr(b + "sda/device/serial", "ZC1A2B3C");
+    attr(b + "sda/device/state", "running");
+    attr(b + "sdb/size", "3750748848");
+    attr(b + "sdb/removable", "0");
+    attr(b + "sdb/queue/rotational", "0");
+    attr(b + "sdb/device/vendor", "ATA");
+    attr(b + "sdb/device/model", "SAMSUNG MZ7LH1T9");
+    attr(b + "sdb/device/state", "offline");
+    attr(b + "sdaa/size", "3750748848");
+    attr(b + "sdaa/queue/rotational", "0");
+    attr(b + "nvme0n1/size", "1953525168");
+    attr(b + "nvme0n1/removable", "0");
+    attr(b + "nvme0n1/queue/rotational", "0");
+    attr(b + "nvme0n1/device/model", "Samsung SSD 980 PRO 1TB                 ");
+    attr(b + "nvme0n1/device/serial", "S5GXNX0R123456      ");
+    attr(b + "nvme0n1/device/state", "live");
+    attr(b + "nvme2n1/size", "1953525168");
+    attr(b + "nvme2n1/device/state", "live");
+    attr(b + "nvme10n1/size", "1953525168");
+    attr(b + "nvme10n1/device/state", "dead");
+    attr(b + "vda/size", "2097152");
+    attr(b + "vda/removable", "0");
+    attr(b + "vda/queue/rotational", "1");
+    attr(b + "vda/serial", "QM00001");
+    attr(b + "vda/device/vendor", "0x1af4");
+    // not shelf drives
+    attr(b + "sdc/size", "30031872");  // a USB stick
+    attr(b + "sdc/removable", "1");
+    attr(b + "sdc/device/vendor", "SanDisk");
+    for (const char* other : {"loop0", "ram0", "zram0", "md0", "dm-0", "mmcblk0", "mmcblk0boot0",
+                              "sr0", "nvme0c0n1", "nvmen1", "sd", "sda1", "vdb2"}) {
+      attr(b + other + "/size", "1024");
+    }
   }
 
   // Two chips, as on a real board: a CPU sensor with labels and an SP controller chip.
@@ -487,6 +685,79 @@ TEST(LinuxHardware, UnparsableEdacCounterIsSkippedAndNamed) {
   STRCMP_CONTAINS((root + "/devices/system/edac/mc/mc0/ue_count").c_str(), hw->lastError().c_str());
   hw->sensors();  // another call's clean read does not hide the problem
   STRCMP_CONTAINS("ue_count", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, NoBlockDevicesNoDrives) {
+  auto hw = makeLinuxHardware(root);
+  LONGS_EQUAL(0, hw->drives().size());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(LinuxHardware, DrivesFromSysBlock) {
+  makeShelf();
+  auto hw = makeLinuxHardware(root);
+  auto drives = hw->drives();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  // nvme (by controller, then namespace), then sd (sdb before sdaa), then vd; the rest skipped
+  const char* const order[] = {"nvme0n1", "nvme2n1", "nvme10n1", "sda", "sdb", "sdaa", "vda"};
+  LONGS_EQUAL(std::size(order), drives.size());
+  for (size_t n = 0; n < drives.size(); ++n) {
+    STRCMP_EQUAL(order[n], drives[n].id.c_str());
+    LONGS_EQUAL(n, drives[n].slot);
+  }
+
+  const DriveInfo& nvme = drives[0];
+  CHECK_EQUAL(1953525168ULL * 512, nvme.capacity_bytes);
+  STRCMP_EQUAL("SSD", nvme.media_type.c_str());
+  STRCMP_EQUAL("NVMe", nvme.protocol.c_str());
+  STRCMP_EQUAL("", nvme.manufacturer.c_str());
+  STRCMP_EQUAL("Samsung SSD 980 PRO 1TB", nvme.model.c_str());
+  STRCMP_EQUAL("S5GXNX0R123456", nvme.serial_number.c_str());
+  CHECK_FALSE(nvme.failed);
+  CHECK_TRUE(drives[2].failed);  // nvme10: controller dead
+
+  const DriveInfo& hdd = drives[3];
+  CHECK_EQUAL(7814037168ULL * 512, hdd.capacity_bytes);
+  STRCMP_EQUAL("HDD", hdd.media_type.c_str());
+  STRCMP_EQUAL("", hdd.protocol.c_str());
+  STRCMP_EQUAL("SEAGATE", hdd.manufacturer.c_str());  // trimmed: sysfs pads it with spaces
+  STRCMP_EQUAL("ST4000NM0025", hdd.model.c_str());
+  STRCMP_EQUAL("ZC1A2B3C", hdd.serial_number.c_str());
+  CHECK_FALSE(hdd.failed);
+
+  const DriveInfo& offline = drives[4];  // sdb: SCSI offline
+  CHECK_TRUE(offline.failed);
+  STRCMP_EQUAL("SSD", offline.media_type.c_str());
+  STRCMP_EQUAL("", offline.serial_number.c_str());
+  CHECK_FALSE(drives[5].failed);  // sdaa: no device/state at all
+
+  const DriveInfo& vda = drives[6];
+  CHECK_EQUAL(2097152ULL * 512, vda.capacity_bytes);
+  STRCMP_EQUAL("HDD", vda.media_type.c_str());
+  STRCMP_EQUAL("", vda.protocol.c_str());
+  STRCMP_EQUAL("", vda.manufacturer.c_str());  // not virtio's vendor number
+  STRCMP_EQUAL("QM00001", vda.serial_number.c_str());
+  CHECK_FALSE(vda.failed);
+}
+
+TEST(LinuxHardware, UnreadableDriveAttributeIsSkippedAndNamed) {
+  makeShelf();
+  attr("block/sda/size", "lots");
+  attr("block/sdb/queue/rotational", "spinning");
+  auto hw = makeLinuxHardware(root);
+  auto drives = hw->drives();
+  LONGS_EQUAL(7, drives.size());  // still reported, without what could not be read
+  CHECK_EQUAL(0ULL, drives[3].capacity_bytes);
+  STRCMP_EQUAL("SSD", drives[4].media_type.c_str());
+  STRCMP_CONTAINS((root + "/block/sda/size: not an integer").c_str(), hw->lastError().c_str());
+  STRCMP_CONTAINS((root + "/block/sdb/queue/rotational").c_str(), hw->lastError().c_str());
+  hw->sensors();  // another call's clean read does not hide the problem
+  STRCMP_CONTAINS("block/sda/size", hw->lastError().c_str());
+
+  attr("block/sda/size", "7814037168");  // read again on every call
+  attr("block/sdb/queue/rotational", "0");
+  CHECK_EQUAL(7814037168ULL * 512, hw->drives()[3].capacity_bytes);
+  STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
 TEST_GROUP(SystemMetrics) {
