@@ -541,6 +541,10 @@ void Daemon::turn() {
   followHealth();
   recordArrayEvents();
   config_service_->tick();
+  // A dead peer's volumes to this (active) SP: trespass (docs/STORAGE.md "Owners").
+  if (storage_)
+    storage_->checkOwnership(peerAlive(), c_.sp == SpId::A ? "B" : "A",
+                             c_.sp == SpId::A ? "A" : "B");
 #ifdef DUALSP_SPWEB_TLS
   if (https_) {
     https_->tick();

@@ -416,6 +416,42 @@ Outcome deleteVolume(const Model& m, const std::string& id) {
   return {std::move(c), std::nullopt};
 }
 
+Outcome moveVolume(const Model& m, const std::string& id, const std::string& to, bool forced,
+                   const std::string& why) {
+  const Volume* v = m.volume(id);
+  if (!v) return refused(refuse(404, "ResourceNotFound", {"Volume", id}, "no such volume"));
+  if (to != "A" && to != "B")
+    return refused(
+        refuse(400, "ActionParameterValueNotInList", {to, "TargetSP", "Move"}, "SPA or SPB"));
+  if (v->current_owner == to)
+    return refused(refuse(400, "ActionParameterValueConflict", {"TargetSP", "SP" + to},
+                          "volume " + id + " already belongs to SP-" + to));
+  json record = {{"Name", v->name}, {"CapacityBytes", v->capacity_bytes}, {"Pool", v->pool},
+                 {"WWN", v->wwn},   {"DefaultOwner", v->default_owner},   {"CurrentOwner", to}};
+  Change c;
+  c.id = id;
+  c.records.push_back(put(std::string(kVolumePrefix) + id, record));
+  c.resource = record;
+  c.event = makeEvent(message::kChanged, {}, volumeUri(id), forced ? "Critical" : "OK", SpId::A,
+                      std::string("(volume ") + id + (forced ? " trespassed" : " moved") +
+                          " from SP-" + v->current_owner + " to SP-" + to + ": " + why + ")");
+  return {std::move(c), std::nullopt};
+}
+
+std::vector<std::string> volumesOwnedBy(const Model& m, const std::string& from) {
+  std::vector<std::string> out;
+  for (const Volume& v : m.volumes)
+    if (v.current_owner == from) out.push_back(v.id);
+  return out;
+}
+
+std::vector<std::string> volumesAwayFromHome(const Model& m) {
+  std::vector<std::string> out;
+  for (const Volume& v : m.volumes)
+    if (v.current_owner != v.default_owner) out.push_back(v.id);
+  return out;
+}
+
 std::string nextId(const std::vector<std::string>& ids) {
   uint64_t top = 0;
   for (const std::string& id : ids) top = std::max(top, numericId(id));

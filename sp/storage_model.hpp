@@ -112,6 +112,17 @@ Outcome createVolume(const Model& m, const nlohmann::json& body, const std::stri
 Outcome patchVolume(const Model& m, const std::string& id, const nlohmann::json& body);
 Outcome deleteVolume(const Model& m, const std::string& id);
 
+// One volume's current owner set to `to` ("A"/"B"). `forced`: a trespass because the owner
+// failed (a Critical event), else a planned move (an OK event); `why` ends the event's text.
+// Refused (nothing to write) when the volume does not exist or already belongs to `to`
+// (409 PropertyValueConflict for a move an administrator asked for).
+Outcome moveVolume(const Model& m, const std::string& id, const std::string& to, bool forced,
+                   const std::string& why);
+// The volumes that a move of every volume owned by `from` to the other SP would change.
+std::vector<std::string> volumesOwnedBy(const Model& m, const std::string& from);
+// The volumes whose current owner is not their default one.
+std::vector<std::string> volumesAwayFromHome(const Model& m);
+
 // The next free id of a collection: 1 + the largest numeric id among `ids`.
 std::string nextId(const std::vector<std::string>& ids);
 

@@ -181,6 +181,11 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
     outcome = storage::patchVolume(m, id, body);
   else if (op == "delete_volume")
     outcome = storage::deleteVolume(m, id);
+  else if (op == "move_volume")
+    outcome = storage::moveVolume(m, id, body.value("To", std::string()), false,
+                                  "asked by " + command.caller().user());
+  else if (op == "redistribute")
+    return redistribute(command, m, std::move(reply));
   else
     return reply(errorResult(proto::CommandResult::BAD_REQUEST, "unknown storage op '" + op + "'"));
   if (outcome.refusal) {
@@ -188,18 +193,27 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
                << command.caller().user() << " refused: " << outcome.refusal->detail;
     return reply(refusalResult(*outcome.refusal));
   }
-  storage::Change& change = *outcome.change;
+  proto::CommandResult written = commit(command.caller(), *outcome.change);
+  if (written.status() != proto::CommandResult::OK) return reply(written);
+  LOG_NOTICE << "storage: " << op << " " << outcome.change->id << " by " << command.caller().user();
+  proto::CommandResult result;
+  result.set_payload(
+      dumpJson({{"id", outcome.change->id}, {"resource", outcome.change->resource}}));
+  reply(result);
+}
+
+proto::CommandResult StorageService::commit(const proto::Caller& caller, storage::Change& change) {
   proto::ConfigWrite w;
   for (auto& r : change.records) *w.add_records() = std::move(r);
   *w.mutable_event() = change.event;
-  if (!command.caller().user().empty())
-    w.mutable_event()->set_message(
-        w.event().message() + " (by " + command.caller().user() +
-        (command.caller().origin().empty() ? "" : " from " + command.caller().origin()) + ")");
+  if (!caller.user().empty())
+    w.mutable_event()->set_message(w.event().message() + " (by " + caller.user() +
+                                   (caller.origin().empty() ? "" : " from " + caller.origin()) +
+                                   ")");
   proto::Command write;
   write.set_name("ConfigWrite");
   write.set_target(proto::SP_UNKNOWN);
-  *write.mutable_caller() = command.caller();
+  *write.mutable_caller() = caller;
   (*write.mutable_args())["private"] = "1";  // storage/ is this service's (ConfigService)
   write.set_payload(w.SerializeAsString());
   // Waited for here: the next change must see this one in the store.
@@ -207,15 +221,69 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   auto future = promise->get_future();
   deps_.write(write, [promise](proto::CommandResult r) { promise->set_value(std::move(r)); });
   if (future.wait_for(deps_.write_timeout) != std::future_status::ready)
-    return reply(errorResult(proto::CommandResult::TIMEOUT,
-                             "the storage change was not confirmed in time; it may have been "
-                             "applied: read it back"));
-  proto::CommandResult written = future.get();
-  if (written.status() != proto::CommandResult::OK) return reply(written);
-  LOG_NOTICE << "storage: " << op << " " << change.id << " by " << command.caller().user();
+    return errorResult(proto::CommandResult::TIMEOUT,
+                       "the storage change was not confirmed in time; it may have been "
+                       "applied: read it back");
+  return future.get();
+}
+
+// Every volume away from its default owner goes home, one change (and event) each.
+void StorageService::redistribute(const proto::Command& command, storage::Model m, Reply reply) {
+  json moved = json::array();
+  for (const std::string& id : storage::volumesAwayFromHome(m)) {
+    const storage::Volume* v = m.volume(id);
+    storage::Outcome o = storage::moveVolume(m, id, v->default_owner, false,
+                                             "redistributed by " + command.caller().user());
+    if (!o.change) continue;
+    proto::CommandResult r = commit(command.caller(), *o.change);
+    if (r.status() != proto::CommandResult::OK) return reply(r);
+    moved.push_back(id);
+    m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+  }
+  LOG_NOTICE << "storage: redistribute by " << command.caller().user() << ": " << moved.size()
+             << " volumes moved to their default owner";
   proto::CommandResult result;
-  result.set_payload(dumpJson({{"id", change.id}, {"resource", change.resource}}));
+  result.set_payload(dumpJson({{"moved", moved}}));
   reply(result);
+}
+
+void StorageService::checkOwnership(bool peer_alive, const std::string& peer,
+                                    const std::string& self) {
+  if (peer_alive || !deps_.active()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || trespass_queued_) return;
+  }
+  storage::Model m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+  if (storage::volumesOwnedBy(m, peer).empty()) return;
+  std::lock_guard lock(mu_);
+  trespass_queued_ = true;
+  jobs_.push_back([this, peer, self] {
+    {
+      std::lock_guard lock(mu_);
+      trespass_queued_ = false;
+      if (stopping_) return;
+    }
+    if (!deps_.active()) return;
+    storage::Model m =
+        storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+    for (const std::string& id : storage::volumesOwnedBy(m, peer)) {
+      storage::Outcome o = storage::moveVolume(m, id, self, true, "SP-" + peer + " failed");
+      if (!o.change) continue;
+      proto::Caller firmware;
+      firmware.set_origin("SP-" + self + " taking over");
+      proto::CommandResult r = commit(firmware, *o.change);
+      if (r.status() != proto::CommandResult::OK) {
+        LOG_WARNING << "storage: volume " << id << " not trespassed to SP-" << self << ": "
+                    << r.error() << "; tried again shortly";
+        return;
+      }
+      LOG_WARNING << "storage: volume " << id << " trespassed from SP-" << peer << " to SP-" << self
+                  << " (SP-" << peer << " failed)";
+      m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+    }
+  });
+  wake_.notify_one();
 }
 
 }  // namespace dualsp::sp

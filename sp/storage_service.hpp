@@ -17,6 +17,7 @@
 #include "platform/hardware.hpp"
 #include "sp/command_registry.hpp"
 #include "sp/config_store/config_store.hpp"
+#include "sp/storage_model.hpp"
 
 namespace dualsp::sp {
 
@@ -47,21 +48,31 @@ class StorageService {
 
   // {"drives": [...], "pools": [...], "volumes": [...]} (docs/STORAGE.md "Commands").
   void getStorage(const proto::Command& command, Reply reply);
-  // args: "op" (create_pool, delete_pool, create_volume, patch_volume, delete_volume), "id"
+  // args: "op" (create_pool, delete_pool, create_volume, patch_volume, delete_volume,
+  // move_volume {"To": "A"|"B"}, redistribute), "id"
   // (the pool or volume, not for creations), "body" (the change, JSON). OK with payload
   // {"id", "resource"}; a refusal is BAD_REQUEST/NOT_FOUND with payload
   // {"refusal": {"status", "message", "args", "detail"}}.
   void storageWrite(const proto::Command& command, Reply reply);
 
+  // Takeover (docs/STORAGE.md "Owners"): called on every turn of spd's main loop. On the
+  // active SP while the peer is dead, every volume the peer owns is trespassed here, one
+  // change and one Critical event each, on the worker. Cheap when there is nothing to do.
+  void checkOwnership(bool peer_alive, const std::string& peer, const std::string& self);
+
  private:
   void workerLoop();
   void decide(const proto::Command& command, Reply reply);
+  void redistribute(const proto::Command& command, storage::Model m, Reply reply);
+  // One change written (replicated) with its event, waited for.
+  proto::CommandResult commit(const proto::Caller& caller, storage::Change& change);
 
   const Dependencies deps_;
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;  // (mu_)
   bool stopping_ = false;                   // (mu_)
+  bool trespass_queued_ = false;            // (mu_)
   std::thread worker_;
 };
 

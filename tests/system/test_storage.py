@@ -107,3 +107,50 @@ def test_a_failed_drive_degrades_its_pool_on_both_sps(pair):
     pair.run("drive", "restore", "5")
     wait_for(lambda: req(pool, timeout=1.0)["json"]["Status"]["Health"] == "OK", 10, 0.1,
              "the pool healthy again")
+
+
+def test_a_dead_sps_volumes_trespass_to_the_survivor_and_go_home_on_redistribute(pair):
+    """Volumes owned by the active SP: kill it, and the survivor takes them (CurrentOwner,
+    a Critical event each); the killed SP returns and they stay with the survivor until a
+    redistribute sends them back to their default owner."""
+    active = pair.wait_active()
+    survivor = other(active)
+    r = req(POOLS, "POST", pool_body([8, 9, 10], owner="SP" + active))
+    assert r["status"] == 201, r["text"]
+    pool = r["headers"]["location"].rsplit("/", 1)[1]
+    vols = []
+    for i in range(2):
+        r = req(VOLUMES, "POST", volume_body(pool, GIB, "v%d" % i))
+        assert r["status"] == 201, r["text"]
+        assert r["json"]["Oem"]["DualSP"]["CurrentOwner"] == "SP" + active
+        vols.append(r["headers"]["location"])
+
+    pair.kill(active)
+    pair.wait_active(survivor, timeout=10)
+
+    def owner(path, host=FLOATING):
+        r = req(path, host=host, timeout=1.0)
+        return r["json"]["Oem"]["DualSP"]["CurrentOwner"] if r["status"] == 200 else None
+    for v in vols:
+        wait_for(lambda: owner(v) == "SP" + survivor, 10, 0.1, "%s trespassed" % v)
+        assert req(v)["json"]["Oem"]["DualSP"]["DefaultOwner"] == "SP" + active
+
+    def trespass_events():
+        r = req("/redfish/v1/Managers/SP%s/LogServices/Events/Entries?$top=200" % survivor)
+        return [e for e in (r["json"] or {}).get("Members", [])
+                if "trespassed from SP-%s to SP-%s" % (active, survivor) in e.get("Message", "")]
+    wait_for(lambda: len(trespass_events()) == 2, 5, 0.1, "two trespass events")
+    assert all(e["Severity"] == "Critical" for e in trespass_events())
+
+    # The killed SP comes back: its volumes stay with the survivor.
+    pair.start(active)
+    pair.wait_role(active, "passive", timeout=20)
+    for v in vols:
+        assert owner(v, MGMT[active]) == "SP" + survivor
+    r = req(STORAGE)
+    target = r["json"]["Actions"]["Oem"]["#DualSPStorage.Redistribute"]["target"]
+    r = req(target, "POST", {})
+    assert r["status"] == 204, r["text"]
+    for v in vols:
+        for host in (FLOATING, MGMT[active]):
+            wait_for(lambda: owner(v, host) == "SP" + active, 5, 0.1, "%s home on %s" % (v, host))

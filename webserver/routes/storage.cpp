@@ -261,6 +261,9 @@ Json volumeBody(const Json& v, const Json& model) {
   body["Oem"]["DualSP"] = {{"StoragePool", odataLink(poolPath(pool_id))},
                            {"DefaultOwner", spOf(v["DefaultOwner"])},
                            {"CurrentOwner", spOf(v["CurrentOwner"])}};
+  body["Actions"]["Oem"]["#DualSPVolume.Move"] = {
+      {"target", volumePath(id) + "/Actions/Oem/DualSPVolume.Move"},
+      {"TargetSP@Redfish.AllowableValues", Json::array({"SPA", "SPB"})}};
   return body;
 }
 
@@ -302,6 +305,41 @@ void handleStorageGet(const RequestContext& ctx, Response& res) {
               {"StoragePools", odataLink(std::string(kPoolsPath))},
               {"Volumes", odataLink(std::string(kVolumesPath))},
               {"Status", statusOf(false, failed || degraded)}};
+  res.body["Actions"]["Oem"]["#DualSPStorage.Redistribute"] = {
+      {"target", std::string(kStoragePath) + "/Actions/Oem/DualSPStorage.Redistribute"}};
+}
+
+// Volume.Move (Oem): {"TargetSP": "SPA"|"SPB"}, a planned move of the volume's ownership.
+void handleVolumeMove(const RequestContext& ctx, Response& res) {
+  const std::string& id = ctx.params.at(0);
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  const std::string action = "DualSPVolume.Move";
+  for (const auto& [key, value] : body->items())
+    if (key != "TargetSP") return messages::actionParameterNotSupported(res, key, action);
+  if (!body->contains("TargetSP")) return messages::actionParameterMissing(res, action, "TargetSP");
+  const Json& target = (*body)["TargetSP"];
+  if (!target.is_string() || (target != "SPA" && target != "SPB"))
+    return messages::actionParameterValueNotInList(res, valueText(target), "TargetSP", action);
+  if (!writeStorage(ctx, "move_volume", id, {{"To", target.get<std::string>().substr(2)}}, res,
+                    "Volume", id))
+    return;
+  res.status = 204;
+  res.body = nullptr;
+}
+
+// Storage.Redistribute (Oem): every volume back to its default owner.
+void handleRedistribute(const RequestContext& ctx, Response& res) {
+  if (!ctx.request.body.empty()) {
+    std::optional<Json> body = jsonObjectBody(ctx.request, res);
+    if (!body) return;
+    if (!body->empty())
+      return messages::actionParameterNotSupported(res, body->begin().key(),
+                                                   "DualSPStorage.Redistribute");
+  }
+  if (!writeStorage(ctx, "redistribute", "", Json::object(), res, "Storage", "Array")) return;
+  res.status = 204;
+  res.body = nullptr;
 }
 
 void handleDriveGet(const RequestContext& ctx, Response& res) {
@@ -485,6 +523,10 @@ void requestRoutesStorage(RouteTable& routes) {
   get(std::string(kVolumesPath) + "/{VolumeId}", handleVolumeGet, DataSource::LocalBus);
   change(std::string(kVolumesPath) + "/{VolumeId}", HttpMethod::Patch, handleVolumePatch);
   change(std::string(kVolumesPath) + "/{VolumeId}", HttpMethod::Delete, handleVolumeDelete);
+  change(std::string(kVolumesPath) + "/{VolumeId}/Actions/Oem/DualSPVolume.Move", HttpMethod::Post,
+         handleVolumeMove);
+  change(std::string(kStoragePath) + "/Actions/Oem/DualSPStorage.Redistribute", HttpMethod::Post,
+         handleRedistribute);
 }
 
 }  // namespace dualsp::web

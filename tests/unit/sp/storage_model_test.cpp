@@ -252,3 +252,33 @@ TEST(StorageModel, IdsContinueAfterTheLargest) {
   STRCMP_EQUAL("3", nextId({"2", "x"}).c_str());
   CHECK(newWwn() != newWwn());
 }
+
+TEST(StorageModel, OwnershipMovesAndWhatIsAwayFromHome) {
+  Store s;
+  s.accept(createPool(
+      s.model(), {{"RAIDType", "RAID1"}, {"Drives", drives({0, 1})}, {"DefaultOwner", "B"}}, "1"));
+  s.accept(
+      createVolume(s.model(), {{"CapacityBytes", kMinVolumeBytes}, {"Pool", "1"}}, "1", newWwn()));
+  s.accept(createVolume(s.model(),
+                        {{"CapacityBytes", kMinVolumeBytes}, {"Pool", "1"}, {"DefaultOwner", "A"}},
+                        "2", newWwn()));
+  CHECK(volumesOwnedBy(s.model(), "B") == std::vector<std::string>{"1"});
+  CHECK(volumesAwayFromHome(s.model()).empty());
+  // A trespass: Critical, the volume keeps its default owner and its name.
+  const std::string wwn = s.model().volume("1")->wwn;
+  Change c = s.accept(moveVolume(s.model(), "1", "A", true, "SP-B failed"));
+  STRCMP_EQUAL("Critical", c.event.severity().c_str());
+  CHECK(c.event.message().find("trespassed from SP-B to SP-A") != std::string::npos);
+  STRCMP_EQUAL("A", s.model().volume("1")->current_owner.c_str());
+  STRCMP_EQUAL("B", s.model().volume("1")->default_owner.c_str());
+  STRCMP_EQUAL(wwn.c_str(), s.model().volume("1")->wwn.c_str());
+  CHECK(volumesOwnedBy(s.model(), "B").empty());
+  CHECK(volumesAwayFromHome(s.model()) == std::vector<std::string>{"1"});
+  // A planned move back: OK severity.
+  Change back = s.accept(moveVolume(s.model(), "1", "B", false, "asked by admin"));
+  STRCMP_EQUAL("OK", back.event.severity().c_str());
+  CHECK(volumesAwayFromHome(s.model()).empty());
+  checkRefused(moveVolume(s.model(), "1", "B", false, ""), "ActionParameterValueConflict");
+  checkRefused(moveVolume(s.model(), "1", "C", false, ""), "ActionParameterValueNotInList");
+  checkRefused(moveVolume(s.model(), "9", "A", false, ""), "ResourceNotFound", 404);
+}

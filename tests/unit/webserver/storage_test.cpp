@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "sp/storage_service.hpp"
 #include "test_dispatcher.hpp"
@@ -229,4 +230,51 @@ TEST(Storage, AReadOnlyUserReadsButChangesNothing) {
   LONGS_EQUAL(200, a.get(kPools).status);
   checkError(a.post(kPools, poolBody("RAID1", {0, 1})), 403, "Base.1.22.1.InsufficientPrivilege");
   LONGS_EQUAL(0, a.writeCount());
+}
+
+// A planned move, a redistribute, and the trespass spd makes on takeover (checkOwnership).
+TEST(Storage, OwnershipMovesTrespassAndRedistribute) {
+  StorageServed a;
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID1", {0, 1},
+                                           R"(, "Oem": {"DualSP": {"DefaultOwner": "SPB"}})"))
+                       .status);
+  LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t{1} << 30)).status);
+  const std::string path = std::string(kVolumes) + "/1";
+  Response v = a.get(path);
+  const std::string move = str(v.body["Actions"]["Oem"]["#DualSPVolume.Move"]["target"]);
+  STRCMP_EQUAL("/redfish/v1/Storage/Array/Volumes/1/Actions/Oem/DualSPVolume.Move", move.c_str());
+  LONGS_EQUAL(204, a.post(move, R"({"TargetSP": "SPA"})").status);
+  CHECK(a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] == "SPA");
+  CHECK(a.get(path).body["Oem"]["DualSP"]["DefaultOwner"] == "SPB");
+  checkError(a.post(move, R"({"TargetSP": "SPA"})"), 400,
+             "Base.1.22.1.ActionParameterValueConflict");
+  checkError(a.post(move, R"({"TargetSP": "SPC"})"), 400,
+             "Base.1.22.1.ActionParameterValueNotInList");
+  checkError(a.post(move, R"({})"), 400, "Base.1.22.1.ActionParameterMissing");
+  checkError(
+      a.post(std::string(kVolumes) + "/9/Actions/Oem/DualSPVolume.Move", R"({"TargetSP": "SPA"})"),
+      404, "Base.1.22.1.ResourceNotFound");
+
+  // Redistribute: home again.
+  const std::string redistribute =
+      str(a.get("/redfish/v1/Storage/Array")
+              .body["Actions"]["Oem"]["#DualSPStorage.Redistribute"]["target"]);
+  LONGS_EQUAL(204, a.post(redistribute, "").status);
+  CHECK(a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] == "SPB");
+
+  // SP-B dies: the active SP-A takes its volumes, one Critical event each; nothing while the
+  // peer is alive.
+  const size_t before = a.writeCount();
+  a.service->checkOwnership(true, "B", "A");
+  a.service->checkOwnership(false, "B", "A");
+  for (int i = 0; i < 500 && a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] != "SPA"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] == "SPA");
+  LONGS_EQUAL(before + 1, a.writeCount());
+  {
+    std::lock_guard lock(a.mu);
+    STRCMP_EQUAL("Critical", a.writes.back().event().severity().c_str());
+  }
+  a.service->checkOwnership(false, "B", "A");  // nothing left to take
+  LONGS_EQUAL(before + 1, a.writeCount());
 }
