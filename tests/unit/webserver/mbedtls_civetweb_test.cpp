@@ -6,6 +6,7 @@
 #include <CppUTest/TestHarness.h>
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -48,7 +49,7 @@ int answer(mg_connection* conn) {
 struct Server {
   mg_context* ctx = nullptr;
   int port = 0;
-  Server(const std::string& certificate, const char* ciphers, const char* protocol = "4") {
+  Server(const std::string& certificate, const char* ciphers, const char* threads = "2") {
     static bool ready = (mg_init_library(0), true);
     (void)ready;
     const char* options[] = {"listening_ports",
@@ -56,11 +57,11 @@ struct Server {
                              "ssl_certificate",
                              certificate.c_str(),
                              "ssl_protocol_version",
-                             protocol,
+                             "4",
                              "ssl_cipher_list",
                              ciphers,
                              "num_threads",
-                             "2",
+                             threads,
                              nullptr};
     mg_callbacks callbacks{};
     callbacks.begin_request = answer;
@@ -80,7 +81,11 @@ struct Handshake {
   unsigned long error = 0;
 };
 
-Handshake tlsGet(int port, int min, int max, const char* ciphers = "ALL:@SECLEVEL=0") {
+// How a client ends its connection after the handshake, before any request.
+enum class Close { Request, NotifyOnly, TcpOnly };
+
+Handshake tlsGet(int port, int min, int max, const char* ciphers = "ALL:@SECLEVEL=0",
+                 Close close = Close::Request) {
   Handshake out;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                         SSL_CTX_free);
@@ -103,6 +108,11 @@ Handshake tlsGet(int port, int min, int max, const char* ciphers = "ALL:@SECLEVE
     out.ok = true;
     out.version = SSL_get_version(ssl.get());
     out.cipher = SSL_get_cipher_name(ssl.get());
+    if (close != Close::Request) {
+      if (close == Close::NotifyOnly) SSL_shutdown(ssl.get());
+      ::close(fd);
+      return out;
+    }
     const std::string request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
     char buf[1024];
@@ -222,4 +232,35 @@ TEST(MbedtlsHttps, AListMbedtlsCannotReadStopsTheStart) {
   }
   Server good(cert, "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256");
   CHECK(good.ctx != nullptr);
+}
+
+// A client ending its connection, with a close_notify or by closing TCP without one, is how
+// TLS connections end: CivetWeb's mbedTLS read path printed "SSL read failed" on stderr (the
+// SP's console) for each.
+TEST(MbedtlsHttps, AClientEndingItsConnectionPrintsNothing) {
+  TempDir dir;
+  Server s(selfSignedFile(dir), web::kMbedtlsCipherList, "1");  // one worker: in order
+  CHECK(s.ctx != nullptr);
+  const std::string log = dir.path + "/stderr";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ::dup2(fd, 2);
+  ::close(fd);
+  const bool notify =
+      tlsGet(s.port, TLS1_2_VERSION, TLS1_2_VERSION, "ALL:@SECLEVEL=0", Close::NotifyOnly).ok;
+  const bool tcp =
+      tlsGet(s.port, TLS1_2_VERSION, TLS1_2_VERSION, "ALL:@SECLEVEL=0", Close::TcpOnly).ok;
+  // The one worker answers this only once it is done with both connections before it.
+  const Handshake after = tlsGet(s.port, TLS1_2_VERSION, TLS1_2_VERSION);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  CHECK(notify && tcp && after.ok);
+  CHECK(after.reply.rfind("HTTP/1.1 200", 0) == 0);
+  std::FILE* f = std::fopen(log.c_str(), "r");
+  std::string text(4096, '\0');
+  text.resize(std::fread(&text[0], 1, text.size(), f));
+  std::fclose(f);
+  STRCMP_EQUAL("", text.c_str());
 }
