@@ -14,15 +14,16 @@ all: build
 deps:
 	@tools/install-deps
 
-# CivetWeb is built into spweb from Debian's source package (CMakeLists.txt says why); the
-# firmware build (Makefile.cross) uses the same tree.
+# CivetWeb is built into spweb from Debian's source package, with our patches (CMakeLists.txt
+# says why); the firmware build (Makefile.cross) uses the same tree, prepared by the same
+# script. The stamp depends on the patch: an existing unpatched tree gets patched.
 CIVETWEB_SRC := build/cross/src/civetweb
-$(CIVETWEB_SRC)/.done: tools/firmware/debfetch
-	@echo "CivetWeb from Debian's source package"
-	@tools/firmware/debfetch --apt-dir build/cross/apt --source civetweb --into $(CIVETWEB_SRC)
-	@touch $@
+CIVETWEB_INPUTS := tools/firmware/civetweb-source tools/firmware/debfetch \
+  tools/firmware/civetweb-mbedtls-options.patch
+$(CIVETWEB_SRC)/.dualsp-patched: $(CIVETWEB_INPUTS)
+	@tools/firmware/civetweb-source --apt-dir build/cross/apt --into $(CIVETWEB_SRC)
 
-build: deps $(CIVETWEB_SRC)/.done
+build: deps $(CIVETWEB_SRC)/.dualsp-patched
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
 	  -DCIVETWEB_SOURCE_DIR=$(abspath $(CIVETWEB_SRC)) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)

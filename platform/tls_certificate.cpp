@@ -1,6 +1,6 @@
+// The OpenSSL 3 back end of platform/tls_certificate.hpp (the host build).
 #include "platform/tls_certificate.hpp"
 
-#include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -9,16 +9,14 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <memory>
 
 namespace dualsp::platform {
+inline namespace DUALSP_TLS_BACKEND_NAMESPACE {
 namespace {
 
 template <auto Free>
@@ -158,35 +156,6 @@ int noPassword(char*, int, int, void*) {
 
 }  // namespace
 
-std::string writePrivateFile(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".new";
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return "cannot create " + temporary + ": " + std::strerror(errno);
-  fchmod(fd, 0600);  // an older file of that name kept its mode
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string why = "cannot write " + temporary + ": " + std::strerror(errno);
-      close(fd);
-      unlink(temporary.c_str());
-      return why;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(temporary.c_str());
-    return "cannot write " + temporary + ": " + std::strerror(errno);
-  }
-  if (rename(temporary.c_str(), path.c_str()) != 0) {
-    std::string why = "cannot rename " + temporary + ": " + std::strerror(errno);
-    unlink(temporary.c_str());
-    return why;
-  }
-  return {};
-}
-
 std::optional<CertificateAndKey> makeSelfSigned(const SelfSignedRequest& request,
                                                 std::string& error) {
   auto fail = [&error](std::string why) {
@@ -221,13 +190,6 @@ std::optional<CertificateAndKey> makeSelfSigned(const SelfSignedRequest& request
        X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
   if (!ok) return fail(opensslError("cannot make the certificate"));
   return pemOf({cert.get()}, key.get(), error);
-}
-
-std::string writeSelfSignedCertificate(const std::string& path, const SelfSignedRequest& request) {
-  std::string error;
-  std::optional<CertificateAndKey> made = makeSelfSigned(request, error);
-  if (!made) return error;
-  return writePrivateFile(path, made->certificate + made->key);
 }
 
 std::optional<CertificateInfo> inspectCertificate(const std::string& pem, std::string& error) {
@@ -307,4 +269,5 @@ std::string certificateFingerprint(const std::string& path, std::string& error) 
   return out;
 }
 
+}  // namespace DUALSP_TLS_BACKEND_NAMESPACE
 }  // namespace dualsp::platform

@@ -1,7 +1,10 @@
 #pragma once
 // The HTTPS certificate (docs/SECURITY.md "TLS"): a self-signed ECDSA P-256 certificate made
 // when none is installed, the checks a replacement must pass, and the fingerprint clients pin.
-// OpenSSL; built when the host build serves HTTPS (DUALSP_TLS).
+// Built when spweb serves HTTPS (DUALSP_TLS), on the build's TLS library (DUALSP_TLS_BACKEND):
+// OpenSSL 3 on the host (tls_certificate.cpp), mbedTLS 2.28 in the firmware
+// (tls_certificate_mbedtls.cpp); both give the same answers (tests/unit/platform/
+// tls_certificate_test.cpp runs the same cases against both and across them).
 
 #include <optional>
 #include <string>
@@ -20,6 +23,15 @@ struct CertificateAndKey {
   std::string certificate;  // the certificate, then any chain certificates
   std::string key;
 };
+
+// The functions live in an inline namespace named after the back end, so that the host's unit
+// test can link both back ends into one program; callers write platform::makeSelfSigned.
+#if defined(DUALSP_TLS_MBEDTLS)
+#define DUALSP_TLS_BACKEND_NAMESPACE mbedtls_backend
+#else
+#define DUALSP_TLS_BACKEND_NAMESPACE openssl_backend
+#endif
+inline namespace DUALSP_TLS_BACKEND_NAMESPACE {
 
 // A new ECDSA P-256 key and its self-signed certificate; nullopt with `error` set.
 std::optional<CertificateAndKey> makeSelfSigned(const SelfSignedRequest& request,
@@ -61,4 +73,5 @@ std::optional<CertificateAndKey> checkReplacement(const std::string& pem, std::s
 // `openssl x509 -fingerprint -sha256` prints), or empty with `error` set.
 std::string certificateFingerprint(const std::string& path, std::string& error);
 
+}  // namespace DUALSP_TLS_BACKEND_NAMESPACE
 }  // namespace dualsp::platform

@@ -19,6 +19,7 @@
 #include "platform/log.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/sse_stream.hpp"
+#include "webserver/tls_cipher_lists.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -28,12 +29,12 @@ namespace {
 inline constexpr int kRetryAfterStreamsFullSeconds = 5;
 // A client over its requests at once: one of its own finishes soon.
 inline constexpr int kRetryAfterClientBusySeconds = 1;
-// TLS 1.2 suites (OpenSSL names): ECDHE key exchange and AEAD ciphers only. TLS 1.3's are
-// OpenSSL's defaults, all AEAD.
-constexpr const char* kTlsCipherList =
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+// The TLS 1.2 suites in the names of CivetWeb's TLS library (tls_cipher_lists.hpp).
+#ifdef DUALSP_TLS_MBEDTLS
+constexpr const char* kTlsCipherList = kMbedtlsCipherList;
+#else
+constexpr const char* kTlsCipherList = kOpensslCipherList;
+#endif
 
 HttpMethod methodOf(const char* name) {
   std::optional<HttpMethod> m = parseMethod(name ? name : "");

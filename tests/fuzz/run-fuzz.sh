@@ -48,6 +48,7 @@ case $target in
              $web/auth.cpp $web/account_access.cpp $web/protocol.cpp
              $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp
              $src/platform/text.cpp $src/platform/tls_certificate.cpp
+             $src/platform/tls_private_file.cpp
              $build/proto/bus.pb.cc $build/proto/command.pb.cc
              $build/proto/config.pb.cc $build/proto/heartbeat.pb.cc"
     protos="bus.pb.cc command.pb.cc config.pb.cc heartbeat.pb.cc"

@@ -7,9 +7,13 @@ by `make -f Makefile.cross ARCH=arm64`. One pair is booted for the module; its l
 consoles, power.log) stay in $DUALSP_QEMU_RUN (default /run/dualsp-qemu-test) afterwards.
 """
 
+import hashlib
 import json
 import os
+import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -98,6 +102,36 @@ class Probe:
                       key=lambda r: r["t"])
 
 
+HTTPS_PORT = 443
+FINGERPRINT = r"([0-9A-F]{2}:){31}[0-9A-F]{2}"
+ARRAY_CERTIFICATE = {}     # the fingerprint both SPs served before the kill
+
+
+def tls_peer(host, version=None, timeout=3.0):
+    """(SHA-256 fingerprint of the certificate served, TLS version) of host's HTTPS port, or
+    (None, why not). version: that TLS version only, the client's own floor lowered
+    (SECLEVEL=0) so that a refusal is the server's."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if version is not None:
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.minimum_version = ctx.maximum_version = version
+    try:
+        with socket.create_connection((host, HTTPS_PORT), timeout) as raw, \
+                ctx.wrap_socket(raw) as s:
+            der = s.getpeercert(binary_form=True)
+            return ":".join("%02X" % b for b in hashlib.sha256(der).digest()), s.version()
+    except (OSError, ssl.SSLError) as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+
+
+def served_certificates(pair):
+    """{host: fingerprint or why not} of SP-A's, SP-B's and the floating address's HTTPS."""
+    return {h: fingerprint or why for h, (fingerprint, why) in
+            ((h, pair.client.call(tls_peer, h)) for h in (MGMT["A"], MGMT["B"], FLOATING))}
+
+
 # A configuration change acknowledged before the kill; the survivor and the SP that boots
 # again (its store was on tmpfs: it gets it back from the peer) must both have it.
 ASSET_TAG = "qemu-rack-%d" % os.getpid()
@@ -153,6 +187,26 @@ def test_floating_ip_serves_the_active_managers(pair):
                            body={"AssetTag": ASSET_TAG})
     assert rec["ok"] and rec["status"] == 200, rec
     assert asset_tag(pair) == ASSET_TAG
+
+
+def test_https_one_array_certificate_tls12_only(pair):
+    """Both SPs and the floating address serve the array's one certificate (spd makes it on
+    the active SP and both install it from the replicated store; spweb starts with its own
+    until then), over TLS 1.2 (mbedTLS 2.28, no 1.3); TLS 1.1 is refused by the server."""
+    deadline = time.monotonic() + 30
+    while True:
+        got = served_certificates(pair)
+        if len(set(got.values())) == 1 and re.fullmatch(FINGERPRINT, got[FLOATING]):
+            break
+        assert time.monotonic() < deadline, "not one certificate on all three: %r" % got
+        time.sleep(0.5)
+    ARRAY_CERTIFICATE["fingerprint"] = got[FLOATING]
+    fingerprint, version = pair.client.call(tls_peer, FLOATING, ssl.TLSVersion.TLSv1_2)
+    assert (fingerprint, version) == (got[FLOATING], "TLSv1.2"), version
+    refused, why = pair.client.call(tls_peer, FLOATING, ssl.TLSVersion.TLSv1_1)
+    assert refused is None and "PROTOCOL_VERSION" in why.upper(), why
+    print("\nHTTPS: %s on SP-A, SP-B and %s; TLS 1.2 served, TLS 1.1 refused (%s)" % (
+        got[FLOATING][:23], FLOATING, why))
 
 
 def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
@@ -219,6 +273,17 @@ def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
     macs = {m for _, m in probe.arp if m}
     assert macs <= {MAC_MGMT["A"], MAC_MGMT["B"]}, macs
     assert probe.arp[-1][1] == MAC_MGMT[new], probe.arp[-3:]
+
+
+def test_survivor_serves_the_same_certificate(pair):
+    """After the failover the floating address still presents the array's certificate: a
+    client that pinned it before sees no change."""
+    assert ARRAY_CERTIFICATE, "no certificate recorded before the kill"
+    act = pair.wait_active(timeout=10)
+    fingerprint, version = pair.client.call(tls_peer, FLOATING)
+    assert (fingerprint, version) == (ARRAY_CERTIFICATE["fingerprint"], "TLSv1.2"), (
+        act, fingerprint, version)
+    assert pair.client.call(tls_peer, MGMT[act])[0] == fingerprint
 
 
 def test_killed_sp_boots_again_and_rejoins_passive(pair):

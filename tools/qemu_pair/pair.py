@@ -75,6 +75,8 @@ def write_config_disk(path, files):
         os.fchmod(f.fileno(), 0o600)
         f.write(data)
     os.replace(tmp, path)
+# What up() adds to (the end of) every config partition's platform.env.
+PLATFORM_ENV = b"PLAIN_HTTP=serve\n"
 # The namespace, the midplane file and the switch ports' addresses are one per host: the run
 # dir that owns them is written here, so an `up` in another run dir takes that pair down.
 OWNER = "/run/dualsp-qemu.owner"
@@ -200,8 +202,14 @@ class QemuPair:
             for sp in SPS:
                 files = {"pair.key": (key + "\n").encode(),
                          "initial-admin": (digest + "\n").encode()}
-                if (config_disks or {}).get(sp):
-                    files.update(vendor_files(config_disks[sp]))    # the vendor's win
+                vendor = vendor_files(config_disks[sp]) if (config_disks or {}).get(sp) else {}
+                # The harness and tests/qemu probe over plain HTTP (like tools/sp_pair's
+                # web.plain_http "serve"), which the image's default redirects to HTTPS: the
+                # line goes last (the last value read wins), after a vendor's platform.env.
+                env = vendor.get("platform.env", b"")
+                vendor["platform.env"] = env + (b"\n" if env and not env.endswith(b"\n")
+                                                else b"") + PLATFORM_ENV
+                files.update(vendor)    # the vendor's win
                 write_config_disk(self.config_disk(sp), files)
             client.create_namespace()
             switch = machines.daemonize(machines.switch_cmd(q["qemu"], self.paths),

@@ -1,0 +1,15 @@
+// The mbedTLS back end's functions for tls_certificate_test.cpp (tls_backends.hpp).
+#include "tls_backends.hpp"
+
+namespace dualsp::test {
+
+TlsBackend mbedtlsBackend() {
+  return {"mbedTLS",
+          &platform::makeSelfSigned,
+          &platform::inspectCertificate,
+          &platform::checkReplacement,
+          &platform::certificateFingerprint,
+          &platform::writeSelfSignedCertificate};
+}
+
+}  // namespace dualsp::test
