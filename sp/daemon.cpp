@@ -367,7 +367,10 @@ void Daemon::startStorage() {
   deps.write = [this](proto::Command command, Reply reply) {
     registry_.find("ConfigWrite")->handler(command, std::move(reply));
   };
-  deps.drives = [this] { return hardware_->drives(); };
+  // No hardware description (a bare sim SP): no shelf, no drives.
+  deps.drives = [this] {
+    return hardware_ ? hardware_->drives() : std::vector<platform::DriveInfo>{};
+  };
   deps.active = [this] { return service_->role() == Role::Active; };
   deps.forward_to_active = [this](const proto::Command& command, Reply reply) {
     config_service_->forwardToActive(command, std::move(reply));
