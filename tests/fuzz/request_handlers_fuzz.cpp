@@ -141,7 +141,8 @@ std::string_view commandName(const proto::Command& c) {
 }
 
 bool isWrite(std::string_view name) {
-  return name == kConfigWrite || name == kResetSp || name == kForceFailover;
+  return name == kConfigWrite || name == kResetSp || name == kForceFailover ||
+         name == "StorageWrite";
 }
 
 // spd as this target plays it: well-behaved (the answers a real spd gives, with the statuses
@@ -364,6 +365,48 @@ class ScriptedSpd : public ipc::CommandClient {
                           {"role", "Operator"},
                           {"password_change_required", false}})
                         .dump(-1, ' ', false, Json::error_handler_t::replace));
+    } else if (name == "GetStorage") {
+      // What spd's StorageService answers (sp/storage_service.cpp modelJson).
+      Json model = {{"drives", Json::array({{{"Id", "Disk0"},
+                                             {"Slot", 0},
+                                             {"CapacityBytes", 4000787030016},
+                                             {"MediaType", "HDD"},
+                                             {"Protocol", "SAS"},
+                                             {"Manufacturer", "Sim"},
+                                             {"Model", "HDD-4T"},
+                                             {"SerialNumber", "SIMD0001"},
+                                             {"Failed", stale},
+                                             {"Pool", "1"}}})},
+                    {"pools", Json::array({{{"Id", "1"},
+                                            {"Name", "p"},
+                                            {"RAIDType", "RAID1"},
+                                            {"Drives", Json::array({"Disk0", "Disk1"})},
+                                            {"DefaultOwner", "A"},
+                                            {"CapacityBytes", 4000787030016},
+                                            {"AllocatedBytes", 1073741824},
+                                            {"Degraded", stale}}})},
+                    {"volumes", Json::array({{{"Id", "1"},
+                                              {"Name", "v"},
+                                              {"CapacityBytes", 1073741824},
+                                              {"Pool", "1"},
+                                              {"WWN", "6001405aaaaaaaaaaaaaaaaaaaaaaaaa"},
+                                              {"DefaultOwner", "A"},
+                                              {"CurrentOwner", "B"}}})}};
+      r.set_payload(model.dump());
+    } else if (name == "StorageWrite") {
+      if (stale) {
+        // A refusal, as the storage model words it (sp/storage_model.hpp Refusal).
+        r.set_status(proto::CommandResult::BAD_REQUEST);
+        r.set_error("storage pool 1 has 0 bytes free");
+        r.set_payload(Json({{"refusal",
+                             {{"status", 400},
+                              {"message", "PropertyValueOutOfRange"},
+                              {"args", Json::array({"1073741824", "CapacityBytes"})},
+                              {"detail", "storage pool 1 has 0 bytes free"}}}})
+                          .dump());
+      } else {
+        r.set_payload(Json({{"id", "1"}, {"resource", Json::object()}}).dump());
+      }
     } else if (name == kForceFailover) {
       if (stale) {
         r.set_status(proto::CommandResult::BAD_REQUEST);
