@@ -57,6 +57,12 @@ std::string text(const json& v) {
                        : v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// A volume's stored record (the header's storage/volumes/<id> layout).
+json volumeRecord(const Volume& v) {
+  return {{"Name", v.name}, {"CapacityBytes", v.capacity_bytes}, {"Pool", v.pool},
+          {"WWN", v.wwn},   {"DefaultOwner", v.default_owner},   {"CurrentOwner", v.current_owner}};
+}
+
 proto::ConfigRecord put(std::string key, const json& value) {
   proto::ConfigRecord r;
   r.set_key(std::move(key));
@@ -349,12 +355,8 @@ Outcome createVolume(const Model& m, const json& body, const std::string& new_id
         refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
                "storage pool " + pool_id + " has " + std::to_string(free) + " bytes free"));
   const std::string owner = body.value("DefaultOwner", pool->default_owner);
-  json record = {{"Name", body.value("Name", "Volume " + new_id)},
-                 {"CapacityBytes", capacity},
-                 {"Pool", pool_id},
-                 {"WWN", wwn},
-                 {"DefaultOwner", owner},
-                 {"CurrentOwner", owner}};
+  json record = volumeRecord(
+      {new_id, body.value("Name", "Volume " + new_id), capacity, pool_id, wwn, owner, owner});
   Change c;
   c.id = new_id;
   c.records.push_back(put(std::string(kVolumePrefix) + new_id, record));
@@ -389,12 +391,11 @@ Outcome patchVolume(const Model& m, const std::string& id, const json& body) {
           refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
                  "storage pool " + v->pool + " has " + std::to_string(free) + " bytes free"));
   }
-  json record = {{"Name", body.value("Name", v->name)},
-                 {"CapacityBytes", capacity},
-                 {"Pool", v->pool},
-                 {"WWN", v->wwn},
-                 {"DefaultOwner", body.value("DefaultOwner", v->default_owner)},
-                 {"CurrentOwner", v->current_owner}};
+  Volume next = *v;
+  next.name = body.value("Name", v->name);
+  next.capacity_bytes = capacity;
+  next.default_owner = body.value("DefaultOwner", v->default_owner);
+  json record = volumeRecord(next);
   Change c;
   c.id = id;
   c.records.push_back(put(std::string(kVolumePrefix) + id, record));
@@ -426,8 +427,9 @@ Outcome moveVolume(const Model& m, const std::string& id, const std::string& to,
   if (v->current_owner == to)
     return refused(refuse(400, "ActionParameterValueConflict", {"TargetSP", "SP" + to},
                           "volume " + id + " already belongs to SP-" + to));
-  json record = {{"Name", v->name}, {"CapacityBytes", v->capacity_bytes}, {"Pool", v->pool},
-                 {"WWN", v->wwn},   {"DefaultOwner", v->default_owner},   {"CurrentOwner", to}};
+  Volume next = *v;
+  next.current_owner = to;
+  json record = volumeRecord(next);
   Change c;
   c.id = id;
   c.records.push_back(put(std::string(kVolumePrefix) + id, record));
