@@ -54,6 +54,18 @@ struct DriveInfo {
   bool failed = false;  // the drive reports a failure
 };
 
+// A front-end (host-facing) port of this SP: where hosts reach the array's volumes. Each SP
+// reports its own; spd publishes them in the replicated store so either SP can describe both
+// (docs/STORAGE.md "Ports").
+struct FrontEndPortInfo {
+  std::string id;          // stable across reads, unique within the SP: "iSCSI0", "FC0"
+  std::string protocol;    // Redfish Protocol: "iSCSI" or "FC"
+  std::string identifier;  // iSCSI: the SP's target IQN; FC: the port's WWPN (16 hex digits)
+  std::string address;     // iSCSI: the portal, "198.18.0.20:3260"; FC: ""
+  bool link_up = false;
+  uint32_t speed_mbps = 0;  // 0 when the link is down or the speed is unknown
+};
+
 // Thread-safe. Reading the source never throws: a source that cannot be read leaves the
 // last good content (sim) or skips what is missing (linux), and says so in lastError().
 class Hardware {
@@ -65,6 +77,8 @@ class Hardware {
   virtual std::vector<HardwareFault> faults() = 0;
   // The shelf's drives, by slot; empty when the board has none (or none are found).
   virtual std::vector<DriveInfo> drives() { return {}; }
+  // This SP's front-end ports, by id; empty when it has none (or none are configured).
+  virtual std::vector<FrontEndPortInfo> ports() { return {}; }
   virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
   // The problem met by the last sensors()/inventory()/faults()/drives() call reading the source;
   // empty when it was read fine.

@@ -63,6 +63,8 @@ class ConfigService {
   void onChange(const std::string& prefix, ChangeListener listener);
 
   std::optional<ConfigRecord> get(const std::string& key) const { return core_.store.get(key); }
+  // The newest change this SP's store holds: a cheap "has anything changed" for readers.
+  Version lastVersion() const { return core_.store.last(); }
   std::vector<ConfigRecord> list(const std::string& prefix) const {
     return core_.store.list(prefix);
   }

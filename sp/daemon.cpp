@@ -155,6 +155,7 @@ class Daemon {
   std::vector<std::pair<std::string, std::optional<Fault>>> store_faults_;
   std::unique_ptr<ConfigService> config_service_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<platform::DataPath> data_path_;  // before storage_, which uses it
   std::unique_ptr<StorageService> storage_;
 #ifdef DUALSP_SPWEB_TLS
   std::unique_ptr<HttpsCertificate> https_;  // null: HTTPS off, or no pair key
@@ -371,6 +372,14 @@ void Daemon::startStorage() {
   deps.drives = [this] {
     return hardware_ ? hardware_->drives() : std::vector<platform::DriveInfo>{};
   };
+  deps.ports = [this] {
+    return hardware_ ? hardware_->ports() : std::vector<platform::FrontEndPortInfo>{};
+  };
+  deps.version = [this] { return config_service_->lastVersion(); };
+  deps.record_event = [this](proto::Event e) { config_service_->recordEvent(std::move(e)); };
+  data_path_ = makeDataPath(c_);
+  deps.data_path = data_path_.get();
+  deps.self = c_.sp == SpId::A ? "A" : "B";
   deps.active = [this] { return service_->role() == Role::Active; };
   deps.forward_to_active = [this](const proto::Command& command, Reply reply) {
     config_service_->forwardToActive(command, std::move(reply));
@@ -545,9 +554,7 @@ void Daemon::turn() {
   recordArrayEvents();
   config_service_->tick();
   // A dead peer's volumes to this (active) SP: trespass (docs/STORAGE.md "Owners").
-  if (storage_)
-    storage_->checkOwnership(peerAlive(), c_.sp == SpId::A ? "B" : "A",
-                             c_.sp == SpId::A ? "A" : "B");
+  if (storage_) storage_->tick(peerAlive());
 #ifdef DUALSP_SPWEB_TLS
   if (https_) {
     https_->tick();

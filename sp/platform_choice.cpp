@@ -11,6 +11,7 @@
 #include "platform/loopback/loopback_address.hpp"
 #include "platform/sim/chassis_power_fencer.hpp"
 #include "platform/sim/power_controller_fencer.hpp"
+#include "platform/sim/sim_data_path.hpp"
 #include "platform/sim/sim_hardware.hpp"
 
 namespace dualsp::sp {
@@ -35,6 +36,29 @@ std::unique_ptr<platform::Hardware> makeHardware(const Settings& c) {
   if (c.platform.backend == "linux") return platform::makeLinuxHardware();
   if (c.platform.hardware.empty()) return nullptr;
   return platform::makeSimHardware(c.platform.hardware);
+}
+
+namespace {
+
+// The Linux board until a target back end exists: nothing is exported, and apply() says so.
+class NoDataPath final : public platform::DataPath {
+ public:
+  std::vector<std::string> apply(const platform::DataPathState& wanted) override {
+    if (wanted.volumes.empty() || said_) return {};
+    said_ = true;
+    return {"no target back end on this platform yet: volumes are not exported"};
+  }
+  std::string describe() const override { return "no data path"; }
+
+ private:
+  bool said_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<platform::DataPath> makeDataPath(const Settings& c) {
+  if (c.platform.backend == "linux") return std::make_unique<NoDataPath>();
+  return platform::makeSimDataPath(c.state_dir.empty() ? "" : c.state_dir + "/datapath.json");
 }
 
 bool hasCarrier(const std::string& interface) {

@@ -7,11 +7,12 @@
 #include <set>
 
 #include "sp/events.hpp"
+#include "sp/storage_model_detail.hpp"
 
 namespace dualsp::sp::storage {
 namespace {
 
-using json = nlohmann::json;
+using namespace detail;
 
 constexpr std::string_view kRaidTypes[] = {"RAID0", "RAID1", "RAID5", "RAID6", "RAID10"};
 
@@ -22,20 +23,6 @@ std::string volumeUri(const std::string& id) {
   return std::string(kStorageUri) + "/Volumes/" + id;
 }
 
-bool startsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-uint64_t numericId(const std::string& id) {
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-  return ec == std::errc() && end == id.data() + id.size() ? n : 0;
-}
-
-bool idBefore(const std::string& a, const std::string& b) {
-  return a.size() != b.size() ? a.size() < b.size() : a < b;
-}
-
 std::optional<std::string> ownerOf(const json& v, const char* key) {
   if (!v.contains(key)) return std::nullopt;
   if (!v[key].is_string()) return std::nullopt;
@@ -44,58 +31,13 @@ std::optional<std::string> ownerOf(const json& v, const char* key) {
   return o;
 }
 
-Refusal refuse(int status, std::string message, std::vector<std::string> args, std::string detail) {
-  return {status, std::move(message), std::move(args), std::move(detail)};
-}
-
-Outcome refused(Refusal r) {
-  return {std::nullopt, std::move(r)};
-}
-
-std::string text(const json& v) {
-  return v.is_string() ? v.get<std::string>()
-                       : v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 // A volume's stored record (the header's storage/volumes/<id> layout).
 json volumeRecord(const Volume& v) {
-  return {{"Name", v.name}, {"CapacityBytes", v.capacity_bytes}, {"Pool", v.pool},
-          {"WWN", v.wwn},   {"DefaultOwner", v.default_owner},   {"CurrentOwner", v.current_owner}};
-}
-
-proto::ConfigRecord put(std::string key, const json& value) {
-  proto::ConfigRecord r;
-  r.set_key(std::move(key));
-  r.set_value(value.dump(-1, ' ', false, json::error_handler_t::replace));
+  json r = {
+      {"Name", v.name}, {"CapacityBytes", v.capacity_bytes}, {"Pool", v.pool},
+      {"WWN", v.wwn},   {"DefaultOwner", v.default_owner},   {"CurrentOwner", v.current_owner}};
+  if (v.transitioning) r["Transitioning"] = true;
   return r;
-}
-
-proto::ConfigRecord removal(std::string key) {
-  proto::ConfigRecord r;
-  r.set_key(std::move(key));
-  r.set_deleted(true);
-  return r;
-}
-
-// Name: a string of 1..kMaxNameLength bytes.
-std::optional<Refusal> checkName(const json& body, const char* key = "Name") {
-  if (!body.contains(key)) return std::nullopt;
-  const json& v = body[key];
-  if (!v.is_string()) return refuse(400, "PropertyValueTypeError", {text(v), key}, "not a string");
-  const std::string s = v.get<std::string>();
-  if (s.empty()) return refuse(400, "PropertyValueOutOfRange", {s, key}, "empty");
-  if (s.size() > kMaxNameLength)
-    return refuse(400, "StringValueTooLong", {s.substr(0, 32), std::to_string(kMaxNameLength)},
-                  "too long");
-  return std::nullopt;
-}
-
-std::optional<Refusal> unknownKeys(const json& body,
-                                   std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : body.items())
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      return refuse(400, "PropertyUnknown", {key}, "not a property this takes");
-  return std::nullopt;
 }
 
 std::optional<Refusal> checkOwner(const json& body, const char* key) {
@@ -215,6 +157,7 @@ Model buildModel(const std::vector<proto::ConfigRecord>& records,
     vol.wwn = v.value("WWN", std::string());
     vol.default_owner = ownerOf(v, "DefaultOwner").value_or("A");
     vol.current_owner = ownerOf(v, "CurrentOwner").value_or(vol.default_owner);
+    vol.transitioning = v.value("Transitioning", false) == true;
     auto pool = std::find_if(m.pools.begin(), m.pools.end(),
                              [&](const Pool& p) { return p.id == vol.pool; });
     if (pool == m.pools.end())
@@ -227,6 +170,7 @@ Model buildModel(const std::vector<proto::ConfigRecord>& records,
             [](const Pool& a, const Pool& b) { return idBefore(a.id, b.id); });
   std::sort(m.volumes.begin(), m.volumes.end(),
             [](const Volume& a, const Volume& b) { return idBefore(a.id, b.id); });
+  buildAccess(m, records, problems);
   return m;
 }
 
@@ -407,13 +351,28 @@ Outcome patchVolume(const Model& m, const std::string& id, const json& body) {
   return {std::move(c), std::nullopt};
 }
 
-Outcome deleteVolume(const Model& m, const std::string& id) {
+Outcome deleteVolume(const Model& m, const std::string& id, bool force) {
   if (!m.volume(id))
     return refused(refuse(404, "ResourceNotFound", {"Volume", id}, "no such volume"));
+  std::vector<const Mapping*> seen_by;
+  for (const Mapping& map : m.mappings)
+    if (map.volume == id) seen_by.push_back(&map);
+  if (!seen_by.empty() && !force)
+    return refused(refuse(409, "ResourceInUse", {},
+                          "volume " + id + " is mapped to host " + seen_by[0]->group + " at LUN " +
+                              std::to_string(seen_by[0]->lun) +
+                              ": delete its connections first, or delete it with ?force=true"));
   Change c;
   c.id = id;
+  for (const Mapping* map : seen_by)
+    c.records.push_back(removal(std::string(kMappingPrefix) + map->id));
   c.records.push_back(removal(std::string(kVolumePrefix) + id));
-  c.event = makeEvent(message::kRemoved, {}, volumeUri(id), "OK", SpId::A, "(volume " + id + ")");
+  c.event = makeEvent(
+      message::kRemoved, {}, volumeUri(id), "OK", SpId::A,
+      "(volume " + id +
+          (seen_by.empty() ? std::string()
+                           : ", forced, with its " + std::to_string(seen_by.size()) + " mappings") +
+          ")");
   return {std::move(c), std::nullopt};
 }
 
@@ -429,6 +388,7 @@ Outcome moveVolume(const Model& m, const std::string& id, const std::string& to,
                           "volume " + id + " already belongs to SP-" + to));
   Volume next = *v;
   next.current_owner = to;
+  next.transitioning = false;
   json record = volumeRecord(next);
   Change c;
   c.id = id;
@@ -437,6 +397,41 @@ Outcome moveVolume(const Model& m, const std::string& id, const std::string& to,
   c.event = makeEvent(message::kChanged, {}, volumeUri(id), forced ? "Critical" : "OK", SpId::A,
                       std::string("(volume ") + id + (forced ? " trespassed" : " moved") +
                           " from SP-" + v->current_owner + " to SP-" + to + ": " + why + ")");
+  return {std::move(c), std::nullopt};
+}
+
+Outcome beginMove(const Model& m, const std::string& id) {
+  const Volume* v = m.volume(id);
+  if (!v) return refused(refuse(404, "ResourceNotFound", {"Volume", id}, "no such volume"));
+  Volume next = *v;
+  next.transitioning = true;
+  Change c;
+  c.id = id;
+  c.resource = volumeRecord(next);
+  c.records.push_back(put(std::string(kVolumePrefix) + id, c.resource));
+  return {std::move(c), std::nullopt};
+}
+
+Outcome trespassAll(const Model& m, const std::string& from, const std::string& to,
+                    const std::string& why, std::vector<proto::Event>* events) {
+  Change c;
+  for (const Volume& v : m.volumes) {
+    if (v.current_owner != from) continue;
+    Volume next = v;
+    next.current_owner = to;
+    next.transitioning = false;
+    c.records.push_back(put(std::string(kVolumePrefix) + v.id, volumeRecord(next)));
+    if (events)
+      events->push_back(makeEvent(
+          message::kChanged, {}, volumeUri(v.id), "Critical", SpId::A,
+          "(volume " + v.id + " trespassed from SP-" + from + " to SP-" + to + ": " + why + ")"));
+  }
+  if (c.records.empty())
+    return refused(refuse(400, "NoOperation", {}, "SP-" + from + " owns no volume"));
+  c.id = to;
+  c.event = makeEvent(message::kChanged, {}, std::string(kStorageUri), "Critical", SpId::A,
+                      "(" + std::to_string(c.records.size()) + " volumes trespassed from SP-" +
+                          from + " to SP-" + to + ": " + why + ")");
   return {std::move(c), std::nullopt};
 }
 

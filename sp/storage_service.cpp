@@ -22,8 +22,26 @@ std::string dumpJson(const json& v) {
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-json modelJson(const storage::Model& m) {
+const char* accessStateName(platform::AluaState state) {
+  switch (state) {
+    case platform::AluaState::Optimized:
+      return "Optimized";
+    case platform::AluaState::NonOptimized:
+      return "NonOptimized";
+    case platform::AluaState::Transitioning:
+      return "Transitioning";
+    case platform::AluaState::Unavailable:
+      return "Unavailable";
+  }
+  return "Unavailable";
+}
+
+// GetStorage's payload (docs/STORAGE.md "Commands"): the model as this SP sees it, `dead`
+// naming an SP the election declared dead ("" none).
+json modelJson(const storage::Model& m, const std::string& self, const std::string& dead) {
   json drives = json::array(), pools = json::array(), volumes = json::array();
+  json ports = json::array(), initiators = json::array(), hosts = json::array();
+  json mappings = json::array();
   for (const auto& d : m.drives)
     drives.push_back({{"Id", d.info.id},
                       {"Slot", d.info.slot},
@@ -51,8 +69,53 @@ json modelJson(const storage::Model& m) {
                        {"Pool", v.pool},
                        {"WWN", v.wwn},
                        {"DefaultOwner", v.default_owner},
-                       {"CurrentOwner", v.current_owner}});
-  return {{"drives", drives}, {"pools", pools}, {"volumes", volumes}};
+                       {"CurrentOwner", v.current_owner},
+                       {"Transitioning", v.transitioning},
+                       {"AccessStates",
+                        {{"A", accessStateName(storage::accessState(v, "A", dead))},
+                         {"B", accessStateName(storage::accessState(v, "B", dead))}}}});
+  for (const auto& p : m.ports)
+    ports.push_back({{"Id", p.endpointId()},
+                     {"SP", p.sp},
+                     {"PortId", p.info.id},
+                     {"Protocol", p.info.protocol},
+                     {"Identifier", p.info.identifier},
+                     {"Address", p.info.address},
+                     {"LinkUp", p.info.link_up && p.sp != dead},
+                     {"SpeedMbps", p.sp == dead ? 0 : p.info.speed_mbps}});
+  for (const auto& i : m.initiators)
+    initiators.push_back({{"Id", i.id},
+                          {"Name", i.name},
+                          {"Protocol", i.protocol},
+                          {"Identifier", i.identifier},
+                          {"Host", i.host}});
+  for (const auto& h : m.hosts)
+    hosts.push_back({{"Id", h.id},
+                     {"Name", h.name},
+                     {"Kind", h.group ? "HostGroup" : "Host"},
+                     {"Protocol", h.protocol},
+                     {"Initiators", h.initiators},
+                     {"Hosts", h.hosts},
+                     {"MemberOf", h.member_of}});
+  for (const auto& map : m.mappings)
+    mappings.push_back({{"Id", map.id},
+                        {"Group", map.group},
+                        {"Volume", map.volume},
+                        {"LUN", map.lun},
+                        {"ReadOnly", map.read_only},
+                        {"Ports", map.ports}});
+  return {{"drives", drives},
+          {"pools", pools},
+          {"volumes", volumes},
+          {"ports", ports},
+          {"initiators", initiators},
+          {"hosts", hosts},
+          {"mappings", mappings},
+          {"policy",
+           {{"AutoFailback", m.policy.auto_failback},
+            {"AutoFailbackDelaySeconds", m.policy.auto_failback_delay_seconds}}},
+          {"self", self},
+          {"dead", dead}};
 }
 
 proto::CommandResult refusalResult(const storage::Refusal& r) {
@@ -112,8 +175,12 @@ void StorageService::getStorage(const proto::Command&, Reply reply) {
       storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives(), &problems);
   for (const std::string& p : problems) LOG_WARNING << "storage: " << p << "; skipped";
   proto::CommandResult result;
-  result.set_payload(dumpJson(modelJson(m)));
+  result.set_payload(dumpJson(modelJson(m, deps_.self, peer_alive_ ? "" : peer())));
   reply(result);
+}
+
+storage::Model StorageService::currentModel() const {
+  return storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
 }
 
 void StorageService::storageWrite(const proto::Command& command, Reply reply) {
@@ -164,13 +231,14 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   const std::string id = arg(command, "id");
   json body = json::parse(arg(command, "body"), nullptr, false);
   if (body.is_discarded()) body = json::object();
-  storage::Model m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+  storage::Model m = currentModel();
   storage::Outcome outcome;
   auto ids = [](const auto& items) {
     std::vector<std::string> out;
     for (const auto& i : items) out.push_back(i.id);
     return out;
   };
+  const std::string user = command.caller().user();
   if (op == "create_pool")
     outcome = storage::createPool(m, body, storage::nextId(ids(m.pools)));
   else if (op == "delete_pool")
@@ -180,10 +248,27 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   else if (op == "patch_volume")
     outcome = storage::patchVolume(m, id, body);
   else if (op == "delete_volume")
-    outcome = storage::deleteVolume(m, id);
+    outcome = storage::deleteVolume(m, id, body.value("Force", false) == true);
   else if (op == "move_volume")
-    outcome = storage::moveVolume(m, id, body.value("To", std::string()), false,
-                                  "asked by " + command.caller().user());
+    outcome = move(command.caller(), m, id, body.value("To", std::string()), "asked by " + user);
+  else if (op == "create_initiator")
+    outcome = storage::createInitiator(m, body, storage::nextId(ids(m.initiators)));
+  else if (op == "delete_initiator")
+    outcome = storage::deleteInitiator(m, id);
+  else if (op == "create_host")
+    outcome = storage::createHost(m, body, storage::nextId(ids(m.hosts)));
+  else if (op == "patch_host")
+    outcome = storage::patchHost(m, id, body);
+  else if (op == "delete_host")
+    outcome = storage::deleteHost(m, id);
+  else if (op == "create_mapping")
+    outcome = storage::createMapping(m, body, storage::nextId(ids(m.mappings)));
+  else if (op == "patch_mapping")
+    outcome = storage::patchMapping(m, id, body);
+  else if (op == "delete_mapping")
+    outcome = storage::deleteMapping(m, id);
+  else if (op == "set_policy")
+    outcome = storage::setPolicy(m, body);
   else if (op == "redistribute")
     return redistribute(command, m, std::move(reply));
   else
@@ -193,8 +278,15 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
                << command.caller().user() << " refused: " << outcome.refusal->detail;
     return reply(refusalResult(*outcome.refusal));
   }
+  if (op == "move_volume") {  // written by move()
+    proto::CommandResult result;
+    result.set_payload(
+        dumpJson({{"id", outcome.change->id}, {"resource", outcome.change->resource}}));
+    return reply(result);
+  }
   proto::CommandResult written = commit(command.caller(), *outcome.change);
   if (written.status() != proto::CommandResult::OK) return reply(written);
+  reconcile();
   LOG_NOTICE << "storage: " << op << " " << outcome.change->id << " by " << command.caller().user();
   proto::CommandResult result;
   result.set_payload(
@@ -202,7 +294,8 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   reply(result);
 }
 
-proto::CommandResult StorageService::commit(const proto::Caller& caller, storage::Change& change) {
+proto::CommandResult StorageService::commit(const proto::Caller& caller, storage::Change& change,
+                                            std::vector<proto::Event> extra) {
   proto::ConfigWrite w;
   for (auto& r : change.records) *w.add_records() = std::move(r);
   *w.mutable_event() = change.event;
@@ -224,7 +317,40 @@ proto::CommandResult StorageService::commit(const proto::Caller& caller, storage
     return errorResult(proto::CommandResult::TIMEOUT,
                        "the storage change was not confirmed in time; it may have been "
                        "applied: read it back");
-  return future.get();
+  proto::CommandResult result = future.get();
+  if (result.status() == proto::CommandResult::OK && deps_.record_event)
+    for (proto::Event& e : extra) deps_.record_event(std::move(e));
+  return result;
+}
+
+storage::Outcome StorageService::move(const proto::Caller& caller, const storage::Model& m,
+                                      const std::string& id, const std::string& to,
+                                      const std::string& why) {
+  storage::Outcome outcome = storage::moveVolume(m, id, to, false, why);
+  if (!outcome.change) return outcome;
+  // Transitioning first, so no host is told a path is optimized on both SPs at once.
+  storage::Outcome begin = storage::beginMove(m, id);
+  if (begin.change) {
+    proto::CommandResult r = commit(caller, *begin.change);
+    if (r.status() != proto::CommandResult::OK) {
+      storage::Refusal failed{503,
+                              "ServiceTemporarilyUnavailable",
+                              {"1"},
+                              "the move of volume " + id + " did not start: " + r.error()};
+      return {std::nullopt, failed};
+    }
+    reconcile();
+  }
+  proto::CommandResult r = commit(caller, *outcome.change);
+  if (r.status() != proto::CommandResult::OK) {
+    storage::Refusal failed{503,
+                            "ServiceTemporarilyUnavailable",
+                            {"1"},
+                            "volume " + id + " stays Transitioning: " + r.error()};
+    return {std::nullopt, failed};
+  }
+  reconcile();
+  return outcome;
 }
 
 // Every volume away from its default owner goes home, one change (and event) each.
@@ -232,13 +358,13 @@ void StorageService::redistribute(const proto::Command& command, storage::Model 
   json moved = json::array();
   for (const std::string& id : storage::volumesAwayFromHome(m)) {
     const storage::Volume* v = m.volume(id);
-    storage::Outcome o = storage::moveVolume(m, id, v->default_owner, false,
-                                             "redistributed by " + command.caller().user());
+    storage::Outcome o = move(command.caller(), m, id, v->default_owner,
+                              "redistributed by " + command.caller().user());
+    if (o.refusal && o.refusal->status == 503)
+      return reply(errorResult(proto::CommandResult::UNAVAILABLE, o.refusal->detail));
     if (!o.change) continue;
-    proto::CommandResult r = commit(command.caller(), *o.change);
-    if (r.status() != proto::CommandResult::OK) return reply(r);
     moved.push_back(id);
-    m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+    m = currentModel();
   }
   LOG_NOTICE << "storage: redistribute by " << command.caller().user() << ": " << moved.size()
              << " volumes moved to their default owner";
@@ -247,43 +373,140 @@ void StorageService::redistribute(const proto::Command& command, storage::Model 
   reply(result);
 }
 
-void StorageService::checkOwnership(bool peer_alive, const std::string& peer,
-                                    const std::string& self) {
-  if (peer_alive || !deps_.active()) return;
+void StorageService::queueOnce(bool& flag, std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || trespass_queued_) return;
-  }
-  storage::Model m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
-  if (storage::volumesOwnedBy(m, peer).empty()) return;
-  std::lock_guard lock(mu_);
-  trespass_queued_ = true;
-  jobs_.push_back([this, peer, self] {
-    {
-      std::lock_guard lock(mu_);
-      trespass_queued_ = false;
-      if (stopping_) return;
-    }
-    if (!deps_.active()) return;
-    storage::Model m =
-        storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
-    for (const std::string& id : storage::volumesOwnedBy(m, peer)) {
-      storage::Outcome o = storage::moveVolume(m, id, self, true, "SP-" + peer + " failed");
-      if (!o.change) continue;
-      proto::Caller firmware;
-      firmware.set_origin("SP-" + self + " taking over");
-      proto::CommandResult r = commit(firmware, *o.change);
-      if (r.status() != proto::CommandResult::OK) {
-        LOG_WARNING << "storage: volume " << id << " not trespassed to SP-" << self << ": "
-                    << r.error() << "; tried again shortly";
-        return;
+    if (stopping_ || flag) return;
+    flag = true;
+    jobs_.push_back([this, &flag, job = std::move(job)] {
+      {
+        std::lock_guard lock(mu_);
+        flag = false;
+        if (stopping_) return;
       }
-      LOG_WARNING << "storage: volume " << id << " trespassed from SP-" << peer << " to SP-" << self
-                  << " (SP-" << peer << " failed)";
-      m = storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
-    }
-  });
+      job();
+    });
+  }
   wake_.notify_one();
+}
+
+void StorageService::tick(bool peer_alive) {
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  if (peer_alive && !peer_alive_) peer_alive_since_ = now;
+  peer_alive_ = peer_alive;
+  // The data path follows the store (and who is dead) on every SP.
+  bool stale = false;
+  if (deps_.data_path) {
+    std::lock_guard lock(applied_mu_);
+    stale = !reconciled_version_ || deps_.version() != *reconciled_version_ ||
+            reconciled_dead_ != (peer_alive ? "" : peer());
+  }
+  if (stale) queueOnce(reconcile_queued_, [this] { reconcile(); });
+  // This SP's ports, looked at once a second (the sim reads a file, Linux sysfs).
+  if (deps_.ports && now - ports_checked_ >= std::chrono::seconds{1}) {
+    ports_checked_ = now;
+    queueOnce(ports_queued_, [this] { publishPorts(); });
+  }
+  if (!deps_.active()) return;
+  if (!peer_alive) {
+    storage::Model m = currentModel();
+    if (!storage::volumesOwnedBy(m, peer()).empty())
+      queueOnce(trespass_queued_, [this] { trespass(); });
+    return;
+  }
+  storage::Model m = currentModel();
+  if (m.policy.auto_failback && !storage::volumesAwayFromHome(m).empty() &&
+      now - peer_alive_since_ >= std::chrono::seconds{m.policy.auto_failback_delay_seconds})
+    queueOnce(failback_queued_, [this] { autoFailback(); });
+}
+
+// On the worker: every volume of the dead peer to this SP, in one change.
+void StorageService::trespass() {
+  if (!deps_.active() || peer_alive_) return;
+  storage::Model m = currentModel();
+  std::vector<proto::Event> events;
+  storage::Outcome o =
+      storage::trespassAll(m, peer(), deps_.self, "SP-" + peer() + " failed", &events);
+  if (!o.change) return;
+  const size_t count = o.change->records.size();
+  proto::Caller firmware;
+  firmware.set_origin("SP-" + deps_.self + " taking over");
+  proto::CommandResult r = commit(firmware, *o.change, std::move(events));
+  if (r.status() != proto::CommandResult::OK) {
+    LOG_WARNING << "storage: SP-" << peer() << "'s volumes not trespassed to SP-" << deps_.self
+                << ": " << r.error() << "; tried again shortly";
+    return;
+  }
+  LOG_WARNING << "storage: " << count << " volumes trespassed from SP-" << peer() << " to SP-"
+              << deps_.self << " (SP-" << peer() << " failed)";
+  reconcile();
+}
+
+// On the worker: the auto-failback policy moves every volume home (planned moves).
+void StorageService::autoFailback() {
+  if (!deps_.active() || !peer_alive_) return;
+  storage::Model m = currentModel();
+  if (!m.policy.auto_failback) return;
+  proto::Caller firmware;
+  firmware.set_origin("automatic failback");
+  size_t moved = 0;
+  for (const std::string& id : storage::volumesAwayFromHome(m)) {
+    const storage::Volume* v = m.volume(id);
+    storage::Outcome o = move(firmware, m, id, v->default_owner, "automatic failback");
+    if (o.refusal && o.refusal->status == 503) {
+      LOG_WARNING << "storage: automatic failback stopped: " << o.refusal->detail;
+      return;
+    }
+    if (o.change) ++moved;
+    m = currentModel();
+  }
+  if (moved) LOG_NOTICE << "storage: automatic failback moved " << moved << " volumes home";
+}
+
+// On the worker: this SP's ports into the store when they differ from what it holds.
+void StorageService::publishPorts() {
+  if (!deps_.ports) return;
+  storage::Model m = currentModel();
+  std::optional<proto::ConfigRecord> record = storage::portsRecord(m, deps_.self, deps_.ports());
+  if (!record) return;
+  storage::Change change;
+  change.records.push_back(std::move(*record));
+  proto::Caller firmware;
+  firmware.set_origin("SP-" + deps_.self + " ports");
+  proto::CommandResult r = commit(firmware, change);
+  if (r.status() != proto::CommandResult::OK)
+    LOG_INFO << "storage: SP-" << deps_.self << "'s ports not published yet: " << r.error();
+  else
+    LOG_NOTICE << "storage: SP-" << deps_.self << "'s front-end ports published";
+}
+
+void StorageService::reconcile() {
+  if (!deps_.data_path) return;
+  const Version version = deps_.version();
+  const std::string dead = peer_alive_ ? "" : peer();
+  storage::Model m = currentModel();
+  platform::DataPathState wanted = storage::dataPathState(m, deps_.self, dead);
+  {
+    std::lock_guard lock(applied_mu_);
+    reconciled_version_ = version;
+    reconciled_dead_ = dead;
+    if (wanted == applied_ && !applied_.sp.empty()) return;
+  }
+  std::vector<std::string> problems = deps_.data_path->apply(wanted);
+  for (const std::string& p : problems) LOG_WARNING << "storage: data path: " << p;
+  size_t optimized = 0;
+  for (const auto& v : wanted.volumes) optimized += v.state == platform::AluaState::Optimized;
+  LOG_INFO << "storage: data path programmed (" << deps_.data_path->describe()
+           << "): " << wanted.volumes.size() << " volumes, " << optimized << " optimized here, "
+           << wanted.acls.size() << " initiators";
+  std::lock_guard lock(applied_mu_);
+  applied_ = std::move(wanted);
+}
+
+platform::DataPathState StorageService::appliedDataPath() const {
+  std::lock_guard lock(applied_mu_);
+  return applied_;
 }
 
 }  // namespace dualsp::sp

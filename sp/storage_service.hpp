@@ -6,14 +6,18 @@
 // SP forwards the command to the active one. Only this service writes storage/ records
 // (ConfigService refuses them to unmarked writes, as it does accounts).
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "platform/data_path.hpp"
 #include "platform/hardware.hpp"
 #include "sp/command_registry.hpp"
 #include "sp/config_store/config_store.hpp"
@@ -28,6 +32,15 @@ class StorageService {
     // ConfigService's ConfigWrite handler (replicated before it answers).
     std::function<void(proto::Command, Reply)> write;
     std::function<std::vector<platform::DriveInfo>()> drives;
+    // This SP's front-end ports (the platform's); published in the store by this service.
+    std::function<std::vector<platform::FrontEndPortInfo>()> ports;
+    // The store's newest version: the data path is recomputed only when it moved.
+    std::function<Version()> version;
+    // An event beside a write's own (a takeover writes many volumes in one change).
+    std::function<void(proto::Event)> record_event;
+    // Where this SP's target is programmed (platform/data_path.hpp); may be null.
+    platform::DataPath* data_path = nullptr;
+    std::string self;  // "A" or "B"
     std::function<bool()> active;
     // Sends the command to the active peer (ConfigService::forwardToActive): used on a
     // passive SP.
@@ -55,17 +68,37 @@ class StorageService {
   // {"refusal": {"status", "message", "args", "detail"}}.
   void storageWrite(const proto::Command& command, Reply reply);
 
-  // Takeover (docs/STORAGE.md "Owners"): called on every turn of spd's main loop. On the
-  // active SP while the peer is dead, every volume the peer owns is trespassed here, one
-  // change and one Critical event each, on the worker. Cheap when there is nothing to do.
-  void checkOwnership(bool peer_alive, const std::string& peer, const std::string& self);
+  // Called on every turn of spd's main loop. Takeover (docs/STORAGE.md "Owners"): on the
+  // active SP while the peer is dead, every volume the peer owns is trespassed on the worker,
+  // in one change, with one Critical event per volume. Cheap when there is nothing to do.
+  // Also, on every SP: publishes this SP's front-end ports when they change; programs the data
+  // path when the model (or who is dead) changed; and, with the auto-failback policy on, moves
+  // volumes home once their SP has been back for the policy's delay.
+  void tick(bool peer_alive);
+
+  // The data path as last applied (tests, docs/STORAGE.md "Data path").
+  platform::DataPathState appliedDataPath() const;
 
  private:
   void workerLoop();
   void decide(const proto::Command& command, Reply reply);
   void redistribute(const proto::Command& command, storage::Model m, Reply reply);
-  // One change written (replicated) with its event, waited for.
-  proto::CommandResult commit(const proto::Caller& caller, storage::Change& change);
+  // A planned move in two changes: Transitioning first (the data path follows), then the owner.
+  storage::Outcome move(const proto::Caller& caller, const storage::Model& m, const std::string& id,
+                        const std::string& to, const std::string& why);
+  // One change written (replicated) with its event, waited for; `extra` events recorded after.
+  proto::CommandResult commit(const proto::Caller& caller, storage::Change& change,
+                              std::vector<proto::Event> extra = {});
+  storage::Model currentModel() const;
+  // Queues `job` on the worker unless `flag` says one is queued already (flag under mu_).
+  void queueOnce(bool& flag, std::function<void()> job);
+  void trespass();
+  void publishPorts();
+  void autoFailback();
+  // Programs the data path for the store as it is now (on the worker).
+  void reconcile();
+
+  std::string peer() const { return deps_.self == "A" ? "B" : "A"; }
 
   const Dependencies deps_;
   std::mutex mu_;
@@ -73,6 +106,17 @@ class StorageService {
   std::deque<std::function<void()>> jobs_;  // (mu_)
   bool stopping_ = false;                   // (mu_)
   bool trespass_queued_ = false;            // (mu_)
+  bool ports_queued_ = false;               // (mu_)
+  bool reconcile_queued_ = false;           // (mu_)
+  bool failback_queued_ = false;            // (mu_)
+  std::atomic<bool> peer_alive_{true};
+  std::chrono::steady_clock::time_point peer_alive_since_{};  // main loop only
+  std::chrono::steady_clock::time_point ports_checked_{};     // main loop only
+  // What the data path was last programmed from, and with (applied_mu_).
+  mutable std::mutex applied_mu_;
+  std::optional<Version> reconciled_version_;
+  std::string reconciled_dead_;
+  platform::DataPathState applied_;
   std::thread worker_;
 };
 

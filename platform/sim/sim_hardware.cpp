@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -35,6 +36,7 @@ struct Description {
   std::vector<InventoryItem> inventory;
   std::vector<HardwareFault> faults;
   std::vector<DriveInfo> drives;  // by slot
+  std::vector<FrontEndPortInfo> ports;
 };
 
 // What is wrong with the description, naming the key: "sensors[2].reading: not a number".
@@ -210,6 +212,34 @@ DriveInfo parseDrive(const Json& d, const std::string& where) {
   return drive;
 }
 
+// Redfish Protocol values a front-end port may have.
+constexpr std::string_view kPortProtocols[] = {"iSCSI", "FC"};
+
+bool hexDigits(const std::string& s, size_t count) {
+  return s.size() == count && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+         });
+}
+
+FrontEndPortInfo parsePort(const Json& p, const std::string& where) {
+  if (!p.is_object()) throw DescriptionError{where + ": not an object"};
+  FrontEndPortInfo port;
+  port.id = stringField(p, "id", where, true);
+  if (port.id.empty()) throw DescriptionError{where + ".id: empty"};
+  port.protocol = oneOf(p, "protocol", where, true, {}, kPortProtocols, "iSCSI or FC");
+  port.identifier = stringField(p, "identifier", where, true);
+  if (port.protocol == "iSCSI" && port.identifier.rfind("iqn.", 0) != 0)
+    throw DescriptionError{where + ".identifier: an iSCSI target name starts with 'iqn.'"};
+  if (port.protocol == "FC" && !hexDigits(port.identifier, 16))
+    throw DescriptionError{where + ".identifier: a WWPN is 16 hex digits"};
+  port.address = stringField(p, "address", where, port.protocol == "iSCSI");
+  port.link_up = p.contains("link_up") ? boolField(p, "link_up", where) : true;
+  if (p.contains("speed_mbps"))
+    port.speed_mbps = static_cast<uint32_t>(integerField(p, "speed_mbps", where, 0, 1000000));
+  if (!port.link_up) port.speed_mbps = 0;
+  return port;
+}
+
 // Throws DescriptionError, or nlohmann's parse_error for text that is not JSON.
 Description parseDescription(const std::string& text) {
   const Json doc = Json::parse(text);
@@ -252,6 +282,16 @@ Description parseDescription(const std::string& text) {
     }
     std::sort(d.drives.begin(), d.drives.end(),
               [](const DriveInfo& a, const DriveInfo& b) { return a.slot < b.slot; });
+  }
+  ids.clear();
+  if (const Json* list = listField(doc, "ports")) {
+    for (size_t n = 0; n < list->size(); ++n) {
+      const std::string where = "ports[" + std::to_string(n) + "]";
+      d.ports.push_back(parsePort((*list)[n], where));
+      checkUniqueId(ids, d.ports.back().id, where);
+    }
+    std::sort(d.ports.begin(), d.ports.end(),
+              [](const FrontEndPortInfo& a, const FrontEndPortInfo& b) { return a.id < b.id; });
   }
   return d;
 }
@@ -303,6 +343,12 @@ class SimHardware final : public Hardware {
     std::lock_guard lock(mutex_);
     refresh();
     return current_.drives;
+  }
+
+  std::vector<FrontEndPortInfo> ports() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.ports;
   }
 
   std::string describe() const override { return "sim hardware " + path_; }

@@ -34,6 +34,24 @@ def drives():
     return out
 
 
+# Each SP's front-end ports (host-facing): two iSCSI portals on the array's host network
+# 198.18.2.0/24 (issue 16 puts them on a real NIC under QEMU; in the netns harness they are
+# data only) and one 16 Gb FC port. One target IQN per SP, as LIO names a target.
+def ports(sp):
+    """The front-end ports SP `sp` reports: iSCSI0/iSCSI1 with its target IQN and a portal
+    each, and FC0 with a WWPN that differs per SP."""
+    base = 10 if sp == "A" else 20
+    iqn = "iqn.2026-12.dualsp.sim:array.sp%s" % sp.lower()
+    return [
+        {"id": "iSCSI0", "protocol": "iSCSI", "identifier": iqn,
+         "address": "198.18.2.%d:3260" % base, "link_up": True, "speed_mbps": 25000},
+        {"id": "iSCSI1", "protocol": "iSCSI", "identifier": iqn,
+         "address": "198.18.2.%d:3260" % (base + 1), "link_up": True, "speed_mbps": 25000},
+        {"id": "FC0", "protocol": "FC", "identifier": "5001405%s00000001" % ("a" if sp == "A" else "b"),
+         "link_up": True, "speed_mbps": 16000},
+    ]
+
+
 def description(sp):
     """The simulated hardware of SP `sp`: every part an SP board carries, serial numbers that
     differ per SP, readings a healthy board shows (SP-B runs a little warmer), and the shelf's
@@ -71,7 +89,7 @@ def description(sp):
     inventory = [{"id": pid, "kind": kind, "name": name, "manufacturer": "DualSP Sim",
                   "model": model, "serial_number": _serial(sp, n + 1), "part_number": pn}
                  for n, (pid, kind, name, model, pn) in enumerate(parts)]
-    return {"sensors": sensors, "inventory": inventory, "drives": drives()}
+    return {"sensors": sensors, "inventory": inventory, "drives": drives(), "ports": ports(sp)}
 
 
 def write_description(path, sp):

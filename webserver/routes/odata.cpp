@@ -16,7 +16,7 @@ namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 46> kODataTypes = {
+constexpr std::array<std::string_view, 58> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -59,6 +59,19 @@ constexpr std::array<std::string_view, 46> kODataTypes = {
     "#StoragePool.v1_9_1.StoragePool",
     "#VolumeCollection.VolumeCollection",
     "#Volume.v1_10_2.Volume",
+    "#StorageControllerCollection.StorageControllerCollection",
+    "#StorageController.v1_11_0.StorageController",
+    "#PortCollection.PortCollection",
+    "#Port.v1_18_0.Port",
+    // Hosts' access to the volumes (routes/fabrics.cpp).
+    "#FabricCollection.FabricCollection",
+    "#Fabric.v1_4_0.Fabric",
+    "#EndpointCollection.EndpointCollection",
+    "#Endpoint.v1_8_2.Endpoint",
+    "#EndpointGroupCollection.EndpointGroupCollection",
+    "#EndpointGroup.v1_3_4.EndpointGroup",
+    "#ConnectionCollection.ConnectionCollection",
+    "#Connection.v1_4_0.Connection",
     // The HTTPS certificate (routes/certificate_service.cpp), where spweb has TLS.
     "#CertificateService.v1_2_1.CertificateService",
     "#CertificateLocations.v1_0_4.CertificateLocations",
@@ -128,15 +141,16 @@ struct ServiceDocumentEntry {
   bool degraded;
 };
 #ifdef DUALSP_TLS_CERTIFICATES
-constexpr size_t kServiceDocumentEntries = 9;
+constexpr size_t kServiceDocumentEntries = 10;
 #else
-constexpr size_t kServiceDocumentEntries = 8;
+constexpr size_t kServiceDocumentEntries = 9;
 #endif
 constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
     {"Managers", "/redfish/v1/Managers", true},
     {"Chassis", "/redfish/v1/Chassis", false},
     {"Storage", "/redfish/v1/Storage", false},
+    {"Fabrics", "/redfish/v1/Fabrics", false},
     {"SessionService", kSessionServicePath, true},
     {"AccountService", kAccountServicePath, true},
     {"EventService", kEventServicePath, true},

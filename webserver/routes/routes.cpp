@@ -14,6 +14,7 @@ RouteTable buildRouteTable() {
   requestRoutesChassis(routes);
   requestRoutesEventService(routes);
   requestRoutesStorage(routes);
+  requestRoutesFabrics(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

@@ -16,6 +16,7 @@ void requestRoutesAccountService(RouteTable& routes);      // routes/account_ser
 void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_interfaces.cpp
 void requestRoutesEventService(RouteTable& routes);        // routes/event_service.cpp
 void requestRoutesStorage(RouteTable& routes);             // routes/storage.cpp
+void requestRoutesFabrics(RouteTable& routes);             // routes/fabrics.cpp
 // Where spweb has TLS (DUALSP_TLS_CERTIFICATES): CertificateService, NetworkProtocol.
 void requestRoutesCertificateService(RouteTable& routes);  // routes/certificate_service.cpp
 

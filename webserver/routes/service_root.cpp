@@ -31,7 +31,10 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   };
   // Degraded: links only to what the rescue subset serves.
   if (ctx.config.mode == ServeMode::Full) body["Chassis"] = odataLink("/redfish/v1/Chassis");
-  if (ctx.config.mode == ServeMode::Full) body["Storage"] = odataLink("/redfish/v1/Storage");
+  if (ctx.config.mode == ServeMode::Full) {
+    body["Storage"] = odataLink("/redfish/v1/Storage");
+    body["Fabrics"] = odataLink("/redfish/v1/Fabrics");
+  }
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));
   body["EventService"] = odataLink(std::string(kEventServicePath));  // both modes read it

@@ -3,6 +3,7 @@
 // model and decides every change on the active SP; here the Redfish bodies are translated to
 // its terms and its refusals back into Base registry errors.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,15 +16,14 @@
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/routes/routes.hpp"
+#include "webserver/routes/storage_bus.hpp"
 
 namespace dualsp::web {
 namespace {
 
+using namespace storage_routes;
+
 constexpr std::string_view kStorageCollectionPath = "/redfish/v1/Storage";
-constexpr std::string_view kStoragePath = "/redfish/v1/Storage/Array";
-constexpr std::string_view kDrivesPath = "/redfish/v1/Storage/Array/Drives";
-constexpr std::string_view kPoolsPath = "/redfish/v1/Storage/Array/StoragePools";
-constexpr std::string_view kVolumesPath = "/redfish/v1/Storage/Array/Volumes";
 constexpr std::string_view kStorageCollectionType = "#StorageCollection.StorageCollection";
 constexpr std::string_view kStorageType = "#Storage.v1_21_0.Storage";
 constexpr std::string_view kDriveType = "#Drive.v1_22_0.Drive";
@@ -31,106 +31,12 @@ constexpr std::string_view kPoolCollectionType = "#StoragePoolCollection.Storage
 constexpr std::string_view kPoolType = "#StoragePool.v1_9_1.StoragePool";
 constexpr std::string_view kVolumeCollectionType = "#VolumeCollection.VolumeCollection";
 constexpr std::string_view kVolumeType = "#Volume.v1_10_2.Volume";
-constexpr std::string_view kGetStorage = "GetStorage";
-constexpr std::string_view kStorageWrite = "StorageWrite";
+constexpr std::string_view kControllerCollectionType =
+    "#StorageControllerCollection.StorageControllerCollection";
+constexpr std::string_view kControllerType = "#StorageController.v1_11_0.StorageController";
+constexpr std::string_view kPortCollectionType = "#PortCollection.PortCollection";
+constexpr std::string_view kPortType = "#Port.v1_18_0.Port";
 constexpr uint64_t kBlockSizeBytes = 512;
-
-std::string drivePath(const std::string& id) {
-  return std::string(kDrivesPath) + "/" + id;
-}
-std::string poolPath(const std::string& id) {
-  return std::string(kPoolsPath) + "/" + id;
-}
-std::string volumePath(const std::string& id) {
-  return std::string(kVolumesPath) + "/" + id;
-}
-
-// "A" -> "SPA" (the Manager's id), and back.
-std::string spOf(const Json& owner) {
-  return owner.is_string() ? "SP" + owner.get<std::string>() : std::string();
-}
-
-// spd's model: {"drives", "pools", "volumes"}; nullopt with the error set.
-std::optional<Json> readStorage(const RequestContext& ctx, Response& res,
-                                std::string_view type = "Storage", std::string_view id = "Array") {
-  proto::Command command = makeArrayCommand(ctx, kGetStorage);
-  std::optional<proto::CommandResult> result = runCommand(ctx, command);
-  if (!commandSucceeded(result, res, type, id)) return std::nullopt;
-  Json model = Json::parse(result->payload(), nullptr, false);
-  if (!model.is_object() || !model["drives"].is_array() || !model["pools"].is_array() ||
-      !model["volumes"].is_array()) {
-    LOG_ERROR << kGetStorage << " answered an unreadable payload";
-    messages::internalError(res);
-    return std::nullopt;
-  }
-  return model;
-}
-
-const Json* findById(const Json& list, std::string_view id) {
-  for (const Json& item : list)
-    if (item.value("Id", std::string()) == id) return &item;
-  return nullptr;
-}
-
-// The property names of spd's refusals as the client wrote them.
-std::string clientName(const std::string& name) {
-  if (name == "RAIDType") return "SupportedRAIDTypes";
-  if (name == "Drives" || name == "Pool") return "CapacitySources";
-  if (name == "DefaultOwner") return "Oem/DualSP/DefaultOwner";
-  return name;
-}
-
-// One StorageWrite; spd's answer payload {"id", "resource"} or nullopt with the error set.
-std::optional<Json> writeStorage(const RequestContext& ctx, std::string_view op,
-                                 const std::string& id, const Json& body, Response& res,
-                                 std::string_view type, std::string_view type_id) {
-  proto::Command command = makeArrayCommand(ctx, kStorageWrite);
-  auto& args = *command.mutable_args();
-  args["op"] = std::string(op);
-  args["id"] = id;
-  args["body"] = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
-  if (result && (result->status() == proto::CommandResult::BAD_REQUEST ||
-                 result->status() == proto::CommandResult::NOT_FOUND)) {
-    Json payload = Json::parse(result->payload(), nullptr, false);
-    if (payload.is_object() && payload["refusal"].is_object()) {
-      const Json& r = payload["refusal"];
-      std::vector<std::string> margs;
-      for (const Json& a : r.value("args", Json::array()))
-        margs.push_back(clientName(a.is_string() ? a.get<std::string>() : a.dump()));
-      if (messages::fromKey(res, r.value("status", 400), r.value("message", std::string()),
-                            margs)) {
-        // spd's reason after the registry's words: which drive, how much is free.
-        if (r.contains("detail") && r["detail"].is_string())
-          res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + " " +
-                                         r["detail"].get<std::string>();
-        return std::nullopt;
-      }
-      LOG_ERROR << kStorageWrite << " refused with an unknown message " << r.dump();
-    }
-  }
-  if (!commandSucceeded(result, res, type, type_id)) return std::nullopt;
-  Json out = Json::parse(result->payload(), nullptr, false);
-  if (!out.is_object()) {
-    LOG_ERROR << kStorageWrite << " answered an unreadable payload";
-    messages::internalError(res);
-    return std::nullopt;
-  }
-  return out;
-}
-
-// The id at the end of `link` ({"@odata.id": "<collection>/<id>"}) when it names a member of
-// `collection`; nullopt otherwise.
-std::optional<std::string> memberOf(const Json& link, std::string_view collection) {
-  if (!link.is_object() || !link.contains("@odata.id") || !link["@odata.id"].is_string())
-    return std::nullopt;
-  const std::string uri = link["@odata.id"].get<std::string>();
-  const std::string prefix = std::string(collection) + "/";
-  if (uri.rfind(prefix, 0) != 0 || uri.size() == prefix.size() ||
-      uri.find('/', prefix.size()) != std::string::npos)
-    return std::nullopt;
-  return uri.substr(prefix.size());
-}
 
 // CapacitySources: [{"<member>": [{"@odata.id": ...}, ...]}] -> the ids; nullopt with the
 // error set.
@@ -174,13 +80,6 @@ bool defaultOwnerOf(const Json& oem, Json& out, Response& res) {
     out["DefaultOwner"] = value.get<std::string>().substr(2);
   }
   return true;
-}
-
-Json statusOf(bool critical, bool warning) {
-  return {{"State", ResourceState::Enabled},
-          {"Health", critical  ? HealthState::Critical
-                     : warning ? HealthState::Warning
-                               : HealthState::OK}};
 }
 
 Json driveBody(const Json& d) {
@@ -257,10 +156,26 @@ Json volumeBody(const Json& v, const Json& model) {
       {"Status", statusOf(false, pool && pool->value("Degraded", false))},
   };
   if (pool) body["RAIDType"] = pool->value("RAIDType", std::string());
-  body["Links"] = {{"Drives", drives}, {"Drives@odata.count", drives.size()}};
-  body["Oem"]["DualSP"] = {{"StoragePool", odataLink(poolPath(pool_id))},
-                           {"DefaultOwner", spOf(v["DefaultOwner"])},
-                           {"CurrentOwner", spOf(v["CurrentOwner"])}};
+  // Its owner's controller (the SP serving it now), and every connection that maps it.
+  Json controllers = Json::array({odataLink(controllerPath(v.value("CurrentOwner", "A")))});
+  Json connections = Json::array();
+  for (const Json& map : model["mappings"]) {
+    if (map.value("Volume", std::string()) != id) continue;
+    const Json* host = findById(model["hosts"], map.value("Group", std::string()));
+    if (host)
+      connections.push_back(
+          odataLink(connectionPath(host->value("Protocol", std::string()), map["Id"])));
+  }
+  body["Links"] = {{"Drives", drives},           {"Drives@odata.count", drives.size()},
+                   {"Controllers", controllers}, {"Controllers@odata.count", controllers.size()},
+                   {"Connections", connections}, {"Connections@odata.count", connections.size()}};
+  const Json states = v.value("AccessStates", Json::object());
+  body["Oem"]["DualSP"] = {
+      {"StoragePool", odataLink(poolPath(pool_id))},
+      {"DefaultOwner", spOf(v["DefaultOwner"])},
+      {"CurrentOwner", spOf(v["CurrentOwner"])},
+      {"AccessStates",
+       {{"SPA", states.value("A", "Unavailable")}, {"SPB", states.value("B", "Unavailable")}}}};
   body["Actions"]["Oem"]["#DualSPVolume.Move"] = {
       {"target", volumePath(id) + "/Actions/Oem/DualSPVolume.Move"},
       {"TargetSP@Redfish.AllowableValues", Json::array({"SPA", "SPB"})}};
@@ -304,7 +219,12 @@ void handleStorageGet(const RequestContext& ctx, Response& res) {
               {"Drives", std::move(drives)},
               {"StoragePools", odataLink(std::string(kPoolsPath))},
               {"Volumes", odataLink(std::string(kVolumesPath))},
+              {"Controllers", odataLink(std::string(kControllersPath))},
               {"Status", statusOf(false, failed || degraded)}};
+  const Json& policy = (*model)["policy"];
+  res.body["Oem"]["DualSP"] = {
+      {"AutoFailback", policy.value("AutoFailback", false)},
+      {"AutoFailbackDelaySeconds", policy.value("AutoFailbackDelaySeconds", 0)}};
   res.body["Actions"]["Oem"]["#DualSPStorage.Redistribute"] = {
       {"target", std::string(kStoragePath) + "/Actions/Oem/DualSPStorage.Redistribute"}};
 }
@@ -340,6 +260,124 @@ void handleRedistribute(const RequestContext& ctx, Response& res) {
   if (!writeStorage(ctx, "redistribute", "", Json::object(), res, "Storage", "Array")) return;
   res.status = 204;
   res.body = nullptr;
+}
+
+// PATCH of the array's Storage: the owner policy, Oem.DualSP {"AutoFailback",
+// "AutoFailbackDelaySeconds"} (docs/STORAGE.md "Owners").
+void handleStoragePatch(const RequestContext& ctx, Response& res) {
+  std::optional<Json> body = jsonObjectBody(ctx.request, res);
+  if (!body) return;
+  for (const auto& [key, value] : body->items())
+    if (key != "Oem") return messages::propertyNotWritable(res, key);
+  const Json& oem = (*body)["Oem"];
+  if (!oem.is_object() || oem.size() != 1 || !oem.contains("DualSP") || !oem["DualSP"].is_object())
+    return messages::propertyValueFormatError(res, valueText(oem), "Oem");
+  if (!writeStorage(ctx, "set_policy", "", oem["DualSP"], res, "Storage", "Array")) return;
+  handleStorageGet(ctx, res);
+}
+
+// A controller is an SP: its state from the election (a dead SP is UnavailableOffline), its
+// front-end ports, the volumes it serves now and its ports' endpoints.
+bool spIsDead(const Json& model, const std::string& sp) {
+  return model.value("dead", std::string()) == sp;
+}
+
+Json controllerBody(const Json& model, const std::string& sp) {
+  Json volumes = Json::array(), endpoints = Json::array();
+  for (const Json& v : model["volumes"])
+    if (v.value("CurrentOwner", std::string()) == sp)
+      volumes.push_back(odataLink(volumePath(v["Id"])));
+  std::vector<std::string> protocols;
+  for (const Json& p : model["ports"]) {
+    if (p.value("SP", std::string()) != sp) continue;
+    const std::string protocol = p.value("Protocol", std::string());
+    endpoints.push_back(odataLink(endpointPath(protocol, p.value("Id", std::string()))));
+    if (std::find(protocols.begin(), protocols.end(), protocol) == protocols.end())
+      protocols.push_back(protocol);
+  }
+  const bool dead = spIsDead(model, sp);
+  Json body = {{"@odata.id", controllerPath(sp)},
+               {"@odata.type", kControllerType},
+               {"Id", "SP" + sp},
+               {"Name", "Storage controller SP-" + sp},
+               {"Status", statusOf(dead, false, dead ? "UnavailableOffline" : "Enabled")},
+               {"SupportedControllerProtocols", protocols},
+               {"Ports", odataLink(controllerPath(sp) + "/Ports")},
+               {"Links",
+                {{"AttachedVolumes", volumes},
+                 {"AttachedVolumes@odata.count", volumes.size()},
+                 {"Endpoints", endpoints},
+                 {"Endpoints@odata.count", endpoints.size()}}}};
+  body["Oem"]["DualSP"] = {{"Manager", odataLink("/redfish/v1/Managers/SP" + sp)}};
+  return body;
+}
+
+// "SPA" -> "A"; nullopt with a 404 for anything else.
+std::optional<std::string> controllerSp(const std::string& id, Response& res) {
+  if (id == "SPA" || id == "SPB") return id.substr(2);
+  messages::resourceNotFound(res, "StorageController", id);
+  return std::nullopt;
+}
+
+void handleControllerCollectionGet(const RequestContext&, Response& res) {
+  Json members = Json::array({odataLink(controllerPath("A")), odataLink(controllerPath("B"))});
+  res.body = {{"@odata.id", kControllersPath},
+              {"@odata.type", kControllerCollectionType},
+              {"Name", "Storage controllers"},
+              {"Members@odata.count", members.size()},
+              {"Members", members}};
+}
+
+void handleControllerGet(const RequestContext& ctx, Response& res) {
+  std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
+  if (!sp) return;
+  std::optional<Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
+  if (!model) return;
+  res.body = controllerBody(*model, *sp);
+}
+
+void handlePortCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
+  if (!sp) return;
+  std::optional<Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
+  if (!model) return;
+  Json members = Json::array();
+  for (const Json& p : (*model)["ports"])
+    if (p.value("SP", std::string()) == *sp)
+      members.push_back(odataLink(controllerPortPath(*sp, p.value("PortId", std::string()))));
+  res.body = {{"@odata.id", controllerPath(*sp) + "/Ports"},
+              {"@odata.type", kPortCollectionType},
+              {"Name", "Front-end ports of SP-" + *sp},
+              {"Members@odata.count", members.size()},
+              {"Members", members}};
+}
+
+void handlePortGet(const RequestContext& ctx, Response& res) {
+  std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
+  if (!sp) return;
+  const std::string& port_id = ctx.params.at(1);
+  std::optional<Json> model = readStorage(ctx, res, "Port", port_id);
+  if (!model) return;
+  const Json* p = findById((*model)["ports"], "SP" + *sp + "-" + port_id);
+  if (!p) return messages::resourceNotFound(res, "Port", port_id);
+  const bool up = p->value("LinkUp", false);
+  const std::string protocol = p->value("Protocol", std::string());
+  res.body = {
+      {"@odata.id", controllerPortPath(*sp, port_id)},
+      {"@odata.type", kPortType},
+      {"Id", port_id},
+      {"Name", "SP-" + *sp + " " + protocol + " port " + port_id},
+      {"PortId", port_id},
+      {"PortProtocol", protocol},
+      {"PortType", "BidirectionalPort"},
+      {"LinkStatus", up ? "LinkUp" : "LinkDown"},
+      {"LinkState", "Enabled"},
+      {"Status", statusOf(false, !up, spIsDead(*model, *sp) ? "UnavailableOffline" : "Enabled")},
+      {"Links",
+       {{"AssociatedEndpoints",
+         Json::array({odataLink(endpointPath(protocol, p->value("Id", std::string())))})},
+        {"AssociatedEndpoints@odata.count", 1}}}};
+  if (up) res.body["CurrentSpeedGbps"] = p->value("SpeedMbps", 0) / 1000.0;
 }
 
 void handleDriveGet(const RequestContext& ctx, Response& res) {
@@ -485,9 +523,16 @@ void handleVolumePatch(const RequestContext& ctx, Response& res) {
   if (written) answerStored(ctx, res, *written, false, 200);
 }
 
+// DELETE ...?force=true also deletes the volume's connections (hosts lose it); without it a
+// volume a host still sees is refused (409 ResourceInUse).
 void handleVolumeDelete(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  if (!writeStorage(ctx, "delete_volume", id, Json::object(), res, "Volume", id)) return;
+  std::optional<std::string> force = ctx.request.queryParameter("force");
+  if (force && *force != "true" && *force != "false")
+    return messages::queryParameterValueTypeError(res, *force, "force");
+  Json body = Json::object();
+  if (force && *force == "true") body["Force"] = true;
+  if (!writeStorage(ctx, "delete_volume", id, body, res, "Volume", id)) return;
   res.status = 204;
   res.body = nullptr;
 }
@@ -513,6 +558,13 @@ void requestRoutesStorage(RouteTable& routes) {
   };
   get(std::string(kStorageCollectionPath), handleStorageCollectionGet, DataSource::None);
   get(std::string(kStoragePath), handleStorageGet, DataSource::LocalBus);
+  change(std::string(kStoragePath), HttpMethod::Patch, handleStoragePatch);
+  get(std::string(kControllersPath), handleControllerCollectionGet, DataSource::None);
+  get(std::string(kControllersPath) + "/{ControllerId}", handleControllerGet, DataSource::LocalBus);
+  get(std::string(kControllersPath) + "/{ControllerId}/Ports", handlePortCollectionGet,
+      DataSource::LocalBus);
+  get(std::string(kControllersPath) + "/{ControllerId}/Ports/{PortId}", handlePortGet,
+      DataSource::LocalBus);
   get(std::string(kDrivesPath) + "/{DriveId}", handleDriveGet, DataSource::LocalBus);
   get(std::string(kPoolsPath), handlePoolCollectionGet, DataSource::LocalBus);
   change(std::string(kPoolsPath), HttpMethod::Post, handlePoolPost);

@@ -67,6 +67,7 @@ struct StorageServed : Served {
       reply(proto::CommandResult{});
     };
     d.drives = [] { return shelf(); };
+    d.self = "A";
     d.active = [] { return true; };
     d.forward_to_active = [](const proto::Command&, sp::Reply reply) {
       reply(sp::errorResult(proto::CommandResult::UNAVAILABLE, "no peer in this test"));
@@ -265,8 +266,8 @@ TEST(Storage, OwnershipMovesTrespassAndRedistribute) {
   // SP-B dies: the active SP-A takes its volumes, one Critical event each; nothing while the
   // peer is alive.
   const size_t before = a.writeCount();
-  a.service->checkOwnership(true, "B", "A");
-  a.service->checkOwnership(false, "B", "A");
+  a.service->tick(true);
+  a.service->tick(false);
   for (int i = 0; i < 500 && a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] != "SPA"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(a.get(path).body["Oem"]["DualSP"]["CurrentOwner"] == "SPA");
@@ -275,6 +276,6 @@ TEST(Storage, OwnershipMovesTrespassAndRedistribute) {
     std::lock_guard lock(a.mu);
     STRCMP_EQUAL("Critical", a.writes.back().event().severity().c_str());
   }
-  a.service->checkOwnership(false, "B", "A");  // nothing left to take
+  a.service->tick(false);  // nothing left to take
   LONGS_EQUAL(before + 1, a.writeCount());
 }

@@ -1,0 +1,156 @@
+#include "webserver/routes/storage_bus.hpp"
+
+#include <vector>
+
+#include "platform/log.hpp"
+#include "webserver/bus_command.hpp"
+#include "webserver/config_access.hpp"
+#include "webserver/redfish_messages.hpp"
+
+namespace dualsp::web::storage_routes {
+namespace {
+
+constexpr std::string_view kGetStorage = "GetStorage";
+constexpr std::string_view kStorageWrite = "StorageWrite";
+
+// The property names of spd's refusals as the client wrote them.
+std::string clientName(const std::string& name) {
+  static const std::pair<std::string_view, std::string_view> kNames[] = {
+      {"RAIDType", "SupportedRAIDTypes"},
+      {"Drives", "CapacitySources"},
+      {"Pool", "CapacitySources"},
+      {"DefaultOwner", "Oem/DualSP/DefaultOwner"},
+      {"Group", "Links/InitiatorEndpointGroups"},
+      {"Volume", "VolumeInfo/Volume"},
+      {"LUN", "VolumeInfo/LUN"},
+      {"ReadOnly", "VolumeInfo/AccessCapabilities"},
+      {"Ports", "Links/TargetEndpoints"},
+      {"Initiators", "Links/Endpoints"},
+      {"Hosts", "Oem/DualSP/Hosts"},
+      {"Kind", "Oem/DualSP/Kind"},
+      {"Identifier", "Identifiers/DurableName"},
+      {"Protocol", "EndpointProtocol"},
+      {"AutoFailback", "Oem/DualSP/AutoFailback"},
+      {"AutoFailbackDelaySeconds", "Oem/DualSP/AutoFailbackDelaySeconds"},
+  };
+  for (const auto& [ours, theirs] : kNames)
+    if (name == ours) return std::string(theirs);
+  return name;
+}
+
+}  // namespace
+
+std::string drivePath(const std::string& id) {
+  return std::string(kDrivesPath) + "/" + id;
+}
+std::string poolPath(const std::string& id) {
+  return std::string(kPoolsPath) + "/" + id;
+}
+std::string volumePath(const std::string& id) {
+  return std::string(kVolumesPath) + "/" + id;
+}
+std::string controllerPath(const std::string& sp) {
+  return std::string(kControllersPath) + "/SP" + sp;
+}
+std::string controllerPortPath(const std::string& sp, const std::string& port_id) {
+  return controllerPath(sp) + "/Ports/" + port_id;
+}
+std::string fabricPath(const std::string& protocol) {
+  return std::string(kFabricsPath) + "/" + protocol;
+}
+std::string endpointPath(const std::string& protocol, const std::string& id) {
+  return fabricPath(protocol) + "/Endpoints/" + id;
+}
+std::string endpointGroupPath(const std::string& protocol, const std::string& id) {
+  return fabricPath(protocol) + "/EndpointGroups/" + id;
+}
+std::string connectionPath(const std::string& protocol, const std::string& id) {
+  return fabricPath(protocol) + "/Connections/" + id;
+}
+
+std::string spOf(const Json& owner) {
+  return owner.is_string() ? "SP" + owner.get<std::string>() : std::string();
+}
+
+std::optional<Json> readStorage(const RequestContext& ctx, Response& res, std::string_view type,
+                                std::string_view id) {
+  proto::Command command = makeArrayCommand(ctx, kGetStorage);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command);
+  if (!commandSucceeded(result, res, type, id)) return std::nullopt;
+  Json model = Json::parse(result->payload(), nullptr, false);
+  if (!model.is_object()) {
+    LOG_ERROR << kGetStorage << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  for (const char* list :
+       {"drives", "pools", "volumes", "ports", "initiators", "hosts", "mappings"}) {
+    if (!model.contains(list) || !model[list].is_array()) {
+      LOG_ERROR << kGetStorage << " answered without its '" << list << "' list";
+      messages::internalError(res);
+      return std::nullopt;
+    }
+  }
+  return model;
+}
+
+std::optional<Json> writeStorage(const RequestContext& ctx, std::string_view op,
+                                 const std::string& id, const Json& body, Response& res,
+                                 std::string_view type, std::string_view type_id) {
+  proto::Command command = makeArrayCommand(ctx, kStorageWrite);
+  auto& args = *command.mutable_args();
+  args["op"] = std::string(op);
+  args["id"] = id;
+  args["body"] = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
+  if (result && (result->status() == proto::CommandResult::BAD_REQUEST ||
+                 result->status() == proto::CommandResult::NOT_FOUND)) {
+    Json payload = Json::parse(result->payload(), nullptr, false);
+    if (payload.is_object() && payload["refusal"].is_object()) {
+      const Json& r = payload["refusal"];
+      std::vector<std::string> margs;
+      for (const Json& a : r.value("args", Json::array()))
+        margs.push_back(clientName(a.is_string() ? a.get<std::string>() : a.dump()));
+      if (messages::fromKey(res, r.value("status", 400), r.value("message", std::string()),
+                            margs)) {
+        // spd's reason after the registry's words: which drive, how much is free.
+        if (r.contains("detail") && r["detail"].is_string())
+          res.body["error"]["message"] = res.body["error"]["message"].get<std::string>() + " " +
+                                         r["detail"].get<std::string>();
+        return std::nullopt;
+      }
+      LOG_ERROR << kStorageWrite << " refused with an unknown message " << r.dump();
+    }
+  }
+  if (!commandSucceeded(result, res, type, type_id)) return std::nullopt;
+  Json out = Json::parse(result->payload(), nullptr, false);
+  if (!out.is_object()) {
+    LOG_ERROR << kStorageWrite << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return out;
+}
+
+const Json* findById(const Json& list, std::string_view id) {
+  for (const Json& item : list)
+    if (item.value("Id", std::string()) == id) return &item;
+  return nullptr;
+}
+
+std::optional<std::string> memberOf(const Json& link, std::string_view collection) {
+  if (!link.is_object() || !link.contains("@odata.id") || !link["@odata.id"].is_string())
+    return std::nullopt;
+  const std::string uri = link["@odata.id"].get<std::string>();
+  const std::string prefix = std::string(collection) + "/";
+  if (uri.rfind(prefix, 0) != 0 || uri.size() == prefix.size() ||
+      uri.find('/', prefix.size()) != std::string::npos)
+    return std::nullopt;
+  return uri.substr(prefix.size());
+}
+
+Json statusOf(bool critical, bool warning, std::string_view state) {
+  return {{"State", state}, {"Health", critical ? "Critical" : warning ? "Warning" : "OK"}};
+}
+
+}  // namespace dualsp::web::storage_routes
