@@ -191,12 +191,17 @@ std::optional<Refusal> checkPorts(const Model& m, const json& body, const std::s
   return std::nullopt;
 }
 
+// An integer at or above 0 (a parsed body holds it unsigned, one built in code signed).
+bool nonNegative(const json& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+}
+
 std::optional<Refusal> checkLun(const json& body, uint32_t& out) {
   if (!body.contains("LUN")) return std::nullopt;
   const json& v = body["LUN"];
   if (!v.is_number_integer())
     return refuse(400, "PropertyValueTypeError", {text(v), "LUN"}, "not an integer");
-  if (!v.is_number_unsigned() || v.get<uint64_t>() > kMaxLun)
+  if (!nonNegative(v) || v.get<uint64_t>() > kMaxLun)
     return refuse(400, "PropertyValueOutOfRange", {text(v), "LUN"},
                   "0 to " + std::to_string(kMaxLun));
   out = static_cast<uint32_t>(v.get<uint64_t>());
@@ -660,7 +665,7 @@ Outcome setPolicy(const Model& m, const json& body) {
     if (!v.is_number_integer())
       return refused(refuse(400, "PropertyValueTypeError", {text(v), "AutoFailbackDelaySeconds"},
                             "not an integer"));
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > kMaxAutoFailbackDelaySeconds)
+    if (!nonNegative(v) || v.get<uint64_t>() > kMaxAutoFailbackDelaySeconds)
       return refused(refuse(400, "PropertyValueOutOfRange", {text(v), "AutoFailbackDelaySeconds"},
                             "0 to " + std::to_string(kMaxAutoFailbackDelaySeconds)));
     p.auto_failback_delay_seconds = static_cast<uint32_t>(v.get<uint64_t>());

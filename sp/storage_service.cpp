@@ -399,7 +399,7 @@ void StorageService::tick(bool peer_alive) {
   bool stale = false;
   if (deps_.data_path) {
     std::lock_guard lock(applied_mu_);
-    stale = !reconciled_version_ || deps_.version() != *reconciled_version_ ||
+    stale = !reconciled_version_ || !deps_.version || deps_.version() != *reconciled_version_ ||
             reconciled_dead_ != (peer_alive ? "" : peer());
   }
   if (stale) queueOnce(reconcile_queued_, [this] { reconcile(); });
@@ -408,14 +408,25 @@ void StorageService::tick(bool peer_alive) {
     ports_checked_ = now;
     queueOnce(ports_queued_, [this] { publishPorts(); });
   }
-  if (!deps_.active()) return;
+  if (!deps_.active()) {
+    owners_checked_version_.reset();  // a new active SP looks at once
+    return;
+  }
+  // The owner checks read the whole model: only when the store or the peer changed, or once
+  // a second (the auto-failback delay runs on time alone).
+  const Version version = deps_.version ? deps_.version() : Version{};
+  if (owners_checked_version_ && *owners_checked_version_ == version &&
+      owners_checked_peer_alive_ == peer_alive && now - owners_checked_ < std::chrono::seconds{1})
+    return;
+  owners_checked_version_ = version;
+  owners_checked_peer_alive_ = peer_alive;
+  owners_checked_ = now;
+  storage::Model m = currentModel();
   if (!peer_alive) {
-    storage::Model m = currentModel();
     if (!storage::volumesOwnedBy(m, peer()).empty())
       queueOnce(trespass_queued_, [this] { trespass(); });
     return;
   }
-  storage::Model m = currentModel();
   if (m.policy.auto_failback && !storage::volumesAwayFromHome(m).empty() &&
       now - peer_alive_since_ >= std::chrono::seconds{m.policy.auto_failback_delay_seconds})
     queueOnce(failback_queued_, [this] { autoFailback(); });
@@ -483,7 +494,7 @@ void StorageService::publishPorts() {
 
 void StorageService::reconcile() {
   if (!deps_.data_path) return;
-  const Version version = deps_.version();
+  const Version version = deps_.version ? deps_.version() : Version{};
   const std::string dead = peer_alive_ ? "" : peer();
   storage::Model m = currentModel();
   platform::DataPathState wanted = storage::dataPathState(m, deps_.self, dead);

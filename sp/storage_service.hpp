@@ -112,6 +112,10 @@ class StorageService {
   std::atomic<bool> peer_alive_{true};
   std::chrono::steady_clock::time_point peer_alive_since_{};  // main loop only
   std::chrono::steady_clock::time_point ports_checked_{};     // main loop only
+  // When the owner checks last read the model, and what they saw (main loop only).
+  std::optional<Version> owners_checked_version_;
+  bool owners_checked_peer_alive_ = true;
+  std::chrono::steady_clock::time_point owners_checked_{};
   // What the data path was last programmed from, and with (applied_mu_).
   mutable std::mutex applied_mu_;
   std::optional<Version> reconciled_version_;

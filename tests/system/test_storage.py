@@ -138,7 +138,8 @@ def test_a_dead_sps_volumes_trespass_to_the_survivor_and_go_home_on_redistribute
     def trespass_events():
         r = req("/redfish/v1/Managers/SP%s/LogServices/Events/Entries?$top=200" % survivor)
         return [e for e in (r["json"] or {}).get("Members", [])
-                if "trespassed from SP-%s to SP-%s" % (active, survivor) in e.get("Message", "")]
+                if "trespassed from SP-%s to SP-%s" % (active, survivor) in e.get("Message", "")
+                and "(volume " in e.get("Message", "")]
     wait_for(lambda: len(trespass_events()) == 2, 5, 0.1, "two trespass events")
     assert all(e["Severity"] == "Critical" for e in trespass_events())
 

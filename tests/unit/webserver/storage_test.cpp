@@ -279,3 +279,76 @@ TEST(Storage, OwnershipMovesTrespassAndRedistribute) {
   a.service->tick(false);  // nothing left to take
   LONGS_EQUAL(before + 1, a.writeCount());
 }
+
+// Fabrics: an initiator, a host and a Connection through the routes, on the real service.
+TEST(Storage, AHostSeesAVolumeThroughAConnectionWithEachSpsAccessState) {
+  StorageServed a;
+  {
+    std::lock_guard lock(a.mu);
+    a.store["storage/ports/A"] =
+        R"({"Ports": [{"Id": "iSCSI0", "Protocol": "iSCSI", "Identifier": "iqn.2026-12.t:a",
+            "Address": "198.18.2.10:3260", "LinkUp": true, "SpeedMbps": 25000}]})";
+    a.store["storage/ports/B"] =
+        R"({"Ports": [{"Id": "iSCSI0", "Protocol": "iSCSI", "Identifier": "iqn.2026-12.t:b",
+            "Address": "198.18.2.20:3260", "LinkUp": false, "SpeedMbps": 0}]})";
+  }
+  const std::string fabric = "/redfish/v1/Fabrics/iSCSI";
+  Response fabrics = a.get("/redfish/v1/Fabrics");
+  LONGS_EQUAL(1, fabrics.body["Members@odata.count"].get<int>());
+  LONGS_EQUAL(404, a.get("/redfish/v1/Fabrics/FC").status);
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID1", {0, 1})).status);
+  LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t{1} << 30)).status);
+
+  Response i = a.post(fabric + "/Endpoints",
+                      R"({"Identifiers": [{"DurableName": "iqn.2026-12.org.example:h1",
+                          "DurableNameFormat": "iQN"}],
+                          "ConnectedEntities": [{"EntityRole": "Initiator"}]})");
+  LONGS_EQUAL(201, i.status);
+  const std::string initiator = str(i.body["@odata.id"]);
+  Response h =
+      a.post(fabric + "/EndpointGroups",
+             R"({"Name": "h1", "Links": {"Endpoints": [{"@odata.id": ")" + initiator + R"("}]}})");
+  LONGS_EQUAL(201, h.status);
+  const std::string host = str(h.body["@odata.id"]);
+  STRCMP_EQUAL("Client", str(h.body["GroupType"]).c_str());
+  const std::string body = R"({"VolumeInfo": [{"Volume": {"@odata.id": ")" + std::string(kVolumes) +
+                           R"(/1"}, "LUN": 7, "AccessCapabilities": ["Read"]}],
+      "Links": {"InitiatorEndpointGroups": [{"@odata.id": ")" +
+                           host + R"("}]}})";
+  Response c = a.post(fabric + "/Connections", body);
+  LONGS_EQUAL(201, c.status);
+  // One entry per SP: the owner (SP-A, the pool's default) Optimized, SP-B NonOptimized.
+  LONGS_EQUAL(2, c.body["VolumeInfo"].size());
+  LONGS_EQUAL(7, c.body["VolumeInfo"][0]["LUN"].get<int>());
+  CHECK(c.body["VolumeInfo"][0]["AccessCapabilities"] == Json::array({"Read"}));
+  STRCMP_EQUAL("Optimized", str(c.body["VolumeInfo"][0]["AccessState"]).c_str());
+  STRCMP_EQUAL("NonOptimized", str(c.body["VolumeInfo"][1]["AccessState"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Fabrics/iSCSI/EndpointGroups/SPB",
+               str(c.body["Links"]["TargetEndpointGroups"][1]["@odata.id"]).c_str());
+  // The same LUN again for that host: 409, nothing stored.
+  const size_t writes = a.writeCount();
+  checkError(a.post(fabric + "/Connections", body), 409, "Base.1.22.1.ResourceInUse");
+  checkError(a.post(fabric + "/Connections", R"({"VolumeInfo": []})"), 400,
+             "Base.1.22.1.PropertyValueFormatError");
+  checkError(a.post(fabric + "/Endpoints", R"({"Identifiers": [{"DurableName": "nope"}]})"), 400,
+             "Base.1.22.1.PropertyValueFormatError");
+  checkError(a.del(std::string(kVolumes) + "/1"), 409, "Base.1.22.1.ResourceInUse");
+  checkError(a.del(fabric + "/Endpoints/SPA-iSCSI0"), 405, "Base.1.22.1.OperationNotAllowed");
+  LONGS_EQUAL(writes, a.writeCount());
+  // The target port shows its link; the controllers their ports and volumes.
+  Response port = a.get(fabric + "/Endpoints/SPB-iSCSI0");
+  STRCMP_EQUAL("Warning", str(port.body["Status"]["Health"]).c_str());
+  Response ctl = a.get("/redfish/v1/Storage/Array/Controllers/SPA");
+  LONGS_EQUAL(1, ctl.body["Links"]["AttachedVolumes"].size());
+  STRCMP_EQUAL(
+      "LinkDown",
+      str(a.get("/redfish/v1/Storage/Array/Controllers/SPB/Ports/iSCSI0").body["LinkStatus"])
+          .c_str());
+  // PATCH the LUN; DELETE unmaps; then the volume goes.
+  const std::string conn = str(c.body["@odata.id"]);
+  Response p = a.patch(conn, R"({"VolumeInfo": [{"LUN": 3}]})");
+  LONGS_EQUAL(200, p.status);
+  LONGS_EQUAL(3, p.body["VolumeInfo"][0]["LUN"].get<int>());
+  LONGS_EQUAL(204, a.del(conn).status);
+  LONGS_EQUAL(204, a.del(std::string(kVolumes) + "/1").status);
+}
