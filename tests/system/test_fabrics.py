@@ -14,6 +14,7 @@ from conftest import FLOATING, MGMT, other, wait_for
 from sp_pair.redfish import http_request
 
 STORAGE = "/redfish/v1/Storage/Array"
+DRIVES = "/redfish/v1/Chassis/Enclosure/Drives"
 POOLS = STORAGE + "/StoragePools"
 VOLUMES = STORAGE + "/Volumes"
 FABRIC = "/redfish/v1/Fabrics/iSCSI"
@@ -42,7 +43,7 @@ def created(path, body):
 
 def make_storage(owner):
     pool = created(POOLS, {"SupportedRAIDTypes": ["RAID1"], "CapacitySources": [
-        {"ProvidingDrives": [link(STORAGE + "/Drives/Disk%d" % s) for s in (0, 1)]}],
+        {"ProvidingDrives": [link(DRIVES + "/Disk%d" % s) for s in (0, 1)]}],
         "Oem": {"DualSP": {"DefaultOwner": "SP" + owner}}})
     vol = created(VOLUMES, {"Name": "db", "CapacityBytes": GIB,
                             "CapacitySources": [{"ProvidingPools": [link(pool)]}]})
@@ -148,9 +149,9 @@ def test_a_mapped_volume_is_optimized_on_its_owner_and_flips_on_failover(pair):
         assert [lun["lun"] for lun in acls[IQN_2]] == [0], acls
         assert acls.get(IQN_3, []) == [], acls
     # The volume names its owner's controller and its connection.
-    links = req(vol)["json"]["Links"]
-    assert links["Controllers"] == [link(STORAGE + "/Controllers/SP" + active)]
-    assert links["Connections"] == [link(conn)]
+    volume = req(vol)["json"]
+    assert volume["Links"]["Controllers"] == [link(STORAGE + "/Controllers/SP" + active)]
+    assert volume["Connections"] == [link(conn)]
     attached = req(STORAGE + "/Controllers/SP" + active)["json"]["Links"]["AttachedVolumes"]
     assert link(vol) in attached
 

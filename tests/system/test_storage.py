@@ -9,6 +9,7 @@ from conftest import FLOATING, MGMT, other, wait_for
 from sp_pair.redfish import http_request
 
 STORAGE = "/redfish/v1/Storage/Array"
+DRIVES = "/redfish/v1/Chassis/Enclosure/Drives"
 POOLS = STORAGE + "/StoragePools"
 VOLUMES = STORAGE + "/Volumes"
 GIB = 1 << 30
@@ -21,7 +22,7 @@ def req(path, method="GET", body=None, host=FLOATING, timeout=5.0):
 def pool_body(slots, raid="RAID5", owner=None):
     body = {"Name": "pool", "SupportedRAIDTypes": [raid],
             "CapacitySources": [{"ProvidingDrives": [
-                {"@odata.id": STORAGE + "/Drives/Disk%d" % s} for s in slots]}]}
+                {"@odata.id": DRIVES + "/Disk%d" % s} for s in slots]}]}
     if owner:
         body["Oem"] = {"DualSP": {"DefaultOwner": owner}}
     return body
@@ -99,7 +100,7 @@ def test_a_failed_drive_degrades_its_pool_on_both_sps(pair):
         return r["status"] == 200 and r["json"]["Status"]["Health"] == "Warning"
     for sp in ("A", "B"):
         wait_for(lambda: degraded(MGMT[sp]), 10, 0.1, "the pool degraded on SP-%s" % sp)
-    r = req(STORAGE + "/Drives/Disk5")
+    r = req(DRIVES + "/Disk5")
     assert r["json"]["Status"]["Health"] == "Critical", r["json"]
     # A failed drive joins no pool.
     r = req(POOLS, "POST", pool_body([5, 6], raid="RAID1"))

@@ -280,6 +280,7 @@ void handleChassisGet(const RequestContext& ctx, Response& res) {
       {"Sensors", odataLink(sensorsPath())},
       {"ThermalSubsystem", odataLink(thermalPath())},
       {"PowerSubsystem", odataLink(powerPath())},
+      {"Drives", odataLink(enclosurePath() + "/Drives")},  // the shelf (routes/storage.cpp)
       {"Links", {{"ManagedBy", managers}, {"ManagersInChassis", managers}}},
       {"Oem", {{"DualSP", sourcesOem(ctx, *sensors)}}},
   });

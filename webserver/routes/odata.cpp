@@ -16,7 +16,7 @@ namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 58> kODataTypes = {
+constexpr std::array<std::string_view, 61> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -55,6 +55,7 @@ constexpr std::array<std::string_view, 58> kODataTypes = {
     "#StorageCollection.StorageCollection",
     "#Storage.v1_21_0.Storage",
     "#Drive.v1_22_0.Drive",
+    "#DriveCollection.DriveCollection",
     "#StoragePoolCollection.StoragePoolCollection",
     "#StoragePool.v1_9_1.StoragePool",
     "#VolumeCollection.VolumeCollection",
@@ -66,6 +67,8 @@ constexpr std::array<std::string_view, 58> kODataTypes = {
     // Hosts' access to the volumes (routes/fabrics.cpp).
     "#FabricCollection.FabricCollection",
     "#Fabric.v1_4_0.Fabric",
+    "#ComputerSystemCollection.ComputerSystemCollection",  // routes/systems.cpp
+    "#ComputerSystem.v1_27_0.ComputerSystem",
     "#EndpointCollection.EndpointCollection",
     "#Endpoint.v1_8_2.Endpoint",
     "#EndpointGroupCollection.EndpointGroupCollection",
@@ -141,9 +144,9 @@ struct ServiceDocumentEntry {
   bool degraded;
 };
 #ifdef DUALSP_TLS_CERTIFICATES
-constexpr size_t kServiceDocumentEntries = 10;
+constexpr size_t kServiceDocumentEntries = 11;
 #else
-constexpr size_t kServiceDocumentEntries = 9;
+constexpr size_t kServiceDocumentEntries = 10;
 #endif
 constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
@@ -151,6 +154,7 @@ constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocu
     {"Chassis", "/redfish/v1/Chassis", false},
     {"Storage", "/redfish/v1/Storage", false},
     {"Fabrics", "/redfish/v1/Fabrics", false},
+    {"Systems", "/redfish/v1/Systems", false},
     {"SessionService", kSessionServicePath, true},
     {"AccountService", kAccountServicePath, true},
     {"EventService", kEventServicePath, true},

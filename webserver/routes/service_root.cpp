@@ -34,6 +34,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
   if (ctx.config.mode == ServeMode::Full) {
     body["Storage"] = odataLink("/redfish/v1/Storage");
     body["Fabrics"] = odataLink("/redfish/v1/Fabrics");
+    body["Systems"] = odataLink("/redfish/v1/Systems");
   }
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));

@@ -27,6 +27,7 @@ constexpr std::string_view kStorageCollectionPath = "/redfish/v1/Storage";
 constexpr std::string_view kStorageCollectionType = "#StorageCollection.StorageCollection";
 constexpr std::string_view kStorageType = "#Storage.v1_21_0.Storage";
 constexpr std::string_view kDriveType = "#Drive.v1_22_0.Drive";
+constexpr std::string_view kDriveCollectionType = "#DriveCollection.DriveCollection";
 constexpr std::string_view kPoolCollectionType = "#StoragePoolCollection.StoragePoolCollection";
 constexpr std::string_view kPoolType = "#StoragePool.v1_9_1.StoragePool";
 constexpr std::string_view kVolumeCollectionType = "#VolumeCollection.VolumeCollection";
@@ -150,6 +151,8 @@ Json volumeBody(const Json& v, const Json& model) {
       {"Id", id},
       {"Name", v.value("Name", "Volume " + id)},
       {"CapacityBytes", v.value("CapacityBytes", uint64_t{0})},
+      // Thick: all of it is allocated from the pool when the volume is made.
+      {"Capacity", {{"Data", {{"AllocatedBytes", v.value("CapacityBytes", uint64_t{0})}}}}},
       {"BlockSizeBytes", kBlockSizeBytes},
       {"Identifiers", Json::array({{{"DurableName", v.value("WWN", std::string())},
                                     {"DurableNameFormat", "NAA"}}})},
@@ -380,6 +383,16 @@ void handlePortGet(const RequestContext& ctx, Response& res) {
   if (up) res.body["CurrentSpeedGbps"] = p->value("SpeedMbps", 0) / 1000.0;
 }
 
+// The shelf's drives live in the enclosure's chassis (/redfish/v1/Chassis/Enclosure/Drives,
+// as Swordfish's Discovery profile asks of drives that are capacity sources); the Storage
+// resource links them.
+void handleDriveCollectionGet(const RequestContext& ctx, Response& res) {
+  std::optional<Json> model = readStorage(ctx, res);
+  if (!model) return;
+  res.body = collectionBody(kDrivesPath, kDriveCollectionType, "Drives of the array's shelf",
+                            (*model)["drives"], drivePath);
+}
+
 void handleDriveGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
   std::optional<Json> model = readStorage(ctx, res, "Drive", id);
@@ -565,6 +578,7 @@ void requestRoutesStorage(RouteTable& routes) {
       DataSource::LocalBus);
   get(std::string(kControllersPath) + "/{ControllerId}/Ports/{PortId}", handlePortGet,
       DataSource::LocalBus);
+  get(std::string(kDrivesPath), handleDriveCollectionGet, DataSource::LocalBus);
   get(std::string(kDrivesPath) + "/{DriveId}", handleDriveGet, DataSource::LocalBus);
   get(std::string(kPoolsPath), handlePoolCollectionGet, DataSource::LocalBus);
   change(std::string(kPoolsPath), HttpMethod::Post, handlePoolPost);

@@ -13,7 +13,7 @@
 namespace dualsp::web::storage_routes {
 
 inline constexpr std::string_view kStoragePath = "/redfish/v1/Storage/Array";
-inline constexpr std::string_view kDrivesPath = "/redfish/v1/Storage/Array/Drives";
+inline constexpr std::string_view kDrivesPath = "/redfish/v1/Chassis/Enclosure/Drives";
 inline constexpr std::string_view kPoolsPath = "/redfish/v1/Storage/Array/StoragePools";
 inline constexpr std::string_view kVolumesPath = "/redfish/v1/Storage/Array/Volumes";
 inline constexpr std::string_view kControllersPath = "/redfish/v1/Storage/Array/Controllers";

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(92, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(95, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(86, table.routes().size());
+  LONGS_EQUAL(89, table.routes().size());
 #endif
 
   struct Expected {

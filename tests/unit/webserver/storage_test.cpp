@@ -97,7 +97,8 @@ struct StorageServed : Served {
 std::string drives(std::initializer_list<int> slots) {
   Json links = Json::array();
   for (int s : slots)
-    links.push_back({{"@odata.id", "/redfish/v1/Storage/Array/Drives/Disk" + std::to_string(s)}});
+    links.push_back(
+        {{"@odata.id", "/redfish/v1/Chassis/Enclosure/Drives/Disk" + std::to_string(s)}});
   return Json::array({{{"ProvidingDrives", links}}}).dump();
 }
 
@@ -126,15 +127,16 @@ TEST(Storage, TheArrayAndItsDrivesAreServedAndLinkedFromTheRoot) {
   LONGS_EQUAL(200, storage.status);
   LONGS_EQUAL(6, storage.body["Drives@odata.count"].get<int>());
   CHECK(storage.body["Status"]["Health"] == "Warning");  // Disk5 failed
-  Response drive = a.get("/redfish/v1/Storage/Array/Drives/Disk2");
+  Response drive = a.get("/redfish/v1/Chassis/Enclosure/Drives/Disk2");
   LONGS_EQUAL(200, drive.status);
   CHECK(drive.body["CapacityBytes"] == kHdd);
   CHECK(drive.body["MediaType"] == "HDD");
   CHECK(drive.body["Protocol"] == "SAS");
   CHECK(drive.body["PhysicalLocation"]["PartLocation"]["LocationOrdinalValue"] == 2);
   CHECK(drive.body["Status"]["Health"] == "OK");
-  CHECK(a.get("/redfish/v1/Storage/Array/Drives/Disk5").body["Status"]["Health"] == "Critical");
-  checkError(a.get("/redfish/v1/Storage/Array/Drives/Disk9"), 404, "Base.1.22.1.ResourceNotFound");
+  CHECK(a.get("/redfish/v1/Chassis/Enclosure/Drives/Disk5").body["Status"]["Health"] == "Critical");
+  checkError(a.get("/redfish/v1/Chassis/Enclosure/Drives/Disk9"), 404,
+             "Base.1.22.1.ResourceNotFound");
 }
 
 TEST(Storage, APoolAndItsVolumesFromCreationToDeletion) {
@@ -147,7 +149,7 @@ TEST(Storage, APoolAndItsVolumesFromCreationToDeletion) {
   CHECK(pool.body["SupportedRAIDTypes"][0] == "RAID5");
   CHECK(pool.body["Capacity"]["Data"]["AllocatedBytes"] == 2 * kHdd);
   CHECK(pool.body["Oem"]["DualSP"]["DefaultOwner"] == "SPB");
-  CHECK(a.get("/redfish/v1/Storage/Array/Drives/Disk1")
+  CHECK(a.get("/redfish/v1/Chassis/Enclosure/Drives/Disk1")
             .body["Links"]["StoragePools"][0]["@odata.id"] ==
         "/redfish/v1/Storage/Array/StoragePools/1");
 
