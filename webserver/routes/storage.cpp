@@ -169,9 +169,12 @@ Json volumeBody(const Json& v, const Json& model) {
       connections.push_back(
           odataLink(connectionPath(host->value("Protocol", std::string()), map["Id"])));
   }
-  body["Links"] = {{"Drives", drives},           {"Drives@odata.count", drives.size()},
-                   {"Controllers", controllers}, {"Controllers@odata.count", controllers.size()},
-                   {"Connections", connections}, {"Connections@odata.count", connections.size()}};
+  body["Links"] = {{"Drives", drives},
+                   {"Drives@odata.count", drives.size()},
+                   {"Controllers", controllers},
+                   {"Controllers@odata.count", controllers.size()}};
+  body["Connections"] = connections;  // Volume.v1_9_0: a property of the volume, not a link
+  body["Connections@odata.count"] = connections.size();
   const Json states = v.value("AccessStates", Json::object());
   body["Oem"]["DualSP"] = {
       {"StoragePool", odataLink(poolPath(pool_id))},
