@@ -15,6 +15,7 @@ RouteTable buildRouteTable() {
   requestRoutesEventService(routes);
   requestRoutesStorage(routes);
   requestRoutesFabrics(routes);
+  requestRoutesTelemetryService(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

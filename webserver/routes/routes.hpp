@@ -17,6 +17,7 @@ void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_in
 void requestRoutesEventService(RouteTable& routes);        // routes/event_service.cpp
 void requestRoutesStorage(RouteTable& routes);             // routes/storage.cpp
 void requestRoutesFabrics(RouteTable& routes);             // routes/fabrics.cpp
+void requestRoutesTelemetryService(RouteTable& routes);    // routes/telemetry_service.cpp
 // Where spweb has TLS (DUALSP_TLS_CERTIFICATES): CertificateService, NetworkProtocol.
 void requestRoutesCertificateService(RouteTable& routes);  // routes/certificate_service.cpp
 
