@@ -5,6 +5,7 @@
 // a file instead of calling a backdoor.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,30 @@ struct FrontEndPortInfo {
   uint32_t speed_mbps = 0;  // 0 when the link is down or the speed is unknown
 };
 
+// The I/O of the array's shelf drives as one SP sees it, summed over the drives: completed
+// operations and bytes per second (docs/METRICS.md).
+struct IoRates {
+  double read_iops = 0;
+  double write_iops = 0;
+  double read_bytes_per_second = 0;
+  double write_bytes_per_second = 0;
+};
+
+// What the hardware says of the SP's load (Hardware::performance()). CPU and memory normally
+// come from /proc (platform/system_metrics); the sim back end may stand in for them, so tests
+// can set figures as they set sensors.
+struct PerformanceReading {
+  std::optional<IoRates> io;  // nullopt: not known (no source, or it could not be read)
+  // What the I/O rates cover, in ms: the interval between two readings of the counters
+  // (linux); 0 when the source gives rates as they are now (sim).
+  uint64_t io_interval_ms = 0;
+  // The first reading of the counters: the average since boot.
+  bool io_since_boot = false;
+  // Set: in place of what /proc/stat and /proc/meminfo say.
+  std::optional<double> cpu_percent;
+  std::optional<double> memory_percent;
+};
+
 // Thread-safe. Reading the source never throws: a source that cannot be read leaves the
 // last good content (sim) or skips what is missing (linux), and says so in lastError().
 class Hardware {
@@ -79,9 +104,11 @@ class Hardware {
   virtual std::vector<DriveInfo> drives() { return {}; }
   // This SP's front-end ports, by id; empty when it has none (or none are configured).
   virtual std::vector<FrontEndPortInfo> ports() { return {}; }
+  // The shelf's I/O rates (and the sim's CPU and memory figures); nothing known by default.
+  virtual PerformanceReading performance() { return {}; }
   virtual std::string describe() const = 0;  // "sim hardware /run/dualsp-pair/hw-a.json"
-  // The problem met by the last sensors()/inventory()/faults()/drives() call reading the source;
-  // empty when it was read fine.
+  // The problem met by the last sensors()/inventory()/faults()/drives()/ports()/performance()
+  // call reading the source; empty when it was read fine.
   virtual std::string lastError() const = 0;
 };
 

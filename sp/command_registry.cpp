@@ -63,7 +63,7 @@ std::string CommandRegistry::describe() const {
     std::string priv(privilegeName(s->privilege));
     priv.resize(21, ' ');
     line += priv;
-    line += s->mutating ? "change" : "read";
+    line += s->mutating ? "change" : s->fresh_only ? "read (fresh only)" : "read";
     out += line + "\n";
   }
   return out;

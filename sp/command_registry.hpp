@@ -25,6 +25,9 @@ struct CommandSpec {
   bool degraded = false;  // served by the degraded web server
   Privilege privilege = Privilege::Login;
   bool mutating = false;  // never answered from a stale copy, never coalesced
+  // A read only the SP it is about answers, as it is now (performance figures): about the
+  // peer it is never answered from a stale copy; no answer is UNAVAILABLE.
+  bool fresh_only = false;
 };
 
 class CommandRegistry {
@@ -32,7 +35,8 @@ class CommandRegistry {
   void add(CommandSpec spec);
   const CommandSpec* find(const std::string& name) const;
   std::vector<const CommandSpec*> all() const;
-  // "GetSpStatus  degraded  Login  read" lines, for spd --commands.
+  // "GetSpStatus  degraded  Login  read" lines (read, read (fresh only), change), for
+  // spd --commands.
   std::string describe() const;
 
  private:

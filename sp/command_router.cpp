@@ -114,12 +114,15 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
       std::lock_guard lock(mu_);
       ++stats_.unusable;
     }
-    proto::CommandResult r =
-        spec.mutating ? errorResult(proto::CommandResult::UNAVAILABLE,
-                                    peer_name +
-                                        " cannot be reached on the peer link; nothing "
-                                        "was done: retry")
-                      : staleOrUnavailable(commandKey(command), command, "the peer link is down");
+    proto::CommandResult r;
+    if (spec.mutating) {
+      r = errorResult(proto::CommandResult::UNAVAILABLE,
+                      peer_name + " cannot be reached on the peer link; nothing was done: retry");
+    } else if (spec.fresh_only) {
+      r = notFresh(command, "it cannot be reached on the peer link");
+    } else {
+      r = staleOrUnavailable(commandKey(command), command, "the peer link is down");
+    }
     finish(r);
     reply(std::move(r));
     return;
@@ -158,11 +161,12 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
   command.set_forwarded(true);
   command.set_deadline_ms(static_cast<uint32_t>(deadline.count()));
   bool mutating = spec.mutating;
+  bool fresh_only = spec.fresh_only;
   proto::Command sent = command;
-  if (!mutating && after_ && stale_after_.count() > 0 && stale_after_ < deadline)
+  if (!mutating && !fresh_only && after_ && stale_after_.count() > 0 && stale_after_ < deadline)
     after_(stale_after_, [this, key, flight, command] { onStaleAfter(key, flight, command); });
   peer_.send(sent, deadline,
-             [this, key, mutating, command = std::move(command),
+             [this, key, mutating, fresh_only, command = std::move(command),
               reply = mutating ? std::move(reply) : Reply{}](PeerTransport::Answer answer) {
                if (mutating) {
                  proto::CommandResult r =
@@ -175,7 +179,7 @@ void CommandRouter::forward(proto::Command command, const CommandSpec& spec, Rep
                  reply(std::move(r));
                  return;
                }
-               finishForward(key, mutating, command, std::move(answer));
+               finishForward(key, fresh_only, command, std::move(answer));
              });
 }
 
@@ -231,19 +235,29 @@ proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,
                                                             ") and nothing is known of it yet");
 }
 
-void CommandRouter::finishForward(const std::string& key, bool mutating,
+proto::CommandResult CommandRouter::notFresh(const proto::Command& command,
+                                             const std::string& why) {
+  const std::string peer_name(spName(peerOf(self_)));
+  return errorResult(proto::CommandResult::UNAVAILABLE,
+                     peer_name + " did not answer " + command.name() + " (" + why + "); only " +
+                         peer_name + " itself answers it, never an earlier copy");
+}
+
+void CommandRouter::finishForward(const std::string& key, bool fresh_only,
                                   const proto::Command& command, PeerTransport::Answer answer) {
   proto::CommandResult r;
   if (answer.result && answer.result->status() == proto::CommandResult::OK) {
     r = std::move(*answer.result);
-    std::lock_guard lock(mu_);
-    last_good_[key] = Cached{r, now_()};
+    if (!fresh_only) {
+      std::lock_guard lock(mu_);
+      last_good_[key] = Cached{r, now_()};
+    }
   } else if (answer.result && answer.result->status() != proto::CommandResult::UNAVAILABLE &&
              answer.result->status() != proto::CommandResult::TIMEOUT) {
     r = std::move(*answer.result);  // the peer's own answer (not found, bad request, ...)
   } else {
-    r = staleOrUnavailable(key, command,
-                           answer.result ? answer.result->error() : ipc::toString(answer.error));
+    const std::string why = answer.result ? answer.result->error() : ipc::toString(answer.error);
+    r = fresh_only ? notFresh(command, why) : staleOrUnavailable(key, command, why);
   }
   finish(r);
   std::vector<Reply> waiting;

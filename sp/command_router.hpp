@@ -4,7 +4,9 @@
 // A read about the peer never waits on a link known to be sick: with no usable route it is
 // answered at once from the last known state, marked stale with its age; otherwise the
 // round trip gets `stale_after` before its callers are answered from that state, while it
-// goes on to refresh it. Identical reads about the peer share one round trip.
+// goes on to refresh it. Identical reads about the peer share one round trip. A fresh_only
+// read (CommandSpec) is never answered from the last known state: the peer's answer, or
+// UNAVAILABLE.
 
 #include <chrono>
 #include <functional>
@@ -84,8 +86,10 @@ class CommandRouter {
   std::optional<proto::CommandResult> staleAnswer(const std::string& key,
                                                   const proto::Command& command);
   void forward(proto::Command command, const CommandSpec& spec, Reply reply);
-  void finishForward(const std::string& key, bool mutating, const proto::Command& command,
+  void finishForward(const std::string& key, bool fresh_only, const proto::Command& command,
                      PeerTransport::Answer answer);
+  // UNAVAILABLE for a fresh_only read the peer did not answer.
+  proto::CommandResult notFresh(const proto::Command& command, const std::string& why);
   proto::CommandResult staleOrUnavailable(const std::string& key, const proto::Command& command,
                                           const std::string& why);
   void finish(proto::CommandResult& result);

@@ -30,6 +30,8 @@ inline constexpr std::string_view kResetSp = "ResetSp";
 inline constexpr std::string_view kForceFailover = "ForceFailover";
 inline constexpr std::string_view kGetSensors = "GetSensors";
 inline constexpr std::string_view kGetInventory = "GetInventory";
+// CPU %, memory % and the shelf's I/O rates; about the peer only its own fresh answer.
+inline constexpr std::string_view kGetSpMetrics = "GetSpMetrics";
 // The replicated configuration store and event log (sp/config_service.hpp): the array's,
 // not one SP's, so they go to spd with target SP_UNKNOWN (makeArrayCommand).
 inline constexpr std::string_view kConfigWrite = "ConfigWrite";

@@ -26,7 +26,7 @@ std::string keyOf(const proto::Command& command) {
 
 bool isReadCommand(const std::string& name) {
   return name == kGetSpStatus || name == kGetConfig || name == kGetEvents || name == kGetLog ||
-         name == kGetSensors || name == kGetInventory;
+         name == kGetSensors || name == kGetInventory || name == kGetSpMetrics;
 }
 
 ReadCache::ReadCache(ipc::CommandClient& bus, BoardStamp stamp,

@@ -23,6 +23,15 @@ using ChassisType = redfish::chassis::ChassisType;              // Chassis.Chass
 using ReadingType = redfish::sensor::ReadingType;               // Sensor.ReadingType
 using OverWritePolicy = redfish::log_service::OverWritePolicy;  // LogService.OverWritePolicy
 using LogEntryType = redfish::log_entry::LogEntryType;          // LogEntry.LogEntryType
+// The TelemetryService's performance figures (routes/telemetry_service.cpp).
+using MetricType = redfish::metric_definition::MetricType;          // MetricDefinition.MetricType
+using MetricDataType = redfish::metric_definition::MetricDataType;  // .MetricDataType
+using MetricImplementation = redfish::metric_definition::ImplementationType;  // .ImplementationType
+using MetricCalculable = redfish::metric_definition::Calculable;              // .Calculable
+using MetricReportDefinitionType =
+    redfish::metric_report_definition::MetricReportDefinitionType;  // MetricReportDefinition.*
+using ReportActions = redfish::metric_report_definition::ReportActionsEnum;
+using ReportUpdates = redfish::metric_report_definition::ReportUpdatesEnum;
 
 // An SP's health (platform/sp_types.hpp) as a Redfish Status.Health.
 constexpr HealthState healthState(Health health) {

@@ -18,6 +18,7 @@
 
 #include "platform/redfish/generated/registries/platform.hpp"
 #include "platform/redfish/generated/registries/resource_event.hpp"
+#include "platform/system_metrics.hpp"
 #include "platform/unique_fd.hpp"
 
 namespace dualsp::platform {
@@ -297,7 +298,8 @@ std::optional<DriveInfo> readDrive(const std::string& dir, const BlockDisk& disk
 
 class LinuxHardware final : public Hardware {
  public:
-  explicit LinuxHardware(std::string root) : root_(std::move(root)) {}
+  LinuxHardware(std::string root, std::string proc_root)
+      : root_(std::move(root)), disk_io_(std::move(proc_root)) {}
 
   std::vector<SensorReading> sensors() override {
     const std::string hwmon_dir = root_ + "/class/hwmon";
@@ -367,13 +369,28 @@ class LinuxHardware final : public Hardware {
     return out;
   }
 
+  // The shelf's I/O: /proc/diskstats of the drives drives() finds (their ids are the kernel's
+  // names), between two readings (platform/system_metrics.hpp DiskIoSampler).
+  PerformanceReading performance() override {
+    std::vector<std::string> devices;
+    for (const DriveInfo& d : drives()) devices.push_back(d.id);
+    DiskIoSampler::Reading io = disk_io_.read(devices);
+    PerformanceReading out;
+    out.io = io.rates;
+    out.io_interval_ms = io.interval.ms;
+    out.io_since_boot = io.interval.since_boot;
+    std::lock_guard lock(mutex_);
+    performance_error_ = io.error;
+    return out;
+  }
+
   std::string describe() const override { return "linux hardware " + root_; }
 
   std::string lastError() const override {
     std::lock_guard lock(mutex_);
     std::string out;
-    for (const std::string* e :
-         {&sensors_error_, &inventory_error_, &faults_error_, &drives_error_}) {
+    for (const std::string* e : {&sensors_error_, &inventory_error_, &faults_error_, &drives_error_,
+                                 &performance_error_}) {
       if (!e->empty()) out += (out.empty() ? "" : "; ") + *e;
     }
     return out;
@@ -386,12 +403,14 @@ class LinuxHardware final : public Hardware {
   std::string inventory_error_;
   std::string faults_error_;
   std::string drives_error_;
+  std::string performance_error_;
+  DiskIoSampler disk_io_;
 };
 
 }  // namespace
 
-std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root) {
-  return std::make_unique<LinuxHardware>(std::move(sysfs_root));
+std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root, std::string proc_root) {
+  return std::make_unique<LinuxHardware>(std::move(sysfs_root), std::move(proc_root));
 }
 
 }  // namespace dualsp::platform

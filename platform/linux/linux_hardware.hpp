@@ -1,5 +1,6 @@
 #pragma once
-// The hardware of a real board, read from sysfs on every call (cheap: small virtual files).
+// The hardware of a real board, read from sysfs (and /proc/diskstats) on every call (cheap:
+// small virtual files).
 
 #include <memory>
 #include <string>
@@ -26,8 +27,12 @@ namespace dualsp::platform {
 // queue/rotational is 1, else SSD; protocol "NVMe" for nvme, else "" (SAS or SATA is not told);
 // device/vendor (not for virtio, a number), device/model, device/serial (else serial);
 // failed when device/state is there and is not the healthy state ("running"; NVMe: "live").
+// Performance: the I/O rates of those drives from <proc_root>/diskstats, summed, over the
+// interval since the reading before (the first: since boot, from <proc_root>/uptime); no CPU or
+// memory figures (spd reads /proc for them). docs/METRICS.md.
 // Missing files are skipped, never an error; a present file that cannot be read or parsed
 // is skipped and named in lastError().
-std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys");
+std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys",
+                                            std::string proc_root = "/proc");
 
 }  // namespace dualsp::platform

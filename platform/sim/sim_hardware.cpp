@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -37,6 +38,7 @@ struct Description {
   std::vector<HardwareFault> faults;
   std::vector<DriveInfo> drives;  // by slot
   std::vector<FrontEndPortInfo> ports;
+  PerformanceReading performance;  // io unknown until a description is read
 };
 
 // What is wrong with the description, naming the key: "sensors[2].reading: not a number".
@@ -240,6 +242,38 @@ FrontEndPortInfo parsePort(const Json& p, const std::string& where) {
   return port;
 }
 
+// One figure of the performance object: absent = nullopt; else a number from 0 to `max`.
+std::optional<double> figureField(const Json& object, const char* key, double max) {
+  const std::string where = std::string("performance.") + key;
+  const Json* v = member(object, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_number()) throw DescriptionError{where + ": not a number"};
+  const double n = v->get<double>();
+  if (!std::isfinite(n) || n < 0) throw DescriptionError{where + ": " + v->dump() + " is below 0"};
+  if (n > max) {
+    throw DescriptionError{where + ": " + v->dump() + " is above " +
+                           std::to_string(static_cast<long long>(max))};
+  }
+  return n;
+}
+
+// The shelf's I/O as this SP sees it (absent figures: 0, an idle shelf), and stand-ins for
+// the CPU and memory figures /proc would give (absent: /proc's).
+PerformanceReading parsePerformance(const Json* p) {
+  PerformanceReading r;
+  r.io = IoRates{};
+  if (p == nullptr) return r;
+  if (!p->is_object()) throw DescriptionError{"performance: not an object"};
+  constexpr double kAny = std::numeric_limits<double>::max();
+  r.io->read_iops = figureField(*p, "read_iops", kAny).value_or(0);
+  r.io->write_iops = figureField(*p, "write_iops", kAny).value_or(0);
+  r.io->read_bytes_per_second = figureField(*p, "read_bytes_per_second", kAny).value_or(0);
+  r.io->write_bytes_per_second = figureField(*p, "write_bytes_per_second", kAny).value_or(0);
+  r.cpu_percent = figureField(*p, "cpu_percent", 100);
+  r.memory_percent = figureField(*p, "memory_percent", 100);
+  return r;
+}
+
 // Throws DescriptionError, or nlohmann's parse_error for text that is not JSON.
 Description parseDescription(const std::string& text) {
   const Json doc = Json::parse(text);
@@ -293,6 +327,7 @@ Description parseDescription(const std::string& text) {
     std::sort(d.ports.begin(), d.ports.end(),
               [](const FrontEndPortInfo& a, const FrontEndPortInfo& b) { return a.id < b.id; });
   }
+  d.performance = parsePerformance(member(doc, "performance"));
   return d;
 }
 
@@ -349,6 +384,12 @@ class SimHardware final : public Hardware {
     std::lock_guard lock(mutex_);
     refresh();
     return current_.ports;
+  }
+
+  PerformanceReading performance() override {
+    std::lock_guard lock(mutex_);
+    refresh();
+    return current_.performance;
   }
 
   std::string describe() const override { return "sim hardware " + path_; }

@@ -1,4 +1,5 @@
-// GetSpStatus: health, role, epoch, uptime, boot id, firmware, load, memory, temperatures.
+// GetSpStatus: health, role, epoch, uptime, boot id, firmware, load, memory, performance
+// figures (as GetSpMetrics), temperatures.
 #include <sys/time.h>
 
 #include "platform/system_metrics.hpp"
@@ -50,6 +51,8 @@ void handleGetSpStatus(const CommandContext& ctx, const proto::Command&, Reply r
   s->set_cpu_load_1m(metrics.cpu_load_1m);
   s->set_memory_total_kb(metrics.memory_total_kb);
   s->set_memory_available_kb(metrics.memory_available_kb);
+  if (ctx.performance)
+    *s->mutable_metrics() = spMetricsOf(ctx.self, ctx.performance->read(), wallMillis());
   if (ctx.hardware) {
     for (const auto& sensor : ctx.hardware->sensors()) {
       if (sensor.kind != "Temperature") continue;

@@ -290,6 +290,29 @@ class ScriptedSpd : public ipc::CommandClient {
       proto::Temperature* t = s->add_temperatures();
       t->set_name("CPU0");
       t->set_celsius(47.5);
+      proto::SpMetrics* m = s->mutable_metrics();
+      m->set_cpu_percent(12.5);
+      m->set_memory_percent(40);
+      if (!stale) m->set_read_iops(1200);
+    } else if (name == kGetSpMetrics) {
+      // What spd's GetSpMetrics answers (sp/commands/metrics.cpp): never stale (the router
+      // answers UNAVAILABLE instead), a figure it could not read left out and explained.
+      r.set_stale(false);
+      r.set_age_ms(0);
+      proto::SpMetrics* m = r.mutable_sp_metrics();
+      m->set_sp(about);
+      m->set_sampled_at_ms(kNowMs - 3);
+      m->set_cpu_percent(37.5);
+      m->set_cpu_interval_ms(1500);
+      m->set_memory_percent(61.25);
+      if (!stale) {
+        m->set_read_iops(1200);
+        m->set_write_iops(300.5);
+        m->set_read_bytes_per_second(52428800);
+        m->set_write_bytes_per_second(1e300);
+      } else {
+        m->set_error("cannot read /proc/diskstats: é");
+      }
     } else if (name == kGetSensors) {
       auto add = [&](const char* id, const char* kind, double reading, const char* units) {
         proto::Sensor* s = r.mutable_sensors()->add_sensors();
@@ -498,7 +521,8 @@ const std::vector<std::string>& plausibleIds() {
                                                "FC",
                                                "SPA-iSCSI0",
                                                "SPB-FC0",
-                                               "iSCSI0"};
+                                               "iSCSI0",
+                                               "ReadBytesPerSecond"};
   return ids;
 }
 
@@ -773,6 +797,10 @@ void writeSeeds(const std::string& dir) {
            R"({"Destination":"http://198.18.0.100:8080/e","Protocol":"Redfish","Context":"c"})"),
       seed(0x04, "/redfish/v1/EventService/Subscriptions/{EventDestinationId}", HttpMethod::Delete,
            "2", "", "", ok, ""),
+      seed(0x04, "/redfish/v1/TelemetryService/MetricReports/{MetricReportId}", HttpMethod::Get,
+           "SPB", "", "", ok, ""),
+      seed(0x05, "/redfish/v1/TelemetryService/MetricReports/{MetricReportId}", HttpMethod::Get,
+           "SPA", "", "", std::string("\x0b", 1), ""),  // SP-A's report on SP-B: the peer silent
       seed(0x06, mgr, HttpMethod::Get, "SPA", "", "", ok, ""),  // degraded
       seed(0xc4, "/redfish/v1/Managers", HttpMethod::Get, "", "", "", ok, ""),
       seed(0x14, mgr, HttpMethod::Get, "SPA", "", "", std::string("\x04\x08\x00\x20\x01", 5),

@@ -142,9 +142,14 @@ def test_a_mapped_volume_is_optimized_on_its_owner_and_flips_on_failover(pair):
     wait_for(lambda: states_are(pair, conn, vol_id, active, peer), 5, 0.1,
              lambda: "Optimized on SP-%s: %s, %s" % (active, paths(conn),
                                                      data_path(pair, active)))
-    # Both of host1's initiators see LUN 0 through both SPs; host2's sees nothing.
+    # Both of host1's initiators see LUN 0 through both SPs; host2's sees nothing. The
+    # passive SP programs its data path on the turn after the change reaches its store.
     for sp in ("A", "B"):
-        acls = {a["initiator"]: a["luns"] for a in data_path(pair, sp)["acls"]}
+        def acls_of(sp=sp):
+            return {a["initiator"]: a["luns"] for a in data_path(pair, sp)["acls"]}
+        wait_for(lambda: [lun["lun"] for lun in acls_of().get(IQN_1, [])] == [0], 5, 0.05,
+                 lambda: "SP-%s's data path: %s" % (sp, acls_of()))
+        acls = acls_of()
         assert [lun["lun"] for lun in acls[IQN_1]] == [0], acls
         assert [lun["lun"] for lun in acls[IQN_2]] == [0], acls
         assert acls.get(IQN_3, []) == [], acls

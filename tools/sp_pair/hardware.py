@@ -1,6 +1,6 @@
 """What `up` provisions beside the configs: each SP's hardware description (the sim back end's
-sensors, inventory and the shelf's drives, docs/HARDWARE-SIM.md) and the array's pair key
-(peer-link auth)."""
+sensors, inventory, the shelf's drives and its I/O figures, docs/HARDWARE-SIM.md) and the
+array's pair key (peer-link auth)."""
 
 import json
 import os
@@ -52,6 +52,14 @@ def ports(sp):
     ]
 
 
+def performance():
+    """The shelf's I/O as an SP sees it: idle until a test sets figures (docs/METRICS.md).
+    Without cpu_percent and memory_percent an SP shows what /proc says: the host's CPU and
+    memory, since both SPs are processes on it."""
+    return {"read_iops": 0, "write_iops": 0, "read_bytes_per_second": 0,
+            "write_bytes_per_second": 0}
+
+
 def description(sp):
     """The simulated hardware of SP `sp`: every part an SP board carries, serial numbers that
     differ per SP, readings a healthy board shows (SP-B runs a little warmer), and the shelf's
@@ -89,7 +97,8 @@ def description(sp):
     inventory = [{"id": pid, "kind": kind, "name": name, "manufacturer": "DualSP Sim",
                   "model": model, "serial_number": _serial(sp, n + 1), "part_number": pn}
                  for n, (pid, kind, name, model, pn) in enumerate(parts)]
-    return {"sensors": sensors, "inventory": inventory, "drives": drives(), "ports": ports(sp)}
+    return {"sensors": sensors, "inventory": inventory, "drives": drives(), "ports": ports(sp),
+            "performance": performance()}
 
 
 def write_description(path, sp):

@@ -18,6 +18,7 @@
 #include "webserver/redfish_messages.hpp"
 #include "webserver/request_body.hpp"
 #include "webserver/routes/routes.hpp"
+#include "webserver/routes/telemetry.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -32,7 +33,7 @@ constexpr std::string_view kNewManagerParameter = "NewManager";
 constexpr std::string_view kServiceIdentificationProperty = "ServiceIdentification";
 // Members of a Manager and of its Oem.DualSP at most (room reserved: objectWithRoom).
 constexpr size_t kManagerMembers = 24;
-constexpr size_t kManagerOemMembers = 24;
+constexpr size_t kManagerOemMembers = 30;
 // Manager_v1.xml sets no limit; the ServiceRoot's copy is meant for a label, short.
 constexpr size_t kMaxServiceIdentificationLength = 99;
 
@@ -254,6 +255,7 @@ void renderManager(const RequestContext& ctx, SpId sp, const proto::CommandResul
   oem["CpuLoad1m"] = s.cpu_load_1m();
   oem["MemoryTotalKiB"] = s.memory_total_kb();
   oem["MemoryAvailableKiB"] = s.memory_available_kb();
+  addPerformanceFigures(s.metrics(), oem);  // the TelemetryService's figures, docs/METRICS.md
   oem["Temperatures"] = temperaturesOf(s);
   oem["Faults"] = faultsOf(s);
   oem.update(freshnessOf(result));

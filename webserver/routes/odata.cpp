@@ -10,13 +10,14 @@
 
 #include "webserver/redfish_format.hpp"
 #include "webserver/routes/routes.hpp"
+#include "webserver/routes/telemetry.hpp"
 
 namespace dualsp::web {
 namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 61> kODataTypes = {
+constexpr std::array<std::string_view, 68> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -75,6 +76,14 @@ constexpr std::array<std::string_view, 61> kODataTypes = {
     "#EndpointGroup.v1_3_4.EndpointGroup",
     "#ConnectionCollection.ConnectionCollection",
     "#Connection.v1_4_0.Connection",
+    // Each SP's performance figures (routes/telemetry_service.cpp).
+    "#TelemetryService.v1_4_1.TelemetryService",
+    "#MetricDefinitionCollection.MetricDefinitionCollection",
+    "#MetricDefinition.v1_3_5.MetricDefinition",
+    "#MetricReportDefinitionCollection.MetricReportDefinitionCollection",
+    "#MetricReportDefinition.v1_4_7.MetricReportDefinition",
+    "#MetricReportCollection.MetricReportCollection",
+    "#MetricReport.v1_5_2.MetricReport",
     // The HTTPS certificate (routes/certificate_service.cpp), where spweb has TLS.
     "#CertificateService.v1_2_1.CertificateService",
     "#CertificateLocations.v1_0_4.CertificateLocations",
@@ -144,9 +153,9 @@ struct ServiceDocumentEntry {
   bool degraded;
 };
 #ifdef DUALSP_TLS_CERTIFICATES
-constexpr size_t kServiceDocumentEntries = 11;
+constexpr size_t kServiceDocumentEntries = 12;
 #else
-constexpr size_t kServiceDocumentEntries = 10;
+constexpr size_t kServiceDocumentEntries = 11;
 #endif
 constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
@@ -159,6 +168,7 @@ constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocu
     {"AccountService", kAccountServicePath, true},
     {"EventService", kEventServicePath, true},
     {"Sessions", kSessionsPath, true},
+    {"TelemetryService", kTelemetryServicePath, false},
 #ifdef DUALSP_TLS_CERTIFICATES
     {"CertificateService", "/redfish/v1/CertificateService", false},
 #endif

@@ -16,6 +16,7 @@ RouteTable buildRouteTable() {
   requestRoutesStorage(routes);
   requestRoutesFabrics(routes);
   requestRoutesSystems(routes);
+  requestRoutesTelemetryService(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

@@ -4,6 +4,7 @@
 #include "webserver/protocol.hpp"
 #include "webserver/redfish_format.hpp"
 #include "webserver/routes/routes.hpp"
+#include "webserver/routes/telemetry.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -35,6 +36,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
     body["Storage"] = odataLink("/redfish/v1/Storage");
     body["Fabrics"] = odataLink("/redfish/v1/Fabrics");
     body["Systems"] = odataLink("/redfish/v1/Systems");
+    body["TelemetryService"] = odataLink(std::string(kTelemetryServicePath));
   }
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));

@@ -349,6 +349,95 @@ TEST(SimHardware, MalformedDrivesBeforeAnyGoodVersion) {
   STRCMP_CONTAINS("no description loaded yet", hw->lastError().c_str());
 }
 
+TEST(SimHardware, PerformanceFiguresFromTheDescription) {
+  writeFile(path, R"({"performance": {"read_iops": 1200, "write_iops": 300.5,
+                      "read_bytes_per_second": 52428800, "write_bytes_per_second": 0,
+                      "cpu_percent": 35.5, "memory_percent": 61}})");
+  auto hw = makeSimHardware(path);
+  PerformanceReading p = hw->performance();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  CHECK_TRUE(p.io.has_value());
+  DOUBLES_EQUAL(1200, p.io->read_iops, 1e-9);
+  DOUBLES_EQUAL(300.5, p.io->write_iops, 1e-9);
+  DOUBLES_EQUAL(52428800, p.io->read_bytes_per_second, 1e-9);
+  DOUBLES_EQUAL(0, p.io->write_bytes_per_second, 1e-9);
+  LONGS_EQUAL(0, p.io_interval_ms);  // rates as the description gives them now
+  CHECK_FALSE(p.io_since_boot);
+  DOUBLES_EQUAL(35.5, p.cpu_percent.value_or(-1), 1e-9);
+  DOUBLES_EQUAL(61, p.memory_percent.value_or(-1), 1e-9);
+
+  // edited while in use: the next call sees the new figures
+  writeFile(path, R"({"performance": {"read_iops": 7}})");
+  bumpMtime(path, 10);
+  p = hw->performance();
+  DOUBLES_EQUAL(7, p.io->read_iops, 1e-9);
+  DOUBLES_EQUAL(0, p.io->write_iops, 1e-9);  // an absent figure: an idle shelf
+  CHECK_FALSE(p.cpu_percent.has_value());    // absent: spd reads /proc
+  CHECK_FALSE(p.memory_percent.has_value());
+}
+
+TEST(SimHardware, NoPerformanceObjectIsAnIdleShelf) {
+  writeFile(path, R"({"sensors": []})");
+  auto hw = makeSimHardware(path);
+  PerformanceReading p = hw->performance();
+  CHECK_TRUE(p.io.has_value());
+  DOUBLES_EQUAL(0,
+                p.io->read_iops + p.io->write_iops + p.io->read_bytes_per_second +
+                    p.io->write_bytes_per_second,
+                1e-9);
+  CHECK_FALSE(p.cpu_percent.has_value());
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
+TEST(SimHardware, NoDescriptionYetHasNoPerformanceFigures) {
+  auto hw = makeSimHardware(dir + "/absent.json");
+  PerformanceReading p = hw->performance();
+  CHECK_FALSE(p.io.has_value());
+  CHECK_FALSE(p.cpu_percent.has_value());
+  STRCMP_CONTAINS("no description loaded yet", hw->lastError().c_str());
+}
+
+TEST(SimHardware, MalformedPerformanceKeepsTheLastGoodContent) {
+  writeFile(path, R"({"performance": {"read_iops": 5, "cpu_percent": 20}})");
+  auto hw = makeSimHardware(path);
+  DOUBLES_EQUAL(5, hw->performance().io->read_iops, 1e-9);
+  const char* const broken[][2] = {
+      {R"({"performance": [1, 2]})", "performance: not an object"},
+      {R"({"performance": {"read_iops": "fast"}})", "performance.read_iops: not a number"},
+      {R"({"performance": {"write_iops": true}})", "performance.write_iops: not a number"},
+      {R"({"performance": {"read_bytes_per_second": null}})",
+       "performance.read_bytes_per_second: not a number"},
+      {R"({"performance": {"write_bytes_per_second": -1}})",
+       "performance.write_bytes_per_second: -1 is below 0"},
+      {R"({"performance": {"cpu_percent": 100.5}})", "performance.cpu_percent: 100.5 is above 100"},
+      {R"({"performance": {"memory_percent": -0.5}})",
+       "performance.memory_percent: -0.5 is below 0"},
+      // a bad figure spoils the whole file, sensors included
+      {R"({"sensors": [{"id": "T", "kind": "Temperature", "reading": 1}],
+           "performance": {"cpu_percent": "high"}})",
+       "performance.cpu_percent: not a number"},
+  };
+  int tick = 0;
+  for (const auto& [text, problem] : broken) {
+    writeFile(path, text);
+    bumpMtime(path, 10 * ++tick);
+    PerformanceReading p = hw->performance();
+    DOUBLES_EQUAL(5, p.io->read_iops, 1e-9);
+    DOUBLES_EQUAL(20, p.cpu_percent.value_or(-1), 1e-9);
+    LONGS_EQUAL(0, hw->sensors().size());
+    STRCMP_CONTAINS(problem, hw->lastError().c_str());
+    STRCMP_CONTAINS("keeping the last good description", hw->lastError().c_str());
+  }
+  // 0 and 100 are in range; the next good version clears the error
+  writeFile(path, R"({"performance": {"cpu_percent": 100, "memory_percent": 0}})");
+  bumpMtime(path, 10 * ++tick);
+  PerformanceReading p = hw->performance();
+  DOUBLES_EQUAL(100, p.cpu_percent.value_or(-1), 1e-9);
+  DOUBLES_EQUAL(0, p.memory_percent.value_or(-1), 1e-9);
+  DOUBLES_EQUAL(0, p.io->read_iops, 1e-9);
+  STRCMP_EQUAL("", hw->lastError().c_str());
+}
+
 TEST(SimHardware, CriticalFromUpperCriticalAndFailed) {
   writeFile(path, R"({"sensors": [
     {"id": "Below", "kind": "Temperature", "reading": 94.9, "upper_critical": 95},
@@ -738,6 +827,49 @@ TEST(LinuxHardware, DrivesFromSysBlock) {
   STRCMP_EQUAL("", vda.manufacturer.c_str());  // not virtio's vendor number
   STRCMP_EQUAL("QM00001", vda.serial_number.c_str());
   CHECK_FALSE(vda.failed);
+}
+
+TEST(LinuxHardware, ShelfIoRatesFromDiskstats) {
+  makeShelf();
+  const std::string proc = makeTempDir();
+  // 100 s since boot; the shelf's drives counted, a partition and a loop device beside them
+  writeFile(proc + "/uptime", "100.00 350.00\n");
+  writeFile(proc + "/diskstats",
+            "   8       0 sda 1000 10 20000 500 400 4 8000 300 0 700 800 0 0 0 0\n"
+            "   8       1 sda1 900 0 18000 450 300 0 6000 200 0 600 650 0 0 0 0\n"
+            "   8      16 sdb 1000 0 2000 10 0 0 0 0 0 10 10\n"
+            "   7       0 loop0 50000 0 100000 10 0 0 0 0 0 10 10\n"
+            " 259       0 nvme0n1 3000 0 6000 10 100 0 200 5 0 15 15 0 0 0 0 7 1\n");
+  auto hw = makeLinuxHardware(root, proc);
+  PerformanceReading p = hw->performance();
+  // the first reading: the average since boot of sda, sdb and nvme0n1 (the others have no
+  // counters there and are named)
+  CHECK_TRUE(p.io.has_value());
+  CHECK_TRUE(p.io_since_boot);
+  LONGS_EQUAL(100000, p.io_interval_ms);
+  DOUBLES_EQUAL((1000 + 1000 + 3000) / 100.0, p.io->read_iops, 1e-9);
+  DOUBLES_EQUAL((400 + 100) / 100.0, p.io->write_iops, 1e-9);
+  DOUBLES_EQUAL((20000 + 2000 + 6000) * 512 / 100.0, p.io->read_bytes_per_second, 1e-6);
+  DOUBLES_EQUAL((8000 + 200) * 512 / 100.0, p.io->write_bytes_per_second, 1e-6);
+  STRCMP_CONTAINS("diskstats: no counters for nvme2n1, nvme10n1, sdaa, vda",
+                  hw->lastError().c_str());
+  CHECK_FALSE(p.cpu_percent.has_value());  // spd reads /proc/stat itself
+  CHECK_FALSE(p.memory_percent.has_value());
+
+  // read again at once: within the minimum interval, the same figures
+  writeFile(proc + "/diskstats", "   8       0 sda 999999 0 0 0 0 0 0 0 0 0 0\n");
+  DOUBLES_EQUAL(p.io->read_iops, hw->performance().io->read_iops, 1e-9);
+  fs::remove_all(proc);
+}
+
+TEST(LinuxHardware, UnreadableDiskstatsLeavesTheRatesOut) {
+  makeShelf();
+  const std::string proc = makeTempDir();
+  auto hw = makeLinuxHardware(root, proc);
+  PerformanceReading p = hw->performance();
+  CHECK_FALSE(p.io.has_value());
+  STRCMP_CONTAINS(("cannot read " + proc + "/diskstats").c_str(), hw->lastError().c_str());
+  fs::remove_all(proc);
 }
 
 TEST(LinuxHardware, UnreadableDriveAttributeIsSkippedAndNamed) {

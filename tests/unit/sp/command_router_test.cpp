@@ -118,6 +118,11 @@ TEST_GROUP(Router) {
                     reply(errorResult(proto::CommandResult::ACCEPTED, ""));
                   },
                   true, Privilege::ConfigureManager, true});
+    CommandSpec metrics{"GetSpMetrics", [](const proto::Command&, Reply reply) {
+                          reply(statusOf(proto::SP_UNKNOWN, "local-figures"));
+                        }};
+    metrics.fresh_only = true;
+    registry.add(std::move(metrics));
     router.emplace(
         SpId::A, registry, peer, milliseconds(500),
         [this](const proto::Command&) { return fallback; }, [this] { return now; });
@@ -331,4 +336,58 @@ TEST(Router, WithNothingKnownASlowRoundTripIsWaitedFor) {
   peer.answer(0, statusOf(proto::SP_B, "peer-boot"));
   CHECK_EQUAL(1u, replies.size());
   CHECK_FALSE(replies[0].stale());
+}
+
+// Performance figures: the peer's own answer now, or UNAVAILABLE; never an earlier copy nor
+// what the heartbeats told.
+TEST(Router, AFreshOnlyReadIsNeverAnsweredFromTheLastKnownState) {
+  withStaleAfter(milliseconds(50));
+  fallback = statusOf(proto::SP_B, "from-heartbeats");
+  dispatch(command("GetSpMetrics", proto::SP_B));
+  CHECK_EQUAL(0u, timers.size());  // no stale answer at stale_after
+  peer.answer(0, statusOf(proto::SP_B, "figures-1"));
+  CHECK_EQUAL(1u, replies.size());
+  CHECK_FALSE(replies[0].stale());
+  STRCMP_EQUAL("figures-1", replies[0].sp_status().boot_id().c_str());
+
+  for (ipc::PeerError error : {ipc::PeerError::Timeout, ipc::PeerError::NotConnected,
+                               ipc::PeerError::Disconnected, ipc::PeerError::PeerDead}) {
+    dispatch(command("GetSpMetrics", proto::SP_B));
+    peer.answer(peer.sent.size() - 1, std::nullopt, error);
+    const proto::CommandResult& r = replies.back();
+    CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, r.status());  // a read: nothing was done
+    CHECK_FALSE(r.stale());
+    CHECK_FALSE(r.has_sp_status());
+    STRCMP_CONTAINS("SP-B did not answer GetSpMetrics", r.error().c_str());
+    STRCMP_CONTAINS(ipc::toString(error).c_str(), r.error().c_str());
+  }
+  // The peer's own error is passed on.
+  dispatch(command("GetSpMetrics", proto::SP_B));
+  peer.answer(peer.sent.size() - 1, errorResult(proto::CommandResult::INTERNAL, "broken"));
+  CHECK_EQUAL(proto::CommandResult::INTERNAL, replies.back().status());
+  CHECK_EQUAL(0u, router->stats().stale);
+}
+
+TEST(Router, AFreshOnlyReadWithNoUsableRouteIsUnavailableAtOnce) {
+  dispatch(command("GetSpMetrics", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "figures-1"));
+  peer.is_usable = false;
+  fallback = statusOf(proto::SP_B, "from-heartbeats");
+  dispatch(command("GetSpMetrics", proto::SP_B));
+  CHECK_EQUAL(1u, peer.sent.size());
+  CHECK_EQUAL(2u, replies.size());
+  CHECK_EQUAL(proto::CommandResult::UNAVAILABLE, replies[1].status());
+  CHECK_FALSE(replies[1].stale());
+  STRCMP_CONTAINS("cannot be reached on the peer link", replies[1].error().c_str());
+  // about this SP it runs here as usual
+  dispatch(command("GetSpMetrics", proto::SP_A));
+  CHECK_EQUAL(proto::CommandResult::OK, replies[2].status());
+}
+
+TEST(Router, FreshOnlyReadsInFlightShareOneFreshRoundTrip) {
+  for (int i = 0; i < 3; ++i) dispatch(command("GetSpMetrics", proto::SP_B));
+  CHECK_EQUAL(1u, peer.sent.size());
+  peer.answer(0, statusOf(proto::SP_B, "figures-1"));
+  CHECK_EQUAL(3u, replies.size());
+  for (const auto& r : replies) CHECK_FALSE(r.stale());
 }

@@ -77,6 +77,58 @@ TEST(Commands, GetSpStatusReportsTheBoard) {
   CHECK(r.sp_status().memory_total_kb() > 0);  // from the real /proc
 }
 
+TEST(Commands, GetSpMetricsReportsThisSpsFiguresFreshOnly) {
+  const CommandSpec* spec = registry.find("GetSpMetrics");
+  CHECK_TRUE(spec != nullptr);
+  CHECK_TRUE(spec->fresh_only);
+  CHECK_FALSE(spec->mutating);
+  CHECK_FALSE(spec->degraded);
+  CHECK(registry.describe().find("read (fresh only)") != std::string::npos);
+  proto::Command c;
+  c.set_name("GetSpMetrics");
+  auto r = runCommand(registry, c);
+  CHECK_EQUAL(proto::CommandResult::OK, r.status());
+  CHECK_EQUAL(proto::SP_A, r.answered_by());
+  CHECK_TRUE(r.has_sp_metrics());
+  const proto::SpMetrics& m = r.sp_metrics();
+  CHECK_EQUAL(proto::SP_A, m.sp());
+  CHECK(m.sampled_at_ms() > 1'600'000'000'000);  // the wall clock
+  // from the real /proc
+  CHECK_TRUE(m.has_cpu_percent());
+  CHECK(m.cpu_percent() >= 0 && m.cpu_percent() <= 100);
+  CHECK_TRUE(m.has_memory_percent());
+  CHECK(m.memory_percent() > 0 && m.memory_percent() <= 100);
+  // no hardware in this context: no I/O figures, and why
+  CHECK_FALSE(m.has_read_iops());
+  STRCMP_CONTAINS("no hardware", m.error().c_str());
+  // GetSpStatus carries the same figures
+  c.set_name("GetSpStatus");
+  auto status = runCommand(registry, c);
+  CHECK_TRUE(status.sp_status().has_metrics());
+  CHECK_TRUE(status.sp_status().metrics().has_cpu_percent());
+}
+
+TEST(Commands, SpMetricsOfLeavesOutWhatIsNotKnown) {
+  platform::PerformanceFigures f;
+  f.cpu_percent = 12.5;
+  f.cpu_interval = {1500, false};
+  f.io = platform::IoRates{1, 2, 3, 4};
+  f.io_interval = {2000, true};
+  f.error = "cannot read MemTotal";
+  proto::SpMetrics m = spMetricsOf(SpId::B, f, 1234);
+  CHECK_EQUAL(proto::SP_B, m.sp());
+  CHECK_EQUAL(1234, m.sampled_at_ms());
+  DOUBLES_EQUAL(12.5, m.cpu_percent(), 1e-9);
+  CHECK_EQUAL(1500u, m.cpu_interval_ms());
+  CHECK_FALSE(m.cpu_since_boot());
+  CHECK_FALSE(m.has_memory_percent());
+  DOUBLES_EQUAL(1, m.read_iops(), 1e-9);
+  DOUBLES_EQUAL(4, m.write_bytes_per_second(), 1e-9);
+  CHECK_EQUAL(2000u, m.io_interval_ms());
+  CHECK_TRUE(m.io_since_boot());
+  STRCMP_EQUAL("cannot read MemTotal", m.error().c_str());
+}
+
 TEST(Commands, GetLogReturnsTheLastLines) {
   proto::Command c;
   c.set_name("GetLog");

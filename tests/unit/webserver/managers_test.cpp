@@ -40,6 +40,13 @@ proto::CommandResult spStatusResult(proto::SpId about, proto::Role role) {
   s->set_boot_time_ms(kNowMs - 90'500);
   s->set_holds_floating(role == proto::ROLE_ACTIVE);
   s->set_management_address("198.18.0.12");
+  proto::SpMetrics* m = s->mutable_metrics();
+  m->set_cpu_percent(37.5);
+  m->set_memory_percent(61.25);
+  m->set_read_iops(1200);
+  m->set_write_iops(300);
+  m->set_read_bytes_per_second(52428800);
+  m->set_write_bytes_per_second(10485760);
   return r;
 }
 
@@ -98,6 +105,13 @@ TEST(Manager, FreshAnswerIsRenderedWholly) {
   DOUBLES_EQUAL(0.25, oem["CpuLoad1m"].get<double>(), 1e-9);
   LONGS_EQUAL(1024000, oem["MemoryTotalKiB"].get<long>());
   LONGS_EQUAL(512000, oem["MemoryAvailableKiB"].get<long>());
+  // the TelemetryService's figures, under the names its MetricProperty fragments use
+  DOUBLES_EQUAL(37.5, oem["CpuPercent"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(61.25, oem["MemoryPercent"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(1200, oem["ReadIOPS"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(300, oem["WriteIOPS"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(52428800, oem["ReadBytesPerSecond"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(10485760, oem["WriteBytesPerSecond"].get<double>(), 1e-9);
   CHECK(oem["Temperatures"] == Json::parse(R"([{"Name": "CPU0", "ReadingCelsius": 41.5}])"));
   LONGS_EQUAL(1, oem["Faults"].size());
   STRCMP_EQUAL("Environmental.1.4.0.SensorThresholdWarning",
@@ -108,6 +122,17 @@ TEST(Manager, FreshAnswerIsRenderedWholly) {
   LONGS_EQUAL(0, oem["AgeMs"].get<int>());
   STRCMP_EQUAL("B", str(oem["AnsweredBy"]).c_str());
   STRCMP_EQUAL("A", str(oem["ServedBy"]).c_str());
+}
+
+TEST(Manager, FiguresTheSpCouldNotReadAreNull) {
+  Served a(SpId::A, Role::Active);
+  proto::CommandResult r = spStatusResult(proto::SP_B, proto::ROLE_PASSIVE);
+  r.mutable_sp_status()->clear_metrics();  // firmware from before the figures, or unreadable
+  a.bus.answer(r);
+  const Json oem = a.get("/redfish/v1/Managers/SPB").body["Oem"]["DualSP"];
+  for (const char* figure : {"CpuPercent", "MemoryPercent", "ReadIOPS", "WriteIOPS",
+                             "ReadBytesPerSecond", "WriteBytesPerSecond"})
+    CHECK_TEXT(oem.contains(figure) && oem[figure].is_null(), figure);
 }
 
 TEST(Manager, StateFollowsTheRole) {

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(95, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(102, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(89, table.routes().size());
+  LONGS_EQUAL(96, table.routes().size());  // TelemetryService: 7
 #endif
 
   struct Expected {
@@ -139,6 +139,20 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
        DataSource::LocalBus, false},
       {"/redfish/v1/Storage/Array", Privilege::Login, DegradedService::No, DataSource::LocalBus,
        false},
+      // Each SP's performance figures: read by any user, full mode only; the definitions are
+      // fixed data, a report is spd's answer (the peer's fresh, through the peer link).
+      {"/redfish/v1/TelemetryService", Privilege::Login, DegradedService::No, DataSource::None,
+       false},
+      {"/redfish/v1/TelemetryService/MetricDefinitions/CpuPercent", Privilege::Login,
+       DegradedService::No, DataSource::None, false},
+      {"/redfish/v1/TelemetryService/MetricReportDefinitions", Privilege::Login,
+       DegradedService::No, DataSource::None, false},
+      {"/redfish/v1/TelemetryService/MetricReportDefinitions/SPA", Privilege::Login,
+       DegradedService::No, DataSource::None, false},
+      {"/redfish/v1/TelemetryService/MetricReports", Privilege::Login, DegradedService::No,
+       DataSource::None, false},
+      {"/redfish/v1/TelemetryService/MetricReports/SPB", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
       {"/redfish/v1/Managers", Privilege::Login, DegradedService::Yes, DataSource::StatusBoard,
        false},
       {"/redfish/v1/Managers/SPA", Privilege::Login, DegradedService::ThisSpOnly,
