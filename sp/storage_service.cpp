@@ -1,5 +1,7 @@
 #include "sp/storage_service.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -169,14 +171,55 @@ void StorageService::registerCommands(CommandRegistry& clients) {
                /*degraded=*/false, Privilege::ConfigureComponents, /*mutating=*/true});
 }
 
-void StorageService::getStorage(const proto::Command&, Reply reply) {
+void StorageService::getStorage(const proto::Command& command, Reply reply) {
+  const bool parts = arg(command, "parts") == "1";
+  const std::string tag = arg(command, "tag");
+  if (parts && !tag.empty()) {
+    // A later part of one reading, from the text kept for it.
+    uint64_t offset = 0;
+    const std::string at = arg(command, "offset");
+    auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), offset);
+    if (ec != std::errc() || end != at.data() + at.size())
+      return reply(errorResult(proto::CommandResult::BAD_REQUEST, "GetStorage: bad offset"));
+    std::lock_guard lock(parts_mu_);
+    if (tag == parts_tag_) {
+      if (offset >= parts_text_.size())
+        return reply(errorResult(proto::CommandResult::BAD_REQUEST, "GetStorage: bad offset"));
+      return reply(partLocked(offset));
+    }
+    // Gone: the model changed since that reading. The current one, from its start.
+  }
   std::vector<std::string> problems;
   storage::Model m =
       storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives(), &problems);
   for (const std::string& p : problems) LOG_WARNING << "storage: " << p << "; skipped";
+  std::string text = dumpJson(modelJson(m, deps_.self, peer_alive_ ? "" : peer()));
+  if (!parts || text.size() <= deps_.part_bytes) {
+    proto::CommandResult result;
+    result.set_payload(std::move(text));
+    return reply(result);
+  }
+  std::lock_guard lock(parts_mu_);
+  if (text != parts_text_) {  // readers of an unchanged model share one tag
+    parts_text_ = std::move(text);
+    parts_tag_ =
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007) +
+        "." + std::to_string(++parts_count_);
+  }
+  reply(partLocked(0));
+}
+
+proto::CommandResult StorageService::partLocked(size_t offset) const {
+  size_t end = std::min(parts_text_.size(), offset + std::max<size_t>(deps_.part_bytes, 4));
+  // Never inside a UTF-8 sequence: each part is text of its own.
+  while (end > offset + 1 && end < parts_text_.size() &&
+         (static_cast<unsigned char>(parts_text_[end]) & 0xC0) == 0x80)
+    --end;
   proto::CommandResult result;
-  result.set_payload(dumpJson(modelJson(m, deps_.self, peer_alive_ ? "" : peer())));
-  reply(result);
+  result.set_payload(
+      dumpJson({{"part", {{"tag", parts_tag_}, {"offset", offset}, {"total", parts_text_.size()}}},
+                {"data", parts_text_.substr(offset, end - offset)}}));
+  return result;
 }
 
 storage::Model StorageService::currentModel() const {

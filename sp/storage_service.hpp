@@ -46,6 +46,10 @@ class StorageService {
     // passive SP.
     std::function<void(const proto::Command&, Reply)> forward_to_active;
     std::chrono::milliseconds write_timeout{10000};
+    // GetStorage answers a model larger than this in parts ("parts" asked for): one local-bus
+    // reply holds at most ipc::kBusReplyMessageBytes, and a part's text is escaped once more
+    // (at most twice as long).
+    size_t part_bytes = 96 * 1024;
   };
 
   explicit StorageService(Dependencies deps);
@@ -59,7 +63,12 @@ class StorageService {
   // GetStorage, StorageWrite.
   void registerCommands(CommandRegistry& clients);
 
-  // {"drives": [...], "pools": [...], "volumes": [...]} (docs/STORAGE.md "Commands").
+  // {"drives": [...], "pools": [...], "volumes": [...], ...} (docs/STORAGE.md "Who decides").
+  // With args "parts" = "1" (spweb's storage routes), a model longer than part_bytes is
+  // answered in parts: {"part": {"tag", "offset", "total"}, "data": <the model's text from
+  // offset>}; the next part is asked for with args "tag" and "offset". Every part of one tag
+  // comes from one reading of the store; a tag that is gone (the model changed meanwhile) is
+  // answered with the current model's first part under a new tag.
   void getStorage(const proto::Command& command, Reply reply);
   // args: "op" (create_pool, delete_pool, create_volume, patch_volume, delete_volume,
   // move_volume {"To": "A"|"B"}, redistribute), "id"
@@ -99,6 +108,8 @@ class StorageService {
   void reconcile();
 
   std::string peer() const { return deps_.self == "A" ? "B" : "A"; }
+  // One part of parts_text_ from `offset` (parts_mu_ held).
+  proto::CommandResult partLocked(size_t offset) const;
 
   const Dependencies deps_;
   std::mutex mu_;
@@ -121,6 +132,11 @@ class StorageService {
   std::optional<Version> reconciled_version_;
   std::string reconciled_dead_;
   platform::DataPathState applied_;
+  // The last model answered in parts, kept for its later parts (parts_mu_).
+  mutable std::mutex parts_mu_;
+  std::string parts_text_;
+  std::string parts_tag_;
+  uint64_t parts_count_ = 0;
   std::thread worker_;
 };
 

@@ -38,6 +38,57 @@ std::string clientName(const std::string& name) {
   return name;
 }
 
+// A model too large for one local-bus reply comes in parts (StorageService::getStorage):
+// the rest is asked for by offset under the first part's tag, so every part is of one reading
+// of the store. A new tag means the model changed meanwhile: the reading starts over from
+// that answer, a few times at most.
+constexpr int kMaxPartRequests = 128;  // 12 MiB at spd's 96 KiB parts
+constexpr int kMaxPartRestarts = 4;
+
+std::optional<Json> readParts(const RequestContext& ctx, proto::Command command, Json part,
+                              Response& res, std::string_view type, std::string_view id) {
+  std::string text, tag;
+  int restarts = 0;
+  for (int i = 0; i < kMaxPartRequests; ++i) {
+    Json& p = part["part"];  // not const: a missing member reads as null
+    if (!p.is_object() || !part["data"].is_string() || !p["tag"].is_string() ||
+        !p["offset"].is_number_unsigned() || !p["total"].is_number_unsigned())
+      break;
+    const std::string& data = part["data"].get_ref<const std::string&>();
+    const uint64_t offset = p["offset"].get<uint64_t>(), total = p["total"].get<uint64_t>();
+    if (p["tag"] != tag) {
+      if (offset != 0) break;
+      if (!tag.empty() && ++restarts > kMaxPartRestarts) {
+        LOG_WARNING << kGetStorage << ": the model changed during " << kMaxPartRestarts
+                    << " readings in a row";
+        messages::serviceTemporarilyUnavailable(res, 1);
+        return std::nullopt;
+      }
+      tag = p["tag"].get<std::string>();
+      text.clear();
+    } else if (offset != text.size()) {
+      break;
+    }
+    if (data.empty() || text.size() + data.size() > total) break;
+    text += data;
+    if (text.size() == total) {
+      Json model = Json::parse(text, nullptr, false);
+      if (!model.is_object() || model.contains("part")) break;
+      return model;
+    }
+    auto& args = *command.mutable_args();
+    args["tag"] = tag;
+    args["offset"] = std::to_string(text.size());
+    std::optional<proto::CommandResult> result = runCommand(ctx, command);
+    if (!commandSucceeded(result, res, type, id)) return std::nullopt;
+    part = Json::parse(result->payload(), nullptr, false);
+    if (!part.is_object()) break;
+  }
+  LOG_ERROR << kGetStorage << " answered parts that do not make up a model";
+  messages::internalError(res);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string drivePath(const std::string& id) {
@@ -75,9 +126,15 @@ std::string spOf(const Json& owner) {
 std::optional<Json> readStorage(const RequestContext& ctx, Response& res, std::string_view type,
                                 std::string_view id) {
   proto::Command command = makeArrayCommand(ctx, kGetStorage);
+  (*command.mutable_args())["parts"] = "1";
   std::optional<proto::CommandResult> result = runCommand(ctx, command);
   if (!commandSucceeded(result, res, type, id)) return std::nullopt;
   Json model = Json::parse(result->payload(), nullptr, false);
+  if (model.is_object() && model.contains("part")) {
+    std::optional<Json> whole = readParts(ctx, command, std::move(model), res, type, id);
+    if (!whole) return std::nullopt;
+    model = std::move(*whole);
+  }
   if (!model.is_object()) {
     LOG_ERROR << kGetStorage << " answered an unreadable payload";
     messages::internalError(res);

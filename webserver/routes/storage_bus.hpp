@@ -29,7 +29,8 @@ std::string endpointPath(const std::string& protocol, const std::string& id);
 std::string endpointGroupPath(const std::string& protocol, const std::string& id);
 std::string connectionPath(const std::string& protocol, const std::string& id);
 
-// spd's model (GetStorage, docs/STORAGE.md "Commands"); nullopt with the error set on `res`
+// spd's model (GetStorage, docs/STORAGE.md "Who decides"; one too large for a local-bus reply
+// is read in parts, StorageService::getStorage); nullopt with the error set on `res`
 // (`type`/`id` name what was asked for in a 404).
 std::optional<Json> readStorage(const RequestContext& ctx, Response& res,
                                 std::string_view type = "Storage", std::string_view id = "Array");

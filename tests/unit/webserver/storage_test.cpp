@@ -4,6 +4,7 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -36,8 +37,11 @@ struct StorageServed : Served {
   std::vector<proto::ConfigWrite> writes;
   std::unique_ptr<sp::StorageService> service;
 
-  StorageServed() : Served(SpId::A, Role::Active) {
+  // part_bytes: GetStorage's parts (StorageService::Dependencies), small to test them.
+  explicit StorageServed(size_t part_bytes = sp::StorageService::Dependencies{}.part_bytes)
+      : Served(SpId::A, Role::Active) {
     sp::StorageService::Dependencies d;
+    d.part_bytes = part_bytes;
     d.list = [this](const std::string& prefix) {
       std::lock_guard lock(mu);
       std::vector<proto::ConfigRecord> out;
@@ -84,10 +88,21 @@ struct StorageServed : Served {
         return future.get();
       };
     };
-    bus.respond("GetStorage", call(&sp::StorageService::getStorage));
+    get_storage = call(&sp::StorageService::getStorage);
+    bus.respond("GetStorage", [this](const proto::Command& c) {
+      if (before_get_storage) before_get_storage(c);
+      return get_storage(c);
+    });
     bus.respond("StorageWrite", call(&sp::StorageService::storageWrite));
   }
   ~StorageServed() { service->stop(); }
+  // The service's GetStorage as the bus calls it, and what a test does before each call.
+  FakeCommandClient::Responder get_storage;
+  std::function<void(const proto::Command&)> before_get_storage;
+  void putRecord(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mu);
+    store[key] = value;
+  }
   size_t writeCount() {
     std::lock_guard lock(mu);
     return writes.size();
@@ -353,4 +368,56 @@ TEST(Storage, AHostSeesAVolumeThroughAConnectionWithEachSpsAccessState) {
   LONGS_EQUAL(3, p.body["VolumeInfo"][0]["LUN"].get<int>());
   LONGS_EQUAL(204, a.del(conn).status);
   LONGS_EQUAL(204, a.del(std::string(kVolumes) + "/1").status);
+}
+
+// A model longer than one local-bus reply holds (1,000 volumes do not fit in 256 KiB) is read
+// in parts, each of them text on its own (never cut inside a UTF-8 sequence).
+TEST(Storage, ALargeModelIsReadInParts) {
+  StorageServed a(512);
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 20; ++i)
+    LONGS_EQUAL(201, a.post(kVolumes, R"({"Name": "v\u00e9\u65e5\u672c)" + std::to_string(i) +
+                                          R"(", "CapacityBytes": 1073741824, "CapacitySources": )"
+                                          R"([{"ProvidingPools": [{"@odata.id": )"
+                                          R"("/redfish/v1/Storage/Array/StoragePools/1"}]}]})")
+                         .status);
+  const size_t before = a.bus.commandsNamed("GetStorage").size();
+  Response list = a.get(kVolumes);
+  LONGS_EQUAL(200, list.status);
+  LONGS_EQUAL(20, list.body["Members@odata.count"].get<int>());
+  std::vector<proto::Command> reads = a.bus.commandsNamed("GetStorage");
+  CHECK(reads.size() - before > 5);  // 20 volumes of ~400 bytes in parts of 512
+  STRCMP_EQUAL("1", reads[before].args().at("parts").c_str());
+  CHECK(reads[before].args().count("tag") == 0);
+  CHECK(reads.back().args().count("tag") == 1);
+  Response volume = a.get(std::string(kVolumes) + "/20");
+  LONGS_EQUAL(200, volume.status);
+  STRCMP_EQUAL("v\u00e9\u65e5\u672c19", str(volume.body["Name"]).c_str());
+}
+
+// Another reader saw a changed model between two parts of a reading: that reading starts over
+// and answers the new model, never a mix of both.
+TEST(Storage, AModelThatChangesBetweenPartsIsReadAgain) {
+  StorageServed a(512);
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 10; ++i)
+    LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t{1} << 30)).status);
+  bool changed = false;
+  a.before_get_storage = [&](const proto::Command& c) {
+    if (changed || c.args().count("tag") == 0) return;
+    changed = true;
+    a.putRecord("storage/volumes/11",
+                R"({"Name": "late", "CapacityBytes": 1073741824, "Pool": "1", "WWN": )"
+                R"("60014050000000000000000000000011", "DefaultOwner": "A", "CurrentOwner": "A"})");
+    proto::Command other;
+    other.set_name("GetStorage");
+    (*other.mutable_args())["parts"] = "1";
+    auto first = a.get_storage(other);  // another reader: the kept model is the new one
+    CHECK(first && first->status() == proto::CommandResult::OK);
+  };
+  Response list = a.get(kVolumes);
+  LONGS_EQUAL(200, list.status);
+  CHECK(changed);
+  LONGS_EQUAL(11, list.body["Members@odata.count"].get<int>());
+  CHECK(list.body["Members"][10]["@odata.id"] == std::string(kVolumes) + "/11");
 }
