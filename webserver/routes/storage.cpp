@@ -3,6 +3,7 @@
 // model and decides every change on the active SP; here the Redfish bodies are translated to
 // its terms and its refusals back into Base registry errors.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,8 +32,6 @@ constexpr std::string_view kPoolCollectionType = "#StoragePoolCollection.Storage
 constexpr std::string_view kPoolType = "#StoragePool.v1_9_1.StoragePool";
 constexpr std::string_view kVolumeCollectionType = "#VolumeCollection.VolumeCollection";
 constexpr std::string_view kVolumeType = "#Volume.v1_10_2.Volume";
-constexpr std::string_view kGetStorage = "GetStorage";
-constexpr std::string_view kStorageWrite = "StorageWrite";
 constexpr uint64_t kBlockSizeBytes = 512;
 
 std::string drivePath(const std::string& id) {
@@ -50,25 +49,37 @@ std::string spOf(const Json& owner) {
   return owner.is_string() ? "SP" + owner.get<std::string>() : std::string();
 }
 
-// spd's model: {"drives", "pools", "volumes"}; nullopt with the error set.
-std::optional<Json> readStorage(const RequestContext& ctx, Response& res,
-                                std::string_view type = "Storage", std::string_view id = "Array") {
-  proto::Command command = makeArrayCommand(ctx, kGetStorage);
-  std::optional<proto::CommandResult> result = runCommand(ctx, command);
-  if (!commandSucceeded(result, res, type, id)) return std::nullopt;
-  Json model = Json::parse(result->payload(), nullptr, false);
-  if (!model.is_object() || !model["drives"].is_array() || !model["pools"].is_array() ||
-      !model["volumes"].is_array()) {
-    LOG_ERROR << kGetStorage << " answered an unreadable payload";
-    messages::internalError(res);
-    return std::nullopt;
-  }
-  return model;
+// An array of the model's, present.
+bool hasList(const Json& model, std::string_view name) {
+  auto list = model.find(name);
+  return list != model.end() && list->is_array();
 }
 
+// spd's model: {"drives", "pools", "volumes"}; null with the error set. Shared and parsed once
+// by every handler of a GET ($expand of the volumes: one GetStorage, not a thousand).
+std::shared_ptr<const Json> readStorage(const RequestContext& ctx, Response& res,
+                                        std::string_view type = "Storage",
+                                        std::string_view id = "Array") {
+  proto::Command command = makeArrayCommand(ctx, kGetStorage);
+  JsonAnswer answer = runJsonCommand(ctx, command);
+  if (!commandSucceeded(answer.result, res, type, id)) return nullptr;
+  const Json& model = *answer.payload;
+  if (!model.is_object() || !hasList(model, "drives") || !hasList(model, "pools") ||
+      !hasList(model, "volumes")) {
+    LOG_ERROR << kGetStorage << " answered an unreadable payload";
+    messages::internalError(res);
+    return nullptr;
+  }
+  return answer.payload;
+}
+
+// Without a copy of each id: an expanded collection of a thousand volumes looks each one up.
 const Json* findById(const Json& list, std::string_view id) {
-  for (const Json& item : list)
-    if (item.value("Id", std::string()) == id) return &item;
+  for (const Json& item : list) {
+    auto it = item.find("Id");
+    if (it != item.end() && it->is_string() && it->get_ref<const std::string&>() == id)
+      return &item;
+  }
   return nullptr;
 }
 
@@ -287,7 +298,7 @@ void handleStorageCollectionGet(const RequestContext&, Response& res) {
 }
 
 void handleStorageGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   Json drives = Json::array();
   bool failed = false, degraded = false;
@@ -344,7 +355,7 @@ void handleRedistribute(const RequestContext& ctx, Response& res) {
 
 void handleDriveGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "Drive", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Drive", id);
   if (!model) return;
   const Json* d = findById((*model)["drives"], id);
   if (!d) return messages::resourceNotFound(res, "Drive", id);
@@ -352,7 +363,7 @@ void handleDriveGet(const RequestContext& ctx, Response& res) {
 }
 
 void handlePoolCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   res.body =
       collectionBody(kPoolsPath, kPoolCollectionType, "Storage pools", (*model)["pools"], poolPath);
@@ -360,7 +371,7 @@ void handlePoolCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handlePoolGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "StoragePool", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "StoragePool", id);
   if (!model) return;
   const Json* p = findById((*model)["pools"], id);
   if (!p) return messages::resourceNotFound(res, "StoragePool", id);
@@ -373,7 +384,7 @@ void answerStored(const RequestContext& ctx, Response& res, const Json& written,
                   int status) {
   const std::string id = written.value("id", std::string());
   Response fresh;
-  std::optional<Json> model = readStorage(ctx, fresh);
+  std::shared_ptr<const Json> model = readStorage(ctx, fresh);
   const Json* item = model ? findById((*model)[pool ? "pools" : "volumes"], id) : nullptr;
   res.status = status;
   if (status == 201) res.addHeader("Location", pool ? poolPath(id) : volumePath(id));
@@ -421,7 +432,7 @@ void handlePoolDelete(const RequestContext& ctx, Response& res) {
 }
 
 void handleVolumeCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   res.body = collectionBody(kVolumesPath, kVolumeCollectionType, "Volumes", (*model)["volumes"],
                             volumePath);
@@ -429,7 +440,7 @@ void handleVolumeCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handleVolumeGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "Volume", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Volume", id);
   if (!model) return;
   const Json* v = findById((*model)["volumes"], id);
   if (!v) return messages::resourceNotFound(res, "Volume", id);
