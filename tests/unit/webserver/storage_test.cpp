@@ -278,3 +278,29 @@ TEST(Storage, OwnershipMovesTrespassAndRedistribute) {
   a.service->checkOwnership(false, "B", "A");  // nothing left to take
   LONGS_EQUAL(before + 1, a.writeCount());
 }
+
+// The volume collection expanded and filtered (docs/WEB.md "Query parameters"): every volume
+// handler asks for the whole model, and the request sends GetStorage once.
+TEST(Storage, AnExpandedFilteredVolumeCollectionReadsTheModelOnce) {
+  StorageServed a;
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 20; ++i) {
+    const char* owner = i % 2 == 0 ? R"(, "Oem": {"DualSP": {"DefaultOwner": "SPA"}})"
+                                   : R"(, "Oem": {"DualSP": {"DefaultOwner": "SPB"}})";
+    LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t(i + 1) << 30, "1", owner)).status);
+  }
+  const size_t before = a.bus.commandsNamed("GetStorage").size();
+  Response all = a.get(kVolumes, "$expand=.");
+  LONGS_EQUAL(200, all.status);
+  LONGS_EQUAL(20, all.body["Members"].size());
+  CHECK(all.body["Members"][19]["CapacityBytes"] == uint64_t{20} << 30);
+  LONGS_EQUAL(before + 1, a.bus.commandsNamed("GetStorage").size());
+
+  Response owned =
+      a.get(kVolumes, "$filter=Oem/DualSP/CurrentOwner eq 'SPB' and CapacityBytes gt 10737418240");
+  LONGS_EQUAL(200, owned.status);
+  LONGS_EQUAL(5, owned.body["Members@odata.count"].get<int>());  // 12, 14, 16, 18, 20 GiB
+  STRCMP_EQUAL("/redfish/v1/Storage/Array/Volumes/12",
+               str(owned.body["Members"][0]["@odata.id"]).c_str());
+  LONGS_EQUAL(before + 2, a.bus.commandsNamed("GetStorage").size());
+}
