@@ -4,6 +4,7 @@
 #include "webserver/account_access.hpp"
 #include "webserver/auth.hpp"
 #include "webserver/redfish_messages.hpp"
+#include "webserver/request_read_cache.hpp"
 
 namespace dualsp::web {
 
@@ -85,6 +86,29 @@ std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
       (ctx.request.method == HttpMethod::Get || ctx.request.method == HttpMethod::Head))
     return std::nullopt;
   return result;
+}
+
+JsonAnswer runJsonCommand(const RequestContext& ctx, const proto::Command& command,
+                          std::chrono::milliseconds timeout) {
+  JsonAnswer answer;
+  if (ctx.reads) {
+    RequestReadCache::JsonAnswer shared = ctx.reads->callForJson(command, timeout);
+    answer.result = std::move(shared.result);
+    answer.payload = std::move(shared.payload);
+  } else {
+    answer.result = ctx.bus.call(command, timeout);
+    if (answer.result) {
+      answer.payload =
+          std::make_shared<const Json>(Json::parse(answer.result->payload(), nullptr, false));
+      answer.result->clear_payload();
+    }
+  }
+  if (answer.result && answer.result->status() == proto::CommandResult::UNANSWERED &&
+      (ctx.request.method == HttpMethod::Get || ctx.request.method == HttpMethod::Head)) {
+    answer.result.reset();
+    answer.payload.reset();
+  }
+  return answer;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 // command for a request, sending it, and the one mapping from a CommandResult to HTTP.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,12 @@ inline constexpr std::string_view kGetSpMetrics = "GetSpMetrics";
 inline constexpr std::string_view kConfigWrite = "ConfigWrite";
 inline constexpr std::string_view kGetConfig = "GetConfig";
 inline constexpr std::string_view kGetEvents = "GetEvents";
+// The array's storage (sp/storage_service.hpp): the model, and a change to it.
+inline constexpr std::string_view kGetStorage = "GetStorage";
+inline constexpr std::string_view kStorageWrite = "StorageWrite";
+// The HTTPS certificate spweb serves (sp/https_certificate.hpp).
+inline constexpr std::string_view kGetHttpsCertificate = "GetHttpsCertificate";
+inline constexpr std::string_view kReplaceHttpsCertificate = "ReplaceHttpsCertificate";
 
 using ipc::fromProto;
 using ipc::toProto;
@@ -61,6 +68,17 @@ proto::Command makeArrayCommand(const RequestContext& ctx, std::string_view name
 std::optional<proto::CommandResult> runCommand(const RequestContext& ctx,
                                                const proto::Command& command,
                                                std::chrono::milliseconds timeout = kBusTimeout);
+
+// A read whose answer's payload is JSON (GetStorage): the answer without its payload, and the
+// payload parsed (a discarded value when it is not JSON; null without an answer). Within a GET
+// identical reads are sent and parsed once for the whole request (request_read_cache.hpp), so
+// a thousand handlers share one parsed model. An unanswered read is no answer, as runCommand.
+struct JsonAnswer {
+  std::optional<proto::CommandResult> result;
+  std::shared_ptr<const Json> payload;
+};
+JsonAnswer runJsonCommand(const RequestContext& ctx, const proto::Command& command,
+                          std::chrono::milliseconds timeout = kBusTimeout);
 
 // The one mapping of a command's outcome to HTTP (docs/WEB.md "Commands"). True when the
 // result is an answer to render (OK, ACCEPTED); otherwise the Redfish error is set on `res`:

@@ -8,8 +8,11 @@
 #include "platform/log.hpp"
 #include "platform/text.hpp"
 #include "webserver/protocol.hpp"
+#include "webserver/query.hpp"
+#include "webserver/query_apply.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/request_body.hpp"
+#include "webserver/request_read_cache.hpp"
 
 namespace dualsp::web {
 namespace {
@@ -38,31 +41,31 @@ void addAllowToRead(const Request& request, const RouteMatch& match, Response& r
     res.addHeader("Allow", match.allowed.toString());
 }
 
-// 501 for a $ query parameter the route does not implement ($expand, $filter, ...).
-constexpr size_t kMaxEchoedQueryBytes = 64;
+// The $ query parameters `request` may carry on `route`: the route's own, and on a resource's
+// GET or HEAD the generic ones (query.hpp).
+std::vector<std::string_view> implementedQueries(const Request& request, const Route& route) {
+  std::vector<std::string_view> implemented = route.queries;
+  if (isRead(request.method) && route.generic_queries)
+    implemented.insert(implemented.end(), std::begin(query::kGenericParameters),
+                       std::end(query::kGenericParameters));
+  return implemented;
+}
 
+// 501 for a $ query parameter the route does not implement ($only, $count, ...; any on a
+// change or on what is not a resource).
 bool queryImplemented(const Request& request, const Route& route, Response& res) {
-  std::optional<std::string> unimplemented = unimplementedQueryParameter(request, route.queries);
+  std::optional<std::string> unimplemented =
+      unimplementedQueryParameter(request, implementedQueries(request, route));
   if (!unimplemented) return true;
-  // Echoed in the message: at most 64 bytes, and valid UTF-8 even when the client's %-escapes
-  // decode to bytes that are not (those bytes shown %-escaped again, as sent).
-  std::string shown;
-  if (text::validUtf8(*unimplemented)) {
-    shown = text::shortened(*unimplemented, kMaxEchoedQueryBytes);
-  } else {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    for (unsigned char c : text::cutUtf8(*unimplemented, kMaxEchoedQueryBytes)) {
-      if (c < 0x80) {
-        shown += static_cast<char>(c);
-      } else {
-        shown += '%';
-        shown += kHex[c >> 4];
-        shown += kHex[c & 0xF];
-      }
-    }
-  }
-  messages::queryParameterUnsupported(res, shown);
+  messages::queryParameterUnsupported(res, query::shownQueryText(*unimplemented));
   return false;
+}
+
+// What the query options apply to: a Redfish resource answered 200 (not an error, the event
+// stream or a document without @odata.id).
+bool queryApplies(const Response& res) {
+  return res.status == 200 && !res.event_stream && res.body.is_object() &&
+         res.body.contains("@odata.id");
 }
 
 // A PATCH of OData annotations alone ({"@odata.id": ...}) changes nothing: 400 NoOperation
@@ -88,6 +91,40 @@ void addRepresentationHeaders(const Request& request, Response& res) {
 }
 
 }  // namespace
+
+struct Dispatcher::RequestScope {
+  RequestScope(const Request& client_request, ipc::CommandClient& bus)
+      : request(client_request), direct(bus) {
+    if (isRead(client_request.method)) reads.emplace(bus);
+  }
+  // Where this request's commands go: through the read cache on a GET or HEAD.
+  ipc::CommandClient& bus() { return reads ? static_cast<ipc::CommandClient&>(*reads) : direct; }
+  // Who the request comes from, once authenticated (empty otherwise: NoAuth, refused).
+  Identity caller() const {
+    return auth && auth->status == AuthStatus::Ok ? auth->identity : Identity{};
+  }
+
+  const Request& request;  // the client's
+  ipc::CommandClient& direct;
+  std::optional<RequestReadCache> reads;
+  std::optional<AuthOutcome> auth;
+  bool board_read = false;
+  std::optional<ipc::StatusSnapshot> board;
+};
+
+// The reads $expand and $filter make: internal GETs through this dispatcher's routes.
+class Dispatcher::QueryReader final : public query::ResourceReader {
+ public:
+  QueryReader(const Dispatcher& dispatcher, RequestScope& scope)
+      : dispatcher_(dispatcher), scope_(scope) {}
+  Response read(const std::string& path, const std::string& query) override {
+    return dispatcher_.readForQuery(path, query, scope_);
+  }
+
+ private:
+  const Dispatcher& dispatcher_;
+  RequestScope& scope_;
+};
 
 std::vector<messages::FaultMessage> faultsOnBoard(const ipc::StatusSnapshot& status) {
   std::vector<messages::FaultMessage> out;
@@ -117,21 +154,21 @@ Dispatcher::Dispatcher(RouteTable routes, ServiceConfig config, StatusReader rea
 
 Response Dispatcher::handle(const Request& request) const {
   Response res;
-  Identity caller;
+  RequestScope scope(request, bus_);
   try {
-    route(request, res, caller);
+    route(request, res, scope);
   } catch (const std::exception& e) {
     LOG_ERROR << methodName(request.method) << " " << request.path << ": " << e.what();
     res = Response{};
     messages::internalError(res);
   }
-  audit(request, res, caller);
+  audit(request, res, scope.caller());
   addCommonHeaders(res);
   addRepresentationHeaders(request, res);
   return res;
 }
 
-void Dispatcher::route(const Request& request, Response& res, Identity& caller) const {
+void Dispatcher::route(const Request& request, Response& res, RequestScope& scope) const {
   if (!protocolAccepted(request, res)) return;
   // No resource has a name that is not UTF-8, and a path parameter that is not would reach
   // spd inside a protobuf string, which spd cannot parse: it drops the command and the client
@@ -156,32 +193,93 @@ void Dispatcher::route(const Request& request, Response& res, Identity& caller) 
     messages::payloadTooLarge(res);
     return;
   }
-  if (!authorize(request, route, res, caller)) return;
+  if (!authorize(route, res, scope)) return;
   if (!queryImplemented(request, route, res)) return;
+  std::optional<query::Options> options;
+  if (isRead(request.method) && route.generic_queries) {
+    options = query::parseOptions(request, route.queries, res);
+    if (!options) return;
+  }
   if (!patchChangesSomething(request, res)) return;
   if (!preconditionHolds(request, res)) return;
-  std::optional<ipc::StatusSnapshot> status;
-  if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {
-    status = readStatus();
-    if (!status && route.source == DataSource::StatusBoard) {
-      messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
-      return;
-    }
+  if (!options || options->empty()) {
+    serve(request, *match, res, scope);
+    return;
   }
-  RequestContext ctx{request,
-                     match->params,
-                     config_,
-                     status ? &*status : nullptr,
-                     bus_,
-                     now_ms_(),
-                     route.privilege == Privilege::NoAuth ? nullptr : &caller};
-  route.handler(ctx, res);
+  // A route that pages itself is asked for all of its pages when its members are filtered.
+  const std::optional<Request> unpaged =
+      options->read_every_page ? std::optional(query::withoutPaging(request)) : std::nullopt;
+  if (!serve(unpaged ? *unpaged : request, *match, res, scope) || !queryApplies(res)) return;
+  QueryReader reader(*this, scope);
+  query::applyOptions(*options, request, reader, res);
 }
 
-bool Dispatcher::authorize(const Request& request, const Route& route, Response& res,
-                           Identity& caller) const {
+bool Dispatcher::serve(const Request& request, const RouteMatch& match, Response& res,
+                       RequestScope& scope) const {
+  const Route& route = *match.route;
+  const ipc::StatusSnapshot* status = nullptr;
+  if (route.source == DataSource::StatusBoard || route.source == DataSource::LocalBusAndBoard) {
+    if (!scope.board_read) {
+      scope.board = readStatus();  // one snapshot for the whole request
+      scope.board_read = true;
+    }
+    if (!scope.board && route.source == DataSource::StatusBoard) {
+      messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
+      return false;
+    }
+    if (scope.board) status = &*scope.board;
+  }
+  RequestContext ctx{request,
+                     match.params,
+                     config_,
+                     status,
+                     scope.bus(),
+                     now_ms_(),
+                     route.privilege == Privilege::NoAuth ? nullptr : &scope.auth->identity,
+                     scope.reads ? &*scope.reads : nullptr};
+  route.handler(ctx, res);
+  return true;
+}
+
+Response Dispatcher::readForQuery(const std::string& path, const std::string& query,
+                                  RequestScope& scope) const {
+  Response res;
+  Request get;
+  get.method = HttpMethod::Get;
+  get.path = path;
+  get.query = query;
+  get.headers = scope.request.headers;
+  get.remote_address = scope.request.remote_address;
+  std::optional<RouteMatch> match;
+  if (text::validUtf8(path)) match = routes_.match(path, HttpMethod::Get);
+  if (!match || !match->route->methods.contains(HttpMethod::Get)) {
+    messages::resourceNotFound(res, "Resource", path);
+    return res;
+  }
+  const Route& route = *match->route;
+  if (!servedInMode(*match, config_.mode, config_.sp)) {
+    answerDegraded(res);
+    return res;
+  }
+  if (!authorize(route, res, scope) || !queryImplemented(get, route, res)) return res;
+  try {
+    serve(get, *match, res, scope);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "GET " << path << " (for a query): " << e.what();
+    res = Response{};
+    messages::internalError(res);
+  }
+  return res;
+}
+
+const AuthOutcome& Dispatcher::authenticateOnce(RequestScope& scope) const {
+  if (!scope.auth) scope.auth = authenticate_(scope.request);
+  return *scope.auth;
+}
+
+bool Dispatcher::authorize(const Route& route, Response& res, RequestScope& scope) const {
   if (route.privilege == Privilege::NoAuth) return true;
-  AuthOutcome outcome = authenticate_(request);
+  const AuthOutcome& outcome = authenticateOnce(scope);
   switch (outcome.status) {
     case AuthStatus::Ok:
       break;
@@ -196,7 +294,7 @@ bool Dispatcher::authorize(const Request& request, const Route& route, Response&
       messages::serviceTemporarilyUnavailable(res, kRetryAfterNoStatusSeconds);
       return false;
   }
-  caller = std::move(outcome.identity);
+  const Identity& caller = outcome.identity;
   if (caller.password_change_required && !route.before_password_change) {
     messages::passwordChangeRequired(res, "/redfish/v1/AccountService/Accounts/" + caller.user);
     return false;
@@ -233,7 +331,7 @@ bool Dispatcher::preconditionHolds(const Request& request, Response& res) const 
   get.query.clear();
   get.body.clear();
   Response current;
-  Identity same_caller;  // authenticated again, by the same credentials
+  RequestScope same_caller(get, bus_);  // authenticated again, by the same credentials
   route(get, current, same_caller);
   if (current.status != 200) {
     res = std::move(current);  // no current ETag to compare with: why not (404, 503, ...)

@@ -49,10 +49,27 @@ class Dispatcher {
   ipc::CommandClient& bus() const { return bus_; }
 
  private:
-  void route(const Request& request, Response& res, Identity& caller) const;
-  // The route's privilege against the caller's role: false with the error set on `res`
-  // (401, 403, 429, 503). NoAuth routes pass without credentials.
-  bool authorize(const Request& request, const Route& route, Response& res, Identity& caller) const;
+  // What one client request holds while it is served, the internal GETs of its $expand and
+  // $filter included: who the caller is, authenticated once; the status board read once; on a
+  // GET or HEAD, the cache of identical reads (request_read_cache.hpp).
+  struct RequestScope;
+  class QueryReader;
+
+  void route(const Request& request, Response& res, RequestScope& scope) const;
+  // The route's privilege against the role of the scope's caller: false with the error set on
+  // `res` (401, 403, 429, 503). NoAuth routes pass without credentials.
+  bool authorize(const Route& route, Response& res, RequestScope& scope) const;
+  // The caller as spd knows them, asked once per client request.
+  const AuthOutcome& authenticateOnce(RequestScope& scope) const;
+  // The status board (for routes that use it) and the handler; false with 503 set when the
+  // route needs the board and it is unreadable.
+  bool serve(const Request& request, const RouteMatch& match, Response& res,
+             RequestScope& scope) const;
+  // An internal GET of `path` for $expand or $filter: the route as this caller may read it
+  // (the same privilege check, mode, board and handler). Its answer, an error included, is
+  // query_apply's to judge; it never becomes the client's but for a page of a collection.
+  Response readForQuery(const std::string& path, const std::string& query,
+                        RequestScope& scope) const;
   // One audit line per change (any method but GET and HEAD) and per refusal.
   void audit(const Request& request, const Response& res, const Identity& caller) const;
   // If-Match on PATCH, PUT or DELETE: the ETag of the same path's GET, run now, must be one the

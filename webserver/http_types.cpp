@@ -24,6 +24,8 @@ int hexValue(char c) {
   return -1;
 }
 
+}  // namespace
+
 // application/x-www-form-urlencoded decoding (RFC 3986 percent-encoding, '+' for space): a
 // client may send "%24top" for "$top".
 std::string urlDecode(std::string_view text) {
@@ -42,8 +44,6 @@ std::string urlDecode(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 std::optional<std::string> Request::queryParameter(std::string_view name) const {
   std::string_view rest = query;

@@ -62,6 +62,10 @@ struct Request {
   std::vector<std::string> queryParameterNames() const;
 };
 
+// A query string component decoded (application/x-www-form-urlencoded: percent-encoding, '+'
+// for space): a client may send "%24top" for "$top".
+std::string urlDecode(std::string_view text);
+
 // A response that is a stream of Server-Sent Events instead of a body (GET
 // /redfish/v1/EventService/SSE): web_server.cpp sends the headers, then runs the stream
 // (webserver/sse_stream.hpp) until the client goes or the server stops.

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "webserver/query.hpp"
+
 namespace dualsp::web {
 namespace {
 
@@ -144,11 +146,17 @@ Json protocolFeaturesSupported() {
   return {
       {"ExcerptQuery", false},
       {"ExpandQuery",
-       {{"ExpandAll", false}, {"Levels", false}, {"Links", false}, {"NoLinks", false}}},
-      {"FilterQuery", false},
+       {{"ExpandAll", true},
+        {"Levels", true},
+        {"Links", true},
+        {"NoLinks", true},
+        {"MaxLevels", query::kMaxExpandLevels}}},
+      {"FilterQuery", true},
+      {"FilterQueryComparisonOperations", true},
+      {"FilterQueryCompoundOperations", true},
       {"OnlyMemberQuery", false},
-      {"SelectQuery", false},
-      {"TopSkipQuery", false},
+      {"SelectQuery", true},
+      {"TopSkipQuery", true},
   };
 }
 

@@ -43,9 +43,9 @@ bool etagListMatches(std::string_view condition, std::string_view etag);
 // request, and anything under Actions, keeps its path.
 std::string_view routedPath(const Request& request);
 
-// The service root's ProtocolFeaturesSupported (DSP0266 "Query parameters"): none of the
-// query features service-wide. $top and $skip are implemented on a few collections only (the
-// array event log), not on every one as TopSkipQuery would promise.
+// The service root's ProtocolFeaturesSupported (DSP0266 "Query parameters"): $expand (., ~, *
+// and $levels up to query::kMaxExpandLevels), $filter with its comparison and compound
+// operators, $select, $top and $skip on every resource (query.hpp); not `only`, nor excerpt.
 Json protocolFeaturesSupported();
 
 // `<https://redfish.dmtf.org/schemas/v1/ServiceRoot.v1_17_0.json>; rel=describedby` for a

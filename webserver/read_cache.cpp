@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "webserver/account_access.hpp"
 #include "webserver/bus_command.hpp"
 
 namespace dualsp::web {
@@ -26,7 +27,8 @@ std::string keyOf(const proto::Command& command) {
 
 bool isReadCommand(const std::string& name) {
   return name == kGetSpStatus || name == kGetConfig || name == kGetEvents || name == kGetLog ||
-         name == kGetSensors || name == kGetInventory || name == kGetSpMetrics;
+         name == kGetSensors || name == kGetInventory || name == kGetSpMetrics ||
+         name == kGetStorage || name == kGetAccounts || name == kGetHttpsCertificate;
 }
 
 ReadCache::ReadCache(ipc::CommandClient& bus, BoardStamp stamp,

@@ -287,6 +287,20 @@ void queryParameterOutOfRange(Response& res, std::string_view value, std::string
            {std::string(value), std::string(parameter), std::string(range)});
 }
 
+void queryParameterValueFormatError(Response& res, std::string_view value,
+                                    std::string_view parameter) {
+  setError(res, 400, BaseMessage::QueryParameterValueFormatError,
+           {std::string(value), std::string(parameter)});
+}
+
+void queryCombinationInvalid(Response& res) {
+  setError(res, 400, BaseMessage::QueryCombinationInvalid, {});
+}
+
+void queryNotSupportedOnResource(Response& res) {
+  setError(res, 400, BaseMessage::QueryNotSupportedOnResource, {});
+}
+
 void preconditionFailed(Response& res) {
   setError(res, 412, BaseMessage::PreconditionFailed, {});
 }

@@ -147,6 +147,15 @@ void stringValueTooLong(Response& res, std::string_view value, size_t limit);
 // 400: "$top=5000": "The value '5000' for the query parameter $top is out of range <range>."
 void queryParameterOutOfRange(Response& res, std::string_view value, std::string_view parameter,
                               std::string_view range);
+// 400: "$filter=Name eq": "The value 'Name eq' for the parameter $filter is not a format that
+// the parameter can accept."
+void queryParameterValueFormatError(Response& res, std::string_view value,
+                                    std::string_view parameter);
+// 400: the same query parameter twice ("$top=1&$top=5"): which one holds is not the service's
+// to guess.
+void queryCombinationInvalid(Response& res);
+// 400: $filter, $top or $skip on a resource that is not a collection.
+void queryNotSupportedOnResource(Response& res);
 
 // 412 PreconditionFailed: an If-Match that names none of the resource's current ETags.
 void preconditionFailed(Response& res);

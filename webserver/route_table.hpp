@@ -66,6 +66,10 @@ struct Route {
   // Served to an account that must change its password first (PasswordChangeRequired):
   // its own account and its session. Every other route answers 403 until it has.
   bool before_password_change = false;
+  // Its GET is a Redfish resource: the generic query parameters apply to it ($expand, $select,
+  // $filter, $top, $skip: query.hpp), besides those in `queries`. False for what is not one
+  // (/redfish, the OData documents, the event stream): there they stay 501 like any other.
+  bool generic_queries = true;
 };
 
 struct RouteMatch {

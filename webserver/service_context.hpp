@@ -31,6 +31,8 @@ inline std::optional<ServeMode> parseMode(std::string_view s) {
   return std::nullopt;
 }
 
+class RequestReadCache;
+
 struct ServiceConfig {
   SpId sp = SpId::A;
   ServeMode mode = ServeMode::Full;
@@ -65,6 +67,9 @@ struct RequestContext {
   // The authenticated caller; null on NoAuth routes (the dispatcher checked the route's
   // privilege before the handler runs).
   const Identity* caller = nullptr;
+  // The request's read cache (request_read_cache.hpp), also behind `bus`, on a GET or HEAD:
+  // runJsonCommand parses a reused answer once. Null otherwise.
+  RequestReadCache* reads = nullptr;
 };
 
 }  // namespace dualsp::web

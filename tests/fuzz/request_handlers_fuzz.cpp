@@ -18,6 +18,8 @@
 //   - the body serializes with the replacing UTF-8 handler always, and with the strict one
 //     whenever everything the client sent (path, query, headers, body) and the board's texts
 //     were valid UTF-8;
+//   - a query parameter ($expand, $filter, ...) makes no 5xx of its own: its internal GETs are
+//     bounded and a malformed value is a 400;
 //   - a request refused before its handler (no route, 405, degraded 503, 413) sends nothing
 //     to spd; a GET or HEAD never sends a write (ConfigWrite, ResetSp, ForceFailover); a PATCH
 //     or POST whose body is not a JSON object (and not empty, for the actions) writes nothing
@@ -807,6 +809,18 @@ void writeSeeds(const std::string& dir) {
            ""),  // hostile
       seed(0x04, mgr, HttpMethod::Patch, "SPA", "", "", std::string("\x0d", 1),
            R"({"ServiceIdentification":"x"})"),
+      // The generic query parameters (webserver/query.hpp): expansion through internal GETs,
+      // filters, selects and pages, on a collection, a resource and a log that pages itself.
+      seed(0x04, "/redfish/v1/Managers", HttpMethod::Get, "", "",
+           "$expand=*($levels=3)&$select=Id,Status/Health", ok, ""),
+      seed(0x04, "/redfish/v1/Managers", HttpMethod::Get, "", "",
+           "$filter=Id eq 'SPB' or not (Status/Health ne 'OK')&$top=1&$skip=0", ok, ""),
+      seed(0x04, "/redfish/v1", HttpMethod::Get, "", "", "$expand=.($levels=2)", ok, ""),
+      seed(0x04, mgr + "/LogServices/Events/Entries", HttpMethod::Get, "SPA", "",
+           "$filter=Severity eq 'OK'&$top=2&$expand=~", ok, ""),
+      seed(0x04, "/redfish/v1/Storage/Array/Volumes", HttpMethod::Get, "", "",
+           "$expand=.&$filter=CapacityBytes gt 1000000 and Oem/DualSP/CurrentOwner eq 'SPA'", ok,
+           ""),
   };
   for (size_t i = 0; i < seeds.size(); ++i)
     std::ofstream(dir + "/seed-" + std::to_string(i), std::ios::binary) << seeds[i];

@@ -28,8 +28,6 @@ constexpr std::string_view kNetworkProtocolType =
 constexpr std::string_view kCertificateCollectionType =
     "#CertificateCollection.CertificateCollection";
 constexpr std::string_view kCertificateType = "#Certificate.v1_11_0.Certificate";
-constexpr std::string_view kGetHttpsCertificate = "GetHttpsCertificate";
-constexpr std::string_view kReplaceHttpsCertificate = "ReplaceHttpsCertificate";
 
 std::string networkProtocolPath(SpId sp) {
   return managerPath(sp) + "/NetworkProtocol";

@@ -322,7 +322,8 @@ void requestRoutesEventService(RouteTable& routes) {
               .privilege = Privilege::Login,
               .degraded = DegradedService::No,
               .source = DataSource::LocalBus,
-              .handler = handleEventStreamGet});
+              .handler = handleEventStreamGet,
+              .generic_queries = false});
 }
 
 }  // namespace dualsp::web

@@ -62,18 +62,19 @@ std::vector<std::string> fabricsOf(const Json& model) {
 
 // The model, and the fabric named by the first path parameter; nullopt with a 404 (or the
 // model's error).
-std::optional<Json> readFabric(const RequestContext& ctx, Response& res, std::string& protocol) {
+std::shared_ptr<const Json> readFabric(const RequestContext& ctx, Response& res,
+                                       std::string& protocol) {
   protocol = ctx.params.at(0);
   if (!knownProtocol(protocol)) {
     messages::resourceNotFound(res, "Fabric", protocol);
-    return std::nullopt;
+    return nullptr;
   }
-  std::optional<Json> model = readStorage(ctx, res, "Fabric", protocol);
-  if (!model) return std::nullopt;
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Fabric", protocol);
+  if (!model) return nullptr;
   std::vector<std::string> fabrics = fabricsOf(*model);
   if (std::find(fabrics.begin(), fabrics.end(), protocol) == fabrics.end()) {
     messages::resourceNotFound(res, "Fabric", protocol);
-    return std::nullopt;
+    return nullptr;
   }
   return model;
 }
@@ -140,7 +141,7 @@ Json collection(const std::string& path, std::string_view type, const std::strin
 // ---- Fabrics ----
 
 void handleFabricCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   Json members = Json::array();
   for (const std::string& p : fabricsOf(*model)) members.push_back(odataLink(fabricPath(p)));
@@ -149,7 +150,7 @@ void handleFabricCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handleFabricGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   res.body = {{"@odata.id", fabricPath(protocol)},
               {"@odata.type", kFabricType},
@@ -236,7 +237,7 @@ Json initiatorEndpointBody(const Json& model, const Json& i, const std::string& 
 
 void handleEndpointCollectionGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   Json members = Json::array();
   for (const Json& p : (*model)["ports"])
@@ -251,7 +252,7 @@ void handleEndpointCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handleEndpointGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const std::string& id = ctx.params.at(1);
   if (const Json* p = findById((*model)["ports"], id); p && str(*p, "Protocol") == protocol)
@@ -313,7 +314,7 @@ void handleEndpointPost(const RequestContext& ctx, Response& res) {
   res.status = 201;
   res.addHeader("Location", endpointPath(protocol, id));
   Response fresh;
-  std::optional<Json> model = readStorage(ctx, fresh);
+  std::shared_ptr<const Json> model = readStorage(ctx, fresh);
   const Json* i = model ? findById((*model)["initiators"], id) : nullptr;
   if (i)
     res.body = initiatorEndpointBody(*model, *i, protocol);
@@ -323,7 +324,7 @@ void handleEndpointPost(const RequestContext& ctx, Response& res) {
 
 void handleEndpointDelete(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const std::string& id = ctx.params.at(1);
   if (findById((*model)["ports"], id))  // a target port is the platform's, not deletable
@@ -404,7 +405,7 @@ bool spHasPorts(const Json& model, const std::string& sp, const std::string& pro
 
 void handleEndpointGroupCollectionGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   Json members = Json::array();
   for (const char* sp : kSps)
@@ -419,7 +420,7 @@ void handleEndpointGroupCollectionGet(const RequestContext& ctx, Response& res) 
 
 void handleEndpointGroupGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const std::string& id = ctx.params.at(1);
   for (const char* sp : kSps)
@@ -517,7 +518,7 @@ void answerHost(const RequestContext& ctx, Response& res, const std::string& pro
   res.status = status;
   if (status == 201) res.addHeader("Location", endpointGroupPath(protocol, id));
   Response fresh;
-  std::optional<Json> model = readStorage(ctx, fresh);
+  std::shared_ptr<const Json> model = readStorage(ctx, fresh);
   const Json* h = model ? findById((*model)["hosts"], id) : nullptr;
   if (h)
     res.body = hostGroupBody(*model, *h, protocol);
@@ -527,7 +528,7 @@ void answerHost(const RequestContext& ctx, Response& res, const std::string& pro
 
 void handleEndpointGroupPost(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   std::optional<Json> body = jsonObjectBody(ctx.request, res);
   if (!body) return;
@@ -541,7 +542,7 @@ void handleEndpointGroupPost(const RequestContext& ctx, Response& res) {
 // A host or host group of this fabric named by the second path parameter; the SP target
 // groups are the platform's (405 for a change).
 bool clientGroup(const RequestContext& ctx, Response& res, std::string& protocol) {
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return false;
   const std::string& id = ctx.params.at(1);
   if (id == "SPA" || id == "SPB") {
@@ -773,7 +774,7 @@ void answerConnection(const RequestContext& ctx, Response& res, const std::strin
   res.status = status;
   if (status == 201) res.addHeader("Location", connectionPath(protocol, id));
   Response fresh;
-  std::optional<Json> model = readStorage(ctx, fresh);
+  std::shared_ptr<const Json> model = readStorage(ctx, fresh);
   const Json* map = model ? findById((*model)["mappings"], id) : nullptr;
   if (map)
     res.body = connectionBody(*model, *map, protocol);
@@ -783,7 +784,7 @@ void answerConnection(const RequestContext& ctx, Response& res, const std::strin
 
 void handleConnectionCollectionGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   Json members = connectionLinks(*model, protocol, [](const Json&, const Json&) { return true; });
   res.body = collection(fabricPath(protocol) + "/Connections", kConnectionCollectionType,
@@ -799,7 +800,7 @@ const Json* connectionOf(const Json& model, const std::string& id, const std::st
 
 void handleConnectionGet(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const Json* map = connectionOf(*model, ctx.params.at(1), protocol);
   if (!map) return messages::resourceNotFound(res, "Connection", ctx.params.at(1));
@@ -808,7 +809,7 @@ void handleConnectionGet(const RequestContext& ctx, Response& res) {
 
 void handleConnectionPost(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   std::optional<Json> body = jsonObjectBody(ctx.request, res);
   if (!body) return;
@@ -828,7 +829,7 @@ void handleConnectionPost(const RequestContext& ctx, Response& res) {
 
 void handleConnectionPatch(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const std::string& id = ctx.params.at(1);
   const Json* map = connectionOf(*model, id, protocol);
@@ -850,7 +851,7 @@ void handleConnectionPatch(const RequestContext& ctx, Response& res) {
 
 void handleConnectionDelete(const RequestContext& ctx, Response& res) {
   std::string protocol;
-  std::optional<Json> model = readFabric(ctx, res, protocol);
+  std::shared_ptr<const Json> model = readFabric(ctx, res, protocol);
   if (!model) return;
   const std::string& id = ctx.params.at(1);
   if (!connectionOf(*model, id, protocol)) return messages::resourceNotFound(res, "Connection", id);

@@ -208,13 +208,15 @@ void requestRoutesOData(RouteTable& routes) {
               .privilege = Privilege::NoAuth,
               .degraded = DegradedService::Yes,
               .source = DataSource::None,
-              .handler = handleODataServiceGet});
+              .handler = handleODataServiceGet,
+              .generic_queries = false});
   routes.add({.pattern = "/redfish/v1/$metadata",
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::NoAuth,
               .degraded = DegradedService::Yes,
               .source = DataSource::None,
-              .handler = handleMetadataGet});
+              .handler = handleMetadataGet,
+              .generic_queries = false});
 }
 
 }  // namespace dualsp::web

@@ -65,7 +65,8 @@ void requestRoutesServiceRoot(RouteTable& routes) {
               .privilege = Privilege::NoAuth,
               .degraded = DegradedService::Yes,
               .source = DataSource::None,
-              .handler = handleRedfishVersionsGet});
+              .handler = handleRedfishVersionsGet,
+              .generic_queries = false});
   routes.add({.pattern = "/redfish/v1",
               .methods = {HttpMethod::Get, HttpMethod::Head},
               .privilege = Privilege::NoAuth,

@@ -4,6 +4,7 @@
 // its terms and its refusals back into Base registry errors.
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -208,7 +209,7 @@ void handleStorageCollectionGet(const RequestContext&, Response& res) {
 }
 
 void handleStorageGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   Json drives = Json::array();
   bool failed = false, degraded = false;
@@ -227,7 +228,8 @@ void handleStorageGet(const RequestContext& ctx, Response& res) {
               {"Volumes", odataLink(std::string(kVolumesPath))},
               {"Controllers", odataLink(std::string(kControllersPath))},
               {"Status", statusOf(false, failed || degraded)}};
-  const Json& policy = (*model)["policy"];
+  Json policy = model->value("policy", Json::object());
+  if (!policy.is_object()) policy = Json::object();
   res.body["Oem"]["DualSP"] = {
       {"AutoFailback", policy.value("AutoFailback", false)},
       {"AutoFailbackDelaySeconds", policy.value("AutoFailbackDelaySeconds", 0)}};
@@ -337,7 +339,7 @@ void handleControllerCollectionGet(const RequestContext&, Response& res) {
 void handleControllerGet(const RequestContext& ctx, Response& res) {
   std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
   if (!sp) return;
-  std::optional<Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
   if (!model) return;
   res.body = controllerBody(*model, *sp);
 }
@@ -345,7 +347,7 @@ void handleControllerGet(const RequestContext& ctx, Response& res) {
 void handlePortCollectionGet(const RequestContext& ctx, Response& res) {
   std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
   if (!sp) return;
-  std::optional<Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "StorageController", ctx.params.at(0));
   if (!model) return;
   Json members = Json::array();
   for (const Json& p : (*model)["ports"])
@@ -362,7 +364,7 @@ void handlePortGet(const RequestContext& ctx, Response& res) {
   std::optional<std::string> sp = controllerSp(ctx.params.at(0), res);
   if (!sp) return;
   const std::string& port_id = ctx.params.at(1);
-  std::optional<Json> model = readStorage(ctx, res, "Port", port_id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Port", port_id);
   if (!model) return;
   const Json* p = findById((*model)["ports"], "SP" + *sp + "-" + port_id);
   if (!p) return messages::resourceNotFound(res, "Port", port_id);
@@ -390,7 +392,7 @@ void handlePortGet(const RequestContext& ctx, Response& res) {
 // as Swordfish's Discovery profile asks of drives that are capacity sources); the Storage
 // resource links them.
 void handleDriveCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   res.body = collectionBody(kDrivesPath, kDriveCollectionType, "Drives of the array's shelf",
                             (*model)["drives"], drivePath);
@@ -398,7 +400,7 @@ void handleDriveCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handleDriveGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "Drive", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Drive", id);
   if (!model) return;
   const Json* d = findById((*model)["drives"], id);
   if (!d) return messages::resourceNotFound(res, "Drive", id);
@@ -406,7 +408,7 @@ void handleDriveGet(const RequestContext& ctx, Response& res) {
 }
 
 void handlePoolCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   res.body =
       collectionBody(kPoolsPath, kPoolCollectionType, "Storage pools", (*model)["pools"], poolPath);
@@ -414,7 +416,7 @@ void handlePoolCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handlePoolGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "StoragePool", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "StoragePool", id);
   if (!model) return;
   const Json* p = findById((*model)["pools"], id);
   if (!p) return messages::resourceNotFound(res, "StoragePool", id);
@@ -427,7 +429,7 @@ void answerStored(const RequestContext& ctx, Response& res, const Json& written,
                   int status) {
   const std::string id = written.value("id", std::string());
   Response fresh;
-  std::optional<Json> model = readStorage(ctx, fresh);
+  std::shared_ptr<const Json> model = readStorage(ctx, fresh);
   const Json* item = model ? findById((*model)[pool ? "pools" : "volumes"], id) : nullptr;
   res.status = status;
   if (status == 201) res.addHeader("Location", pool ? poolPath(id) : volumePath(id));
@@ -475,7 +477,7 @@ void handlePoolDelete(const RequestContext& ctx, Response& res) {
 }
 
 void handleVolumeCollectionGet(const RequestContext& ctx, Response& res) {
-  std::optional<Json> model = readStorage(ctx, res);
+  std::shared_ptr<const Json> model = readStorage(ctx, res);
   if (!model) return;
   res.body = collectionBody(kVolumesPath, kVolumeCollectionType, "Volumes", (*model)["volumes"],
                             volumePath);
@@ -483,7 +485,7 @@ void handleVolumeCollectionGet(const RequestContext& ctx, Response& res) {
 
 void handleVolumeGet(const RequestContext& ctx, Response& res) {
   const std::string& id = ctx.params.at(0);
-  std::optional<Json> model = readStorage(ctx, res, "Volume", id);
+  std::shared_ptr<const Json> model = readStorage(ctx, res, "Volume", id);
   if (!model) return;
   const Json* v = findById((*model)["volumes"], id);
   if (!v) return messages::resourceNotFound(res, "Volume", id);

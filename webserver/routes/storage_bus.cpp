@@ -6,11 +6,11 @@
 #include "webserver/bus_command.hpp"
 #include "webserver/config_access.hpp"
 #include "webserver/redfish_messages.hpp"
+#include "webserver/request_read_cache.hpp"
 
 namespace dualsp::web::storage_routes {
 namespace {
 
-constexpr std::string_view kGetStorage = "GetStorage";
 constexpr std::string_view kStorageWrite = "StorageWrite";
 
 // The property names of spd's refusals as the client wrote them.
@@ -123,29 +123,40 @@ std::string spOf(const Json& owner) {
   return owner.is_string() ? "SP" + owner.get<std::string>() : std::string();
 }
 
-std::optional<Json> readStorage(const RequestContext& ctx, Response& res, std::string_view type,
-                                std::string_view id) {
+std::shared_ptr<const Json> readStorage(const RequestContext& ctx, Response& res,
+                                        std::string_view type, std::string_view id) {
   proto::Command command = makeArrayCommand(ctx, kGetStorage);
   (*command.mutable_args())["parts"] = "1";
-  std::optional<proto::CommandResult> result = runCommand(ctx, command);
-  if (!commandSucceeded(result, res, type, id)) return std::nullopt;
-  Json model = Json::parse(result->payload(), nullptr, false);
-  if (model.is_object() && model.contains("part")) {
-    std::optional<Json> whole = readParts(ctx, command, std::move(model), res, type, id);
-    if (!whole) return std::nullopt;
-    model = std::move(*whole);
+  JsonAnswer answer = runJsonCommand(ctx, command);
+  if (!commandSucceeded(answer.result, res, type, id) || !answer.payload) return nullptr;
+  std::shared_ptr<const Json> model = std::move(answer.payload);
+  if (model->is_object() && model->contains("part")) {
+    // The whole model is assembled once per request: the parts' tag names the reading.
+    const Json& part = model->at("part");
+    std::string key;
+    if (ctx.reads && part.is_object() && part.contains("tag") && part.at("tag").is_string())
+      key = std::string(kGetStorage) + " " + part.at("tag").get<std::string>();
+    std::shared_ptr<const Json> whole = key.empty() ? nullptr : ctx.reads->derived(key);
+    if (!whole) {
+      std::optional<Json> read = readParts(ctx, command, *model, res, type, id);
+      if (!read) return nullptr;
+      whole = std::make_shared<const Json>(std::move(*read));
+      if (!key.empty()) ctx.reads->remember(key, whole);
+    }
+    model = std::move(whole);
   }
-  if (!model.is_object()) {
+  if (!model->is_object()) {
     LOG_ERROR << kGetStorage << " answered an unreadable payload";
     messages::internalError(res);
-    return std::nullopt;
+    return nullptr;
   }
   for (const char* list :
        {"drives", "pools", "volumes", "ports", "initiators", "hosts", "mappings"}) {
-    if (!model.contains(list) || !model[list].is_array()) {
+    auto it = model->find(list);
+    if (it == model->end() || !it->is_array()) {
       LOG_ERROR << kGetStorage << " answered without its '" << list << "' list";
       messages::internalError(res);
-      return std::nullopt;
+      return nullptr;
     }
   }
   return model;

@@ -3,6 +3,7 @@
 // storage model read over the bus (GetStorage), a change sent to it (StorageWrite) with its
 // refusals turned into Base registry errors, and the URIs of the objects.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,10 +31,13 @@ std::string endpointGroupPath(const std::string& protocol, const std::string& id
 std::string connectionPath(const std::string& protocol, const std::string& id);
 
 // spd's model (GetStorage, docs/STORAGE.md "Who decides"; one too large for a local-bus reply
-// is read in parts, StorageService::getStorage); nullopt with the error set on `res`
-// (`type`/`id` name what was asked for in a 404).
-std::optional<Json> readStorage(const RequestContext& ctx, Response& res,
-                                std::string_view type = "Storage", std::string_view id = "Array");
+// is read in parts, StorageService::getStorage); null with the error set on `res` (`type`/`id`
+// name what was asked for in a 404). Within a GET it is read and parsed once for all of the
+// request's handlers (request_read_cache.hpp): an expanded collection of a thousand volumes
+// shares one model.
+std::shared_ptr<const Json> readStorage(const RequestContext& ctx, Response& res,
+                                        std::string_view type = "Storage",
+                                        std::string_view id = "Array");
 
 // One StorageWrite: spd's answer payload {"id", "resource"}, or nullopt with the error set
 // (a refusal as its Base message, with spd's reason after the registry's words).

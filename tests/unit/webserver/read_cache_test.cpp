@@ -204,7 +204,15 @@ TEST(ReadCache, NeitherFailuresNorStaleAnswersAreReused) {
 TEST(ReadCache, KnowsWhichCommandsOnlyRead) {
   CHECK(isReadCommand(std::string(kGetSpStatus)));
   CHECK(isReadCommand(std::string(kGetEvents)));
+  // The storage model, the accounts and the certificate only read too: a GetStorage no longer
+  // makes the next Manager GET ask spd again.
+  CHECK(isReadCommand(std::string(kGetStorage)));
+  CHECK(isReadCommand("GetAccounts"));
+  CHECK(isReadCommand(std::string(kGetHttpsCertificate)));
   CHECK_FALSE(isReadCommand(std::string(kConfigWrite)));
+  CHECK_FALSE(isReadCommand(std::string(kStorageWrite)));
+  CHECK_FALSE(isReadCommand(std::string(kReplaceHttpsCertificate)));
+  CHECK_FALSE(isReadCommand("AccountWrite"));
   CHECK_FALSE(isReadCommand(std::string(kForceFailover)));
   CHECK_FALSE(isReadCommand("SomethingNew"));
 }

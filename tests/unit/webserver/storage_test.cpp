@@ -421,3 +421,47 @@ TEST(Storage, AModelThatChangesBetweenPartsIsReadAgain) {
   LONGS_EQUAL(11, list.body["Members@odata.count"].get<int>());
   CHECK(list.body["Members"][10]["@odata.id"] == std::string(kVolumes) + "/11");
 }
+
+// An expanded collection of a model read in parts: the parts are read and put together once
+// for the whole request, not once per member.
+TEST(Storage, AnExpandedCollectionOfALargeModelReadsItsPartsOnce) {
+  StorageServed a(512);
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 20; ++i)
+    LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t{1} << 30)).status);
+  const size_t before = a.bus.commandsNamed("GetStorage").size();
+  LONGS_EQUAL(200, a.get(kVolumes).status);
+  const size_t one_reading = a.bus.commandsNamed("GetStorage").size() - before;
+  CHECK(one_reading > 5);
+  Response all = a.get(kVolumes, "$expand=.");
+  LONGS_EQUAL(200, all.status);
+  LONGS_EQUAL(20, all.body["Members"].size());
+  CHECK(all.body["Members"][19]["CapacityBytes"] == uint64_t{1} << 30);
+  LONGS_EQUAL(before + 2 * one_reading, a.bus.commandsNamed("GetStorage").size());
+}
+
+// The volume collection expanded and filtered (docs/WEB.md "Query parameters"): every volume
+// handler asks for the whole model, and the request sends GetStorage once.
+TEST(Storage, AnExpandedFilteredVolumeCollectionReadsTheModelOnce) {
+  StorageServed a;
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 20; ++i) {
+    const char* owner = i % 2 == 0 ? R"(, "Oem": {"DualSP": {"DefaultOwner": "SPA"}})"
+                                   : R"(, "Oem": {"DualSP": {"DefaultOwner": "SPB"}})";
+    LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t(i + 1) << 30, "1", owner)).status);
+  }
+  const size_t before = a.bus.commandsNamed("GetStorage").size();
+  Response all = a.get(kVolumes, "$expand=.");
+  LONGS_EQUAL(200, all.status);
+  LONGS_EQUAL(20, all.body["Members"].size());
+  CHECK(all.body["Members"][19]["CapacityBytes"] == uint64_t{20} << 30);
+  LONGS_EQUAL(before + 1, a.bus.commandsNamed("GetStorage").size());
+
+  Response owned =
+      a.get(kVolumes, "$filter=Oem/DualSP/CurrentOwner eq 'SPB' and CapacityBytes gt 10737418240");
+  LONGS_EQUAL(200, owned.status);
+  LONGS_EQUAL(5, owned.body["Members@odata.count"].get<int>());  // 12, 14, 16, 18, 20 GiB
+  STRCMP_EQUAL("/redfish/v1/Storage/Array/Volumes/12",
+               str(owned.body["Members"][0]["@odata.id"]).c_str());
+  LONGS_EQUAL(before + 2, a.bus.commandsNamed("GetStorage").size());
+}

@@ -57,6 +57,9 @@ enum class Message {
   NoOperation,
   ActionParameterMissing,
   ResourceInUse,
+  QueryParameterValueFormatError,
+  QueryCombinationInvalid,
+  QueryNotSupportedOnResource,
 };
 
 // Full MessageIds.
@@ -99,8 +102,11 @@ inline constexpr std::string_view kPasswordIncorrectLength = "Base.1.22.1.Passwo
 inline constexpr std::string_view kNoOperation = "Base.1.22.1.NoOperation";
 inline constexpr std::string_view kActionParameterMissing = "Base.1.22.1.ActionParameterMissing";
 inline constexpr std::string_view kResourceInUse = "Base.1.22.1.ResourceInUse";
+inline constexpr std::string_view kQueryParameterValueFormatError = "Base.1.22.1.QueryParameterValueFormatError";
+inline constexpr std::string_view kQueryCombinationInvalid = "Base.1.22.1.QueryCombinationInvalid";
+inline constexpr std::string_view kQueryNotSupportedOnResource = "Base.1.22.1.QueryNotSupportedOnResource";
 
-inline constexpr std::array<MessageEntry, 39> kMessages{{
+inline constexpr std::array<MessageEntry, 42> kMessages{{
     {.key = "ResourceNotFound",
      .id = "Base.1.22.1.ResourceNotFound",
      .text = "The requested resource of type %1 named '%2' was not found.",
@@ -335,6 +341,24 @@ inline constexpr std::array<MessageEntry, 39> kMessages{{
      .number_of_args = 0,
      .severity = resource::Health::Warning,
      .resolution = "Remove the condition and resubmit the request if the operation failed."},
+    {.key = "QueryParameterValueFormatError",
+     .id = "Base.1.22.1.QueryParameterValueFormatError",
+     .text = "The value '%1' for the parameter %2 is not a format that the parameter can accept.",
+     .number_of_args = 2,
+     .severity = resource::Health::Warning,
+     .resolution = "Correct the value for the query parameter in the request and resubmit the request if the operation failed."},
+    {.key = "QueryCombinationInvalid",
+     .id = "Base.1.22.1.QueryCombinationInvalid",
+     .text = "Two or more query parameters in the request cannot be used together.",
+     .number_of_args = 0,
+     .severity = resource::Health::Warning,
+     .resolution = "Remove one or more of the query parameters and resubmit the request if the operation failed."},
+    {.key = "QueryNotSupportedOnResource",
+     .id = "Base.1.22.1.QueryNotSupportedOnResource",
+     .text = "Querying is not supported on the requested resource.",
+     .number_of_args = 0,
+     .severity = resource::Health::Warning,
+     .resolution = "Remove the query parameters and resubmit the request if the operation failed."},
 }};
 
 constexpr const MessageEntry& entry(Message message) {
