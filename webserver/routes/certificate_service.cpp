@@ -116,6 +116,15 @@ void handleNetworkProtocolGet(const RequestContext& ctx, Response& res) {
                                        : "HTTP and HTTPS serve the same API"},
       {"HTTP", {{"ProtocolEnabled", true}, {"Port", c.http_port}}},
       {"HTTPS", https},
+      // Neither SP runs an NTP client, an SSDP announcer or goes through a proxy: each is
+      // shown off, with nothing configured.
+      {"NTP", {{"ProtocolEnabled", false}, {"Port", nullptr}, {"NTPServers", Json::array()}}},
+      {"SSDP",
+       {{"ProtocolEnabled", false},
+        {"Port", nullptr},
+        {"NotifyMulticastIntervalSeconds", nullptr},
+        {"NotifyTTL", nullptr}}},
+      {"Proxy", {{"Enabled", false}}},
   };
 }
 

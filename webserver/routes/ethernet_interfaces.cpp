@@ -2,7 +2,9 @@
 // address, the one every client of the array uses, whichever SP holds it. It is a record of the
 // replicated configuration store ("network/management"; spd answers its running value when
 // none was set), so both Managers show the same interface, "Floating", and a PATCH on either
-// changes the array's.
+// changes the array's. What is in use is each SP's own: under a Manager, IPv4Addresses holds
+// the floating address while that SP holds it, and LinkStatus is the carrier of its management
+// link, both from the status board. spd publishes no MAC address or host name: null.
 
 #include <arpa/inet.h>
 
@@ -147,6 +149,16 @@ std::optional<Json> heldBy(const RequestContext& ctx) {
   return Json(nullptr);
 }
 
+// The carrier of `sp`'s management link: its own from the status board, the peer's as its
+// heartbeats last told (unknown while it is not heard). Null when unknown.
+Json linkStatusOf(const RequestContext& ctx, SpId sp) {
+  const ipc::StatusSnapshot* board = ctx.status;
+  if (!board) return nullptr;
+  if (sp == ctx.config.sp) return board->can_serve ? "LinkUp" : "NoLink";
+  if (!board->peer_alive) return nullptr;
+  return board->peer_can_serve ? "LinkUp" : "NoLink";
+}
+
 void handleEthernetInterfaceCollectionGet(const RequestContext& ctx, Response& res) {
   std::optional<SpId> sp = managerOf(ctx, res);
   if (!sp) return;
@@ -179,6 +191,15 @@ void handleEthernetInterfaceGet(const RequestContext& ctx, Response& res) {
     if (!m.value("Gateway", "").empty()) address["Gateway"] = m.value("Gateway", "");
     addresses.push_back(std::move(address));
   }
+  // In use: the floating address on the SP that holds it, none on its peer.
+  const std::optional<Json> holder = heldBy(ctx);
+  const bool holds =
+      holder && holder->is_string() && *holder == Json(std::string(1, spLetter(*sp)));
+  Json in_use = Json::array();
+  if (holds && !addresses.empty()) {
+    in_use.push_back(addresses[0]);
+    in_use[0]["AddressOrigin"] = "Static";
+  }
   res.body = {
       {"@odata.id", floatingPath(*sp)},
       {"@odata.type", kEthernetInterfaceType},
@@ -188,9 +209,18 @@ void handleEthernetInterfaceGet(const RequestContext& ctx, Response& res) {
        "The array's management address: held by the active SP, moved to its peer on failover"},
       {"InterfaceEnabled", true},
       {"Status", {{"State", ResourceState::Enabled}, {"Health", HealthState::OK}}},
+      {"LinkStatus", linkStatusOf(ctx, *sp)},
+      {"MACAddress", nullptr},
+      {"HostName", nullptr},
+      {"FQDN", nullptr},
       {kStaticAddressesProperty, std::move(addresses)},
   };
-  if (std::optional<Json> holder = heldBy(ctx)) res.body["Oem"]["DualSP"]["HeldBy"] = *holder;
+  // Without the status board, which SP holds the address is not known: left out.
+  if (holder) res.body["IPv4Addresses"] = std::move(in_use);
+  // The enclosure is served, and linked to, by the full server only.
+  if (ctx.config.mode == ServeMode::Full)
+    res.body["Links"] = {{"Chassis", odataLink(enclosurePath())}};
+  if (holder) res.body["Oem"]["DualSP"]["HeldBy"] = *holder;
 }
 
 // PATCH {"IPv4StaticAddresses": [{"Address", "SubnetMask", "Gateway"}]}: the array's new

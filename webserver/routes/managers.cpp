@@ -6,6 +6,7 @@
 // A degraded SP describes itself only: its collection lists it alone and its Manager links to
 // nothing it does not serve (no peer, no chassis, no ForceFailover).
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <optional>
@@ -31,8 +32,14 @@ constexpr std::string_view kResetTypeParameter = "ResetType";
 constexpr std::string_view kForceFailoverAction = "Manager.ForceFailover";
 constexpr std::string_view kNewManagerParameter = "NewManager";
 constexpr std::string_view kServiceIdentificationProperty = "ServiceIdentification";
+// Properties a Manager shows that DualSP does not let a client set (Manager_v1.xml has them
+// ReadWrite): a PATCH of one is PropertyNotWritable rather than PropertyUnknown.
+constexpr std::array<std::string_view, 3> kReadOnlyProperties = {"LocationIndicatorActive",
+                                                                 "DateTime", "DateTimeLocalOffset"};
+// The SP board in GetInventory's answer (platform::Hardware::inventory, from DMI on Linux).
+constexpr std::string_view kBoardKind = "Board";
 // Members of a Manager and of its Oem.DualSP at most (room reserved: objectWithRoom).
-constexpr size_t kManagerMembers = 24;
+constexpr size_t kManagerMembers = 28;
 constexpr size_t kManagerOemMembers = 30;
 // Manager_v1.xml sets no limit; the ServiceRoot's copy is meant for a label, short.
 constexpr size_t kMaxServiceIdentificationLength = 99;
@@ -166,6 +173,32 @@ Json stringOrNull(const std::string& value) {
   return value.empty() ? Json(nullptr) : Json(value);
 }
 
+// The SP's board as its hardware inventory names it: Manufacturer, Model and SerialNumber of
+// the Manager. Null members when the inventory has no board or was not read.
+struct BoardIdentity {
+  Json manufacturer = nullptr;
+  Json model = nullptr;
+  Json serial_number = nullptr;
+};
+
+// Asks spd for the inventory of `sp` (forwarded to the peer for the other SP). `ask`: false
+// when the peer is known silent, so that its Manager does not wait for a second timeout.
+BoardIdentity boardOf(const RequestContext& ctx, SpId sp, bool ask) {
+  BoardIdentity out;
+  if (!ask) return out;
+  std::optional<proto::CommandResult> result = runCommand(ctx, makeCommand(ctx, kGetInventory, sp));
+  if (!result || result->status() != proto::CommandResult::OK || !result->has_inventory())
+    return out;
+  for (const proto::InventoryItem& item : result->inventory().items()) {
+    if (item.kind() != kBoardKind) continue;
+    out.manufacturer = stringOrNull(item.manufacturer());
+    out.model = stringOrNull(item.model());
+    out.serial_number = stringOrNull(item.serial_number());
+    break;
+  }
+  return out;
+}
+
 std::string actionTarget(SpId sp, std::string_view action) {
   return managerPath(sp) + "/Actions/" + std::string(action);
 }
@@ -174,7 +207,7 @@ std::string actionTarget(SpId sp, std::string_view action) {
 // it, null when it had none (the peer unreachable since spd started). `service_identification`
 // goes after ManagerType, where Manager_v1.xml declares it; null leaves it out.
 Json managerCommon(const RequestContext& ctx, SpId sp, const proto::CommandResult* result,
-                   Json service_identification) {
+                   Json service_identification, BoardIdentity board) {
   const bool full = ctx.config.mode == ServeMode::Full;
   Json allowed = Json::array();
   for (ResetType type : kAllowedResetTypes) allowed.push_back(type);
@@ -188,12 +221,19 @@ Json managerCommon(const RequestContext& ctx, SpId sp, const proto::CommandResul
   body["@odata.type"] = kManagerType;
   body["Id"] = managerId(sp);
   body["Name"] = "Service processor " + std::string(spName(sp));
+  body["Description"] = "One of the array's two service processors (" + std::string(spName(sp)) +
+                        "): the active one serves the array's management address, its peer "
+                        "stands by to take it over";
   body["ManagerType"] = ManagerType::ManagementController;
   if (!service_identification.is_null())
     body[kServiceIdentificationProperty] = std::move(service_identification);
   const ArrayUuids& uuids = uuidsOf(ctx.config.array_id);
   body["UUID"] = uuids.managers[static_cast<size_t>(sp)];
   body["ServiceEntryPointUUID"] = uuids.service_root;
+  body["Manufacturer"] = std::move(board.manufacturer);
+  body["Model"] = std::move(board.model);
+  body["SerialNumber"] = std::move(board.serial_number);
+  body["LocationIndicatorActive"] = false;  // no locate LED that spd drives
   body["LogServices"] = odataLink(managerPath(sp) + "/LogServices");
   body["EthernetInterfaces"] = odataLink(managerPath(sp) + "/EthernetInterfaces");
 #ifdef DUALSP_TLS_CERTIFICATES
@@ -228,16 +268,22 @@ Json faultsOf(const proto::SpStatus& s) {
 void renderManager(const RequestContext& ctx, SpId sp, const proto::CommandResult& result,
                    Json service_identification, Response& res) {
   const proto::SpStatus& s = result.sp_status();
-  Json body = managerCommon(ctx, sp, &result, std::move(service_identification));
+  Json body = managerCommon(ctx, sp, &result, std::move(service_identification),
+                            boardOf(ctx, sp, !result.stale()));
   body["FirmwareVersion"] = stringOrNull(s.firmware_version());
   const Health health = fromProto(s.health());
   body["Status"] = {{"State", stateOf(fromProto(s.role()), health)},
                     {"Health", healthState(health)}};
   if (!result.stale()) {
-    // It answered just now, so it is powered and its clock is ours (both SPs run NTP).
+    // It answered just now, so it is powered; its time is this server's (UTC), read as the
+    // answer came.
     body["PowerState"] = PowerState::On;
     body["DateTime"] = dateTimeString(ctx.now_ms);
     body["DateTimeLocalOffset"] = "+00:00";
+  } else {
+    // Its clock now is not known from an old answer.
+    body["DateTime"] = nullptr;
+    body["DateTimeLocalOffset"] = nullptr;
   }
   if (s.boot_time_ms() > 0) body["LastResetTime"] = dateTimeString(s.boot_time_ms());
   Json oem = objectWithRoom(kManagerOemMembers);
@@ -267,8 +313,10 @@ void renderManager(const RequestContext& ctx, SpId sp, const proto::CommandResul
 void renderUnavailableManager(const RequestContext& ctx, SpId sp,
                               const proto::CommandResult& result, Json service_identification,
                               Response& res) {
-  Json body = managerCommon(ctx, sp, nullptr, std::move(service_identification));
+  Json body = managerCommon(ctx, sp, nullptr, std::move(service_identification), {});
   body["Status"] = {{"State", ResourceState::UnavailableOffline}, {"Health", nullptr}};
+  body["DateTime"] = nullptr;
+  body["DateTimeLocalOffset"] = nullptr;
   Json oem = {{"Role", nullptr}};
   oem.update(freshnessOf(result));
   oem["Stale"] = true;
@@ -403,7 +451,11 @@ void handleManagerPatch(const RequestContext& ctx, Response& res) {
   change.origin = managerPath(*sp);
   for (const auto& [key, value] : body->items()) {
     if (key != kServiceIdentificationProperty) {
-      messages::propertyUnknown(res, key);
+      if (std::find(kReadOnlyProperties.begin(), kReadOnlyProperties.end(), key) !=
+          kReadOnlyProperties.end())
+        messages::propertyNotWritable(res, key);
+      else
+        messages::propertyUnknown(res, key);
       return;
     }
     if (!value.is_string()) {

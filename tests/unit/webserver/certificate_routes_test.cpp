@@ -61,6 +61,12 @@ TEST(CertificateRoutes, ServiceLocationsAndNetworkProtocolLinkTheCertificate) {
   LONGS_EQUAL(200, manager.status);
   STRCMP_EQUAL("/redfish/v1/Managers/SPB/NetworkProtocol/HTTPS/Certificates",
                str(manager.body["HTTPS"]["Certificates"]["@odata.id"]).c_str());
+  // The protocols DualSP does not run are shown off.
+  CHECK(manager.body["NTP"] == Json::parse(R"({"ProtocolEnabled": false, "Port": null,
+        "NTPServers": []})"));
+  CHECK(manager.body["SSDP"] == Json::parse(R"({"ProtocolEnabled": false, "Port": null,
+        "NotifyMulticastIntervalSeconds": null, "NotifyTTL": null})"));
+  CHECK(manager.body["Proxy"] == Json::parse(R"({"Enabled": false})"));
   checkError(a.get("/redfish/v1/Managers/SPC/NetworkProtocol"), 404,
              "Base.1.22.1.ResourceNotFound");
   Response collection = a.get("/redfish/v1/Managers/SPA/NetworkProtocol/HTTPS/Certificates");

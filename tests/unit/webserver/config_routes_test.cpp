@@ -236,6 +236,11 @@ TEST(ManagerSettings, BadBodiesAndUnknownManagers) {
              "Base.1.22.1.PropertyValueTypeError");
   checkError(a.patch("/redfish/v1/Managers/SPA", R"({"Name": "x"})"), 400,
              "Base.1.22.1.PropertyUnknown");
+  // Shown, but not settable: no locate LED, the clock is the system's.
+  for (const char* body :
+       {R"({"LocationIndicatorActive": true})", R"({"DateTime": "2026-01-01T00:00:00+00:00"})",
+        R"({"DateTimeLocalOffset": "+01:00"})"})
+    checkError(a.patch("/redfish/v1/Managers/SPA", body), 400, "Base.1.22.1.PropertyNotWritable");
   checkError(a.patch("/redfish/v1/Managers/SPA",
                      R"({"ServiceIdentification": ")" + std::string(100, 'x') + "\"}"),
              400, "Base.1.22.1.StringValueTooLong");
@@ -264,6 +269,20 @@ TEST(FloatingAddress, CollectionAndInterfaceShowTheArrayAddress) {
   CHECK(res.body["IPv4StaticAddresses"] == Json::parse(R"([{"Address": "198.18.0.10",
         "SubnetMask": "255.255.255.0"}])"));
   STRCMP_EQUAL("A", str(res.body["Oem"]["DualSP"]["HeldBy"]).c_str());  // the board: A holds it
+  // A holds it, so it is in use on A's interface; the carrier is A's (the board: can serve).
+  CHECK(res.body["IPv4Addresses"] == Json::parse(R"([{"Address": "198.18.0.10",
+        "SubnetMask": "255.255.255.0", "AddressOrigin": "Static"}])"));
+  STRCMP_EQUAL("LinkUp", str(res.body["LinkStatus"]).c_str());
+  CHECK(res.body["MACAddress"].is_null());  // spd publishes none
+  CHECK(res.body["HostName"].is_null());
+  CHECK(res.body["FQDN"].is_null());
+  CHECK(res.body.contains("Description"));
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure",
+               str(res.body["Links"]["Chassis"]["@odata.id"]).c_str());
+  // Not on B's, which does not hold it.
+  Response peer = a.get("/redfish/v1/Managers/SPB/EthernetInterfaces/Floating");
+  CHECK(peer.body["IPv4Addresses"] == Json::array());
+  CHECK(peer.body["IPv4StaticAddresses"] == res.body["IPv4StaticAddresses"]);
   STRCMP_EQUAL("network/", a.bus.commandsNamed("GetConfig").back().args().at("prefix").c_str());
   checkError(a.get("/redfish/v1/Managers/SPA/EthernetInterfaces/eth0"), 404,
              "Base.1.22.1.ResourceNotFound");
@@ -279,6 +298,13 @@ TEST(FloatingAddress, HeldByThePeerOrNobody) {
   s.peer_alive = false;
   b.publish(s);
   CHECK(b.get(kFloating).body["Oem"]["DualSP"]["HeldBy"].is_null());
+  // A's carrier is not known while it is not heard; B's own is on the board.
+  CHECK(b.get(kFloating).body["LinkStatus"].is_null());
+  s.can_serve = false;
+  b.publish(s);
+  STRCMP_EQUAL("NoLink",
+               str(b.get("/redfish/v1/Managers/SPB/EthernetInterfaces/Floating").body["LinkStatus"])
+                   .c_str());
 }
 
 TEST(FloatingAddress, PatchValidatesAndWritesTheRecord) {

@@ -52,6 +52,25 @@ proto::CommandResult spStatusResult(proto::SpId about, proto::Role role) {
 
 const char* const kResetPath = "/redfish/v1/Managers/SPB/Actions/Manager.Reset";
 
+// spd's GetInventory answer about SP `about`: its board, as DMI names it.
+proto::CommandResult boardInventory(proto::SpId about) {
+  proto::CommandResult r;
+  r.set_status(proto::CommandResult::OK);
+  r.set_answered_by(about);
+  proto::InventoryItem* cpu = r.mutable_inventory()->add_items();
+  cpu->set_id("CPU0");
+  cpu->set_kind("Processor");
+  cpu->set_manufacturer("Not the board");
+  proto::InventoryItem* board = r.mutable_inventory()->add_items();
+  board->set_id("Board");
+  board->set_kind("Board");
+  board->set_name("SP board");
+  board->set_manufacturer("DualSP Sim");
+  board->set_model("SP-1");
+  board->set_serial_number("SIM-B-0001");
+  return r;
+}
+
 }  // namespace
 
 TEST_GROUP(Manager){};
@@ -60,8 +79,10 @@ TEST(Manager, AsksSpdForTheSpStatusOfThatSp) {
   Served a(SpId::A, Role::Active);
   a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
   LONGS_EQUAL(200, a.get("/redfish/v1/Managers/SPB").status);
-  LONGS_EQUAL(2, a.bus.calls());  // GetConfig (ServiceIdentification), then GetSpStatus
-  proto::Command c = a.bus.last();
+  // GetConfig (ServiceIdentification), GetSpStatus, then GetInventory (the board).
+  LONGS_EQUAL(3, a.bus.calls());
+  LONGS_EQUAL(proto::SP_B, a.bus.commandsNamed("GetInventory").at(0).target());
+  proto::Command c = a.bus.commandsNamed("GetSpStatus").at(0);
   STRCMP_EQUAL("GetSpStatus", c.name().c_str());
   LONGS_EQUAL(proto::SP_B, c.target());
   STRCMP_EQUAL("web 198.18.0.100", c.caller().origin().c_str());
@@ -73,6 +94,7 @@ TEST(Manager, AsksSpdForTheSpStatusOfThatSp) {
 TEST(Manager, FreshAnswerIsRenderedWholly) {
   Served a(SpId::A, Role::Active);
   a.bus.answer(spStatusResult(proto::SP_B, proto::ROLE_PASSIVE));
+  a.bus.answerFor("GetInventory", proto::SP_B, boardInventory(proto::SP_B));
   Response res = a.get("/redfish/v1/Managers/SPB");
   LONGS_EQUAL(200, res.status);
   checkCommonHeaders(res, "A");
@@ -88,6 +110,14 @@ TEST(Manager, FreshAnswerIsRenderedWholly) {
   STRCMP_EQUAL("Warning", str(b["Status"]["Health"]).c_str());
   STRCMP_EQUAL("On", str(b["PowerState"]).c_str());
   STRCMP_EQUAL(dateTimeString(kNowMs).c_str(), str(b["DateTime"]).c_str());
+  STRCMP_EQUAL("+00:00", str(b["DateTimeLocalOffset"]).c_str());
+  CHECK(b["Description"].is_string());
+  STRCMP_EQUAL("DualSP Sim", str(b["Manufacturer"]).c_str());  // the board, not the CPU
+  STRCMP_EQUAL("SP-1", str(b["Model"]).c_str());
+  STRCMP_EQUAL("SIM-B-0001", str(b["SerialNumber"]).c_str());
+  CHECK_FALSE(b["LocationIndicatorActive"].get<bool>());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure",
+               str(b["Links"]["ManagerForChassis"][0]["@odata.id"]).c_str());
   STRCMP_EQUAL(dateTimeString(kNowMs - 90'500).c_str(), str(b["LastResetTime"]).c_str());
   STRCMP_EQUAL("/redfish/v1/Managers/SPB/LogServices", str(b["LogServices"]["@odata.id"]).c_str());
   const Json& reset = b["Actions"]["#Manager.Reset"];
@@ -178,9 +208,14 @@ TEST(Manager, StaleAnswerSaysSoAndHowOld) {
   STRCMP_EQUAL("B", str(oem["AnsweredBy"]).c_str());  // B's data, as A last knew it
   STRCMP_EQUAL("A", str(oem["ServedBy"]).c_str());
   STRCMP_EQUAL("StandbySpare", str(res.body["Status"]["State"]).c_str());
-  // Its clock and power now are not known from an old answer.
-  CHECK_FALSE(res.body.contains("DateTime"));
+  // Its clock and power now are not known from an old answer, nor asked of a silent peer.
+  CHECK(res.body["DateTime"].is_null());
+  CHECK(res.body["DateTimeLocalOffset"].is_null());
   CHECK_FALSE(res.body.contains("PowerState"));
+  CHECK(a.bus.commandsNamed("GetInventory").empty());
+  CHECK(res.body["Manufacturer"].is_null());
+  CHECK(res.body["Model"].is_null());
+  CHECK(res.body["SerialNumber"].is_null());
   CHECK(res.body.contains("LastResetTime"));
 }
 
@@ -193,6 +228,11 @@ TEST(Manager, PeerWithNoDataAtAllIsUnavailableOffline) {
   STRCMP_EQUAL("SPB", str(res.body["Id"]).c_str());
   STRCMP_EQUAL("UnavailableOffline", str(res.body["Status"]["State"]).c_str());
   CHECK(res.body["Status"]["Health"].is_null());
+  CHECK(res.body["DateTime"].is_null());
+  CHECK(res.body["DateTimeLocalOffset"].is_null());
+  CHECK(res.body["SerialNumber"].is_null());
+  CHECK(res.body.contains("Description"));
+  CHECK_FALSE(res.body["LocationIndicatorActive"].get<bool>());
   const Json& oem = res.body["Oem"]["DualSP"];
   CHECK(oem["Stale"].get<bool>());
   CHECK(oem["AgeMs"].is_null());
@@ -465,6 +505,10 @@ TEST(ManagerRedundancy, ADegradedSpDescribesItselfOnly) {
   CHECK_FALSE(res.body.contains("Redundancy"));
   CHECK_FALSE(res.body.contains("Links"));
   CHECK_FALSE(res.body["Actions"].contains("#Manager.ForceFailover"));
+  // Its own clock and board are still known (GetInventory is served degraded).
+  STRCMP_EQUAL(dateTimeString(kNowMs).c_str(), str(res.body["DateTime"]).c_str());
+  STRCMP_EQUAL("+00:00", str(res.body["DateTimeLocalOffset"]).c_str());
+  LONGS_EQUAL(proto::SP_A, a.bus.commandsNamed("GetInventory").at(0).target());
   CHECK(res.body["Actions"].contains("#Manager.Reset"));
   LONGS_EQUAL(1, res.body["Oem"]["DualSP"]["Faults"].size());  // health and faults stay
 

@@ -101,7 +101,7 @@ TEST(Dispatch, DegradedModeServesOnlyTheRescueSubset) {
   a.bus.answer(own);
   LONGS_EQUAL(200, a.get("/redfish/v1/Managers/SPA").status);
   LONGS_EQUAL(200, a.get("/redfish/v1/Managers/SPA/LogServices").status);
-  LONGS_EQUAL(2, a.bus.calls());  // GetConfig and GetSpStatus for the Manager
+  LONGS_EQUAL(3, a.bus.calls());  // GetConfig, GetSpStatus and GetInventory for the Manager
   Response peer = a.get("/redfish/v1/Managers/SPB");
   checkError(peer, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   STRCMP_EQUAL(std::to_string(kRetryAfterDegradedSeconds).c_str(),
@@ -113,7 +113,7 @@ TEST(Dispatch, DegradedModeServesOnlyTheRescueSubset) {
         "/redfish/v1/Managers/SPB/LogServices/Log/Entries"})
     LONGS_EQUAL(503, a.get(path).status);
   LONGS_EQUAL(503, a.post("/redfish/v1/Managers/SPB/Actions/Manager.Reset", "").status);
-  LONGS_EQUAL(2, a.bus.calls());  // the peer's routes never reached the bus
+  LONGS_EQUAL(3, a.bus.calls());  // the peer's routes never reached the bus
 }
 
 TEST(Dispatch, NoStatusBoardIsServiceTemporarilyUnavailable) {
