@@ -118,6 +118,13 @@ void ConfigService::tick() {
   });
 }
 
+bool ConfigService::holdsAcknowledgedHistory() const {
+  if (core_.role() == Role::Active) return true;
+  if (!core_.deps.peer_history) return true;  // no peer to be behind (a lone SP)
+  std::optional<History> reach = core_.deps.peer_history();
+  return reach && !(core_.store.last() < versionOfHistory(*reach));
+}
+
 // ---- Commands ----
 
 void ConfigService::handleWrite(const proto::Command& command, Reply reply) {

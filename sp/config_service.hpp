@@ -82,6 +82,10 @@ class ConfigService {
   // The newest event id when this SP last started acting as the active one: a new active
   // SP delivers to subscribers what came after it (its predecessor delivered the rest).
   uint64_t activeSince() const { return core_.active_since.load(); }
+  // Whether this SP's store holds everything the array has acknowledged, as far as it can
+  // know: the active SP's always; a passive's once it reaches the active's history (heard in
+  // its beats), i.e. not a restarted SP's stale store before the active resynchronises it.
+  bool holdsAcknowledgedHistory() const;
   // What GetConfig answers for `key` while no record exists (the running value of a setting
   // from spd's configuration file, e.g. network/management).
   void setDefault(const std::string& key, const std::string& value);

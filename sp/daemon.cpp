@@ -379,6 +379,7 @@ void Daemon::startStorage() {
   deps.record_event = [this](proto::Event e) { config_service_->recordEvent(std::move(e)); };
   data_path_ = makeDataPath(c_);
   deps.data_path = data_path_.get();
+  deps.in_step = [this] { return config_service_->holdsAcknowledgedHistory(); };
   deps.self = c_.sp == SpId::A ? "A" : "B";
   deps.active = [this] { return service_->role() == Role::Active; };
   deps.forward_to_active = [this](const proto::Command& command, Reply reply) {

@@ -719,11 +719,13 @@ platform::AluaState accessState(const Volume& v, const std::string& sp, const st
 }
 
 platform::DataPathState dataPathState(const Model& m, const std::string& sp,
-                                      const std::string& dead) {
+                                      const std::string& dead, bool in_step) {
   platform::DataPathState s;
   s.sp = sp;
   for (const Volume& v : m.volumes) {
-    platform::DataPathVolume out{v.id, v.wwn, v.capacity_bytes, {}, accessState(v, sp, dead)};
+    platform::DataPathVolume out{v.id, v.wwn, v.capacity_bytes, {},
+                                 in_step ? accessState(v, sp, dead)
+                                         : platform::AluaState::Transitioning};
     if (const Pool* p = m.pool(v.pool)) out.drives = p->drives;
     s.volumes.push_back(std::move(out));
   }

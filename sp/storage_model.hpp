@@ -213,9 +213,12 @@ std::optional<proto::ConfigRecord> portsRecord(
 platform::AluaState accessState(const Volume& v, const std::string& sp, const std::string& dead);
 
 // What SP `sp`'s target must export (platform/data_path.hpp): every volume in its access
-// state, and per initiator the LUNs its host sees through this SP's ports.
+// state, and per initiator the LUNs its host sees through this SP's ports. `in_step` false:
+// `m` comes from a store that may be behind the array's (a restarted SP before its resync),
+// so it may name this SP the owner of volumes the peer has taken over since: every volume is
+// then Transitioning here, never Optimized (hosts retry on the peer's paths).
 platform::DataPathState dataPathState(const Model& m, const std::string& sp,
-                                      const std::string& dead);
+                                      const std::string& dead, bool in_step = true);
 
 // One volume's current owner set to `to` ("A"/"B"). `forced`: a trespass because the owner
 // failed (a Critical event), else a planned move (an OK event); `why` ends the event's text.

@@ -133,7 +133,9 @@ proto::CommandResult refusalResult(const storage::Refusal& r) {
 
 }  // namespace
 
-StorageService::StorageService(Dependencies deps) : deps_(std::move(deps)) {}
+StorageService::StorageService(Dependencies deps) : deps_(std::move(deps)) {
+  in_step_ = !deps_.in_step;
+}
 
 StorageService::~StorageService() {
   stop();
@@ -438,12 +440,15 @@ void StorageService::tick(bool peer_alive) {
   const auto now = Clock::now();
   if (peer_alive && !peer_alive_) peer_alive_since_ = now;
   peer_alive_ = peer_alive;
-  // The data path follows the store (and who is dead) on every SP.
+  const bool in_step = !deps_.in_step || deps_.in_step();
+  in_step_ = in_step;
+  // The data path follows the store (and who is dead, and whether the store is behind) on
+  // every SP.
   bool stale = false;
   if (deps_.data_path) {
     std::lock_guard lock(applied_mu_);
     stale = !reconciled_version_ || !deps_.version || deps_.version() != *reconciled_version_ ||
-            reconciled_dead_ != (peer_alive ? "" : peer());
+            reconciled_dead_ != (peer_alive ? "" : peer()) || reconciled_in_step_ != in_step;
   }
   if (stale) queueOnce(reconcile_queued_, [this] { reconcile(); });
   // This SP's ports, looked at once a second (the sim reads a file, Linux sysfs).
@@ -539,12 +544,14 @@ void StorageService::reconcile() {
   if (!deps_.data_path) return;
   const Version version = deps_.version ? deps_.version() : Version{};
   const std::string dead = peer_alive_ ? "" : peer();
+  const bool in_step = in_step_;
   storage::Model m = currentModel();
-  platform::DataPathState wanted = storage::dataPathState(m, deps_.self, dead);
+  platform::DataPathState wanted = storage::dataPathState(m, deps_.self, dead, in_step);
   {
     std::lock_guard lock(applied_mu_);
     reconciled_version_ = version;
     reconciled_dead_ = dead;
+    reconciled_in_step_ = in_step;
     if (wanted == applied_ && !applied_.sp.empty()) return;
   }
   std::vector<std::string> problems = deps_.data_path->apply(wanted);
@@ -553,7 +560,8 @@ void StorageService::reconcile() {
   for (const auto& v : wanted.volumes) optimized += v.state == platform::AluaState::Optimized;
   LOG_INFO << "storage: data path programmed (" << deps_.data_path->describe()
            << "): " << wanted.volumes.size() << " volumes, " << optimized << " optimized here, "
-           << wanted.acls.size() << " initiators";
+           << wanted.acls.size() << " initiators"
+           << (in_step ? "" : " (all Transitioning until the store is resynchronised)");
   std::lock_guard lock(applied_mu_);
   applied_ = std::move(wanted);
 }

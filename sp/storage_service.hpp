@@ -40,6 +40,10 @@ class StorageService {
     std::function<void(proto::Event)> record_event;
     // Where this SP's target is programmed (platform/data_path.hpp); may be null.
     platform::DataPath* data_path = nullptr;
+    // Whether the store holds all the array has acknowledged (ConfigService::
+    // holdsAcknowledgedHistory); until it does, the data path claims no volume (every one
+    // Transitioning here). Null: always.
+    std::function<bool()> in_step;
     std::string self;  // "A" or "B"
     std::function<bool()> active;
     // Sends the command to the active peer (ConfigService::forwardToActive): used on a
@@ -131,6 +135,8 @@ class StorageService {
   mutable std::mutex applied_mu_;
   std::optional<Version> reconciled_version_;
   std::string reconciled_dead_;
+  bool reconciled_in_step_ = false;
+  std::atomic<bool> in_step_{false};
   platform::DataPathState applied_;
   // The last model answered in parts, kept for its later parts (parts_mu_).
   mutable std::mutex parts_mu_;

@@ -9,6 +9,8 @@ back. With the auto-failback policy on, the volumes go home by themselves.
 """
 
 import json
+import threading
+import time
 
 from conftest import FLOATING, MGMT, other, wait_for
 from sp_pair.redfish import http_request
@@ -98,6 +100,50 @@ def alua(pair, sp, volume_id):
         if v["id"] == volume_id:
             return v["alua"]
     return None
+
+
+class DataPathWatch:
+    """Every state SP `sp`'s target was programmed with for one volume (the sim back end
+    renames each new datapath.json into place), sampled every millisecond on a thread until
+    stop() or 30 s."""
+
+    def __init__(self, pair, sp, volume_id):
+        self.file = pair.state / ("sp" + sp.lower()) / "datapath.json"
+        self.volume_id = volume_id
+        self.states = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def stat(self):
+        try:
+            st = self.file.stat()
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            return None
+
+    def run(self):
+        last = None
+        deadline = time.monotonic() + 30
+        while not self.done.is_set() and time.monotonic() < deadline:
+            now = self.stat()
+            if now is not None and now != last:
+                last = now
+                try:
+                    d = json.loads(self.file.read_text())
+                except (OSError, ValueError):
+                    last = None  # caught mid-rename: read it again
+                    continue
+                state = next((v["alua"] for v in d["volumes"] if v["id"] == self.volume_id),
+                             None)
+                if not self.states or self.states[-1] != state:
+                    self.states.append(state)
+            self.done.wait(0.001)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(5)
+        return self.states
 
 
 def states_are(pair, conn, vol_id, optimized, non_optimized):
@@ -211,11 +257,26 @@ def test_a_mapped_volume_is_optimized_on_its_owner_and_flips_on_failover(pair):
     ctl = req(STORAGE + "/Controllers/SP" + active)["json"]
     assert ctl["Status"]["State"] == "UnavailableOffline", ctl
 
-    # It returns: ownership stays with the survivor until a redistribute.
+    # It returns: ownership stays with the survivor until a redistribute. Its store still
+    # names it the owner until the survivor resynchronises it, which the peer link and the
+    # management network cut here hold off (the midplane carries the heartbeats): meanwhile
+    # its target claims nothing (transitioning), never active/optimized beside the survivor's.
+    (pair.state / ("sp" + active.lower()) / "datapath.json").unlink()  # its target died with it
+    pair.cut(active, "peer")
+    pair.cut(active, "mgmt")
+    watch = DataPathWatch(pair, active, vol_id)
     pair.start(active)
     pair.wait_role(active, "passive", timeout=20)
+    wait_for(lambda: alua(pair, active, vol_id) is not None, 10, 0.05,
+             "the returned SP programs its target")
+    assert alua(pair, active, vol_id) == "transitioning", data_path(pair, active)
+    pair.heal()
     wait_for(lambda: states_are(pair, conn, vol_id, peer, active), 10, 0.1,
              lambda: "NonOptimized on the returned SP: %s" % paths(conn))
+    programmed = watch.stop()
+    assert programmed[0] == "transitioning" and programmed[-1] == "active/non-optimized", \
+        programmed
+    assert "active/optimized" not in programmed, programmed
     target = req(STORAGE)["json"]["Actions"]["Oem"]["#DualSPStorage.Redistribute"]["target"]
     assert req(target, "POST", {})["status"] == 204
     wait_for(lambda: states_are(pair, conn, vol_id, active, peer), 10, 0.1,

@@ -50,7 +50,8 @@ def create_pool_and_volumes(count):
     r = http_request(FLOATING, POOLS, "POST", {
         "Name": "pool", "SupportedRAIDTypes": ["RAID5"],
         "CapacitySources": [{"ProvidingDrives": [
-            {"@odata.id": STORAGE + "/Drives/Disk%d" % s} for s in (0, 1, 2)]}]}, timeout=5.0)
+            {"@odata.id": "/redfish/v1/Chassis/Enclosure/Drives/Disk%d" % s}
+            for s in (0, 1, 2)]}]}, timeout=5.0)
     assert r["status"] == 201, r["text"]
     pool = r["headers"]["location"]
     for i in range(count):

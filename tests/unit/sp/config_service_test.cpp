@@ -559,6 +559,30 @@ TEST(ConfigService, AfterFailoverTheNewActiveHasEveryAcknowledgedChange) {
   CHECK_EQUAL(0u, b->service->stats().conflicts);
 }
 
+// A restarted SP's store may be behind the array's (the survivor changed it meanwhile): it does
+// not hold the acknowledged history until the active has resynchronised it, and says so (its
+// data path claims no volume until then, sp/storage_service.hpp).
+TEST(ConfigService, ARestartedPassiveHoldsTheAcknowledgedHistoryOnlyOnceResynchronised) {
+  a->put("tag", "1");
+  CHECK_TRUE(a->service->holdsAcknowledgedHistory());
+  CHECK_TRUE(b->service->holdsAcknowledgedHistory());
+  a->close();
+  b->link.connected = false;
+  b->peer_alive = false;
+  b->epoch = 2;
+  b->role = Role::Active;
+  b->put("tag", "2");  // taken alone, its history published
+  CHECK_TRUE(b->service->holdsAcknowledgedHistory());
+  a->role = Role::Passive;
+  a->open();  // the link still cut: no resync yet
+  CHECK_FALSE(a->service->holdsAcknowledgedHistory());
+  heal();
+  b->peer_alive = true;
+  CHECK_TRUE(b->syncPeer());
+  CHECK_TRUE(eventually([&] { return a->service->holdsAcknowledgedHistory(); }));
+  STRCMP_EQUAL("2", a->service->get("tag")->value().c_str());
+}
+
 // Issue 11: SP-B is down while SP-A acknowledges changes alone; SP-A dies; SP-B comes back
 // and takes over without them. It says what it lacks, keeps SP-A's event ids free, and gets
 // them back under their own ids when SP-A returns.

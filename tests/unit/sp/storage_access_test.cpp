@@ -261,3 +261,17 @@ TEST(StorageAccess, ThePolicyIsCheckedAndKept) {
                "PropertyValueOutOfRange", 400);
   checkRefused(setPolicy(s.model(), {{"Delay", 1}}), "PropertyUnknown", 400);
 }
+
+// A store that may be behind (a restarted SP before its resync) claims no volume: everything
+// Transitioning here, whatever owner it names.
+TEST(StorageAccess, AStoreThatMayBeBehindProgramsEveryVolumeTransitioning) {
+  Store s;
+  s.volumes(2, "A");
+  platform::DataPathState in_step = dataPathState(s.model(), "A", "");
+  CHECK(in_step.volumes.at(0).state == platform::AluaState::Optimized);
+  platform::DataPathState behind = dataPathState(s.model(), "A", "", false);
+  LONGS_EQUAL(2, behind.volumes.size());
+  for (const auto& v : behind.volumes) CHECK(v.state == platform::AluaState::Transitioning);
+  CHECK(dataPathState(s.model(), "A", "B", false).volumes.at(0).state ==
+        platform::AluaState::Transitioning);
+}

@@ -43,7 +43,7 @@ const Json kVolume = Json::parse(R"({
   "Huge": 18446744073709551615, "Encrypted": false, "Description": null,
   "Status": {"State": "Enabled", "Health": "OK"},
   "Oem": {"DualSP": {"CurrentOwner": "SPA", "DefaultOwner": "SPB"}},
-  "Links": {"Drives": [{"@odata.id": "/redfish/v1/Storage/Array/Drives/Disk0"}],
+  "Links": {"Drives": [{"@odata.id": "/redfish/v1/Chassis/Enclosure/Drives/Disk0"}],
             "Drives@odata.count": 1}
 })");
 
@@ -221,7 +221,7 @@ TEST(Select, KeepsWhatIsSelectedAndTheODataAnnotations) {
     "@odata.id": "/redfish/v1/Storage/Array/Volumes/7",
     "@odata.type": "#Volume.v1_10_2.Volume",
     "Name": "db's", "Status": {"Health": "OK"},
-    "Links": {"Drives": [{"@odata.id": "/redfish/v1/Storage/Array/Drives/Disk0"}],
+    "Links": {"Drives": [{"@odata.id": "/redfish/v1/Chassis/Enclosure/Drives/Disk0"}],
               "Drives@odata.count": 1},
     "@odata.etag": "W/\"1\""
   })");

@@ -1,0 +1,148 @@
+// The storage service's data path (sp/storage_service.hpp): programmed from the store on every
+// SP, and never claiming a volume while this SP's store may be behind the array's.
+
+#include <CppUTest/TestHarness.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "sp/storage_model.hpp"
+#include "sp/storage_service.hpp"
+
+using namespace dualsp;
+using namespace dualsp::sp;
+
+namespace {
+
+constexpr uint64_t kHdd = 4'000'787'030'016;
+
+// What a back end was told, as the sim back end records it.
+class RecordingDataPath final : public platform::DataPath {
+ public:
+  std::vector<std::string> apply(const platform::DataPathState& wanted) override {
+    std::lock_guard lock(mu_);
+    history_.push_back(wanted);
+    return {};
+  }
+  std::string describe() const override { return "recording"; }
+  std::vector<platform::DataPathState> history() const {
+    std::lock_guard lock(mu_);
+    return history_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<platform::DataPathState> history_;
+};
+
+struct Fixture {
+  std::mutex mu;
+  std::map<std::string, std::string> store;
+  std::atomic<uint64_t> seq{1};
+  std::vector<platform::DriveInfo> drives;
+  RecordingDataPath path;
+  std::atomic<bool> in_step{false};
+  std::unique_ptr<StorageService> service;
+
+  Fixture() {
+    for (int slot = 0; slot < 2; ++slot)
+      drives.push_back({"Disk" + std::to_string(slot), slot, kHdd, "HDD", "SAS", "Sim", "HDD",
+                        "S" + std::to_string(slot), false});
+    // SP-A's stale store: a volume it owns (the peer may have taken it over meanwhile).
+    apply(*storage::createPool(model(), {{"RAIDType", "RAID1"}, {"Drives", {"Disk0", "Disk1"}}},
+                               "1")
+               .change);
+    apply(*storage::createVolume(model(), {{"CapacityBytes", uint64_t{1} << 30}, {"Pool", "1"}},
+                                 "1", storage::newWwn())
+               .change);
+    StorageService::Dependencies d;
+    d.list = [this](const std::string& prefix) { return list(prefix); };
+    d.write = [](proto::Command, Reply reply) {
+      reply(errorResult(proto::CommandResult::UNAVAILABLE, "read-only in this test"));
+    };
+    d.drives = [this] { return drives; };
+    d.version = [this] { return Version{1, seq.load()}; };
+    d.data_path = &path;
+    d.in_step = [this] { return in_step.load(); };
+    d.self = "A";
+    d.active = [] { return false; };
+    d.forward_to_active = [](const proto::Command&, Reply reply) {
+      reply(errorResult(proto::CommandResult::UNAVAILABLE, "no peer in this test"));
+    };
+    service = std::make_unique<StorageService>(d);
+    service->start();
+  }
+  ~Fixture() { service->stop(); }
+
+  std::vector<proto::ConfigRecord> list(const std::string& prefix) {
+    std::lock_guard lock(mu);
+    std::vector<proto::ConfigRecord> out;
+    for (auto& [k, v] : store)
+      if (k.rfind(prefix, 0) == 0) {
+        proto::ConfigRecord r;
+        r.set_key(k);
+        r.set_value(v);
+        out.push_back(r);
+      }
+    return out;
+  }
+  storage::Model model() { return storage::buildModel(list(""), drives); }
+  void apply(const storage::Change& c) {
+    std::lock_guard lock(mu);
+    for (const auto& r : c.records) store[r.key()] = r.value();
+  }
+  // Ticks (the main loop) until the data path last applied satisfies `pred`, within 5 s.
+  template <typename Pred>
+  bool programmed(Pred pred) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    while (std::chrono::steady_clock::now() < end) {
+      service->tick(true);
+      auto h = path.history();
+      if (!h.empty() && pred(h.back())) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+    return false;
+  }
+};
+
+bool allIn(const platform::DataPathState& s, platform::AluaState state) {
+  if (s.volumes.empty()) return false;
+  for (const auto& v : s.volumes)
+    if (v.state != state) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_GROUP(StorageService){};
+
+TEST(StorageService, ARestartedSpClaimsNoVolumeUntilItsStoreIsResynchronised) {
+  Fixture f;
+  CHECK_TRUE(f.programmed([](const auto& s) {
+    return allIn(s, platform::AluaState::Transitioning);
+  }));
+  // Never Optimized while the store may be behind, however often the loop turns.
+  for (int i = 0; i < 20; ++i) f.service->tick(true);
+  for (const auto& s : f.path.history())
+    CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
+  // The resync brought the news: the peer took the volume over while this SP was away.
+  f.apply(*storage::trespassAll(f.model(), "A", "B", "SP-A failed", nullptr).change);
+  ++f.seq;
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) {
+    return allIn(s, platform::AluaState::NonOptimized);
+  }));
+  for (const auto& s : f.path.history())
+    CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
+}
+
+TEST(StorageService, AnSpInStepProgramsItsOwnVolumesOptimized) {
+  Fixture f;
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) {
+    return allIn(s, platform::AluaState::Optimized);
+  }));
+}
