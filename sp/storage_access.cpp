@@ -723,9 +723,12 @@ platform::DataPathState dataPathState(const Model& m, const std::string& sp,
   platform::DataPathState s;
   s.sp = sp;
   for (const Volume& v : m.volumes) {
-    platform::DataPathVolume out{v.id, v.wwn, v.capacity_bytes, {},
-                                 in_step ? accessState(v, sp, dead)
-                                         : platform::AluaState::Transitioning};
+    platform::DataPathVolume out{
+        v.id,
+        v.wwn,
+        v.capacity_bytes,
+        {},
+        in_step ? accessState(v, sp, dead) : platform::AluaState::Transitioning};
     if (const Pool* p = m.pool(v.pool)) out.drives = p->drives;
     s.volumes.push_back(std::move(out));
   }

@@ -191,11 +191,7 @@ void StorageService::getStorage(const proto::Command& command, Reply reply) {
     }
     // Gone: the model changed since that reading. The current one, from its start.
   }
-  std::vector<std::string> problems;
-  storage::Model m =
-      storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives(), &problems);
-  for (const std::string& p : problems) LOG_WARNING << "storage: " << p << "; skipped";
-  std::string text = dumpJson(modelJson(m, deps_.self, peer_alive_ ? "" : peer()));
+  std::string text = modelText();
   if (!parts || text.size() <= deps_.part_bytes) {
     proto::CommandResult result;
     result.set_payload(std::move(text));
@@ -224,8 +220,68 @@ proto::CommandResult StorageService::partLocked(size_t offset) const {
   return result;
 }
 
+namespace {
+
+// What the model takes from the platform's drives, as one string to compare.
+std::string drivesSignature(const std::vector<platform::DriveInfo>& drives) {
+  std::string out;
+  for (const auto& d : drives) {
+    for (const std::string* s :
+         {&d.id, &d.media_type, &d.protocol, &d.manufacturer, &d.model, &d.serial_number}) {
+      out += *s;
+      out += '\x1f';
+    }
+    out += std::to_string(d.slot) + '\x1f' + std::to_string(d.capacity_bytes) +
+           (d.failed ? "F" : "-") + '\x1e';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const StorageService::Snapshot> StorageService::snapshot() const {
+  // The version first: a change landing meanwhile is in the model, and the next reader sees a
+  // newer version and builds again. Without a version (tests) nothing is kept.
+  const std::optional<Version> version =
+      deps_.version ? std::optional<Version>(deps_.version()) : std::nullopt;
+  std::vector<platform::DriveInfo> drives = deps_.drives();
+  std::string signature = drivesSignature(drives);
+  {
+    std::lock_guard lock(model_mu_);
+    if (version && model_ && model_->version == *version && model_->drives == signature)
+      return model_;
+  }
+  auto fresh = std::make_shared<Snapshot>();
+  std::vector<std::string> problems;
+  fresh->model = storage::buildModel(deps_.list(std::string(storage::kPrefix)), drives, &problems);
+  for (const std::string& p : problems) LOG_WARNING << "storage: " << p << "; skipped";
+  fresh->drives = std::move(signature);
+  if (!version) return fresh;
+  fresh->version = *version;
+  std::lock_guard lock(model_mu_);
+  model_ = fresh;
+  return fresh;
+}
+
 storage::Model StorageService::currentModel() const {
-  return storage::buildModel(deps_.list(std::string(storage::kPrefix)), deps_.drives());
+  return snapshot()->model;
+}
+
+std::string StorageService::modelText() const {
+  std::shared_ptr<const Snapshot> s = snapshot();
+  const std::string dead = peer_alive_ ? "" : peer();
+  {
+    std::lock_guard lock(model_mu_);
+    if (s == text_of_ && dead == text_dead_) return text_;
+  }
+  std::string text = dumpJson(modelJson(s->model, deps_.self, dead));
+  std::lock_guard lock(model_mu_);
+  if (s == model_) {
+    text_of_ = s;
+    text_dead_ = dead;
+    text_ = text;
+  }
+  return text;
 }
 
 void StorageService::storageWrite(const proto::Command& command, Reply reply) {

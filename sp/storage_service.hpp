@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -102,7 +103,17 @@ class StorageService {
   // One change written (replicated) with its event, waited for; `extra` events recorded after.
   proto::CommandResult commit(const proto::Caller& caller, storage::Change& change,
                               std::vector<proto::Event> extra = {});
+  // The model as the store holds it now; built again only when the store's version or the
+  // platform's drives changed (every storage read and decision asks for it).
+  struct Snapshot {
+    Version version;
+    std::string drives;  // drivesSignature
+    storage::Model model;
+  };
+  std::shared_ptr<const Snapshot> snapshot() const;
   storage::Model currentModel() const;
+  // GetStorage's text of the current model (kept with the snapshot and the dead peer it shows).
+  std::string modelText() const;
   // Queues `job` on the worker unless `flag` says one is queued already (flag under mu_).
   void queueOnce(bool& flag, std::function<void()> job);
   void trespass();
@@ -138,6 +149,12 @@ class StorageService {
   bool reconciled_in_step_ = false;
   std::atomic<bool> in_step_{false};
   platform::DataPathState applied_;
+  // The last model built, and its text as GetStorage answers it (model_mu_).
+  mutable std::mutex model_mu_;
+  mutable std::shared_ptr<const Snapshot> model_;
+  mutable std::shared_ptr<const Snapshot> text_of_;
+  mutable std::string text_dead_;
+  mutable std::string text_;
   // The last model answered in parts, kept for its later parts (parts_mu_).
   mutable std::mutex parts_mu_;
   std::string parts_text_;

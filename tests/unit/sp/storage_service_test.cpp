@@ -5,9 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "sp/storage_model.hpp"
 #include "sp/storage_service.hpp"
@@ -45,6 +48,7 @@ struct Fixture {
   std::vector<platform::DriveInfo> drives;
   RecordingDataPath path;
   std::atomic<bool> in_step{false};
+  std::atomic<int> lists{0};  // the store read whole (a model built)
   std::unique_ptr<StorageService> service;
 
   Fixture() {
@@ -52,18 +56,24 @@ struct Fixture {
       drives.push_back({"Disk" + std::to_string(slot), slot, kHdd, "HDD", "SAS", "Sim", "HDD",
                         "S" + std::to_string(slot), false});
     // SP-A's stale store: a volume it owns (the peer may have taken it over meanwhile).
-    apply(*storage::createPool(model(), {{"RAIDType", "RAID1"}, {"Drives", {"Disk0", "Disk1"}}},
-                               "1")
-               .change);
+    apply(
+        *storage::createPool(model(), {{"RAIDType", "RAID1"}, {"Drives", {"Disk0", "Disk1"}}}, "1")
+             .change);
     apply(*storage::createVolume(model(), {{"CapacityBytes", uint64_t{1} << 30}, {"Pool", "1"}},
                                  "1", storage::newWwn())
                .change);
     StorageService::Dependencies d;
-    d.list = [this](const std::string& prefix) { return list(prefix); };
+    d.list = [this](const std::string& prefix) {
+      ++lists;
+      return list(prefix);
+    };
     d.write = [](proto::Command, Reply reply) {
       reply(errorResult(proto::CommandResult::UNAVAILABLE, "read-only in this test"));
     };
-    d.drives = [this] { return drives; };
+    d.drives = [this] {
+      std::lock_guard lock(mu);
+      return drives;
+    };
     d.version = [this] { return Version{1, seq.load()}; };
     d.data_path = &path;
     d.in_step = [this] { return in_step.load(); };
@@ -94,6 +104,13 @@ struct Fixture {
     std::lock_guard lock(mu);
     for (const auto& r : c.records) store[r.key()] = r.value();
   }
+  std::string getStorage() {
+    proto::Command c;
+    c.set_name("GetStorage");
+    std::promise<proto::CommandResult> p;
+    service->getStorage(c, [&p](proto::CommandResult r) { p.set_value(std::move(r)); });
+    return p.get_future().get().payload();
+  }
   // Ticks (the main loop) until the data path last applied satisfies `pred`, within 5 s.
   template <typename Pred>
   bool programmed(Pred pred) {
@@ -121,28 +138,51 @@ TEST_GROUP(StorageService){};
 
 TEST(StorageService, ARestartedSpClaimsNoVolumeUntilItsStoreIsResynchronised) {
   Fixture f;
-  CHECK_TRUE(f.programmed([](const auto& s) {
-    return allIn(s, platform::AluaState::Transitioning);
-  }));
+  CHECK_TRUE(
+      f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Transitioning); }));
   // Never Optimized while the store may be behind, however often the loop turns.
   for (int i = 0; i < 20; ++i) f.service->tick(true);
-  for (const auto& s : f.path.history())
-    CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
+  for (const auto& s : f.path.history()) CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
   // The resync brought the news: the peer took the volume over while this SP was away.
   f.apply(*storage::trespassAll(f.model(), "A", "B", "SP-A failed", nullptr).change);
   ++f.seq;
   f.in_step = true;
-  CHECK_TRUE(f.programmed([](const auto& s) {
-    return allIn(s, platform::AluaState::NonOptimized);
-  }));
-  for (const auto& s : f.path.history())
-    CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
+  CHECK_TRUE(
+      f.programmed([](const auto& s) { return allIn(s, platform::AluaState::NonOptimized); }));
+  for (const auto& s : f.path.history()) CHECK_FALSE(allIn(s, platform::AluaState::Optimized));
 }
 
 TEST(StorageService, AnSpInStepProgramsItsOwnVolumesOptimized) {
   Fixture f;
   f.in_step = true;
-  CHECK_TRUE(f.programmed([](const auto& s) {
-    return allIn(s, platform::AluaState::Optimized);
-  }));
+  CHECK_TRUE(f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Optimized); }));
+}
+
+// Every storage read and decision asks for the model: it is built again only when the store
+// changed (its version) or the platform's drives did.
+TEST(StorageService, TheModelIsBuiltAgainOnlyWhenTheStoreOrTheDrivesChanged) {
+  Fixture f;
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Optimized); }));
+  const std::string first = f.getStorage();
+  const int built = f.lists;
+  for (int i = 0; i < 10; ++i) STRCMP_EQUAL(first.c_str(), f.getStorage().c_str());
+  LONGS_EQUAL(built, f.lists.load());
+  // A new volume in the store, a new version: the next read shows it.
+  f.apply(*storage::createVolume(f.model(), {{"CapacityBytes", uint64_t{1} << 30}, {"Pool", "1"}},
+                                 "2", storage::newWwn())
+               .change);
+  ++f.seq;
+  const int before = f.lists;
+  nlohmann::json model = nlohmann::json::parse(f.getStorage());
+  LONGS_EQUAL(2, model["volumes"].size());
+  CHECK(f.lists > before);
+  // A drive fails, the store unchanged: the model shows it.
+  {
+    std::lock_guard lock(f.mu);
+    f.drives[1].failed = true;
+  }
+  model = nlohmann::json::parse(f.getStorage());
+  CHECK(model["drives"].at(1).value("Id", std::string()) == "Disk1");
+  CHECK(model["drives"].at(1).value("Failed", false));
 }
