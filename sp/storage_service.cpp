@@ -399,8 +399,11 @@ proto::CommandResult StorageService::commit(const proto::Caller& caller, storage
                                             std::vector<proto::Event> extra) {
   proto::ConfigWrite w;
   for (auto& r : change.records) *w.add_records() = std::move(r);
-  *w.mutable_event() = change.event;
-  if (!caller.user().empty())
+  // A change without an event of its own (this SP's ports published) records none: an event
+  // without a message would show in the log as an empty entry.
+  const bool has_event = !change.event.message().empty() || !change.event.message_id().empty();
+  if (has_event) *w.mutable_event() = change.event;
+  if (has_event && !caller.user().empty())
     w.mutable_event()->set_message(w.event().message() + " (by " + caller.user() +
                                    (caller.origin().empty() ? "" : " from " + caller.origin()) +
                                    ")");

@@ -48,7 +48,8 @@ struct Fixture {
   std::vector<platform::DriveInfo> drives;
   RecordingDataPath path;
   std::atomic<bool> in_step{false};
-  std::atomic<int> lists{0};  // the store read whole (a model built)
+  std::atomic<int> lists{0};               // the store read whole (a model built)
+  std::vector<proto::ConfigWrite> writes;  // what the service asked to write (mu)
   std::unique_ptr<StorageService> service;
 
   Fixture() {
@@ -67,8 +68,18 @@ struct Fixture {
       ++lists;
       return list(prefix);
     };
-    d.write = [](proto::Command, Reply reply) {
+    d.write = [this](proto::Command c, Reply reply) {
+      proto::ConfigWrite w;
+      CHECK_TRUE(w.ParseFromString(c.payload()));
+      {
+        std::lock_guard lock(mu);
+        writes.push_back(w);
+      }
       reply(errorResult(proto::CommandResult::UNAVAILABLE, "read-only in this test"));
+    };
+    d.ports = [] {
+      return std::vector<platform::FrontEndPortInfo>{
+          {"iSCSI0", "iSCSI", "iqn.2026-12.t:a", "198.18.2.10:3260", true, 25000}};
     };
     d.drives = [this] {
       std::lock_guard lock(mu);
@@ -185,4 +196,20 @@ TEST(StorageService, TheModelIsBuiltAgainOnlyWhenTheStoreOrTheDrivesChanged) {
   model = nlohmann::json::parse(f.getStorage());
   CHECK(model["drives"].at(1).value("Id", std::string()) == "Disk1");
   CHECK(model["drives"].at(1).value("Failed", false));
+}
+
+// This SP's ports go into the store with no event of their own: an event without a message
+// would be an empty entry in the log.
+TEST(StorageService, PublishingThePortsRecordsNoEmptyEvent) {
+  Fixture f;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (std::chrono::steady_clock::now() < end) {
+    f.service->tick(true);
+    std::lock_guard lock(f.mu);
+    if (!f.writes.empty()) break;
+  }
+  std::lock_guard lock(f.mu);
+  CHECK_FALSE(f.writes.empty());
+  STRCMP_EQUAL("storage/ports/A", f.writes[0].records(0).key().c_str());
+  CHECK_FALSE(f.writes[0].has_event());
 }
