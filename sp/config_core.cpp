@@ -170,8 +170,10 @@ Version ConfigCore::visibleVersion() const {
 uint64_t ConfigCore::lastVisibleEventId() const {
   const Version shown = visibleVersion();
   uint64_t last = 0;
-  for (const auto& r : store.list(kEventPrefix))
-    if (!(shown < versionOf(r))) last = eventIdOf(r.key());
+  for (const auto& r : store.list(kEventPrefix)) {
+    if (shown < versionOf(r)) break;  // as GetEvents: nothing after one not acknowledged yet
+    last = eventIdOf(r.key());
+  }
   return last;
 }
 

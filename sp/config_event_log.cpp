@@ -102,10 +102,14 @@ void ConfigEventLog::handleGetEvents(const proto::Command& c, Reply reply) const
   size_t top = std::min<uint64_t>(argNumber(c, "top", kDefaultEventPage), kMaxEventPage);
   const Version visible = core_.visibleVersion();
   proto::EventPage page;
-  // One pass over the visible events: the count, the newest id and the page.
+  // One pass over the shown events: the count, the newest id and the page. Shown are the
+  // events in id order up to the first one not acknowledged yet, never one after it: an event
+  // merged back under its old id has a newer version, and on a passive it may be acknowledged
+  // after events with larger ids; skipping it would leave a hole an SSE follower passes for
+  // good (it asks for ids after the last it got).
   uint64_t total = 0, skipped = 0;
   for (const auto& r : core_.store.list(kEventPrefix)) {
-    if (visible < versionOf(r)) continue;  // not acknowledged yet
+    if (visible < versionOf(r)) break;  // not acknowledged yet: nothing after it either
     const uint64_t id = eventIdOf(r.key());
     ++total;
     page.set_last_id(std::max(page.last_id(), id));

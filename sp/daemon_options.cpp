@@ -172,6 +172,8 @@ std::vector<std::string> spwebArguments(const Settings& c, const std::string& mo
                                    std::to_string(c.web.request_timeout_ms),
                                    "--max-client-requests",
                                    std::to_string(c.web.max_client_requests),
+                                   "--sse-keep-alive-ms",
+                                   std::to_string(c.web.sse_keep_alive_ms),
                                    "--user",
                                    platform::identityText(c.web.identity)};
   if (c.web.https_port != 0)

@@ -229,12 +229,13 @@ void readWeb(const Reader& r, Settings& c) {
   r.integer("port", c.web.port, 1, 65535);
   r.integer("request_timeout_ms", c.web.request_timeout_ms, 100, 600000);
   r.integer("max_client_requests", c.web.max_client_requests, 1, 64);
+  r.integer("sse_keep_alive_ms", c.web.sse_keep_alive_ms, 500, 60000);
   r.string("user", c.web.user);
   r.integer("https_port", c.web.https_port, 0, 65535);
   r.string("tls_certificate", c.web.tls_certificate);
   r.string("plain_http", c.web.plain_http);
-  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests", "user",
-            "https_port", "tls_certificate", "plain_http"});
+  r.finish({"spweb", "listen", "port", "request_timeout_ms", "max_client_requests",
+            "sse_keep_alive_ms", "user", "https_port", "tls_certificate", "plain_http"});
 #ifndef DUALSP_SPWEB_TLS
   if (c.web.https_port != 0)
     r.fail(r.keyPath("https_port"), "this firmware's spweb is built without TLS: leave it 0");

@@ -97,6 +97,9 @@ struct Settings {
     int port = 80;
     int request_timeout_ms = 10000;  // spweb --request-timeout-ms: headers, then body, each
     int max_client_requests = 12;    // spweb --max-client-requests: per source address at once
+    // spweb --sse-keep-alive-ms: an idle event stream gets a ": keep-alive" comment this often,
+    // so a follower tells a quiet array from a dead connection (docs/EVENTS.md).
+    int sse_keep_alive_ms = 5000;
     // HTTPS (docs/SECURITY.md "TLS"): spweb --https-port when not 0 (443 by default where
     // spweb has TLS, 0 in a firmware without it); --tls-certificate, default
     // <state_dir>/spweb-https.pem (the array's certificate, written by spd from the store);

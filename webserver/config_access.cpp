@@ -22,6 +22,25 @@ const redfish::MessageEntry& resourceEventOf(ChangeKind kind) {
   return resource_event::entry(resource_event::Message::ResourceChanged);
 }
 
+// Sends `write` to spd (the array's store) and reads its answer; nullopt with the error set.
+std::optional<proto::ConfigWriteAnswer> sendWrite(const RequestContext& ctx,
+                                                  const proto::ConfigWrite& write, Response& res,
+                                                  std::string_view resource_type,
+                                                  std::string_view resource_id) {
+  proto::Command command = makeArrayCommand(ctx, kConfigWrite);
+  command.set_payload(write.SerializeAsString());
+  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
+  if (!commandSucceeded(result, res, resource_type, resource_id)) return std::nullopt;
+  proto::ConfigWriteAnswer answer;
+  if (!answer.ParseFromString(result->payload())) {
+    LOG_ERROR << kConfigWrite << " of " << resource_type << " " << resource_id
+              << " answered an unreadable payload";
+    messages::internalError(res);
+    return std::nullopt;
+  }
+  return answer;
+}
+
 }  // namespace
 
 std::optional<std::map<std::string, Json>> readConfig(const RequestContext& ctx,
@@ -86,19 +105,14 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
     detail += (detail.empty() ? "" : "; ") + std::string("by ") + ctx.caller->user + " from " +
               ctx.request.remote_address;
   *write.mutable_event() = changeEvent(change.kind, change.origin, detail);
+  return sendWrite(ctx, write, res, resource_type, resource_id);
+}
 
-  proto::Command command = makeArrayCommand(ctx, kConfigWrite);
-  command.set_payload(write.SerializeAsString());
-  std::optional<proto::CommandResult> result = runCommand(ctx, command, kConfigWriteTimeout);
-  if (!commandSucceeded(result, res, resource_type, resource_id)) return std::nullopt;
-  proto::ConfigWriteAnswer answer;
-  if (!answer.ParseFromString(result->payload())) {
-    LOG_ERROR << kConfigWrite << " of " << resource_type << " " << resource_id
-              << " answered an unreadable payload";
-    messages::internalError(res);
-    return std::nullopt;
-  }
-  return answer;
+bool recordEvent(const RequestContext& ctx, const proto::Event& event, Response& res,
+                 std::string_view resource_type, std::string_view resource_id) {
+  proto::ConfigWrite write;
+  *write.mutable_event() = event;
+  return sendWrite(ctx, write, res, resource_type, resource_id).has_value();
 }
 
 void answerChanged(const RequestContext& ctx, Response& res,

@@ -59,6 +59,12 @@ std::optional<proto::ConfigWriteAnswer> writeConfig(const RequestContext& ctx,
                                                     std::string_view resource_type,
                                                     std::string_view resource_id);
 
+// One ConfigWrite carrying `event` and no record (EventService.SubmitTestEvent): spd records
+// it in the array event log like any other event (an id from the active SP, replicated, on
+// the SSE stream and to subscribers). False with the error set on `res` as for writeConfig.
+bool recordEvent(const RequestContext& ctx, const proto::Event& event, Response& res,
+                 std::string_view resource_type, std::string_view resource_id);
+
 // The answer to a change spd acknowledged: the resource as `read` renders it now. When that
 // read fails (spweb stopping closed its bus, spd slow), the change still stands, so the answer
 // is 204 No Content, never the read's 503, whose promise is that nothing changed.

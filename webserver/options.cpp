@@ -29,6 +29,7 @@ enum OptionKey : int {
   kHttpsPort,
   kTlsCertificate,
   kPlainHttp,
+  kSseKeepAlive,
   kVersion,
   kRoutes,
 };
@@ -44,6 +45,7 @@ const option kLongOptions[] = {
     {"bus", required_argument, nullptr, kBus},
     {"request-timeout-ms", required_argument, nullptr, kRequestTimeout},
     {"max-client-requests", required_argument, nullptr, kMaxClientRequests},
+    {"sse-keep-alive-ms", required_argument, nullptr, kSseKeepAlive},
     {"refused-network", required_argument, nullptr, kRefusedNetwork},
     {"user", required_argument, nullptr, kUser},
     {"https-port", required_argument, nullptr, kHttpsPort},
@@ -88,6 +90,7 @@ std::string usageText() {
   return "Usage: spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N\n"
          "             [--log-file PATH] [--status-board NAME] [--bus NAME]\n"
          "             [--request-timeout-ms N] [--max-client-requests N]\n"
+         "             [--sse-keep-alive-ms N]\n"
          "             [--refused-network CIDR]... [--user NAME|UID:GID]\n"
          "             [--https-port N --tls-certificate PATH [--plain-http serve|redirect]]\n"
          "       spweb --help | --version | --routes\n"
@@ -112,6 +115,9 @@ std::string usageText() {
          "                         default 10000\n"
          "  --max-client-requests N  requests served at once per client address, event\n"
          "                         streams included (more: 503); 1..64, default 12\n"
+         "  --sse-keep-alive-ms N  an event stream with nothing to send gets a\n"
+         "                         \": keep-alive\" comment every N ms; 500..60000,\n"
+         "                         default 5000\n"
          "  --refused-network CIDR no event subscription may point into this network\n"
          "                         (repeatable; loopback, link-local, multicast and the\n"
          "                         like always are refused)\n"
@@ -218,6 +224,14 @@ CommandLine parseCommandLine(int argc, char* argv[]) {
           return failure("--max-client-requests must be a number from 1 to 64, not '" +
                          std::string(arg) + "'");
         o.max_client_requests = *n;
+        break;
+      }
+      case kSseKeepAlive: {
+        std::optional<int> ms = numberIn(arg, 500, 60000);
+        if (!ms)
+          return failure("--sse-keep-alive-ms must be a number from 500 to 60000, not '" +
+                         std::string(arg) + "'");
+        o.sse_keep_alive_ms = *ms;
         break;
       }
       case kRefusedNetwork: {

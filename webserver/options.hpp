@@ -2,7 +2,8 @@
 // spweb's command line, as spd's supervisor writes it:
 //   spweb --mode full|degraded --sp A|B --array-id ID --listen ADDR --port N
 //         [--log-file PATH] [--status-board NAME] [--bus NAME] [--request-timeout-ms N]
-//         [--max-client-requests N] [--refused-network CIDR]... [--user NAME|UID:GID]
+//         [--max-client-requests N] [--sse-keep-alive-ms N] [--refused-network CIDR]...
+//         [--user NAME|UID:GID]
 //         [--https-port N --tls-certificate PATH [--plain-http serve|redirect]]
 //   spweb --help | --version | --routes
 
@@ -34,6 +35,7 @@ struct Options {
   std::string bus;                 // spd's request queue, default busRequestQueueName(array_id, sp)
   int request_timeout_ms = 10000;  // headers, then the body, each complete within this
   int max_client_requests = 12;    // requests served at once per source address
+  int sse_keep_alive_ms = 5000;    // an idle event stream's ": keep-alive" interval
   // Who to run as once the port is bound, when started as root (docs/SECURITY.md "What runs
   // as whom"); also the group spd shares the status board and its bus queue with. None: keep
   // the identity spweb was started with (a developer's run).

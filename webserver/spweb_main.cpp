@@ -132,6 +132,7 @@ int run(const Options& options) {
                             .redirect_plain = options.redirect_plain,
                             .request_timeout_ms = options.request_timeout_ms,
                             .max_client_requests = options.max_client_requests,
+                            .sse_keep_alive = std::chrono::milliseconds{options.sse_keep_alive_ms},
                             .after_bind = [&options] { return dropRoot(options); }};
   if (!server.start(listen, error)) {
     LOG_CRITICAL << "cannot serve on " << options.listen_address << ":" << options.port << ": "

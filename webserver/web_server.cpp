@@ -109,7 +109,7 @@ int streamEvents(mg_connection* conn, const Request& request, Response& res) {
   mg_response_header_add(conn, "Connection", "close", 5);
   mg_response_header_send(conn);
 
-  const EventStreamTiming timing;
+  const EventStreamTiming& timing = server.eventStreamTiming();
   EventStream stream(server.dispatcher().bus(), "web " + request.remote_address,
                      res.event_stream->last_event_id, timing);
   const StreamWriter write = [conn](std::string_view text) {
@@ -331,6 +331,7 @@ bool WebServer::start(const ListenConfig& config, std::string& error) {
   stopping_.reset();
   request_timeout_ms_ = config.request_timeout_ms;
   max_client_requests_ = config.max_client_requests;
+  stream_timing_.keep_alive = config.sse_keep_alive;
   client_place_grace_ = config.client_place_grace;
   wake_address_ = config.address == "0.0.0.0" ? "127.0.0.1" : config.address;
 

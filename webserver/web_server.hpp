@@ -51,6 +51,8 @@ struct ListenConfig {
   // connection closed otherwise), and each write of an answer must go through within it.
   int request_timeout_ms = kDefaultRequestTimeoutMs;
   int max_client_requests = kDefaultMaxClientRequests;  // per source address, at once
+  // An event stream with nothing to send writes ": keep-alive" this often (EventStreamTiming).
+  std::chrono::milliseconds sse_keep_alive = EventStreamTiming{}.keep_alive;
   // A request over its client's places waits this long for one of them to be freed, but only
   // while one of them is writing its answer: the client may already have that answer and sent
   // this one before the worker let its place go. Over the limit otherwise: 503 at once.
@@ -119,6 +121,8 @@ class WebServer {
   std::chrono::milliseconds requestTimeout() const {
     return std::chrono::milliseconds(request_timeout_ms_);
   }
+  // The timing of every event stream (ListenConfig::sse_keep_alive).
+  const EventStreamTiming& eventStreamTiming() const { return stream_timing_; }
 
  private:
   int boundPort(bool tls) const;
@@ -136,6 +140,7 @@ class WebServer {
   int handling_ = 0;  // under handling_mutex_
   int request_timeout_ms_ = kDefaultRequestTimeoutMs;
   int max_client_requests_ = kDefaultMaxClientRequests;
+  EventStreamTiming stream_timing_;
   std::chrono::milliseconds client_place_grace_ = kDefaultClientPlaceGrace;
   struct ClientPlaces {
     int open = 0;       // places taken

@@ -799,6 +799,10 @@ void writeSeeds(const std::string& dir) {
            R"({"Destination":"http://198.18.0.100:8080/e","Protocol":"Redfish","Context":"c"})"),
       seed(0x04, "/redfish/v1/EventService/Subscriptions/{EventDestinationId}", HttpMethod::Delete,
            "2", "", "", ok, ""),
+      seed(0x04, "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent", HttpMethod::Post,
+           "", "", "", ok,
+           R"({"MessageId":"ResourceEvent.1.4.3.TestMessage","MessageArgs":["a"],)"
+           R"("MessageSeverity":"Warning","OriginOfCondition":"/redfish/v1/EventService"})"),
       seed(0x04, "/redfish/v1/TelemetryService/MetricReports/{MetricReportId}", HttpMethod::Get,
            "SPB", "", "", ok, ""),
       seed(0x05, "/redfish/v1/TelemetryService/MetricReports/{MetricReportId}", HttpMethod::Get,

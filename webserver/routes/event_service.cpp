@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "ipc/event_destination.hpp"
 #include "platform/log.hpp"
+#include "platform/redfish/generated/registries/resource_event.hpp"
 #include "webserver/bus_command.hpp"
 #include "webserver/config_access.hpp"
 #include "webserver/redfish_enums.hpp"
@@ -52,6 +54,27 @@ constexpr std::string_view kMessageIds = "MessageIds";
 constexpr std::string_view kVerifyCertificate = "VerifyCertificate";
 constexpr std::string_view kRedfishProtocol = "Redfish";  // EventDestinationProtocol
 constexpr std::string_view kEventFormat = "Event";        // EventFormatType
+
+// EventService.SubmitTestEvent (EventService_v1.xml): a client's event, recorded in the array
+// event log and delivered like any other (docs/EVENTS.md "Test events").
+constexpr std::string_view kSubmitTestEventAction = "EventService.SubmitTestEvent";
+constexpr std::string_view kSubmitTestEventPath =
+    "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent";
+constexpr std::string_view kMessageIdParameter = "MessageId";
+constexpr std::string_view kMessageArgsParameter = "MessageArgs";
+constexpr std::string_view kMessageParameter = "Message";
+constexpr std::string_view kMessageSeverityParameter = "MessageSeverity";
+constexpr std::string_view kSeverityParameter = "Severity";
+constexpr std::string_view kOriginParameter = "OriginOfCondition";
+// Taken and not kept: spd numbers and stamps every event of the array's log itself (the
+// schema lets a service replace EventId), and the log has no event type or group.
+constexpr std::array<std::string_view, 4> kIgnoredTestEventParameters{"EventId", "EventTimestamp",
+                                                                      "EventType", "EventGroupId"};
+// The severities an array event has (Resource.Health).
+constexpr std::array<std::string_view, 3> kEventSeverities{"OK", "Warning", "Critical"};
+// What one test event may carry: it is stored on both SPs for good (the log is never trimmed).
+constexpr size_t kMaxTestEventText = 1024;
+constexpr size_t kMaxTestEventArgs = 16;
 
 std::string subscriptionPath(const std::string& id) {
   return std::string(kSubscriptionsPath) + "/" + id;
@@ -188,6 +211,15 @@ void handleEventServiceGet(const RequestContext& ctx, Response& res) {
   if (ctx.config.mode == ServeMode::Full) res.body["ServerSentEventUri"] = kEventStreamPath;
   res.body["Subscriptions"] = odataLink(std::string(kSubscriptionsPath));
   res.body["Status"] = {{"State", ResourceState::Enabled}, {"Health", HealthState::OK}};
+  // Degraded: the action is not part of the rescue subset (nothing is recorded there).
+  if (ctx.config.mode == ServeMode::Full) {
+    Json severities = Json::array();
+    for (std::string_view s : kEventSeverities) severities.push_back(s);
+    res.body["Actions"] = {
+        {"#" + std::string(kSubmitTestEventAction),
+         {{"target", kSubmitTestEventPath},
+          {std::string(kMessageSeverityParameter) + "@Redfish.AllowableValues", severities}}}};
+  }
 }
 
 void handleSubscriptionCollectionGet(const RequestContext& ctx, Response& res) {
@@ -264,6 +296,132 @@ void handleSubscriptionDelete(const RequestContext& ctx, Response& res) {
   res.body = nullptr;
 }
 
+// A string parameter of SubmitTestEvent, at most kMaxTestEventText bytes; nullopt with the
+// error set otherwise.
+std::optional<std::string> testEventText(const Json& value, std::string_view parameter,
+                                         Response& res) {
+  if (!value.is_string()) {
+    messages::actionParameterValueTypeError(res, jsonText(value), parameter,
+                                            kSubmitTestEventAction);
+    return std::nullopt;
+  }
+  std::string text = value.get<std::string>();
+  if (text.size() > kMaxTestEventText) {
+    messages::stringValueTooLong(res, valueText(value), kMaxTestEventText);
+    return std::nullopt;
+  }
+  return text;
+}
+
+// The parameter's Validation.Pattern, ^\w+\.\d+\.\d+\.\w+$ (Registry.Major.Minor.Key), or
+// with the registry's errata number too (Registry.Major.Minor.Errata.Key), as the array's own
+// events carry them ("ResourceEvent.1.4.3.ResourceChanged"); without a regex engine in the
+// firmware.
+bool isMessageId(std::string_view id) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t dot = id.find('.', start);
+    parts.push_back(id.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (parts.size() != 4 && parts.size() != 5) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool number = i > 0 && i + 1 < parts.size();
+    if (parts[i].empty() || !std::all_of(parts[i].begin(), parts[i].end(), number ? digit : word))
+      return false;
+  }
+  return true;
+}
+
+bool isEventSeverity(const std::string& s) {
+  return std::find(kEventSeverities.begin(), kEventSeverities.end(), s) != kEventSeverities.end();
+}
+
+// The SubmitTestEvent body (every parameter optional, EventService_v1.xml) as the event to
+// record; nullopt with the error set on `res`. Defaults: ResourceEvent's TestMessage, severity
+// OK, no arguments, no origin.
+std::optional<proto::Event> testEventOfBody(const Request& request, Response& res) {
+  const auto& test_message = redfish::registries::resource_event::entry(
+      redfish::registries::resource_event::Message::TestMessage);
+  proto::Event event;
+  event.set_message_id(std::string(test_message.id));
+  event.set_severity("OK");
+  std::optional<std::string> message;
+  std::optional<std::string> severity;
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    event.set_message(std::string(test_message.text));
+    return event;
+  }
+  std::optional<Json> body = jsonObjectBody(request, res);
+  if (!body) return std::nullopt;
+  for (const auto& [key, value] : body->items()) {
+    if (key == kMessageIdParameter) {
+      std::optional<std::string> id = testEventText(value, key, res);
+      if (!id) return std::nullopt;
+      if (!isMessageId(*id)) {
+        messages::actionParameterValueError(res, key, kSubmitTestEventAction);
+        return std::nullopt;
+      }
+      event.set_message_id(*id);
+    } else if (key == kMessageArgsParameter) {
+      if (!isStringArray(value) || value.size() > kMaxTestEventArgs) {
+        messages::actionParameterValueTypeError(res, jsonText(value), key, kSubmitTestEventAction);
+        return std::nullopt;
+      }
+      for (const Json& arg : value) {
+        std::optional<std::string> text = testEventText(arg, key, res);
+        if (!text) return std::nullopt;
+        event.add_args(*text);
+      }
+    } else if (key == kMessageParameter) {
+      if (!(message = testEventText(value, key, res))) return std::nullopt;
+    } else if (key == kMessageSeverityParameter || key == kSeverityParameter) {
+      std::optional<std::string> s = testEventText(value, key, res);
+      if (!s) return std::nullopt;
+      if (!isEventSeverity(*s)) {
+        messages::actionParameterValueNotInList(res, *s, key, kSubmitTestEventAction);
+        return std::nullopt;
+      }
+      // MessageSeverity (the current parameter) wins over the older Severity.
+      if (key == kMessageSeverityParameter || !severity) severity = *s;
+    } else if (key == kOriginParameter) {
+      std::optional<std::string> origin = testEventText(value, key, res);
+      if (!origin) return std::nullopt;
+      // A URI of this service: the log links to it (LogEntry Links.OriginOfCondition).
+      if (origin->rfind("/redfish/v1", 0) != 0) {
+        messages::actionParameterValueError(res, key, kSubmitTestEventAction);
+        return std::nullopt;
+      }
+      event.set_origin(*origin);
+    } else if (std::find(kIgnoredTestEventParameters.begin(), kIgnoredTestEventParameters.end(),
+                         key) == kIgnoredTestEventParameters.end()) {
+      messages::actionParameterNotSupported(res, key, kSubmitTestEventAction);
+      return std::nullopt;
+    }
+  }
+  if (severity) event.set_severity(*severity);
+  event.set_message(message                                 ? *message
+                    : event.message_id() == test_message.id ? std::string(test_message.text)
+                                                            : "Test event.");
+  return event;
+}
+
+// POST .../Actions/EventService.SubmitTestEvent: one event in the array's log (spd numbers it,
+// both SPs hold it), so SSE followers and subscribers get it like any other.
+void handleSubmitTestEventPost(const RequestContext& ctx, Response& res) {
+  std::optional<proto::Event> event = testEventOfBody(ctx.request, res);
+  if (!event) return;
+  LOG_NOTICE << "test event " << event->message_id() << " submitted by "
+             << (ctx.caller ? ctx.caller->user : std::string("?")) << " from "
+             << ctx.request.remote_address;
+  if (!recordEvent(ctx, *event, res, "EventService", "EventService")) return;
+  res.status = 204;  // DSP0266: an action that returns no body
+  res.body = nullptr;
+}
+
 // SSE (DSP0266 "Server-sent events"): the stream itself is web_server.cpp's; the request is
 // checked here like any other (route, method, mode) and then handed over.
 void handleEventStreamGet(const RequestContext& ctx, Response& res) {
@@ -317,6 +475,12 @@ void requestRoutesEventService(RouteTable& routes) {
               .degraded = DegradedService::No,
               .source = DataSource::LocalBus,
               .handler = handleSubscriptionDelete});
+  routes.add({.pattern = std::string(kSubmitTestEventPath),
+              .methods = {HttpMethod::Post},
+              .privilege = Privilege::ConfigureManager,
+              .degraded = DegradedService::No,
+              .source = DataSource::LocalBus,
+              .handler = handleSubmitTestEventPost});
   routes.add({.pattern = std::string(kEventStreamPath),
               .methods = {HttpMethod::Get},
               .privilege = Privilege::Login,

@@ -156,6 +156,8 @@ TEST(OtherOptions, SpwebGetsItsModeIdentityAndLogFile) {
                                                "10000",
                                                "--max-client-requests",
                                                "12",
+                                               "--sse-keep-alive-ms",
+                                               "5000",
                                                "--user",
                                                "64900:64900",
                                                "--refused-network",

@@ -55,6 +55,15 @@ TEST(Settings, ValidFileParsesWithDefaults) {
   LONGS_EQUAL(50, c.heartbeat.peer.dead.count());
   STRCMP_EQUAL("dualsp-sp-pair-midplane", c.heartbeat.midplane_segment.c_str());
   LONGS_EQUAL(200, c.fenceDelay().count());  // SP-B waits before fencing by default
+  LONGS_EQUAL(5000, c.web.sse_keep_alive_ms);
+}
+
+TEST(Settings, TheKeepAliveOfEventStreamsIsBounded) {
+  json j = validConfig();
+  j["web"]["sse_keep_alive_ms"] = 2000;
+  LONGS_EQUAL(2000, parseSettings(j.dump()).web.sse_keep_alive_ms);
+  j["web"]["sse_keep_alive_ms"] = 100;
+  checkNames(j, "web.sse_keep_alive_ms: must be between 500 and 60000");
 }
 
 // spweb's identity after it drops root (docs/SECURITY.md "What runs as whom").

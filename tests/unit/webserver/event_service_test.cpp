@@ -15,6 +15,8 @@ namespace {
 
 const char* const kSubscriptions = "/redfish/v1/EventService/Subscriptions";
 const char* const kEntries = "/redfish/v1/Managers/SPB/LogServices/Events/Entries";
+const char* const kSubmitTestEvent =
+    "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent";
 
 struct EventsServed : Served {
   FakeConfigStore store{bus};
@@ -48,6 +50,10 @@ TEST(EventService, DescribesTheServiceAndIsLinkedFromTheRoot) {
   STRCMP_EQUAL("/redfish/v1/EventService/SSE", str(b["ServerSentEventUri"]).c_str());
   STRCMP_EQUAL(kSubscriptions, str(b["Subscriptions"]["@odata.id"]).c_str());
   STRCMP_EQUAL("Enabled", str(b["Status"]["State"]).c_str());
+  const Json& action = b["Actions"]["#EventService.SubmitTestEvent"];
+  STRCMP_EQUAL(kSubmitTestEvent, str(action["target"]).c_str());
+  CHECK(action["MessageSeverity@Redfish.AllowableValues"] ==
+        Json::array({"OK", "Warning", "Critical"}));
   STRCMP_EQUAL("/redfish/v1/EventService",
                str(a.get("/redfish/v1").body["EventService"]["@odata.id"]).c_str());
   LONGS_EQUAL(0, a.bus.calls());
@@ -58,6 +64,7 @@ TEST(EventService, DegradedModeReadsButDoesNotWriteOrStream) {
   Response service = d.get("/redfish/v1/EventService");
   LONGS_EQUAL(200, service.status);
   CHECK_FALSE(service.body.contains("ServerSentEventUri"));  // links only to what it serves
+  CHECK_FALSE(service.body.contains("Actions"));
   LONGS_EQUAL(200, d.get(kSubscriptions).status);
   LONGS_EQUAL(200, d.get("/redfish/v1/Managers/SPB/LogServices/Events").status);
   LONGS_EQUAL(200, d.get(kEntries).status);
@@ -69,6 +76,7 @@ TEST(EventService, DegradedModeReadsButDoesNotWriteOrStream) {
              "Base.1.22.1.ServiceTemporarilyUnavailable");
   checkError(d.get("/redfish/v1/EventService/SSE"), 503,
              "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(d.post(kSubmitTestEvent, "{}"), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
   LONGS_EQUAL(calls, d.bus.calls());
 }
 
@@ -275,6 +283,93 @@ TEST(EventService, TheStreamIsHandedToTheWebServer) {
   CHECK_FALSE(a.dispatcher->handle(request).event_stream->last_event_id.has_value());
   LONGS_EQUAL(0, a.bus.calls());  // the stream asks spd itself, from web_server.cpp
   checkError(a.post("/redfish/v1/EventService/SSE", ""), 405, "Base.1.22.1.OperationNotAllowed");
+}
+
+// EventService.SubmitTestEvent: one ConfigWrite with the event and no record, so spd records it
+// like any other event (id, both SPs, SSE, subscribers).
+TEST(EventService, SubmitTestEventRecordsTheClientsEvent) {
+  EventsServed a;
+  Response res = a.post(kSubmitTestEvent, R"({"MessageId": "ResourceEvent.1.4.3.TestMessage",
+      "MessageSeverity": "Critical", "Message": "Drill 7.", "MessageArgs": ["x", "y"],
+      "OriginOfCondition": "/redfish/v1/Chassis/Enclosure", "EventId": "99",
+      "EventTimestamp": "2026-01-01T00:00:00Z", "EventGroupId": 3, "Severity": "OK"})");
+  LONGS_EQUAL(204, res.status);
+  std::vector<proto::Command> writes = a.bus.commandsNamed("ConfigWrite");
+  LONGS_EQUAL(1, writes.size());
+  LONGS_EQUAL(proto::SP_UNKNOWN, writes[0].target());
+  proto::ConfigWrite change;
+  CHECK(change.ParseFromString(writes[0].payload()));
+  LONGS_EQUAL(0, change.records_size());
+  const proto::Event& e = change.event();
+  STRCMP_EQUAL("ResourceEvent.1.4.3.TestMessage", e.message_id().c_str());
+  STRCMP_EQUAL("Critical", e.severity().c_str());  // MessageSeverity wins over Severity
+  STRCMP_EQUAL("Drill 7.", e.message().c_str());
+  LONGS_EQUAL(2, e.args_size());
+  STRCMP_EQUAL("y", e.args(1).c_str());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure", e.origin().c_str());
+  LONGS_EQUAL(0, e.id());  // spd numbers it
+  // In the log like any other event.
+  std::vector<proto::Event> logged = a.store.events();
+  LONGS_EQUAL(1, logged.size());
+  Response entry = a.get(std::string(kEntries) + "/" + std::to_string(logged[0].id()));
+  LONGS_EQUAL(200, entry.status);
+  STRCMP_EQUAL("Drill 7.", str(entry.body["Message"]).c_str());
+}
+
+TEST(EventService, SubmitTestEventWithoutParametersIsTheRegistrysTestMessage) {
+  EventsServed a;
+  LONGS_EQUAL(204, a.post(kSubmitTestEvent, "").status);
+  LONGS_EQUAL(204, a.post(kSubmitTestEvent, "{}").status);
+  std::vector<proto::Event> logged = a.store.events();
+  LONGS_EQUAL(2, logged.size());
+  for (const proto::Event& e : logged) {
+    STRCMP_EQUAL("ResourceEvent.1.4.3.TestMessage", e.message_id().c_str());
+    STRCMP_EQUAL("Test message.", e.message().c_str());
+    STRCMP_EQUAL("OK", e.severity().c_str());
+    CHECK(e.origin().empty());
+  }
+}
+
+TEST(EventService, BadTestEventsAreRefusedBeforeSpd) {
+  EventsServed a;
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": "NoVersion"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": "Base.1.x.Key"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": "A.1.2.B.C"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": "A.1.2.3.4.C"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": "A..2.C"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  LONGS_EQUAL(204, a.post(kSubmitTestEvent, R"({"MessageId": "Lab.1.0.Drill"})").status);
+  checkError(a.post(kSubmitTestEvent, R"({"MessageId": 5})"), 400,
+             "Base.1.22.1.ActionParameterValueTypeError");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageSeverity": "Fatal"})"), 400,
+             "Base.1.22.1.ActionParameterValueNotInList");
+  checkError(a.post(kSubmitTestEvent, R"({"MessageArgs": "x"})"), 400,
+             "Base.1.22.1.ActionParameterValueTypeError");
+  checkError(a.post(kSubmitTestEvent, R"({"OriginOfCondition": "http://elsewhere/"})"), 400,
+             "Base.1.22.1.ActionParameterValueError");
+  checkError(a.post(kSubmitTestEvent, R"({"Message": ")" + std::string(1025, 'x') + R"("})"), 400,
+             "Base.1.22.1.StringValueTooLong");
+  checkError(a.post(kSubmitTestEvent, R"({"Colour": "red"})"), 400,
+             "Base.1.22.1.ActionParameterNotSupported");
+  checkError(a.post(kSubmitTestEvent, "[1]"), 400, "Base.1.22.1.MalformedJSON");
+  LONGS_EQUAL(1, a.bus.commandsNamed("ConfigWrite").size());  // Lab.1.0.Drill only
+  // ConfigureManager (Redfish_1.8.0_PrivilegeRegistry, EventService POST): not a ReadOnly account.
+  a.identity = Identity{"viewer", "ReadOnly", "", false};
+  checkError(a.post(kSubmitTestEvent, "{}"), 403, "Base.1.22.1.InsufficientPrivilege");
+  a.identity = Identity{"operator", "Operator", "", false};
+  checkError(a.post(kSubmitTestEvent, "{}"), 403, "Base.1.22.1.InsufficientPrivilege");
+  LONGS_EQUAL(1, a.bus.commandsNamed("ConfigWrite").size());
+}
+
+TEST(EventService, ATestEventSpdCannotRecordIsA503) {
+  EventsServed a;
+  a.store.failWrites(proto::CommandResult::UNAVAILABLE);
+  checkError(a.post(kSubmitTestEvent, "{}"), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(0, a.store.events().size());
 }
 
 TEST_GROUP(EventLog){};

@@ -50,9 +50,10 @@ TEST(Options, ParsesSpdsCommandLine) {
 TEST(Options, OptionalArguments) {
   auto args = fullLine();
   args.insert(args.end(), {"--log-file", "/run/x/spweb.log", "--status-board", "board-x",
-                           "--port=0", "--bus", "bus-x"});
+                           "--port=0", "--bus", "bus-x", "--sse-keep-alive-ms", "2000"});
   CommandLine cl = parse(args);
   CHECK(cl.action == CliAction::Run);
+  LONGS_EQUAL(2000, cl.options.sse_keep_alive_ms);
   STRCMP_EQUAL("/run/x/spweb.log", cl.options.log_file.c_str());
   STRCMP_EQUAL("board-x", cl.options.status_board.c_str());
   STRCMP_EQUAL("bus-x", cl.options.bus.c_str());
@@ -107,6 +108,8 @@ TEST(Options, RefusesBadArgumentsWithAClearMessage) {
   checkError(with("--array-id", std::string(32, 'x')), "--array-id must be");
   checkError(with("--log-file", ""), "--log-file must not be empty");
   checkError(with("--bus", ""), "--bus must not be empty");
+  checkError(with("--sse-keep-alive-ms", "499"),
+             "--sse-keep-alive-ms must be a number from 500 to 60000");
   checkError({"--bogus"}, "unknown option '--bogus'");
   checkError({"-x"}, "unknown option '-x'");
   checkError({"--port"}, "--port needs a value");

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(102, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(103, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(96, table.routes().size());  // TelemetryService: 7
+  LONGS_EQUAL(97, table.routes().size());  // TelemetryService: 7
 #endif
 
   struct Expected {
@@ -227,6 +227,8 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
       {"/redfish/v1/EventService/Subscriptions/3", HttpMethod::Delete, Privilege::ConfigureManager,
        DegradedService::No},
       {"/redfish/v1/EventService/SSE", HttpMethod::Get, Privilege::Login, DegradedService::No},
+      {"/redfish/v1/EventService/Actions/EventService.SubmitTestEvent", HttpMethod::Post,
+       Privilege::ConfigureManager, DegradedService::No},
       {"/redfish/v1/Managers/SPB/LogServices/Events", HttpMethod::Get, Privilege::Login,
        DegradedService::Yes},
       {"/redfish/v1/Managers/SPB/LogServices/Events/Entries", HttpMethod::Get, Privilege::Login,

@@ -28,6 +28,7 @@ enum class Message {
   ResourceChanged,
   ResourceCreated,
   ResourceRemoved,
+  TestMessage,
 };
 
 // Full MessageIds.
@@ -41,8 +42,9 @@ inline constexpr std::string_view kResourceErrorThresholdExceeded = "ResourceEve
 inline constexpr std::string_view kResourceChanged = "ResourceEvent.1.4.3.ResourceChanged";
 inline constexpr std::string_view kResourceCreated = "ResourceEvent.1.4.3.ResourceCreated";
 inline constexpr std::string_view kResourceRemoved = "ResourceEvent.1.4.3.ResourceRemoved";
+inline constexpr std::string_view kTestMessage = "ResourceEvent.1.4.3.TestMessage";
 
-inline constexpr std::array<MessageEntry, 10> kMessages{{
+inline constexpr std::array<MessageEntry, 11> kMessages{{
     {.key = "ResourceStateChanged",
      .id = "ResourceEvent.1.4.3.ResourceStateChanged",
      .text = "The state of resource '%1' has changed to %2.",
@@ -100,6 +102,12 @@ inline constexpr std::array<MessageEntry, 10> kMessages{{
     {.key = "ResourceRemoved",
      .id = "ResourceEvent.1.4.3.ResourceRemoved",
      .text = "The resource was removed successfully.",
+     .number_of_args = 0,
+     .severity = resource::Health::OK,
+     .resolution = "None."},
+    {.key = "TestMessage",
+     .id = "ResourceEvent.1.4.3.TestMessage",
+     .text = "Test message.",
      .number_of_args = 0,
      .severity = resource::Health::OK,
      .resolution = "None."},
