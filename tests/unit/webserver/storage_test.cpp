@@ -422,6 +422,32 @@ TEST(Storage, AModelThatChangesBetweenPartsIsReadAgain) {
   CHECK(list.body["Members"][10]["@odata.id"] == std::string(kVolumes) + "/11");
 }
 
+// A model that changes under every reading (another writer faster than the reader): the reader
+// starts over a few times, then answers 503 with Retry-After rather than a mix of models or
+// an endless loop.
+TEST(Storage, AModelThatNeverHoldsStillIsAnswered503) {
+  StorageServed a(512);
+  LONGS_EQUAL(201, a.post(kPools, poolBody("RAID5", {0, 1, 2})).status);
+  for (int i = 0; i < 10; ++i)
+    LONGS_EQUAL(201, a.post(kVolumes, volumeBody(uint64_t{1} << 30)).status);
+  int changes = 0;
+  a.before_get_storage = [&](const proto::Command& c) {
+    if (c.args().count("tag") == 0) return;
+    ++changes;
+    a.putRecord("storage/volumes/" + std::to_string(100 + changes),
+                R"({"Name": "late", "CapacityBytes": 1073741824, "Pool": "1", "WWN": )"
+                R"("60014050000000000000000000000011", "DefaultOwner": "A", "CurrentOwner": "A"})");
+    proto::Command other;
+    other.set_name("GetStorage");
+    (*other.mutable_args())["parts"] = "1";
+    CHECK(a.get_storage(other).has_value());  // another reader: the kept model is the new one
+  };
+  Response list = a.get(kVolumes);
+  checkError(list, 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  CHECK(list.header("Retry-After").has_value());
+  CHECK(changes >= 5 && changes < 20);
+}
+
 // An expanded collection of a model read in parts: the parts are read and put together once
 // for the whole request, not once per member.
 TEST(Storage, AnExpandedCollectionOfALargeModelReadsItsPartsOnce) {
