@@ -61,6 +61,21 @@ def other(sp):
     return "B" if sp == "A" else "A"
 
 
+def event_log(host=FLOATING, sp="A", timeout=2.0):
+    """The whole array event log as SP `sp` serves it on `host`, oldest first, page by page."""
+    entries = "/redfish/v1/Managers/SP%s/LogServices/Events/Entries" % sp
+    out, skip = [], 0
+    for _ in range(100):
+        r = http_request(host, "%s?$top=1000&$skip=%d" % (entries, skip), timeout=timeout)
+        assert r["status"] == 200, r
+        members = r["json"]["Members"]
+        out += members
+        skip += len(members)
+        if not members or skip >= r["json"]["Members@odata.count"]:
+            return out
+    raise AssertionError("event log paging did not end")
+
+
 def wait_for(pred, timeout, interval=0.02, what="condition"):
     """Polls pred() until it returns a truthy value (returned) or the deadline passes
     (AssertionError with the last value; `what` may be a callable, evaluated then)."""

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import FLOATING, MGMT, auth_header_line, http_request, other, wait_for
+from conftest import (FLOATING, MGMT, auth_header_line, event_log, http_request, other,
+                      wait_for)
 
 CHASSIS = "/redfish/v1/Chassis/Enclosure"
 ENTRIES = "/redfish/v1/Managers/SPA/LogServices/Events/Entries"
@@ -26,16 +27,7 @@ def patch(host, path, body, timeout=1.5):
 
 def events(host=FLOATING, timeout=2.0):
     """The whole array event log as one SP serves it, oldest first."""
-    out, skip = [], 0
-    for _ in range(100):
-        r = http_request(host, "%s?$top=1000&$skip=%d" % (ENTRIES, skip), timeout=timeout)
-        assert r["status"] == 200, r
-        members = r["json"]["Members"]
-        out += members
-        skip += len(members)
-        if not members or skip >= r["json"]["Members@odata.count"]:
-            return out
-    raise AssertionError("event log paging did not end")
+    return event_log(host, "A", timeout)
 
 
 def answer_of(r):

@@ -6,7 +6,8 @@ import socket
 import subprocess
 import time
 
-from conftest import FLOATING, MGMT, auth_header_line, http_request, other, wait_for
+from conftest import (FLOATING, MGMT, auth_header_line, event_log, http_request, other,
+                      wait_for)
 
 CHASSIS = "/redfish/v1/Chassis/Enclosure"
 ENTRIES = "/redfish/v1/Managers/SP%s/LogServices/Events/Entries"
@@ -16,17 +17,8 @@ KEEP_ALIVE_S = 5.0  # web.sse_keep_alive_ms, default (docs/SETTINGS.md)
 
 
 def events(host=FLOATING, sp="A", timeout=2.0):
-    """The whole array event log as one SP serves it, oldest first, and the page's Oem."""
-    out, skip = [], 0
-    for _ in range(100):
-        r = http_request(host, "%s?$top=1000&$skip=%d" % (ENTRIES % sp, skip), timeout=timeout)
-        assert r["status"] == 200, r
-        members = r["json"]["Members"]
-        out += members
-        skip += len(members)
-        if not members or skip >= r["json"]["Members@odata.count"]:
-            return out
-    raise AssertionError("event log paging did not end")
+    """The whole array event log as one SP serves it, oldest first."""
+    return event_log(host, sp, timeout)
 
 
 class SseReader:
