@@ -595,7 +595,7 @@ proto::Command AccountService::writeCommand(const proto::Command& from, proto::C
   *c.mutable_caller() = from.caller();
   // Only this service writes accounts/ and sessions/ (ConfigService refuses it to others).
   (*c.mutable_args())["private"] = "1";
-  if (keyed) {
+  if (keyed && from.args().count(idempotency::kArgId)) {
     // The client's Idempotency-Key: recorded by the change itself (sp/idempotency.hpp).
     idempotency::passOn(from, c);
     if (arg(from, "op") == "create")

@@ -389,7 +389,7 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   }
   // A creation names what it made, for a retry answered from the idempotency marker alone.
   proto::Command keyed = command;
-  if (op.rfind("create_", 0) == 0)
+  if (op.rfind("create_", 0) == 0 && command.args().count(idempotency::kArgId))
     (*keyed.mutable_args())[idempotency::kArgCreated] = outcome.change->id;
   proto::CommandResult written = commit(command.caller(), *outcome.change, {}, &keyed);
   if (written.status() != proto::CommandResult::OK) return reply(written);
