@@ -107,13 +107,14 @@ IdempotencyService::IdempotencyService(Dependencies deps, Options options)
     : deps_(std::move(deps)), options_(options) {}
 
 void IdempotencyService::registerCommands(CommandRegistry& registry) {
-  // Mutating: never coalesced, never answered from a stale copy of the peer's.
+  // Mutating: never coalesced, never answered from a stale copy of the peer's. Degraded: the
+  // degraded server's changes (logout, reset) may carry a key too.
   registry.add({"IdempotencyCheck",
                 [this](const proto::Command& c, Reply r) { check(c, std::move(r)); },
-                /*degraded=*/false, Privilege::Login, /*mutating=*/true});
+                /*degraded=*/true, Privilege::Login, /*mutating=*/true});
   registry.add({"IdempotencyRecord",
                 [this](const proto::Command& c, Reply r) { record(c, std::move(r)); },
-                /*degraded=*/false, Privilege::Login, /*mutating=*/true});
+                /*degraded=*/true, Privilege::Login, /*mutating=*/true});
 }
 
 void IdempotencyService::check(const proto::Command& command, Reply reply) {
