@@ -12,6 +12,7 @@
 #include "platform/log.hpp"
 #include "sp/config_core.hpp"
 #include "sp/events.hpp"
+#include "sp/idempotency.hpp"
 
 namespace dualsp::sp {
 namespace {
@@ -586,14 +587,20 @@ void AccountService::verifyOnWorker(std::string user, std::string password, std:
 
 // ---- Sessions ----
 
-proto::Command AccountService::writeCommand(const proto::Command& from,
-                                            proto::ConfigWrite change) const {
+proto::Command AccountService::writeCommand(const proto::Command& from, proto::ConfigWrite change,
+                                            bool keyed) const {
   proto::Command c;
   c.set_name("ConfigWrite");
   c.set_target(proto::SP_UNKNOWN);
   *c.mutable_caller() = from.caller();
   // Only this service writes accounts/ and sessions/ (ConfigService refuses it to others).
   (*c.mutable_args())["private"] = "1";
+  if (keyed && from.args().count(idempotency::kArgId)) {
+    // The client's Idempotency-Key: recorded by the change itself (sp/idempotency.hpp).
+    idempotency::passOn(from, c);
+    if (arg(from, "op") == "create")
+      (*c.mutable_args())[idempotency::kArgCreated] = arg(from, "user");
+  }
   c.set_payload(change.SerializeAsString());
   return c;
 }
@@ -647,10 +654,12 @@ void AccountService::createSession(const proto::Command& command, Reply reply) {
             makeEvent(message::kSuccessfulLogin, {who.user, source, "Redfish"}, kSessionsUri, "OK",
                       deps_.self);
         if (expired.records_size() > 0)
-          deps_.write(writeCommand(from, std::move(expired)), [](proto::CommandResult result) {
-            if (result.status() != proto::CommandResult::OK)
-              LOG_WARNING << "accounts: expired sessions not removed: " << result.error();
-          });
+          deps_.write(writeCommand(from, std::move(expired), /*keyed=*/false),
+                      [](proto::CommandResult result) {
+                        if (result.status() != proto::CommandResult::OK)
+                          LOG_WARNING << "accounts: expired sessions not removed: "
+                                      << result.error();
+                      });
         deps_.write(writeCommand(from, std::move(change)),
                     [this, who, token, reply](proto::CommandResult result) mutable {
                       if (result.status() != proto::CommandResult::OK)

@@ -184,7 +184,10 @@ class AccountService {
   bool post(std::function<void()> job);
   void workerLoop();
 
-  proto::Command writeCommand(const proto::Command& from, proto::ConfigWrite change) const;
+  // `keyed`: the change the client asked for, which records its Idempotency-Key (not a
+  // housekeeping change made on the way, such as removing expired sessions).
+  proto::Command writeCommand(const proto::Command& from, proto::ConfigWrite change,
+                              bool keyed = true) const;
   void identityReply(const Account& a, const std::string& session_id, Reply& reply) const;
   void writeAccount(const proto::Command& command, Reply reply);
   void writePolicy(const proto::Command& command, Reply reply);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "platform/log.hpp"
+#include "sp/idempotency.hpp"
 
 namespace dualsp::sp {
 
@@ -69,6 +70,8 @@ void CommandRouter::finish(proto::CommandResult& result) {
 
 void CommandRouter::dispatch(proto::Command command, Reply reply) {
   const CommandSpec* spec = registry_.find(command.name());
+  // spweb marks every command of a keyed client change; only a change records the key.
+  if (spec && !spec->mutating) idempotency::dropArgs(command);
   switch (decideRoute(command, spec, self_)) {
     case Route::Unknown: {
       auto r = errorResult(proto::CommandResult::NOT_FOUND, "unknown command " + command.name());

@@ -52,7 +52,8 @@ Version fromProtoVersion(const proto::Version& v) {
 
 bool isPrivateKey(const std::string& key) {
   return key.rfind("accounts/", 0) == 0 || key.rfind("sessions/", 0) == 0 ||
-         key.rfind("account_service/", 0) == 0 || key.rfind("security/", 0) == 0;
+         key.rfind("account_service/", 0) == 0 || key.rfind("security/", 0) == 0 ||
+         key.rfind("idempotency/", 0) == 0;
 }
 
 bool isServiceOwnedKey(const std::string& key) {

@@ -98,7 +98,8 @@ struct ConfigStats {
 inline constexpr const char* kEventPrefix = "events/";
 bool isEventKey(const std::string& key);
 // accounts/, sessions/, account_service/: the account service's records (sp/account_service);
-// security/: the HTTPS certificate (sp/https_certificate). No client reads or writes them.
+// security/: the HTTPS certificate (sp/https_certificate); idempotency/: the results of keyed
+// client requests (sp/idempotency.hpp). No client reads or writes them.
 bool isPrivateKey(const std::string& key);
 // Written only by the service that owns it (a ConfigWrite marked "private"): the private keys
 // and the array's storage (storage/, sp/storage_service.hpp), whose changes are checked there.

@@ -7,6 +7,7 @@
 #include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
 #include "sp/events.hpp"
+#include "sp/idempotency.hpp"
 
 namespace dualsp::sp {
 
@@ -145,6 +146,14 @@ void ConfigService::handleWrite(const proto::Command& command, Reply reply) {
       return reply(errorResult(proto::CommandResult::FORBIDDEN,
                                "accounts, sessions, the HTTPS certificate and the array's storage "
                                "are changed through their own commands"));
+  // A client request's Idempotency-Key: the change records that it was applied, atomically.
+  if (std::optional<proto::IdempotencyMarker> marker = idempotency::markerOf(command)) {
+    if (!idempotency::validHash(marker->id()) || !idempotency::validHash(marker->fp()) ||
+        marker->attempt().empty())
+      return reply(
+          errorResult(proto::CommandResult::BAD_REQUEST, "a malformed idempotency marker"));
+    *change.mutable_idempotency() = std::move(*marker);
+  }
   if (!core_.store.isOpen())
     return reply(errorResult(
         proto::CommandResult::UNAVAILABLE,

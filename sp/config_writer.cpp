@@ -5,6 +5,7 @@
 
 #include "ipc/sp_id_proto.hpp"
 #include "platform/log.hpp"
+#include "sp/idempotency.hpp"
 
 namespace dualsp::sp {
 namespace {
@@ -100,6 +101,28 @@ bool ConfigWriter::stampChange(proto::ConfigWrite& change, Version v,
     if (!change.create_prefix().empty()) break;
   }
   *answer.mutable_version() = toProtoVersion(records.empty() ? v : versionOf(records.back()));
+  if (change.has_idempotency()) {
+    // In the same change: if it commits, the survivor of a failover knows it was applied.
+    const std::string key = idempotency::recordKey(change.idempotency().id());
+    std::optional<std::string> value = idempotency::appliedValue(
+        change.idempotency(), core_.store.get(key), {answer.keys().begin(), answer.keys().end()},
+        change.create_prefix(), core_.deps.wall_ms ? core_.deps.wall_ms() : 0);
+    if (!value) {
+      auto refused = errorResult(proto::CommandResult::BAD_REQUEST,
+                                 "another request with this Idempotency-Key made the change "
+                                 "already; it was not made again");
+      refused.set_message_key(idempotency::kKeyApplied);
+      reply(std::move(refused));
+      return false;
+    }
+    ConfigRecord marker;
+    marker.set_key(key);
+    marker.set_value(std::move(*value));
+    *marker.mutable_version() = toProtoVersion(v);
+    marker.set_writer(ipc::toProto(core_.deps.self));
+    records.push_back(std::move(marker));
+    ++v.seq;
+  }
   if (change.has_event()) {
     proto::Event event = change.event();
     // A created object: the event is about it, not about its collection.

@@ -34,6 +34,7 @@
 #include "sp/floating_settings.hpp"
 #include "sp/health_events.hpp"
 #include "sp/health_monitor.hpp"
+#include "sp/idempotency.hpp"
 #include "sp/storage_service.hpp"
 #ifdef DUALSP_SPWEB_TLS
 #include "sp/https_certificate.hpp"
@@ -119,6 +120,7 @@ class Daemon {
   void recordArrayEvents();
   void startAccounts();
   void startStorage();
+  void startIdempotency();
   void startHttpsCertificate();
 
   const Settings& c_;
@@ -157,6 +159,7 @@ class Daemon {
   std::unique_ptr<AccountService> accounts_;
   std::unique_ptr<platform::DataPath> data_path_;  // before storage_, which uses it
   std::unique_ptr<StorageService> storage_;
+  std::unique_ptr<idempotency::IdempotencyService> idempotency_;
 #ifdef DUALSP_SPWEB_TLS
   std::unique_ptr<HttpsCertificate> https_;  // null: HTTPS off, or no pair key
 #endif
@@ -320,6 +323,7 @@ void Daemon::buildConfigService() {
   config_service_->start();
   startAccounts();
   startStorage();
+  startIdempotency();
 #ifdef DUALSP_SPWEB_TLS
   if (https_) https_->install();  // before spweb starts (startServing)
 #endif
@@ -388,6 +392,24 @@ void Daemon::startStorage() {
   storage_ = std::make_unique<StorageService>(deps);
   storage_->registerCommands(registry_);
   storage_->start();
+}
+
+// The results of keyed client changes (Idempotency-Key), in the store (sp/idempotency.hpp).
+void Daemon::startIdempotency() {
+  idempotency::IdempotencyService::Dependencies deps;
+  deps.get = [this](const std::string& key) { return config_service_->get(key); };
+  deps.list = [this](const std::string& prefix) { return config_service_->list(prefix); };
+  deps.write = [this](proto::Command command, Reply reply) {
+    registry_.find("ConfigWrite")->handler(command, std::move(reply));
+  };
+  deps.active = [this] { return service_->role() == Role::Active; };
+  deps.forward_to_active = [this](const proto::Command& command, Reply reply) {
+    config_service_->forwardToActive(command, std::move(reply));
+  };
+  deps.wall_ms = wallMillis;
+  deps.now = [] { return std::chrono::steady_clock::now(); };
+  idempotency_ = std::make_unique<idempotency::IdempotencyService>(deps);
+  idempotency_->registerCommands(registry_);
 }
 
 // The array's HTTPS certificate, shared by both SPs through the store (sp/https_certificate).
@@ -556,6 +578,7 @@ void Daemon::turn() {
   config_service_->tick();
   // A dead peer's volumes to this (active) SP: trespass (docs/STORAGE.md "Owners").
   if (storage_) storage_->tick(peerAlive());
+  if (idempotency_) idempotency_->tick();
 #ifdef DUALSP_SPWEB_TLS
   if (https_) {
     https_->tick();

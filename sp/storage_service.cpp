@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/log.hpp"
+#include "sp/idempotency.hpp"
 #include "sp/storage_model.hpp"
 
 namespace dualsp::sp {
@@ -351,7 +352,8 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
   else if (op == "delete_volume")
     outcome = storage::deleteVolume(m, id, body.value("Force", false) == true);
   else if (op == "move_volume")
-    outcome = move(command.caller(), m, id, body.value("To", std::string()), "asked by " + user);
+    outcome = move(command.caller(), m, id, body.value("To", std::string()), "asked by " + user,
+                   &command);
   else if (op == "create_initiator")
     outcome = storage::createInitiator(m, body, storage::nextId(ids(m.initiators)));
   else if (op == "delete_initiator")
@@ -385,7 +387,11 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
         dumpJson({{"id", outcome.change->id}, {"resource", outcome.change->resource}}));
     return reply(result);
   }
-  proto::CommandResult written = commit(command.caller(), *outcome.change);
+  // A creation names what it made, for a retry answered from the idempotency marker alone.
+  proto::Command keyed = command;
+  if (op.rfind("create_", 0) == 0 && command.args().count(idempotency::kArgId))
+    (*keyed.mutable_args())[idempotency::kArgCreated] = outcome.change->id;
+  proto::CommandResult written = commit(command.caller(), *outcome.change, {}, &keyed);
   if (written.status() != proto::CommandResult::OK) return reply(written);
   reconcile();
   LOG_NOTICE << "storage: " << op << " " << outcome.change->id << " by " << command.caller().user();
@@ -396,7 +402,8 @@ void StorageService::decide(const proto::Command& command, Reply reply) {
 }
 
 proto::CommandResult StorageService::commit(const proto::Caller& caller, storage::Change& change,
-                                            std::vector<proto::Event> extra) {
+                                            std::vector<proto::Event> extra,
+                                            const proto::Command* keyed) {
   proto::ConfigWrite w;
   for (auto& r : change.records) *w.add_records() = std::move(r);
   // A change without an event of its own (this SP's ports published) records none: an event
@@ -412,6 +419,7 @@ proto::CommandResult StorageService::commit(const proto::Caller& caller, storage
   write.set_target(proto::SP_UNKNOWN);
   *write.mutable_caller() = caller;
   (*write.mutable_args())["private"] = "1";  // storage/ is this service's (ConfigService)
+  if (keyed) idempotency::passOn(*keyed, write);
   write.set_payload(w.SerializeAsString());
   // Waited for here: the next change must see this one in the store.
   auto promise = std::make_shared<std::promise<proto::CommandResult>>();
@@ -429,7 +437,7 @@ proto::CommandResult StorageService::commit(const proto::Caller& caller, storage
 
 storage::Outcome StorageService::move(const proto::Caller& caller, const storage::Model& m,
                                       const std::string& id, const std::string& to,
-                                      const std::string& why) {
+                                      const std::string& why, const proto::Command* keyed) {
   storage::Outcome outcome = storage::moveVolume(m, id, to, false, why);
   if (!outcome.change) return outcome;
   // Transitioning first, so no host is told a path is optimized on both SPs at once.
@@ -445,7 +453,7 @@ storage::Outcome StorageService::move(const proto::Caller& caller, const storage
     }
     reconcile();
   }
-  proto::CommandResult r = commit(caller, *outcome.change);
+  proto::CommandResult r = commit(caller, *outcome.change, {}, keyed);
   if (r.status() != proto::CommandResult::OK) {
     storage::Refusal failed{503,
                             "ServiceTemporarilyUnavailable",

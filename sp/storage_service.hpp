@@ -98,11 +98,16 @@ class StorageService {
   void decide(const proto::Command& command, Reply reply);
   void redistribute(const proto::Command& command, storage::Model m, Reply reply);
   // A planned move in two changes: Transitioning first (the data path follows), then the owner.
+  // `keyed`: the client's command, whose Idempotency-Key the last change records.
   storage::Outcome move(const proto::Caller& caller, const storage::Model& m, const std::string& id,
-                        const std::string& to, const std::string& why);
+                        const std::string& to, const std::string& why,
+                        const proto::Command* keyed = nullptr);
   // One change written (replicated) with its event, waited for; `extra` events recorded after.
+  // `keyed`: the client's command; its idempotency args go on the ConfigWrite (the marker is
+  // written in the same change, sp/idempotency.hpp).
   proto::CommandResult commit(const proto::Caller& caller, storage::Change& change,
-                              std::vector<proto::Event> extra = {});
+                              std::vector<proto::Event> extra = {},
+                              const proto::Command* keyed = nullptr);
   // The model as the store holds it now; built again only when the store's version or the
   // platform's drives changed (every storage read and decision asks for it).
   struct Snapshot {

@@ -7,6 +7,7 @@
 
 #include "platform/log.hpp"
 #include "platform/text.hpp"
+#include "webserver/bus_command.hpp"
 #include "webserver/protocol.hpp"
 #include "webserver/query.hpp"
 #include "webserver/query_apply.hpp"
@@ -97,8 +98,12 @@ struct Dispatcher::RequestScope {
       : request(client_request), direct(bus) {
     if (isRead(client_request.method)) reads.emplace(bus);
   }
-  // Where this request's commands go: through the read cache on a GET or HEAD.
-  ipc::CommandClient& bus() { return reads ? static_cast<ipc::CommandClient&>(*reads) : direct; }
+  // Where this request's commands go: through the read cache on a GET or HEAD, marked with
+  // the Idempotency-Key on a keyed change.
+  ipc::CommandClient& bus() {
+    if (keyed) return *keyed;
+    return reads ? static_cast<ipc::CommandClient&>(*reads) : direct;
+  }
   // Who the request comes from, once authenticated (empty otherwise: NoAuth, refused).
   Identity caller() const {
     return auth && auth->status == AuthStatus::Ok ? auth->identity : Identity{};
@@ -107,6 +112,7 @@ struct Dispatcher::RequestScope {
   const Request& request;  // the client's
   ipc::CommandClient& direct;
   std::optional<RequestReadCache> reads;
+  ipc::CommandClient* keyed = nullptr;
   std::optional<AuthOutcome> auth;
   bool board_read = false;
   std::optional<ipc::StatusSnapshot> board;
@@ -201,6 +207,13 @@ void Dispatcher::route(const Request& request, Response& res, RequestScope& scop
     if (!options) return;
   }
   if (!patchChangesSomething(request, res)) return;
+  // Before the precondition: a retry's If-Match names the ETag the first attempt changed.
+  if (std::optional<std::string> key = request.header(idempotency::kHeader);
+      key && idempotency::keyable(request) && route.privilege != Privilege::NoAuth &&
+      !idempotency::refusedBody(request)) {
+    serveKeyed(request, *match, res, scope, *key);
+    return;
+  }
   if (!preconditionHolds(request, res)) return;
   if (!options || options->empty()) {
     serve(request, *match, res, scope);
@@ -340,6 +353,120 @@ bool Dispatcher::preconditionHolds(const Request& request, Response& res) const 
   if (etagListMatches(*condition, etagOf(current.body))) return true;
   messages::preconditionFailed(res);
   return false;
+}
+
+void Dispatcher::serveKeyed(const Request& request, const RouteMatch& match, Response& res,
+                            RequestScope& scope, const std::string& key) const {
+  using idempotency::CheckAnswer;
+  if (!idempotency::validKey(key)) {
+    messages::headerInvalid(res, idempotency::kHeader);
+    return;
+  }
+  const Identity caller = scope.caller();
+  proto::Caller who;
+  who.set_user(caller.user);
+  who.set_role(caller.role);
+  who.set_origin("web " + request.remote_address);
+  const std::string id = idempotency::requestId(caller.user, key);
+  const std::string fp = idempotency::fingerprint(request);
+  const std::string attempt = idempotency::newAttempt();
+  // What the first attempt left: its result, its change alone, or nothing.
+  auto answerFrom = [&](const CheckAnswer& known) {
+    switch (known.state) {
+      case CheckAnswer::State::Failed:
+        commandSucceeded(known.failure, res, "Idempotency-Key", "");
+        return;
+      case CheckAnswer::State::Mismatch:
+        messages::idempotencyKeyReused(res);
+        return;
+      case CheckAnswer::State::InProgress:
+        messages::idempotencyKeyInProgress(res, idempotency::kRetryAfterInProgressSeconds);
+        return;
+      case CheckAnswer::State::Done:
+        if (idempotency::replayable(known))
+          idempotency::replay(known, res);
+        else
+          answerApplied(request, known.created, res);  // e.g. the body was too large to keep
+        break;
+      case CheckAnswer::State::Applied:
+        answerApplied(request, known.created, res);
+        break;
+      case CheckAnswer::State::None:
+        return;
+    }
+    res.addHeader(std::string(idempotency::kReplayedHeader), "true");
+  };
+  // Ends an attempt that made nothing (spd keeps no result of it).
+  auto endAttempt = [&](const std::string& which) {
+    Response nothing;
+    nothing.status = 500;
+    idempotency::record(scope.direct, who, id, fp, which, nothing);
+  };
+  CheckAnswer known = idempotency::check(scope.direct, who, id, fp, attempt);
+  if (known.state != CheckAnswer::State::None) return answerFrom(known);
+
+  idempotency::KeyedBus keyed(scope.direct, id, fp, attempt);
+  scope.keyed = &keyed;
+  try {
+    if (preconditionHolds(request, res)) serve(request, match, res, scope);
+  } catch (...) {
+    scope.keyed = nullptr;
+    endAttempt(attempt);
+    throw;
+  }
+  scope.keyed = nullptr;
+  if (keyed.appliedElsewhere()) {
+    // Another attempt with this key made the change first (it raced this one across a
+    // failover): this one made nothing; answer as that one did.
+    endAttempt(attempt);
+    res = Response{};
+    const std::string again = idempotency::newAttempt();
+    CheckAnswer first = idempotency::check(scope.direct, who, id, fp, again);
+    if (first.state == CheckAnswer::State::None) {
+      // The marker is gone again (retention): end the check's attempt, let the client retry.
+      endAttempt(again);
+      messages::idempotencyKeyInProgress(res, idempotency::kRetryAfterInProgressSeconds);
+      return;
+    }
+    return answerFrom(first);
+  }
+  idempotency::record(scope.direct, who, id, fp, attempt, res);
+}
+
+Response Dispatcher::readAsClient(const Request& request, const std::string& path) const {
+  Request get;
+  get.method = HttpMethod::Get;
+  get.path = path;
+  get.headers = request.headers;
+  get.remote_address = request.remote_address;
+  Response current;
+  RequestScope same_caller(get, bus_);  // authenticated again, by the same credentials
+  route(get, current, same_caller);
+  return current;
+}
+
+void Dispatcher::answerApplied(const Request& request, const std::string& created,
+                               Response& res) const {
+  res = Response{};
+  res.status = 204;
+  if (request.method == HttpMethod::Patch || request.method == HttpMethod::Put) {
+    Response now = readAsClient(request, request.path);
+    if (now.status == 200) {
+      res.body = std::move(now.body);
+      res.status = 200;
+    }
+    return;
+  }
+  if (request.method != HttpMethod::Post || created.empty() ||
+      request.path.find("/Actions/") != std::string::npos)
+    return;
+  std::string location = request.path;
+  while (location.size() > 1 && location.back() == '/') location.pop_back();
+  location += "/" + created;
+  res.status = 201;
+  res.addHeader("Location", location);
+  Response now = readAsClient(request, location);
+  if (now.status == 200) res.body = std::move(now.body);
 }
 
 void Dispatcher::answerDegraded(Response& res) const {

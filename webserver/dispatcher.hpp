@@ -13,6 +13,7 @@
 #include "ipc/status_board.hpp"
 #include "webserver/auth.hpp"
 #include "webserver/http_types.hpp"
+#include "webserver/idempotency.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/route_table.hpp"
 #include "webserver/service_context.hpp"
@@ -75,6 +76,17 @@ class Dispatcher {
   // If-Match on PATCH, PUT or DELETE: the ETag of the same path's GET, run now, must be one the
   // client names (else 412, or the GET's own error, and the change is not made).
   bool preconditionHolds(const Request& request, Response& res) const;
+  // A change with an Idempotency-Key (docs/WEB.md "Idempotent retries"): asks the active SP
+  // about the key, then replays the first result, refuses, or runs the change (the precondition
+  // and the handler) with every command marked with the key, and records the result.
+  void serveKeyed(const Request& request, const RouteMatch& match, Response& res,
+                  RequestScope& scope, const std::string& key) const;
+  // The answer to a retry whose change was applied but whose result was not recorded (the SP
+  // died in between): PATCH/PUT 200 with the resource read now, DELETE 204, POST 201 with
+  // Location when the created resource is known, else 204.
+  void answerApplied(const Request& request, const std::string& created, Response& res) const;
+  // A GET of `path` as the client of `request` would make it (same credentials, same checks).
+  Response readAsClient(const Request& request, const std::string& path) const;
   // 503 for a route degraded mode does not serve, naming the faults on the status board.
   void answerDegraded(Response& res) const;
   std::optional<ipc::StatusSnapshot> readStatus() const;

@@ -227,6 +227,29 @@ void generalError(Response& res) {
   setError(res, 400, BaseMessage::GeneralError, {});
 }
 
+void headerInvalid(Response& res, std::string_view header) {
+  setError(res, 400, BaseMessage::HeaderInvalid, {std::string(header)});
+}
+
+void idempotencyKeyReused(Response& res) {
+  setError(res, 422, BaseMessage::HeaderInvalid, {"Idempotency-Key"});
+  const std::string why =
+      "The Idempotency-Key was used before with another request (method, path, query or body); "
+      "nothing was done. Use a new key for a new request.";
+  res.body["error"]["message"] = why;
+  res.body["error"]["@Message.ExtendedInfo"][0]["Resolution"] = why;
+}
+
+void idempotencyKeyInProgress(Response& res, int retry_after_seconds) {
+  setError(res, 409, BaseMessage::ResourceInUse, {});
+  const std::string why =
+      "The first request with this Idempotency-Key is still being served; nothing was done by "
+      "this one. Retry after the interval in Retry-After to get its result.";
+  res.body["error"]["message"] = why;
+  res.body["error"]["@Message.ExtendedInfo"][0]["Resolution"] = why;
+  res.addHeader("Retry-After", std::to_string(retry_after_seconds));
+}
+
 void payloadTooLarge(Response& res) {
   setError(res, 413, BaseMessage::PayloadTooLarge, {});
 }

@@ -118,6 +118,14 @@ void propertyNotWritable(Response& res, std::string_view property);
 void passwordIncorrectLength(Response& res, size_t min, size_t max);
 // 400: spd refused the command's arguments (CommandResult BAD_REQUEST).
 void generalError(Response& res);
+// 400 HeaderInvalid: a request header spweb cannot take (an Idempotency-Key of bad form).
+void headerInvalid(Response& res, std::string_view header);
+// 422 HeaderInvalid: the Idempotency-Key was used before for another request (docs/WEB.md
+// "Idempotent retries"); nothing was done.
+void idempotencyKeyReused(Response& res);
+// 409 ResourceInUse + Retry-After: the first request with this Idempotency-Key is still being
+// served; nothing was done by this one.
+void idempotencyKeyInProgress(Response& res, int retry_after_seconds);
 // 413: a request body above kMaxRequestBodyBytes.
 void payloadTooLarge(Response& res);
 // 400: a collection is at its size limit (the event subscriptions, for one).

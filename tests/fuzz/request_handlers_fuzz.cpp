@@ -3,7 +3,7 @@
 // (webserver/request_body.hpp), with a status board and an spd of this target's own
 // (docs/WEB.md, docs/SECURITY.md "Hostile input"). For every request:
 //   - nothing escapes handle(); the status is one spweb answers with (200, 201, 204, 400, 403,
-//     404, 405, 409, 413, 500, 503, 507);
+//     404, 405, 409, 413, 422, 500, 503, 507);
 //   - a 5xx is explained: 500 only after spd answered TIMEOUT or INTERNAL (or this target's
 //     hostile spd answered anything at all), 503 only in degraded mode, without a readable
 //     status board or after spd gave no answer or UNAVAILABLE, 507 only after
@@ -262,6 +262,14 @@ class ScriptedSpd : public ipc::CommandClient {
       if (r && r->status() == proto::CommandResult::NOT_FOUND) return *r;
       FUZZ_EXPECT(r.has_value());
       return *r;
+    }
+    if (name == "IdempotencyCheck" || name == "IdempotencyRecord") {
+      // What sp/idempotency.cpp answers a first attempt: go ahead; and its result: kept.
+      proto::CommandResult r;
+      r.set_status(proto::CommandResult::OK);
+      r.set_served_by(ipc::toProto(self_));
+      r.set_payload(name == "IdempotencyCheck" ? R"({"state":"none"})" : R"({"recorded":true})");
+      return r;
     }
     proto::CommandResult r;
     r.set_status(name == kResetSp ? proto::CommandResult::ACCEPTED : proto::CommandResult::OK);
@@ -654,6 +662,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.body_too_large = (setup & 0x20) && !body.empty() && (form & 0x80);
   request.remote_address = "198.18.0.100";
   if (!last_event_id.empty()) request.headers.emplace_back("Last-Event-ID", last_event_id);
+  // A Last-Event-ID field starting with 'K' is also an Idempotency-Key (the rest of it).
+  if (!last_event_id.empty() && last_event_id[0] == 'K')
+    request.headers.emplace_back("Idempotency-Key", last_event_id.substr(1));
 
   Response res = dispatcher.handle(request);
   if (getenv("DUALSP_FUZZ_TRACE")) {
@@ -670,7 +681,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The status, and what explains a 5xx.
   static const std::set<int> kStatuses = {200, 201, 204, 400, 401, 403, 404, 405,
-                                          409, 412, 413, 500, 501, 503, 507};
+                                          409, 412, 413, 422, 500, 501, 503, 507};
   FUZZ_EXPECT(kStatuses.count(res.status) == 1);
   if (res.status == 500) FUZZ_EXPECT(spd.saw_internal || hostile);
   if (res.status == 507) FUZZ_EXPECT(spd.saw_storage || hostile);

@@ -6,6 +6,7 @@
 #include "sp/config_writer.hpp"
 
 #include <cerrno>
+#include <nlohmann/json.hpp>
 
 #include "CppUTest/TestHarness.h"
 #include "config_test_support.hpp"
@@ -115,6 +116,72 @@ TEST(ConfigWriter, WithThePeerDeclaredDeadTheChangeIsHeldAloneWithASyncPointOnDi
   CHECK_TRUE(peer.sent.empty());
   CHECK_TRUE(core->has_marker);
   CHECK_TRUE(std::filesystem::exists(other.path + "/sync.point"));
+}
+
+TEST(ConfigWriter, AKeyedChangeRecordsItsKeyInTheSameReplicatedChange) {
+  // What makes a retry after a failover safe: if the change is on the survivor, so is its key.
+  proto::ReplicateRequest sent;
+  peer.answer = [&](const proto::Command& c) {
+    sent.ParseFromString(c.payload());
+    return replicateAnswer(true);
+  };
+  proto::ConfigWrite change = oneChange("tag", "\"x\"");
+  change.mutable_idempotency()->set_id("ab12");
+  change.mutable_idempotency()->set_fp("cd34");
+  change.mutable_idempotency()->set_attempt("first");
+  Captured answer;
+  writer->writeAsActive(change, std::chrono::steady_clock::now() + core->options.change_wait,
+                        answer.reply());
+  CHECK_EQUAL(proto::CommandResult::OK, answer.result->status());
+  // One replication: the record, the key's marker, the event.
+  CHECK_EQUAL(3, sent.records_size());
+  STRCMP_EQUAL("tag", sent.records(0).key().c_str());
+  STRCMP_EQUAL("idempotency/ab12", sent.records(1).key().c_str());
+  auto marker = nlohmann::json::parse(sent.records(1).value());
+  STRCMP_EQUAL("applied", marker["state"].get<std::string>().c_str());
+  STRCMP_EQUAL("cd34", marker["fp"].get<std::string>().c_str());
+  STRCMP_EQUAL("first", marker["attempt"].get<std::string>().c_str());
+  CHECK_TRUE(core->store.get("idempotency/ab12").has_value());
+
+  // Another attempt with the key (it raced the first across a failover) changes nothing.
+  change = oneChange("tag", "\"y\"");
+  change.mutable_idempotency()->set_id("ab12");
+  change.mutable_idempotency()->set_fp("cd34");
+  change.mutable_idempotency()->set_attempt("second");
+  Captured again;
+  const auto before = core->store.last();
+  writer->writeAsActive(change, std::chrono::steady_clock::now() + core->options.change_wait,
+                        again.reply());
+  CHECK_EQUAL(proto::CommandResult::BAD_REQUEST, again.result->status());
+  STRCMP_EQUAL("IdempotencyKeyApplied", again.result->message_key().c_str());
+  STRCMP_EQUAL("\"x\"", core->store.get("tag")->value().c_str());
+  CHECK_TRUE(before == core->store.last());
+
+  // The first attempt's own later changes go through (a handler may send more than one).
+  change.mutable_idempotency()->set_attempt("first");
+  Captured same;
+  writer->writeAsActive(change, std::chrono::steady_clock::now() + core->options.change_wait,
+                        same.reply());
+  CHECK_EQUAL(proto::CommandResult::OK, same.result->status());
+}
+
+TEST(ConfigWriter, AKeyedCreateNamesWhatItCreatedInItsMarker) {
+  peer.answer = [](const proto::Command&) { return replicateAnswer(true); };
+  proto::ConfigWrite change;
+  change.add_records()->set_value("{}");
+  change.set_create_prefix("subscriptions/");
+  change.mutable_idempotency()->set_id("ee");
+  change.mutable_idempotency()->set_fp("ff");
+  change.mutable_idempotency()->set_attempt("a");
+  Captured answer;
+  writer->writeAsActive(change, std::chrono::steady_clock::now() + core->options.change_wait,
+                        answer.reply());
+  CHECK_EQUAL(proto::CommandResult::OK, answer.result->status());
+  proto::ConfigWriteAnswer written;
+  written.ParseFromString(answer.result->payload());
+  const std::string id = written.keys(0).substr(std::string("subscriptions/").size());
+  auto marker = nlohmann::json::parse(core->store.get("idempotency/ee")->value());
+  STRCMP_EQUAL(id.c_str(), marker["created"].get<std::string>().c_str());
 }
 
 TEST(ConfigWriter, ThePassiveRefusesAChangeFromAnOlderEpoch) {
