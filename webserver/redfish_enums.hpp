@@ -21,6 +21,7 @@ using ManagerType = redfish::manager::ManagerType;              // Manager.Manag
 using RedundancyMode = redfish::redundancy::RedundancyMode;     // Redundancy.RedundancyMode
 using ChassisType = redfish::chassis::ChassisType;              // Chassis.ChassisType
 using ReadingType = redfish::sensor::ReadingType;               // Sensor.ReadingType
+using FanReadingUnits = redfish::thermal::ReadingUnits;         // Thermal.ReadingUnits (a Fan's)
 using OverWritePolicy = redfish::log_service::OverWritePolicy;  // LogService.OverWritePolicy
 using LogEntryType = redfish::log_entry::LogEntryType;          // LogEntry.LogEntryType
 // The TelemetryService's performance figures (routes/telemetry_service.cpp).

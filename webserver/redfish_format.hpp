@@ -41,6 +41,7 @@ inline constexpr std::string_view kRolesPath = "/redfish/v1/AccountService/Roles
 inline constexpr std::string_view kEventServicePath = "/redfish/v1/EventService";
 inline constexpr std::string_view kSubscriptionsPath = "/redfish/v1/EventService/Subscriptions";
 inline constexpr std::string_view kEventStreamPath = "/redfish/v1/EventService/SSE";
+inline constexpr std::string_view kUpdateServicePath = "/redfish/v1/UpdateService";
 
 // The array's enclosure, the one Chassis, which holds both SPs: "/redfish/v1/Chassis/Enclosure".
 inline constexpr std::string_view kEnclosureId = "Enclosure";

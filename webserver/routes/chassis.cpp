@@ -6,8 +6,6 @@
 // SP: "SPA_CPU0Temp". Full mode only: the enclosure is not the rescue subset's business.
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,10 +17,13 @@
 #include "webserver/redfish_format.hpp"
 #include "webserver/redfish_messages.hpp"
 #include "webserver/routes/chassis_location.hpp"
+#include "webserver/routes/enclosure.hpp"
 #include "webserver/routes/routes.hpp"
 
 namespace dualsp::web {
 namespace {
+
+using namespace enclosure;
 
 constexpr std::string_view kChassisCollectionType = "#ChassisCollection.ChassisCollection";
 constexpr std::string_view kChassisType = "#Chassis.v1_25_0.Chassis";
@@ -42,29 +43,7 @@ constexpr std::string_view kAssetTagKey = "chassis/AssetTag";
 constexpr std::string_view kLocationKey = "chassis/Location";
 constexpr std::string_view kAssetTagProperty = "AssetTag";
 constexpr std::string_view kLocationProperty = "Location";
-// The parts of an inventory (proto::InventoryItem::kind) that the subsystems list.
-constexpr std::string_view kFanKind = "Fan";
-constexpr std::string_view kPowerSupplyKind = "PowerSupply";
 
-constexpr std::array<SpId, 2> kBothSps{SpId::A, SpId::B};
-
-// "SPA_CPU0Temp": resource ids in the enclosure carry the SP whose part it is.
-std::string enclosureId(SpId sp, const std::string& id) {
-  return std::string(managerId(sp)) + "_" + id;
-}
-
-// The SP and its own id in an enclosure id; nullopt when it names no SP.
-std::optional<std::pair<SpId, std::string>> splitEnclosureId(const std::string& id) {
-  const size_t underscore = id.find('_');
-  if (underscore == std::string::npos || underscore + 1 == id.size()) return std::nullopt;
-  std::optional<SpId> sp = spOfManagerId(std::string_view(id).substr(0, underscore));
-  if (!sp) return std::nullopt;
-  return std::make_pair(*sp, id.substr(underscore + 1));
-}
-
-std::string sensorsPath() {
-  return enclosurePath() + "/Sensors";
-}
 std::string thermalPath() {
   return enclosurePath() + "/ThermalSubsystem";
 }
@@ -78,66 +57,12 @@ std::string powerSuppliesPath() {
   return powerPath() + "/PowerSupplies";
 }
 
-HealthState worse(HealthState a, HealthState b) {
-  return static_cast<int>(a) > static_cast<int>(b) ? a : b;
+// The enclosure's legacy resources (routes/thermal.cpp, routes/power.cpp), linked from it.
+std::string legacyThermalPath() {
+  return enclosurePath() + "/Thermal";
 }
-
-// What both SPs answered to one command: the answer of each, or nothing from a peer that spd
-// could not answer for.
-struct BothAnswers {
-  std::array<std::optional<proto::CommandResult>, 2> of;
-  const std::optional<proto::CommandResult>& operator[](SpId sp) const {
-    return of[static_cast<size_t>(sp)];
-  }
-};
-
-// Sends `command` about each SP. This SP's failure is the request's (set on `res`, nullopt);
-// the peer's leaves its half empty.
-std::optional<BothAnswers> askBothSps(const RequestContext& ctx, std::string_view command,
-                                      Response& res) {
-  BothAnswers answers;
-  const SpId self = ctx.config.sp;
-  for (SpId sp : {self, peerOf(self)}) {
-    std::optional<proto::CommandResult> result = runCommand(ctx, makeCommand(ctx, command, sp));
-    if (sp == self) {
-      if (!commandSucceeded(result, res, "Chassis", kEnclosureId)) return std::nullopt;
-    } else if (!result || (result->status() != proto::CommandResult::OK &&
-                           result->status() != proto::CommandResult::ACCEPTED)) {
-      continue;
-    }
-    answers.of[static_cast<size_t>(sp)] = std::move(result);
-  }
-  return answers;
-}
-
-// Oem.DualSP of a resource built from both SPs: how fresh each half is ("AgeMs" null and
-// "Stale" true for a half that is missing), "Stale" when either is, and who answered.
-Json sourcesOem(const RequestContext& ctx, const BothAnswers& answers) {
-  Json sources = Json::object();
-  bool stale = false;
-  for (SpId sp : kBothSps) {
-    const std::optional<proto::CommandResult>& r = answers[sp];
-    const bool missing = !r.has_value();
-    stale = stale || missing || r->stale();
-    sources[std::string(1, spLetter(sp))] = {
-        {"Stale", missing || r->stale()},
-        {"AgeMs", missing ? Json(nullptr) : Json(r->age_ms())},
-    };
-  }
-  return {{"Stale", stale},
-          {"Sources", std::move(sources)},
-          {"ServedBy", std::string(1, spLetter(ctx.config.sp))}};
-}
-
-// The freshness of one SP's half, for a resource built from it alone.
-Json freshnessOem(const proto::CommandResult& result, const RequestContext& ctx) {
-  Json oem = freshnessOf(result);
-  oem["ServedBy"] = std::string(1, spLetter(ctx.config.sp));
-  return oem;
-}
-
-HealthState sensorHealth(const proto::Sensor& s) {
-  return healthState(fromProto(s.health()));
+std::string legacyPowerPath() {
+  return enclosurePath() + "/Power";
 }
 
 // The worst health of every sensor either SP reported.
@@ -169,36 +94,6 @@ Json sensorBody(const RequestContext& ctx, SpId sp, const proto::Sensor& s,
   body["RelatedItem"] = Json::array({odataLink(managerPath(sp))});
   body["Oem"]["DualSP"] = freshnessOem(result, ctx);
   return body;
-}
-
-// The sensor that measures part `part_id` of kind `kind`: its id is the part's, or starts
-// with it and goes on with a non-digit ("Fan0", "PSU0Power"; "Fan1" is not "Fan10"'s).
-const proto::Sensor* sensorOfPart(const proto::CommandResult* sensors, const std::string& part_id,
-                                  ReadingType kind) {
-  if (!sensors) return nullptr;
-  for (const proto::Sensor& s : sensors->sensors().sensors()) {
-    if (parseReadingType(s.kind()) != kind || s.id().rfind(part_id, 0) != 0) continue;
-    if (s.id().size() == part_id.size() ||
-        !std::isdigit(static_cast<unsigned char>(s.id()[part_id.size()])))
-      return &s;
-  }
-  return nullptr;
-}
-
-// A part's Status: its sensor's health; without a sensor, only that it is there.
-Json partStatus(const proto::Sensor* sensor) {
-  Json status = {{"State", ResourceState::Enabled}};
-  if (sensor) status["Health"] = sensorHealth(*sensor);
-  return status;
-}
-
-// Fields every part (fan, power supply) carries from the inventory.
-void addPartIdentity(Json& body, SpId sp, const proto::InventoryItem& item) {
-  body["Name"] = std::string(spName(sp)) + " " + (item.name().empty() ? item.id() : item.name());
-  if (!item.manufacturer().empty()) body["Manufacturer"] = item.manufacturer();
-  if (!item.model().empty()) body["Model"] = item.model();
-  if (!item.serial_number().empty()) body["SerialNumber"] = item.serial_number();
-  if (!item.part_number().empty()) body["PartNumber"] = item.part_number();
 }
 
 Json fanBody(const RequestContext& ctx, SpId sp, const proto::InventoryItem& item,
@@ -240,13 +135,6 @@ Json collectionBody(std::string path, std::string_view type, std::string name, J
   };
 }
 
-// The {ChassisId} of the route, which must be the enclosure; 404 on `res` otherwise.
-bool isEnclosure(const RequestContext& ctx, Response& res) {
-  if (ctx.params.at(0) == kEnclosureId) return true;
-  messages::resourceNotFound(res, "Chassis", ctx.params.at(0));
-  return false;
-}
-
 void handleChassisCollectionGet(const RequestContext&, Response& res) {
   res.body = collectionBody("/redfish/v1/Chassis", kChassisCollectionType, "Chassis Collection",
                             Json::array({odataLink(enclosurePath())}));
@@ -280,6 +168,9 @@ void handleChassisGet(const RequestContext& ctx, Response& res) {
       {"Sensors", odataLink(sensorsPath())},
       {"ThermalSubsystem", odataLink(thermalPath())},
       {"PowerSubsystem", odataLink(powerPath())},
+      // Deprecated by the subsystems, still what many clients read (bmcweb keeps them too).
+      {"Thermal", odataLink(legacyThermalPath())},
+      {"Power", odataLink(legacyPowerPath())},
       {"Drives", odataLink(enclosurePath() + "/Drives")},  // the shelf (routes/storage.cpp)
       {"Links", {{"ManagedBy", managers}, {"ManagersInChassis", managers}}},
       {"Oem", {{"DualSP", sourcesOem(ctx, *sensors)}}},
@@ -344,44 +235,6 @@ void handleSensorGet(const RequestContext& ctx, Response& res) {
     return;
   }
   messages::resourceNotFound(res, "Sensor", id);
-}
-
-// Both SPs' inventories and sensors, for the fans and power supplies.
-struct Parts {
-  BothAnswers inventory;
-  BothAnswers sensors;
-};
-
-std::optional<Parts> askParts(const RequestContext& ctx, Response& res) {
-  std::optional<BothAnswers> inventory = askBothSps(ctx, kGetInventory, res);
-  if (!inventory) return std::nullopt;
-  std::optional<BothAnswers> sensors = askBothSps(ctx, kGetSensors, res);
-  if (!sensors) return std::nullopt;
-  return Parts{std::move(*inventory), std::move(*sensors)};
-}
-
-// Visits every part of `kind` on both SPs, with its sensor of `reading`.
-template <typename Visit>
-void forEachPart(const Parts& parts, std::string_view kind, ReadingType reading, Visit visit) {
-  for (SpId sp : kBothSps) {
-    const auto& inventory = parts.inventory[sp];
-    if (!inventory) continue;
-    const proto::CommandResult* sensors = parts.sensors[sp] ? &*parts.sensors[sp] : nullptr;
-    for (const proto::InventoryItem& item : inventory->inventory().items())
-      if (item.kind() == kind)
-        visit(sp, item, *inventory, sensorOfPart(sensors, item.id(), reading));
-  }
-}
-
-// The worst health of the parts of `kind`.
-HealthState partsHealth(const Parts& parts, std::string_view kind, ReadingType reading) {
-  HealthState health = HealthState::OK;
-  forEachPart(parts, kind, reading,
-              [&](SpId, const proto::InventoryItem&, const proto::CommandResult&,
-                  const proto::Sensor* sensor) {
-                if (sensor) health = worse(health, sensorHealth(*sensor));
-              });
-  return health;
 }
 
 void handleThermalSubsystemGet(const RequestContext& ctx, Response& res) {
@@ -479,16 +332,6 @@ void handleFanGet(const RequestContext& ctx, Response& res) {
 
 void handlePowerSupplyGet(const RequestContext& ctx, Response& res) {
   handlePartGet(ctx, res, "PowerSupply", kPowerSupplyKind, powerSupplyBody);
-}
-
-// A resource of the enclosure: built from commands to both SPs, full mode only.
-void addEnclosureRoute(RouteTable& routes, std::string pattern, Handler handler) {
-  routes.add({.pattern = std::move(pattern),
-              .methods = {HttpMethod::Get, HttpMethod::Head},
-              .privilege = Privilege::Login,
-              .degraded = DegradedService::No,
-              .source = DataSource::LocalBus,
-              .handler = handler});
 }
 
 }  // namespace

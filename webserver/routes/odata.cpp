@@ -17,7 +17,7 @@ namespace {
 
 // The @odata.type of every body spweb writes, by resource area; the versions are the ones
 // the routes' own constants name.
-constexpr std::array<std::string_view, 68> kODataTypes = {
+constexpr std::array<std::string_view, 71> kODataTypes = {
     "#ServiceRoot.v1_17_0.ServiceRoot",
     "#SessionService.v1_1_9.SessionService",
     "#SessionCollection.SessionCollection",
@@ -47,6 +47,8 @@ constexpr std::array<std::string_view, 68> kODataTypes = {
     "#PowerSubsystem.v1_1_0.PowerSubsystem",
     "#PowerSupplyCollection.PowerSupplyCollection",
     "#PowerSupply.v1_5_0.PowerSupply",
+    "#Thermal.v1_7_3.Thermal",  // the legacy resources (routes/thermal.cpp, routes/power.cpp)
+    "#Power.v1_7_3.Power",
     "#EventService.v1_12_0.EventService",
     "#EventDestinationCollection.EventDestinationCollection",
     "#EventDestination.v1_16_0.EventDestination",
@@ -84,6 +86,7 @@ constexpr std::array<std::string_view, 68> kODataTypes = {
     "#MetricReportDefinition.v1_4_7.MetricReportDefinition",
     "#MetricReportCollection.MetricReportCollection",
     "#MetricReport.v1_5_2.MetricReport",
+    "#UpdateService.v1_17_0.UpdateService",  // routes/update_service.cpp
     // The HTTPS certificate (routes/certificate_service.cpp), where spweb has TLS.
     "#CertificateService.v1_2_1.CertificateService",
     "#CertificateLocations.v1_0_4.CertificateLocations",
@@ -153,9 +156,9 @@ struct ServiceDocumentEntry {
   bool degraded;
 };
 #ifdef DUALSP_TLS_CERTIFICATES
-constexpr size_t kServiceDocumentEntries = 12;
+constexpr size_t kServiceDocumentEntries = 13;
 #else
-constexpr size_t kServiceDocumentEntries = 11;
+constexpr size_t kServiceDocumentEntries = 12;
 #endif
 constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocument{{
     {"Service", "/redfish/v1/", true},
@@ -169,6 +172,7 @@ constexpr std::array<ServiceDocumentEntry, kServiceDocumentEntries> kServiceDocu
     {"EventService", kEventServicePath, true},
     {"Sessions", kSessionsPath, true},
     {"TelemetryService", kTelemetryServicePath, false},
+    {"UpdateService", kUpdateServicePath, false},
 #ifdef DUALSP_TLS_CERTIFICATES
     {"CertificateService", "/redfish/v1/CertificateService", false},
 #endif

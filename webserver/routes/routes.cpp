@@ -12,11 +12,14 @@ RouteTable buildRouteTable() {
   requestRoutesEthernetInterfaces(routes);
   requestRoutesLogServices(routes);
   requestRoutesChassis(routes);
+  requestRoutesThermal(routes);
+  requestRoutesPower(routes);
   requestRoutesEventService(routes);
   requestRoutesStorage(routes);
   requestRoutesFabrics(routes);
   requestRoutesSystems(routes);
   requestRoutesTelemetryService(routes);
+  requestRoutesUpdateService(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

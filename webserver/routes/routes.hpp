@@ -11,6 +11,8 @@ void requestRoutesOData(RouteTable& routes);               // routes/odata.cpp
 void requestRoutesManagers(RouteTable& routes);            // routes/managers.cpp
 void requestRoutesLogServices(RouteTable& routes);         // routes/log_services.cpp
 void requestRoutesChassis(RouteTable& routes);             // routes/chassis.cpp
+void requestRoutesThermal(RouteTable& routes);             // routes/thermal.cpp
+void requestRoutesPower(RouteTable& routes);               // routes/power.cpp
 void requestRoutesSessionService(RouteTable& routes);      // routes/session_service.cpp
 void requestRoutesAccountService(RouteTable& routes);      // routes/account_service.cpp
 void requestRoutesEthernetInterfaces(RouteTable& routes);  // routes/ethernet_interfaces.cpp
@@ -19,6 +21,7 @@ void requestRoutesStorage(RouteTable& routes);             // routes/storage.cpp
 void requestRoutesFabrics(RouteTable& routes);             // routes/fabrics.cpp
 void requestRoutesSystems(RouteTable& routes);             // routes/systems.cpp
 void requestRoutesTelemetryService(RouteTable& routes);    // routes/telemetry_service.cpp
+void requestRoutesUpdateService(RouteTable& routes);       // routes/update_service.cpp
 // Where spweb has TLS (DUALSP_TLS_CERTIFICATES): CertificateService, NetworkProtocol.
 void requestRoutesCertificateService(RouteTable& routes);  // routes/certificate_service.cpp
 

@@ -37,6 +37,7 @@ void handleServiceRootGet(const RequestContext& ctx, Response& res) {
     body["Fabrics"] = odataLink("/redfish/v1/Fabrics");
     body["Systems"] = odataLink("/redfish/v1/Systems");
     body["TelemetryService"] = odataLink(std::string(kTelemetryServicePath));
+    body["UpdateService"] = odataLink(std::string(kUpdateServicePath));
   }
   body["SessionService"] = odataLink(std::string(kSessionServicePath));
   body["AccountService"] = odataLink(std::string(kAccountServicePath));

@@ -366,3 +366,154 @@ TEST(EnclosureParts, APeerWithoutAnInventoryContributesNothing) {
   LONGS_EQUAL(2, fans.body["Members@odata.count"].get<int>());
   CHECK(fans.body["Oem"]["DualSP"]["Sources"]["B"]["AgeMs"].is_null());
 }
+
+// The legacy Thermal and Power (routes/thermal.cpp, routes/power.cpp): the same answers as the
+// subsystems, as arrays of referenceable members, for the clients that still read them.
+TEST_GROUP(LegacyThermalAndPower){};
+
+namespace {
+
+const char* const kThermal = "/redfish/v1/Chassis/Enclosure/Thermal";
+const char* const kPower = "/redfish/v1/Chassis/Enclosure/Power";
+
+Json managerLink(const char* id) {
+  return Json::array({{{"@odata.id", std::string("/redfish/v1/Managers/") + id}}});
+}
+
+}  // namespace
+
+TEST(LegacyThermalAndPower, TheEnclosureLinksThemBesideTheSubsystems) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  const Json b = a.get(kEnclosure).body;
+  STRCMP_EQUAL(kThermal, str(b["Thermal"]["@odata.id"]).c_str());
+  STRCMP_EQUAL(kPower, str(b["Power"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure/ThermalSubsystem",
+               str(b["ThermalSubsystem"]["@odata.id"]).c_str());
+}
+
+TEST(LegacyThermalAndPower, ThermalListsBothSpsTemperaturesAndFans) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  Response res = a.get(kThermal);
+  LONGS_EQUAL(200, res.status);
+  checkCommonHeaders(res, "A");
+  const Json& b = res.body;
+  STRCMP_EQUAL(kThermal, str(b["@odata.id"]).c_str());
+  STRCMP_EQUAL("#Thermal.v1_7_3.Thermal", str(b["@odata.type"]).c_str());
+  STRCMP_EQUAL("Thermal", str(b["Id"]).c_str());
+  // One Temperature sensor per SP, this SP's first; MemberId is the index (Redfish 1.6).
+  const Json& temps = b["Temperatures"];
+  LONGS_EQUAL(2, temps.size());
+  LONGS_EQUAL(2, b["Temperatures@odata.count"].get<int>());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure/Thermal#/Temperatures/0",
+               str(temps[0]["@odata.id"]).c_str());
+  STRCMP_EQUAL("0", str(temps[0]["MemberId"]).c_str());
+  STRCMP_EQUAL("SP-A CPU 0 temperature", str(temps[0]["Name"]).c_str());
+  DOUBLES_EQUAL(47.5, temps[0]["ReadingCelsius"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(95, temps[0]["UpperThresholdCritical"].get<double>(), 1e-9);
+  STRCMP_EQUAL("Enabled", str(temps[0]["Status"]["State"]).c_str());
+  STRCMP_EQUAL("OK", str(temps[0]["Status"]["Health"]).c_str());
+  CHECK(temps[0]["RelatedItem"] == managerLink("SPA"));
+  STRCMP_EQUAL("1", str(temps[1]["MemberId"]).c_str());
+  STRCMP_EQUAL("SP-B CPU 0 temperature", str(temps[1]["Name"]).c_str());
+  CHECK(temps[1]["RelatedItem"] == managerLink("SPB"));
+  // The inventory's fans, each with its own sensor's reading in whole RPM.
+  const Json& fans = b["Fans"];
+  LONGS_EQUAL(4, fans.size());
+  LONGS_EQUAL(4, b["Fans@odata.count"].get<int>());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure/Thermal#/Fans/0", str(fans[0]["@odata.id"]).c_str());
+  STRCMP_EQUAL("SP-A Fan 0", str(fans[0]["Name"]).c_str());
+  CHECK(fans[0]["Reading"].is_number_integer());
+  LONGS_EQUAL(7200, fans[0]["Reading"].get<int>());
+  STRCMP_EQUAL("RPM", str(fans[0]["ReadingUnits"]).c_str());
+  STRCMP_EQUAL("SIMFan0", str(fans[0]["SerialNumber"]).c_str());
+  STRCMP_EQUAL("OK", str(fans[0]["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("SP-A Fan 1", str(fans[1]["Name"]).c_str());  // no sensor: no reading
+  CHECK_FALSE(fans[1].contains("Reading"));
+  CHECK_FALSE(fans[1]["Status"].contains("Health"));
+  STRCMP_EQUAL("SP-B Fan 0", str(fans[2]["Name"]).c_str());
+  STRCMP_EQUAL("3", str(fans[3]["MemberId"]).c_str());
+  STRCMP_EQUAL("OK", str(b["Status"]["Health"]).c_str());  // "Fan10" is no inventory fan's
+  CHECK_FALSE(b["Oem"]["DualSP"]["Stale"].get<bool>());
+  LONGS_EQUAL(4, a.bus.calls());  // GetInventory and GetSensors of each SP
+}
+
+TEST(LegacyThermalAndPower, ThermalHealthIsTheWorstOfItsMembers) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  a.bus.answerFor("GetSensors", proto::SP_B, sensorsResult(proto::SP_B, proto::HEALTH_CRITICAL));
+  const Json b = a.get(kThermal).body;
+  STRCMP_EQUAL("Critical", str(b["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("Critical", str(b["Fans"][2]["Status"]["Health"]).c_str());
+  STRCMP_EQUAL("OK", str(b["Fans"][0]["Status"]["Health"]).c_str());
+}
+
+TEST(LegacyThermalAndPower, PowerListsTheSuppliesAndVoltageRails) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  Response res = a.get(kPower);
+  LONGS_EQUAL(200, res.status);
+  const Json& b = res.body;
+  STRCMP_EQUAL(kPower, str(b["@odata.id"]).c_str());
+  STRCMP_EQUAL("#Power.v1_7_3.Power", str(b["@odata.type"]).c_str());
+  STRCMP_EQUAL("Power", str(b["Id"]).c_str());
+  CHECK_FALSE(b.contains("PowerControl"));  // the SPs measure no enclosure total
+  const Json& supplies = b["PowerSupplies"];
+  LONGS_EQUAL(2, supplies.size());
+  LONGS_EQUAL(2, b["PowerSupplies@odata.count"].get<int>());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure/Power#/PowerSupplies/0",
+               str(supplies[0]["@odata.id"]).c_str());
+  STRCMP_EQUAL("0", str(supplies[0]["MemberId"]).c_str());
+  STRCMP_EQUAL("SP-A PSU 0", str(supplies[0]["Name"]).c_str());
+  DOUBLES_EQUAL(182.5, supplies[0]["PowerOutputWatts"].get<double>(), 1e-9);
+  DOUBLES_EQUAL(550, supplies[0]["PowerCapacityWatts"].get<double>(), 1e-9);
+  STRCMP_EQUAL("SIMPSU0", str(supplies[0]["SerialNumber"]).c_str());
+  STRCMP_EQUAL("OK", str(supplies[0]["Status"]["Health"]).c_str());
+  CHECK(supplies[1]["RelatedItem"] == managerLink("SPB"));
+  const Json& volts = b["Voltages"];
+  LONGS_EQUAL(2, volts.size());
+  STRCMP_EQUAL("/redfish/v1/Chassis/Enclosure/Power#/Voltages/1",
+               str(volts[1]["@odata.id"]).c_str());
+  STRCMP_EQUAL("SP-A Board12V", str(volts[0]["Name"]).c_str());  // no name: its id
+  DOUBLES_EQUAL(12.06, volts[0]["ReadingVolts"].get<double>(), 1e-9);
+  CHECK_FALSE(volts[0].contains("UpperThresholdCritical"));  // none set
+  STRCMP_EQUAL("Enabled", str(volts[0]["Status"]["State"]).c_str());
+}
+
+TEST(LegacyThermalAndPower, APeerThatDoesNotAnswerContributesNothingAndIsNamed) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  a.bus.answerFor("GetInventory", proto::SP_B, resultWithStatus(proto::CommandResult::TIMEOUT));
+  Response thermal = a.get(kThermal);
+  LONGS_EQUAL(200, thermal.status);
+  LONGS_EQUAL(2, thermal.body["Fans"].size());          // SP-A's only
+  LONGS_EQUAL(2, thermal.body["Temperatures"].size());  // SP-B's sensors still answered
+  const Json& oem = thermal.body["Oem"]["DualSP"];
+  CHECK(oem["Stale"].get<bool>());
+  CHECK(oem["Sources"]["B"]["AgeMs"].is_null());
+  CHECK_FALSE(oem["Sources"]["A"]["Stale"].get<bool>());
+
+  a.bus.answerFor("GetSensors", proto::SP_B, std::nullopt);
+  Response power = a.get(kPower);
+  LONGS_EQUAL(200, power.status);
+  LONGS_EQUAL(1, power.body["PowerSupplies"].size());
+  LONGS_EQUAL(1, power.body["Voltages"].size());
+  STRCMP_CONTAINS("SP-A", str(power.body["Voltages"][0]["Name"]).c_str());
+}
+
+TEST(LegacyThermalAndPower, OnlyTheEnclosureInFullModeAndThisSpMustAnswer) {
+  Served a(SpId::A, Role::Active);
+  answerBoth(a);
+  for (const char* path : {"/redfish/v1/Chassis/Shelf/Thermal", "/redfish/v1/Chassis/Shelf/Power"})
+    checkError(a.get(path), 404, "Base.1.22.1.ResourceNotFound");
+  LONGS_EQUAL(0, a.bus.calls());
+  Served silent(SpId::A, Role::Active);  // SP-A's spd answers nothing
+  checkError(silent.get(kThermal), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(silent.get(kPower), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  Served degraded(SpId::A, Role::Active, ServeMode::Degraded);
+  answerBoth(degraded);
+  checkError(degraded.get(kThermal), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  checkError(degraded.get(kPower), 503, "Base.1.22.1.ServiceTemporarilyUnavailable");
+  LONGS_EQUAL(0, degraded.bus.calls());
+}

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(103, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(106, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(97, table.routes().size());  // TelemetryService: 7
+  LONGS_EQUAL(100, table.routes().size());  // Thermal, Power, UpdateService: 3; SubmitTestEvent: 1
 #endif
 
   struct Expected {
@@ -176,6 +176,13 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
        DegradedService::No, DataSource::LocalBus, false},
       {"/redfish/v1/Chassis/Enclosure/PowerSubsystem/PowerSupplies/SPA_PSU0", Privilege::Login,
        DegradedService::No, DataSource::LocalBus, false},
+      // The legacy Thermal and Power, beside the subsystems: the same reads, the same rules.
+      {"/redfish/v1/Chassis/Enclosure/Thermal", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
+      {"/redfish/v1/Chassis/Enclosure/Power", Privilege::Login, DegradedService::No,
+       DataSource::LocalBus, false},
+      // A disabled UpdateService: fixed data, full mode like the other services it sits with.
+      {"/redfish/v1/UpdateService", Privilege::Login, DegradedService::No, DataSource::None, false},
       {"/redfish/v1/Managers/SPA/LogServices", Privilege::Login, DegradedService::ThisSpOnly,
        DataSource::None, false},
       {"/redfish/v1/Managers/SPA/LogServices/Log", Privilege::Login, DegradedService::ThisSpOnly,

@@ -219,10 +219,16 @@ TEST(ServiceRoot, LinksOnlyWhatTheModeServes) {
   STRCMP_EQUAL("/redfish/v1/SessionService", str(res.body["SessionService"]["@odata.id"]).c_str());
   STRCMP_EQUAL("/redfish/v1/SessionService/Sessions",
                str(res.body["Links"]["Sessions"]["@odata.id"]).c_str());
+  // What sushy and redfishtool look for from the root.
+  STRCMP_EQUAL("/redfish/v1/Systems", str(res.body["Systems"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/UpdateService", str(res.body["UpdateService"]["@odata.id"]).c_str());
+  STRCMP_EQUAL("/redfish/v1/EventService", str(res.body["EventService"]["@odata.id"]).c_str());
 
   Served degraded(SpId::B, Role::Active, ServeMode::Degraded);
   res = degraded.get("/redfish/v1");
   CHECK_FALSE(res.body.contains("Chassis"));  // it would answer 503
+  CHECK_FALSE(res.body.contains("Systems"));
+  CHECK_FALSE(res.body.contains("UpdateService"));
   CHECK(res.body["Links"].contains("Sessions"));
   CHECK(res.body["Links"].contains("ManagerProvidingService"));
 }
@@ -379,4 +385,29 @@ TEST(Dispatch, FaultsOnTheBoardAreReadWithinBounds) {
   std::vector<messages::FaultMessage> faults = faultsOnBoard(s);
   LONGS_EQUAL(ipc::StatusSnapshot::kMaxFaults, faults.size());
   LONGS_EQUAL(sizeof s.faults[0].text, faults[0].text.size());
+}
+
+TEST_GROUP(UpdateService){};
+
+// Present for the clients that look for it, and honest: the firmware is not updated through
+// Redfish, so the service is disabled and offers nothing to call.
+TEST(UpdateService, IsDisabledAndOffersNoAction) {
+  Served a(SpId::A, Role::Active);
+  Response res = a.get("/redfish/v1/UpdateService");
+  LONGS_EQUAL(200, res.status);
+  checkCommonHeaders(res, "A");
+  const Json& b = res.body;
+  STRCMP_EQUAL("/redfish/v1/UpdateService", str(b["@odata.id"]).c_str());
+  STRCMP_EQUAL("#UpdateService.v1_17_0.UpdateService", str(b["@odata.type"]).c_str());
+  STRCMP_EQUAL("UpdateService", str(b["Id"]).c_str());
+  CHECK(b["ServiceEnabled"] == false);
+  STRCMP_EQUAL("Disabled", str(b["Status"]["State"]).c_str());
+  CHECK(b["Actions"] == Json::object());  // there, for sushy, and empty
+  CHECK_FALSE(b.contains("HttpPushUri"));
+  CHECK_FALSE(b.contains("MultipartHttpPushUri"));
+  LONGS_EQUAL(0, a.bus.calls());
+  LONGS_EQUAL(405, a.send(HttpMethod::Post, "/redfish/v1/UpdateService", "{}").status);
+
+  Served degraded(SpId::A, Role::Active, ServeMode::Degraded);
+  LONGS_EQUAL(503, degraded.get("/redfish/v1/UpdateService").status);
 }
