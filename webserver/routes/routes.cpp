@@ -17,6 +17,7 @@ RouteTable buildRouteTable() {
   requestRoutesFabrics(routes);
   requestRoutesSystems(routes);
   requestRoutesTelemetryService(routes);
+  requestRoutesConsole(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif
