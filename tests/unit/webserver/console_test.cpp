@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "test_dispatcher.hpp"
 #include "webserver/console_assets.hpp"
@@ -111,6 +112,14 @@ TEST(Console, HeadAnswersTheHeadersOnlyAndOtherMethodsAre405) {
   checkError(s.get("/", "$top=1"), 501, "Base.1.22.1.QueryParameterUnsupported");
 }
 
+// No font, script or style from elsewhere in the stylesheet either.
+TEST(Console, TheStylesheetLoadsNothing) {
+  const std::string css(asset("console.css").body);
+  CHECK(css.find("url(") == std::string::npos);
+  CHECK(css.find("@import") == std::string::npos);
+  CHECK(css.find("@font-face") == std::string::npos);
+}
+
 // No inline script: the CSP (default-src 'self') would refuse it, and refusing it is the point.
 TEST(Console, ThePagesLoadTheirScriptsFromFilesOnly) {
   for (const char* page : {"index.html", "rescue.html"}) {
@@ -125,8 +134,14 @@ TEST(Console, ThePagesLoadTheirScriptsFromFilesOnly) {
     for (const char* handler : {"onclick=", "onload=", "onsubmit=", "javascript:"})
       CHECK_TEXT(text.find(handler) == std::string::npos, page);
     CHECK_TEXT(text.find("style=") == std::string::npos, page);
-    CHECK_TEXT(
-        text.find("http://") == std::string::npos && text.find("https://") == std::string::npos,
-        page);
+    // Nothing loaded from elsewhere: every src and href names a path of this origin.
+    for (const char* attribute : {" src=\"", " href=\""}) {
+      size_t ref = 0;
+      while ((ref = text.find(attribute, ref)) != std::string::npos) {
+        ref += std::string_view(attribute).size();
+        STRCMP_EQUAL_TEXT("/", text.substr(ref, 1).c_str(), page);
+        CHECK_TEXT(text.substr(ref, 2) != "//", page);
+      }
+    }
   }
 }
