@@ -70,8 +70,11 @@ function errorText(answer) {
 
 // ---- what the page shows ----
 
+// Written only when it changes: a live region that is rewritten every second is read out
+// every second.
 function setConnection(kind, text) {
   const el = $('connection');
+  if (el.dataset.state === kind && el.textContent === text) return;
   el.dataset.state = kind;
   el.textContent = text;
 }
@@ -194,7 +197,10 @@ function actionsOf(sp, m, role, unreachable) {
 }
 
 function render() {
+  // The cards are drawn anew every second: a keyboard user's focus stays on the same button.
+  const focused = document.activeElement && document.activeElement.id;
   $('sps').replaceChildren(...SPS.map(renderSp));
+  if (focused && $(focused) && document.activeElement !== $(focused) && !$('confirm').open) $(focused).focus();
   // Who holds it now: an SP that answers and says so (a silent peer's last word does not count),
   // else the one answering on it.
   const holder = SPS.find((sp) => {
@@ -290,8 +296,9 @@ async function pollOnce() {
 function followServingSp(serving, role) {
   if (state.servingSp && serving !== state.servingSp) {
     showNotice('The management address moved from SP-' + state.servingSp + ' to SP-' + serving + '.');
-    restartStream();  // the stream was to the SP that no longer holds the address
   }
+  // A stream to the SP that no longer holds the address would stay silent: open it anew.
+  if (state.streamSp && state.streamSp !== serving) restartStream();
   state.servingSp = serving;
   if (state.expectFailoverTo) {
     if (serving === state.expectFailoverTo && role === 'active') {
@@ -340,8 +347,10 @@ async function pollLoop(generation) {
 // ---- events: the SSE stream, read with fetch so that it carries the X-Auth-Token ----
 
 function setEventsState(kind, text) {
-  $('events-state').dataset.state = kind;
-  $('events-state').textContent = text;
+  const el = $('events-state');
+  if (el.dataset.state === kind && el.textContent === text) return;
+  el.dataset.state = kind;
+  el.textContent = text;
 }
 
 function addEvent(record, id) {
@@ -424,6 +433,7 @@ async function readStream(generation) {
   } finally {
     clearTimeout(silence);
     abort.abort();
+    if (state.stream === abort) state.streamSp = null;
   }
 }
 

@@ -2,14 +2,16 @@
 // service root (no credentials needed there), in the example commands.
 'use strict';
 (async () => {
-  for (const el of document.querySelectorAll('.host')) el.textContent = location.host;
+  for (const el of document.querySelectorAll('.origin')) el.textContent = location.origin;
   try {
     const res = await fetch('/redfish/v1', {headers: {Accept: 'application/json'}, cache: 'no-store'});
-    const oem = ((await res.json()).Oem || {}).DualSP || {};
-    if (!oem.ServingSp) return;
-    for (const el of document.querySelectorAll('.manager')) el.textContent = 'SP' + oem.ServingSp;
+    // Every answer names the SP (X-DualSP-SP), even a 503 while spd's status board is unreadable.
+    const sp = res.headers.get('X-DualSP-SP');
+    const oem = res.ok ? ((await res.json()).Oem || {}).DualSP || {} : {};
+    if (!sp) return;
+    for (const el of document.querySelectorAll('.manager')) el.textContent = 'SP' + sp;
     document.getElementById('serving').textContent =
-        'SP-' + oem.ServingSp + ' (' + (oem.Role || 'role unknown') + ') is unhealthy and serves ' +
+        'SP-' + sp + (oem.Role ? ' (' + oem.Role + ')' : '') + ' is unhealthy and serves ' +
         (oem.Mode || 'degraded') + ' mode.';
   } catch (e) {
     document.getElementById('serving').textContent = 'This service processor does not answer.';
