@@ -171,7 +171,11 @@ function actionsOf(sp, m, role, unreachable) {
   const actions = el('p', {class: 'actions'});
   const peer = sp === 'A' ? 'B' : 'A';
   const failover = m.Actions && m.Actions['#Manager.ForceFailover'];
-  if (failover && role === 'active' && !unreachable && !state.expectFailoverTo) {
+  // Only to a peer that answers: spd refuses a failover to one that does not (409).
+  const peerOem = (state.managers[peer] && state.managers[peer].Oem && state.managers[peer].Oem.DualSP) || {};
+  const peerAnswers = state.managers[peer] && !peerOem.Stale &&
+                      state.managers[peer].Status.State !== 'UnavailableOffline';
+  if (failover && role === 'active' && !unreachable && peerAnswers && !state.expectFailoverTo) {
     const button = el('button', {type: 'button', class: 'danger', id: 'failover-' + sp,
                                  text: 'Fail over to SP-' + peer});
     button.addEventListener('click', () => confirmAction(
