@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, FLOATING, NS, REPO, other, wait_for
+from conftest import BUILD, FLOATING, MGMT, NS, REPO, http_request, other, wait_for
 
 BROWSER_DIR = REPO / "tests" / "browser"
 SCRIPT = BROWSER_DIR / "console_test.mjs"
@@ -96,3 +96,25 @@ def test_console_follows_a_failover_and_a_power_loss(pair):
     names = sorted(p.name for p in SCREENSHOTS.glob("*.png"))
     assert names == ["1-before.png", "2-failover-confirm.png", "3-failover-during.png",
                      "4-failover-after.png", "5-kill-during.png", "6-kill-after.png"], names
+
+
+def test_an_unhealthy_sp_serves_the_rescue_page(pair):
+    """A Critical SP's degraded server answers `/` with the rescue page, the healthy one's
+    full server with the console; both with the CSP, neither asking for credentials."""
+    act, pas = steady(pair)
+    pair.fault(pas, "temperature-critical")
+    wait_for(lambda: pair.spweb(pas)[1] == "degraded", 10, 0.05, "SP-%s serving degraded" % pas)
+
+    def page(host):
+        r = http_request(host, "/", timeout=2.0, auth=False)
+        return r if r["status"] == 200 else None
+    rescue = wait_for(lambda: (lambda r: r if r and "rescue mode" in r["text"] else None)(
+        page(MGMT[pas])), 10, 0.1, "the rescue page on SP-%s" % pas)
+    console = page(FLOATING)
+    for r in (rescue, console):
+        assert r["headers"]["content-type"] == "text/html; charset=utf-8"
+        assert "default-src 'self'" in r["headers"]["content-security-policy"]
+    assert console["headers"]["x-dualsp-sp"] == act
+    assert "/console/console.js" in console["text"] and "rescue" not in console["text"]
+    assert "/console/rescue.js" in rescue["text"]
+    assert http_request(MGMT[pas], "/console/console.js", auth=False)["status"] == 404
