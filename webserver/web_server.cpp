@@ -46,8 +46,10 @@ void writeResponse(mg_connection* conn, const Response& res, bool head) {
   mg_response_header_start(conn, res.status);
   for (const auto& [name, value] : res.headers)
     mg_response_header_add(conn, name.c_str(), value.c_str(), static_cast<int>(value.size()));
+  // A 304 has no body, and a Content-Length would have to be the unsent 200's (RFC 9110 8.6).
   std::string length = std::to_string(body.size());
-  mg_response_header_add(conn, "Content-Length", length.c_str(), static_cast<int>(length.size()));
+  if (res.status != 304)
+    mg_response_header_add(conn, "Content-Length", length.c_str(), static_cast<int>(length.size()));
   mg_response_header_send(conn);
   if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
 }

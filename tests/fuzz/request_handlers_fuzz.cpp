@@ -12,8 +12,9 @@
 //     @Message.ExtendedInfo whose first MessageId is the code; a 405 carries Allow, a 503
 //     Retry-After;
 //   - a 200 or 201 has an object body with an @odata.id under /redfish (or is the event
-//     stream), a 201 a Location equal to it, a 204 no body; the common headers are there
-//     (X-DualSP-SP, OData-Version, Content-Type exactly when there is a body);
+//     stream, $metadata or a file of the web console, with its CSP), a 201 a Location equal to it,
+//     a 204 no body; the common headers are there (X-DualSP-SP, OData-Version, Content-Type exactly
+//     when there is a body);
 //   - no header name or value holds CR, LF or NUL;
 //   - the body serializes with the replacing UTF-8 handler always, and with the strict one
 //     whenever everything the client sent (path, query, headers, body) and the board's texts
@@ -705,10 +706,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (res.event_stream) {
     FUZZ_EXPECT(res.status == 200 && res.body.is_null());
   } else if (!res.text.empty()) {
-    // Not JSON: only $metadata (CSDL XML).
-    FUZZ_EXPECT(res.status == 200 && res.body.is_null() && match &&
-                match->route->pattern == "/redfish/v1/$metadata");
-    FUZZ_EXPECT(res.text.rfind("<?xml", 0) == 0);
+    // Not JSON: $metadata (CSDL XML), and the web console's files (routes/console.cpp), which
+    // carry their Content-Security-Policy.
+    FUZZ_EXPECT(res.status == 200 && res.body.is_null() && match);
+    const std::string& pattern = match->route->pattern;
+    if (pattern == "/redfish/v1/$metadata") {
+      FUZZ_EXPECT(res.text.rfind("<?xml", 0) == 0);
+    } else {
+      FUZZ_EXPECT(pattern == "/" || pattern == "/console/{File}");
+      FUZZ_EXPECT(res.header("Content-Security-Policy").has_value());
+    }
   } else if (match && match->route->pattern == "/redfish") {
     FUZZ_EXPECT(res.body.is_object() && res.body.contains("v1"));  // the version document
   } else if (match && match->route->pattern == "/redfish/v1/odata") {

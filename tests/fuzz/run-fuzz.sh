@@ -46,6 +46,7 @@ case $target in
              $web/redfish_format.cpp $web/bus_command.cpp $web/read_cache.cpp $web/request_body.cpp
              $web/request_read_cache.cpp $web/query.cpp $web/query_apply.cpp
              $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/routes/*.cpp
+             $build/webserver/console_assets.cpp
              $web/auth.cpp $web/account_access.cpp $web/protocol.cpp
              $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp
              $src/platform/text.cpp $src/platform/tls_certificate.cpp
@@ -72,6 +73,14 @@ for f in $protos; do
     exit 1
   fi
 done
+# The web console's files, embedded by the main build (webserver/console/embed.cmake).
+case $sources in
+  *console_assets.cpp*)
+    if [ ! -f "$build/webserver/console_assets.cpp" ]; then
+      echo "run-fuzz.sh: $build/webserver/console_assets.cpp is missing; build the webserver target first." >&2
+      exit 1
+    fi ;;
+esac
 
 work=$build/tests/fuzz/work-$target
 rm -rf "$work"

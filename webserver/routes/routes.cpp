@@ -20,6 +20,7 @@ RouteTable buildRouteTable() {
   requestRoutesSystems(routes);
   requestRoutesTelemetryService(routes);
   requestRoutesUpdateService(routes);
+  requestRoutesConsole(routes);
 #ifdef DUALSP_TLS_CERTIFICATES
   requestRoutesCertificateService(routes);
 #endif

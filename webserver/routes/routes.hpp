@@ -22,6 +22,7 @@ void requestRoutesFabrics(RouteTable& routes);             // routes/fabrics.cpp
 void requestRoutesSystems(RouteTable& routes);             // routes/systems.cpp
 void requestRoutesTelemetryService(RouteTable& routes);    // routes/telemetry_service.cpp
 void requestRoutesUpdateService(RouteTable& routes);       // routes/update_service.cpp
+void requestRoutesConsole(RouteTable& routes);             // routes/console.cpp: `/`
 // Where spweb has TLS (DUALSP_TLS_CERTIFICATES): CertificateService, NetworkProtocol.
 void requestRoutesCertificateService(RouteTable& routes);  // routes/certificate_service.cpp
 

@@ -114,9 +114,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
   STRCMP_CONTAINS("DATA", text.c_str());
   for (const Route& r : table.routes()) STRCMP_CONTAINS(r.pattern.c_str(), text.c_str());
 #ifdef DUALSP_TLS_CERTIFICATES
-  LONGS_EQUAL(106, table.routes().size());  // CertificateService, NetworkProtocol: 6
+  LONGS_EQUAL(108, table.routes().size());  // CertificateService, NetworkProtocol: 6
 #else
-  LONGS_EQUAL(100, table.routes().size());  // Thermal, Power, UpdateService: 3; SubmitTestEvent: 1
+  LONGS_EQUAL(102, table.routes().size());  // Thermal, Power, UpdateService: 3; SubmitTestEvent: 1; the console: 2
 #endif
 
   struct Expected {
@@ -130,6 +130,9 @@ TEST(RouteTable, SpwebTableDeclaresTheRescueSubset) {
       {"/redfish", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       {"/redfish/v1", Privilege::NoAuth, DegradedService::Yes, DataSource::StatusBoard, false},
       {"/redfish/v1/odata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
+      // The web console's page and files: no data in them, the rescue page when degraded.
+      {"/", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
+      {"/console/console.js", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       {"/redfish/v1/$metadata", Privilege::NoAuth, DegradedService::Yes, DataSource::None, false},
       // The array's storage: read by any user, changed with ConfigureComponents, never in
       // degraded mode (its model is spd's).
