@@ -106,6 +106,14 @@ bool Election::peerAlive(TimePoint now) const {
   return anyPathAlive(now) && !midplaneSaysDead(now);
 }
 
+bool Election::peerJudgedAlive(TimePoint now) const {
+  if (peerAlive(now)) return true;
+  if (!ever_heard_ || peer_lost_reported_ || midplaneSaysDead(now)) return false;
+  const bool stall_not_noted = config_.stall_threshold.count() > 0 && last_event_ &&
+                               now - *last_event_ > config_.stall_threshold;
+  return now < listen_until_ || stall_not_noted;
+}
+
 bool Election::midplaneSilent(TimePoint now) const {
   // The midplane is memory both SPs map: a beat is never lost, so its silence is the peer's
   // own (or its CPU's: a virtual machine's vCPU can be held for tens of ms, real-time

@@ -214,6 +214,13 @@ class Election {
   std::string historyGap() const;
 
   bool peerAlive(TimePoint now) const;
+  // What the rest of the SP acts on (the status board's peer_alive: replication writes alone
+  // only when this is false): the peer's paths, except that right after this SP's own stall
+  // (noted, or not noted yet because no election event ran since) a peer that was alive
+  // stays alive until the listen decides. A stall longer than the dead intervals leaves every
+  // path looking silent until the beats queued meanwhile are read; judging the peer dead
+  // then let the active SP acknowledge changes alone while the peer lived.
+  bool peerJudgedAlive(TimePoint now) const;
   bool pathAlive(Path p, TimePoint now) const;
   bool pathConfigured(Path p) const { return config_.paths[index(p)].enabled; }
   std::optional<Beat> lastPeerBeat() const { return peer_; }

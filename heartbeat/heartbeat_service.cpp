@@ -539,7 +539,7 @@ void HeartbeatService::publish() {
   s.epoch = election_.epoch();
   s.holds_floating = holds_;
   s.updated_ms = wall;
-  s.peer_alive = election_.peerAlive(now);
+  s.peer_alive = election_.peerJudgedAlive(now);
   if (auto b = election_.lastPeerBeat()) {
     s.peer_role = last_peer_ ? last_peer_->role : b->role;
     s.peer_health = b->health;

@@ -703,6 +703,69 @@ TEST(ElectionStall, AfterListeningASilentPeerIsDeadAfterAll) {
   STRCMP_EQUAL("SetRole(taking-over) FencePeer", effects(late).c_str());
 }
 
+// CI (test_partial_failure): both SPs stalled ~100 ms under load with the peer link and the
+// management network cut. The active SP's status board said the peer dead before the queued
+// midplane beats were read, so the configuration writer acknowledged a change alone while the
+// passive lived (a failover then would have lost it). What the SP acts on keeps a peer that
+// was alive alive through its own stall until the listen decides.
+TEST(ElectionStall, AnActiveThatStallsKeepsItsLivePeerAliveWhileItListens) {
+  ElectionConfig c = configFor(SpId::A);
+  c.stall_threshold = Millis{25};
+  Election e(c, 1, Health::Ok, at(0));
+  for (int t = 0; t <= 400; t += 5) {
+    e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(t));
+    e.onTick(at(t));
+  }
+  CHECK(e.role() == Role::Active);
+  CHECK_TRUE(e.peerJudgedAlive(at(400)));
+  // Stalled for longer than every dead interval: before anything ran, the paths look silent
+  // but the stall is not noted yet (the status board is published by a timer of its own).
+  const int resumed = 400 + 3 * kDead.count();
+  CHECK_FALSE(e.peerAlive(at(resumed)));
+  CHECK_TRUE(e.peerJudgedAlive(at(resumed)));
+  STRCMP_EQUAL("Stalled", alerts(e.onTick(at(resumed))).c_str());
+  CHECK_TRUE(e.peerJudgedAlive(at(resumed + 1)));
+  // The beats queued meanwhile arrive: alive, as it was all along.
+  e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(resumed + 2));
+  CHECK_TRUE(e.peerAlive(at(resumed + 2)));
+  CHECK_TRUE(e.peerJudgedAlive(at(resumed + 2)));
+}
+
+TEST(ElectionStall, AfterItsStallAnActiveJudgesASilentPeerDeadOnceItHasListened) {
+  ElectionConfig c = configFor(SpId::A);
+  c.stall_threshold = Millis{25};
+  Election e(c, 1, Health::Ok, at(0));
+  for (int t = 0; t <= 400; t += 5) {
+    e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(t));
+    e.onTick(at(t));
+  }
+  const int resumed = 400 + 3 * kDead.count();
+  e.onTick(at(resumed));  // Stalled: listen for one dead interval
+  std::string lost;
+  int t = resumed;
+  for (; t <= resumed + 4 * kDead.count() && lost.empty(); t += 5) {
+    if (t < resumed + kDead.count()) CHECK_TRUE(e.peerJudgedAlive(at(t)));  // listening
+    lost = alerts(e.onTick(at(t)));
+  }
+  STRCMP_EQUAL("PeerLost", lost.c_str());
+  CHECK(t - resumed >= kDead.count());
+  CHECK_FALSE(e.peerJudgedAlive(at(t)));
+}
+
+TEST(ElectionStall, WithoutAStallTheJudgementIsThePaths) {
+  ElectionConfig c = configFor(SpId::A);
+  c.stall_threshold = Millis{25};
+  Election e(c, 1, Health::Ok, at(0));
+  e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(0));
+  int t = 0;
+  for (; t <= 3 * kDead.count() && e.peerAlive(at(t)); t += 5) {
+    CHECK_TRUE(e.peerJudgedAlive(at(t)));
+    e.onTick(at(t));
+  }
+  CHECK_FALSE(e.peerAlive(at(t)));
+  CHECK_FALSE(e.peerJudgedAlive(at(t)));  // ticks ran every 5 ms: no stall, no grace
+}
+
 TEST_GROUP(ElectionFreshness){};
 
 // Beats the peer's kernel queued while our link was down arrive after newer ones from
