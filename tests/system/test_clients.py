@@ -230,10 +230,6 @@ def test_sushy_reads_managers_chassis_systems_and_the_update_service(pair, tmp_p
     assert session_count() == sessions_before  # sushy logged out
 
 
-@pytest.mark.xfail(
-    raises=SushyMissingAttribute, strict=False,
-    reason="sushy requires EventService.Actions; #EventService.SubmitTestEvent is being added "
-           "on another branch (issue 15): this check passes once that is merged")
 def test_sushy_opens_the_event_service(pair, tmp_path):
     out = sushy("events", tmp_path)
     assert out["event_service"] == {"enabled": True, "retries": 3}, out
