@@ -112,6 +112,11 @@ Result Client::send(const std::string& method, const std::string& path, const st
     std::this_thread::sleep_for(d.wait);
   }
   result.replayed = result.response.header("idempotent-replayed") == "true";
+  if (result.replayed)
+    note(method + " " + path +
+         ": the array returned the first result of this change "
+         "(Idempotent-Replayed, key " +
+         key + "): it was made once");
   return result;
 }
 
