@@ -7,6 +7,7 @@ The pair's state (configs, logs, power.log) lives in $DUALSP_PAIR_STATE, default
 /run/dualsp-pair-systest, and is kept after the test for post-mortems.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -429,6 +430,13 @@ def require_binaries():
 @pytest.fixture
 def pair():
     """A fresh pair: `sp-pair up` (netns), `sp-pair down` afterwards whatever happens."""
+    with pair_up() as p:
+        yield p
+
+
+@contextlib.contextmanager
+def pair_up():
+    """A fresh pair for a fixture of any scope; `sp-pair down` afterwards whatever happens."""
     require_root()
     require_binaries()
     p = Pair()

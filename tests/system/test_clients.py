@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import FLOATING, MGMT, NS, PYTHON, STATE, Pair, require_binaries, require_root
+from conftest import FLOATING, MGMT, NS, PYTHON, STATE, pair_up
 from sp_pair.redfish import http_request, resolve_auth
 
 SESSIONS = "/redfish/v1/SessionService/Sessions"
@@ -28,14 +28,8 @@ SESSIONS = "/redfish/v1/SessionService/Sessions"
 @pytest.fixture(scope="module")
 def pair():
     """One fresh pair for the module's clients (each test would otherwise pay an `up`)."""
-    require_root()
-    require_binaries()
-    p = Pair()
-    try:
-        p.up()
+    with pair_up() as p:
         yield p
-    finally:
-        p.down()
 
 
 # requests lets these override a session's own `verify` (its merge_environment_settings), so

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, FLOATING, MGMT, NS, Pair, require_binaries, require_root
+from conftest import FLOATING, MGMT, NS, pair_up
 from sp_pair.redfish import http_request
 from test_spctl_failover import SPCTL, pin_of_array_certificate
 
@@ -21,16 +21,11 @@ CHASSIS = "/redfish/v1/Chassis/Enclosure"
 
 @pytest.fixture(scope="module")
 def pair():
-    require_root()
-    require_binaries()
+    """One pair for the module: each test leaves it serving."""
     if not SPCTL.exists():
         pytest.fail("spctl is not built at %s" % SPCTL)
-    p = Pair()
-    try:
-        p.up()
+    with pair_up() as p:
         yield p
-    finally:
-        p.down()
 
 
 @pytest.fixture
