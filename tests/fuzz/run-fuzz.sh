@@ -45,7 +45,8 @@ case $target in
     sources="$web/http_types.cpp $web/route_table.cpp $web/redfish_messages.cpp
              $web/redfish_format.cpp $web/bus_command.cpp $web/read_cache.cpp $web/request_body.cpp
              $web/request_read_cache.cpp $web/query.cpp $web/query_apply.cpp
-             $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/routes/*.cpp
+             $web/config_access.cpp $web/sse_stream.cpp $web/dispatcher.cpp $web/idempotency.cpp
+             $web/routes/*.cpp
              $build/webserver/console_assets.cpp
              $web/auth.cpp $web/account_access.cpp $web/protocol.cpp
              $src/ipc/event_destination.cpp $src/ipc/event_json.cpp $src/platform/log.cpp

@@ -217,7 +217,14 @@ def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
     arp = ArpWatch(pair.client)
     probe = Probe(pair)
     try:
-        time.sleep(0.5)                    # a baseline of answers from the active SP
+        # A baseline of answers from the active SP before the kill: waited for, not assumed
+        # (a loaded CI machine once answered none in the 0.5 s this used to sleep).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            done = [f.result() for f in list(probe.futures) if f.done()]
+            if sum(1 for r in done if r["ok"] and r["sp"] == old) >= 3:
+                break
+            time.sleep(0.05)
         t_kill = pair.kill(old)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
