@@ -9,6 +9,10 @@ client namespace (issue 15, "Compatibility with the clients people use"):
   over HTTPS, verifying the array's certificate (verify=<file>): the one the SPs serve, taken
   out of band from SP-A's state directory (as an administrator would copy it), never the key.
 
+DMTF's python-redfish-library is not packaged in Debian 12 (`apt-cache search redfish`:
+redfishtool, python3-sushy, python3-sushy-cli, ilorest), so it is not run here; the Redfish
+validator runs it from its own checkout (docs/REDFISH-VALIDATOR.md).
+
 Each test asserts what the client read, not only that it ran. One pair for the module: the
 tests only read, except one PATCH whose value no other test looks at.
 """
