@@ -386,7 +386,6 @@ void HeartbeatService::onUdpBeat(Path path, const proto::Heartbeat& f) {
 }
 
 void HeartbeatService::onBeat(Path path, const Beat& beat) {
-  last_peer_ = beat;
   {
     // Never wait here: the holder may be a normal-priority thread that CPU load keeps off
     // the CPU, and this thread's beats must not stop for it (12 ms of midplane silence make
@@ -541,9 +540,10 @@ void HeartbeatService::publish() {
   s.updated_ms = wall;
   s.peer_alive = election_.peerJudgedAlive(now);
   if (auto b = election_.lastPeerBeat()) {
-    s.peer_role = last_peer_ ? last_peer_->role : b->role;
+    // The election's newest accepted beat: a late, older one must not roll the role back.
+    s.peer_role = b->role;
     s.peer_health = b->health;
-    s.peer_epoch = last_peer_ ? last_peer_->epoch : b->epoch;
+    s.peer_epoch = b->epoch;
   }
   if (auto heard = election_.lastHeard())
     s.peer_last_heard_ms = wall - std::chrono::duration_cast<Millis>(now - *heard).count();

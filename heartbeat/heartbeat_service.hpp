@@ -158,7 +158,6 @@ class HeartbeatService {
   std::atomic<uint64_t> epoch_{0};
   uint64_t seq_ = 0;
   bool holds_ = false;
-  std::optional<Beat> last_peer_;
   std::string peer_boot_id_;
   std::vector<ipc::SnapshotFault> faults_;
   std::atomic<bool> can_serve_{true};

@@ -205,6 +205,31 @@ std::string captureActiveFrame(uint64_t boot_counter, uint16_t port, const std::
   return {};
 }
 
+// Runs SP-A alone for one boot and returns two frames it signed, as SP-B receives them: one
+// from before it was active (starting or passive) and then its first as active.
+std::pair<std::string, std::string> captureFramesAroundActive(uint16_t port,
+                                                              const std::string& board) {
+  TestSocket sniffer("127.0.0.42", port);
+  ServiceOptions o = loneSp(SpId::A, "127.0.0.41", "127.0.0.42", port);
+  SpUnderTest a(o, board);
+  std::array<char, 1500> buf{};
+  std::string before;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (sniffer.get() >= 0 && std::chrono::steady_clock::now() < end) {
+    ssize_t n = ::recv(sniffer.get(), buf.data(), buf.size(), 0);
+    if (n <= static_cast<ssize_t>(ipc::kFrameMacSize)) continue;
+    proto::Heartbeat h;
+    if (!h.ParseFromArray(buf.data(), static_cast<int>(n - ipc::kFrameMacSize))) continue;
+    std::string frame(buf.data(), static_cast<size_t>(n));
+    if (h.role() != proto::ROLE_ACTIVE) {
+      before = frame;
+    } else if (!before.empty()) {
+      return {before, frame};
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 // The attack of issue 13 with real frames: SP-A's signed "active" beats, captured during two
@@ -271,4 +296,45 @@ TEST(HeartbeatService, AForgedMidplaneSlotCannotMakeTheActiveStepDown) {
   b.service.stop();
   boost::interprocess::shared_memory_object::remove(segment.c_str());
   CHECK_TRUE(stayed);
+}
+
+// The peer's role on the status board (what spweb shows: the console, the Manager resources) is
+// the election's, from the newest beat it took: a beat the peer sent earlier, arriving late
+// (a queue, a slow path), proves the peer alive but must not roll its role back. The board
+// used the last frame received, whatever its age: a survivor once showed its killed active
+// peer as passive.
+TEST(HeartbeatService, AnOutdatedBeatDoesNotRollThePeersRoleBackOnTheBoard) {
+  const uint16_t port = freeUdpPort("127.0.0.42");
+  const auto [earlier, active] = captureFramesAroundActive(port, board_name + "-a");
+  CHECK_FALSE(earlier.empty());
+  CHECK_FALSE(active.empty());
+  SpUnderTest b(loneSp(SpId::B, "127.0.0.42", "127.0.0.41", port), board_name + "-b",
+                PowerState::Running);
+  ipc::StatusBoardReader reader(board_name + "-b");
+  TestSocket sender("127.0.0.41", 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.42", &to.sin_addr);
+  auto send = [&](const std::string& frame) {
+    ::sendto(sender.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+             sizeof to);
+  };
+  auto peer_role = [&] {
+    std::optional<ipc::StatusSnapshot> s = reader.read();
+    return s ? s->peer_role : Role::Starting;
+  };
+  CHECK_TRUE(within(std::chrono::milliseconds(2000), [&] {
+    send(active);  // the same frame again is a duplicate: only the first counts
+    return peer_role() == Role::Active;
+  }));
+  // The earlier frame, again and again (a board is published every 100 ms).
+  bool rolled_back = false;
+  for (int i = 0; i < 60 && !rolled_back; ++i) {
+    send(earlier);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    rolled_back = peer_role() != Role::Active;
+  }
+  b.service.stop();
+  CHECK_FALSE(rolled_back);
 }
