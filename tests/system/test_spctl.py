@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -183,3 +184,25 @@ def test_credentials_file_must_be_private(pair, env, tmp_path):
 def test_no_password_on_the_command_line(pair, env):
     code, out, err = spctl(env, "--password", "x", "status")
     assert code == 2 and "never taken on the command line" in err, (code, err)
+
+
+def test_after_a_kill_status_names_the_survivor_and_failover_is_refused_at_once(pair, env):
+    """Last in the module: it kills the active SP. A dead SP's Manager keeps its last known
+    role ("active") marked Stale: spctl shows it unreachable and never sends it an action, so
+    `failover` asks the survivor, which refuses at once (no peer to hand over to: exit 1)
+    instead of retrying a dead SP's 503 until the deadline."""
+    active = pair.wait_active()
+    survivor = "B" if active == "A" else "A"
+    pair.kill(active)
+    pair.wait_active(survivor, timeout=10)
+    code, out, err = spctl(env, "--json", "status")
+    assert code == 0, err
+    doc = {m["Id"]: m for m in json.loads(out)}
+    assert doc["SP" + survivor]["Role"] == "active" and not doc["SP" + survivor]["Stale"], doc
+    assert doc["SP" + active]["Stale"], doc
+    code, out, err = spctl(env, "status")
+    assert "unreachable" in [l for l in out.splitlines() if l.startswith("SP" + active)][0], out
+    started = time.monotonic()
+    code, out, err = spctl(env, "failover", "--yes")
+    assert code == 1 and "SP" + survivor in err, (code, err)
+    assert time.monotonic() - started < 10, "failover retried instead of being refused"

@@ -345,6 +345,9 @@ Json managerSummary(const Json& m) {
           {"Role", oem.is_object() ? str(oem, "Role") : "-"},
           {"State", m.contains("Status") ? str(m["Status"], "State") : "-"},
           {"Health", m.contains("Status") ? str(m["Status"], "Health") : "-"},
+          // Stale: the SP does not answer; the role is the last one known (a dead active SP
+          // still says "active" there), never the one to send an action to.
+          {"Stale", oem.is_object() && oem.value("Stale", false)},
           {"HoldsFloatingIp", oem.is_object() && oem.value("HoldsFloatingIp", false)},
           {"UptimeSeconds", oem.is_object() ? oem.value("UptimeSeconds", Json()) : Json()},
           {"FirmwareVersion", m.value("FirmwareVersion", Json())},
@@ -363,7 +366,10 @@ int cmdStatus(const Global& g, Session& s, const Args& a) {
   for (const Json& m : out) {
     std::string faults;
     for (const Json& f : m["Faults"]) faults += (faults.empty() ? "" : "; ") + f.get<std::string>();
-    t.add({m["Id"], m["Role"], m["State"], m["Health"],
+    const std::string role = m["Stale"].get<bool>()
+                                 ? "unreachable (was " + m["Role"].get<std::string>() + ")"
+                                 : m["Role"].get<std::string>();
+    t.add({m["Id"], role, m["State"], m["Health"],
            m["HoldsFloatingIp"].get<bool>() ? "holds it" : "-",
            m["UptimeSeconds"].is_number() ? duration(m["UptimeSeconds"].get<uint64_t>()) : "-",
            faults.empty() ? "none" : faults});
@@ -385,7 +391,8 @@ int cmdManager(const Global& g, Session& s, const Args& a) {
 
 std::string activeManager(Session& s) {
   for (const Json& m : members(s, "/redfish/v1/Managers"))
-    if (managerSummary(m)["Role"] == "active") return m["Id"];
+    if (Json s = managerSummary(m); s["Role"] == "active" && !s["Stale"].get<bool>())
+      return m["Id"];
   throw Failure{kServerError, "no SP says it is active"};
 }
 
