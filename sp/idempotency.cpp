@@ -117,14 +117,25 @@ void IdempotencyService::registerCommands(CommandRegistry& registry) {
                 /*degraded=*/true, Privilege::Login, /*mutating=*/true});
 }
 
+std::optional<IdempotencyService::KeyArgs> IdempotencyService::keyArgs(
+    const proto::Command& command, Reply& reply) {
+  // The attempts in progress and the records are the active SP's: a passive asks it.
+  if (!deps_.active()) {
+    deps_.forward_to_active(command, std::move(reply));
+    return std::nullopt;
+  }
+  KeyArgs a{argOf(command, "id"), argOf(command, "fp"), argOf(command, "attempt")};
+  if (!validHash(a.id) || !validHash(a.fp) || a.attempt.empty()) {
+    reply(errorResult(proto::CommandResult::BAD_REQUEST, "id, fp and attempt required"));
+    return std::nullopt;
+  }
+  return a;
+}
+
 void IdempotencyService::check(const proto::Command& command, Reply reply) {
-  // The attempts in progress are the active SP's: a passive asks it.
-  if (!deps_.active()) return deps_.forward_to_active(command, std::move(reply));
-  const std::string id = argOf(command, "id");
-  const std::string fp = argOf(command, "fp");
-  const std::string attempt = argOf(command, "attempt");
-  if (!validHash(id) || !validHash(fp) || attempt.empty())
-    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "id, fp and attempt required"));
+  std::optional<KeyArgs> args = keyArgs(command, reply);
+  if (!args) return;
+  const auto& [id, fp, attempt] = *args;
   if (std::optional<ConfigRecord> r = deps_.get(recordKey(id)); r && !r->deleted()) {
     json v = parsed(*r);
     if (text(v, "fp") != fp) return reply(answerWith({{"state", "mismatch"}}));
@@ -150,12 +161,9 @@ void IdempotencyService::release(const std::string& id, const std::string& attem
 }
 
 void IdempotencyService::record(const proto::Command& command, Reply reply) {
-  if (!deps_.active()) return deps_.forward_to_active(command, std::move(reply));
-  const std::string id = argOf(command, "id");
-  const std::string fp = argOf(command, "fp");
-  const std::string attempt = argOf(command, "attempt");
-  if (!validHash(id) || !validHash(fp) || attempt.empty())
-    return reply(errorResult(proto::CommandResult::BAD_REQUEST, "id, fp and attempt required"));
+  std::optional<KeyArgs> args = keyArgs(command, reply);
+  if (!args) return;
+  const auto& [id, fp, attempt] = *args;
   int status = 0;
   try {
     status = std::stoi(argOf(command, "status"));

@@ -90,6 +90,12 @@ class IdempotencyService {
   IdempotencyService(Dependencies deps, Options options = {});
 
   void registerCommands(CommandRegistry& registry);
+  struct KeyArgs {
+    std::string id, fp, attempt;
+  };
+  // The key's arguments of a check or a record on the active SP; nullopt when the command was
+  // forwarded (a passive) or refused (reply used).
+  std::optional<KeyArgs> keyArgs(const proto::Command& command, Reply& reply);
   void check(const proto::Command& command, Reply reply);
   void record(const proto::Command& command, Reply reply);
   // On the active SP, from spd's main loop: at most one retention change in flight.

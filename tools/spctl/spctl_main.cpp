@@ -215,8 +215,8 @@ class Session {
 
   // A request whose answer must be 2xx: its JSON body (null when none), or a Failure.
   Json call(const std::string& method, const std::string& path, const Json& body = nullptr,
-            Result* out = nullptr) {
-    Result r = client_->request(method, path, body.is_null() ? std::string() : body.dump());
+            Result* out = nullptr, const std::string& key = {}) {
+    Result r = client_->request(method, path, body.is_null() ? std::string() : body.dump(), key);
     if (out) *out = r;
     checkRequest(r, method, path);
     if (r.response.body.empty()) return nullptr;
@@ -631,7 +631,7 @@ int cmdList(const Global& g, Session& s, const std::string& collection,
   return kOk;
 }
 
-void printCreated(const Global& g, const Json& body, const Result& r, const std::string& what) {
+void printCreated(const Global& g, const Json& body, const Result& r) {
   if (g.json) {
     print(g, body.is_null() ? Json{{"Location", r.response.header("location")}} : body);
     return;
@@ -642,7 +642,6 @@ void printCreated(const Global& g, const Json& body, const Result& r, const std:
     if (size_t slash = id.rfind('/'); slash != std::string::npos) id = id.substr(slash + 1);
   }
   std::cout << id << "\n";
-  (void)what;
 }
 
 int cmdSubscription(const Global& g, Session& s, const Args& a) {
@@ -660,7 +659,7 @@ int cmdSubscription(const Global& g, Session& s, const Args& a) {
                  {"Protocol", a.get("protocol").value_or("Redfish")}};
     if (auto c = a.get("context")) body["Context"] = *c;
     Result r;
-    printCreated(g, s.call("POST", path, body, &r), r, "subscription");
+    printCreated(g, s.call("POST", path, body, &r), r);
     return kOk;
   }
   if (verb == "delete") {
@@ -690,7 +689,7 @@ int cmdAccount(const Global& g, Session& s, const Args& a) {
         g,
         s.call("POST", path,
                {{"UserName", name}, {"Password", password}, {"RoleId", a.need("role")}}, &r),
-        r, "account");
+        r);
     return kOk;
   }
   if (verb == "delete") {
@@ -760,7 +759,7 @@ int cmdPool(const Global& g, Session& s, const Args& a) {
                  {"CapacitySources", Json::array({{{"ProvidingDrives", drives}}})}};
     if (auto o = a.get("owner")) body["Oem"] = owner(*o);
     Result r;
-    printCreated(g, s.call("POST", kPools, body, &r), r, "pool");
+    printCreated(g, s.call("POST", kPools, body, &r), r);
     return kOk;
   }
   throw Failure{kUsage, "pool " + verb + ": list or create"};
@@ -771,13 +770,7 @@ int cmdVolume(const Global& g, Session& s, const Args& a) {
   const std::string verb = a.word(1, "list, show, create, set, delete or move");
   const std::string key = a.get("idempotency-key").value_or("");
   auto call = [&](const std::string& method, const std::string& path, const Json& body,
-                  Result* out) {
-    Result r = s.client().request(method, path, body.is_null() ? std::string() : body.dump(), key);
-    s.checkRequest(r, method, path);
-    if (out) *out = r;
-    Json j = Json::parse(r.response.body, nullptr, false);
-    return j.is_discarded() ? Json() : j;
-  };
+                  Result* out) { return s.call(method, path, body, out, key); };
   if (verb == "list")
     return cmdList(g, s, kVolumes,
                    {{"ID", "Id"},
@@ -799,7 +792,7 @@ int cmdVolume(const Global& g, Session& s, const Args& a) {
     if (auto o = a.get("owner")) body["Oem"] = owner(*o);
     Result r;
     Json created = call("POST", kVolumes, body, &r);
-    printCreated(g, created, r, "volume");
+    printCreated(g, created, r);
     return kOk;
   }
   const std::string id = a.word(2, "the volume id");

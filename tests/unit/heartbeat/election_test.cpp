@@ -703,6 +703,14 @@ TEST(ElectionStall, AfterListeningASilentPeerIsDeadAfterAll) {
   STRCMP_EQUAL("SetRole(taking-over) FencePeer", effects(late).c_str());
 }
 
+// SP-A running until `until_ms`, hearing a passive SP-B on the midplane every 5 ms.
+static void runActiveWithAPassivePeer(Election& e, int until_ms) {
+  for (int t = 0; t <= until_ms; t += 5) {
+    e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(t));
+    e.onTick(at(t));
+  }
+}
+
 // CI (test_partial_failure): both SPs stalled ~100 ms under load with the peer link and the
 // management network cut. The active SP's status board said the peer dead before the queued
 // midplane beats were read, so the configuration writer acknowledged a change alone while the
@@ -712,10 +720,7 @@ TEST(ElectionStall, AnActiveThatStallsKeepsItsLivePeerAliveWhileItListens) {
   ElectionConfig c = configFor(SpId::A);
   c.stall_threshold = Millis{25};
   Election e(c, 1, Health::Ok, at(0));
-  for (int t = 0; t <= 400; t += 5) {
-    e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(t));
-    e.onTick(at(t));
-  }
+  runActiveWithAPassivePeer(e, 400);
   CHECK(e.role() == Role::Active);
   CHECK_TRUE(e.peerJudgedAlive(at(400)));
   // Stalled for longer than every dead interval: before anything ran, the paths look silent
@@ -735,10 +740,7 @@ TEST(ElectionStall, AfterItsStallAnActiveJudgesASilentPeerDeadOnceItHasListened)
   ElectionConfig c = configFor(SpId::A);
   c.stall_threshold = Millis{25};
   Election e(c, 1, Health::Ok, at(0));
-  for (int t = 0; t <= 400; t += 5) {
-    e.onBeat(Path::Midplane, Beat{SpId::B, Role::Passive, Health::Ok, 1}, at(t));
-    e.onTick(at(t));
-  }
+  runActiveWithAPassivePeer(e, 400);
   const int resumed = 400 + 3 * kDead.count();
   e.onTick(at(resumed));  // Stalled: listen for one dead interval
   std::string lost;
