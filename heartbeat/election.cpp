@@ -49,6 +49,10 @@ std::string_view alertName(Alert a) {
       return "OldBootRefused";
     case Alert::EpochOutOfRange:
       return "EpochOutOfRange";
+    case Alert::PeerStalled:
+      return "PeerStalled";
+    case Alert::PeerResumed:
+      return "PeerResumed";
   }
   return "Unknown";
 }
@@ -103,7 +107,19 @@ bool Election::pathAlive(Path p, TimePoint now) const {
 }
 
 bool Election::peerAlive(TimePoint now) const {
-  return anyPathAlive(now) && !midplaneSaysDead(now);
+  return (anyPathAlive(now) || silenceExcused(now)) && !midplaneSaysDead(now);
+}
+
+bool Election::silenceExcused(TimePoint now) const {
+  if (config_.running_silence.count() <= 0 || !midplane_silent_since_) return false;
+  // The chassis said "running" in this suspicion, or was asked in it and has not answered
+  // yet (the answer decides: "off" or "stopped" is death at once).
+  const bool running = running_said_in_ && *running_said_in_ == *midplane_silent_since_;
+  const bool pending = power_asked_at_ && *power_asked_at_ >= *midplane_silent_since_ &&
+                       !(power_answered_at_ && *power_answered_at_ >= *power_asked_at_);
+  if (!running && !pending) return false;
+  auto heard = lastHeard();
+  return heard && now - *heard <= config_.running_silence;
 }
 
 bool Election::peerJudgedAlive(TimePoint now) const {
@@ -154,13 +170,15 @@ void Election::watchMidplane(TimePoint now, Actions& out) {
   }
   // Dead already (by every path's own interval, or by this rule), or this SP just stalled
   // itself: nothing to ask.
-  if (!anyPathAlive(now) || now < listen_until_ || midplaneSaysDead(now)) return;
+  if (!peerAlive(now) || now < listen_until_) return;
   if (midplane_silent_since_) {
     // Still suspect after a "running": a peer being stopped or dying process by process
     // (spd first, spweb a moment later) looks running at first. Asked again, answer by
-    // answer, until the dead intervals decide.
+    // answer, until the dead intervals (or running_silence) decide; less often once only
+    // running_silence keeps the peer alive.
     const bool answered = power_answered_at_ && *power_answered_at_ >= *power_asked_at_;
-    if (!answered || now - *power_asked_at_ < kSuspectRequery) return;
+    const Millis requery = anyPathAlive(now) ? kSuspectRequery : kRunningRequery;
+    if (!answered || now - *power_asked_at_ < requery) return;
   } else {
     midplane_silent_since_ = now;
   }
@@ -386,7 +404,7 @@ std::string Election::forceFailoverRefusal(TimePoint now) const {
   if (role_ != Role::Active) {
     refusal = std::string(spName(config_.self)) + " is not the active SP (" +
               std::string(roleName(role_)) + ")";
-  } else if (!peerAlive(now) || !peer_) {
+  } else if (!anyPathAlive(now) || !peerAlive(now) || !peer_) {
     refusal = peer + " is not reachable";
   } else if (peer_->role != Role::Passive) {
     refusal = peer + " is " + std::string(roleName(peer_->role)) + ", not passive";
@@ -457,6 +475,13 @@ Actions Election::onPeerPower(PowerState state, TimePoint now) {
   return thenDecide(now, [&](Actions&) {
     peer_power_ = state;
     power_answered_at_ = now;
+    // The answer to a question asked in this suspicion: "running" excuses the silence for a
+    // while (silenceExcused); any other answer ends the excuse.
+    if (state == PowerState::Running && midplane_silent_since_ && power_asked_at_ &&
+        *power_asked_at_ >= *midplane_silent_since_)
+      running_said_in_ = midplane_silent_since_;
+    else
+      running_said_in_.reset();
   });
 }
 
@@ -538,6 +563,11 @@ void Election::trackPaths(TimePoint now, Actions& out) {
     }
   }
   if (alive > 0) {
+    if (stall_reported_) {
+      out.push_back(alert(Alert::PeerResumed, std::string(spName(peerOf(config_.self))) +
+                                                  " heard again: it had stalled, not died"));
+      stall_reported_ = false;
+    }
     if (!ever_heard_ || peer_lost_reported_) {
       out.push_back(alert(Alert::PeerFound, std::string(spName(peerOf(config_.self))) + " heard"));
       ever_heard_ = true;
@@ -569,9 +599,21 @@ void Election::trackPaths(TimePoint now, Actions& out) {
     }
     return;
   }
+  if (!midplane_verdict && silenceExcused(now)) {  // suspect: the chassis says it runs
+    if (!stall_reported_) {
+      out.push_back(alert(Alert::PeerStalled,
+                          std::string(spName(peerOf(config_.self))) +
+                              " silent on every path past its dead interval, but the chassis "
+                              "says it runs (or has not answered yet): judged only after " +
+                              std::to_string(config_.running_silence.count()) + " ms of silence"));
+      stall_reported_ = true;
+    }
+    return;
+  }
   if (now < listen_until_) return;  // our own stall, not the peer's silence
   bool waited = now - started_ >= config_.startup_wait;
   if (!peer_lost_reported_ && (ever_heard_ || waited)) {
+    stall_reported_ = false;
     out.push_back(alert(Alert::PeerLost,
                         std::string(spName(peerOf(config_.self))) +
                             (!ever_heard_       ? " not heard since start"
@@ -675,8 +717,9 @@ void Election::decide(TimePoint now, Actions& out) {
         // cannot serve either.
         // Not to a peer that is handing the role over itself (a ForceFailover meeting a
         // fault): the two would pass it back and forth.
-        const bool peer_can_take = peer_->role == Role::Passive && peer_->can_serve &&
-                                   !peer_->yielding && historyGap().empty();
+        // Heard, not only excused: a peer whose CPU is held cannot take the role now.
+        const bool peer_can_take = anyPathAlive(now) && peer_->role == Role::Passive &&
+                                   peer_->can_serve && !peer_->yielding && historyGap().empty();
         const std::string peer = std::string(spName(peer_->sp));
         // Handing over, this SP yields (as for ForceFailover): should its health come back
         // in the same instant, it must not take the role back while the peer takes it

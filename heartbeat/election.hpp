@@ -61,8 +61,11 @@ struct PathTiming {
 };
 
 constexpr Millis kYieldTimeout{2000};
-// A suspect peer the chassis said runs is asked about again this often (rule 1).
+// A suspect peer the chassis said runs is asked about again this often (rule 1), and once
+// every path's dead interval is over (the silence ElectionConfig::running_silence allows),
+// this often.
 constexpr Millis kSuspectRequery{10};
+constexpr Millis kRunningRequery{50};
 
 struct ElectionConfig {
   SpId self = SpId::A;
@@ -81,6 +84,12 @@ struct ElectionConfig {
   // the chassis is asked, and off or hung means dead (0: no early suspicion). Shorter than
   // the midplane's dead interval; the service sets 6 midplane intervals.
   Millis midplane_suspect{0};
+  // A suspect peer the chassis says is running (asked since its silence began) is dead only
+  // after this much silence on every path, not after the paths' dead intervals: its CPU can
+  // be held for a while (a virtual machine's vCPU, 100 ms and more on a loaded host), and a
+  // stalled peer fenced is a spurious failover. 0: the dead intervals decide (docs/ELECTION.md
+  // rule 1).
+  Millis running_silence{0};
   // This boot's nonce (bootNonce of the boot id): a peer's beat that names it was sent
   // after this SP started, so it says what the peer is now, not a beat queued from before.
   uint64_t own_boot = 0;
@@ -132,6 +141,8 @@ enum class Alert : uint8_t {
   Stalled,          // this SP's own timers stalled: peer silence is not judged for a while
   OldBootRefused,   // a beat of an older boot of the peer (a replay): refused (raised once)
   EpochOutOfRange,  // a beat (or hint) above kMaxEpoch: refused, never adopted (raised once)
+  PeerStalled,      // the peer silent past the dead intervals, but the chassis says it runs
+  PeerResumed,      // a stalled peer heard again before running_silence ran out
 };
 
 // The largest epoch an SP adopts. One takeover a millisecond would need 146 million years to
@@ -260,6 +271,9 @@ class Election {
   // Suspect, and the chassis, asked since, says the peer is off or hung: it is dead though
   // the UDP paths' dead intervals run on.
   bool midplaneSaysDead(TimePoint now) const;
+  // Suspect, every path past its dead interval, but the chassis, asked in this silence, says
+  // the peer runs, and the silence is not longer than running_silence: not dead yet.
+  bool silenceExcused(TimePoint now) const;
   void watchMidplane(TimePoint now, Actions& out);
   void becomeActive(TimePoint now, Actions& out, Alert why, const std::string& detail);
   void becomePassive(Actions& out);
@@ -311,6 +325,9 @@ class Election {
   bool midplane_readable_ = true;
   TimePoint midplane_readable_since_{};
   std::optional<TimePoint> midplane_silent_since_;  // the peer suspect since
+  // The suspicion (its midplane_silent_since_) in which the chassis last said "running".
+  std::optional<TimePoint> running_said_in_;
+  bool stall_reported_ = false;  // PeerStalled raised, PeerResumed or PeerLost not yet
 };
 
 }  // namespace dualsp::heartbeat

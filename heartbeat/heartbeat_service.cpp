@@ -43,6 +43,7 @@ log::Level levelOf(Alert a) {
     case Alert::Stalled:
     case Alert::OldBootRefused:
     case Alert::EpochOutOfRange:
+    case Alert::PeerStalled:
       return log::Level::Warning;
     default:
       return log::Level::Notice;

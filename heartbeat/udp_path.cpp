@@ -27,6 +27,9 @@ void UdpPath::bind() {
   socket_.open(asio::ip::udp::v4(), ec);
   if (!ec) socket_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) socket_.bind(local, ec);
+  // A beat that cannot go now is dropped, never waited for: a full send buffer must not hold
+  // the heartbeat thread (and so the midplane's beats and every judgement) up.
+  if (!ec) socket_.non_blocking(true, ec);
   if (ec) {
     if (rebind_attempts_++ == 0)
       LOG_WARNING << "heartbeat " << pathName(which_) << ": cannot bind " << options_.local_address

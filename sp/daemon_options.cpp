@@ -68,6 +68,7 @@ heartbeat::ServiceOptions serviceOptions(const Settings& c, const std::string& b
   o.election.fence_delay = c.fenceDelay();
   o.election.fence_retry = c.heartbeat.fence_retry;
   o.election.startup_fence_always = c.heartbeat.startup_fence_always;
+  o.election.running_silence = c.heartbeat.running_silence;
   // The heartbeat thread ticks every 2 ms: a gap of a whole dead interval is our own stall.
   Millis shortest_dead{0};
   for (const PathSettings* p : {&c.heartbeat.peer, &c.heartbeat.mgmt, &c.heartbeat.midplane})

@@ -202,6 +202,7 @@ void readHeartbeat(const Reader& r, Settings& c) {
   r.millis("fence_timeout_ms", c.heartbeat.fence_timeout, 10, 60000);
   r.millis("fence_retry_ms", c.heartbeat.fence_retry, 10, 600000);
   r.integer("realtime_priority", c.heartbeat.realtime_priority, 0, 99);
+  r.millis("running_silence_ms", c.heartbeat.running_silence, 0, 60000);
   std::string startup_fence = "when-peer-off";
   r.string("startup_fence", startup_fence);
   if (startup_fence == "always")
@@ -210,7 +211,7 @@ void readHeartbeat(const Reader& r, Settings& c) {
     r.fail(r.keyPath("startup_fence"), "must be \"when-peer-off\" or \"always\"");
   r.finish({"port", "peer", "mgmt", "midplane", "midplane_segment", "startup_wait_ms",
             "fence_delay_ms", "fence_timeout_ms", "fence_retry_ms", "realtime_priority",
-            "startup_fence"});
+            "running_silence_ms", "startup_fence"});
   if (c.heartbeat.peer.enabled && c.peer.link_address.empty())
     r.fail(r.keyPath("peer"), "is enabled but peer.link_address is not set");
   if (c.heartbeat.peer.enabled && c.peer_link.address.empty())

@@ -86,6 +86,9 @@ struct Settings {
     Millis fence_timeout{2000};
     Millis fence_retry{1000};
     int realtime_priority = 50;  // 0 = normal scheduling
+    // A suspect peer the chassis says runs is dead after this much silence on every path
+    // (0: after the paths' dead intervals). docs/ELECTION.md rule 1.
+    Millis running_silence{500};
     // A starting SP that never heard its peer fences it only when the chassis says it is
     // off or hung ("when-peer-off"), or whenever the startup wait is over ("always").
     bool startup_fence_always = false;

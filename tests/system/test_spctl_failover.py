@@ -131,11 +131,15 @@ class Disruptions(threading.Thread):
         active = self.pair.wait_active(timeout=20)
         # The returning SP must hold the whole history before the active hands over to it.
         end = time.monotonic() + 60
+        refusals = collections.Counter()
         for _ in range(600):
             code, out, err = self.spctl.run("failover", "--yes")
             if code == 0:
                 break
-            assert time.monotonic() < end, "spctl failover: %d %s %s" % (code, out, err)
+            refusals[err.strip().splitlines()[-1] if err.strip() else "exit %d" % code] += 1
+            if time.monotonic() >= end:
+                raise AssertionError("spctl failover refused for 60 s: " +
+                                     "; ".join("%d x %s" % (n, r) for r, n in refusals.items()))
             time.sleep(0.1)
         self.note("spctl failover on SP-%s" % active)
         self.pair.wait_active(other(active), timeout=20)
