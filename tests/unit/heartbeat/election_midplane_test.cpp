@@ -61,19 +61,26 @@ struct Chassis {
   }
 };
 
-// B passive behind an active A, every path heard up to `until_ms` (UDP every 10 ms, the
-// midplane every 2 ms).
-Election settledPassive(int until_ms) {
-  Election e(passiveB(), 1, Health::Ok, at(0));
+// `c`'s SP hearing `peer` on every path up to `until_ms` (UDP every 10 ms, the midplane every
+// 2 ms); `chassis`, if given, answers the questions asked meanwhile.
+Election settled(const ElectionConfig& c, const Beat& peer, int until_ms,
+                 Chassis* chassis = nullptr) {
+  Election e(c, 1, Health::Ok, at(0));
   for (int t = 0; t <= until_ms; t += 2) {
     if (t % 10 == 0) {
-      e.onBeat(Path::Peer, kActiveA, at(t));
-      e.onBeat(Path::Mgmt, kActiveA, at(t));
+      e.onBeat(Path::Peer, peer, at(t));
+      e.onBeat(Path::Mgmt, peer, at(t));
     }
-    e.onBeat(Path::Midplane, kActiveA, at(t));
-    e.onTick(at(t));
+    e.onBeat(Path::Midplane, peer, at(t));
+    Actions a = e.onTick(at(t));
+    if (chassis) chassis->answer(e, a, at(t));
   }
   return e;
+}
+
+// B passive behind an active A.
+Election settledPassive(int until_ms) {
+  return settled(passiveB(), kActiveA, until_ms);
 }
 
 // Ticks every 2 ms from `from_ms`; the time of the first FencePeer, or -1 by `to_ms`.
@@ -291,16 +298,7 @@ constexpr Millis kRunningSilence{500};
 Election settledPassiveExcusing(int until_ms) {
   ElectionConfig c = passiveB();
   c.running_silence = kRunningSilence;
-  Election e(c, 1, Health::Ok, at(0));
-  for (int t = 0; t <= until_ms; t += 2) {
-    if (t % 10 == 0) {
-      e.onBeat(Path::Peer, kActiveA, at(t));
-      e.onBeat(Path::Mgmt, kActiveA, at(t));
-    }
-    e.onBeat(Path::Midplane, kActiveA, at(t));
-    e.onTick(at(t));
-  }
-  return e;
+  return settled(c, kActiveA, until_ms);
 }
 
 bool alerts(const Actions& actions, Alert alert) {
@@ -412,17 +410,8 @@ TEST(ElectionMidplane, AnExcusedPassivePeerIsNotHandedTheRole) {
   c.self = SpId::A;
   c.running_silence = kRunningSilence;
   c.fence_delay = Millis{0};
-  Election e(c, 1, Health::Ok, at(0));
-  const Beat passive{SpId::B, Role::Passive, Health::Ok, 1};
   Chassis chassis{PowerState::Running};
-  for (int t = 0; t <= 400; t += 2) {
-    if (t % 10 == 0) {
-      e.onBeat(Path::Peer, passive, at(t));
-      e.onBeat(Path::Mgmt, passive, at(t));
-    }
-    e.onBeat(Path::Midplane, passive, at(t));
-    chassis.answer(e, e.onTick(at(t)), at(t));
-  }
+  Election e = settled(c, Beat{SpId::B, Role::Passive, Health::Ok, 1}, 400, &chassis);
   CHECK(e.role() == Role::Active);
   for (int t = 402; t <= 520; t += 2) chassis.answer(e, e.onTick(at(t)), at(t));
   CHECK(e.peerAlive(at(520)));
