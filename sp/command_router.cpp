@@ -206,17 +206,21 @@ void CommandRouter::onStaleAfter(const std::string& key, uint64_t id,
 
 std::optional<proto::CommandResult> CommandRouter::staleAnswer(const std::string& key,
                                                                const proto::Command& command) {
+  std::optional<proto::CommandResult> cached;
   {
     std::lock_guard lock(mu_);
     auto it = last_good_.find(key);
     if (it != last_good_.end()) {
       ++stats_.stale;
-      proto::CommandResult r = it->second.result;
+      cached = it->second.result;
       auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now_() - it->second.at);
-      r.set_stale(true);
-      r.set_age_ms(r.age_ms() + static_cast<uint64_t>(age.count()));
-      return r;
+      cached->set_stale(true);
+      cached->set_age_ms(cached->age_ms() + static_cast<uint64_t>(age.count()));
     }
+  }
+  if (cached) {
+    preferNewerHeartbeats(command, *cached);
+    return cached;
   }
   if (fallback_) {
     if (auto r = fallback_(command)) {
@@ -227,6 +231,24 @@ std::optional<proto::CommandResult> CommandRouter::staleAnswer(const std::string
     }
   }
   return std::nullopt;
+}
+
+void CommandRouter::preferNewerHeartbeats(const proto::Command& command,
+                                          proto::CommandResult& r) const {
+  if (!fallback_ || !r.has_sp_status()) return;
+  std::optional<proto::CommandResult> beats = fallback_(command);
+  if (!beats || !beats->has_sp_status() || beats->age_ms() >= r.age_ms()) return;
+  const proto::SpStatus& newer = beats->sp_status();
+  if (!newer.boot_id().empty() && newer.boot_id() != r.sp_status().boot_id()) {
+    // The peer restarted since it last answered: nothing of that answer is its state now.
+    r = std::move(*beats);
+    r.set_stale(true);
+    return;
+  }
+  proto::SpStatus* s = r.mutable_sp_status();
+  s->set_role(newer.role());
+  s->set_health(newer.health());
+  s->set_epoch(newer.epoch());
 }
 
 proto::CommandResult CommandRouter::staleOrUnavailable(const std::string& key,

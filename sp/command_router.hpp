@@ -82,6 +82,10 @@ class CommandRouter {
     bool answered_stale = false;  // past stale_after: newcomers get the last known state
   };
   void onStaleAfter(const std::string& key, uint64_t id, const proto::Command& command);
+  // The heartbeats may know the peer later than its last answer (it took or handed over the
+  // role, then died): their role, health and epoch win when they are newer; an answer of an
+  // earlier boot is replaced whole by what they tell.
+  void preferNewerHeartbeats(const proto::Command& command, proto::CommandResult& r) const;
   // The last known state now, or nullopt (the caller holds no lock).
   std::optional<proto::CommandResult> staleAnswer(const std::string& key,
                                                   const proto::Command& command);

@@ -159,8 +159,11 @@ async function main() {
                        (x) => x.connection !== 'connected' || x.events !== 'streaming' ||
                               (x[killed] && x[killed].unreachable) || activeOf(x).join() === survivor, 15000);
     await screenshot(page, '5-kill-during');
-    v = await waitView(page, 'SP-' + survivor + ' active, SP-' + killed + ' not answering, events live',
+    // The killed SP had taken the role by the ForceFailover above: its last known role is
+    // "active" (from the survivor's heartbeats), not the "passive" of its last answer before.
+    v = await waitView(page, 'SP-' + survivor + ' active, SP-' + killed + ' not answering (last known role active), events live',
                        (x) => settledOn(survivor)(x) && x[killed] && x[killed].unreachable &&
+                              /Last known role\s+active/.test(x[killed].text) &&
                               Math.max(...x.ids) > eventsBeforeKill, 30000);
     if (!v.marker) throw new Error('the page was reloaded');
     checkEvents(v, 'after the kill');

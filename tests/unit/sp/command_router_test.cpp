@@ -205,6 +205,57 @@ TEST(Router, NoCopyYetFallsBackOnWhatHeartbeatsTold) {
   STRCMP_EQUAL("from-heartbeats", replies[0].sp_status().boot_id().c_str());
 }
 
+TEST(Router, TheHeartbeatsNewerRoleWinsOverTheLastAnswer) {
+  // B answered as passive, then took the role over (the heartbeats say active) and died:
+  // its last known state names the role it had, not the one it answered 1.2 s before.
+  proto::CommandResult answered = statusOf(proto::SP_B, "peer-boot");
+  answered.mutable_sp_status()->set_role(proto::ROLE_PASSIVE);
+  answered.mutable_sp_status()->set_epoch(3);
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, answered);
+  now += milliseconds(1200);
+  proto::CommandResult hb = statusOf(proto::SP_B, "peer-boot");
+  hb.mutable_sp_status()->set_role(proto::ROLE_ACTIVE);
+  hb.mutable_sp_status()->set_epoch(4);
+  hb.set_age_ms(200);
+  fallback = hb;
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(1, std::nullopt, ipc::PeerError::Timeout);
+  CHECK_TRUE(replies[1].stale());
+  CHECK_EQUAL(proto::ROLE_ACTIVE, replies[1].sp_status().role());
+  CHECK_EQUAL(4u, replies[1].sp_status().epoch());
+  CHECK_EQUAL(1200u, replies[1].age_ms());  // the rest of the answer is as old as it was
+}
+
+TEST(Router, OlderHeartbeatsDoNotRollTheLastAnswerBack) {
+  proto::CommandResult answered = statusOf(proto::SP_B, "peer-boot");
+  answered.mutable_sp_status()->set_role(proto::ROLE_ACTIVE);
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, answered);
+  now += milliseconds(100);
+  proto::CommandResult hb = statusOf(proto::SP_B, "peer-boot");
+  hb.mutable_sp_status()->set_role(proto::ROLE_PASSIVE);
+  hb.set_age_ms(900);
+  fallback = hb;
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(1, std::nullopt, ipc::PeerError::Timeout);
+  CHECK_EQUAL(proto::ROLE_ACTIVE, replies[1].sp_status().role());
+}
+
+TEST(Router, AnAnswerOfAnEarlierBootIsReplacedByTheHeartbeats) {
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(0, statusOf(proto::SP_B, "boot-1"));
+  now += milliseconds(5000);
+  proto::CommandResult hb = statusOf(proto::SP_B, "boot-2");
+  hb.set_age_ms(100);
+  fallback = hb;
+  dispatch(command("GetSpStatus", proto::SP_B));
+  peer.answer(1, std::nullopt, ipc::PeerError::Timeout);
+  CHECK_TRUE(replies[1].stale());
+  STRCMP_EQUAL("boot-2", replies[1].sp_status().boot_id().c_str());
+  CHECK_EQUAL(100u, replies[1].age_ms());
+}
+
 TEST(Router, NothingKnownIsUnavailable) {
   dispatch(command("GetSpStatus", proto::SP_B));
   peer.answer(0, std::nullopt, ipc::PeerError::NotConnected);
