@@ -126,6 +126,40 @@ def tls_peer(host, version=None, timeout=3.0):
         return None, "%s: %s" % (type(e).__name__, e)
 
 
+def tls_suite(host, cipher, timeout=3.0):
+    """The suite host's HTTPS negotiates when the client offers only `cipher` (OpenSSL's name,
+    TLS 1.2), or None when the server refuses it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(cipher + ":@SECLEVEL=0")
+    try:
+        with socket.create_connection((host, HTTPS_PORT), timeout) as raw, \
+                ctx.wrap_socket(raw) as s:
+            return s.cipher()[0]
+    except (OSError, ssl.SSLError):
+        return None
+
+
+# webserver/tls_cipher_lists.hpp in OpenSSL's names, by the certificate's key type; the
+# firmware's mbedTLS is built with these and nothing weaker (tools/firmware/mbedtls-config.h).
+SUITES = {"EC": ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+                 "ECDHE-ECDSA-AES128-GCM-SHA256"],
+          "RSA": ["ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                  "ECDHE-RSA-AES128-GCM-SHA256"]}
+REFUSED_SUITES = {"EC": ["ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"],
+                  "RSA": ["ECDHE-RSA-AES128-SHA256", "AES128-GCM-SHA256", "AES256-SHA",
+                          "DHE-RSA-AES128-GCM-SHA256"]}
+
+
+def suites_served(pair, host, key_type):
+    """({suite: negotiated or None} of the suites that must work, same of those that must
+    not) on host, for a certificate of key_type."""
+    return ({c: pair.client.call(tls_suite, host, c) for c in SUITES[key_type]},
+            {c: pair.client.call(tls_suite, host, c) for c in REFUSED_SUITES[key_type]})
+
+
 def served_certificates(pair):
     """{host: fingerprint or why not} of SP-A's, SP-B's and the floating address's HTTPS."""
     return {h: fingerprint or why for h, (fingerprint, why) in
@@ -207,6 +241,15 @@ def test_https_one_array_certificate_tls12_only(pair):
     assert refused is None and "PROTOCOL_VERSION" in why.upper(), why
     print("\nHTTPS: %s on SP-A, SP-B and %s; TLS 1.2 served, TLS 1.1 refused (%s)" % (
         got[FLOATING][:23], FLOATING, why))
+
+
+def test_https_serves_exactly_the_firmware_suites(pair):
+    """The firmware's mbedTLS (tools/firmware/mbedtls-config.h) negotiates each ECDHE-ECDSA
+    AEAD suite with the array's EC certificate and refuses CBC suites."""
+    good, bad = suites_served(pair, FLOATING, "EC")
+    print("\nHTTPS suites with the EC certificate: %s; refused: %s" % (good, bad))
+    assert good == {c: c for c in SUITES["EC"]}, good
+    assert bad == {c: None for c in REFUSED_SUITES["EC"]}, bad
 
 
 def test_kill_of_the_active_the_other_serves_within_the_bound(pair):
@@ -359,3 +402,36 @@ def test_hung_active_is_fenced_through_the_chassis(pair):
     finally:
         if pair.vm_running(old):
             pair.signal(old, signal.SIGCONT)
+
+
+REPLACE = "/redfish/v1/CertificateService/Actions/CertificateService.ReplaceCertificate"
+
+
+def test_an_rsa_certificate_replaces_the_array_certificate(pair):
+    """An administrator's RSA 2048 certificate (ReplaceCertificate through the floating
+    address) is checked, installed and served by the firmware's mbedTLS with the ECDHE-RSA
+    suites; static-RSA and DHE key exchanges stay refused."""
+    active = pair.wait_active(timeout=30)
+    out = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+         "/CN=array-rsa.example.test", "-days", "30", "-keyout", "/dev/stdout",
+         "-out", "/dev/stdout"], capture_output=True, text=True, timeout=60, check=True).stdout
+    key = out[out.index("-----BEGIN PRIVATE KEY-----"):out.index("-----END PRIVATE KEY-----") + 25]
+    cert = out[out.index("-----BEGIN CERTIFICATE-----"):out.index("-----END CERTIFICATE-----") + 25]
+    rec = pair.client_http(REPLACE, timeout=30, method="POST", body={
+        "CertificateString": cert + "\n" + key + "\n", "CertificateType": "PEM",
+        "CertificateUri": {"@odata.id":
+                           "/redfish/v1/Managers/SP%s/NetworkProtocol/HTTPS/Certificates/1"
+                           % active}})
+    assert rec["status"] == 200, rec
+    doc = json.loads(rec["body"])
+    assert doc["Subject"]["CommonName"] == "array-rsa.example.test", doc
+    want = doc["Fingerprint"].upper()
+    deadline = time.monotonic() + 30
+    while pair.client.call(tls_peer, FLOATING)[0] != want:
+        assert time.monotonic() < deadline, "the floating address never served the RSA one"
+        time.sleep(0.2)
+    good, bad = suites_served(pair, FLOATING, "RSA")
+    print("\nHTTPS suites with the RSA certificate: %s; refused: %s" % (good, bad))
+    assert good == {c: c for c in SUITES["RSA"]}, good
+    assert bad == {c: None for c in REFUSED_SUITES["RSA"]}, bad
