@@ -26,8 +26,12 @@ bool operator==(const DataPathLun& a, const DataPathLun& b) {
 bool operator==(const DataPathAcl& a, const DataPathAcl& b) {
   return a.protocol == b.protocol && a.initiator == b.initiator && a.luns == b.luns;
 }
+bool operator==(const DataPathPort& a, const DataPathPort& b) {
+  return a.id == b.id && a.protocol == b.protocol && a.identifier == b.identifier &&
+         a.address == b.address;
+}
 bool DataPathState::operator==(const DataPathState& o) const {
-  return sp == o.sp && volumes == o.volumes && acls == o.acls;
+  return sp == o.sp && ports == o.ports && volumes == o.volumes && acls == o.acls;
 }
 
 }  // namespace dualsp::platform

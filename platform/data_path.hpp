@@ -4,7 +4,8 @@
 // volume at which LUN (LUN masking). spd computes the whole wanted state from the replicated
 // model and applies it at start-up, after every change and on every takeover; a back end makes
 // the target match it. sim/ records what it was told (the netns harness has no target);
-// issue 16 adds LIO (configfs) beside it, behind this same interface.
+// linux/lio_data_path drives the kernel's LIO target through configfs behind this same
+// interface (docs/STORAGE.md "LIO back end").
 
 #include <cstdint>
 #include <memory>
@@ -39,9 +40,18 @@ struct DataPathAcl {
   std::vector<DataPathLun> luns;
 };
 
+// One of this SP's front-end ports, as the SP published it: where its target listens.
+struct DataPathPort {
+  std::string id;          // "iSCSI0": what DataPathLun::ports names
+  std::string protocol;    // "iSCSI" or "FC"
+  std::string identifier;  // iSCSI: the SP's target IQN; FC: the port's WWPN
+  std::string address;     // iSCSI: the portal, "198.18.2.11:3260"
+};
+
 // The whole wanted state of this SP's target: applied as a whole (idempotent).
 struct DataPathState {
   std::string sp;  // "A" or "B"
+  std::vector<DataPathPort> ports;
   std::vector<DataPathVolume> volumes;
   std::vector<DataPathAcl> acls;
   bool operator==(const DataPathState&) const;
@@ -50,6 +60,7 @@ struct DataPathState {
 bool operator==(const DataPathVolume& a, const DataPathVolume& b);
 bool operator==(const DataPathLun& a, const DataPathLun& b);
 bool operator==(const DataPathAcl& a, const DataPathAcl& b);
+bool operator==(const DataPathPort& a, const DataPathPort& b);
 
 // Thread-safe. apply() never throws: what it could not apply it returns, one line each, and
 // the caller turns them into a fault and an event.

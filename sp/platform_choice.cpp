@@ -1,5 +1,6 @@
 #include "sp/platform_choice.hpp"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <fstream>
@@ -7,6 +8,7 @@
 #include "platform/linux/gpio_fencer.hpp"
 #include "platform/linux/link_state.hpp"
 #include "platform/linux/linux_hardware.hpp"
+#include "platform/linux/lio_data_path.hpp"
 #include "platform/linux/netlink_address.hpp"
 #include "platform/loopback/loopback_address.hpp"
 #include "platform/sim/chassis_power_fencer.hpp"
@@ -40,13 +42,17 @@ std::unique_ptr<platform::Hardware> makeHardware(const Settings& c) {
 
 namespace {
 
-// The Linux board until a target back end exists: nothing is exported, and apply() says so.
+constexpr const char* kLioRoot = "/sys/kernel/config/target";
+
+// A Linux board without the LIO target (its modules not loaded, configfs not mounted):
+// nothing is exported, and apply() says so once.
 class NoDataPath final : public platform::DataPath {
  public:
   std::vector<std::string> apply(const platform::DataPathState& wanted) override {
     if (wanted.volumes.empty() || said_) return {};
     said_ = true;
-    return {"no target back end on this platform yet: volumes are not exported"};
+    return {"no LIO target on this board (" + std::string(kLioRoot) +
+            " is missing): volumes are not exported"};
   }
   std::string describe() const override { return "no data path"; }
 
@@ -57,7 +63,20 @@ class NoDataPath final : public platform::DataPath {
 }  // namespace
 
 std::unique_ptr<platform::DataPath> makeDataPath(const Settings& c) {
-  if (c.platform.backend == "linux") return std::make_unique<NoDataPath>();
+  if (c.platform.backend == "linux") {
+    struct stat st {};
+    if (::stat(kLioRoot, &st) != 0 || !S_ISDIR(st.st_mode)) return std::make_unique<NoDataPath>();
+    platform::LioOptions options;
+    options.root = kLioRoot;
+    // Where a volume's blocks are on the shelf drives is not modelled yet (docs/STORAGE.md
+    // "LIO back end"): targets, portals and ACLs are configured, volumes are reported as not
+    // exported.
+    options.device = [](const platform::DataPathVolume&, std::string& why) {
+      why = "the volume's placement on the shelf drives is not modelled yet";
+      return std::optional<std::string>();
+    };
+    return platform::makeLioDataPath(std::move(options), platform::makeSystemConfigFs());
+  }
   return platform::makeSimDataPath(c.state_dir.empty() ? "" : c.state_dir + "/datapath.json");
 }
 

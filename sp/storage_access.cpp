@@ -722,6 +722,9 @@ platform::DataPathState dataPathState(const Model& m, const std::string& sp,
                                       const std::string& dead, bool in_step) {
   platform::DataPathState s;
   s.sp = sp;
+  for (const Port& p : m.ports)
+    if (p.sp == sp)
+      s.ports.push_back({p.info.id, p.info.protocol, p.info.identifier, p.info.address});
   for (const Volume& v : m.volumes) {
     platform::DataPathVolume out{
         v.id,

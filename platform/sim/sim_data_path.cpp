@@ -12,7 +12,12 @@ namespace {
 using Json = nlohmann::json;
 
 Json toJson(const DataPathState& s) {
-  Json volumes = Json::array(), acls = Json::array();
+  Json ports = Json::array(), volumes = Json::array(), acls = Json::array();
+  for (const auto& p : s.ports)
+    ports.push_back({{"id", p.id},
+                     {"protocol", p.protocol},
+                     {"identifier", p.identifier},
+                     {"address", p.address}});
   for (const auto& v : s.volumes)
     volumes.push_back({{"id", v.id},
                        {"wwn", v.wwn},
@@ -26,7 +31,7 @@ Json toJson(const DataPathState& s) {
           {{"lun", l.lun}, {"volume", l.volume}, {"read_only", l.read_only}, {"ports", l.ports}});
     acls.push_back({{"protocol", a.protocol}, {"initiator", a.initiator}, {"luns", luns}});
   }
-  return {{"sp", s.sp}, {"volumes", volumes}, {"acls", acls}};
+  return {{"sp", s.sp}, {"ports", ports}, {"volumes", volumes}, {"acls", acls}};
 }
 
 class SimDataPath final : public DataPath {
