@@ -18,7 +18,7 @@ const char* aluaStateName(AluaState state) {
 
 bool operator==(const DataPathVolume& a, const DataPathVolume& b) {
   return a.id == b.id && a.wwn == b.wwn && a.capacity_bytes == b.capacity_bytes &&
-         a.drives == b.drives && a.state == b.state;
+         a.drives == b.drives && a.state == b.state && a.extents == b.extents;
 }
 bool operator==(const DataPathLun& a, const DataPathLun& b) {
   return a.lun == b.lun && a.volume == b.volume && a.read_only == b.read_only && a.ports == b.ports;

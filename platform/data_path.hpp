@@ -18,12 +18,21 @@ namespace dualsp::platform {
 enum class AluaState : uint8_t { Optimized, NonOptimized, Transitioning, Unavailable };
 const char* aluaStateName(AluaState state);  // "active/optimized", ...
 
+// A run of a volume's blocks in its pool's address space, in the volume's block order
+// (docs/STORAGE.md "Placement"); a back end maps it onto the pool's drives.
+struct DataPathExtent {
+  uint64_t offset = 0;  // bytes
+  uint64_t length = 0;
+  bool operator==(const DataPathExtent&) const = default;
+};
+
 struct DataPathVolume {
   std::string id;   // the volume's id in the model
   std::string wwn;  // NAA name hosts see (the LU's identifier)
   uint64_t capacity_bytes = 0;
   std::vector<std::string> drives;           // the shelf drives under it (its pool's)
   AluaState state = AluaState::Unavailable;  // on this SP's ports
+  std::vector<DataPathExtent> extents;       // where its blocks are in its pool
 };
 
 struct DataPathLun {

@@ -37,7 +37,30 @@ json volumeRecord(const Volume& v) {
       {"Name", v.name}, {"CapacityBytes", v.capacity_bytes}, {"Pool", v.pool},
       {"WWN", v.wwn},   {"DefaultOwner", v.default_owner},   {"CurrentOwner", v.current_owner}};
   if (v.transitioning) r["Transitioning"] = true;
+  if (!v.extents.empty()) {
+    json e = json::array();
+    for (const Extent& x : v.extents) e.push_back({x.offset, x.length});
+    r["Extents"] = std::move(e);
+  }
   return r;
+}
+
+// A stored volume's extents, or nothing when absent or not consistent with its capacity
+// and pool (it is then laid out again, as a volume stored before placement existed).
+std::vector<Extent> storedExtents(const json& v, uint64_t capacity, uint64_t pool_capacity) {
+  std::vector<Extent> out;
+  if (!v.contains("Extents") || !v["Extents"].is_array()) return out;
+  uint64_t sum = 0;
+  for (const json& e : v["Extents"]) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned())
+      return {};
+    Extent x{e[0].get<uint64_t>(), e[1].get<uint64_t>()};
+    if (x.length == 0 || x.offset > pool_capacity || x.length > pool_capacity - x.offset) return {};
+    sum += x.length;
+    out.push_back(x);
+  }
+  if (sum != capacity) return {};
+  return out;
 }
 
 std::optional<Refusal> checkOwner(const json& body, const char* key) {
@@ -160,16 +183,37 @@ Model buildModel(const std::vector<proto::ConfigRecord>& records,
     vol.transitioning = v.value("Transitioning", false) == true;
     auto pool = std::find_if(m.pools.begin(), m.pools.end(),
                              [&](const Pool& p) { return p.id == vol.pool; });
-    if (pool == m.pools.end())
+    if (pool == m.pools.end()) {
       problem("volume " + id + ": its pool '" + vol.pool + "' does not exist");
-    else
+    } else {
       pool->allocated_bytes += vol.capacity_bytes;
+      vol.extents = storedExtents(v, vol.capacity_bytes, pool->capacity_bytes);
+    }
     m.volumes.push_back(std::move(vol));
   }
   std::sort(m.pools.begin(), m.pools.end(),
             [](const Pool& a, const Pool& b) { return idBefore(a.id, b.id); });
   std::sort(m.volumes.begin(), m.volumes.end(),
             [](const Volume& a, const Volume& b) { return idBefore(a.id, b.id); });
+  // Volumes stored without a placement (before it existed) or with one that overlaps
+  // another's: laid out in id order in what the others leave free. Both SPs read the same
+  // records, so both compute the same placement; the next change to the volume stores it.
+  for (Volume& vol : m.volumes) {
+    if (!m.pool(vol.pool)) continue;
+    bool overlaps = false;
+    for (const Volume& other : m.volumes)
+      if (&other != &vol && other.pool == vol.pool)
+        for (const Extent& a : vol.extents)
+          for (const Extent& b : other.extents)
+            overlaps |= a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+    if (overlaps) {
+      problem("volume " + vol.id + ": its extents overlap another volume's; laid out again");
+      vol.extents.clear();
+    }
+  }
+  for (Volume& vol : m.volumes)
+    if (vol.extents.empty() && vol.capacity_bytes > 0 && m.pool(vol.pool))
+      vol.extents = allocateExtents(freeExtents(m, vol.pool), vol.capacity_bytes);
   buildAccess(m, records, problems);
   return m;
 }
@@ -271,6 +315,50 @@ std::optional<Refusal> checkCapacity(const json& body, uint64_t& out) {
 
 }  // namespace
 
+std::vector<Extent> freeExtents(const Model& m, const std::string& pool_id) {
+  const Pool* pool = m.pool(pool_id);
+  if (!pool) return {};
+  std::vector<Extent> used;
+  for (const Volume& v : m.volumes)
+    if (v.pool == pool_id) used.insert(used.end(), v.extents.begin(), v.extents.end());
+  std::sort(used.begin(), used.end(),
+            [](const Extent& a, const Extent& b) { return a.offset < b.offset; });
+  std::vector<Extent> free;
+  uint64_t at = 0;
+  for (const Extent& u : used) {
+    if (u.offset > at) free.push_back({at, u.offset - at});
+    at = std::max(at, u.offset + u.length);
+  }
+  if (pool->capacity_bytes > at) free.push_back({at, pool->capacity_bytes - at});
+  return free;
+}
+
+std::vector<Extent> allocateExtents(const std::vector<Extent>& free, uint64_t bytes) {
+  std::vector<Extent> out;
+  for (const Extent& f : free) {
+    if (bytes == 0) break;
+    const uint64_t take = std::min(bytes, f.length);
+    out.push_back({f.offset, take});
+    bytes -= take;
+  }
+  return out;
+}
+
+namespace {
+
+uint64_t totalOf(const std::vector<Extent>& extents) {
+  uint64_t sum = 0;
+  for (const Extent& e : extents) sum += e.length;
+  return sum;
+}
+
+Refusal noRoom(uint64_t capacity, const std::string& pool_id, uint64_t free) {
+  return refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
+                "storage pool " + pool_id + " has " + std::to_string(free) + " bytes free");
+}
+
+}  // namespace
+
 Outcome createVolume(const Model& m, const json& body, const std::string& new_id,
                      const std::string& wwn) {
   if (!body.is_object())
@@ -299,8 +387,12 @@ Outcome createVolume(const Model& m, const json& body, const std::string& new_id
         refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
                "storage pool " + pool_id + " has " + std::to_string(free) + " bytes free"));
   const std::string owner = body.value("DefaultOwner", pool->default_owner);
-  json record = volumeRecord(
-      {new_id, body.value("Name", "Volume " + new_id), capacity, pool_id, wwn, owner, owner});
+  Volume created{new_id, body.value("Name", "Volume " + new_id), capacity, pool_id, wwn, owner,
+                 owner};
+  created.extents = allocateExtents(freeExtents(m, pool_id), capacity);
+  if (totalOf(created.extents) != capacity)
+    return refused(noRoom(capacity, pool_id, totalOf(freeExtents(m, pool_id))));
+  json record = volumeRecord(created);
   Change c;
   c.id = new_id;
   c.records.push_back(put(std::string(kVolumePrefix) + new_id, record));
@@ -338,6 +430,19 @@ Outcome patchVolume(const Model& m, const std::string& id, const json& body) {
   Volume next = *v;
   next.name = body.value("Name", v->name);
   next.capacity_bytes = capacity;
+  if (capacity > v->capacity_bytes) {
+    // Grown at its end: the new blocks come after its last ones, wherever there is room.
+    const auto more = allocateExtents(freeExtents(m, v->pool), capacity - v->capacity_bytes);
+    if (totalOf(more) != capacity - v->capacity_bytes)
+      return refused(noRoom(capacity, v->pool, totalOf(freeExtents(m, v->pool))));
+    for (const Extent& e : more) {
+      if (!next.extents.empty() &&
+          next.extents.back().offset + next.extents.back().length == e.offset)
+        next.extents.back().length += e.length;
+      else
+        next.extents.push_back(e);
+    }
+  }
   next.default_owner = body.value("DefaultOwner", v->default_owner);
   json record = volumeRecord(next);
   Change c;

@@ -7,7 +7,9 @@
 // Records (JSON values):
 //   storage/pools/<id>    {"Name", "RAIDType", "Drives": [drive ids], "DefaultOwner": "A"|"B"}
 //   storage/volumes/<id>  {"Name", "CapacityBytes", "Pool", "WWN", "DefaultOwner",
-//                          "CurrentOwner", "Transitioning"}
+//                          "CurrentOwner", "Transitioning", "Extents": [[offset, length],
+//                          ...] (where its blocks are in its pool's space; docs/STORAGE.md
+//                          "Placement")}
 //   storage/ports/<A|B>   {"Ports": [{"Id", "Protocol", "Identifier", "Address", "LinkUp",
 //                          "SpeedMbps"}]}: each SP publishes its own front-end ports
 //   storage/initiators/<id> {"Name", "Protocol", "Identifier"}
@@ -65,6 +67,13 @@ struct Pool {
   bool degraded = false;         // a member drive failed or is missing
 };
 
+// A run of a volume's blocks in its pool's address space (bytes; multiples of kBlockBytes).
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool operator==(const Extent&) const = default;
+};
+
 struct Volume {
   std::string id;
   std::string name;
@@ -73,8 +82,10 @@ struct Volume {
   std::string wwn;  // NAA 6, 32 hex digits: the durable name hosts see
   std::string default_owner;
   std::string current_owner;
-  bool transitioning = false;  // a planned move is under way (ALUA Transitioning)
+  bool transitioning = false;   // a planned move is under way (ALUA Transitioning)
+  std::vector<Extent> extents;  // in its pool's space, in the volume's block order
 };
+
 
 // A front-end port of one SP, as that SP published it.
 struct Port {
@@ -172,6 +183,11 @@ struct Change {
   std::string id;           // the pool or volume it made or changed
   nlohmann::json resource;  // its record value after the change (null when deleted)
 };
+
+// The free runs of `pool`'s address space [0, capacity): what no volume's extents hold.
+std::vector<Extent> freeExtents(const Model& m, const std::string& pool);
+// `bytes` taken from `free`, lowest offsets first; fewer bytes when `free` has fewer.
+std::vector<Extent> allocateExtents(const std::vector<Extent>& free, uint64_t bytes);
 
 // Each checks `body` (the client's JSON) against the model; a Change, or the Refusal with
 // nothing changed. `new_id` is the id a creation takes; `wwn` a new volume's durable name.

@@ -18,12 +18,16 @@ Json toJson(const DataPathState& s) {
                      {"protocol", p.protocol},
                      {"identifier", p.identifier},
                      {"address", p.address}});
-  for (const auto& v : s.volumes)
+  for (const auto& v : s.volumes) {
+    Json extents = Json::array();
+    for (const auto& e : v.extents) extents.push_back({e.offset, e.length});
     volumes.push_back({{"id", v.id},
                        {"wwn", v.wwn},
                        {"capacity_bytes", v.capacity_bytes},
                        {"drives", v.drives},
+                       {"extents", extents},
                        {"alua", aluaStateName(v.state)}});
+  }
   for (const auto& a : s.acls) {
     Json luns = Json::array();
     for (const auto& l : a.luns)
