@@ -10,6 +10,8 @@
 #include "platform/linux/linux_hardware.hpp"
 #include "platform/linux/lio_data_path.hpp"
 #include "platform/linux/netlink_address.hpp"
+#include "platform/linux/volume_devices.hpp"
+#include "platform/log.hpp"
 #include "platform/loopback/loopback_address.hpp"
 #include "platform/sim/chassis_power_fencer.hpp"
 #include "platform/sim/power_controller_fencer.hpp"
@@ -68,12 +70,23 @@ std::unique_ptr<platform::DataPath> makeDataPath(const Settings& c) {
     if (::stat(kLioRoot, &st) != 0 || !S_ISDIR(st.st_mode)) return std::make_unique<NoDataPath>();
     platform::LioOptions options;
     options.root = kLioRoot;
-    // Where a volume's blocks are on the shelf drives is not modelled yet (docs/STORAGE.md
-    // "LIO back end"): targets, portals and ACLs are configured, volumes are reported as not
-    // exported.
-    options.device = [](const platform::DataPathVolume&, std::string& why) {
-      why = "the volume's placement on the shelf drives is not modelled yet";
-      return std::optional<std::string>();
+    // Each volume on a device-mapper device over its pool's drives (docs/STORAGE.md
+    // "Volume devices"), named after its backstore, removed with it.
+    options.device = [](const platform::DataPathVolume& v,
+                        std::string& why) -> std::optional<std::string> {
+      std::vector<platform::ShelfDrive> drives;
+      for (const std::string& name : v.drives) {
+        auto d = platform::readShelfDrive(name, why);
+        if (!d) return std::nullopt;
+        drives.push_back(std::move(*d));
+      }
+      auto table = platform::linearTable(v, drives, why);
+      if (!table) return std::nullopt;
+      return platform::makeLinearDevice(platform::lioObjectName(v.id), *table, why);
+    };
+    options.release = [](const std::string& object) {
+      std::string why;
+      if (!platform::removeLinearDevice(object, why)) LOG_WARNING << "storage: " << why;
     };
     return platform::makeLioDataPath(std::move(options), platform::makeSystemConfigFs());
   }

@@ -82,12 +82,8 @@ std::string baseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// A configfs name from a model id: letters, digits, '_' and '-' kept, anything else '_'.
 std::string objectName(const std::string& volume_id) {
-  std::string out = kPrefix;
-  for (char c : volume_id)
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out;
+  return lioObjectName(volume_id);
 }
 
 bool startsWith(const std::string& s, const std::string& prefix) {
@@ -240,7 +236,8 @@ class Reconcile {
         if (startsWith(g, kPrefix))
           check(fs_.removeDir(hba + "/" + object + "/alua/" + g), "rmdir",
                 hba + "/" + object + "/alua/" + g);
-      check(fs_.removeDir(hba + "/" + object), "rmdir", hba + "/" + object);
+      if (check(fs_.removeDir(hba + "/" + object), "rmdir", hba + "/" + object) && options_.release)
+        options_.release(object);
     }
   }
 
@@ -373,6 +370,13 @@ class LioDataPath final : public DataPath {
 };
 
 }  // namespace
+
+std::string lioObjectName(const std::string& volume_id) {
+  std::string out = kPrefix;
+  for (char c : volume_id)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return out;
+}
 
 std::unique_ptr<ConfigFs> makeSystemConfigFs() {
   return std::make_unique<SystemConfigFs>();

@@ -57,7 +57,13 @@ using VolumeDevice =
 struct LioOptions {
   std::string root = "/sys/kernel/config/target";
   VolumeDevice device;
+  // Called with a backstore's name (lioObjectName) once it is removed: its device may go.
+  std::function<void(const std::string& object)> release;
 };
+
+// The backstore name of a volume: "dualsp_" and its id, other characters than letters,
+// digits, '-' and '_' as '_'.
+std::string lioObjectName(const std::string& volume_id);
 
 // LIO's ALUA access state codes (alua_access_state): SPC-4's.
 int lioAluaStateCode(AluaState state);

@@ -152,6 +152,7 @@ TEST_GROUP(LioDataPath) {
   FakeConfigFs* fs = nullptr;
   std::unique_ptr<DataPath> path;
   std::set<std::string> no_device;
+  std::vector<std::string> released;
 
   void setup() override {
     auto owned = std::make_unique<FakeConfigFs>(kRoot);
@@ -166,6 +167,7 @@ TEST_GROUP(LioDataPath) {
       }
       return "/dev/mapper/dualsp-vol" + v.id;
     };
+    options.release = [this](const std::string& object) { released.push_back(object); };
     path = makeLioDataPath(options, std::move(owned));
   }
   void teardown() override {
@@ -264,6 +266,7 @@ TEST(LioDataPath, ADeletedVolumeLeavesNoLunAndNoBackstore) {
   CHECK_FALSE(fs->has(kRoot + "/core/iblock_0/dualsp_1"));
   CHECK_FALSE(fs->has(kTpg + "/acls/" + kHost1 + "/lun_3"));
   CHECK_TRUE(fs->has(kTpg + "/lun/lun_1/dualsp_2"));
+  CHECK(released == std::vector<std::string>{"dualsp_1"});  // its device may go now
   // A new volume takes the free LUN index, not the next one.
   w.volumes.push_back(
       {"7", "600140500000000000000000000000a7", 1 << 30, {"vdb"}, AluaState::Optimized});
