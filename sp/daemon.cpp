@@ -577,7 +577,23 @@ void Daemon::turn() {
   recordArrayEvents();
   config_service_->tick();
   // A dead peer's volumes to this (active) SP: trespass (docs/STORAGE.md "Owners").
-  if (storage_) storage_->tick(peerAlive());
+  if (storage_) {
+    storage_->tick(peerAlive());
+    // What the target back end could not apply: a Warning fault of this SP, raised and
+    // cleared with events like any other (docs/STORAGE.md "Data path").
+    if (auto problems = storage_->takeDataPathProblems()) {
+      std::optional<Fault> fault;
+      if (!problems->empty())
+        fault = Fault{"firmware:data-path",
+                      std::string(redfish::registries::resource_event::kResourceErrorsDetected),
+                      "The data path could not apply the array's state: " + problems->front() +
+                          (problems->size() > 1 ? " (and " + std::to_string(problems->size() - 1) +
+                                                      " more; spd's log has each)"
+                                                : ""),
+                      Health::Warning};
+      monitor_->setFirmwareFault("data-path", std::move(fault));
+    }
+  }
   if (idempotency_) idempotency_->tick();
 #ifdef DUALSP_SPWEB_TLS
   if (https_) {

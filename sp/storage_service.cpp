@@ -631,6 +631,17 @@ void StorageService::reconcile() {
            << (in_step ? "" : " (all Transitioning until the store is resynchronised)");
   std::lock_guard lock(applied_mu_);
   applied_ = std::move(wanted);
+  if (problems != problems_) {
+    problems_ = std::move(problems);
+    problems_changed_ = true;
+  }
+}
+
+std::optional<std::vector<std::string>> StorageService::takeDataPathProblems() {
+  std::lock_guard lock(applied_mu_);
+  if (!problems_changed_) return std::nullopt;
+  problems_changed_ = false;
+  return problems_;
 }
 
 platform::DataPathState StorageService::appliedDataPath() const {

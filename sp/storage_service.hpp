@@ -92,6 +92,10 @@ class StorageService {
 
   // The data path as last applied (tests, docs/STORAGE.md "Data path").
   platform::DataPathState appliedDataPath() const;
+  // What the back end could not apply at its last change of mind (empty: everything was),
+  // once each time it changes; nullopt when unchanged since the last call. The main loop
+  // turns it into the SP's "data-path" fault.
+  std::optional<std::vector<std::string>> takeDataPathProblems();
 
  private:
   void workerLoop();
@@ -154,6 +158,8 @@ class StorageService {
   bool reconciled_in_step_ = false;
   std::atomic<bool> in_step_{false};
   platform::DataPathState applied_;
+  std::vector<std::string> problems_;
+  bool problems_changed_ = false;
   // The last model built, and its text as GetStorage answers it (model_mu_).
   mutable std::mutex model_mu_;
   mutable std::shared_ptr<const Snapshot> model_;

@@ -28,8 +28,9 @@ class RecordingDataPath final : public platform::DataPath {
   std::vector<std::string> apply(const platform::DataPathState& wanted) override {
     std::lock_guard lock(mu_);
     history_.push_back(wanted);
-    return {};
+    return problems;
   }
+  std::vector<std::string> problems;  // what it answers it could not apply (set before)
   std::string describe() const override { return "recording"; }
   std::vector<platform::DataPathState> history() const {
     std::lock_guard lock(mu_);
@@ -212,4 +213,28 @@ TEST(StorageService, PublishingThePortsRecordsNoEmptyEvent) {
   CHECK_FALSE(f.writes.empty());
   STRCMP_EQUAL("storage/ports/A", f.writes[0].records(0).key().c_str());
   CHECK_FALSE(f.writes[0].has_event());
+}
+
+TEST(StorageService, WhatTheBackEndCouldNotApplyIsHandedOnOnceEachTimeItChanges) {
+  Fixture f;
+  f.path.problems = {"LIO: volume 1 is not exported: no block device for it (test)"};
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Optimized); }));
+  auto p = f.service->takeDataPathProblems();
+  CHECK_TRUE(p.has_value());
+  CHECK(*p == f.path.problems);
+  CHECK_FALSE(f.service->takeDataPathProblems().has_value());  // once
+  // The next change applies cleanly: an empty list, once (the fault is cleared).
+  f.path.problems.clear();
+  f.apply(*storage::patchVolume(f.model(), "1", {{"CapacityBytes", uint64_t{2} << 30}}).change);
+  ++f.seq;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  std::optional<std::vector<std::string>> cleared;
+  while (!cleared && std::chrono::steady_clock::now() < end) {
+    f.service->tick(true);
+    cleared = f.service->takeDataPathProblems();
+    if (!cleared) std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+  CHECK_TRUE(cleared.has_value());
+  CHECK_TRUE(cleared->empty());
 }
