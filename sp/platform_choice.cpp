@@ -47,19 +47,15 @@ namespace {
 constexpr const char* kLioRoot = "/sys/kernel/config/target";
 
 // A Linux board without the LIO target (its modules not loaded, configfs not mounted):
-// nothing is exported, and apply() says so once.
+// nothing is exported, and every apply with volumes says so (the SP's data-path fault).
 class NoDataPath final : public platform::DataPath {
  public:
   std::vector<std::string> apply(const platform::DataPathState& wanted) override {
-    if (wanted.volumes.empty() || said_) return {};
-    said_ = true;
+    if (wanted.volumes.empty()) return {};
     return {"no LIO target on this board (" + std::string(kLioRoot) +
             " is missing): volumes are not exported"};
   }
   std::string describe() const override { return "no data path"; }
-
- private:
-  bool said_ = false;
 };
 
 }  // namespace
