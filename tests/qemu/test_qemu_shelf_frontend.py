@@ -64,6 +64,7 @@ def test_both_sps_see_the_same_shelf_drives(pair):
     seen = {}
     for sp in SPS:
         drives, rec = drives_of(pair, sp)
+        assert rec.get("sp") == sp, rec.get("sp")   # answered by that SP itself
         seen[sp] = drives
         assert sorted(drives) == SHELF, (sp, sorted(drives), rec.get("sp"))
         for n, name in enumerate(SHELF):
@@ -75,8 +76,9 @@ def test_both_sps_see_the_same_shelf_drives(pair):
             == {k: v["SerialNumber"] for k, v in seen["B"].items()})
 
 
-def ports_of(pair, sp, host):
-    coll, _ = get_json(pair, "/redfish/v1/Storage/Array/Controllers/SP%s/Ports" % sp, host)
+def members(pair, path, host):
+    """{Id: resource} of a collection, as `host` answers."""
+    coll, _ = get_json(pair, path, host)
     out = {}
     for m in coll.get("Members", []):
         doc, _ = get_json(pair, m["@odata.id"], host)
@@ -85,32 +87,65 @@ def ports_of(pair, sp, host):
 
 
 def test_each_sp_reports_its_front_end_iscsi_port(pair):
-    # Each SP publishes its ports through the store (once a second): both SPs, asked on
-    # their own addresses, describe both SPs' ports.
-    for host_sp in SPS:
+    # Each SP publishes its ports through the store (about once a second): both SPs, asked on
+    # their own addresses, describe both SPs' ports and target endpoints.
+    for host in SPS:
         for sp in SPS:
-            ports = poll(lambda: ports_of(pair, sp, MGMT[host_sp]), 20)
-            assert sorted(ports) == ["iSCSI0"], (host_sp, sp, ports)
-            text = json.dumps(ports["iSCSI0"])
-            assert iqn(sp) in text, (host_sp, sp, text)
-            assert "%s" % FRONTEND[sp] in text, (host_sp, sp, text)
-    # The fabric's target endpoints name the same portal addresses and IQNs.
-    fabric, _ = get_json(pair, "/redfish/v1/Fabrics/iSCSI/Endpoints", MGMT["A"])
-    docs = [get_json(pair, m["@odata.id"], MGMT["A"])[0] for m in fabric.get("Members", [])]
-    ids = sorted(d["Id"] for d in docs)
-    assert ids == ["SPA-iSCSI0", "SPB-iSCSI0"], ids
-    text = json.dumps(docs)
-    for sp in SPS:
-        assert iqn(sp) in text and FRONTEND[sp] in text, text
+            path = "/redfish/v1/Storage/Array/Controllers/SP%s/Ports" % sp
+            ports = poll(lambda: members(pair, path, MGMT[host]), 20)
+            assert sorted(ports) == ["iSCSI0"], (host, sp, ports)
+            port = ports["iSCSI0"]
+            assert port["PortProtocol"] == "iSCSI", (host, sp, port)
+            assert port["LinkStatus"] == "LinkUp", (host, sp, port)
+        endpoints = members(pair, "/redfish/v1/Fabrics/iSCSI/Endpoints", MGMT[host])
+        assert sorted(endpoints) == ["SPA-iSCSI0", "SPB-iSCSI0"], (host, sorted(endpoints))
+        for sp in SPS:
+            e = endpoints["SP%s-iSCSI0" % sp]
+            assert [i["DurableName"] for i in e["Identifiers"]] == [iqn(sp)], (host, e)
+            assert e["IPTransportDetails"] == [{"TransportProtocol": "iSCSI",
+                                                "IPv4Address": {"Address": FRONTEND[sp]},
+                                                "Port": ISCSI_PORT}], (host, e)
+            assert e["ConnectedEntities"][0]["EntityRole"] == "Target", (host, e)
+
+
+# An ICMP echo from the client namespace (the host has no ping binary): raw socket, root.
+PING = r"""
+import os, socket, struct, sys, time
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+dst, src = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.bind((src, 0))
+ident = os.getpid() & 0xffff
+body = struct.pack("!HH", ident, 1) + b"dualsp-ping"
+s.sendto(struct.pack("!BBH", 8, 0, csum(struct.pack("!BBH", 8, 0, 0) + body)) + body, (dst, 0))
+end = time.monotonic() + 1.0
+while time.monotonic() < end:
+    s.settimeout(max(0.01, end - time.monotonic()))
+    try:
+        data, addr = s.recvfrom(2048)
+    except socket.timeout:
+        break
+    ihl = (data[0] & 15) * 4
+    if addr[0] == dst and data[ihl] == 0 and struct.unpack("!H", data[ihl + 4:ihl + 6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+def ping(dst):
+    return subprocess.run(["ip", "netns", "exec", NS_CLI, "/usr/bin/python3", "-c", PING, dst,
+                           FE_CLI_ADDR], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          timeout=10).returncode == 0
 
 
 def test_the_client_reaches_both_portal_addresses(pair):
     for sp in SPS:
-        ok = poll(lambda: subprocess.run(
-            ["ip", "netns", "exec", NS_CLI, "ping", "-c", "1", "-W", "1", "-I", FE_CLI_ADDR,
-             FRONTEND[sp]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            timeout=5).returncode == 0, 15)
-        assert ok, "no ping reply from SP-%s's portal address %s" % (sp, FRONTEND[sp])
+        assert poll(lambda: ping(FRONTEND[sp]), 15), \
+            "no echo reply from SP-%s's portal address %s" % (sp, FRONTEND[sp])
 
 
 def test_the_image_loaded_the_lio_target_and_mounted_configfs(pair):
