@@ -36,8 +36,71 @@ std::unique_ptr<platform::Fencer> makeFencer(const Settings& c) {
   return platform::makePowerControllerFencer(c.platform.power_controller, peerOf(c.sp));
 }
 
+namespace {
+
+platform::LinuxHardwareOptions linuxHardwareOptions(const Settings& c) {
+  platform::LinuxHardwareOptions options;
+  options.exclude_drives = c.platform.shelf_exclude;
+  for (const auto& p : c.platform.frontend_iscsi) {
+    options.iscsi_portals.push_back({p.interface, p.address, p.prefix_length});
+  }
+  options.iscsi_target = platform::iscsiTargetName(c.array_id, spLetter(c.sp));
+  return options;
+}
+
+// A QEMU board whose shelf is real (virtio disks both VMs share, a front-end NIC): the
+// sensors, inventory and faults from the hardware description, the drives, ports and the
+// shelf's I/O from the kernel.
+class QemuShelfHardware final : public platform::Hardware {
+ public:
+  QemuShelfHardware(std::unique_ptr<platform::Hardware> board,
+                    std::unique_ptr<platform::Hardware> shelf)
+      : board_(std::move(board)), shelf_(std::move(shelf)) {}
+
+  std::vector<platform::SensorReading> sensors() override {
+    return board_ ? board_->sensors() : std::vector<platform::SensorReading>{};
+  }
+  std::vector<platform::InventoryItem> inventory() override {
+    return board_ ? board_->inventory() : std::vector<platform::InventoryItem>{};
+  }
+  std::vector<platform::HardwareFault> faults() override {
+    return board_ ? board_->faults() : std::vector<platform::HardwareFault>{};
+  }
+  std::vector<platform::DriveInfo> drives() override { return shelf_->drives(); }
+  std::vector<platform::FrontEndPortInfo> ports() override { return shelf_->ports(); }
+  platform::PerformanceReading performance() override {
+    platform::PerformanceReading out = shelf_->performance();
+    if (board_) {  // the description's CPU and memory stand-ins, when it has them
+      platform::PerformanceReading b = board_->performance();
+      out.cpu_percent = b.cpu_percent;
+      out.memory_percent = b.memory_percent;
+    }
+    return out;
+  }
+  std::string describe() const override {
+    return (board_ ? board_->describe() : std::string("no board description")) + ", shelf from " +
+           shelf_->describe();
+  }
+  std::string lastError() const override {
+    std::string a = board_ ? board_->lastError() : std::string();
+    std::string b = shelf_->lastError();
+    return a.empty() ? b : b.empty() ? a : a + "; " + b;
+  }
+
+ private:
+  std::unique_ptr<platform::Hardware> board_;  // may be null
+  std::unique_ptr<platform::Hardware> shelf_;
+};
+
+}  // namespace
+
 std::unique_ptr<platform::Hardware> makeHardware(const Settings& c) {
-  if (c.platform.backend == "linux") return platform::makeLinuxHardware();
+  if (c.platform.backend == "linux") return platform::makeLinuxHardware(linuxHardwareOptions(c));
+  if (c.platform.backend == "qemu" && c.platform.shelf == "linux") {
+    return std::make_unique<QemuShelfHardware>(
+        c.platform.hardware.empty() ? nullptr : platform::makeSimHardware(c.platform.hardware),
+        platform::makeLinuxHardware(linuxHardwareOptions(c)));
+  }
   if (c.platform.hardware.empty()) return nullptr;
   return platform::makeSimHardware(c.platform.hardware);
 }

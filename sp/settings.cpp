@@ -64,6 +64,30 @@ class Reader {
     out = v.get<bool>();
   }
 
+  // A list of strings; absent leaves `out` as it is.
+  void strings(const char* key, std::vector<std::string>& out) const {
+    if (!present(key, false)) return;
+    const json& v = object_.at(key);
+    if (!v.is_array()) fail(keyPath(key), "must be a list of strings");
+    std::vector<std::string> list;
+    for (const json& item : v) {
+      if (!item.is_string()) fail(keyPath(key), "must be a list of strings");
+      list.push_back(item.get<std::string>());
+    }
+    out = std::move(list);
+  }
+
+  // Calls `each` with a Reader of every object of the list `key` ("key[0]", "key[1]"...).
+  template <typename Each>
+  void objects(const char* key, Each each) const {
+    if (!present(key, false)) return;
+    const json& v = object_.at(key);
+    if (!v.is_array()) fail(keyPath(key), "must be a list of objects");
+    for (size_t n = 0; n < v.size(); ++n) {
+      each(Reader(v[n], keyPath(key) + "[" + std::to_string(n) + "]", origin_));
+    }
+  }
+
   Reader child(const char* key) const {
     static const json kEmpty = json::object();
     return Reader(has(key) ? object_.at(key) : kEmpty, keyPath(key), origin_);
@@ -115,7 +139,23 @@ void readPlatform(const Reader& r, Settings& c) {
   r.string("power_controller", c.platform.power_controller);
   r.string("fence_gpio", c.platform.fence_gpio);
   r.string("hardware", c.platform.hardware);
-  r.finish({"backend", "power_controller", "fence_gpio", "hardware"});
+  r.string("shelf", c.platform.shelf);
+  r.strings("shelf_exclude", c.platform.shelf_exclude);
+  c.platform.frontend_iscsi.clear();
+  r.objects("frontend_iscsi", [&](const Reader& p) {
+    Settings::Platform::FrontEndIscsi portal;
+    p.string("interface", portal.interface, true);
+    p.string("address", portal.address, true);
+    p.integer("prefix_length", portal.prefix_length, 1, 32);
+    p.finish({"interface", "address", "prefix_length"});
+    if (portal.interface.empty()) p.fail(p.keyPath("interface"), "must not be empty");
+    requireIpv4(p, "address", portal.address, true);
+    c.platform.frontend_iscsi.push_back(std::move(portal));
+  });
+  r.finish({"backend", "power_controller", "fence_gpio", "hardware", "shelf", "shelf_exclude",
+            "frontend_iscsi"});
+  if (c.platform.shelf != "description" && c.platform.shelf != "linux")
+    r.fail(r.keyPath("shelf"), "must be \"description\" or \"linux\"");
   if (c.platform.backend == "sim") {
     if (c.platform.power_controller.empty())
       r.fail(r.keyPath("power_controller"), "is required with the sim back end");

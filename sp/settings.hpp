@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "platform/privilege.hpp"
 #include "platform/sp_types.hpp"
@@ -31,6 +32,20 @@ struct Settings {
     std::string power_controller;  // sim: unix socket of the harness's power controller
     std::string fence_gpio;        // linux: sysfs value file of the peer's reset line
     std::string hardware;          // sim: the SP's hardware description (JSON); linux: unused
+    // qemu: where the shelf's drives, the front-end ports and the shelf's I/O come from:
+    // "description" (the hardware file, like the sensors) or "linux" (the kernel's block
+    // devices and NICs, as the linux back end reads them; sensors stay the description's).
+    std::string shelf = "description";
+    // linux, or qemu with shelf "linux": whole disks that are not shelf drives ("vda").
+    std::vector<std::string> shelf_exclude;
+    // linux, or qemu with shelf "linux": this SP's iSCSI portals on its front-end NICs, which
+    // the board's start-up has configured; reported as ports iSCSI0, iSCSI1, ...
+    struct FrontEndIscsi {
+      std::string interface;
+      std::string address;  // IPv4, no prefix
+      int prefix_length = 24;
+    };
+    std::vector<FrontEndIscsi> frontend_iscsi;
   } platform;
 
   struct Management {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -298,8 +299,8 @@ std::optional<DriveInfo> readDrive(const std::string& dir, const BlockDisk& disk
 
 class LinuxHardware final : public Hardware {
  public:
-  LinuxHardware(std::string root, std::string proc_root)
-      : root_(std::move(root)), disk_io_(std::move(proc_root)) {}
+  explicit LinuxHardware(LinuxHardwareOptions options)
+      : root_(options.sysfs_root), options_(std::move(options)), disk_io_(options_.proc_root) {}
 
   std::vector<SensorReading> sensors() override {
     const std::string hwmon_dir = root_ + "/class/hwmon";
@@ -352,6 +353,9 @@ class LinuxHardware final : public Hardware {
     const std::string block = root_ + "/block";
     std::vector<BlockDisk> disks;
     for (const auto& name : listDir(block)) {
+      if (std::find(options_.exclude_drives.begin(), options_.exclude_drives.end(), name) !=
+          options_.exclude_drives.end())
+        continue;
       if (auto disk = blockDisk(name)) disks.push_back(std::move(*disk));
     }
     std::sort(disks.begin(), disks.end(),
@@ -366,6 +370,30 @@ class LinuxHardware final : public Hardware {
     }
     std::lock_guard lock(mutex_);
     drives_error_ = problems.text();
+    return out;
+  }
+
+  std::vector<FrontEndPortInfo> ports() override {
+    std::vector<FrontEndPortInfo> out;
+    Problems problems;
+    for (const FrontEndIscsiPortal& portal : options_.iscsi_portals) {
+      FrontEndPortInfo port;
+      port.id = "iSCSI" + std::to_string(out.size());
+      port.protocol = "iSCSI";
+      port.identifier = options_.iscsi_target;
+      port.address = portal.address + ":" + std::to_string(kIscsiPort);
+      const std::string nic = root_ + "/class/net/" + portal.interface + "/";
+      port.link_up = readAttribute(nic + "operstate", problems).value_or("") == "up";
+      if (port.link_up) {
+        // virtio and many NICs report -1 (unknown); an absent or unreadable file: unknown too.
+        if (auto speed = readInteger(nic + "speed", problems); speed && *speed > 0) {
+          port.speed_mbps = static_cast<uint32_t>(*speed);
+        }
+      }
+      out.push_back(std::move(port));
+    }
+    std::lock_guard lock(mutex_);
+    ports_error_ = problems.text();
     return out;
   }
 
@@ -390,7 +418,7 @@ class LinuxHardware final : public Hardware {
     std::lock_guard lock(mutex_);
     std::string out;
     for (const std::string* e : {&sensors_error_, &inventory_error_, &faults_error_, &drives_error_,
-                                 &performance_error_}) {
+                                 &ports_error_, &performance_error_}) {
       if (!e->empty()) out += (out.empty() ? "" : "; ") + *e;
     }
     return out;
@@ -398,11 +426,13 @@ class LinuxHardware final : public Hardware {
 
  private:
   const std::string root_;
+  const LinuxHardwareOptions options_;
   mutable std::mutex mutex_;
   std::string sensors_error_;  // of the last sensors() call
   std::string inventory_error_;
   std::string faults_error_;
   std::string drives_error_;
+  std::string ports_error_;
   std::string performance_error_;
   DiskIoSampler disk_io_;
 };
@@ -410,7 +440,22 @@ class LinuxHardware final : public Hardware {
 }  // namespace
 
 std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root, std::string proc_root) {
-  return std::make_unique<LinuxHardware>(std::move(sysfs_root), std::move(proc_root));
+  LinuxHardwareOptions options;
+  options.sysfs_root = std::move(sysfs_root);
+  options.proc_root = std::move(proc_root);
+  return std::make_unique<LinuxHardware>(std::move(options));
+}
+
+std::unique_ptr<Hardware> makeLinuxHardware(LinuxHardwareOptions options) {
+  return std::make_unique<LinuxHardware>(std::move(options));
+}
+
+std::string iscsiTargetName(const std::string& array_id, char sp) {
+  std::string name = "iqn.2026-12.com.dualsp:";
+  for (char c : array_id) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  name += ".sp-";
+  name += static_cast<char>(std::tolower(static_cast<unsigned char>(sp)));
+  return name;
 }
 
 }  // namespace dualsp::platform

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "platform/hardware.hpp"
 
@@ -34,5 +35,33 @@ namespace dualsp::platform {
 // is skipped and named in lastError().
 std::unique_ptr<Hardware> makeLinuxHardware(std::string sysfs_root = "/sys",
                                             std::string proc_root = "/proc");
+
+// An iSCSI portal of this SP on a front-end (host-facing) NIC. The NIC is configured by the
+// board's start-up (/init brings it up with the address); spd only reports it.
+struct FrontEndIscsiPortal {
+  std::string interface;  // "eth2"
+  std::string address;    // IPv4, no prefix: "198.18.2.11"
+  int prefix_length = 24;
+};
+
+struct LinuxHardwareOptions {
+  std::string sysfs_root = "/sys";
+  std::string proc_root = "/proc";
+  // Whole disks that are not shelf drives (the board's own boot or config disk: "vda").
+  std::vector<std::string> exclude_drives;
+  // Ports: one per portal, "iSCSI0", "iSCSI1"... in this order, protocol "iSCSI", identifier
+  // `iscsi_target` (iscsiTargetName), address "<address>:3260"; link up when
+  // <sysfs_root>/class/net/<interface>/operstate reads "up" (an absent NIC: down), speed from
+  // its `speed` (Mb/s; unknown, as virtio reports it, -1: 0).
+  std::vector<FrontEndIscsiPortal> iscsi_portals;
+  std::string iscsi_target;
+};
+std::unique_ptr<Hardware> makeLinuxHardware(LinuxHardwareOptions options);
+
+// The iSCSI target name (IQN) of SP `sp` ('A' or 'B') of array `array_id`:
+// "iqn.2026-12.com.dualsp:<array id, lower case>.sp-<a|b>".
+std::string iscsiTargetName(const std::string& array_id, char sp);
+
+constexpr int kIscsiPort = 3260;
 
 }  // namespace dualsp::platform

@@ -8,7 +8,8 @@ import subprocess
 import time
 
 from . import chassis
-from .common import FLOATING, NS_CLI, SPS, HarnessError, default_image, eprint
+from .common import (FE_CLI_ADDR, FE_IF, FLOATING, FRONTEND, ISCSI_PORT, NS_CLI, SHELF_DRIVE_MIB,
+                     SHELF_DRIVES, SPS, HarnessError, default_image, eprint)
 from .pair import UP_TIMEOUT, QemuPair
 
 
@@ -28,7 +29,8 @@ def disk_arg(value):
 
 def cmd_up(args, pair):
     disks = dict(args.config_disk or [])
-    got = pair.up(timeout=args.timeout, config_disks=disks)
+    got = pair.up(timeout=args.timeout, config_disks=disks, shelf_drives=args.drives,
+                  shelf_drive_mib=args.drive_mib)
     st = pair.status()
     passive = "B" if got["active"] == "A" else "A"
     print("qemu-pair: up (%s, image %s, build %s) in %.1f s: SP-%s active, SP-%s %s" % (
@@ -37,6 +39,9 @@ def cmd_up(args, pair):
     print("Management address: %s (on the client LAN, namespace %s)" % (FLOATING, NS_CLI))
     print("Administrator: `tools/qemu-pair credentials` prints user:password (%s, mode 0600)"
           % os.path.join(pair.paths.run, "credentials"))
+    print("Front end (iSCSI portals): SP-A %s:%d, SP-B %s:%d (client %s on %s); shelf: %d "
+          "drive(s) in %s" % (FRONTEND["A"], ISCSI_PORT, FRONTEND["B"], ISCSI_PORT, FE_CLI_ADDR,
+                              FE_IF, args.drives, pair.paths.run))
     print("  tools/qemu-pair exec curl -s http://%s/redfish/v1" % FLOATING)
     print('  tools/qemu-pair exec curl -s -u "$(tools/qemu-pair credentials)" '
           "http://%s/redfish/v1/Managers/SP%s" % (FLOATING, got["active"]))
@@ -134,6 +139,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=UP_TIMEOUT)
     p.add_argument("--config-disk", action="append", type=disk_arg, metavar="SP=TAR",
                    help="a config partition (tar archive) for SP, extracted over /etc/dualsp")
+    p.add_argument("--drives", type=int, default=SHELF_DRIVES,
+                   help="shelf drives attached to both VMs (default %(default)s)")
+    p.add_argument("--drive-mib", type=int, default=SHELF_DRIVE_MIB,
+                   help="size of each shelf drive, a sparse file (default %(default)s MiB)")
     p.set_defaults(func=cmd_up)
     sub.add_parser("down", parents=[common], help="stop and delete everything"
                    ).set_defaults(func=cmd_down)

@@ -17,7 +17,8 @@ import struct
 import threading
 import time
 
-from .common import CLI_ADDR, CLI_IF, FLOATING, MAC_CLI, NS_CLI, WEB_PORT, HarnessError, run
+from .common import (CLI_ADDR, CLI_IF, FE_CLI_ADDR, FE_IF, FLOATING, FRONTEND_PREFIX_LENGTH,
+                     MAC_CLI, MAC_FE_CLI, NS_CLI, WEB_PORT, HarnessError, run)
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -43,7 +44,8 @@ def enter(ns=NS_CLI):
 
 
 def create_namespace():
-    """dualsp-qcli with lo and a persistent tap qcli0 (198.18.0.100/24) that the switch
+    """dualsp-qcli with lo, a persistent tap qcli0 (198.18.0.100/24, management LAN) and a
+    tap qfe0 (198.18.2.100/24, the front end: the host's iSCSI network) that the switch
     QEMU, started inside the namespace, attaches to by name."""
     run(["ip", "netns", "add", NS_CLI])
     run(["ip", "netns", "exec", NS_CLI, "sysctl", "-q", "-w",
@@ -52,7 +54,11 @@ def create_namespace():
             "tuntap add dev %s mode tap" % CLI_IF,
             "link set %s address %s" % (CLI_IF, MAC_CLI),
             "addr add %s/24 dev %s" % (CLI_ADDR, CLI_IF),
-            "link set %s up" % CLI_IF]
+            "link set %s up" % CLI_IF,
+            "tuntap add dev %s mode tap" % FE_IF,
+            "link set %s address %s" % (FE_IF, MAC_FE_CLI),
+            "addr add %s/%d dev %s" % (FE_CLI_ADDR, FRONTEND_PREFIX_LENGTH, FE_IF),
+            "link set %s up" % FE_IF]
     run(["ip", "-n", NS_CLI, "-batch", "-"], input="\n".join(cmds) + "\n")
 
 

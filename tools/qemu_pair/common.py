@@ -26,13 +26,38 @@ CLI_ADDR = "198.18.0.100"
 FLOATING = "198.18.0.10"
 MGMT = {"A": "198.18.0.11", "B": "198.18.0.12"}
 LINK = {"A": "198.18.1.11", "B": "198.18.1.12"}
+# The front end (host-facing network, docs/QEMU-PAIR.md "Front end"): each SP's iSCSI portal
+# on its eth2, the client's tap in the client namespace on the switch's third hub.
+FRONTEND = {"A": "198.18.2.11", "B": "198.18.2.12"}
+FRONTEND_PREFIX_LENGTH = 24
+FRONTEND_IF = "eth2"           # in the guest
+FE_IF = "qfe0"                 # the client's tap
+FE_CLI_ADDR = "198.18.2.100"
+ISCSI_PORT = 3260
 WEB_PORT = 80
 # Locally administered MACs (02:d5:51: the QEMU pair; sp-pair uses 02:d5:50:).
 MAC_MGMT = {"A": "02:d5:51:00:00:11", "B": "02:d5:51:00:00:12"}
 MAC_LINK = {"A": "02:d5:51:01:00:11", "B": "02:d5:51:01:00:12"}
 MAC_CLI = "02:d5:51:00:00:64"
+MAC_FRONTEND = {"A": "02:d5:51:02:00:11", "B": "02:d5:51:02:00:12"}
+MAC_FE_CLI = "02:d5:51:02:00:64"
 # Fixed PCI slots, so the guest's eth0/eth1 follow the slot order.
 PCI_MGMT, PCI_LINK, PCI_MIDPLANE, PCI_CONFIG = "0x2", "0x3", "0x4", "0x5"
+# The front-end NIC (eth2: the third NIC in PCI order), then the shelf's drives: slot 0x7 +
+# n for drive n, after the config disk, so the guest names them vdb, vdc, ... (vda is the
+# config disk) the same in both VMs.
+PCI_FRONTEND = "0x6"
+PCI_SHELF_FIRST = 0x7
+# The drive shelf both boards are cabled to (dual-ported drives): raw sparse files in the
+# run directory, attached to both VMs.
+SHELF_DRIVES = 4
+SHELF_DRIVE_MIB = 128
+SHELF_MAX_DRIVES = 0x20 - PCI_SHELF_FIRST   # the PCI slots left on the bus
+
+
+def shelf_serial(n):
+    """virtio-blk serial of shelf drive n (at most 20 characters): the same in both VMs."""
+    return "DUALSP-SHELF-%02d" % n
 
 # `-name` of each QEMU process: a pid is only ever signalled after its command line shows it
 # (a recycled pid is never hit).
@@ -74,8 +99,11 @@ class Paths:
     def vm_pid(self, sp):
         return os.path.join(self.run, "vm-%s.pid" % sp.lower())
 
+    def shelf_drive(self, n):
+        return os.path.join(self.run, "shelf-%02d.img" % n)
+
     def port(self, lan, sp):
-        """The switch's unix socket for one VM's NIC: lan is "mgmt" or "link"."""
+        """The switch's unix socket for one VM's NIC: lan is "mgmt", "link" or "fe"."""
         return os.path.join(self.run, "%s-%s.sock" % (lan, sp.lower()))
 
 

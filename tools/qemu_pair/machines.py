@@ -11,8 +11,9 @@ import time
 
 from sp_pair.procs import alive, cmdline, state_of  # noqa: F401 (alive, state_of: chassis, pair)
 
-from .common import (CLI_IF, MIDPLANE, NAME_SWITCH, NS_CLI, PCI_CONFIG, PCI_LINK, PCI_MGMT,
-                     PCI_MIDPLANE, SPS, MAC_LINK, MAC_MGMT, HarnessError, read_pid, vm_name)
+from .common import (CLI_IF, FE_IF, MIDPLANE, NAME_SWITCH, NS_CLI, PCI_CONFIG, PCI_FRONTEND,
+                     PCI_LINK, PCI_MGMT, PCI_MIDPLANE, PCI_SHELF_FIRST, SPS, MAC_FRONTEND,
+                     MAC_LINK, MAC_MGMT, HarnessError, read_pid, shelf_serial, vm_name)
 
 
 def is_ours(pid, name):
@@ -74,26 +75,31 @@ def daemonize(cmd, pidfile, errlog, timeout=30):
 
 def switch_cmd(qemu, paths):
     """One QEMU without a machine, inside the client namespace: hub 0 is the management LAN
-    (a port per SP + the client's tap), hub 1 the peer link (a port per SP). A stream
+    (a port per SP + the client's tap), hub 1 the peer link (a port per SP), hub 2 the front
+    end (a port per SP + the client's front-end tap). A stream
     server port takes one connection at a time and listens again when its VM goes away."""
     cmd = ["ip", "netns", "exec", NS_CLI, qemu, "-name", NAME_SWITCH, "-M", "none",
            "-nodefaults", "-display", "none", "-daemonize", "-pidfile", paths.switch_pid]
-    for hub, lan in ((0, "mgmt"), (1, "link")):
+    for hub, lan in ((0, "mgmt"), (1, "link"), (2, "fe")):
         for sp in SPS:
             port = "%s-%s" % (lan, sp.lower())
             cmd += ["-netdev", "stream,id=%s,server=on,addr.type=unix,addr.path=%s"
                     % (port, paths.port(lan, sp)),
                     "-netdev", "hubport,id=hub-%s,hubid=%d,netdev=%s" % (port, hub, port)]
     cmd += ["-netdev", "tap,id=cli,ifname=%s,script=no,downscript=no,vnet_hdr=off" % CLI_IF,
-            "-netdev", "hubport,id=hub-cli,hubid=0,netdev=cli"]
+            "-netdev", "hubport,id=hub-cli,hubid=0,netdev=cli",
+            "-netdev", "tap,id=fe,ifname=%s,script=no,downscript=no,vnet_hdr=off" % FE_IF,
+            "-netdev", "hubport,id=hub-fe,hubid=2,netdev=fe"]
     return cmd
 
 
-def vm_cmd(qemu_json, image, paths, sp, config_disk):
-    """One SP board: 256 MiB, one CPU, two virtio NICs in fixed PCI slots (eth0 management,
-    eth1 peer link) with fixed MACs, the midplane (ivshmem on the shared file), the serial
-    console appended to console-<sp>.log, its config disk (raw tar: the pair key, the first
-    administrator's hash, ...; /dev/vda in the guest). Nothing secret is on this command line
+def vm_cmd(qemu_json, image, paths, sp, config_disk, shelf_drives=()):
+    """One SP board: 256 MiB, one CPU, three virtio NICs in fixed PCI slots (eth0 management,
+    eth1 peer link, eth2 front end) with fixed MACs, the midplane (ivshmem on the shared
+    file), the serial console appended to console-<sp>.log, its config disk (raw tar: the pair
+    key, the first administrator's hash, ...; /dev/vda in the guest), then the shelf's drives
+    (raw files both VMs open: share-rw=on, no image locking; /dev/vdb, /dev/vdc, ... with
+    serial DUALSP-SHELF-<n> in both guests). Nothing secret is on this command line
     (every local user's `ps` shows it, and the guest's /proc/cmdline the -append)."""
     q = qemu_json
     append = "%s dualsp.sp=%s dualsp.config=/dev/vda" % (q["append"], sp)
@@ -112,7 +118,17 @@ def vm_cmd(qemu_json, image, paths, sp, config_disk):
         "-object", "memory-backend-file,id=midplane,share=on,mem-path=%s,size=1M" % MIDPLANE,
         "-device", "ivshmem-plain,memdev=midplane,addr=%s" % PCI_MIDPLANE,
     ]
+    disk = q.get("disk_device", "virtio-blk-pci")
     cmd += ["-drive", "file=%s,format=raw,if=none,id=config,readonly=on" % config_disk,
-            "-device", "%s,drive=config,addr=%s" % (q.get("disk_device", "virtio-blk-pci"),
-                                                     PCI_CONFIG)]
+            "-device", "%s,drive=config,addr=%s" % (disk, PCI_CONFIG)]
+    cmd += ["-netdev", "stream,id=fe,server=off,addr.type=unix,addr.path=%s"
+            % paths.port("fe", sp),
+            "-device", "%s,netdev=fe,mac=%s,addr=%s,romfile=" % (nic, MAC_FRONTEND[sp],
+                                                                 PCI_FRONTEND)]
+    for n, path in enumerate(shelf_drives):
+        # Both VMs write the same files: no image locking (QEMU would refuse the second
+        # opener) and share-rw on the device; cache=none is not used (tmpfs has no O_DIRECT).
+        cmd += ["-drive", "file=%s,format=raw,if=none,id=shelf%d,file.locking=off" % (path, n),
+                "-device", "%s,drive=shelf%d,addr=0x%x,serial=%s,share-rw=on" % (
+                    disk, n, PCI_SHELF_FIRST + n, shelf_serial(n))]
     return cmd + ["-append", append]

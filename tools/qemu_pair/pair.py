@@ -20,8 +20,10 @@ import time
 from sp_pair import auth
 
 from . import chassis, client, machines
-from .common import (DEFAULT_RUN_DIR, FLOATING, MAC_MGMT, MGMT, MIDPLANE, MIDPLANE_SIZE,
-                     NAME_SWITCH, REPO, SPS, HarnessError, Paths, default_image, log_line,
+from .common import (DEFAULT_RUN_DIR, FLOATING, FRONTEND, FRONTEND_IF, FRONTEND_PREFIX_LENGTH,
+                     MAC_MGMT, MGMT, MIDPLANE, MIDPLANE_SIZE, NAME_SWITCH, REPO, SHELF_DRIVE_MIB,
+                     SHELF_DRIVES, SHELF_MAX_DRIVES, SPS, HarnessError, Paths, default_image,
+                     log_line,
                      read_json, read_pid, tail, utc_stamp, vm_name, wait_until, write_json)
 
 UP_TIMEOUT = 60.0
@@ -77,6 +79,11 @@ def write_config_disk(path, files):
     os.replace(tmp, path)
 # What up() adds to (the end of) every config partition's platform.env.
 PLATFORM_ENV = b"PLAIN_HTTP=serve\n"
+# What up() puts before a vendor's platform.env (a vendor's lines win): the front end the
+# switch's third hub carries (common.FRONTEND) and the shelf read from the guest's disks.
+FRONTEND_ENV = ("FRONTEND_IF=%s\nFRONTEND_A=%s\nFRONTEND_B=%s\nFRONTEND_PREFIX_LENGTH=%d\n"
+                "SHELF=linux\n" % (FRONTEND_IF, FRONTEND["A"], FRONTEND["B"],
+                                   FRONTEND_PREFIX_LENGTH)).encode()
 # The namespace, the midplane file and the switch ports' addresses are one per host: the run
 # dir that owns them is written here, so an `up` in another run dir takes that pair down.
 OWNER = "/run/dualsp-qemu.owner"
@@ -163,14 +170,21 @@ class QemuPair:
         return self.vm_pid(sp) is not None
 
     # ------------------------------------------------------------------ up / down
-    def up(self, timeout=UP_TIMEOUT, config_disks=None, expect_active=True):
-        """A fresh pair: down first, then run dir, midplane, key, namespace, switch, chassis,
-        both VMs; returns {"active", "seconds"} once both SPs answer and exactly one is
+    def up(self, timeout=UP_TIMEOUT, config_disks=None, expect_active=True,
+           shelf_drives=SHELF_DRIVES, shelf_drive_mib=SHELF_DRIVE_MIB):
+        """A fresh pair: down first, then run dir, midplane, key, the shelf's drives
+        (shelf_drives raw sparse files of shelf_drive_mib MiB, attached to both VMs),
+        namespace, switch, chassis, both VMs; returns {"active", "seconds"} once both SPs answer and exactly one is
         active and answers on the floating IP (expect_active=False: once both answer on
         their own addresses, "active" None; boards that cannot elect, such as ones with
         different pair keys). On any failure everything started is stopped
         (the run dir keeps its logs) and HarnessError says what was missing."""
         q = self.qemu_json()
+        if not 0 <= shelf_drives <= SHELF_MAX_DRIVES:
+            raise HarnessError("shelf drives: %d is not between 0 and %d" % (
+                shelf_drives, SHELF_MAX_DRIVES))
+        if shelf_drive_mib < 1:
+            raise HarnessError("shelf drive size: %d MiB" % shelf_drive_mib)
         owner = self._owner()
         if owner and owner != self.paths.run:
             QemuPair(run_dir=owner).down(quiet=True, keep_logs=True)
@@ -195,9 +209,15 @@ class QemuPair:
                 raise HarnessError("%s is missing or has no --hash-password: build the host's "
                                    "spd (cmake --build build --target spd) or set "
                                    "DUALSP_BUILD_DIR" % host_spd())
+            shelf = []
+            for n in range(shelf_drives):     # sparse: nothing written until a guest does
+                path = self.paths.shelf_drive(n)
+                with open(path, "xb") as f:
+                    f.truncate(shelf_drive_mib * 1024 * 1024)
+                shelf.append(path)
             info = {"arch": self.arch, "image": self.image, "build_id": q.get("build_id"),
                     "run_dir": self.paths.run, "created": utc_stamp(), "midplane": MIDPLANE,
-                    "config_disks": config_disks or {}, "A": {}, "B": {}}
+                    "config_disks": config_disks or {}, "shelf": shelf, "A": {}, "B": {}}
             write_json(self.paths.pair_json, info)
             for sp in SPS:
                 files = {"pair.key": (key + "\n").encode(),
@@ -206,8 +226,8 @@ class QemuPair:
                 # The harness and tests/qemu probe over plain HTTP (like tools/sp_pair's
                 # web.plain_http "serve"), which the image's default redirects to HTTPS: the
                 # line goes last (the last value read wins), after a vendor's platform.env.
-                env = vendor.get("platform.env", b"")
-                vendor["platform.env"] = env + (b"\n" if env and not env.endswith(b"\n")
+                env = FRONTEND_ENV + vendor.get("platform.env", b"")
+                vendor["platform.env"] = env + (b"\n" if not env.endswith(b"\n")
                                                 else b"") + PLATFORM_ENV
                 files.update(vendor)    # the vendor's win
                 write_config_disk(self.config_disk(sp), files)
@@ -343,8 +363,10 @@ class QemuPair:
                 except FileNotFoundError:
                     pass
         if keep_logs:
+            # The logs and the shelf's drives (what the guests wrote) stay for a look.
             for name in os.listdir(self.paths.run) if os.path.isdir(self.paths.run) else []:
-                if not name.endswith(".log"):
+                if not name.endswith(".log") and not (name.startswith("shelf-")
+                                                      and name.endswith(".img")):
                     try:
                         os.unlink(os.path.join(self.paths.run, name))
                     except OSError:
@@ -384,7 +406,7 @@ class QemuPair:
             raise HarnessError("SP-%s is running (pid %d); `qemu-pair kill %s` first" % (
                 sp, self.vm_pid(sp), sp))
         q = q or self.qemu_json()
-        for lan in ("mgmt", "link"):
+        for lan in ("mgmt", "link", "fe"):
             if not os.path.exists(self.paths.port(lan, sp)):
                 raise HarnessError("no switch port %s (is the pair up?)" % self.paths.port(lan, sp))
         disk = self.config_disk(sp)
@@ -392,7 +414,11 @@ class QemuPair:
             raise HarnessError("no config disk %s (is the pair up?)" % disk)
         with open(self.paths.console(sp), "ab") as con:
             con.write(("--- %s qemu-pair: power on SP-%s\n" % (utc_stamp(), sp)).encode())
-        pid = machines.daemonize(machines.vm_cmd(q, self.image, self.paths, sp, disk),
+        shelf = self.info().get("shelf") or []
+        for path in shelf:
+            if not os.path.exists(path):
+                raise HarnessError("no shelf drive %s (is the pair up?)" % path)
+        pid = machines.daemonize(machines.vm_cmd(q, self.image, self.paths, sp, disk, shelf),
                                  self.paths.vm_pid(sp), self.paths.qemu_log(sp))
         boots = (self.info().get(sp) or {}).get("boots", 0) + 1
         self._update(**{sp: {"pid": pid, "started": utc_stamp(), "boots": boots,

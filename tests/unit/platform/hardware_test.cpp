@@ -892,6 +892,75 @@ TEST(LinuxHardware, UnreadableDriveAttributeIsSkippedAndNamed) {
   STRCMP_EQUAL("", hw->lastError().c_str());
 }
 
+// A QEMU board's shelf (docs/QEMU-PAIR.md): the config disk is not a shelf drive, and the
+// front-end NIC is reported as the SP's iSCSI port.
+TEST(LinuxHardware, ExcludedDisksAreNotShelfDrives) {
+  makeShelf();
+  LinuxHardwareOptions options;
+  options.sysfs_root = root;
+  options.exclude_drives = {"vda", "nvme2n1"};
+  auto drives = makeLinuxHardware(options)->drives();
+  const char* const order[] = {"nvme0n1", "nvme10n1", "sda", "sdb", "sdaa"};
+  LONGS_EQUAL(std::size(order), drives.size());
+  for (size_t n = 0; n < drives.size(); ++n) {
+    STRCMP_EQUAL(order[n], drives[n].id.c_str());
+    LONGS_EQUAL(n, drives[n].slot);  // slots close up over what is left out
+  }
+}
+
+TEST(LinuxHardware, IscsiTargetNameIsLowerCase) {
+  STRCMP_EQUAL("iqn.2026-12.com.dualsp:qemu.sp-a", iscsiTargetName("qemu", 'A').c_str());
+  STRCMP_EQUAL("iqn.2026-12.com.dualsp:lab-array_7.sp-b",
+               iscsiTargetName("Lab-Array_7", 'B').c_str());
+}
+
+TEST(LinuxHardware, NoPortalsNoPorts) {
+  attr("class/net/eth2/operstate", "up");
+  auto hw = makeLinuxHardware(root);
+  CHECK_TRUE(hw->ports().empty());
+}
+
+TEST(LinuxHardware, FrontEndIscsiPortsFromTheSettings) {
+  attr("class/net/eth2/operstate", "up");
+  attr("class/net/eth2/speed", "-1");  // virtio: unknown
+  attr("class/net/eth3/operstate", "up");
+  attr("class/net/eth3/speed", "25000");
+  attr("class/net/eth4/operstate", "down");
+  LinuxHardwareOptions options;
+  options.sysfs_root = root;
+  options.iscsi_target = iscsiTargetName("qemu", 'A');
+  options.iscsi_portals = {{"eth2", "198.18.2.11", 24},
+                           {"eth3", "198.18.3.11", 24},
+                           {"eth4", "198.18.4.11", 24},
+                           {"eth9", "198.18.5.11", 24}};  // no such NIC
+  auto hw = makeLinuxHardware(options);
+  auto ports = hw->ports();
+  STRCMP_EQUAL("", hw->lastError().c_str());
+  LONGS_EQUAL(4, ports.size());
+  const char* const ids[] = {"iSCSI0", "iSCSI1", "iSCSI2", "iSCSI3"};
+  const char* const portals[] = {"198.18.2.11:3260", "198.18.3.11:3260", "198.18.4.11:3260",
+                                 "198.18.5.11:3260"};
+  for (size_t n = 0; n < ports.size(); ++n) {
+    STRCMP_EQUAL(ids[n], ports[n].id.c_str());
+    STRCMP_EQUAL("iSCSI", ports[n].protocol.c_str());
+    STRCMP_EQUAL("iqn.2026-12.com.dualsp:qemu.sp-a", ports[n].identifier.c_str());
+    STRCMP_EQUAL(portals[n], ports[n].address.c_str());
+  }
+  CHECK_TRUE(ports[0].link_up);
+  LONGS_EQUAL(0, ports[0].speed_mbps);
+  CHECK_TRUE(ports[1].link_up);
+  LONGS_EQUAL(25000, ports[1].speed_mbps);
+  CHECK_FALSE(ports[2].link_up);
+  LONGS_EQUAL(0, ports[2].speed_mbps);
+  CHECK_FALSE(ports[3].link_up);
+
+  attr("class/net/eth4/operstate", "up");  // read again on every call
+  CHECK_TRUE(hw->ports()[2].link_up);
+  attr("class/net/eth3/speed", "fast");
+  CHECK_EQUAL(0u, hw->ports()[1].speed_mbps);
+  STRCMP_CONTAINS("class/net/eth3/speed: not an integer", hw->lastError().c_str());
+}
+
 TEST_GROUP(SystemMetrics) {
   std::string proc;
 

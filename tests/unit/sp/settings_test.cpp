@@ -81,6 +81,53 @@ TEST(Settings, TheWebUserIsResolvedOrRefused) {
   checkNames(j, "web.user: no user 'no-such-user-here'");
 }
 
+// The front-end iSCSI portals and the shelf's source (docs/SETTINGS.md "platform").
+TEST(Settings, FrontEndIscsiPortalsAndTheShelf) {
+  auto c = parseSettings(validConfig().dump());
+  STRCMP_EQUAL("description", c.platform.shelf.c_str());
+  CHECK_TRUE(c.platform.shelf_exclude.empty());
+  CHECK_TRUE(c.platform.frontend_iscsi.empty());
+
+  json j = validConfig();
+  j["platform"]["shelf"] = "linux";
+  j["platform"]["shelf_exclude"] = {"vda"};
+  j["platform"]["frontend_iscsi"] =
+      json::array({{{"interface", "eth2"}, {"address", "198.18.2.11"}, {"prefix_length", 24}},
+                   {{"interface", "eth3"}, {"address", "198.18.3.11"}}});
+  c = parseSettings(j.dump());
+  STRCMP_EQUAL("linux", c.platform.shelf.c_str());
+  LONGS_EQUAL(1, c.platform.shelf_exclude.size());
+  STRCMP_EQUAL("vda", c.platform.shelf_exclude[0].c_str());
+  LONGS_EQUAL(2, c.platform.frontend_iscsi.size());
+  STRCMP_EQUAL("eth2", c.platform.frontend_iscsi[0].interface.c_str());
+  STRCMP_EQUAL("198.18.2.11", c.platform.frontend_iscsi[0].address.c_str());
+  LONGS_EQUAL(24, c.platform.frontend_iscsi[0].prefix_length);
+  STRCMP_EQUAL("198.18.3.11", c.platform.frontend_iscsi[1].address.c_str());
+  LONGS_EQUAL(24, c.platform.frontend_iscsi[1].prefix_length);  // the default
+
+  json bad = j;
+  bad["platform"]["shelf"] = "disks";
+  checkNames(bad, "platform.shelf: must be \"description\" or \"linux\"");
+  bad = j;
+  bad["platform"]["shelf_exclude"] = "vda";
+  checkNames(bad, "platform.shelf_exclude: must be a list of strings");
+  bad = j;
+  bad["platform"]["frontend_iscsi"][1]["address"] = "198.18.3.11/24";
+  checkNames(bad, "platform.frontend_iscsi[1].address: '198.18.3.11/24' is not an IPv4 address");
+  bad = j;
+  bad["platform"]["frontend_iscsi"][0].erase("interface");
+  checkNames(bad, "platform.frontend_iscsi[0].interface: is required");
+  bad = j;
+  bad["platform"]["frontend_iscsi"][0]["portal"] = 3260;
+  checkNames(bad, "platform.frontend_iscsi[0].portal: unknown key");
+  bad = j;
+  bad["platform"]["frontend_iscsi"][0]["prefix_length"] = 33;
+  checkNames(bad, "platform.frontend_iscsi[0].prefix_length: must be between 1 and 32");
+  bad = j;
+  bad["platform"]["frontend_iscsi"] = {{"interface", "eth2"}};
+  checkNames(bad, "platform.frontend_iscsi: must be a list of objects");
+}
+
 TEST(Settings, UnknownKeyIsNamed) {
   json j = validConfig();
   j["heartbeat"]["peer"] = {{"intreval_ms", 5}};
