@@ -124,7 +124,10 @@ class NoDataPath final : public platform::DataPath {
 }  // namespace
 
 std::unique_ptr<platform::DataPath> makeDataPath(const Settings& c) {
-  if (c.platform.backend == "linux") {
+  // A real shelf (a Linux board, or a QEMU board whose drives are the kernel's) gets the
+  // kernel's target; the simulated one records what it was told.
+  if (c.platform.backend == "linux" ||
+      (c.platform.backend == "qemu" && c.platform.shelf == "linux")) {
     struct stat st {};
     if (::stat(kLioRoot, &st) != 0 || !S_ISDIR(st.st_mode)) return std::make_unique<NoDataPath>();
     platform::LioOptions options;
