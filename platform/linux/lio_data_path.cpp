@@ -282,7 +282,8 @@ class Reconcile {
 
   void buildTarget(const std::string& iqn, const Target& target) {
     const std::string tp = tpg(iqn);
-    if (!ensureDir(iscsi(iqn)) || !ensureDir(tp)) return;
+    // iscsi/ appears when first made (LIO registers the fabric then), not with the modules.
+    if (!ensureDir(root_ + "/iscsi") || !ensureDir(iscsi(iqn)) || !ensureDir(tp)) return;
     for (const std::string& portal : target.portals) ensureDir(tp + "/np/" + portal);
     set(tp + "/attrib/authentication", "0");
     set(tp + "/attrib/generate_node_acls", "0");  // ACLs: each host sees its mappings only

@@ -34,11 +34,10 @@ class FakeConfigFs final : public ConfigFs {
   int mutations = 0;
   std::map<std::string, int> fail_write;  // path -> errno
 
-  // As loaded modules leave it: core/ and iscsi/ there.
+  // As loaded modules leave it: core/ there; iscsi/ only once made (as on a real board).
   explicit FakeConfigFs(const std::string& root) {
     nodes[root] = {Kind::Dir, "", true};
     nodes[root + "/core"] = {Kind::Dir, "", true};
-    nodes[root + "/iscsi"] = {Kind::Dir, "", true};
   }
 
   static bool endsWithGroupOf(const std::string& path, const std::string& parent_name) {
