@@ -382,10 +382,7 @@ Outcome createVolume(const Model& m, const json& body, const std::string& new_id
     return refused(refuse(400, "CreateLimitReachedForResource", {}, "too many volumes"));
   const uint64_t free =
       pool->capacity_bytes - std::min(pool->capacity_bytes, pool->allocated_bytes);
-  if (capacity > free)
-    return refused(
-        refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
-               "storage pool " + pool_id + " has " + std::to_string(free) + " bytes free"));
+  if (capacity > free) return refused(noRoom(capacity, pool_id, free));
   const std::string owner = body.value("DefaultOwner", pool->default_owner);
   Volume created{new_id, body.value("Name", "Volume " + new_id), capacity, pool_id, wwn, owner,
                  owner};
@@ -422,10 +419,7 @@ Outcome patchVolume(const Model& m, const std::string& id, const json& body) {
     const Pool* pool = m.pool(v->pool);
     const uint64_t free =
         pool ? pool->capacity_bytes - std::min(pool->capacity_bytes, pool->allocated_bytes) : 0;
-    if (capacity - v->capacity_bytes > free)
-      return refused(
-          refuse(400, "PropertyValueOutOfRange", {std::to_string(capacity), "CapacityBytes"},
-                 "storage pool " + v->pool + " has " + std::to_string(free) + " bytes free"));
+    if (capacity - v->capacity_bytes > free) return refused(noRoom(capacity, v->pool, free));
   }
   Volume next = *v;
   next.name = body.value("Name", v->name);

@@ -86,7 +86,6 @@ struct Volume {
   std::vector<Extent> extents;  // in its pool's space, in the volume's block order
 };
 
-
 // A front-end port of one SP, as that SP published it.
 struct Port {
   std::string sp;  // "A" or "B"
