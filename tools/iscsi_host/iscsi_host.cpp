@@ -199,9 +199,10 @@ struct LuInfo {
   std::string id;  // "naa.<hex>" (or t10./eui. when the LU has no NAA designator)
   uint64_t blocks = 0;
   uint32_t block_size = 0;
-  bool alua = false;  // INQUIRY TPGS != 0
-  int tpg = -1;       // target port group designator of VPD 0x83
-  int rel_port = -1;  // relative target port designator of VPD 0x83
+  bool alua = false;                     // INQUIRY TPGS != 0
+  int tpg = -1;                          // target port group designator of VPD 0x83
+  int rel_port = -1;                     // relative target port designator of VPD 0x83
+  std::vector<std::string> designators;  // every LU designator of VPD 0x83, as "type:hex"
 };
 
 struct Path {
@@ -270,6 +271,20 @@ bool login(iscsi_context* ctx, const std::string& portal, std::string& err) {
   return true;
 }
 
+// The discovery reply is freed by libiscsi when its callback returns: copied in the callback.
+struct DiscoveryPending : Pending {
+  std::vector<std::string> names;
+};
+
+void on_discovery(iscsi_context*, int status, void* command_data, void* priv) {
+  auto* p = static_cast<DiscoveryPending*>(priv);
+  p->done = true;
+  p->status = status;
+  if (status == SCSI_STATUS_GOOD)
+    for (auto* a = static_cast<iscsi_discovery_address*>(command_data); a; a = a->next)
+      p->names.push_back(a->target_name);
+}
+
 // SendTargets discovery on one portal: the target names it offers.
 bool discover(const std::string& iqn, const std::string& portal, std::vector<std::string>& out,
               std::string& err) {
@@ -281,8 +296,8 @@ bool discover(const std::string& iqn, const std::string& portal, std::vector<std
   iscsi_set_session_type(ctx, ISCSI_SESSION_DISCOVERY);
   bool ok = login(ctx, portal, err);
   if (ok) {
-    Pending d;
-    if (iscsi_discovery_async(ctx, on_done, &d) != 0) {
+    DiscoveryPending d;
+    if (iscsi_discovery_async(ctx, on_discovery, &d) != 0) {
       err = iscsi_get_error(ctx);
       ok = false;
     } else if (!wait_for(ctx, d, op_deadline(), err)) {
@@ -291,9 +306,7 @@ bool discover(const std::string& iqn, const std::string& portal, std::vector<std
       err = std::string("discovery: ") + iscsi_get_error(ctx);
       ok = false;
     } else {
-      for (auto* a = static_cast<iscsi_discovery_address*>(d.data); a; a = a->next)
-        out.push_back(a->target_name);
-      iscsi_free_discovery_data(ctx, static_cast<iscsi_discovery_address*>(d.data));
+      out = d.names;
     }
   }
   iscsi_destroy_context(ctx);
@@ -425,6 +438,7 @@ bool probe_lus(Path& p, std::string& err) {
     lu.alua = (std_inq.data[5] >> 4 & 3) != 0;
     Result vpd = inquiry(p, lun, 0x83, 1024);
     std::string naa, other;
+    int naa_format = 0;
     if (vpd.kind == Result::kGood && vpd.data.size() >= 4) {
       size_t vend = std::min<size_t>(vpd.data.size(), 4 + be16(&vpd.data[2]));
       for (size_t o2 = 4; o2 + 4 <= vend;) {
@@ -432,7 +446,13 @@ bool probe_lus(Path& p, std::string& err) {
         int assoc = d[1] >> 4 & 3, type = d[1] & 0x0f, len = d[3];
         if (o2 + 4 + len > vend) break;
         const uint8_t* v = d + 4;
-        if (assoc == 0 && type == 3 && naa.empty()) naa = "naa." + hex(v, len);
+        if (assoc == 0) lu.designators.push_back(std::to_string(type) + ":" + hex(v, len));
+        // Of several NAA designators the highest NAA format wins (6 registered extended,
+        // then 5, then 3 locally assigned), as multipath-tools picks them.
+        if (assoc == 0 && type == 3 && len > 0 && (naa.empty() || (v[0] >> 4) > naa_format)) {
+          naa = "naa." + hex(v, len);
+          naa_format = v[0] >> 4;
+        }
         if (assoc == 0 && type == 2 && other.empty()) other = "eui." + hex(v, len);
         if (assoc == 0 && type == 1 && other.empty()) {
           std::string t(reinterpret_cast<const char*>(v), len);
@@ -708,6 +728,7 @@ int cmd_ls(const Options& o, Fabric& f) {
                         {"rtpg", p.rtpg_supported},
                         {"tpg", lu.tpg},
                         {"relative_port", lu.rel_port},
+                        {"designators", lu.designators},
                         {"state", alua_name(st)}};
       pj["luns"].push_back(lj);
       by_id[lu.id].push_back(p.portal);
