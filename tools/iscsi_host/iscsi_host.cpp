@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -623,7 +624,7 @@ class Multipath {
         if (!write) buf = r.data;
         if (first_fail != Clock::time_point{}) {
           Stall s{ms_since(first_fail), from, p.name(), reason};
-          printf("stall %.0f ms: %s -> %s (%s)\n", s.ms, s.from.c_str(), s.to.c_str(),
+          printf("stall %.1f ms: %s -> %s (%s)\n", s.ms, s.from.c_str(), s.to.c_str(),
                  s.reason.c_str());
           fflush(stdout);
           stalls.push_back(s);
@@ -892,7 +893,7 @@ int cmd_run(const Options& o, Multipath& mp) {
   rec.flush();
   if (!rec) rc = rc ? rc : kLocalError;
   nlohmann::json stalls = nlohmann::json::array();
-  for (auto& s : mp.stalls) stalls.push_back(std::lround(s.ms));
+  for (auto& s : mp.stalls) stalls.push_back(std::round(s.ms * 10) / 10);
   nlohmann::json sum{{"writes_acknowledged", acked},
                      {"seconds", ms_since(start) / 1000.0},
                      {"stalls_ms", stalls},
