@@ -189,6 +189,35 @@ def test_write_then_verify(array):
     assert host("verify", "--lun-id", lid, "--pattern", "8", "--blocks", "16").returncode == 1
 
 
+def test_run_fails_over_on_a_timeout(array):
+    """The first portal stops answering (packets dropped, no reset): the write times out
+    (--timeout 2) and continues on the second path."""
+    lid = lu_id()
+    record = array["dir"] / "timeout.record"
+    cmd = [str(HOST), "--initiator", INITIATOR, "--timeout", "2",
+           "--portal", PORTALS[0], "--portal", PORTALS[1],
+           "run", "--lun-id", lid, "--seconds", "8", "--blocks", "2048",
+           "--retry-seconds", "20", "--record", str(record)]
+    drop = ["iptables", "-w", "5", "-I", "INPUT", "-d", PORTALS[0].split(":")[0], "-j", "DROP"]
+    proc = subprocess.Popen(ns(*cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until("acknowledged writes",
+                   lambda: record.exists() and record.read_text().count("\n") > 300, 20)
+        run(ns(*drop))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        run(ns(*[a if a != "-I" else "-D" for a in drop]), check=False)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, out + err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["last_path"].startswith(PORTALS[1]) and summary["path_switches"] >= 1
+    assert 1500 <= max(summary["stalls_ms"]) < 20000, out
+    v = host("--json", "verify", "--lun-id", lid, "--record", str(record), portals=PORTALS[1:])
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
 def test_run_continues_on_second_path_when_first_target_dies(array):
     lid = lu_id()
     record = array["dir"] / "run.record"
