@@ -159,6 +159,8 @@ class Daemon {
   std::unique_ptr<AccountService> accounts_;
   std::unique_ptr<platform::DataPath> data_path_;  // before storage_, which uses it
   std::unique_ptr<StorageService> storage_;
+  // storage_ once started, for the configuration worker's volume listener.
+  std::atomic<StorageService*> volume_listener_{nullptr};
   std::unique_ptr<idempotency::IdempotencyService> idempotency_;
 #ifdef DUALSP_SPWEB_TLS
   std::unique_ptr<HttpsCertificate> https_;  // null: HTTPS off, or no pair key
@@ -319,6 +321,10 @@ void Daemon::buildConfigService() {
   config_service_->setDefault("network/management", managementNetworkJson(network_));
   config_service_->onChange("network/management",
                             [this](const ConfigRecord& r) { onManagementNetwork(r); });
+  // Registered before the service starts (its worker calls listeners); storage_ comes later.
+  config_service_->onChange(std::string(storage::kVolumePrefix), [this](const ConfigRecord& r) {
+    if (StorageService* s = volume_listener_.load()) s->onVolumeRecord(r);
+  });
   startHttpsCertificate();
   config_service_->start();
   startAccounts();
@@ -392,6 +398,7 @@ void Daemon::startStorage() {
   storage_ = std::make_unique<StorageService>(deps);
   storage_->registerCommands(registry_);
   storage_->start();
+  volume_listener_ = storage_.get();
 }
 
 // The results of keyed client changes (Idempotency-Key), in the store (sp/idempotency.hpp).
@@ -642,6 +649,7 @@ void Daemon::recordArrayEvents() {
 void Daemon::shutDown() {
   if (bus_) bus_->stop();
   delivery_->stop();
+  volume_listener_ = nullptr;
   if (storage_) storage_->stop();
   if (accounts_) accounts_->stop();
   config_service_->stop();

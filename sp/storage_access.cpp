@@ -731,7 +731,8 @@ platform::DataPathState dataPathState(const Model& m, const std::string& sp,
         v.wwn,
         v.capacity_bytes,
         {},
-        in_step ? accessState(v, sp, dead) : platform::AluaState::Transitioning};
+        in_step ? accessState(v, sp, dead) : platform::AluaState::Transitioning,
+        {}};
     if (const Pool* p = m.pool(v.pool)) out.drives = p->drives;
     for (const Extent& e : v.extents) out.extents.push_back({e.offset, e.length});
     s.volumes.push_back(std::move(out));

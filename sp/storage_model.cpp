@@ -384,9 +384,15 @@ Outcome createVolume(const Model& m, const json& body, const std::string& new_id
       pool->capacity_bytes - std::min(pool->capacity_bytes, pool->allocated_bytes);
   if (capacity > free) return refused(noRoom(capacity, pool_id, free));
   const std::string owner = body.value("DefaultOwner", pool->default_owner);
-  Volume created{new_id, body.value("Name", "Volume " + new_id), capacity, pool_id, wwn, owner,
-                 owner};
-  created.extents = allocateExtents(freeExtents(m, pool_id), capacity);
+  Volume created{new_id,
+                 body.value("Name", "Volume " + new_id),
+                 capacity,
+                 pool_id,
+                 wwn,
+                 owner,
+                 owner,
+                 false,
+                 allocateExtents(freeExtents(m, pool_id), capacity)};
   if (totalOf(created.extents) != capacity)
     return refused(noRoom(capacity, pool_id, totalOf(freeExtents(m, pool_id))));
   json record = volumeRecord(created);

@@ -607,8 +607,30 @@ void StorageService::publishPorts() {
     LOG_NOTICE << "storage: SP-" << deps_.self << "'s front-end ports published";
 }
 
+void StorageService::onVolumeRecord(const ConfigRecord& record) {
+  if (!deps_.data_path || record.deleted()) return;
+  const std::string id = record.key().substr(storage::kVolumePrefix.size());
+  {
+    std::lock_guard lock(applied_mu_);
+    const auto& vs = applied_.volumes;
+    if (std::none_of(vs.begin(), vs.end(), [&](const platform::DataPathVolume& v) {
+          return v.id == id && v.state == platform::AluaState::Optimized;
+        }))
+      return;
+  }
+  const json v = json::parse(record.value(), nullptr, false);
+  if (!v.is_object()) return;
+  const bool leaving =
+      v.value("Transitioning", false) == true || v.value("CurrentOwner", deps_.self) != deps_.self;
+  if (!leaving) return;
+  LOG_INFO << "storage: volume " << id << " leaves SP-" << deps_.self
+           << "'s optimized paths before the change is acknowledged";
+  reconcile();
+}
+
 void StorageService::reconcile() {
   if (!deps_.data_path) return;
+  std::lock_guard reconciling(reconcile_mu_);
   const Version version = deps_.version ? deps_.version() : Version{};
   const std::string dead = peer_alive_ ? "" : peer();
   const bool in_step = in_step_;

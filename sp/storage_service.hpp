@@ -90,6 +90,13 @@ class StorageService {
   // volumes home once their SP has been back for the policy's delay.
   void tick(bool peer_alive);
 
+  // Called for every stored storage/volumes/ record as it is applied, before the change is
+  // acknowledged (ConfigService::onChange, on its worker). A volume this SP's target serves
+  // active/optimized that the record makes Transitioning or gives to the other SP is
+  // reprogrammed here and now: the SP a planned move goes to is acknowledged only once this
+  // one has stopped claiming it, so no host sees it optimized on both SPs at once.
+  void onVolumeRecord(const ConfigRecord& record);
+
   // The data path as last applied (tests, docs/STORAGE.md "Data path").
   platform::DataPathState appliedDataPath() const;
   // What the back end could not apply at its last change of mind (empty: everything was),
@@ -151,6 +158,9 @@ class StorageService {
   std::optional<Version> owners_checked_version_;
   bool owners_checked_peer_alive_ = true;
   std::chrono::steady_clock::time_point owners_checked_{};
+  // One reconcile at a time, from reading the model to programming the target (the worker's,
+  // and onVolumeRecord's before an acknowledgement): a slower one never undoes a newer one.
+  std::mutex reconcile_mu_;
   // What the data path was last programmed from, and with (applied_mu_).
   mutable std::mutex applied_mu_;
   std::optional<Version> reconciled_version_;

@@ -93,8 +93,11 @@ bool startsWith(const std::string& s, const std::string& prefix) {
 // One apply(): the wanted state, what is there, and the problems met.
 class Reconcile {
  public:
-  Reconcile(ConfigFs& fs, const LioOptions& options, const DataPathState& wanted)
-      : fs_(fs), root_(options.root), options_(options), wanted_(wanted) {
+  // `placed`: each backstore's extents as its device was last made with (kept by the back
+  // end across applies).
+  Reconcile(ConfigFs& fs, const LioOptions& options, const DataPathState& wanted,
+            std::map<std::string, std::vector<DataPathExtent>>& placed)
+      : fs_(fs), root_(options.root), options_(options), wanted_(wanted), placed_(placed) {
     std::string sp = wanted.sp;
     for (char& c : sp) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     group_ = std::string(kPrefix) + "sp_" + sp;
@@ -236,8 +239,9 @@ class Reconcile {
         if (startsWith(g, kPrefix))
           check(fs_.removeDir(hba + "/" + object + "/alua/" + g), "rmdir",
                 hba + "/" + object + "/alua/" + g);
-      if (check(fs_.removeDir(hba + "/" + object), "rmdir", hba + "/" + object) && options_.release)
-        options_.release(object);
+      if (!check(fs_.removeDir(hba + "/" + object), "rmdir", hba + "/" + object)) continue;
+      placed_.erase(object);
+      if (options_.release) options_.release(object);
     }
   }
 
@@ -257,7 +261,22 @@ class Reconcile {
 
   bool buildBackstore(const std::string& object, const DataPathVolume& v) {
     const std::string dir = backstore(object);
-    if (!fs_.isDir(dir)) {
+    if (fs_.isDir(dir)) {
+      // A volume that grew (or a backstore this spd has not placed yet, after a restart of
+      // spd): its device's table is made again. device-mapper swaps the table in one
+      // suspend/resume; the backstore reads its device's size on every READ CAPACITY.
+      if (options_.device) {
+        auto was = placed_.find(object);
+        if (was == placed_.end() || was->second != v.extents) {
+          std::string why;
+          if (options_.device(v, why))
+            placed_[object] = v.extents;
+          else
+            problem("volume " + v.id + ": its device was not made again for its placement (" + why +
+                    "); it is served as it was");
+        }
+      }
+    } else {
       std::string why;
       const auto device = options_.device ? options_.device(v, why) : std::nullopt;
       if (!device) {
@@ -265,6 +284,7 @@ class Reconcile {
                 (why.empty() ? "no placement on the shelf" : why) + ")");
         return false;
       }
+      placed_[object] = v.extents;
       if (!check(fs_.makeDir(dir), "mkdir", dir)) return false;
       // The unit serial is set before the device is enabled: LIO derives the NAA identifier
       // hosts see from it, the same on both SPs.
@@ -346,6 +366,7 @@ class Reconcile {
   std::string root_;
   const LioOptions& options_;
   const DataPathState& wanted_;
+  std::map<std::string, std::vector<DataPathExtent>>& placed_;
   std::string group_;
   int group_id_ = 1;
   std::map<std::string, Target> targets_;                 // by IQN
@@ -360,7 +381,7 @@ class LioDataPath final : public DataPath {
 
   std::vector<std::string> apply(const DataPathState& wanted) override {
     std::lock_guard lock(mu_);
-    return Reconcile(*fs_, options_, wanted).run();
+    return Reconcile(*fs_, options_, wanted, placed_).run();
   }
   std::string describe() const override { return "LIO target (" + options_.root + ")"; }
 
@@ -368,6 +389,7 @@ class LioDataPath final : public DataPath {
   LioOptions options_;
   std::unique_ptr<ConfigFs> fs_;
   std::mutex mu_;
+  std::map<std::string, std::vector<DataPathExtent>> placed_;  // (mu_)
 };
 
 }  // namespace

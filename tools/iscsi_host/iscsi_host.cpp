@@ -56,7 +56,7 @@ struct Options {
   double seconds = 10;
   uint64_t max_writes = 1000000;
   double retry_seconds = 30;
-  int timeout = 5;  // seconds, every iSCSI/SCSI operation
+  double timeout = 5;  // seconds, every iSCSI/SCSI operation
   std::string record;
   bool json = false;
 };
@@ -118,7 +118,6 @@ bool wait_for(iscsi_context* ctx, Pending& p, Clock::time_point deadline, std::s
       err = std::string("poll: ") + strerror(errno);
       return false;
     }
-    // revents 0 still runs libiscsi's own timeout scan (iscsi_set_timeout).
     if (iscsi_service(ctx, r > 0 ? pfd.revents : 0) < 0) {
       err = iscsi_get_error(ctx);
       if (err.empty()) err = "connection failed";
@@ -225,18 +224,25 @@ struct Path {
   }
 };
 
-int g_timeout = 5;
+double g_timeout = 5;  // seconds
 
+std::chrono::milliseconds timeout_ms() {
+  return std::chrono::milliseconds(int64_t(g_timeout * 1000));
+}
+
+// The deadline of one operation, to the millisecond. libiscsi's own timeout
+// (iscsi_set_timeout) is not used: it counts whole seconds of time(NULL), so a 1 s timeout
+// fires anywhere between 0 and 1 s after the command was sent.
 Clock::time_point op_deadline() {
-  return Clock::now() + std::chrono::seconds(g_timeout + 1);
+  return Clock::now() + timeout_ms();
 }
 
 iscsi_context* make_context(const std::string& iqn) {
   iscsi_context* ctx = iscsi_create_context(iqn.c_str());
   if (!ctx) return nullptr;
-  iscsi_set_timeout(ctx, g_timeout);
+  iscsi_set_timeout(ctx, 0);          // op_deadline() instead
   iscsi_set_noautoreconnect(ctx, 1);  // the multipath logic decides, not libiscsi
-  iscsi_set_tcp_user_timeout(ctx, g_timeout * 1000);
+  iscsi_set_tcp_user_timeout(ctx, int(timeout_ms().count()));
   iscsi_set_tcp_syncnt(ctx, 2);
   return ctx;
 }
@@ -580,7 +586,6 @@ class Multipath {
       }
     }
     if (best < 0 || best_state == 99) return false;
-    if (current_ >= 0 && best != current_) ++switches;
     current_ = best;
     return true;
   }
@@ -622,6 +627,10 @@ class Multipath {
                        : scsi(p, lun, cdb, 16, SCSI_XFER_READ, int(bs));
       if (r.kind == Result::kGood) {
         if (!write) buf = r.data;
+        // A switch is counted where I/O is acknowledged on another path than the last
+        // acknowledged one (however many paths were tried in between).
+        if (last_good_ >= 0 && last_good_ != current_) ++switches;
+        last_good_ = current_;
         if (first_fail != Clock::time_point{}) {
           Stall s{ms_since(first_fail), from, p.name(), reason};
           printf("stall %.1f ms: %s -> %s (%s)\n", s.ms, s.from.c_str(), s.to.c_str(),
@@ -673,6 +682,7 @@ class Multipath {
   std::vector<size_t> members_;
   std::vector<LuInfo> lu_;
   int current_ = -1;
+  int last_good_ = -1;  // the path of the last acknowledged I/O
 };
 
 // ---------------------------------------------------------------------------------------
@@ -951,7 +961,7 @@ int main(int argc, char** argv) {
       else if (a == "--retry-seconds")
         o.retry_seconds = std::stod(val());
       else if (a == "--timeout")
-        o.timeout = std::stoi(val());
+        o.timeout = std::stod(val());
       else if (a == "--record")
         o.record = val();
       else if (a == "--json")
@@ -973,7 +983,7 @@ int main(int argc, char** argv) {
   }
   bool known =
       o.command == "ls" || o.command == "write" || o.command == "verify" || o.command == "run";
-  if (!known || o.initiator.empty() || o.portals.empty() || o.timeout < 1 ||
+  if (!known || o.initiator.empty() || o.portals.empty() || o.timeout < 0.1 ||
       (o.command != "ls" && o.lun_id.empty()) || (o.command == "run" && o.record.empty()) ||
       o.generation < 1) {
     usage(stderr);
@@ -996,7 +1006,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "iscsi-host: no path sees LU %s\n", o.lun_id.c_str());
     return kNoLun;
   }
-  if (!mp.select(Clock::now() + std::chrono::seconds(g_timeout))) {
+  if (!mp.select(Clock::now() + timeout_ms())) {
     fprintf(stderr, "iscsi-host: no usable path to %s\n", o.lun_id.c_str());
     return kIoFailed;
   }

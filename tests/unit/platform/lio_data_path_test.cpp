@@ -152,6 +152,7 @@ TEST_GROUP(LioDataPath) {
   std::unique_ptr<DataPath> path;
   std::set<std::string> no_device;
   std::vector<std::string> released;
+  std::vector<std::string> devices_made;  // volume ids, each time its device is (re)made
 
   void setup() override {
     auto owned = std::make_unique<FakeConfigFs>(kRoot);
@@ -164,6 +165,7 @@ TEST_GROUP(LioDataPath) {
         why = "test: no extent";
         return std::nullopt;
       }
+      devices_made.push_back(v.id);
       return "/dev/mapper/dualsp-vol" + v.id;
     };
     options.release = [this](const std::string& object) { released.push_back(object); };
@@ -318,4 +320,28 @@ TEST(LioDataPath, ATargetNoLongerPublishedIsRemoved) {
   CHECK_EQUAL(std::string(), join(path->apply(w)));
   CHECK_FALSE(fs->has(kRoot + "/iscsi/" + kIqnA));
   CHECK_TRUE(fs->has(kRoot + "/iscsi/iqn.2026-12.com.dualsp:renamed.sp-a/tpgt_1/lun/lun_0"));
+}
+
+// A grown volume: its device is made again with the new placement (a table swap), the
+// backstore is kept (hosts keep their LUN); an unchanged placement remakes nothing. A new
+// back end (spd restarted) remakes each existing backstore's device once.
+TEST(LioDataPath, AGrownVolumesDeviceIsMadeAgainAndItsBackstoreKept) {
+  DataPathState w = state();
+  w.volumes[0].extents = {{0, 1 << 30}};
+  path->apply(w);
+  CHECK(devices_made == std::vector<std::string>({"1", "2"}));
+  path->apply(w);
+  CHECK(devices_made == std::vector<std::string>({"1", "2"}));
+  w.volumes[0].capacity_bytes = uint64_t{2} << 30;
+  w.volumes[0].extents = {{0, 1 << 30}, {uint64_t{2} << 30, 1 << 30}};
+  CHECK_EQUAL(std::string(), join(path->apply(w)));
+  CHECK(devices_made == std::vector<std::string>({"1", "2", "1"}));
+  STRCMP_EQUAL("udev_path=/dev/mapper/dualsp-vol1",
+               fs->value(kRoot + "/core/iblock_0/dualsp_1/control").c_str());
+  CHECK(fs->isDir(kTpg + "/acls/" + kHost1 + "/lun_3"));
+  // What cannot be made again is reported; the volume stays exported as it was.
+  w.volumes[0].extents.push_back({uint64_t{4} << 30, 1 << 30});
+  no_device = {"1"};
+  STRCMP_CONTAINS("volume 1: its device was not made again", join(path->apply(w)).c_str());
+  CHECK(fs->isDir(kTpg + "/acls/" + kHost1 + "/lun_3"));
 }

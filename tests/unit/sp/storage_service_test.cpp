@@ -238,3 +238,46 @@ TEST(StorageService, WhatTheBackEndCouldNotApplyIsHandedOnOnceEachTimeItChanges)
   CHECK_TRUE(cleared.has_value());
   CHECK_TRUE(cleared->empty());
 }
+
+// A planned move away from this SP: the Transitioning record is programmed into this SP's
+// target when it is stored, before the change is acknowledged to the SP the volume goes to
+// (not on a later turn of the main loop), so the volume is never optimized on both SPs.
+TEST(StorageService, AVolumeLeavingThisSpIsDemotedBeforeItsChangeIsAcknowledged) {
+  Fixture f;
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Optimized); }));
+  const size_t before = f.path.history().size();
+  storage::Outcome begin = storage::beginMove(f.model(), "1");
+  CHECK_TRUE(begin.change.has_value());
+  f.apply(*begin.change);
+  ++f.seq;
+  // The store's listener, as the configuration worker calls it: no tick in between.
+  for (const auto& r : begin.change->records) f.service->onVolumeRecord(r);
+  auto h = f.path.history();
+  CHECK_EQUAL(before + 1, h.size());
+  CHECK_TRUE(allIn(h.back(), platform::AluaState::Transitioning));
+  // The owner change to B, stored next: NonOptimized here, again before the acknowledgement.
+  storage::Outcome moved = storage::moveVolume(f.model(), "1", "B", false, "test");
+  CHECK_TRUE(moved.change.has_value());
+  f.apply(*moved.change);
+  ++f.seq;
+  for (const auto& r : moved.change->records) f.service->onVolumeRecord(r);
+  CHECK_TRUE(
+      f.programmed([](const auto& s) { return allIn(s, platform::AluaState::NonOptimized); }));
+}
+
+// Records that take nothing away from this SP reprogram nothing outside the main loop: a
+// volume coming to this SP waits for the turn (the SP it leaves demoted it already).
+TEST(StorageService, ARecordThatTakesNothingAwayIsLeftToTheMainLoop) {
+  Fixture f;
+  f.in_step = true;
+  CHECK_TRUE(f.programmed([](const auto& s) { return allIn(s, platform::AluaState::Optimized); }));
+  const size_t before = f.path.history().size();
+  storage::Outcome grown =
+      storage::patchVolume(f.model(), "1", {{"CapacityBytes", uint64_t{2} << 30}});
+  CHECK_TRUE(grown.change.has_value());
+  f.apply(*grown.change);
+  ++f.seq;
+  for (const auto& r : grown.change->records) f.service->onVolumeRecord(r);
+  CHECK_EQUAL(before, f.path.history().size());
+}
