@@ -293,9 +293,10 @@ def test_the_killed_sp_is_non_optimized_until_redistribute_then_the_states_swap(
     assert code == 0, "I/O error at the host during the redistribute:\n" + out + err
     result, stalls = summary(out)
     assert "error" not in result, result
-    assert result["last_path"].startswith(FRONTEND[killed] + ":"), result
-
     seen, doc = states(pair)
+    print("after the redistribute: %s; volume %s" % (seen, volume(pair)))
+    assert result["last_path"].startswith(FRONTEND[killed] + ":"), out + err
+
     assert seen == {killed: "active/optimized", survivor: "active/non-optimized"}, seen
     assert volume(pair)["CurrentOwner"] == "SP" + killed
     code, out, err = host(pair, "verify", "--lun-id", STATE["lu"], "--record", record, timeout=120)

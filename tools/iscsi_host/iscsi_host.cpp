@@ -565,6 +565,7 @@ class Multipath {
 
   // Picks the best path from the ALUA states read now; false when none is usable.
   bool select(const Clock::time_point& deadline) {
+    last_select_ = Clock::now();
     int best = -1, best_state = 99;
     for (size_t k = 0; k < members_.size(); ++k) {
       Path& p = path(k);
@@ -603,6 +604,13 @@ class Multipath {
     for (int i = 0; i < 8; ++i) cdb[2 + i] = uint8_t(lba >> (56 - 8 * i));
     cdb[13] = 1;  // one block
     for (;;) {
+      // The path checker: on a path that is not active/optimized, the states are read again
+      // once a second, so the host moves to a path that became optimized without telling
+      // this one (a planned move swaps the states on two SPs; only the SP that changed
+      // raises a unit attention, and it may have done so before the other was optimized).
+      if (current_ >= 0 && path(current_).alive() && path(current_).state != kOptimized &&
+          Clock::now() - last_select_ >= std::chrono::seconds(1))
+        select(Clock::now() + timeout_ms());
       if (current_ < 0 || !path(current_).alive()) {
         if (first_fail == Clock::time_point{}) {
           first_fail = Clock::now();
@@ -683,6 +691,7 @@ class Multipath {
   std::vector<LuInfo> lu_;
   int current_ = -1;
   int last_good_ = -1;  // the path of the last acknowledged I/O
+  Clock::time_point last_select_{};
 };
 
 // ---------------------------------------------------------------------------------------
