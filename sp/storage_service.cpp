@@ -610,21 +610,27 @@ void StorageService::publishPorts() {
 void StorageService::onVolumeRecord(const ConfigRecord& record) {
   if (!deps_.data_path || record.deleted()) return;
   const std::string id = record.key().substr(storage::kVolumePrefix.size());
+  std::optional<platform::AluaState> here;
   {
     std::lock_guard lock(applied_mu_);
-    const auto& vs = applied_.volumes;
-    if (std::none_of(vs.begin(), vs.end(), [&](const platform::DataPathVolume& v) {
-          return v.id == id && v.state == platform::AluaState::Optimized;
-        }))
-      return;
+    for (const platform::DataPathVolume& v : applied_.volumes)
+      if (v.id == id) here = v.state;
   }
+  if (!here) return;  // a new volume: the main loop's next turn exports it
   const json v = json::parse(record.value(), nullptr, false);
   if (!v.is_object()) return;
-  const bool leaving =
-      v.value("Transitioning", false) == true || v.value("CurrentOwner", deps_.self) != deps_.self;
-  if (!leaving) return;
-  LOG_INFO << "storage: volume " << id << " leaves SP-" << deps_.self
-           << "'s optimized paths before the change is acknowledged";
+  using platform::AluaState;
+  const std::string owner = v.value("CurrentOwner", v.value("DefaultOwner", std::string()));
+  const AluaState said = v.value("Transitioning", false) == true ? AluaState::Transitioning
+                         : owner == deps_.self                   ? AluaState::Optimized
+                                                                 : AluaState::NonOptimized;
+  if (said == *here) return;
+  // Leaving (optimized here, no more): before the SP it goes to is told. Arriving: the move
+  // is acknowledged, and reported, once this SP's target serves it so. reconcile() decides
+  // the state with everything it knows (a dead peer, a store behind the array's).
+  LOG_INFO << "storage: volume " << id << " goes from " << platform::aluaStateName(*here) << " to "
+           << platform::aluaStateName(said) << " on SP-" << deps_.self
+           << "'s ports before the change is acknowledged";
   reconcile();
 }
 

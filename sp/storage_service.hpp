@@ -91,10 +91,11 @@ class StorageService {
   void tick(bool peer_alive);
 
   // Called for every stored storage/volumes/ record as it is applied, before the change is
-  // acknowledged (ConfigService::onChange, on its worker). A volume this SP's target serves
-  // active/optimized that the record makes Transitioning or gives to the other SP is
-  // reprogrammed here and now: the SP a planned move goes to is acknowledged only once this
-  // one has stopped claiming it, so no host sees it optimized on both SPs at once.
+  // acknowledged (ConfigService::onChange, on its worker). A volume whose state on this SP's
+  // ports the record changes is reprogrammed here and now: a volume leaving this SP stops
+  // being optimized here before the SP it goes to is told (no host sees it optimized on both
+  // SPs at once), and one coming here is served optimized before the move is acknowledged
+  // and reported.
   void onVolumeRecord(const ConfigRecord& record);
 
   // The data path as last applied (tests, docs/STORAGE.md "Data path").

@@ -266,8 +266,28 @@ TEST(StorageService, AVolumeLeavingThisSpIsDemotedBeforeItsChangeIsAcknowledged)
       f.programmed([](const auto& s) { return allIn(s, platform::AluaState::NonOptimized); }));
 }
 
-// Records that take nothing away from this SP reprogram nothing outside the main loop: a
-// volume coming to this SP waits for the turn (the SP it leaves demoted it already).
+// A volume given to this SP is served active/optimized by its target before the change is
+// acknowledged (so before the move is answered and reported), not on a later turn.
+TEST(StorageService, AVolumeComingToThisSpIsOptimizedBeforeItsChangeIsAcknowledged) {
+  Fixture f;
+  f.in_step = true;
+  f.apply(*storage::trespassAll(f.model(), "A", "B", "SP-A failed", nullptr).change);
+  ++f.seq;
+  CHECK_TRUE(
+      f.programmed([](const auto& s) { return allIn(s, platform::AluaState::NonOptimized); }));
+  const size_t before = f.path.history().size();
+  storage::Outcome home = storage::moveVolume(f.model(), "1", "A", false, "test");
+  CHECK_TRUE(home.change.has_value());
+  f.apply(*home.change);
+  ++f.seq;
+  for (const auto& r : home.change->records) f.service->onVolumeRecord(r);
+  auto h = f.path.history();
+  CHECK_EQUAL(before + 1, h.size());
+  CHECK_TRUE(allIn(h.back(), platform::AluaState::Optimized));
+}
+
+// Records that do not change this SP's state of a volume reprogram nothing outside the main
+// loop (a grown volume waits for the next turn).
 TEST(StorageService, ARecordThatTakesNothingAwayIsLeftToTheMainLoop) {
   Fixture f;
   f.in_step = true;
