@@ -5,6 +5,7 @@ import io
 import os
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,31 @@ def booted_pair(run_dir, what, config_disks=None, expect_active=True):
         yield p
     finally:
         p.down(quiet=True, keep_logs=True)
+
+
+# Redfish paths of the array's storage and fabric (docs/STORAGE.md).
+STORAGE = "/redfish/v1/Storage/Array"
+DRIVES = "/redfish/v1/Chassis/Enclosure/Drives"
+FABRIC = "/redfish/v1/Fabrics/iSCSI"
+MIB = 1 << 20
+
+
+def link(path):
+    return {"@odata.id": path}
+
+
+def created(pair, path, body):
+    """POST through the floating address, expecting 201: the new resource's path."""
+    rec = pair.client_http(path, timeout=10, method="POST", body=body)
+    assert rec["status"] == 201, (path, rec["status"], rec["body"][:400])
+    return rec["headers"]["location"]
+
+
+def poll(fn, timeout, interval=0.5):
+    """fn() until it returns (True, ...) or the deadline: its last answer."""
+    end = time.monotonic() + timeout
+    while True:
+        last = fn()
+        if last[0] or time.monotonic() > end:
+            return last
+        time.sleep(interval)

@@ -18,21 +18,17 @@ Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_host_failover
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from qemu_support import REPO, booted_pair, require_image  # puts tools/ on sys.path
+from qemu_support import (DRIVES, FABRIC, MIB, REPO, STORAGE, booted_pair, created,
+                          link, poll, require_image)  # puts tools/ on sys.path
 from qemu_pair.client import enter  # noqa: E402
 from qemu_pair.common import FRONTEND  # noqa: E402
 
 RUN_DIR = "/run/dualsp-qemu-test-host"
-STORAGE = "/redfish/v1/Storage/Array"
-DRIVES = "/redfish/v1/Chassis/Enclosure/Drives"
-FABRIC = "/redfish/v1/Fabrics/iSCSI"
 HOST_IQN = "iqn.2026-12.org.example:qemu-multipath-host"
-MIB = 1 << 20
 BUILD = Path(os.environ.get("DUALSP_BUILD_DIR") or REPO / "build")
 HOST_TOOL = BUILD / "tools" / "iscsi_host" / "iscsi-host"
 # The host's timeout of one SCSI command (iscsi-host --timeout): how long a write to a dead
@@ -62,14 +58,6 @@ def workdir():
         yield Path(d)
 
 
-def link(path):
-    return {"@odata.id": path}
-
-
-def created(pair, path, body):
-    rec = pair.client_http(path, timeout=10, method="POST", body=body)
-    assert rec["status"] == 201, (path, rec["status"], rec["body"][:400])
-    return rec["headers"]["location"]
 
 
 def host(pair, *args, portals=("A", "B"), timeout=60, wait=True):
@@ -105,15 +93,6 @@ def states(pair, portals=("A", "B")):
                 seen[sp] = lu["state"]
     return seen, doc
 
-
-def poll(fn, timeout, interval=0.5):
-    """fn() until it returns (True, ...) or the deadline: its last answer."""
-    end = time.monotonic() + timeout
-    while True:
-        last = fn()
-        if last[0] or time.monotonic() > end:
-            return last
-        time.sleep(interval)
 
 
 def volume(pair):

@@ -14,21 +14,17 @@ Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_lio_target.py
 import json
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from qemu_support import booted_pair, require_image  # puts tools/ on sys.path
+from qemu_support import (DRIVES, FABRIC, MIB, STORAGE, booted_pair, created, link,
+                          poll, require_image)  # puts tools/ on sys.path
 from qemu_pair.client import enter  # noqa: E402
 from qemu_pair.common import FRONTEND, ISCSI_PORT  # noqa: E402
 
 RUN_DIR = "/run/dualsp-qemu-test-lio"
-STORAGE = "/redfish/v1/Storage/Array"
-DRIVES = "/redfish/v1/Chassis/Enclosure/Drives"
-FABRIC = "/redfish/v1/Fabrics/iSCSI"
 HOST_IQN = "iqn.2026-12.org.example:qemu-host1"
 OTHER_IQN = "iqn.2026-12.org.example:qemu-host2"
-MIB = 1 << 20
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +35,6 @@ def pair():
     yield from booted_pair(RUN_DIR, "for the LIO target")
 
 
-def link(path):
-    return {"@odata.id": path}
-
-
-def created(pair, path, body):
-    rec = pair.client_http(path, timeout=10, method="POST", body=body)
-    assert rec["status"] == 201, (path, rec["status"], rec["body"][:400])
-    return rec["headers"]["location"]
 
 
 def in_client(argv, timeout=15):
@@ -64,14 +52,6 @@ def luns_seen(pair, sp, initiator):
     code, out = pair.client.call(in_client(["iscsi-ls", "-s", "-i", initiator, url]))
     return code, out, [line.strip() for line in out.splitlines() if "Lun:" in line]
 
-
-def poll(fn, timeout):
-    end = time.monotonic() + timeout
-    while True:
-        last = fn()
-        if last[0] or time.monotonic() > end:
-            return last
-        time.sleep(0.5)
 
 
 def test_a_mapped_volume_is_exported_by_both_sps(pair):
