@@ -246,7 +246,8 @@ std::optional<CertificateAndKey> checkReplacement(const std::string& pem, std::s
     return fail("the key is " + keyTypeOf(key.get()) + "; RSA 2048 or EC P-256 at least");
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
     return fail("the certificate expired on " + isoTime(X509_get0_notAfter(cert)));
-  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+  std::time_t latest = std::time(nullptr) + kCertificateClockSkewSeconds;
+  if (X509_cmp_time(X509_get0_notBefore(cert), &latest) > 0)
     return fail("the certificate is not valid before " + isoTime(X509_get0_notBefore(cert)));
   std::vector<X509*> chain;
   for (const Cert& c : certs) chain.push_back(c.get());

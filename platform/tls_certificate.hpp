@@ -67,6 +67,9 @@ std::optional<CertificateInfo> inspectCertificate(const std::string& pem, std::s
 // certificate or the key is missing or unreadable, an encrypted key, a key that does not
 // belong to the certificate, a certificate expired or not yet valid, or a key weaker than
 // RSA 2048 or EC P-256. On success, the certificates and the key, re-encoded.
+// "Not yet valid" allows kCertificateClockSkewSeconds: a certificate made a moment ago on an
+// administrator's workstation whose clock runs ahead of the array's is accepted.
+inline constexpr long kCertificateClockSkewSeconds = 300;
 std::optional<CertificateAndKey> checkReplacement(const std::string& pem, std::string& error);
 
 // The SHA-256 fingerprint of the first certificate in a PEM file, as "AB:CD:..." (what

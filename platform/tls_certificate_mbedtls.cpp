@@ -141,6 +141,18 @@ std::string isoTime(const mbedtls_x509_time& t) {
   return text;
 }
 
+// UTC seconds since 1970 of a certificate time.
+std::time_t secondsOf(const mbedtls_x509_time& t) {
+  std::tm tm{};
+  tm.tm_year = t.year - 1900;
+  tm.tm_mon = t.mon - 1;
+  tm.tm_mday = t.day;
+  tm.tm_hour = t.hour;
+  tm.tm_min = t.min;
+  tm.tm_sec = t.sec;
+  return ::timegm(&tm);
+}
+
 std::string keyTypeOf(const mbedtls_pk_context& key) {
   const size_t bits = mbedtls_pk_get_bitlen(&key);
   switch (mbedtls_pk_get_type(&key)) {
@@ -376,7 +388,7 @@ std::optional<CertificateAndKey> checkReplacement(const std::string& pem, std::s
     return fail("the key is " + keyTypeOf(key.pk) + "; RSA 2048 or EC P-256 at least");
   if (mbedtls_x509_time_is_past(&cert.valid_to))
     return fail("the certificate expired on " + isoTime(cert.valid_to));
-  if (mbedtls_x509_time_is_future(&cert.valid_from))
+  if (secondsOf(cert.valid_from) > std::time(nullptr) + kCertificateClockSkewSeconds)
     return fail("the certificate is not valid before " + isoTime(cert.valid_from));
   std::string chain = certificatesPem(cert, error);
   if (chain.empty()) return std::nullopt;

@@ -321,6 +321,23 @@ TEST(TlsCertificateBackends, BothRefuseTheSameReplacementsAlike) {
   }
 }
 
+// A certificate made a moment ago by a workstation whose clock runs ahead of the array's is
+// accepted by both (the QEMU guests' clocks trail the host by up to a second); one that starts
+// beyond the allowance is refused by both.
+TEST(TlsCertificateBackends, BothAllowTheSameClockSkew) {
+  const auto all = backends();
+  const Made ahead = craft({.not_before_s = 60, .not_after_s = 86400});
+  const Made beyond =
+      craft({.not_before_s = platform::kCertificateClockSkewSeconds + 120, .not_after_s = 86400});
+  for (const TlsBackend& b : all) {
+    std::string error;
+    CHECK_TEXT(b.checkReplacement(ahead.pem + ahead.key_pem, error),
+               (std::string(b.name) + ": " + error).c_str());
+    CHECK_TEXT(!b.checkReplacement(beyond.pem + beyond.key_pem, error), b.name);
+    STRCMP_CONTAINS_TEXT("not valid before", error.c_str(), b.name);
+  }
+}
+
 // The file spweb serves: mode 0600, the certificate then the key; its fingerprint the same
 // through either back end and the one inspectCertificate shows.
 TEST(TlsCertificateBackends, TheWrittenFileIsPrivateAndItsFingerprintAgrees) {
