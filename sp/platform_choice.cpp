@@ -148,7 +148,10 @@ std::unique_ptr<platform::DataPath> makeDataPath(const Settings& c) {
     };
     options.release = [](const std::string& object) {
       std::string why;
-      if (!platform::removeLinearDevice(object, why)) LOG_WARNING << "storage: " << why;
+      if (platform::removeLinearDevice(object, why))
+        LOG_INFO << "storage: device-mapper device " << object << " gone with its backstore";
+      else
+        LOG_WARNING << "storage: " << why;
     };
     return platform::makeLioDataPath(std::move(options), platform::makeSystemConfigFs());
   }

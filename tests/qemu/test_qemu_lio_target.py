@@ -2,11 +2,11 @@
 a volume, a host and a mapping made through the floating address are exported by BOTH SPs'
 kernel targets on their front-end portals. A mapped initiator sees the LUN on both portals
 with the same LU identifier (VPD 0x83: one LU, two paths); an initiator that is not mapped
-sees no LUN; unmapping removes it.
+sees no LUN; unmapping removes it; deleting the volume removes its device on both SPs.
 
 The host here is libiscsi's command-line tools (iscsi-ls, iscsi-inq) in the client
-namespace. What is not checked yet: ALUA states as a host reads them (REPORT TARGET PORT
-GROUPS), I/O across a failover (the multipath host tool is still to come).
+namespace. ALUA states as a host reads them and I/O across a failover are
+test_qemu_host_failover.py's (tools/iscsi_host).
 
 Run (root):  /usr/bin/python3 -m pytest -q -s tests/qemu/test_qemu_lio_target.py
 """
@@ -121,3 +121,23 @@ def test_unmapping_removes_the_lun(pair):
             return (luns == []), out, luns
         ok, out, _ = poll(gone, 30)
         assert ok, out
+
+
+def test_deleting_the_volume_removes_its_device_on_both_sps(pair):
+    """A deleted volume's backstore goes from both SPs' targets and its device-mapper device
+    with it (the release hook, docs/STORAGE.md "Volume devices"), as each console says."""
+    vol = pair.lio["vol"]
+    rec = pair.client_http(vol, timeout=10, method="DELETE")
+    assert rec["status"] in (200, 204), rec
+    object_name = "dualsp_" + "".join(
+        c if c.isalnum() or c in "-_" else "_" for c in vol.rsplit("/", 1)[1])
+    said = "storage: device-mapper device %s gone with its backstore" % object_name
+    for sp in ("A", "B"):
+        def gone():
+            console = pair.console_tail(sp, 400)
+            return any(said in line for line in console), console, None
+        ok, console, _ = poll(gone, 30)
+        print("\nSP-%s: %s" % (sp, [line for line in console if object_name in line][-1:]))
+        assert ok, "\n".join(console[-40:])
+        assert not any("device-mapper: remove" in line for line in console), console[-40:]
+    assert pair.client_http(vol, timeout=5)["status"] == 404
